@@ -1,0 +1,61 @@
+"""API conventions shared by the services: JSON errors with field-level messages, and
+serializers that reject fields they do not accept instead of silently ignoring them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, serializers
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    """DRF's handler, with every error body an object: {"field": ["message"]} for invalid input,
+    {"detail": "..."} for the rest."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        response.data = {"non_field_errors": response.data}
+    return response
+
+
+class StrictFieldsMixin:
+    """Unknown fields and read-only fields in a request body are errors, not silently dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            writable = {
+                name for name, field in self.fields.items()  # type: ignore[attr-defined]
+                if not field.read_only
+            }
+            readable = set(self.fields)  # type: ignore[attr-defined]
+            errors = {}
+            for key in data:
+                if key not in readable:
+                    errors[key] = ["Unknown field."]
+                elif key not in writable:
+                    errors[key] = ["This field is read-only."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """A JSON 404 for API paths; the usual page elsewhere."""
+    if "/api/" in request.path:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def json_server_error(request: HttpRequest) -> Any:
+    if "/api/" in request.path:
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+__all__ = ["StrictFieldsMixin", "exception_handler", "exceptions", "json_not_found",
+           "json_server_error"]

@@ -1,0 +1,52 @@
+"""The knobs of shared_events, read from `settings.SHARED_EVENTS` with defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "SERVICE": None,  # "accounts" | "polls" | "voting": names durable consumers and queues
+    "NATS_URL": "nats://127.0.0.1:4222",
+    "PRODUCES": (),  # producers whose streams this service publishes to, e.g. ("accounts",)
+    # Streams: every service declares them identically, so any of them can create them.
+    "STREAM_REPLICAS": 1,
+    "STREAM_MAX_MSGS_PER_SUBJECT": 5,
+    "STREAM_DUPLICATE_WINDOW_SECONDS": 20 * 60,
+    # Relay
+    "RELAY_BATCH_SIZE": 1000,
+    "RELAY_LEASE_SECONDS": 30,
+    "RELAY_PUBLISH_TIMEOUT_SECONDS": 5.0,
+    "RELAY_TIME_BUDGET_SECONDS": 10.0,
+    "RELAY_BACKOFF_BASE_SECONDS": 0.5,
+    "RELAY_BACKOFF_CAP_SECONDS": 10.0,
+    "RELAY_KICK": True,
+    "OUTBOX_RETENTION_HOURS": 24 * 7,
+    # Consumer
+    "CONSUMER_BATCH_SIZE": 256,
+    "CONSUMER_FETCH_TIMEOUT_SECONDS": 1.0,
+    "CONSUMER_MAX_DELIVERIES": 5,
+    "CONSUMER_BACKOFF_BASE_SECONDS": 1.0,
+    "CONSUMER_BACKOFF_CAP_SECONDS": 60.0,
+    "CONSUMER_ACK_WAIT_SECONDS": 30.0,
+    "INBOX_RETENTION_HOURS": 24 * 14,
+}
+
+
+def get(name: str) -> Any:
+    if name not in DEFAULTS:
+        raise KeyError(f"unknown SHARED_EVENTS setting {name}")
+    return getattr(settings, "SHARED_EVENTS", {}).get(name, DEFAULTS[name])
+
+
+def service_name() -> str:
+    name = get("SERVICE")
+    if not name:
+        raise RuntimeError("settings.SHARED_EVENTS['SERVICE'] is not set")
+    return name
+
+
+def backoff(attempt: int, *, base: float, cap: float) -> float:
+    """Capped exponential backoff: base, 2*base, 4*base, ... never above cap."""
+    return min(cap, base * (2 ** max(0, attempt - 1)))

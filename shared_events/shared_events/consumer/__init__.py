@@ -1,0 +1,1 @@
+"""Consumer side: apply other services' events to local read models, idempotently."""

@@ -1,0 +1,63 @@
+"""DRF authentication by bearer JWT, for services that hold only the public key."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from .tokens import InvalidToken, TokenClaims, verify_token
+
+OPERATOR = "operator"
+DELEGATOR = "delegator"
+
+
+class TokenUser:
+    """The caller as the token names them. Role decides operator-only endpoints; voting power
+    and eligibility are never read from here (voting_service uses its voter replica)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def __init__(self, claims: TokenClaims) -> None:
+        self.claims = claims
+        self.id: uuid.UUID = claims.subject
+        self.pk = self.id
+        self.role = claims.role
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == OPERATOR
+
+    @property
+    def is_staff(self) -> bool:
+        return self.is_operator
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.id}"
+
+
+class JWTAuthentication(authentication.BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, TokenClaims] | None:
+        parts = authentication.get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+        try:
+            claims = verify_token(parts[1].decode("ascii", errors="replace"))
+        except InvalidToken as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from None
+        return self.user_for(claims), claims
+
+    def user_for(self, claims: TokenClaims) -> Any:
+        return TokenUser(claims)
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (with WWW-Authenticate) rather than 403 to a missing token.
+        return 'Bearer realm="api"'

@@ -1,0 +1,25 @@
+"""`manage.py consume_events`: the service's long-running event consumer."""
+
+import asyncio
+import logging
+import signal
+
+from django.core.management.base import BaseCommand
+
+from shared_events.consumer.runner import ConsumerRunner
+
+
+class Command(BaseCommand):
+    help = "Apply other services' events from NATS JetStream to this service's replicas."
+
+    def handle(self, *args, **options):
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # Finish and ack the batch in hand, then leave.
+            loop.add_signal_handler(sig, stop.set)
+        await ConsumerRunner().run(stop)

@@ -1,0 +1,27 @@
+"""`manage.py ensure_streams`: create or update every JetStream stream (idempotent)."""
+
+import asyncio
+
+from django.core.management.base import BaseCommand
+
+from shared_events import conf
+from shared_events.streams import all_stream_specs
+from shared_events.transport import connect, ensure_stream, stream_state
+
+
+class Command(BaseCommand):
+    help = "Create the JetStream streams if missing, and bring their limits in line."
+
+    def handle(self, *args, **options):
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        nc = await connect(conf.get("NATS_URL"), name="ensure-streams")
+        try:
+            js = nc.jetstream()
+            for spec in all_stream_specs():
+                await ensure_stream(js, spec)
+                state = await stream_state(js, spec.name)
+                self.stdout.write(f"{spec.name}: {state}")
+        finally:
+            await nc.close()

@@ -1,0 +1,1 @@
+"""Producer side: every change to a published model writes its event in the same transaction."""

@@ -1,0 +1,73 @@
+"""Waking the relay right after a commit, without a task per commit.
+
+A Redis key marks "a relay task is queued and has not started yet". A commit enqueues a task
+only if it could set that key; the relay deletes the key as it starts, so any commit after that
+point enqueues a fresh task, and any commit before it is seen by the queued one. A burst of
+commits therefore costs one task, and the beat sweep (about 1 s) catches anything a kick missed
+(broker down, worker died).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import connections, transaction
+
+from .. import conf
+
+log = logging.getLogger(__name__)
+
+_PENDING_TTL_MS = 2000
+_redis_clients: dict[str, Any] = {}
+
+
+def _pending_key() -> str:
+    return f"shared_events:relay-pending:{conf.service_name()}"
+
+
+def _redis() -> Any | None:
+    from django.conf import settings
+
+    url = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    if not url.startswith(("redis://", "rediss://", "redis+socket://", "unix://")):
+        return None
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis
+
+        redis_url = "unix://" + url.split("://", 1)[1] if url.startswith("redis+socket") else url
+        client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _redis_clients[url] = client
+    return client
+
+
+def kick_relay_on_commit(*, using: str) -> None:
+    if not conf.get("RELAY_KICK"):
+        return
+    connection = connections[using]
+    # One callback per transaction is enough, however many events it records.
+    if any(func is kick_relay for _sids, func, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(kick_relay, using=using)
+
+
+def kick_relay() -> None:
+    try:
+        client = _redis()
+        if client is not None and not client.set(_pending_key(), b"1", nx=True, px=_PENDING_TTL_MS):
+            return
+        from .tasks import relay_outbox
+
+        relay_outbox.apply_async(retry=False, expires=30)
+    except Exception as exc:  # never fail a request because the broker is away
+        log.warning("could not kick the outbox relay (the beat sweep will): %s", exc)
+
+
+def clear_pending_kick() -> None:
+    try:
+        client = _redis()
+        if client is not None:
+            client.delete(_pending_key())
+    except Exception as exc:
+        log.debug("could not clear the relay kick marker: %s", exc)

@@ -1,0 +1,170 @@
+"""The relay: claim pending outbox rows, publish them to JetStream, mark them published.
+
+Claims are short transactions (SELECT ... FOR UPDATE SKIP LOCKED plus a lease), publishing
+happens outside any transaction, and marking checks the claim token, so several relays can run
+at once and a relay that dies mid-way only delays its rows until the lease expires. A row
+published twice is dropped by JetStream (the event id is the Nats-Msg-Id) or, outside the
+duplicate window, by the consumers' inbox and version guard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import conf
+from ..streams import stream_spec
+from ..transport import OutgoingMessage, Publisher, TransportError
+from .models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+_publisher: Publisher | None = None
+
+
+def get_publisher() -> Publisher:
+    global _publisher
+    if _publisher is None:
+        _publisher = Publisher(
+            conf.get("NATS_URL"),
+            name=f"{conf.service_name()}-relay",
+            streams=[stream_spec(p) for p in conf.get("PRODUCES")],
+        )
+    return _publisher
+
+
+@dataclasses.dataclass
+class RelayResult:
+    claimed: int = 0
+    published: int = 0
+    superseded: int = 0
+    failed: int = 0
+
+    def __iadd__(self, other: RelayResult) -> RelayResult:
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+        return self
+
+
+def claim_batch(limit: int) -> tuple[uuid.UUID, list[OutboxEvent]]:
+    """Lease up to `limit` due rows to this relay, oldest first."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    with transaction.atomic():
+        due = (
+            OutboxEvent.objects.filter(published_at__isnull=True, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_attempt_at", "seq")
+            .select_for_update(skip_locked=True)
+        )
+        seqs = list(due.values_list("seq", flat=True)[:limit])
+        if not seqs:
+            return token, []
+        OutboxEvent.objects.filter(seq__in=seqs).update(
+            claim_token=token,
+            claimed_until=now + timedelta(seconds=conf.get("RELAY_LEASE_SECONDS")),
+        )
+    rows = list(
+        OutboxEvent.objects.filter(seq__in=seqs, claim_token=token)
+        .only("seq", "event_id", "event_type", "subject", "aggregate_version", "payload", "attempts")
+        .order_by("seq")
+    )
+    return token, rows
+
+
+def _newest_per_aggregate(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], list[int]]:
+    """Events carry full state, so of several states of one aggregate only the newest matters."""
+    newest: dict[str, OutboxEvent] = {}
+    for row in rows:
+        kept = newest.get(row.subject)
+        if kept is None or row.aggregate_version > kept.aggregate_version:
+            newest[row.subject] = row
+    send = sorted(newest.values(), key=lambda r: r.seq)
+    kept_seqs = {r.seq for r in send}
+    return send, [r.seq for r in rows if r.seq not in kept_seqs]
+
+
+def relay_batch(limit: int | None = None) -> RelayResult:
+    limit = limit or conf.get("RELAY_BATCH_SIZE")
+    token, rows = claim_batch(limit)
+    result = RelayResult(claimed=len(rows))
+    if not rows:
+        return result
+    send, superseded = _newest_per_aggregate(rows)
+    messages = [
+        OutgoingMessage(r.subject, bytes(r.payload), str(r.event_id), r.event_type) for r in send
+    ]
+    try:
+        outcomes: list[BaseException | None] = get_publisher().publish_batch(
+            messages, timeout=conf.get("RELAY_PUBLISH_TIMEOUT_SECONDS")
+        )
+    except TransportError as exc:
+        outcomes = [exc] * len(send)
+    except Exception as exc:  # keep the rows safe whatever the client library throws
+        log.exception("relay publish failed")
+        outcomes = [exc] * len(send)
+
+    ok = [row.seq for row, err in zip(send, outcomes) if err is None]
+    failed = [(row, err) for row, err in zip(send, outcomes) if err is not None]
+    now = timezone.now()
+    released = {"claim_token": None, "claimed_until": None}
+    mine = OutboxEvent.objects.filter(claim_token=token)
+    if ok:
+        mine.filter(seq__in=ok).update(published_at=now, **released)
+    if superseded:
+        mine.filter(seq__in=superseded).update(published_at=now, superseded=True, **released)
+    for row, err in failed:
+        attempts = row.attempts + 1
+        delay = conf.backoff(
+            attempts,
+            base=conf.get("RELAY_BACKOFF_BASE_SECONDS"),
+            cap=conf.get("RELAY_BACKOFF_CAP_SECONDS"),
+        )
+        mine.filter(seq=row.seq).update(
+            attempts=attempts,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=f"{type(err).__name__}: {err}"[:2000],
+            **released,
+        )
+    if failed:
+        log.warning("relay: %d events not published yet: %s", len(failed), failed[0][1])
+    result.published, result.superseded, result.failed = len(ok), len(superseded), len(failed)
+    return result
+
+
+def relay_pending(*, time_budget: float | None = None) -> tuple[RelayResult, bool]:
+    """Relay until nothing is due, the budget is spent, or publishing fails. Returns the totals
+    and whether rows may be left that are due now (the budget ran out)."""
+    budget = conf.get("RELAY_TIME_BUDGET_SECONDS") if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
+    total = RelayResult()
+    while True:
+        result = relay_batch()
+        total += result
+        if result.claimed == 0 or result.failed:
+            return total, False
+        if time.monotonic() >= deadline:
+            return total, True
+
+
+def purge_published(*, older_than: timedelta | None = None, chunk: int = 5000) -> int:
+    if older_than is None:
+        older_than = timedelta(hours=conf.get("OUTBOX_RETENTION_HOURS"))
+    cutoff = timezone.now() - older_than
+    purged = 0
+    while True:
+        seqs = list(
+            OutboxEvent.objects.filter(published_at__lt=cutoff).values_list("seq", flat=True)[
+                :chunk
+            ]
+        )
+        if not seqs:
+            return purged
+        purged += OutboxEvent.objects.filter(seq__in=seqs)._raw_delete(OutboxEvent.objects.db)

@@ -1,0 +1,329 @@
+"""Everything that talks to NATS JetStream. No other module imports nats.
+
+- `Publisher`: one connection per process, on a private event-loop thread, so synchronous code
+  (the Celery relay) can publish a batch with many acks in flight.
+- `connect`, `ensure_stream`, `PullSource`: the asynchronous side the consumer runner uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from .streams import StreamSpec
+
+log = logging.getLogger(__name__)
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+EVENT_TYPE_HEADER = "Event-Type"
+
+
+class TransportError(Exception):
+    """NATS could not be reached or did not confirm in time."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OutgoingMessage:
+    subject: str
+    payload: bytes
+    msg_id: str
+    event_type: str
+
+
+async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Client:
+    """A connection that reconnects by itself once established."""
+
+    async def _quiet(exc: Exception) -> None:
+        log.debug("nats: %s", exc)
+
+    try:
+        return await nats.connect(
+            servers=[url],
+            name=name,
+            connect_timeout=connect_timeout,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            error_cb=_quiet,
+        )
+    except Exception as exc:  # nats-py raises a zoo of errors for a server that is not there
+        raise TransportError(f"cannot connect to NATS at {url}: {exc}") from exc
+
+
+def _stream_config(spec: StreamSpec) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        num_replicas=spec.replicas,
+        max_msgs_per_subject=spec.max_msgs_per_subject,
+        duplicate_window=spec.duplicate_window_seconds,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+    """Create the stream, or bring its limits in line with the spec. Safe to run anywhere."""
+    wanted = _stream_config(spec)
+    try:
+        info = await js.stream_info(spec.name)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(wanted)
+            log.info("created stream %s", spec.name)
+            return
+        except nats.js.errors.BadRequestError:
+            info = await js.stream_info(spec.name)  # another process created it just now
+    have = info.config
+    if (
+        list(have.subjects or []) != wanted.subjects
+        or have.max_msgs_per_subject != wanted.max_msgs_per_subject
+        or abs((have.duplicate_window or 0) - wanted.duplicate_window) > 0.001
+        or (have.num_replicas or 1) != wanted.num_replicas
+    ):
+        # Storage type cannot change in place; everything compared above can.
+        wanted.storage = have.storage
+        await js.update_stream(wanted)
+        log.info("updated stream %s", spec.name)
+
+
+async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
+    info = await js.stream_info(name)
+    cfg = info.config
+    return {
+        "messages": info.state.messages,
+        "last_seq": info.state.last_seq,
+        "storage": cfg.storage.value if cfg.storage else None,
+        "duplicate_window": cfg.duplicate_window,
+        "max_msgs_per_subject": cfg.max_msgs_per_subject,
+        "replicas": cfg.num_replicas,
+        "subjects": list(cfg.subjects or []),
+    }
+
+
+# --- publishing from synchronous code ---------------------------------------------------------
+
+
+class Publisher:
+    """A process-wide JetStream publisher usable from any thread.
+
+    Created lazily and re-created after a fork (Celery prefork, gunicorn), because an event loop
+    and its socket cannot be shared across processes.
+    """
+
+    def __init__(self, url: str, *, name: str, streams: Sequence[StreamSpec]) -> None:
+        self._url = url
+        self._name = name
+        self._streams = list(streams)
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._nc = self._js = None
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="nats-publisher", daemon=True
+                )
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+    def publish_batch(
+        self, messages: Sequence[OutgoingMessage], *, timeout: float
+    ) -> list[BaseException | None]:
+        """Publish all messages with their acks in flight together. Returns, per message, None
+        when JetStream stored it (or already had it: a duplicate id is an ack too), else the
+        error. Raises TransportError when NATS cannot be reached at all."""
+        loop = self._ensure_loop()
+        future = asyncio.run_coroutine_threadsafe(self._publish(messages, timeout), loop)
+        try:
+            return future.result(timeout + 5)
+        except TimeoutError:
+            future.cancel()
+            raise TransportError("publishing did not finish in time") from None
+
+    def close(self) -> None:
+        if self._loop is None or self._pid != os.getpid():
+            return
+        if self._nc is not None:
+            asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop).result(5)
+        self._nc = self._js = None
+
+    async def _connection(self) -> JetStreamContext:
+        if self._nc is not None and self._nc.is_closed:
+            self._nc = self._js = None
+        if self._js is None:
+            nc = await connect(self._url, name=self._name)
+            js = nc.jetstream()
+            try:
+                for spec in self._streams:
+                    await ensure_stream(js, spec)
+            except Exception:
+                await nc.close()
+                raise
+            self._nc, self._js = nc, js
+        return self._js
+
+    async def _publish(
+        self, messages: Sequence[OutgoingMessage], timeout: float
+    ) -> list[BaseException | None]:
+        js = await self._connection()
+        if not self._nc or not self._nc.is_connected:
+            raise TransportError("NATS connection is down (reconnecting)")
+        futures: list[asyncio.Future[Any]] = []
+        for m in messages:
+            headers = {MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type}
+            futures.append(await js.publish_async(m.subject, m.payload, headers=headers))
+        done, pending = await asyncio.wait(futures, timeout=timeout) if futures else ((), ())
+        results: list[BaseException | None] = []
+        for fut in futures:
+            if fut in pending:
+                fut.cancel()
+                results.append(TransportError("no ack from JetStream in time"))
+            else:
+                results.append(fut.exception())
+        return results
+
+
+# --- consuming -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Delivery:
+    """One message fetched from a durable pull consumer."""
+
+    _msg: Msg
+    stream: str
+    stream_seq: int
+    num_delivered: int
+    subject: str
+    data: bytes
+
+    async def ack(self) -> None:
+        await self._msg.ack()
+
+    async def nak(self, delay: float | None = None) -> None:
+        await self._msg.nak(delay=delay)
+
+    async def term(self) -> None:
+        await self._msg.term()
+
+    async def in_progress(self) -> None:
+        await self._msg.in_progress()
+
+
+class PullSource:
+    """A durable pull consumer on one stream, filtered to the subjects a service handles."""
+
+    def __init__(self, js: JetStreamContext, stream: str, durable: str, subjects: Sequence[str]):
+        self._js = js
+        self.stream = stream
+        self.durable = durable
+        self.subjects = list(subjects)
+        self._sub: Any = None
+
+    async def open(self, *, ack_wait: float, max_ack_pending: int) -> None:
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ack_wait,
+            # Dead-lettering is ours (recorded in the database first); the server never gives up.
+            max_deliver=-1,
+            max_ack_pending=max_ack_pending,
+            filter_subjects=self.subjects if len(self.subjects) > 1 else None,
+            filter_subject=self.subjects[0] if len(self.subjects) == 1 else None,
+        )
+        try:
+            info = await self._js.consumer_info(self.stream, self.durable)
+            have = set(info.config.filter_subjects or []) | (
+                {info.config.filter_subject} if info.config.filter_subject else set()
+            )
+            if have != set(self.subjects) or info.config.ack_wait != ack_wait:
+                await self._js.add_consumer(self.stream, config)  # same name: an update
+        except nats.js.errors.NotFoundError:
+            await self._js.add_consumer(self.stream, config)
+        self._sub = await self._js.pull_subscribe_bind(self.durable, stream=self.stream)
+
+    async def fetch(self, batch: int, timeout: float) -> list[Delivery]:
+        try:
+            msgs = await self._sub.fetch(batch, timeout=timeout)
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            return []
+        out = []
+        for msg in msgs:
+            meta = msg.metadata
+            out.append(
+                Delivery(
+                    msg,
+                    stream=meta.stream,
+                    stream_seq=meta.sequence.stream,
+                    num_delivered=meta.num_delivered,
+                    subject=msg.subject,
+                    data=msg.data,
+                )
+            )
+        return out
+
+    async def pending(self) -> int:
+        info = await self._js.consumer_info(self.stream, self.durable)
+        return info.num_pending + info.num_ack_pending
+
+
+async def read_stream(
+    js: JetStreamContext, stream: str, subjects: Sequence[str], *, batch: int = 500
+) -> Any:
+    """Yield every message of a stream from the start, for rebuilding replicas. An ephemeral
+    ordered consumer: nothing is left behind on the server."""
+    last = (await js.stream_info(stream)).state.last_seq
+    if last == 0:
+        return
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.NONE,
+        deliver_policy=DeliverPolicy.ALL,
+        filter_subjects=list(subjects),
+        inactive_threshold=30.0,
+    )
+    sub = await js.pull_subscribe("", stream=stream, config=config)
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(batch, timeout=2.0)
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                return
+            for msg in msgs:
+                yield msg.metadata.sequence.stream, msg.subject, msg.data
+            if msgs and msgs[-1].metadata.sequence.stream >= last:
+                return
+            if msgs and msgs[-1].metadata.num_pending == 0:
+                return
+    finally:
+        await sub.unsubscribe()
