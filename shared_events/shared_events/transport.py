@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
@@ -52,23 +51,36 @@ class OutgoingMessage:
 
 
 async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Client:
-    """A connection that reconnects by itself once established."""
+    """A connection, or TransportError at once when the server is not there.
+
+    No automatic reconnect: nats-py would buffer publishes and retry a first connect forever.
+    The relay reconnects on its next batch and the consumer in its run loop, with backoff."""
 
     async def _quiet(exc: Exception) -> None:
         log.debug("nats: %s", exc)
 
+    nc = Client()
     try:
-        return await nats.connect(
-            servers=[url],
-            name=name,
-            connect_timeout=connect_timeout,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            error_cb=_quiet,
+        await asyncio.wait_for(
+            nc.connect(
+                servers=[url],
+                name=name,
+                connect_timeout=connect_timeout,
+                allow_reconnect=False,
+                # nats-py retries even a first connect until this count is passed.
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.05,
+                error_cb=_quiet,
+            ),
+            timeout=connect_timeout + 0.5,
         )
+        return nc
     except Exception as exc:  # nats-py raises a zoo of errors for a server that is not there
-        raise TransportError(f"cannot connect to NATS at {url}: {exc}") from exc
+        try:
+            await nc.close()
+        except Exception:
+            pass
+        raise TransportError(f"cannot connect to NATS at {url}: {exc or type(exc).__name__}") from exc
 
 
 def _stream_config(spec: StreamSpec) -> StreamConfig:
@@ -115,7 +127,7 @@ async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
     return {
         "messages": info.state.messages,
         "last_seq": info.state.last_seq,
-        "storage": cfg.storage.value if cfg.storage else None,
+        "storage": getattr(cfg.storage, "value", cfg.storage),
         "duplicate_window": cfg.duplicate_window,
         "max_msgs_per_subject": cfg.max_msgs_per_subject,
         "replicas": cfg.num_replicas,
@@ -197,7 +209,7 @@ class Publisher:
     ) -> list[BaseException | None]:
         js = await self._connection()
         if not self._nc or not self._nc.is_connected:
-            raise TransportError("NATS connection is down (reconnecting)")
+            raise TransportError("NATS connection is down")
         futures: list[asyncio.Future[Any]] = []
         for m in messages:
             headers = {MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type}

@@ -1,8 +1,10 @@
 """Settings of the small project that tests shared_events on its own."""
 
 import os
+import tempfile
+from pathlib import Path
 
-from shared_events.service_settings import database_from_url
+from shared_events.service_settings import database_from_url, sqlite_database
 
 SECRET_KEY = "shared-events-tests"
 USE_TZ = True
@@ -33,10 +35,10 @@ TEMPLATES = [{
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 _db_url = os.environ.get("SHARED_EVENTS_DATABASE_URL")
 DATABASES = {
+    # A file, not :memory:, so the consumer's and relays' threads share it with real locking.
     "default": database_from_url(_db_url) if _db_url else {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": ":memory:",
-        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+        **sqlite_database(Path(tempfile.gettempdir()) / "shared-events-tests.sqlite3"),
+        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"shared-events-test-{os.getpid()}.sqlite3")},
     }
 }
 SHARED_EVENTS = {

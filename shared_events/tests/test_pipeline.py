@@ -1,0 +1,115 @@
+"""Outbox -> relay -> JetStream -> consumer -> replica, all real, in one process."""
+
+import json
+import uuid
+
+import pytest
+
+from shared_events.consumer.models import DeadLetter, ProcessedEvent
+from shared_events.consumer.rebuild import rebuild_replicas
+from shared_events.consumer.registry import subscriptions
+from shared_events.consumer.runner import durable_name
+from shared_events.outbox.relay import relay_pending
+from shared_events.testing import wait_until
+from tests.natsutil import publish_raw
+from tests.runner_thread import RunnerThread
+from tests.testapp import consumers
+from tests.testapp.models import Widget, WidgetReplica
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def replicas_match_sources() -> bool:
+    source = {str(w.pk): (w.name, w.color, w.version) for w in Widget.objects.all()}
+    replica = {str(r.pk): (r.name, r.color, r.source_version)
+               for r in WidgetReplica.objects.filter(is_deleted=False)}
+    return source == replica
+
+
+def test_the_consumer_follows_only_the_subjects_its_handlers_need():
+    assert subscriptions() == {"TESTING": ["testing.widget.*"]}
+    assert durable_name("voting", "ACCOUNTS") == "voting-accounts"
+
+
+def test_changes_flow_to_the_replica_and_deletions_become_tombstones(fresh_streams):
+    with RunnerThread():
+        widgets = [Widget.objects.create(name=f"w{i}") for i in range(20)]
+        widgets[0].color = "green"
+        widgets[0].save()
+        gone = widgets[1].pk
+        widgets[1].delete()
+        relay_pending()
+        wait_until(replicas_match_sources, timeout=10, message="replicas to match")
+        assert WidgetReplica.objects.get(pk=gone).is_deleted
+
+
+def test_a_poison_message_is_dead_lettered_while_later_messages_flow(fresh_streams):
+    consumers.FAILING_NAMES.add("poison")
+    try:
+        with RunnerThread():
+            poison = Widget.objects.create(name="poison")
+            relay_pending()
+            later = [Widget.objects.create(name=f"later{i}") for i in range(5)]
+            relay_pending()
+            wait_until(lambda: WidgetReplica.objects.filter(pk__in=[w.pk for w in later]).count()
+                       == 5, timeout=10, message="later messages applied")
+            wait_until(lambda: DeadLetter.objects.filter(event_type="testing.widget.created")
+                       .exists(), timeout=10, message="the dead letter")
+            dead = DeadLetter.objects.get()
+            assert dead.deliveries == 3 and str(poison.pk) in dead.subject
+            assert not WidgetReplica.objects.filter(pk=poison.pk).exists()
+    finally:
+        consumers.FAILING_NAMES.clear()
+
+
+def test_duplicates_and_stale_versions_injected_into_nats_have_no_effect(fresh_streams):
+    with RunnerThread():
+        widget = Widget.objects.create(name="w")
+        widget.color = "blue"
+        widget.save()
+        relay_pending()
+        wait_until(replicas_match_sources, timeout=10, message="replica")
+        # A stale state (version 1) under a new event id, and the current one again.
+        stale = {"id": str(uuid.uuid4()), "type": "testing.widget.updated",
+                 "schema_version": 1, "aggregate_id": str(widget.pk), "version": 1,
+                 "occurred_at": "2026-01-01T00:00:00+00:00",
+                 "data": {"id": str(widget.pk), "name": "w", "color": "stale"}}
+        publish_raw(fresh_streams, f"testing.widget.{widget.pk}", json.dumps(stale).encode())
+        marker = Widget.objects.create(name="marker")  # applied after the injected ones
+        relay_pending()
+        wait_until(lambda: WidgetReplica.objects.filter(pk=marker.pk).exists(), timeout=10,
+                   message="marker")
+        assert replicas_match_sources()
+
+
+def test_replicas_rebuild_from_the_streams_into_an_empty_database(fresh_streams):
+    widgets = [Widget.objects.create(name=f"w{i}") for i in range(30)]
+    for widget in widgets[:10]:
+        widget.color = "black"
+        widget.save()
+    widgets[-1].delete()
+    relay_pending()
+    assert not WidgetReplica.objects.exists()
+    report = rebuild_replicas()
+    assert report.failed == 0 and report.read == 30  # one retained state per aggregate here
+    assert replicas_match_sources()
+    # Running it again changes nothing.
+    ProcessedEvent.objects.all().delete()
+    rebuild_replicas()
+    assert replicas_match_sources()
+
+
+def test_a_consumer_restarted_mid_stream_loses_and_duplicates_nothing(fresh_streams):
+    widgets = [Widget.objects.create(name=f"w{i}") for i in range(200)]
+    relay_pending()
+    with RunnerThread() as first:
+        wait_until(lambda: WidgetReplica.objects.count() > 0, timeout=10, message="a start")
+    applied_before_stop = first.runner.applied
+    for widget in widgets[:50]:
+        widget.color = "after-restart"
+        widget.save()
+    relay_pending()
+    with RunnerThread():
+        wait_until(replicas_match_sources, timeout=20, message="convergence after restart")
+    assert applied_before_stop > 0
+    assert ProcessedEvent.objects.count() == 250
