@@ -1,0 +1,119 @@
+"""The accounts admin: operators manage accounts and adjust points through the services, so
+every change they make reaches the other services through the outbox."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .models import Account, LedgerEntry
+from .stake_address import normalize_stake_address
+
+
+class AccountChangeForm(UserChangeForm):
+    class Meta:
+        model = Account
+        fields = ("email", "role", "stake_address", "is_active")
+
+    def clean_email(self):
+        return services.normalize_email(self.cleaned_data["email"])
+
+    def clean_stake_address(self):
+        value = self.cleaned_data.get("stake_address")
+        return normalize_stake_address(value) if value else None
+
+
+class AccountCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = Account
+        fields = ("email", "role", "stake_address")
+
+    def clean_email(self):
+        return services.normalize_email(self.cleaned_data["email"])
+
+    def clean_stake_address(self):
+        value = self.cleaned_data.get("stake_address")
+        return normalize_stake_address(value) if value else None
+
+
+class LedgerEntryInline(admin.TabularInline):
+    """Past entries are read-only; a new row is an adjustment with a reason."""
+
+    model = LedgerEntry
+    fk_name = "account"
+    extra = 1
+    fields = ("created_at", "kind", "epoch", "delta", "balance_after", "reason", "created_by")
+    readonly_fields = ("created_at", "kind", "epoch", "balance_after", "created_by")
+    ordering = ("-created_at", "-id")
+    verbose_name = "points change"
+    verbose_name_plural = "points ledger (add a row to adjust points)"
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(UserAdmin):
+    form = AccountChangeForm
+    add_form = AccountCreationForm
+    model = Account
+    list_display = ("email", "role", "points", "is_active", "stake_address", "date_joined")
+    list_filter = ("role", "is_active")
+    search_fields = ("email", "stake_address")
+    ordering = ("-date_joined",)
+    readonly_fields = ("id", "points", "date_joined", "last_login", "version")
+    filter_horizontal = ()
+    fieldsets = (
+        (None, {"fields": ("id", "email", "password")}),
+        ("Role and status", {"fields": ("role", "is_active")}),
+        ("Cardano", {"fields": ("stake_address", "points")}),
+        ("History", {"fields": ("date_joined", "last_login", "version")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",),
+                "fields": ("email", "role", "stake_address", "password1", "password2")}),
+    )
+    inlines = [LedgerEntryInline]
+    actions = ("deactivate", "activate")
+
+    def get_inlines(self, request: HttpRequest, obj):
+        return self.inlines if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # accounts are deactivated, so ballots and the ledger keep their owner
+
+    def save_formset(self, request: HttpRequest, form, formset, change) -> None:
+        if formset.model is not LedgerEntry:
+            return super().save_formset(request, form, formset, change)
+        for entry_form in formset.forms:
+            if not entry_form.has_changed() or entry_form.instance.pk:
+                continue
+            try:
+                services.points_adjust(account=form.instance,
+                                       delta=entry_form.cleaned_data["delta"],
+                                       reason=entry_form.cleaned_data.get("reason", ""),
+                                       by=request.user)
+            except ValidationError as exc:
+                messages.error(request, "; ".join(exc.messages))
+
+    @admin.action(description="Deactivate the selected accounts")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        for account in queryset.exclude(pk=request.user.pk):
+            services.account_set_active(account=account, is_active=False)
+        self.message_user(request, "Deactivated.")
+
+    @admin.action(description="Activate the selected accounts")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        for account in queryset:
+            services.account_set_active(account=account, is_active=True)
+        self.message_user(request, "Activated.")
+
+

@@ -1,0 +1,259 @@
+"""The accounts API. Views validate input, call a service or selector, and shape the output."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shared_events.api import StrictFieldsMixin
+from shared_events.identity.permissions import IsOperator
+from shared_events.identity.tokens import InvalidToken
+
+from . import selectors, services, tokens
+from .models import Account, LedgerEntry, Role
+from .throttles import LoginAddressThrottle, LoginEmailThrottle, RegisterThrottle
+
+
+def _service_call(func, **kwargs):
+    """Service-layer validation errors become field-level 400s."""
+    try:
+        return func(**kwargs)
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {
+            "non_field_errors": exc.messages}
+        raise serializers.ValidationError(detail) from None
+
+
+class AccountOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["id", "email", "role", "stake_address", "points", "is_active", "date_joined"]
+        read_only_fields = fields
+
+
+class LedgerEntryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "kind", "delta", "balance_after", "epoch", "reason", "created_at"]
+        read_only_fields = fields
+
+
+TokenPairOutput = inline_serializer("TokenPair", {
+    "access": serializers.CharField(), "refresh": serializers.CharField(),
+    "token_type": serializers.CharField(), "access_expires_at": serializers.IntegerField(),
+    "refresh_expires_at": serializers.IntegerField()})
+
+
+class RegisterApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [RegisterThrottle]
+
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, write_only=True,
+                                         style={"input_type": "password"})
+        stake_address = serializers.CharField(max_length=120, required=False, allow_null=True,
+                                              allow_blank=True)
+
+    @extend_schema(request=Input, responses={201: AccountOutput}, summary="Register a delegator")
+    def post(self, request: Request) -> Response:
+        data = self._validated(request)
+        account = _service_call(services.account_register, **data)
+        return Response(AccountOutput(account).data, status=status.HTTP_201_CREATED)
+
+    def _validated(self, request: Request) -> dict:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+
+class TokenObtainApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [LoginAddressThrottle, LoginEmailThrottle]
+
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+    @extend_schema(request=Input, responses={200: TokenPairOutput},
+                   summary="Sign in: a JWT access/refresh pair")
+    def post(self, request: Request) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"].strip().lower()
+        account = Account.objects.filter(email__iexact=email).first()
+        if (account is None or not account.is_active
+                or not account.check_password(serializer.validated_data["password"])):
+            if account is None:
+                Account().set_password("equalize-timing")  # no user-enumeration by timing
+            raise exceptions.AuthenticationFailed("No active account with these credentials.")
+        from django.contrib.auth.models import update_last_login
+
+        update_last_login(None, account)
+        return Response(tokens.token_pair_issue(account=account))
+
+
+class TokenRefreshApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        refresh = serializers.CharField()
+
+    @extend_schema(request=Input, responses={200: TokenPairOutput},
+                   summary="Exchange a refresh token for a new pair (the old one is revoked)")
+    def post(self, request: Request) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            pair = tokens.token_refresh(refresh=serializer.validated_data["refresh"])
+        except InvalidToken as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from None
+        return Response(pair)
+
+
+class LogoutApi(APIView):
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        refresh = serializers.CharField()
+
+    @extend_schema(request=Input, responses={204: None},
+                   summary="Sign out: revoke this refresh token")
+    def post(self, request: Request) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            tokens.token_revoke(refresh=serializer.validated_data["refresh"],
+                                account=request.user)
+        except InvalidToken as exc:
+            raise serializers.ValidationError({"refresh": [str(exc)]}) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        email = serializers.CharField(max_length=254, required=False)
+        stake_address = serializers.CharField(max_length=120, required=False, allow_null=True,
+                                              allow_blank=True)
+        password = serializers.CharField(max_length=128, required=False, write_only=True)
+        current_password = serializers.CharField(max_length=128, required=False,
+                                                 write_only=True)
+
+        def validate(self, attrs):
+            if "password" in attrs and "current_password" not in attrs:
+                raise serializers.ValidationError(
+                    {"current_password": ["Give your current password to set a new one."]})
+            return attrs
+
+        # Read-only fields of the account, so sending them says "read-only", not "unknown".
+        id = serializers.UUIDField(read_only=True)
+        role = serializers.CharField(read_only=True)
+        points = serializers.IntegerField(read_only=True)
+        is_active = serializers.BooleanField(read_only=True)
+        date_joined = serializers.DateTimeField(read_only=True)
+
+    @extend_schema(responses={200: AccountOutput}, summary="My account")
+    def get(self, request: Request) -> Response:
+        return Response(AccountOutput(request.user).data)
+
+    @extend_schema(request=Input, responses={200: AccountOutput},
+                   summary="Change my email, stake address or password")
+    def patch(self, request: Request) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        account = request.user
+        if "password" in data:
+            account = _service_call(services.account_change_password, account=account,
+                                    current_password=data.pop("current_password"),
+                                    new_password=data.pop("password"))
+        data.pop("current_password", None)
+        if data:
+            account = _service_call(services.account_update_profile, account=account, **data)
+        return Response(AccountOutput(account).data)
+
+
+class MeLedgerApi(APIView):
+    @extend_schema(responses={200: LedgerEntryOutput(many=True)},
+                   summary="My points ledger, newest first")
+    def get(self, request: Request) -> Response:
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(selectors.ledger_for(account=request.user), request,
+                                           view=self)
+        return paginator.get_paginated_response(LedgerEntryOutput(page, many=True).data)
+
+
+class AccountListApi(APIView):
+    permission_classes = [IsAuthenticated, IsOperator]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("role", enum=Role.values), OpenApiParameter("is_active",
+                    bool), OpenApiParameter("search", str)],
+        responses={200: AccountOutput(many=True)}, summary="Accounts (operators)")
+    def get(self, request: Request) -> Response:
+        is_active = request.query_params.get("is_active")
+        if is_active not in (None, "true", "false"):
+            raise serializers.ValidationError({"is_active": ["Use true or false."]})
+        role = request.query_params.get("role")
+        if role not in (None, *Role.values):
+            raise serializers.ValidationError({"role": [f"Use one of {', '.join(Role.values)}."]})
+        qs = selectors.account_list(role=role, search=request.query_params.get("search"),
+                                    is_active=None if is_active is None else is_active == "true")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(AccountOutput(page, many=True).data)
+
+
+class AccountDetailApi(APIView):
+    permission_classes = [IsAuthenticated, IsOperator]
+
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        is_active = serializers.BooleanField(required=False)
+        role = serializers.ChoiceField(choices=Role.choices, required=False)
+
+    @extend_schema(responses={200: AccountOutput}, summary="One account (operators)")
+    def get(self, request: Request, account_id) -> Response:
+        return Response(AccountOutput(get_object_or_404(Account, pk=account_id)).data)
+
+    @extend_schema(request=Input, responses={200: AccountOutput},
+                   summary="Activate, deactivate or change the role of an account (operators)")
+    def patch(self, request: Request, account_id) -> Response:
+        account = get_object_or_404(Account, pk=account_id)
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if account.pk == request.user.pk and (data.get("is_active") is False or
+                                              data.get("role", Role.OPERATOR) != Role.OPERATOR):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Operators cannot demote or deactivate themselves."]})
+        if "is_active" in data:
+            account = services.account_set_active(account=account, is_active=data["is_active"])
+        if "role" in data:
+            account = services.account_set_role(account=account, role=data["role"])
+        return Response(AccountOutput(account).data)
+
+
+class AccountPointsApi(APIView):
+    permission_classes = [IsAuthenticated, IsOperator]
+
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        delta = serializers.IntegerField(min_value=-(10**15), max_value=10**15)
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(request=Input, responses={201: LedgerEntryOutput},
+                   summary="Adjust an account's points with a ledger entry (operators)")
+    def post(self, request: Request, account_id) -> Response:
+        account = get_object_or_404(Account, pk=account_id)
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = _service_call(services.points_adjust, account=account, by=request.user,
+                              **serializer.validated_data)
+        return Response(LedgerEntryOutput(entry).data, status=status.HTTP_201_CREATED)

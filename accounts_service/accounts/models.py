@@ -1,0 +1,139 @@
+"""Accounts (the identity of delegators and operators) and the append-only points ledger."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from shared_events.outbox.published import PublishedModel, PublishedQuerySet
+from shared_events.schemas.accounts import AccountState
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", "operator"
+    DELEGATOR = "delegator", "delegator"
+
+
+class AccountManager(BaseUserManager.from_queryset(PublishedQuerySet)):  # type: ignore[misc]
+    """Creating accounts goes through `accounts.services`; these are for Django's own tools."""
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> Account:
+        from .services import account_register
+
+        return account_register(email=email, password=password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> Account:
+        from .services import operator_create
+
+        return operator_create(email=email, password=password)
+
+
+class Account(AbstractBaseUser, PublishedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DELEGATOR)
+    stake_address = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    points = models.PositiveBigIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AccountManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    event_aggregate = "accounts.account"
+    # What voting needs to decide eligibility and power; email and password stay here.
+    published_fields = frozenset({"role", "is_active", "points", "stake_address"})
+
+    class Meta(PublishedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="account_email_ci_unique"),
+            models.CheckConstraint(condition=models.Q(points__gte=0), name="account_points_gte_0"),
+        ]
+        ordering = ["date_joined"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == Role.OPERATOR
+
+    # The Django admin asks these; an active operator may do everything in it.
+    @property
+    def is_staff(self) -> bool:
+        return self.is_active and self.is_operator
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.is_staff
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_staff
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_staff
+
+    def event_state(self) -> AccountState:
+        return AccountState(
+            id=str(self.id),
+            role=self.role,
+            is_active=self.is_active,
+            points=self.points,
+            stake_address=self.stake_address,
+            joined_at=self.date_joined.isoformat(),
+        )
+
+
+class LedgerEntry(models.Model):
+    """One change of an account's points. Never updated or deleted; the account's `points` is
+    the running balance, kept in the same transaction."""
+
+    class Kind(models.TextChoices):
+        INITIAL_GRANT = "initial_grant", "initial grant"
+        EPOCH_ACCRUAL = "epoch_accrual", "epoch accrual"
+        ADJUSTMENT = "adjustment", "operator adjustment"
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    delta = models.BigIntegerField()
+    balance_after = models.PositiveBigIntegerField()
+    epoch = models.PositiveIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # An epoch is credited to an account once, however often or wherever accrual runs.
+            models.UniqueConstraint(fields=["account", "epoch"], condition=models.Q(
+                epoch__isnull=False), name="ledger_one_credit_per_epoch"),
+        ]
+        indexes = [models.Index(fields=["account", "-created_at"], name="ledger_account_idx")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} {self.kind}"
+
+
+class RefreshToken(models.Model):
+    """Issued refresh tokens, so that logout and rotation can revoke them."""
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="refresh_tokens")
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="refresh_expires_idx")]

@@ -1,0 +1,144 @@
+"""Writes to accounts. Views, admin, commands and tasks call these; nothing else saves an
+Account, so every change goes through the outbox the same way."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from .models import Account, LedgerEntry, Role
+from .stake_address import normalize_stake_address
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    validate_email(email)
+    return email
+
+
+def _check_unique(*, email: str | None, stake_address: str | None, exclude: Account | None
+                  ) -> None:
+    others = Account.objects.exclude(pk=exclude.pk) if exclude else Account.objects.all()
+    errors = {}
+    if email and others.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with this email already exists."]
+    if stake_address and others.filter(stake_address=stake_address).exists():
+        errors["stake_address"] = ["This stake address belongs to another account."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_unique(account: Account, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            account.save(**kwargs)
+    except IntegrityError:
+        # Lost a race with another registration: report it like the check above would.
+        _check_unique(email=account.email, stake_address=account.stake_address, exclude=account)
+        raise
+
+
+@transaction.atomic
+def account_register(*, email: str, password: str | None, stake_address: str | None = None,
+                     role: str = Role.DELEGATOR) -> Account:
+    email = normalize_email(email)
+    stake = normalize_stake_address(stake_address) if stake_address else None
+    _check_unique(email=email, stake_address=stake, exclude=None)
+    account = Account(email=email, stake_address=stake, role=role)
+    if password is None:
+        account.set_unusable_password()
+    else:
+        validate_password(password, user=account)
+        account.set_password(password)
+    grant = getattr(settings, "POINTS_INITIAL_GRANT", 0) if role == Role.DELEGATOR else 0
+    account.points = grant
+    _save_unique(account)
+    if grant:
+        LedgerEntry.objects.create(account=account, kind=LedgerEntry.Kind.INITIAL_GRANT,
+                                   delta=grant, balance_after=grant, reason="welcome grant")
+    return account
+
+
+@transaction.atomic
+def operator_create(*, email: str, password: str | None) -> Account:
+    return account_register(email=email, password=password, role=Role.OPERATOR)
+
+
+@transaction.atomic
+def account_update_profile(*, account: Account, email: str | None = None,
+                           stake_address: str | None | object = ..., ) -> Account:
+    """Change what an account holder may change about themselves. `stake_address=None` clears
+    it; leaving it out keeps it."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if email is not None:
+        account.email = normalize_email(email)
+    if stake_address is not ...:
+        account.stake_address = (
+            normalize_stake_address(stake_address) if stake_address else None  # type: ignore[arg-type]
+        )
+    _check_unique(email=account.email, stake_address=account.stake_address, exclude=account)
+    _save_unique(account)
+    return account
+
+
+@transaction.atomic
+def account_change_password(*, account: Account, current_password: str, new_password: str
+                            ) -> Account:
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if not account.check_password(current_password):
+        raise ValidationError({"current_password": ["Wrong password."]})
+    validate_password(new_password, user=account)
+    account.set_password(new_password)
+    account.save(update_fields=["password", "updated_at"])
+    from .tokens import refresh_tokens_revoke_all
+
+    refresh_tokens_revoke_all(account=account)  # other sessions end with the old password
+    return account
+
+
+@transaction.atomic
+def account_set_active(*, account: Account, is_active: bool) -> Account:
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.is_active != is_active:
+        account.is_active = is_active
+        account.save(update_fields=["is_active", "updated_at"])
+        if not is_active:
+            from .tokens import refresh_tokens_revoke_all
+
+            refresh_tokens_revoke_all(account=account)
+    return account
+
+
+@transaction.atomic
+def account_set_role(*, account: Account, role: str) -> Account:
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Unknown role {role!r}."]})
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.role != role:
+        account.role = role
+        account.save(update_fields=["role", "updated_at"])
+    return account
+
+
+@transaction.atomic
+def points_adjust(*, account: Account, delta: int, reason: str, by: Account | None
+                  ) -> LedgerEntry:
+    """An operator's correction of an account's points: a ledger entry and the new balance,
+    in one transaction (and so one outbox event)."""
+    if delta == 0:
+        raise ValidationError({"delta": ["A change of 0 points changes nothing."]})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["Say why the points change."]})
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    balance = account.points + delta
+    if balance < 0:
+        raise ValidationError(
+            {"delta": [f"The account has {account.points} points; it cannot go below 0."]})
+    account.points = balance
+    account.save(update_fields=["points", "updated_at"])
+    return LedgerEntry.objects.create(account=account, kind=LedgerEntry.Kind.ADJUSTMENT,
+                                      delta=delta, balance_after=balance, reason=reason.strip(),
+                                      created_by=by)

@@ -1,0 +1,10 @@
+"""Celery tasks of accounts; each only calls a service function."""
+
+from celery import shared_task
+
+from .tokens import refresh_tokens_purge_expired
+
+
+@shared_task(name="accounts.purge_expired_refresh_tokens", ignore_result=True)
+def purge_expired_refresh_tokens() -> int:
+    return refresh_tokens_purge_expired()

@@ -1,0 +1,87 @@
+"""Issuing, rotating and revoking JWTs. Only this service signs; everyone verifies with the
+public key (shared_events.identity)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import jwt
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shared_events.identity.tokens import ACCESS, ALGORITHM, REFRESH, InvalidToken, verify_token
+
+from .models import Account, RefreshToken
+
+
+def _encode(account: Account, token_type: str, ttl: int, jti: str) -> tuple[str, int]:
+    now = int(timezone.now().timestamp())
+    payload = {
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
+        "sub": str(account.id),
+        "role": account.role,
+        "typ": token_type,
+        "jti": jti,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    token = jwt.encode(payload, settings.JWT_SIGNING_KEY, algorithm=ALGORITHM,
+                       headers={"kid": settings.JWT_SIGNING_KEY_ID})
+    return token, now + ttl
+
+
+@transaction.atomic
+def token_pair_issue(*, account: Account) -> dict[str, object]:
+    access, access_exp = _encode(account, ACCESS, settings.JWT_ACCESS_TTL_SECONDS,
+                                 uuid.uuid4().hex)
+    jti = uuid.uuid4().hex
+    refresh, refresh_exp = _encode(account, REFRESH, settings.JWT_REFRESH_TTL_SECONDS, jti)
+    RefreshToken.objects.create(
+        jti=jti, account=account,
+        expires_at=timezone.now() + timedelta(seconds=settings.JWT_REFRESH_TTL_SECONDS))
+    return {"access": access, "refresh": refresh, "token_type": "Bearer",
+            "access_expires_at": access_exp, "refresh_expires_at": refresh_exp}
+
+
+@transaction.atomic
+def token_refresh(*, refresh: str) -> dict[str, object]:
+    """A new pair for a valid refresh token, which is then revoked. Presenting a refresh token
+    that was already rotated means it leaked: every session of that account ends."""
+    claims = verify_token(refresh, expected_type=REFRESH)
+    row = RefreshToken.objects.select_for_update().filter(jti=claims.jti).first()
+    if row is None or row.account_id != claims.subject:
+        raise InvalidToken("unknown refresh token")
+    if row.revoked_at is not None:
+        if row.replaced_by:
+            refresh_tokens_revoke_all(account=row.account)
+        raise InvalidToken("refresh token revoked")
+    account = Account.objects.get(pk=row.account_id)
+    if not account.is_active:
+        raise InvalidToken("account disabled")
+    pair = token_pair_issue(account=account)
+    new_jti = verify_token(str(pair["refresh"]), expected_type=REFRESH).jti
+    row.revoked_at, row.replaced_by = timezone.now(), new_jti
+    row.save(update_fields=["revoked_at", "replaced_by"])
+    return pair
+
+
+@transaction.atomic
+def token_revoke(*, refresh: str, account: Account) -> None:
+    claims = verify_token(refresh, expected_type=REFRESH)
+    if claims.subject != account.id:
+        raise InvalidToken("that refresh token belongs to another account")
+    RefreshToken.objects.filter(jti=claims.jti, revoked_at__isnull=True).update(
+        revoked_at=timezone.now())
+
+
+def refresh_tokens_revoke_all(*, account: Account) -> int:
+    return RefreshToken.objects.filter(account=account, revoked_at__isnull=True).update(
+        revoked_at=timezone.now())
+
+
+def refresh_tokens_purge_expired() -> int:
+    deleted, _ = RefreshToken.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted

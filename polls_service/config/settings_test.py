@@ -1,0 +1,12 @@
+"""Test settings: the real settings, with a throwaway var/ and nothing that needs Redis."""
+
+import os
+import tempfile
+
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="polls-test-var-"))
+
+from .settings import *  # noqa: E402,F403
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+SHARED_EVENTS = {**SHARED_EVENTS, "RELAY_KICK": False}  # noqa: F405
