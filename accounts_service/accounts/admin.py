@@ -90,17 +90,34 @@ class AccountAdmin(UserAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # accounts are deactivated, so ballots and the ledger keep their owner
 
+    def save_model(self, request: HttpRequest, obj: Account, form, change: bool) -> None:
+        data = form.cleaned_data
+        if not change:
+            account = services.account_register(
+                email=data["email"], password=data.get("password1") or None,
+                stake_address=data.get("stake_address"), role=data["role"])
+            obj.pk, obj._state.adding = account.pk, False
+            return
+        # Each change through its service: deactivation also ends the account's sessions.
+        if "is_active" in form.changed_data:
+            services.account_set_active(account=obj, is_active=data["is_active"])
+        if "role" in form.changed_data:
+            services.account_set_role(account=obj, role=data["role"])
+        profile = {f: data[f] for f in ("email", "stake_address") if f in form.changed_data}
+        if profile:
+            services.account_update_profile(account=obj, **profile)
+
     def save_formset(self, request: HttpRequest, form, formset, change) -> None:
         if formset.model is not LedgerEntry:
             return super().save_formset(request, form, formset, change)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for entry_form in formset.forms:
             if not entry_form.has_changed() or entry_form.instance.pk:
                 continue
             try:
-                services.points_adjust(account=form.instance,
-                                       delta=entry_form.cleaned_data["delta"],
-                                       reason=entry_form.cleaned_data.get("reason", ""),
-                                       by=request.user)
+                formset.new_objects.append(services.points_adjust(
+                    account=form.instance, delta=entry_form.cleaned_data["delta"],
+                    reason=entry_form.cleaned_data.get("reason", ""), by=request.user))
             except ValidationError as exc:
                 messages.error(request, "; ".join(exc.messages))
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_events.api import StrictFieldsMixin
+from shared_events.identity.authentication import AnonymousWithBearerChallenge
 from shared_events.identity.permissions import IsOperator
 from shared_events.identity.tokens import InvalidToken
 
@@ -53,7 +54,7 @@ TokenPairOutput = inline_serializer("TokenPair", {
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes = [AnonymousWithBearerChallenge]
     throttle_classes = [RegisterThrottle]
 
     class Input(StrictFieldsMixin, serializers.Serializer):
@@ -77,7 +78,7 @@ class RegisterApi(APIView):
 
 class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes = [AnonymousWithBearerChallenge]
     throttle_classes = [LoginAddressThrottle, LoginEmailThrottle]
 
     class Input(StrictFieldsMixin, serializers.Serializer):
@@ -104,7 +105,7 @@ class TokenObtainApi(APIView):
 
 class TokenRefreshApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes = [AnonymousWithBearerChallenge]
 
     class Input(StrictFieldsMixin, serializers.Serializer):
         refresh = serializers.CharField()

@@ -13,9 +13,19 @@ from .models import Account, LedgerEntry, Role
 from .stake_address import normalize_stake_address
 
 
+def _on_field(field: str, func, *args, **kwargs):
+    """Run a validator and file its complaint under the field it is about."""
+    try:
+        return func(*args, **kwargs)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError({field: exc.messages}) from None
+
+
 def normalize_email(email: str) -> str:
     email = (email or "").strip().lower()
-    validate_email(email)
+    _on_field("email", validate_email, email)
     return email
 
 
@@ -45,13 +55,14 @@ def _save_unique(account: Account, **kwargs) -> None:
 def account_register(*, email: str, password: str | None, stake_address: str | None = None,
                      role: str = Role.DELEGATOR) -> Account:
     email = normalize_email(email)
-    stake = normalize_stake_address(stake_address) if stake_address else None
+    stake = _on_field("stake_address", normalize_stake_address, stake_address) if (
+        stake_address) else None
     _check_unique(email=email, stake_address=stake, exclude=None)
     account = Account(email=email, stake_address=stake, role=role)
     if password is None:
         account.set_unusable_password()
     else:
-        validate_password(password, user=account)
+        _on_field("password", validate_password, password, user=account)
         account.set_password(password)
     grant = getattr(settings, "POINTS_INITIAL_GRANT", 0) if role == Role.DELEGATOR else 0
     account.points = grant
@@ -73,14 +84,19 @@ def account_update_profile(*, account: Account, email: str | None = None,
     """Change what an account holder may change about themselves. `stake_address=None` clears
     it; leaving it out keeps it."""
     account = Account.objects.select_for_update().get(pk=account.pk)
+    changed = ["updated_at"]
     if email is not None:
         account.email = normalize_email(email)
+        changed.append("email")
     if stake_address is not ...:
         account.stake_address = (
-            normalize_stake_address(stake_address) if stake_address else None  # type: ignore[arg-type]
+            _on_field("stake_address", normalize_stake_address, stake_address)
+            if stake_address else None
         )
+        changed.append("stake_address")
     _check_unique(email=account.email, stake_address=account.stake_address, exclude=account)
-    _save_unique(account)
+    # Only what changed: an email change is private to accounts and publishes nothing.
+    _save_unique(account, update_fields=changed)
     return account
 
 
@@ -90,7 +106,7 @@ def account_change_password(*, account: Account, current_password: str, new_pass
     account = Account.objects.select_for_update().get(pk=account.pk)
     if not account.check_password(current_password):
         raise ValidationError({"current_password": ["Wrong password."]})
-    validate_password(new_password, user=account)
+    _on_field("password", validate_password, new_password, user=account)
     account.set_password(new_password)
     account.save(update_fields=["password", "updated_at"])
     from .tokens import refresh_tokens_revoke_all

@@ -46,26 +46,28 @@ def token_pair_issue(*, account: Account) -> dict[str, object]:
             "access_expires_at": access_exp, "refresh_expires_at": refresh_exp}
 
 
-@transaction.atomic
 def token_refresh(*, refresh: str) -> dict[str, object]:
     """A new pair for a valid refresh token, which is then revoked. Presenting a refresh token
     that was already rotated means it leaked: every session of that account ends."""
     claims = verify_token(refresh, expected_type=REFRESH)
-    row = RefreshToken.objects.select_for_update().filter(jti=claims.jti).first()
-    if row is None or row.account_id != claims.subject:
-        raise InvalidToken("unknown refresh token")
-    if row.revoked_at is not None:
-        if row.replaced_by:
-            refresh_tokens_revoke_all(account=row.account)
-        raise InvalidToken("refresh token revoked")
-    account = Account.objects.get(pk=row.account_id)
-    if not account.is_active:
-        raise InvalidToken("account disabled")
-    pair = token_pair_issue(account=account)
-    new_jti = verify_token(str(pair["refresh"]), expected_type=REFRESH).jti
-    row.revoked_at, row.replaced_by = timezone.now(), new_jti
-    row.save(update_fields=["revoked_at", "replaced_by"])
-    return pair
+    with transaction.atomic():
+        row = RefreshToken.objects.select_for_update().filter(jti=claims.jti).first()
+        if row is None or row.account_id != claims.subject:
+            raise InvalidToken("unknown refresh token")
+        reused = row.revoked_at is not None and bool(row.replaced_by)
+        if row.revoked_at is None:
+            account = Account.objects.get(pk=row.account_id)
+            if not account.is_active:
+                raise InvalidToken("account disabled")
+            pair = token_pair_issue(account=account)
+            new_jti = verify_token(str(pair["refresh"]), expected_type=REFRESH).jti
+            row.revoked_at, row.replaced_by = timezone.now(), new_jti
+            row.save(update_fields=["revoked_at", "replaced_by"])
+            return pair
+    if reused:
+        # Committed on its own: the refusal below must not roll the revocation back.
+        refresh_tokens_revoke_all(account=row.account)
+    raise InvalidToken("refresh token revoked")
 
 
 @transaction.atomic

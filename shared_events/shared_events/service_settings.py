@@ -190,7 +190,9 @@ def configure(
     # Every path of a service sits under its prefix, so one host can route by path, and each
     # service's cookies are its own even on one host (ports do not separate cookies).
     ns["STATIC_URL"] = f"{prefix}static/"
-    ns["STATIC_ROOT"] = Path(env("STATIC_ROOT") or base_dir / "staticfiles")
+    # collectstatic fills STATIC_ROOT in the image; locally the finders serve the files.
+    ns["STATIC_ROOT"] = Path(env("STATIC_ROOT") or var / "static" / service)
+    ns["STATIC_ROOT"].mkdir(parents=True, exist_ok=True)
     ns["WHITENOISE_USE_FINDERS"] = True
     ns["SESSION_COOKIE_NAME"] = f"{service}_sessionid"
     ns["SESSION_COOKIE_PATH"] = prefix

@@ -61,3 +61,14 @@ class JWTAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (with WWW-Authenticate) rather than 403 to a missing token.
         return 'Bearer realm="api"'
+
+
+class AnonymousWithBearerChallenge(authentication.BaseAuthentication):
+    """For sign-in endpoints: nobody is authenticated, but a failed sign-in still answers 401
+    with a Bearer challenge (DRF turns it into 403 when a view has no authentication class)."""
+
+    def authenticate(self, request: Request) -> None:
+        return None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,47 @@
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.services import account_register
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _outbox_complete(outbox_guard):
+    """Every test ends with no account changed without its event."""
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def delegator(db):
+    return account_register(email="dee@example.org", password=PASSWORD)
+
+
+@pytest.fixture
+def operator(db):
+    return account_register(email="op@example.org", password=PASSWORD, role=Role.OPERATOR)
+
+
+def sign_in(api: APIClient, email: str, password: str = PASSWORD) -> dict:
+    response = api.post("/accounts/api/token/", {"email": email, "password": password},
+                        format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def as_delegator(api, delegator) -> APIClient:
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(api, delegator.email)['access']}")
+    return api
+
+
+@pytest.fixture
+def as_operator(operator) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, operator.email)['access']}")
+    return client

@@ -1,0 +1,103 @@
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.models import Account, LedgerEntry, Role
+from accounts.services import (
+    account_register, account_set_active, account_update_profile, points_adjust)
+from shared_events.outbox.models import OutboxEvent
+
+from .conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+STAKE = "stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw"
+
+
+def last_event(account: Account) -> dict:
+    row = OutboxEvent.objects.filter(aggregate_id=str(account.pk)).order_by("seq").last()
+    return json.loads(bytes(row.payload))
+
+
+def test_registration_normalizes_grants_points_and_publishes_no_private_data(settings):
+    settings.POINTS_INITIAL_GRANT = 100
+    account = account_register(email="  Alice@Example.ORG ", password=PASSWORD,
+                               stake_address=STAKE.upper())
+    assert (account.email, account.stake_address, account.points) == (
+        "alice@example.org", STAKE, 100)
+    assert account.check_password(PASSWORD)
+    [grant] = LedgerEntry.objects.filter(account=account)
+    assert (grant.kind, grant.delta, grant.balance_after) == ("initial_grant", 100, 100)
+    event = last_event(account)
+    assert event["type"] == "accounts.account.created"
+    assert event["data"] == {"id": str(account.pk), "role": "delegator", "is_active": True,
+                             "points": 100, "stake_address": STAKE,
+                             "joined_at": account.date_joined.isoformat(), "deleted": False}
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"email": "not-an-email"}, None),
+    ({"email": "ok@example.org", "password": "short"}, "password"),
+    ({"email": "ok@example.org", "password": "password123"}, "password"),
+    ({"email": "ok@example.org", "stake_address": "stake1nope"}, None),
+])
+def test_bad_registrations_are_refused(kwargs, field):
+    kwargs.setdefault("password", PASSWORD)
+    with pytest.raises(ValidationError):
+        account_register(**kwargs)
+    assert not Account.objects.exists()
+
+
+def test_email_and_stake_address_are_unique_case_insensitively():
+    account_register(email="a@example.org", password=PASSWORD, stake_address=STAKE)
+    with pytest.raises(ValidationError) as email_taken:
+        account_register(email="A@EXAMPLE.org", password=PASSWORD)
+    assert "email" in email_taken.value.message_dict
+    with pytest.raises(ValidationError) as stake_taken:
+        account_register(email="b@example.org", password=PASSWORD, stake_address=STAKE)
+    assert "stake_address" in stake_taken.value.message_dict
+
+
+def test_points_adjustments_are_ledgered_and_never_go_negative(delegator, operator):
+    start = delegator.points
+    entry = points_adjust(account=delegator, delta=25, reason="bonus", by=operator)
+    assert (entry.balance_after, entry.created_by) == (start + 25, operator)
+    delegator.refresh_from_db()
+    assert delegator.points == start + 25
+    assert last_event(delegator)["data"]["points"] == start + 25
+    with pytest.raises(ValidationError, match="cannot go below 0"):
+        points_adjust(account=delegator, delta=-(start + 26), reason="too much", by=operator)
+    with pytest.raises(ValidationError, match="Say why"):
+        points_adjust(account=delegator, delta=1, reason=" ", by=operator)
+    delegator.refresh_from_db()
+    assert delegator.points == start + 25
+
+
+def test_deactivation_is_published_and_ends_sessions(delegator):
+    from accounts.models import RefreshToken
+    from accounts.tokens import token_pair_issue
+
+    token_pair_issue(account=delegator)
+    account_set_active(account=delegator, is_active=False)
+    assert last_event(delegator)["data"]["is_active"] is False
+    assert not RefreshToken.objects.filter(account=delegator, revoked_at__isnull=True).exists()
+
+
+def test_profile_changes_publish_only_when_published_fields_change(delegator):
+    versions = OutboxEvent.objects.filter(aggregate_id=str(delegator.pk)).count()
+    account_update_profile(account=delegator, email="new@example.org")  # email is private
+    delegator.refresh_from_db()
+    assert delegator.email == "new@example.org"
+    assert OutboxEvent.objects.filter(aggregate_id=str(delegator.pk)).count() == versions
+    account_update_profile(account=delegator, stake_address=STAKE)
+    assert last_event(delegator)["data"]["stake_address"] == STAKE
+    account_update_profile(account=delegator, stake_address=None)
+    assert last_event(delegator)["data"]["stake_address"] is None
+
+
+def test_operators_are_staff_in_the_admin_and_delegators_are_not(delegator, operator):
+    assert operator.role == Role.OPERATOR and operator.is_staff and operator.has_perm("x.y")
+    assert not delegator.is_staff and not delegator.has_perm("x.y")
+    account_set_active(account=operator, is_active=False)
+    operator.refresh_from_db()
+    assert not operator.is_staff
