@@ -160,3 +160,11 @@ def test_a_published_model_with_set_null_fails_the_system_check():
 
 def test_the_test_models_pass_the_system_check():
     assert not [e for e in checks.run_checks() if e.id and e.id.startswith("shared_events")]
+
+
+def test_republish_records_the_current_state_as_a_new_version():
+    widget = Widget.objects.create(name="gear")
+    widget.republish()
+    assert [e[:2] for e in events_for(widget)] == [
+        ("testing.widget.created", 1), ("testing.widget.updated", 2)]
+    assert widget.version == 2

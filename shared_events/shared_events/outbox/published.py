@@ -156,6 +156,20 @@ class PublishedModel(models.Model):
                 using=using,
             )
 
+    def republish(self, using: str | None = None) -> None:
+        """Record the current state as a new version although no own column changed: for
+        state that lives in other tables (an ordered list of related rows, say)."""
+        using = using or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            models.QuerySet(type(self), using=using).filter(pk=self.pk).update(
+                version=models.F("version") + 1)
+            self.refresh_from_db(using=using)
+            record_events(
+                [PendingEvent(f"{self.event_aggregate}.updated", str(self.pk), self.version,
+                              self.event_state())],
+                using=using,
+            )
+
     @classmethod
     def check(cls, **kwargs: Any) -> list[checks.CheckMessage]:
         errors = super().check(**kwargs)

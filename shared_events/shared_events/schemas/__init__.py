@@ -1,6 +1,6 @@
 """Event schemas: the envelope, the type registry and one module per producer."""
 
-from . import accounts, polls  # noqa: F401  (register each producer's event types)
+from . import accounts, polls, voting  # noqa: F401  (register each producer's event types)
 from .base import EventData, EventDecodeError
 from .envelope import Envelope
 from .registry import (

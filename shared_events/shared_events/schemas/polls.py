@@ -20,3 +20,23 @@ class CauseState(EventData):
 
 
 CAUSE_EVENTS = define_aggregate_events("polls.cause", CauseState)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PollState(EventData):
+    """A funding round as voting_service needs it: when ballots are accepted, for which causes,
+    and whether tallies may be shown before the close."""
+
+    id: str
+    title: str
+    description: str
+    fund_lovelace: int
+    opens_at: str  # ISO 8601, UTC
+    closes_at: str
+    status: str  # draft | scheduled | open | closed | finalized | cancelled
+    results_visibility: str  # live | after_close
+    causes: list[str]  # cause ids, in display order
+    deleted: bool = False
+
+
+POLL_EVENTS = define_aggregate_events("polls.poll", PollState)

@@ -1,0 +1,34 @@
+"""Events produced by voting_service."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .base import EventData
+from .registry import define_aggregate_events
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CauseTally(EventData):
+    cause_id: str
+    points: int
+    voters: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TallyState(EventData):
+    """The tally of one poll (aggregate id = poll id). While the poll is open it is published
+    at most about once a second, not once per ballot; the last state has `final: true`, with the
+    count and a digest of exactly the ballots it counted."""
+
+    poll_id: str
+    causes: list[CauseTally]
+    ballots: int
+    total_points: int
+    final: bool
+    ballots_digest: str | None
+    computed_at: str  # ISO 8601
+    deleted: bool = False
+
+
+TALLY_EVENTS = define_aggregate_events("voting.tally", TallyState)
