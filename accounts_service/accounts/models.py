@@ -41,6 +41,8 @@ class Account(AbstractBaseUser, PublishedModel):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The last epoch whose points this account has (or was not owed: the epoch it joined in).
+    accrued_through_epoch = models.IntegerField(null=True, blank=True, editable=False)
 
     objects = AccountManager()
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from .epochs import epoch_at
 from .models import Account, LedgerEntry, Role
 from .stake_address import normalize_stake_address
 
@@ -66,6 +67,8 @@ def account_register(*, email: str, password: str | None, stake_address: str | N
         account.set_password(password)
     grant = getattr(settings, "POINTS_INITIAL_GRANT", 0) if role == Role.DELEGATOR else 0
     account.points = grant
+    # The epoch one joins in is not owed: accrual starts with the next one.
+    account.accrued_through_epoch = epoch_at(account.date_joined)
     _save_unique(account)
     if grant:
         LedgerEntry.objects.create(account=account, kind=LedgerEntry.Kind.INITIAL_GRANT,

@@ -2,9 +2,15 @@
 
 from celery import shared_task
 
+from .accrual import accrue_epoch_points
 from .tokens import refresh_tokens_purge_expired
 
 
 @shared_task(name="accounts.purge_expired_refresh_tokens", ignore_result=True)
 def purge_expired_refresh_tokens() -> int:
     return refresh_tokens_purge_expired()
+
+
+@shared_task(name="accounts.accrue_epoch_points", ignore_result=True)
+def accrue_epoch_points_task() -> int:
+    return accrue_epoch_points().entries

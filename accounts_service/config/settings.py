@@ -20,6 +20,11 @@ configure(
     extra_beat_schedule={
         "purge-expired-refresh-tokens": {
             "task": "accounts.purge_expired_refresh_tokens", "schedule": 3600.0},
+        "accrue-epoch-points": {
+            "task": "accounts.accrue_epoch_points",
+            "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
+            "options": {"expires": 30},
+        },
     },
     api_description="Register, sign in (JWT), manage your profile and read your points ledger. "
     "Operators manage accounts and adjust points.",
@@ -41,3 +46,9 @@ JWT_REFRESH_TTL_SECONDS = int(env("JWT_REFRESH_TTL_SECONDS", str(14 * 24 * 3600)
 
 # A new delegator can vote before the next epoch credits them (issue: voting power).
 POINTS_INITIAL_GRANT = int(env("POINTS_INITIAL_GRANT", "100"))
+
+# Voting power grows every Cardano epoch (accounts/epochs.py, accounts/accrual.py).
+CARDANO_EPOCH_REFERENCE_NUMBER = int(env("CARDANO_EPOCH_REFERENCE_NUMBER", "208"))
+CARDANO_EPOCH_REFERENCE_START = env("CARDANO_EPOCH_REFERENCE_START", "2020-07-29T21:44:51+00:00")
+CARDANO_EPOCH_LENGTH_SECONDS = int(env("CARDANO_EPOCH_LENGTH_SECONDS", "432000"))
+POINTS_PER_EPOCH = int(env("POINTS_PER_EPOCH", "1"))

@@ -81,7 +81,8 @@ def sqlite_database(path: Path) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
         },
         "CONN_MAX_AGE": 60,
-        "TEST": {"NAME": None},
+        # A file beside it, not :memory:, so tests with threads get real locking and timeouts.
+        "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
     }
 
 
