@@ -343,7 +343,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ other commands --
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (setup runs under any python3)
         fail(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     if not VENV_PYTHON.exists():
         import venv
@@ -454,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.extra = extra
     if args.command not in ("setup", "status") and not dependencies_importable():
-        if VENV_PYTHON.exists() and Path(sys.executable) != VENV_PYTHON:
+        if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV.resolve():
             os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(Path(__file__).resolve()),
                                    *sys.argv[1:]])
         fail("the dependencies are not installed: run `python3 manage_all.py setup` first")
