@@ -230,6 +230,13 @@ def configure(
         "STREAM_REPLICAS": int(env("NATS_STREAM_REPLICAS", "1")),
     }
 
+    # Operators sign in to accounts' admin; the other admins trust its one-use tickets.
+    ns["ADMIN_SSO"] = service != "accounts"
+    ns["ADMIN_SSO_SESSION_SECONDS"] = int(env("ADMIN_SSO_SESSION_SECONDS", str(8 * 3600)))
+    ns["SERVICE_PUBLIC_URLS"] = {
+        name: env(f"{name.upper()}_PUBLIC_URL", "") for name in ("accounts", "polls", "voting")
+    }
+
     ns["JWT_ISSUER"] = "accounts"
     ns["JWT_AUDIENCE"] = "charity-vote"
     ns["JWT_PUBLIC_KEYS"] = load_public_keys(var)

@@ -8,16 +8,29 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import health
+from .identity import admin_sso
 
 
-def service_urlpatterns(api_patterns: list[URLPattern | URLResolver]) -> list[URLResolver]:
+def service_urlpatterns(
+    api_patterns: list[URLPattern | URLResolver],
+    site_patterns: list[URLPattern | URLResolver] | None = None,
+) -> list[URLResolver]:
     prefix = settings.URL_PREFIX.strip("/") + "/"
+    sso: list[URLPattern | URLResolver] = []
+    if settings.ADMIN_SSO:
+        # Before admin.site.urls, so the admin's own login page is never reached.
+        sso = [
+            path("admin/login/", admin_sso.sso_login_redirect, name="admin-sso-login"),
+            path("admin/sso/", admin_sso.sso_callback, name="admin-sso-callback"),
+        ]
     return [
         path(
             prefix,
             include(
                 [
+                    *sso,
                     path("admin/", admin.site.urls),
+                    *(site_patterns or []),
                     path("health/live", health.live, name="health-live"),
                     path("health/ready", health.ready, name="health-ready"),
                     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

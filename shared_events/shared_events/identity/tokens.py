@@ -15,6 +15,7 @@ from django.conf import settings
 ALGORITHM = "RS256"
 ACCESS = "access"
 REFRESH = "refresh"
+ADMIN_SSO = "admin_sso"  # one-minute, one-use ticket from accounts into another admin
 
 
 class InvalidToken(Exception):
@@ -29,6 +30,7 @@ class TokenClaims:
     jti: str
     issued_at: int
     expires_at: int
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=16)
@@ -74,4 +76,6 @@ def verify_token(token: str, *, expected_type: str = ACCESS) -> TokenClaims:
         jti=str(claims["jti"]),
         issued_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
+        extra={k: v for k, v in claims.items()
+               if k not in {"iss", "aud", "sub", "role", "typ", "jti", "iat", "exp"}},
     )

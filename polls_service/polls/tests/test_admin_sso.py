@@ -1,0 +1,57 @@
+"""polls_service's admin trusts one-use tickets from accounts_service; it has no passwords."""
+
+import uuid
+
+import pytest
+
+from shared_events.testing import make_token
+
+pytestmark = pytest.mark.django_db
+
+
+def ticket(role="operator", svc="polls", **claims):
+    return make_token(uuid.uuid4(), role, token_type="admin_sso", ttl=60, svc=svc,
+                      email="op@example.org", **claims)
+
+
+def test_the_admin_login_page_sends_the_browser_to_accounts(client):
+    response = client.get("/polls/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/polls/admin/login/")
+    login = client.get(response["Location"])
+    assert login.status_code == 302
+    assert login["Location"] == "/accounts/sso/admin/?service=polls&next=%2Fpolls%2Fadmin%2F"
+
+
+def test_a_valid_ticket_opens_an_admin_session_once(client, settings):
+    token = ticket()
+    response = client.get("/polls/admin/sso/", {"token": token, "next": "/polls/admin/"})
+    assert response.status_code == 302 and response["Location"] == "/polls/admin/"
+    assert client.get("/polls/admin/").status_code == 200
+    assert client.session.get_expiry_age() == settings.ADMIN_SSO_SESSION_SECONDS
+    from django.contrib.auth.models import User
+
+    user = User.objects.get()
+    assert user.email == "op@example.org" and not user.has_usable_password()
+    client.logout()
+    replay = client.get("/polls/admin/sso/", {"token": token})
+    assert replay.status_code == 403 and b"already used" in replay.content
+
+
+@pytest.mark.parametrize("token, reason", [
+    (lambda: ticket(role="delegator"), b"Only operators"),
+    (lambda: ticket(svc="voting"), b"another service"),
+    (lambda: make_token(uuid.uuid4(), "operator"), b"expected an admin_sso"),
+    (lambda: make_token(uuid.uuid4(), "operator", token_type="admin_sso", ttl=-120,
+                        svc="polls"), b"expired"),
+    (lambda: "forged", b"malformed"),
+])
+def test_bad_tickets_are_refused(client, token, reason):
+    response = client.get("/polls/admin/sso/", {"token": token()})
+    assert response.status_code == 403 and reason in response.content
+    assert client.get("/polls/admin/").status_code == 302
+
+
+def test_next_cannot_leave_the_service(client):
+    response = client.get("/polls/admin/sso/", {"token": ticket(),
+                                                "next": "https://evil.example/"})
+    assert response["Location"] == "/polls/admin/"

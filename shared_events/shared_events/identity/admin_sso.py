@@ -1,0 +1,76 @@
+"""Single sign-on into the admin of polls_service and voting_service.
+
+An operator is one identity across the three admins, and passwords never leave
+accounts_service. This service's admin login page sends the browser to accounts
+(`/accounts/sso/admin/?service=<this>&next=...`), where the operator signs in to the accounts
+admin if they have not already; accounts then sends the browser back here with a signed,
+one-minute, one-use ticket (`typ: admin_sso`, `svc: <this service>`). This module verifies it
+with the public key, keeps a local staff user named by the account id (no password), and starts
+an admin session that ends after ADMIN_SSO_SESSION_SECONDS.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, login
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .authentication import OPERATOR
+from .tokens import ADMIN_SSO, InvalidToken, verify_token
+
+
+def safe_admin_path(candidate: str | None, service: str) -> str:
+    """Only a path inside that service's own prefix: never an open redirect."""
+    default = f"/{service}/admin/"
+    if not candidate or not candidate.startswith(f"/{service}/") or candidate.startswith("//"):
+        return default
+    if not url_has_allowed_host_and_scheme(candidate, allowed_hosts=None):
+        return default
+    return candidate
+
+
+def public_url(service: str) -> str:
+    """Where a browser reaches `service` ("" when all services share one host)."""
+    return settings.SERVICE_PUBLIC_URLS.get(service, "").rstrip("/")
+
+
+@never_cache
+@require_GET
+def sso_login_redirect(request: HttpRequest) -> HttpResponse:
+    service = settings.SERVICE_NAME
+    next_path = safe_admin_path(request.GET.get("next"), service)
+    query = urlencode({"service": service, "next": next_path})
+    return redirect(f"{public_url('accounts')}/accounts/sso/admin/?{query}")
+
+
+@never_cache
+@require_GET
+def sso_callback(request: HttpRequest) -> HttpResponse:
+    service = settings.SERVICE_NAME
+    try:
+        claims = verify_token(request.GET.get("token", ""), expected_type=ADMIN_SSO)
+    except InvalidToken as exc:
+        return HttpResponseForbidden(f"Sign-in ticket refused: {exc}. Sign in again.")
+    if claims.extra.get("svc") != service:
+        return HttpResponseForbidden("Sign-in ticket refused: it is for another service.")
+    if claims.role != OPERATOR:
+        return HttpResponseForbidden("Only operators may use this admin.")
+    # One use: a ticket seen in a log or a browser history cannot open a second session.
+    if not cache.add(f"admin-sso-ticket:{claims.jti}", 1, timeout=300):
+        return HttpResponseForbidden("Sign-in ticket already used. Sign in again.")
+    user_model = get_user_model()
+    user, _ = user_model.objects.get_or_create(username=str(claims.subject))
+    user.email = str(claims.extra.get("email", ""))[:254]
+    user.is_staff = user.is_superuser = user.is_active = True
+    user.set_unusable_password()
+    user.save()
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.set_expiry(settings.ADMIN_SSO_SESSION_SECONDS)
+    return redirect(safe_admin_path(request.GET.get("next"), service))
