@@ -1,0 +1,190 @@
+"""`python3 manage_all.py up` as a new user runs it: no database, NATS or broker configured,
+a bare interpreter (it re-executes itself under .venv), Ctrl-C to stop. Nothing may be left
+running afterwards, and a port in use stops it before it starts anything."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+import manage_all
+from shared_events.testing import free_port, wait_until
+from tests.system.harness import ROOT, http
+
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 40.0  # honcho's KILL_WAIT (15 s) plus gunicorn's graceful timeout, with room
+PASSWORD = "a-long-enough-passphrase-42"
+
+
+def bare_python() -> str:
+    """The interpreter the venv was made from: it has none of the dependencies."""
+    return getattr(sys, "_base_executable", sys.executable)
+
+
+def new_user_environment(var_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TERM", "USER")
+           if name in os.environ}
+    env["VAR_DIR"] = str(var_dir)
+    env.update({name: str(port) for name, port in ports.items()})
+    return env
+
+
+def default_or_free_ports() -> dict[str, int]:
+    ports = {f"{s.upper()}_PORT": p for s, p in manage_all.SERVICES.items()}
+    ports["EMBEDDED_NATS_PORT"] = manage_all.embedded_nats_port()
+    return {name: port if manage_all.port_free(port) else free_port()
+            for name, port in ports.items()}
+
+
+def processes_with(var_dir: Path) -> list[str]:
+    """Every running process started with this VAR_DIR (in its environment or arguments)."""
+    marker = str(var_dir).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            if marker in cmdline or marker in (proc / "environ").read_bytes():
+                command = cmdline.replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{proc.name}: {command[:200]}")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def groups_alive(pgids: set[int]) -> set[int]:
+    alive = set()
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, 0)
+            alive.add(pgid)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            alive.add(pgid)
+    return alive
+
+
+class Runner:
+    """`manage_all.py up` in a process group of its own, its output collected by a thread."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [bare_python(), "manage_all.py", "up"], cwd=ROOT, env=env, text=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, errors="replace")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def child_pgids(self) -> set[int]:
+        # honcho starts each process in a session of its own and logs "<name> started (pid=N)".
+        return {int(pid) for pid in re.findall(r"started \(pid=(\d+)\)", self.output)}
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def force_stop(self) -> None:
+        """Teardown after a failure: only the groups this runner made."""
+        for pgid in {self.proc.pid, *self.child_pgids()}:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.proc.poll() is None:
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def var_dir(tmp_path_factory) -> Path:
+    # Short: the Redis unix socket lives here.
+    return tmp_path_factory.mktemp("up")
+
+
+def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir: Path):
+    ports = default_or_free_ports()
+    runner = Runner(new_user_environment(var_dir, ports))
+    try:
+        # 1. The banner comes once every service answers ready.
+        try:
+            wait_until(lambda: "The platform is up" in runner.output or runner.proc.poll()
+                       is not None, timeout=START_TIMEOUT, interval=0.2, message="the banner")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{runner.output[-6000:]}") from None
+        assert runner.proc.poll() is None, runner.output[-6000:]
+        accounts = f"http://127.0.0.1:{ports['ACCOUNTS_PORT']}/accounts/api/"
+        voting = f"http://127.0.0.1:{ports['VOTING_PORT']}/voting/api/"
+        assert f"{accounts}\n" in runner.output  # the banner names the API
+
+        # 2. A delegator registers and signs in.
+        email = f"new-user-{uuid.uuid4().hex[:8]}@example.com"
+        registered = http("POST", accounts + "register/", {"email": email, "password": PASSWORD})
+        assert registered.status == 201, registered
+        tokens = http("POST", accounts + "token/", {"email": email, "password": PASSWORD})
+        assert tokens.status == 200, tokens
+
+        # 3. voting_service's replica shows them, through the embedded NATS and Redis.
+        started = time.monotonic()
+        wait_until(lambda: http("GET", voting + "me/", token=tokens.body["access"]).body
+                   .get("id") == registered.body["id"], timeout=30, message="the voter")
+        print(f"registration reached voting in {(time.monotonic() - started) * 1000:.0f} ms")
+
+        # 4. Ctrl-C: the terminal signals the runner's foreground process group.
+        pgids = runner.child_pgids()
+        assert len(pgids) == len(manage_all.platform_processes(
+            manage_all.platform_config({"VAR_DIR": str(var_dir)}))), runner.output[-3000:]
+        stop_started = time.monotonic()
+        os.killpg(runner.proc.pid, signal.SIGINT)
+        code = runner.wait(STOP_TIMEOUT)
+        print(f"stopped in {time.monotonic() - stop_started:.1f} s with exit code {code}")
+        assert code in (0, 130), runner.output[-6000:]
+
+        # 5. Nothing it started is left.
+        wait_until(lambda: not groups_alive(pgids | {runner.proc.pid}), timeout=10,
+                   message="every process group to be gone")
+        assert processes_with(var_dir) == []
+        assert "every process stopped" in runner.output
+    finally:
+        runner.force_stop()
+
+
+def test_a_port_in_use_stops_up_before_anything_starts(var_dir: Path):
+    ports = default_or_free_ports()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports["POLLS_PORT"] = taken.getsockname()[1]
+        runner = Runner(new_user_environment(var_dir, ports))
+        try:
+            code = runner.wait(60)
+        finally:
+            runner.force_stop()
+    port = ports["POLLS_PORT"]
+    assert code == 1, runner.output
+    assert f"port {port} (polls web) is already in use" in runner.output
+    assert "POLLS_PORT" in runner.output
+    assert "started (pid=" not in runner.output
+    assert processes_with(var_dir) == []
+    assert not groups_alive({runner.proc.pid})
