@@ -69,8 +69,13 @@ class ConsumerRunner:
                     sources.append(source)
                 failures = 0
                 log.info("consumer ready")
-                await asyncio.gather(*(self._pump(source, stop) for source in sources))
-            except Exception as exc:
+                # A TaskGroup: when one stream's pump fails (connection lost), the others stop
+                # too, and the whole set reconnects together.
+                async with asyncio.TaskGroup() as group:
+                    for source in sources:
+                        group.create_task(self._pump(source, stop))
+            except* Exception as exc_group:
+                exc = exc_group.exceptions[0]
                 failures += 1
                 log.warning("consumer connection lost (%s); reconnecting", exc)
                 await _sleep_or_stop(stop, conf.backoff(failures, base=0.5, cap=5.0))
