@@ -113,3 +113,20 @@ def test_a_consumer_restarted_mid_stream_loses_and_duplicates_nothing(fresh_stre
         wait_until(replicas_match_sources, timeout=20, message="convergence after restart")
     assert applied_before_stop > 0
     assert ProcessedEvent.objects.count() == 250
+
+
+def test_status_shows_backlog_lag_and_dead_letters(fresh_streams):
+    from shared_events.status import events_status
+
+    Widget.objects.create(name="pending")
+    status = events_status()
+    assert status["outbox"]["pending"] == 1
+    assert status["outbox"]["oldest_pending_age_seconds"] >= 0
+    assert "error" in status["consumers"]["TESTING"]  # no consumer has run yet
+    relay_pending()
+    with RunnerThread():
+        wait_until(lambda: WidgetReplica.objects.exists(), timeout=10, message="replica")
+    status = events_status()
+    assert status["outbox"] == {"pending": 0, "failing": 0, "oldest_pending_age_seconds": None}
+    assert status["consumers"]["TESTING"]["pending"] == 0
+    assert status["dead_letters"] == {"dead": 0}
