@@ -115,6 +115,10 @@ def service_env(config: PlatformConfig, service: str) -> dict[str, str]:
     env["VAR_DIR"] = str(config.var_dir)
     env["NATS_URL"] = config.nats_url
     env["PYTHONUNBUFFERED"] = "1"
+    for other, port in config.ports.items():
+        # Each service on its own port: the admin sign-on redirects between them by URL.
+        if not env.get(f"{other.upper()}_PUBLIC_URL"):
+            env[f"{other.upper()}_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     return env
 
 

@@ -48,6 +48,9 @@ def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, s
     env["PYTHONUNBUFFERED"] = "1"
     pytest = [sys.executable, "-m", "pytest", *extra]
     if target == "shared_events":
+        # Its tests start their own NATS and Redis. Celery prefers a CELERY_BROKER_URL in the
+        # environment to the broker an app is given, which would send them to the shared one.
+        env.pop("CELERY_BROKER_URL", None)
         return pytest, ROOT / "shared_events", env  # reads SHARED_EVENTS_DATABASE_URL itself
     if target == "system":
         return [*pytest, "tests/system"], ROOT, env  # reads <SERVICE>_DATABASE_URL itself
