@@ -267,14 +267,20 @@ def migrate(config: PlatformConfig, services: list[str] | None = None) -> None:
             [config.python, "manage.py", "migrate", "--noinput"], cwd=ROOT / f"{service}_service",
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     failed = []
-    for service, proc in running.items():
-        output, _ = proc.communicate()
-        applied = output.count("... OK")
-        if proc.returncode:
-            failed.append(service)
-            print(output, end="", flush=True)
-        say(f"{service}: migrate {'FAILED' if proc.returncode else 'ok'}"
-            + (f" ({applied} migrations applied)" if applied else ""))
+    try:
+        for service, proc in running.items():
+            output, _ = proc.communicate()
+            applied = output.count("... OK")
+            if proc.returncode:
+                failed.append(service)
+                print(output, end="", flush=True)
+            say(f"{service}: migrate {'FAILED' if proc.returncode else 'ok'}"
+                + (f" ({applied} migrations applied)" if applied else ""))
+    finally:  # interrupted: leave no migration running
+        for proc in running.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait()
     if failed:
         fail(f"migrations failed for {', '.join(failed)}")
 
@@ -340,8 +346,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         manager.loop()
     finally:
         stopped.set()
-    say(f"every process stopped (exit code {manager.returncode})")
-    return manager.returncode or 0
+    code = manager.returncode or 0
+    code = 128 - code if code < 0 else code  # a child killed by signal N: exit 128 + N
+    say(f"every process stopped (exit code {code})")
+    return code
 
 
 # ------------------------------------------------------------------------ other commands --
