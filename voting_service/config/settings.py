@@ -12,6 +12,15 @@ configure(
     base_dir=BASE_DIR,
     apps=["voting"],
     produces=("voting",),
+    extra_beat_schedule={
+        # Tallies reach polls_service about once a second, not one event per ballot; a tick
+        # that waited longer than a few seconds is dropped, the next one does the same work.
+        "voting-refresh-tallies": {
+            "task": "voting.refresh_tallies",
+            "schedule": 1.0,
+            "options": {"expires": 5},
+        },
+    },
     api_description="Your ballots and the tallies. Eligibility and voting power come from this "
     "service's replica of your account, kept current by events from accounts_service.",
 )

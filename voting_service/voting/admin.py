@@ -1,12 +1,32 @@
-"""Replicas are read-only here: their source of truth is another service."""
+"""Operators look, they do not edit: replicas belong to other services, ballots to the voters
+who cast them (through the API, with its rules), and tallies are computed."""
+
+from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from .models import CauseReplica, Voter
+from .models import Allocation, Ballot, BallotRevision, CauseReplica, PollReplica, PollTally, Voter
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -29,3 +49,49 @@ class CauseReplicaAdmin(ReadOnlyAdmin):
     list_display = ("title", "is_active", "source_version", "replicated_at")
     list_filter = ("is_active", "is_deleted")
     search_fields = ("title",)
+
+
+@admin.register(PollReplica)
+class PollReplicaAdmin(ReadOnlyAdmin):
+    list_display = ("title", "status", "opens_at", "closes_at", "results_visibility",
+                    "source_version", "replicated_at")
+    list_filter = ("status", "results_visibility", "is_deleted")
+    search_fields = ("id", "title")
+
+
+class AllocationInline(ReadOnlyInline):
+    model = Allocation
+    fields = ("position", "cause_id", "points")
+    verbose_name_plural = "current allocations"
+
+
+class BallotRevisionInline(ReadOnlyInline):
+    model = BallotRevision
+    fields = ("number", "kind", "allocations", "total_points", "voter_points", "created_at")
+    verbose_name_plural = "revisions (every cast and retraction)"
+
+
+@admin.register(Ballot)
+class BallotAdmin(ReadOnlyAdmin):
+    list_display = ("id", "poll", "voter_id", "revision", "retracted_at", "updated_at")
+    list_filter = (("retracted_at", admin.EmptyFieldListFilter), "poll__status")
+    search_fields = ("id", "voter__id", "poll__title", "poll__id")
+    list_select_related = ("poll",)
+    readonly_fields = ("id", "poll", "voter", "revision", "retracted_at", "created_at",
+                       "updated_at")
+    inlines = (AllocationInline, BallotRevisionInline)
+    # A poll may have many thousands of ballots: no full count, no voter dropdown.
+    show_full_result_count = False
+
+
+@admin.register(PollTally)
+class PollTallyAdmin(ReadOnlyAdmin):
+    list_display = ("poll", "final", "ballots", "total_points", "version", "computed_at")
+    list_filter = ("final",)
+    search_fields = ("poll__title", "poll__id")
+    list_select_related = ("poll",)
+    readonly_fields = ("poll", "final", "ballots", "total_points", "causes", "ballots_digest",
+                       "version", "computed_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PollTally]:
+        return super().get_queryset(request).select_related("poll")

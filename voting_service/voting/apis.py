@@ -1,16 +1,102 @@
-"""The voting API."""
+"""The voting API: me as voting sees me, my ballots, and the tallies. Views validate input, call
+a service or selector, and shape the output."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors
-from .models import Voter
+from shared_events.api import StrictFieldsMixin
+
+from . import selectors, services
+from .models import PollReplica, Voter
+from .services.ballots import NO_BALLOT
+
+MAX_ALLOCATIONS = 1000  # far above any poll's cause count; bounds the work one request makes
+MAX_POINTS = 2**63 - 1  # the database column's range
+
+
+def _service_call(func: Callable[..., Any], **kwargs: Any) -> Any:
+    """Service-layer validation errors become field-level 400s (PermissionDenied and Http404
+    become 403 and 404 in DRF's own handler)."""
+    try:
+        return func(**kwargs)
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {
+            "non_field_errors": exc.messages}
+        raise serializers.ValidationError(detail) from None
+
+
+def _poll_or_404(poll_id: uuid.UUID) -> PollReplica:
+    poll = selectors.poll_get(poll_id=poll_id)
+    if poll is None:
+        raise NotFound("No such poll.")
+    return poll
+
+
+class StrictPointsField(serializers.IntegerField):
+    """JSON integers only: DRF's IntegerField would also take "5", 5.0 and true."""
+
+    default_error_messages = {
+        "invalid": "Points must be a whole number (not text, a decimal or true/false).",
+        "min_value": "Points cannot be negative.",
+        "max_value": "Too many points.",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AllocationIO(StrictFieldsMixin, serializers.Serializer):
+    cause = serializers.UUIDField(source="cause_id",
+                                  error_messages={"invalid": "Must be a cause id (a UUID)."})
+    points = StrictPointsField(min_value=0, max_value=MAX_POINTS)
+
+
+class BallotOutput(serializers.Serializer):
+    poll = serializers.UUIDField(source="poll_id")
+    poll_title = serializers.CharField(source="poll.title")
+    poll_status = serializers.CharField(source="poll.status")
+    allocations = AllocationIO(many=True)
+    total_points = serializers.SerializerMethodField()
+    revisions = serializers.IntegerField(source="revision",
+                                         help_text="How many times it was cast or retracted.")
+    retracted = serializers.BooleanField(source="is_retracted")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_total_points(self, ballot: Any) -> int:
+        return sum(a.points for a in ballot.allocations.all())
+
+
+class CauseTallyOutput(serializers.Serializer):
+    cause_id = serializers.UUIDField()
+    points = serializers.IntegerField()
+    voters = serializers.IntegerField()
+
+
+class TallyOutput(serializers.Serializer):
+    poll = serializers.UUIDField(source="poll_id")
+    causes = CauseTallyOutput(many=True)
+    ballots = serializers.IntegerField()
+    total_points = serializers.IntegerField()
+    final = serializers.BooleanField(
+        help_text="The count of the closed poll, written once at its close.")
+    ballots_digest = serializers.CharField(
+        allow_null=True, help_text="SHA-256 of the counted ballots (format in voting.digest).")
+    computed_at = serializers.DateTimeField()
 
 
 class VoterOutput(serializers.ModelSerializer):
@@ -32,3 +118,62 @@ class MeApi(APIView):
             # Registration reaches voting within about a second; until then there is no voter.
             raise NotFound("This service does not know your account yet; try again shortly.")
         return Response(VoterOutput(voter).data)
+
+
+class BallotApi(APIView):
+    class Input(StrictFieldsMixin, serializers.Serializer):
+        # An empty list is refused by the service, so its message reads like the other rules'.
+        allocations = AllocationIO(many=True, max_length=MAX_ALLOCATIONS)
+
+    def _current(self, request: Request, poll_id: uuid.UUID) -> Any:
+        ballot = selectors.ballot_get(voter_id=request.user.id, poll_id=poll_id)
+        if ballot is None or ballot.is_retracted:
+            raise NotFound(NO_BALLOT)
+        return ballot
+
+    @extend_schema(responses={200: BallotOutput}, summary="My ballot in this poll")
+    def get(self, request: Request, poll_id: uuid.UUID) -> Response:
+        _poll_or_404(poll_id)
+        return Response(BallotOutput(self._current(request, poll_id)).data)
+
+    @extend_schema(
+        request=Input, responses={200: BallotOutput, 201: BallotOutput},
+        summary="Cast or replace my ballot",
+        description="Spread at most your current points over the poll's causes while it is "
+        "open. Replaces any earlier ballot of yours in this poll (the earlier one stays in the "
+        "history). Points are voting power per poll: every poll gets all of them.")
+    def put(self, request: Request, poll_id: uuid.UUID) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        allocations = [{"cause": a["cause_id"], "points": a["points"]}
+                       for a in serializer.validated_data["allocations"]]
+        _, created = _service_call(services.ballot_cast, voter_id=request.user.id,
+                                   poll_id=poll_id, allocations=allocations)
+        return Response(BallotOutput(self._current(request, poll_id)).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={204: None}, summary="Retract my ballot while the poll is open")
+    def delete(self, request: Request, poll_id: uuid.UUID) -> Response:
+        _service_call(services.ballot_retract, voter_id=request.user.id, poll_id=poll_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TallyApi(APIView):
+    @extend_schema(responses={200: TallyOutput}, summary="The tally of a poll",
+                   description="Live while the poll is open if its results are visible live; "
+                   "otherwise once it has closed, then the final count with its digest.")
+    def get(self, request: Request, poll_id: uuid.UUID) -> Response:
+        poll = _poll_or_404(poll_id)
+        if not poll.results_visible:
+            raise PermissionDenied("This poll's tally is shown once the poll has closed.")
+        return Response(TallyOutput(selectors.tally_for_display(poll=poll)).data)
+
+
+class MyBallotsApi(APIView):
+    @extend_schema(responses={200: BallotOutput(many=True)},
+                   summary="My ballots in every poll, most recently changed first")
+    def get(self, request: Request) -> Response:
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(
+            selectors.ballots_of_voter(voter_id=request.user.id), request, view=self)
+        return paginator.get_paginated_response(BallotOutput(page, many=True).data)

@@ -3,7 +3,7 @@
 from shared_events.consumer.registry import handles
 from shared_events.schemas import Event
 from shared_events.schemas.accounts import AccountState
-from shared_events.schemas.polls import CauseState
+from shared_events.schemas.polls import CauseState, PollState
 
 from . import services
 
@@ -18,3 +18,10 @@ def account_changed(event: Event[AccountState]) -> None:
 def cause_changed(event: Event[CauseState]) -> None:
     """Full state, applied only if newer: a redelivered or reordered event changes nothing."""
     services.cause_apply_state(state=event.data, version=event.version)
+
+
+@handles("polls.poll.created", "polls.poll.updated", "polls.poll.deleted")
+def poll_changed(event: Event[PollState]) -> None:
+    """Full state, applied only if newer; the final tally is written once, so a redelivered
+    close publishes nothing new."""
+    services.poll_apply_state(state=event.data, version=event.version)

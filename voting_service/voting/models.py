@@ -1,11 +1,16 @@
-"""voting_service's replicas of other services' aggregates. Ballots and tallies come with the
-polls issue."""
+"""voting_service's data: replicas of other services' aggregates (voters, causes, polls), the
+ballots it owns with their revision history, and the tallies it publishes."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+from django.utils import timezone
 
 from shared_events.consumer.replicas import ReplicaModel
+from shared_events.outbox.published import PublishedModel
+from shared_events.schemas.voting import CauseTally, TallyState
 
 
 class Voter(ReplicaModel):
@@ -16,7 +21,7 @@ class Voter(ReplicaModel):
     role = models.CharField(max_length=16)
     is_active = models.BooleanField()
     points = models.PositiveBigIntegerField()
-    stake_address = models.CharField(max_length=120, null=True, blank=True)
+    stake_address = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001
     joined_at = models.DateTimeField()
 
     def __str__(self) -> str:
@@ -37,3 +42,156 @@ class CauseReplica(ReplicaModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class PollStatus(models.TextChoices):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+    FINALIZED = "finalized"
+    CANCELLED = "cancelled"
+
+
+class ResultsVisibility(models.TextChoices):
+    LIVE = "live"
+    AFTER_CLOSE = "after_close"
+
+
+class PollReplica(ReplicaModel):
+    """A funding round as polls_service last published it. Its status decides whether ballots
+    are accepted; the row is also the lock that orders ballots against the close (see
+    `services.ballots`)."""
+
+    id = models.UUIDField(primary_key=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    fund_lovelace = models.PositiveBigIntegerField()
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=PollStatus.choices)
+    results_visibility = models.CharField(max_length=16, choices=ResultsVisibility.choices)
+    # Cause ids (strings) in display order; the poll, not the cause replica, says what counts.
+    causes = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (PollStatus.CLOSED, PollStatus.FINALIZED)
+
+    @property
+    def results_visible(self) -> bool:
+        return self.results_visibility == ResultsVisibility.LIVE or self.is_closed
+
+
+class Ballot(models.Model):
+    """One voter's ballot in one poll: its current allocations live in `Allocation`, every
+    version of it (retraction included) in `BallotRevision`. The row outlives a retraction so
+    the history stays attached to one ballot."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="ballots")
+    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="ballots")
+    revision = models.PositiveIntegerField(default=0)  # the latest revision's number
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter"], name="one_ballot_per_voter_and_poll"),
+        ]
+        indexes = [models.Index(fields=["voter", "-updated_at"], name="ballot_voter_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"ballot of {self.voter_id} in {self.poll_id}"
+
+    @property
+    def is_retracted(self) -> bool:
+        return self.retracted_at is not None
+
+
+class Allocation(models.Model):
+    """A current allocation: what the tallies aggregate. `poll` repeats the ballot's poll so a
+    tally is one indexed aggregate over this table."""
+
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="allocations")
+    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="+")
+    cause_id = models.UUIDField()
+    points = models.PositiveBigIntegerField()
+    position = models.PositiveSmallIntegerField()  # order as the voter sent them
+
+    class Meta:
+        ordering = ["ballot", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "cause_id"], name="one_allocation_per_cause"),
+        ]
+        indexes = [models.Index(fields=["poll", "cause_id"], name="allocation_poll_cause_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.points} to {self.cause_id}"
+
+
+class BallotRevision(models.Model):
+    """Append-only history: one row per cast, re-vote or retraction, never changed."""
+
+    class Kind(models.TextChoices):
+        CAST = "cast"
+        RETRACT = "retract"
+
+    ballot = models.ForeignKey(Ballot, on_delete=models.PROTECT, related_name="revisions")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    allocations = models.JSONField(default=list)  # [{"cause": id, "points": int}], as sent
+    total_points = models.PositiveBigIntegerField(default=0)
+    voter_points = models.PositiveBigIntegerField()  # the voting power it was checked against
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["ballot", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "number"], name="one_revision_per_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} ({self.kind})"
+
+
+class PollTally(PublishedModel):
+    """The last tally published for a poll (aggregate `voting.tally`, id = poll id). Refreshed
+    about once a second while the poll is open and only when the counts changed; the final one
+    is written in the transaction that applies the poll's close and never changes after."""
+
+    poll = models.OneToOneField(PollReplica, primary_key=True, on_delete=models.PROTECT,
+                                related_name="tally")
+    causes = models.JSONField(default=list)  # [{"cause_id", "points", "voters"}], poll order
+    ballots = models.PositiveIntegerField(default=0)
+    total_points = models.PositiveBigIntegerField(default=0)
+    final = models.BooleanField(default=False)
+    # None until final (TallyState says so too); "" would read as a digest of nothing.
+    ballots_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    event_aggregate = "voting.tally"
+    published_fields = frozenset(
+        {"causes", "ballots", "total_points", "final", "ballots_digest", "computed_at"})
+
+    class Meta(PublishedModel.Meta):
+        verbose_name_plural = "poll tallies"
+
+    def __str__(self) -> str:
+        return f"tally of {self.poll_id}" + (" (final)" if self.final else "")
+
+    def event_state(self) -> TallyState:
+        return TallyState(
+            poll_id=str(self.pk),
+            causes=[CauseTally(cause_id=c["cause_id"], points=c["points"], voters=c["voters"])
+                    for c in self.causes],
+            ballots=self.ballots,
+            total_points=self.total_points,
+            final=self.final,
+            ballots_digest=self.ballots_digest,
+            computed_at=self.computed_at.isoformat(),
+        )

@@ -4,4 +4,7 @@ from . import apis
 
 urlpatterns = [
     path("me/", apis.MeApi.as_view(), name="me"),
+    path("me/ballots/", apis.MyBallotsApi.as_view(), name="my-ballots"),
+    path("polls/<uuid:poll_id>/ballot/", apis.BallotApi.as_view(), name="ballot"),
+    path("polls/<uuid:poll_id>/tally/", apis.TallyApi.as_view(), name="tally"),
 ]

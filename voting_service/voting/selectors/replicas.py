@@ -1,11 +1,16 @@
-"""Reads of voting_service's data."""
+"""Reads of the replicas: voters and polls as their source services last published them."""
 
 from __future__ import annotations
 
 import uuid
 
-from .models import Voter
+from ..models import PollReplica, Voter
 
 
 def voter_get(*, voter_id: uuid.UUID) -> Voter | None:
     return Voter.objects.filter(pk=voter_id).first()
+
+
+def poll_get(*, poll_id: uuid.UUID) -> PollReplica | None:
+    """The poll unless it is unknown here or deleted at its source."""
+    return PollReplica.objects.filter(pk=poll_id, is_deleted=False).first()

@@ -1,14 +1,19 @@
-"""Writes to voting_service's data, including applying replicated states."""
+"""Applying replicated states: voters from accounts_service, causes and polls from
+polls_service. Each is version-guarded, so a redelivered or reordered event changes nothing."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+
+from django.db import transaction
 
 from shared_events.consumer.replicas import replica_apply
 from shared_events.schemas.accounts import AccountState
-from shared_events.schemas.polls import CauseState
+from shared_events.schemas.polls import CauseState, PollState
 
-from .models import CauseReplica, Voter
+from ..models import CauseReplica, PollReplica, Voter
+from .tallies import tally_finalize
 
 
 def voter_apply_account_state(*, state: AccountState, version: int) -> bool:
@@ -36,3 +41,30 @@ def cause_apply_state(*, state: CauseState, version: int) -> bool:
         fields={"title": state.title, "description": state.description, "url": state.url,
                 "image_url": state.image_url, "is_active": state.is_active},
     )
+
+
+@transaction.atomic
+def poll_apply_state(*, state: PollState, version: int) -> bool:
+    """Store the poll's state if newer; if it is now closed, store the final tally in the same
+    transaction. The UPDATE of the poll row waits for the ballots in flight (they hold it FOR
+    SHARE, see `services.ballots`), so the final tally counts each of them and no later one."""
+    changed = replica_apply(
+        PollReplica,
+        pk=state.id,
+        version=version,
+        deleted=state.deleted,
+        fields={
+            "title": state.title,
+            "description": state.description,
+            "fund_lovelace": state.fund_lovelace,
+            "opens_at": datetime.fromisoformat(state.opens_at),
+            "closes_at": datetime.fromisoformat(state.closes_at),
+            "status": state.status,
+            "results_visibility": state.results_visibility,
+            # Canonical form, so comparing with ballots' cause ids is a string comparison.
+            "causes": [str(uuid.UUID(c)) for c in state.causes],
+        },
+    )
+    if changed:
+        tally_finalize(poll=PollReplica.objects.get(pk=state.id))
+    return changed

@@ -1,5 +1,6 @@
 """voting_service's replicas, fed the way the consumer feeds them."""
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime
@@ -10,7 +11,9 @@ from rest_framework.test import APIClient
 from shared_events.consumer.apply import Action, IncomingMessage, apply_batch
 from shared_events.consumer.registry import subscriptions
 from shared_events.testing import make_token
-from voting.models import CauseReplica, Voter
+from voting.models import CauseReplica, PollReplica, PollTally, Voter
+
+from .factories import poll_message, poll_state
 
 pytestmark = pytest.mark.django_db
 _seq = iter(range(1, 10**9))
@@ -28,7 +31,8 @@ def account_event(account_id, version, *, points=100, is_active=True, role="dele
 
 
 def test_voting_follows_accounts_and_causes():
-    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*"], "POLLS": ["polls.cause.*"]}
+    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*"],
+                               "POLLS": ["polls.cause.*", "polls.poll.*"]}
 
 
 def test_account_states_become_voters_newest_wins():
@@ -78,3 +82,49 @@ def test_power_comes_from_the_replica_not_from_token_claims():
 
 def test_anonymous_gets_401():
     assert APIClient().get("/voting/api/me/").status_code == 401
+
+
+def test_poll_states_become_poll_replicas_newest_wins():
+    created = poll_state(causes=2, status="scheduled", title="Round 7")
+    newer = dataclasses.replace(created, status="open", causes=[*created.causes, str(uuid.uuid4())])
+    older = dataclasses.replace(created, status="draft", title="Draft title")
+    outcomes = apply_batch([poll_message(created, 1, verb="created"), poll_message(newer, 3),
+                            poll_message(older, 2)])
+    assert [o.action for o in outcomes] == [Action.ACK] * 3
+    poll = PollReplica.objects.get(pk=created.id)
+    assert (poll.title, poll.status, poll.source_version) == ("Round 7", "open", 3)
+    assert poll.causes == newer.causes  # the order polls_service gave
+    assert poll.opens_at == datetime.fromisoformat(created.opens_at)
+    assert (poll.fund_lovelace, poll.results_visibility) == (10_000_000, "live")
+
+
+def test_cause_ids_are_stored_in_canonical_form():
+    cause = uuid.uuid4()
+    state = poll_state(causes=[str(cause).upper()])
+    apply_batch([poll_message(state, 1, verb="created")])
+    assert PollReplica.objects.get(pk=state.id).causes == [str(cause)]
+
+
+def test_a_deleted_poll_is_a_tombstone_an_older_state_cannot_revive():
+    state = poll_state()
+    apply_batch([poll_message(state, 1, verb="created"),
+                 poll_message(dataclasses.replace(state, deleted=True), 3, verb="deleted"),
+                 poll_message(state, 2)])
+    poll = PollReplica.objects.get(pk=state.id)
+    assert (poll.is_deleted, poll.source_version) == (True, 3)
+
+
+def test_a_redelivered_poll_event_has_no_effect():
+    state = poll_state(status="closed")
+    event_id = uuid.uuid4()
+    apply_batch([poll_message(state, 1, event_id=event_id)])
+    outcomes = apply_batch([poll_message(state, 1, event_id=event_id)])
+    assert outcomes[0].note == "duplicate"
+    assert PollTally.objects.get(pk=state.id).version == 1
+
+
+def test_a_malformed_poll_state_is_retried_not_half_applied():
+    bad = poll_state(causes=["not-a-uuid"])
+    outcomes = apply_batch([poll_message(bad, 1)])
+    assert outcomes[0].action is Action.NAK
+    assert not PollReplica.objects.filter(pk=bad.id).exists()

@@ -1,0 +1,26 @@
+"""Reads of ballots."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Prefetch, QuerySet
+
+from ..models import Allocation, Ballot
+
+
+def _with_allocations(qs: QuerySet[Ballot]) -> QuerySet[Ballot]:
+    return qs.select_related("poll").prefetch_related(
+        Prefetch("allocations", queryset=Allocation.objects.order_by("position")))
+
+
+def ballot_get(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot | None:
+    """The voter's ballot in this poll, retracted or not."""
+    return _with_allocations(Ballot.objects.filter(voter_id=voter_id, poll_id=poll_id)).first()
+
+
+def ballots_of_voter(*, voter_id: uuid.UUID) -> QuerySet[Ballot]:
+    """Every ballot of the voter, retracted ones included (their history counts), most recently
+    changed first."""
+    return _with_allocations(Ballot.objects.filter(voter_id=voter_id)).order_by(
+        "-updated_at", "id")

@@ -1,0 +1,17 @@
+"""Writes to voting_service's data, one module per subject."""
+
+from .ballots import AllocationIn, ballot_cast, ballot_retract
+from .replicas import cause_apply_state, poll_apply_state, voter_apply_account_state
+from .tallies import tallies_refresh_open, tally_finalize, tally_refresh
+
+__all__ = [
+    "AllocationIn",
+    "ballot_cast",
+    "ballot_retract",
+    "cause_apply_state",
+    "poll_apply_state",
+    "tallies_refresh_open",
+    "tally_finalize",
+    "tally_refresh",
+    "voter_apply_account_state",
+]

@@ -1,0 +1,188 @@
+"""Casting, replacing and retracting ballots.
+
+Every write runs in one transaction that takes two locks, always in this order:
+
+1. The voter's replica row, FOR UPDATE. Two ballots of one voter (a double click, two devices)
+   serialize here, so there is exactly one ballot and its allocations are one revision's, never
+   a mix. The lock is per voter, not per poll: a poll row locked for update by every ballot
+   would be one hot row that all voters queue on.
+2. The poll's replica row, FOR SHARE. Ballots of different voters do not block one another, but
+   the consumer's UPDATE that applies the poll's `closed` state waits for the ballots in flight,
+   and a ballot that starts after it sees `closed`. So the final tally, computed in that same
+   consumer transaction, counts every accepted ballot, and no ballot commits after it.
+
+No deadlock with the consumer: it applies one stream per transaction, so it never holds a voter
+row (ACCOUNTS) and a poll row (POLLS) at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TypedDict
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from ..models import Allocation, Ballot, BallotRevision, PollReplica, PollStatus, Voter
+
+
+class AllocationIn(TypedDict):
+    cause: uuid.UUID
+    points: int
+
+
+NOT_KNOWN_YET = "Your account is not known here yet; try again in a few seconds."
+NO_BALLOT = "You have no ballot in this poll."
+
+
+def _normalized(allocations: Sequence[AllocationIn]) -> list[AllocationIn]:
+    """What can be checked without the database (the API's serializer checks types first, so
+    this matters for other callers)."""
+    if not allocations:
+        raise ValidationError({"allocations": ["Give at least one allocation."]})
+    result: list[AllocationIn] = []
+    for allocation in allocations:
+        points = allocation["points"]
+        if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+            raise ValidationError({"allocations": ["Points must be whole numbers, zero or more."]})
+        try:
+            cause = uuid.UUID(str(allocation["cause"]))
+        except ValueError:
+            raise ValidationError({"allocations": ["A cause must be a cause id."]}) from None
+        result.append({"cause": cause, "points": points})
+    seen: set[uuid.UUID] = set()
+    repeated: list[uuid.UUID] = []
+    for allocation in result:
+        cause = allocation["cause"]
+        if cause in seen and cause not in repeated:
+            repeated.append(cause)
+        seen.add(cause)
+    if repeated:
+        raise ValidationError({"allocations": [
+            "Each cause may appear only once; repeated: " + ", ".join(map(str, repeated)) + "."]})
+    if not any(a["points"] > 0 for a in result):
+        raise ValidationError({"allocations": ["Give at least one cause more than zero points."]})
+    return result
+
+
+def _lock_voter(voter_id: uuid.UUID) -> Voter:
+    voter = Voter.objects.select_for_update().filter(pk=voter_id).first()
+    if voter is None:
+        # Registration reaches voting within about a second; until then there is no voter.
+        raise PermissionDenied(NOT_KNOWN_YET)
+    if voter.is_deleted:
+        raise PermissionDenied("Your account was deleted; it cannot vote.")
+    if not voter.is_active:
+        raise PermissionDenied("Your account is deactivated; it cannot vote.")
+    if voter.role != "delegator":
+        raise PermissionDenied(f"Only delegators vote; this account is {voter.role!r}.")
+    return voter
+
+
+def _lock_poll_shared(poll_id: uuid.UUID) -> PollReplica:
+    """Lock the poll row against the close (see the module docstring), then read it: read after
+    the lock, so the status seen is the one that holds until this transaction ends."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(PollReplica._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [poll_id])
+        poll = PollReplica.objects.filter(pk=poll_id).first()
+    elif connection.vendor == "sqlite":
+        # A write transaction on SQLite (BEGIN IMMEDIATE) already excludes every other writer.
+        poll = PollReplica.objects.filter(pk=poll_id).first()
+    else:
+        # No portable shared row lock: an exclusive one is correct, only less concurrent.
+        poll = PollReplica.objects.select_for_update().filter(pk=poll_id).first()
+    if poll is None or poll.is_deleted:
+        raise Http404("No such poll.")
+    return poll
+
+
+def _check_open(poll: PollReplica) -> None:
+    """Open by its replicated status *and* by the clock: polls_service may publish `closed` a
+    moment after closes_at, and no ballot may slip into that moment."""
+    now = timezone.now()
+    if poll.status == PollStatus.CANCELLED:
+        message = "This poll was cancelled."
+    elif poll.status in (PollStatus.CLOSED, PollStatus.FINALIZED) or now >= poll.closes_at:
+        message = "This poll is closed."
+    elif poll.status != PollStatus.OPEN or now < poll.opens_at:
+        message = f"This poll is not open yet; it opens at {poll.opens_at.isoformat()}."
+    else:
+        return
+    raise ValidationError({"poll": [message]})
+
+
+def _check_against_poll(allocations: Sequence[AllocationIn], poll: PollReplica,
+                        voter: Voter) -> None:
+    in_poll = {str(c) for c in poll.causes}
+    foreign = [str(a["cause"]) for a in allocations if str(a["cause"]) not in in_poll]
+    if foreign:
+        raise ValidationError({"allocations": [
+            "Not a cause of this poll: " + ", ".join(foreign) + "."]})
+    total = sum(a["points"] for a in allocations)
+    if total > voter.points:
+        # Points are voting power per poll: the same points may be given in every poll.
+        raise ValidationError({"allocations": [
+            f"These allocations total {total} points; you have {voter.points}."]})
+
+
+def ballot_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
+                allocations: Sequence[AllocationIn]) -> tuple[Ballot, bool]:
+    """Cast or replace the voter's ballot. Returns the ballot and whether it was new.
+
+    Replacing is atomic: the old allocations go and the new ones come in one transaction, and
+    both versions stay in the revision history."""
+    allocations = _normalized(allocations)
+    with transaction.atomic():
+        voter = _lock_voter(voter_id)
+        poll = _lock_poll_shared(poll_id)
+        _check_open(poll)
+        _check_against_poll(allocations, poll, voter)
+        now = timezone.now()
+        ballot = Ballot.objects.filter(poll=poll, voter=voter).first()
+        created = ballot is None
+        if created:
+            ballot = Ballot(poll=poll, voter=voter, created_at=now)
+        else:
+            Allocation.objects.filter(ballot=ballot).delete()
+        ballot.revision += 1
+        ballot.retracted_at = None
+        ballot.updated_at = now
+        ballot.save()
+        Allocation.objects.bulk_create([
+            Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"],
+                       position=i)
+            for i, a in enumerate(allocations)
+        ])
+        BallotRevision.objects.create(
+            ballot=ballot, number=ballot.revision, kind=BallotRevision.Kind.CAST,
+            allocations=[{"cause": str(a["cause"]), "points": a["points"]} for a in allocations],
+            total_points=sum(a["points"] for a in allocations), voter_points=voter.points,
+            created_at=now)
+    return ballot, created
+
+
+def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
+    """Withdraw the voter's ballot while the poll is open. The ballot row and its history stay;
+    the retraction is a revision of its own."""
+    with transaction.atomic():
+        voter = _lock_voter(voter_id)
+        poll = _lock_poll_shared(poll_id)
+        ballot = Ballot.objects.filter(poll=poll, voter=voter).first()
+        if ballot is None or ballot.is_retracted:
+            raise Http404(NO_BALLOT)
+        _check_open(poll)
+        now = timezone.now()
+        Allocation.objects.filter(ballot=ballot).delete()
+        ballot.revision += 1
+        ballot.retracted_at = now
+        ballot.updated_at = now
+        ballot.save(update_fields=["revision", "retracted_at", "updated_at"])
+        BallotRevision.objects.create(
+            ballot=ballot, number=ballot.revision, kind=BallotRevision.Kind.RETRACT,
+            allocations=[], total_points=0, voter_points=voter.points, created_at=now)
+    return ballot

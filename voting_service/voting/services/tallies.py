@@ -1,0 +1,93 @@
+"""Publishing tallies: refreshed about once a second while a poll is open, final at its close.
+
+A `PollTally` save writes its `voting.tally` event in the same transaction (the outbox), so the
+number of events is the number of saves: one per second per open poll at most, and none while
+the counts stand still, however many ballots arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+
+from ..models import PollReplica, PollStatus, PollTally
+from ..selectors.tallies import TallyResult, tally_compute, tally_recount
+from .ballots import _lock_poll_shared
+
+log = logging.getLogger(__name__)
+
+
+def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> PollTally:
+    if tally is None:
+        tally = PollTally(poll=poll)
+    tally.causes = result.causes
+    tally.ballots = result.ballots
+    tally.total_points = result.total_points
+    tally.final = result.final
+    tally.ballots_digest = result.ballots_digest
+    tally.computed_at = result.computed_at
+    tally.save()
+    return tally
+
+
+def tally_refresh(*, poll_id: uuid.UUID) -> bool:
+    """Publish the poll's live tally if it is open and the counts changed since the last one.
+    Returns whether a tally was published."""
+    try:
+        with transaction.atomic():
+            # Shared, like a ballot: ballots go on beside this, but the close waits for it and
+            # it sees the close, so a live tally never overwrites the final one.
+            try:
+                poll = _lock_poll_shared(poll_id)
+            except Http404:
+                return False  # deleted since the caller listed it
+            if poll.status != PollStatus.OPEN:
+                return False
+            tally = PollTally.objects.select_for_update().filter(pk=poll.pk).first()
+            if tally is not None and tally.final:
+                return False
+            result = tally_compute(poll=poll)
+            if tally is not None and result.same_counts(tally):
+                return False
+            _store(tally, poll, result)
+            return True
+    except IntegrityError:
+        # Another refresher created this poll's first tally at the same moment; it published.
+        return False
+
+
+def tallies_refresh_open() -> int:
+    """The beat task's work: every open poll, each in its own short transaction so one poll's
+    locks never wait on another's count. Returns how many tallies were published."""
+    published = 0
+    poll_ids = PollReplica.objects.filter(status=PollStatus.OPEN, is_deleted=False).values_list(
+        "pk", flat=True)
+    for poll_id in list(poll_ids):
+        try:
+            published += tally_refresh(poll_id=poll_id)
+        except Exception:
+            # One poll's trouble must not starve the others; the next tick retries it.
+            log.exception("refreshing the tally of poll %s failed", poll_id)
+    return published
+
+
+def tally_finalize(*, poll: PollReplica) -> PollTally | None:
+    """Store and publish the final tally of a poll that has just closed: the count and digest of
+    exactly the ballots it counted. Call it in the transaction that applied the close, which
+    holds the poll row, so no ballot is in flight.
+
+    Idempotent: once a final tally exists it is returned unchanged, so a redelivered or newer
+    closed state never publishes a second, different final tally. A cancelled poll gets none."""
+    if not poll.is_closed or poll.is_deleted:
+        return None
+    tally = PollTally.objects.select_for_update().filter(pk=poll.pk).first()
+    if tally is not None and tally.final:
+        return tally
+    result = tally_recount(poll=poll)
+    tally = _store(tally, poll, result)
+    log.info("final tally of poll %s: %d ballots, %d points, digest %s", poll.pk,
+             result.ballots, result.total_points, result.ballots_digest)
+    return tally

@@ -1,0 +1,12 @@
+"""Celery tasks of voting_service. Each only calls a service function."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="voting.refresh_tallies", ignore_result=True)
+def refresh_tallies() -> int:
+    return services.tallies_refresh_open()

@@ -1,0 +1,238 @@
+"""The ballot API: every rule, with the message a client sees."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from shared_events.testing import make_token
+from voting.models import Ballot, BallotRevision
+
+from .factories import ballot_body, client_for, make_poll, make_voter, set_poll, set_voter
+
+pytestmark = pytest.mark.django_db
+
+
+def url(poll) -> str:
+    return f"/voting/api/polls/{poll.pk}/ballot/"
+
+
+def test_cast_then_read_my_ballot(api, poll):
+    cast = api.put(url(poll), ballot_body(poll, 60, 0, 40), format="json")
+    assert cast.status_code == 201, cast.content
+    body = cast.json()
+    assert body["allocations"] == [{"cause": c, "points": p}
+                                   for c, p in zip(poll.causes, [60, 0, 40], strict=True)]
+    assert (body["poll"], body["total_points"], body["revisions"], body["retracted"]) == (
+        str(poll.pk), 100, 1, False)
+    assert api.get(url(poll)).json() == body
+
+
+def test_revote_replaces_the_ballot_and_keeps_the_history(api, poll, voter):
+    api.put(url(poll), ballot_body(poll, 60, 40), format="json")
+    again = api.put(url(poll), ballot_body(poll, 0, 10, 90), format="json")
+    assert again.status_code == 200
+    assert [a["points"] for a in again.json()["allocations"]] == [0, 10, 90]
+    assert again.json()["revisions"] == 2
+    ballot = Ballot.objects.get(voter=voter, poll=poll)
+    assert ballot.allocations.count() == 3
+    history = list(ballot.revisions.values_list("number", "kind", "total_points"))
+    assert history == [(1, "cast", 100), (2, "cast", 100)]
+    first = ballot.revisions.get(number=1).allocations
+    assert first == [{"cause": poll.causes[0], "points": 60},
+                     {"cause": poll.causes[1], "points": 40}]
+
+
+def test_retract_is_a_revision_and_the_ballot_can_be_cast_again(api, poll, voter):
+    api.put(url(poll), ballot_body(poll, 30), format="json")
+    assert api.delete(url(poll)).status_code == 204
+    gone = api.get(url(poll))
+    assert gone.status_code == 404 and gone.json()["detail"] == "You have no ballot in this poll."
+    assert api.delete(url(poll)).status_code == 404
+    ballot = Ballot.objects.get(voter=voter, poll=poll)
+    assert (ballot.is_retracted, ballot.allocations.count(), ballot.revision) == (True, 0, 2)
+    assert ballot.revisions.get(number=2).kind == BallotRevision.Kind.RETRACT
+    again = api.put(url(poll), ballot_body(poll, 5), format="json")
+    assert again.status_code == 200 and again.json()["revisions"] == 3
+    assert again.json()["retracted"] is False
+
+
+def test_retract_without_a_ballot_is_404(api, poll):
+    response = api.delete(url(poll))
+    assert response.status_code == 404
+    assert response.json()["detail"] == "You have no ballot in this poll."
+
+
+def test_unknown_voter_is_403_not_known_here_yet(poll):
+    client = client_for(uuid.uuid4())
+    response = client.put(url(poll), ballot_body(poll, 1), format="json")
+    assert response.status_code == 403
+    assert "not known here yet" in response.json()["detail"]
+    assert client.delete(url(poll)).status_code == 403
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"is_active": False}, "Your account is deactivated; it cannot vote."),
+    ({"role": "operator"}, "Only delegators vote; this account is 'operator'."),
+    ({"deleted": True}, "Your account was deleted; it cannot vote."),
+])
+def test_only_active_delegators_vote_by_the_replica(poll, change, message):
+    voter = set_voter(make_voter(), **change)
+    # The token says delegator; the replica decides.
+    response = client_for(voter.pk, "delegator").put(url(poll), ballot_body(poll, 1),
+                                                     format="json")
+    assert response.status_code == 403 and response.json()["detail"] == message
+
+
+def test_voting_power_comes_from_the_replica_not_the_token(poll):
+    voter = make_voter(points=100)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(voter.pk, points=10**9)}")
+    response = client.put(url(poll), ballot_body(poll, 100, 1), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"allocations": ["These allocations total 101 points; you have 100."]}
+    assert client.put(url(poll), ballot_body(poll, 100), format="json").status_code == 201
+
+
+def test_power_is_per_poll_not_spent_across_polls(api):
+    first, second = make_poll(), make_poll()
+    assert api.put(url(first), ballot_body(first, 100), format="json").status_code == 201
+    assert api.put(url(second), ballot_body(second, 50, 50), format="json").status_code == 201
+
+
+def test_a_ballot_is_checked_against_my_current_points(api, poll, voter):
+    set_voter(voter, points=20)
+    response = api.put(url(poll), ballot_body(poll, 21), format="json")
+    assert response.json() == {"allocations": ["These allocations total 21 points; you have 20."]}
+
+
+def test_unknown_or_deleted_poll_is_404(api, poll):
+    missing = api.put(f"/voting/api/polls/{uuid.uuid4()}/ballot/", ballot_body(poll, 1),
+                      format="json")
+    assert missing.status_code == 404 and missing.json()["detail"] == "No such poll."
+    assert api.get(f"/voting/api/polls/{uuid.uuid4()}/ballot/").status_code == 404
+    assert api.get("/voting/api/polls/not-a-uuid/ballot/").status_code == 404
+    set_poll(poll, deleted=True)
+    assert api.put(url(poll), ballot_body(poll, 1), format="json").status_code == 404
+
+
+@pytest.mark.parametrize("state, message", [
+    ({"status": "draft"}, "This poll is not open yet"),
+    ({"status": "scheduled"}, "This poll is not open yet"),
+    ({"status": "open", "opens_in": timedelta(minutes=5)}, "This poll is not open yet"),
+    ({"status": "open", "closes_in": timedelta(seconds=-1)}, "This poll is closed."),
+    ({"status": "closed"}, "This poll is closed."),
+    ({"status": "finalized"}, "This poll is closed."),
+    ({"status": "cancelled"}, "This poll was cancelled."),
+])
+def test_ballots_only_while_open_by_status_and_clock(api, state, message):
+    poll = make_poll(**state)
+    response = api.put(url(poll), ballot_body(poll, 1), format="json")
+    assert response.status_code == 400
+    assert response.json()["poll"][0].startswith(message)
+    assert not Ballot.objects.exists()
+
+
+def test_retract_only_while_open(api, poll):
+    api.put(url(poll), ballot_body(poll, 1), format="json")
+    closed = set_poll(poll, status="closed")
+    response = api.delete(url(closed))
+    assert response.status_code == 400 and response.json() == {"poll": ["This poll is closed."]}
+
+
+def test_causes_must_belong_to_the_poll(api, poll):
+    stranger = str(uuid.uuid4())
+    response = api.put(url(poll), {"allocations": [{"cause": poll.causes[0], "points": 1},
+                                                   {"cause": stranger, "points": 1}]},
+                       format="json")
+    assert response.status_code == 400
+    assert response.json() == {"allocations": [f"Not a cause of this poll: {stranger}."]}
+
+
+def test_each_cause_at_most_once(api, poll):
+    cause = poll.causes[0]
+    response = api.put(url(poll), {"allocations": [{"cause": cause, "points": 1},
+                                                   {"cause": cause, "points": 2}]},
+                       format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "allocations": [f"Each cause may appear only once; repeated: {cause}."]}
+
+
+@pytest.mark.parametrize("points, message", [
+    (-1, "Points cannot be negative."),
+    (True, "Points must be a whole number (not text, a decimal or true/false)."),
+    (False, "Points must be a whole number (not text, a decimal or true/false)."),
+    (5.0, "Points must be a whole number (not text, a decimal or true/false)."),
+    (2.5, "Points must be a whole number (not text, a decimal or true/false)."),
+    ("5", "Points must be a whole number (not text, a decimal or true/false)."),
+    (None, "This field may not be null."),
+    (2**63, "Too many points."),
+])
+def test_points_are_non_negative_json_integers(api, poll, points, message):
+    response = api.put(url(poll), {"allocations": [{"cause": poll.causes[0], "points": points}]},
+                       format="json")
+    assert response.status_code == 400
+    # DRF files an item's errors under its index.
+    assert response.json() == {"allocations": {"0": {"points": [message]}}}
+
+
+def test_at_least_one_cause_above_zero(api, poll):
+    response = api.put(url(poll), ballot_body(poll, 0, 0), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"allocations": ["Give at least one cause more than zero points."]}
+
+
+@pytest.mark.parametrize("body, errors", [
+    ({}, {"allocations": ["This field is required."]}),
+    ({"allocations": []}, {"allocations": ["Give at least one allocation."]}),
+    ({"allocations": "all"}, {"allocations": {
+        "non_field_errors": ['Expected a list of items but got type "str".']}}),
+    ({"allocations": [], "note": "x"}, {"note": ["Unknown field."]}),
+    ({"allocations": [{"cause": "nope", "points": 1}]},
+     {"allocations": {"0": {"cause": ["Must be a cause id (a UUID)."]}}}),
+    ({"allocations": [{"points": 1}]},
+     {"allocations": {"0": {"cause": ["This field is required."]}}}),
+])
+def test_malformed_bodies_get_field_errors(api, poll, body, errors):
+    response = api.put(url(poll), body, format="json")
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_unknown_fields_in_an_allocation_are_rejected(api, poll):
+    response = api.put(url(poll), {"allocations": [
+        {"cause": poll.causes[0], "points": 1, "weight": 2}]}, format="json")
+    assert response.json() == {"allocations": {"0": {"weight": ["Unknown field."]}}}
+
+
+def test_anonymous_gets_401(poll):
+    assert APIClient().put(url(poll), ballot_body(poll, 1), format="json").status_code == 401
+    assert APIClient().get(f"/voting/api/polls/{poll.pk}/tally/").status_code == 401
+    assert APIClient().get("/voting/api/me/ballots/").status_code == 401
+
+
+def test_my_ballots_across_polls_with_allocations_and_revision_counts(api, voter):
+    first, second, untouched = make_poll(title="Spring"), make_poll(title="Autumn"), make_poll()
+    api.put(url(first), ballot_body(first, 10), format="json")
+    api.put(url(second), ballot_body(second, 1, 2), format="json")
+    api.put(url(second), ballot_body(second, 3), format="json")
+    api.put(url(first), ballot_body(first, 4), format="json")
+    api.delete(url(first))
+    make_voter_ballot_elsewhere = client_for(make_voter().pk)
+    make_voter_ballot_elsewhere.put(url(untouched), ballot_body(untouched, 1), format="json")
+
+    page = api.get("/voting/api/me/ballots/").json()
+    assert page["count"] == 2
+    mine = {b["poll_title"]: b for b in page["results"]}
+    assert [b["poll_title"] for b in page["results"]] == ["Spring", "Autumn"]  # newest first
+    assert (mine["Autumn"]["revisions"], mine["Autumn"]["retracted"]) == (2, False)
+    assert mine["Autumn"]["allocations"] == [{"cause": second.causes[0], "points": 3}]
+    assert (mine["Spring"]["revisions"], mine["Spring"]["retracted"]) == (3, True)
+    assert (mine["Spring"]["allocations"], mine["Spring"]["total_points"]) == ([], 0)
+    assert mine["Spring"]["poll_status"] == "open"
+
+
+def test_my_ballots_is_empty_for_someone_not_known_yet(db):
+    assert client_for(uuid.uuid4()).get("/voting/api/me/ballots/").json()["count"] == 0

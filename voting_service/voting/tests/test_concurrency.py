@@ -1,0 +1,184 @@
+"""Ballots racing each other and the close, on real connections (one per thread).
+
+The lock-ordering tests against the close need PostgreSQL's row locks (`FOR SHARE` against the
+consumer's UPDATE); on SQLite every write transaction excludes the others anyway.
+"""
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from shared_events.consumer.apply import Action, apply_batch
+from shared_events.testing import wait_until
+from voting import services
+from voting.models import Ballot, PollTally
+from voting.selectors import tally_compute, tally_recount
+from voting.services import ballots as ballot_services
+from voting.services import replicas as replica_services
+
+from .factories import ballot_body, client_for, make_poll, make_voter, poll_message, poll_state_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row-lock ordering needs PostgreSQL")
+
+
+def in_thread(func):
+    """Run func in a thread with its own database connection, closed at the end (a leftover
+    connection would block dropping the test database)."""
+    def run(*args):
+        try:
+            return func(*args)
+        finally:
+            connection.close()
+    return run
+
+
+def test_concurrent_ballots_of_one_voter_leave_exactly_one_ballot():
+    poll = make_poll(causes=4)
+    voter = make_voter(points=100)
+    n = 8
+    bodies = [ballot_body(poll, *[(i * 7 + k * 13) % 25 + 1 for k in range(4)]) for i in range(n)]
+    start = threading.Barrier(n)
+
+    @in_thread
+    def cast(i):
+        client = client_for(voter.pk)
+        start.wait()
+        return client.put(f"/voting/api/polls/{poll.pk}/ballot/", bodies[i], format="json")
+
+    with ThreadPoolExecutor(n) as pool:
+        responses = list(pool.map(cast, range(n)))
+    assert Counter(r.status_code for r in responses) == {201: 1, 200: n - 1}, [
+        r.content for r in responses]
+
+    ballot = Ballot.objects.get(poll=poll, voter=voter)
+    revisions = list(ballot.revisions.order_by("number"))
+    assert [r.number for r in revisions] == list(range(1, n + 1))
+    assert sorted(map(str, (r.allocations for r in revisions))) == sorted(
+        map(str, (b["allocations"] for b in bodies)))
+    # The current allocations are the last revision's, whole: never a mix of two ballots.
+    current = [{"cause": str(a.cause_id), "points": a.points}
+               for a in ballot.allocations.order_by("position")]
+    assert current == revisions[-1].allocations
+    live = tally_compute(poll=poll)
+    assert live.ballots == 1
+    assert [c["points"] for c in live.causes] == [a["points"] for a in current]
+
+
+def test_concurrent_ballots_of_many_voters_do_not_block_each_other_out():
+    poll = make_poll(causes=2)
+    voters = [make_voter(points=10) for _ in range(8)]
+    start = threading.Barrier(len(voters))
+
+    @in_thread
+    def cast(voter):
+        client = client_for(voter.pk)
+        start.wait()
+        first = client.put(f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 3, 4),
+                           format="json")
+        second = client.put(f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 5, 5),
+                            format="json")
+        return first.status_code, second.status_code
+
+    with ThreadPoolExecutor(len(voters)) as pool:
+        assert set(pool.map(cast, voters)) == {(201, 200)}
+    live = tally_compute(poll=poll)
+    assert (live.ballots, live.total_points) == (8, 80)
+    assert live.causes == tally_recount(poll=poll).causes
+
+
+def _waiting_on_a_lock(fragment: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query ILIKE %s", [f"%{fragment}%"])
+        return cursor.fetchone()[0] > 0
+
+
+@postgres_only
+def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
+    poll = make_poll(causes=2)
+    early, in_flight = make_voter(), make_voter()
+    services.ballot_cast(voter_id=early.pk, poll_id=poll.pk,
+                         allocations=[{"cause": poll.causes[0], "points": 5}])
+    locked, release = threading.Event(), threading.Event()
+    original = ballot_services._check_against_poll
+
+    def hold_after_locking(*args):
+        original(*args)
+        locked.set()
+        assert release.wait(20)
+
+    monkeypatch.setattr(ballot_services, "_check_against_poll", hold_after_locking)
+
+    @in_thread
+    def cast():
+        return services.ballot_cast(voter_id=in_flight.pk, poll_id=poll.pk,
+                                    allocations=[{"cause": poll.causes[1], "points": 7}])
+
+    @in_thread
+    def close():
+        return apply_batch([poll_message(poll_state_of(poll, status="closed"), 2)])
+
+    with ThreadPoolExecutor(2) as pool:
+        # 1. A ballot holds the poll row FOR SHARE and has not committed yet.
+        ballot_future = pool.submit(cast)
+        assert locked.wait(20)
+        # 2. The consumer applies `closed`: its UPDATE waits for the ballot.
+        close_future = pool.submit(close)
+        wait_until(lambda: _waiting_on_a_lock("UPDATE"), timeout=20,
+                   message="the close to wait for the ballot's lock")
+        assert not close_future.done()
+        # 3. The ballot commits; then the close goes through and counts it.
+        release.set()
+        ballot_future.result(20)
+        assert [o.action for o in close_future.result(20)] == [Action.ACK]
+
+    tally = PollTally.objects.get(pk=poll.pk)
+    assert (tally.final, tally.ballots, tally.total_points) == (True, 2, 12)
+
+
+@postgres_only
+def test_no_ballot_commits_after_the_close(monkeypatch):
+    poll = make_poll(causes=2)
+    voter = make_voter()
+    closing, release = threading.Event(), threading.Event()
+    original = replica_services.tally_finalize
+
+    def hold_before_finalizing(**kwargs):
+        closing.set()
+        assert release.wait(20)
+        return original(**kwargs)
+
+    monkeypatch.setattr(replica_services, "tally_finalize", hold_before_finalizing)
+
+    @in_thread
+    def close():
+        return apply_batch([poll_message(poll_state_of(poll, status="closed"), 2)])
+
+    @in_thread
+    def cast():
+        return client_for(voter.pk).put(f"/voting/api/polls/{poll.pk}/ballot/",
+                                        ballot_body(poll, 1, 1), format="json")
+
+    with ThreadPoolExecutor(2) as pool:
+        # 1. The consumer has updated the poll row to closed, not yet committed.
+        close_future = pool.submit(close)
+        assert closing.wait(20)
+        # 2. A ballot arrives: it waits on its FOR SHARE lock of the poll row.
+        ballot_future = pool.submit(cast)
+        wait_until(lambda: _waiting_on_a_lock("FOR SHARE"), timeout=20,
+                   message="the ballot to wait for the close")
+        # 3. The close commits with its final tally; the ballot then sees `closed`.
+        release.set()
+        assert [o.action for o in close_future.result(20)] == [Action.ACK]
+        response = ballot_future.result(20)
+
+    assert response.status_code == 400 and response.json() == {"poll": ["This poll is closed."]}
+    tally = PollTally.objects.get(pk=poll.pk)
+    assert (tally.final, tally.ballots) == (True, 0)
+    assert not Ballot.objects.exists()
