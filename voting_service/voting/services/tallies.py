@@ -21,14 +21,17 @@ log = logging.getLogger(__name__)
 
 
 def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> PollTally:
+    values = {"causes": result.causes, "ballots": result.ballots,
+              "total_points": result.total_points, "final": result.final,
+              "ballots_digest": result.ballots_digest, "computed_at": result.computed_at}
     if tally is None:
-        tally = PollTally(poll=poll)
-    tally.causes = result.causes
-    tally.ballots = result.ballots
-    tally.total_points = result.total_points
-    tally.final = result.final
-    tally.ballots_digest = result.ballots_digest
-    tally.computed_at = result.computed_at
+        # An INSERT, never Django's UPDATE-then-INSERT: a row another transaction committed
+        # since we looked must make this fail, not be overwritten with version 1.
+        tally = PollTally(poll=poll, **values)
+        tally.save(force_insert=True)
+        return tally
+    for name, value in values.items():
+        setattr(tally, name, value)
     tally.save()
     return tally
 

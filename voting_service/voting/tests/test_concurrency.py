@@ -182,3 +182,24 @@ def test_no_ballot_commits_after_the_close(monkeypatch):
     tally = PollTally.objects.get(pk=poll.pk)
     assert (tally.final, tally.ballots) == (True, 0)
     assert not Ballot.objects.exists()
+
+
+def test_concurrent_refreshers_publish_each_change_once():
+    poll = make_poll(causes=2)
+    voter = make_voter()
+    n = 6
+    for points in (None, 3, 9):
+        if points is not None:
+            services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
+                                 allocations=[{"cause": poll.causes[0], "points": points}])
+        start = threading.Barrier(n)
+
+        @in_thread
+        def refresh(_, start=start):
+            start.wait()
+            return services.tally_refresh(poll_id=poll.pk)
+
+        with ThreadPoolExecutor(n) as pool:
+            assert sum(pool.map(refresh, range(n))) == 1
+    tally = PollTally.objects.get(pk=poll.pk)
+    assert (tally.version, tally.total_points) == (3, 9)
