@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
 from ..models import Allocation, Ballot, BallotRevision, PollReplica, PollStatus, Voter
+from .locks import poll_lock_shared
 
 
 class AllocationIn(TypedDict):
@@ -82,25 +83,6 @@ def _lock_voter(voter_id: uuid.UUID) -> Voter:
     return voter
 
 
-def _lock_poll_shared(poll_id: uuid.UUID) -> PollReplica:
-    """Lock the poll row against the close (see the module docstring), then read it: read after
-    the lock, so the status seen is the one that holds until this transaction ends."""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(PollReplica._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [poll_id])
-        poll = PollReplica.objects.filter(pk=poll_id).first()
-    elif connection.vendor == "sqlite":
-        # A write transaction on SQLite (BEGIN IMMEDIATE) already excludes every other writer.
-        poll = PollReplica.objects.filter(pk=poll_id).first()
-    else:
-        # No portable shared row lock: an exclusive one is correct, only less concurrent.
-        poll = PollReplica.objects.select_for_update().filter(pk=poll_id).first()
-    if poll is None or poll.is_deleted:
-        raise Http404("No such poll.")
-    return poll
-
-
 def _check_open(poll: PollReplica) -> None:
     """Open by its replicated status *and* by the clock: polls_service may publish `closed` a
     moment after closes_at, and no ballot may slip into that moment."""
@@ -139,7 +121,7 @@ def ballot_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
     allocations = _normalized(allocations)
     with transaction.atomic():
         voter = _lock_voter(voter_id)
-        poll = _lock_poll_shared(poll_id)
+        poll = poll_lock_shared(poll_id)
         _check_open(poll)
         _check_against_poll(allocations, poll, voter)
         now = timezone.now()
@@ -171,7 +153,7 @@ def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
     the retraction is a revision of its own."""
     with transaction.atomic():
         voter = _lock_voter(voter_id)
-        poll = _lock_poll_shared(poll_id)
+        poll = poll_lock_shared(poll_id)
         ballot = Ballot.objects.filter(poll=poll, voter=voter).first()
         if ballot is None or ballot.is_retracted:
             raise Http404(NO_BALLOT)

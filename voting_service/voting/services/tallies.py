@@ -15,7 +15,7 @@ from django.http import Http404
 
 from ..models import PollReplica, PollStatus, PollTally
 from ..selectors.tallies import TallyResult, tally_compute, tally_recount
-from .ballots import _lock_poll_shared
+from .locks import poll_lock_shared
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def tally_refresh(*, poll_id: uuid.UUID) -> bool:
             # Shared, like a ballot: ballots go on beside this, but the close waits for it and
             # it sees the close, so a live tally never overwrites the final one.
             try:
-                poll = _lock_poll_shared(poll_id)
+                poll = poll_lock_shared(poll_id)
             except Http404:
                 return False  # deleted since the caller listed it
             if poll.status != PollStatus.OPEN:

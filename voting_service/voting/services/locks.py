@@ -1,0 +1,37 @@
+"""The shared lock on a poll replica row that orders ballots (and live tallies) before the close.
+
+Ballots and tally refreshes hold the poll row FOR SHARE: they do not block one another, but
+the consumer's UPDATE that applies the poll's `closed` state waits until they commit, and
+whatever starts after that UPDATE waits for its commit and then sees `closed`. Django has no
+FOR SHARE, hence the raw SQL (PostgreSQL only; SQLite already serializes writers).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import connection
+from django.http import Http404
+
+from ..models import PollReplica
+
+
+def poll_lock_shared(poll_id: uuid.UUID) -> PollReplica:
+    """Lock the poll row against the close, then read it: read after the lock, so the status
+    seen is the one that holds until this transaction ends. Raises Http404 for a poll that is
+    unknown here or deleted."""
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        table, pk = quote(PollReplica._meta.db_table), quote(PollReplica._meta.pk.column)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE {pk} = %s FOR SHARE", [poll_id])
+        poll = PollReplica.objects.filter(pk=poll_id).first()
+    elif connection.vendor == "sqlite":
+        # A write transaction on SQLite (BEGIN IMMEDIATE) already excludes every other writer.
+        poll = PollReplica.objects.filter(pk=poll_id).first()
+    else:
+        # No portable shared row lock: an exclusive one is correct, only less concurrent.
+        poll = PollReplica.objects.select_for_update().filter(pk=poll_id).first()
+    if poll is None or poll.is_deleted:
+        raise Http404("No such poll.")
+    return poll
