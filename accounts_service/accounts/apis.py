@@ -57,21 +57,22 @@ class RegisterApi(APIView):
     authentication_classes = [AnonymousWithBearerChallenge]
     throttle_classes = [RegisterThrottle]
 
-    class Input(StrictFieldsMixin, serializers.Serializer):
+    class RegisterInput(StrictFieldsMixin, serializers.Serializer):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, write_only=True,
                                          style={"input_type": "password"})
         stake_address = serializers.CharField(max_length=120, required=False, allow_null=True,
                                               allow_blank=True)
 
-    @extend_schema(request=Input, responses={201: AccountOutput}, summary="Register a delegator")
+    @extend_schema(request=RegisterInput, responses={201: AccountOutput}, auth=[],
+                   summary="Register a delegator")
     def post(self, request: Request) -> Response:
         data = self._validated(request)
         account = _service_call(services.account_register, **data)
         return Response(AccountOutput(account).data, status=status.HTTP_201_CREATED)
 
     def _validated(self, request: Request) -> dict:
-        serializer = self.Input(data=request.data)
+        serializer = self.RegisterInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
@@ -81,14 +82,14 @@ class TokenObtainApi(APIView):
     authentication_classes = [AnonymousWithBearerChallenge]
     throttle_classes = [LoginAddressThrottle, LoginEmailThrottle]
 
-    class Input(StrictFieldsMixin, serializers.Serializer):
+    class SignInInput(StrictFieldsMixin, serializers.Serializer):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, style={"input_type": "password"})
 
-    @extend_schema(request=Input, responses={200: TokenPairOutput},
+    @extend_schema(request=SignInInput, responses={200: TokenPairOutput}, auth=[],
                    summary="Sign in: a JWT access/refresh pair")
     def post(self, request: Request) -> Response:
-        serializer = self.Input(data=request.data)
+        serializer = self.SignInInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"].strip().lower()
         account = Account.objects.filter(email__iexact=email).first()
@@ -107,13 +108,13 @@ class TokenRefreshApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = [AnonymousWithBearerChallenge]
 
-    class Input(StrictFieldsMixin, serializers.Serializer):
+    class RefreshInput(StrictFieldsMixin, serializers.Serializer):
         refresh = serializers.CharField()
 
-    @extend_schema(request=Input, responses={200: TokenPairOutput},
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput}, auth=[],
                    summary="Exchange a refresh token for a new pair (the old one is revoked)")
     def post(self, request: Request) -> Response:
-        serializer = self.Input(data=request.data)
+        serializer = self.RefreshInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             pair = tokens.token_refresh(refresh=serializer.validated_data["refresh"])
@@ -123,13 +124,13 @@ class TokenRefreshApi(APIView):
 
 
 class LogoutApi(APIView):
-    class Input(StrictFieldsMixin, serializers.Serializer):
+    class LogoutInput(StrictFieldsMixin, serializers.Serializer):
         refresh = serializers.CharField()
 
-    @extend_schema(request=Input, responses={204: None},
+    @extend_schema(request=LogoutInput, responses={204: None},
                    summary="Sign out: revoke this refresh token")
     def post(self, request: Request) -> Response:
-        serializer = self.Input(data=request.data)
+        serializer = self.LogoutInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             tokens.token_revoke(refresh=serializer.validated_data["refresh"],
@@ -140,7 +141,7 @@ class LogoutApi(APIView):
 
 
 class MeApi(APIView):
-    class Input(StrictFieldsMixin, serializers.Serializer):
+    class ProfileUpdateInput(StrictFieldsMixin, serializers.Serializer):
         email = serializers.CharField(max_length=254, required=False)
         stake_address = serializers.CharField(max_length=120, required=False, allow_null=True,
                                               allow_blank=True)
@@ -165,10 +166,10 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(AccountOutput(request.user).data)
 
-    @extend_schema(request=Input, responses={200: AccountOutput},
+    @extend_schema(request=ProfileUpdateInput, responses={200: AccountOutput},
                    summary="Change my email, stake address or password")
     def patch(self, request: Request) -> Response:
-        serializer = self.Input(data=request.data)
+        serializer = self.ProfileUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         account = request.user
@@ -216,7 +217,7 @@ class AccountListApi(APIView):
 class AccountDetailApi(APIView):
     permission_classes = [IsAuthenticated, IsOperator]
 
-    class Input(StrictFieldsMixin, serializers.Serializer):
+    class AccountUpdateInput(StrictFieldsMixin, serializers.Serializer):
         is_active = serializers.BooleanField(required=False)
         role = serializers.ChoiceField(choices=Role.choices, required=False)
 
@@ -224,11 +225,11 @@ class AccountDetailApi(APIView):
     def get(self, request: Request, account_id) -> Response:
         return Response(AccountOutput(get_object_or_404(Account, pk=account_id)).data)
 
-    @extend_schema(request=Input, responses={200: AccountOutput},
+    @extend_schema(request=AccountUpdateInput, responses={200: AccountOutput},
                    summary="Activate, deactivate or change the role of an account (operators)")
     def patch(self, request: Request, account_id) -> Response:
         account = get_object_or_404(Account, pk=account_id)
-        serializer = self.Input(data=request.data)
+        serializer = self.AccountUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if account.pk == request.user.pk and (data.get("is_active") is False or
@@ -245,15 +246,15 @@ class AccountDetailApi(APIView):
 class AccountPointsApi(APIView):
     permission_classes = [IsAuthenticated, IsOperator]
 
-    class Input(StrictFieldsMixin, serializers.Serializer):
+    class PointsAdjustmentInput(StrictFieldsMixin, serializers.Serializer):
         delta = serializers.IntegerField(min_value=-(10**15), max_value=10**15)
         reason = serializers.CharField(max_length=500)
 
-    @extend_schema(request=Input, responses={201: LedgerEntryOutput},
+    @extend_schema(request=PointsAdjustmentInput, responses={201: LedgerEntryOutput},
                    summary="Adjust an account's points with a ledger entry (operators)")
     def post(self, request: Request, account_id) -> Response:
         account = get_object_or_404(Account, pk=account_id)
-        serializer = self.Input(data=request.data)
+        serializer = self.PointsAdjustmentInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         entry = _service_call(services.points_adjust, account=account, by=request.user,
                               **serializer.validated_data)
