@@ -12,6 +12,15 @@ configure(
     base_dir=BASE_DIR,
     apps=["polls"],
     produces=("polls",),
+    extra_beat_schedule={
+        # Opens and closes polls on time: at most about a second late; a run that waited more
+        # than 5 s in the queue is dropped, the next one does its work.
+        "polls-open-and-close-due": {
+            "task": "polls.open_and_close_due",
+            "schedule": 1.0,
+            "options": {"expires": 5},
+        },
+    },
     api_description="Funding rounds (polls) and the causes they fund; results and payouts. "
     "Delegators read; operators create and change.",
 )

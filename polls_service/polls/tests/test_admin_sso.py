@@ -55,3 +55,18 @@ def test_next_cannot_leave_the_service(client):
     response = client.get("/polls/admin/sso/", {"token": ticket(),
                                                 "next": "https://evil.example/"})
     assert response["Location"] == "/polls/admin/"
+
+
+def test_an_admin_session_goes_back_to_accounts_after_the_recheck_interval(client, settings):
+    import time
+
+    client.get("/polls/admin/sso/", {"token": ticket()})
+    assert client.get("/polls/admin/").status_code == 200
+    session = client.session
+    session["admin_sso_checked_at"] = time.time() - settings.ADMIN_SSO_RECHECK_SECONDS - 1
+    session.save()
+    # A deactivated operator would be refused at accounts; an active one comes straight back.
+    response = client.get("/polls/admin/polls/cause/")
+    assert response.status_code == 302
+    assert response["Location"] == "/polls/admin/login/?next=%2Fpolls%2Fadmin%2Fpolls%2Fcause%2F"
+    assert client.get("/polls/admin/").status_code == 302  # signed out meanwhile

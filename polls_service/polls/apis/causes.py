@@ -1,4 +1,4 @@
-"""The polls API: delegators read, operators write."""
+"""The causes API: everyone signed in reads active causes, operators create and change them."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 from shared_events.api import StrictFieldsMixin
 from shared_events.identity.permissions import IsOperator
 
-from . import selectors, services
-from .models import Cause
+from .. import selectors, services
+from ..models import Cause
+from .errors import service_call
 
 
 class CauseOutput(serializers.ModelSerializer):
@@ -56,7 +57,7 @@ class CauseListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = CauseInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cause = services.cause_create(**serializer.validated_data)
+        cause = service_call(services.cause_create, **serializer.validated_data)
         return Response(CauseOutput(cause).data, status=status.HTTP_201_CREATED)
 
 
@@ -76,5 +77,5 @@ class CauseDetailApi(APIView):
         cause = get_object_or_404(Cause, pk=cause_id)
         serializer = CauseInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        return Response(CauseOutput(services.cause_update(cause=cause,
-                                                          **serializer.validated_data)).data)
+        return Response(CauseOutput(service_call(services.cause_update, cause=cause,
+                                                 **serializer.validated_data)).data)

@@ -1,0 +1,232 @@
+"""The polls API: everyone signed in reads polls and their results (delegators never see
+drafts); operators create, change, schedule, close and cancel them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shared_events.api import StrictFieldsMixin
+from shared_events.identity.permissions import IsOperator
+
+from .. import selectors, services
+from ..models import MAX_LOVELACE, Poll, PollStatus, ResultsVisibility, lovelace_to_ada
+from .causes import CauseOutput
+from .errors import service_call
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, not "12", 12.0 or true: amounts of money are not guessed at."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PollOutput(serializers.ModelSerializer):
+    causes = serializers.SerializerMethodField(help_text="cause ids, in display order")
+    fund_ada = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = ["id", "title", "description", "fund_lovelace", "fund_ada", "opens_at",
+                  "closes_at", "status", "results_visibility", "causes", "created_at",
+                  "updated_at", "finalized_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_causes(self, poll: Poll) -> list[str]:
+        return [str(entry.cause_id) for entry in poll.poll_causes.all()]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6))
+    def get_fund_ada(self, poll: Poll) -> str:
+        return f"{lovelace_to_ada(poll.fund_lovelace):f}"
+
+
+class PollDetailOutput(PollOutput):
+    cause_details = serializers.SerializerMethodField(help_text="the causes, in display order")
+
+    class Meta(PollOutput.Meta):
+        fields = [*PollOutput.Meta.fields, "cause_details"]
+        read_only_fields = fields
+
+    @extend_schema_field(CauseOutput(many=True))
+    def get_cause_details(self, poll: Poll) -> list[dict]:
+        return CauseOutput([entry.cause for entry in poll.poll_causes.all()], many=True).data
+
+
+class PollInput(StrictFieldsMixin, serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    fund_lovelace = StrictIntegerField(min_value=1, max_value=MAX_LOVELACE,
+                                       help_text="the fund in lovelace (1 ada = 1,000,000)")
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField()
+    results_visibility = serializers.ChoiceField(choices=ResultsVisibility.choices,
+                                                 required=False)
+    causes = serializers.ListField(child=serializers.UUIDField(), required=False,
+                                   help_text="cause ids, in display order")
+
+    # What the output shows but a client cannot set: sending it is "read-only", not "unknown".
+    id = serializers.UUIDField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    fund_ada = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    finalized_at = serializers.DateTimeField(read_only=True)
+    cause_details = serializers.ListField(read_only=True)
+
+
+class NoInput(StrictFieldsMixin, serializers.Serializer):
+    """The transitions take no body: anything sent is a mistake worth telling."""
+
+
+def _is_operator(request: Request) -> bool:
+    return bool(getattr(request.user, "is_operator", False))
+
+
+def _visible_polls(request: Request, status_filter: str | None = None):
+    return selectors.poll_list(include_drafts=_is_operator(request), status=status_filter)
+
+
+def _detail(request: Request, poll: Poll) -> dict:
+    return PollDetailOutput(get_object_or_404(_visible_polls(request), pk=poll.pk)).data
+
+
+class PollListApi(APIView):
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), IsOperator()]
+        return [IsAuthenticated()]
+
+    @extend_schema(parameters=[OpenApiParameter("status", enum=PollStatus.values,
+                                                description="only polls in this state")],
+                   responses={200: PollOutput(many=True)}, summary="Polls, newest first")
+    def get(self, request: Request) -> Response:
+        status_filter = request.query_params.get("status")
+        if status_filter is not None and status_filter not in PollStatus.values:
+            raise serializers.ValidationError(
+                {"status": [f"Use one of: {', '.join(PollStatus.values)}."]})
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(_visible_polls(request, status_filter), request,
+                                           view=self)
+        return paginator.get_paginated_response(PollOutput(page, many=True).data)
+
+    @extend_schema(request=PollInput, responses={201: PollDetailOutput},
+                   summary="Create a poll, in draft (operators)")
+    def post(self, request: Request) -> Response:
+        serializer = PollInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        poll = service_call(services.poll_create, **serializer.validated_data)
+        return Response(_detail(request, poll), status=status.HTTP_201_CREATED)
+
+
+class PollDetailApi(APIView):
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [IsAuthenticated(), IsOperator()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses={200: PollDetailOutput}, summary="One poll, with its causes")
+    def get(self, request: Request, poll_id) -> Response:
+        return Response(PollDetailOutput(get_object_or_404(_visible_polls(request),
+                                                           pk=poll_id)).data)
+
+    @extend_schema(request=PollInput(partial=True), responses={200: PollDetailOutput},
+                   summary="Change a poll (operators). Once it is open only the title and "
+                   "description may change.")
+    def patch(self, request: Request, poll_id) -> Response:
+        poll = get_object_or_404(Poll, pk=poll_id)
+        serializer = PollInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        poll = service_call(services.poll_update, poll=poll, **serializer.validated_data)
+        return Response(_detail(request, poll))
+
+
+class _PollTransitionApi(APIView):
+    permission_classes = [IsAuthenticated, IsOperator]
+    transition: Any = None
+
+    def post(self, request: Request, poll_id) -> Response:
+        poll = get_object_or_404(Poll, pk=poll_id)
+        NoInput(data=request.data or {}).is_valid(raise_exception=True)
+        poll = service_call(type(self).transition, poll=poll)
+        return Response(_detail(request, poll))
+
+
+@extend_schema(request=None, responses={200: PollDetailOutput},
+               summary="Schedule a draft poll: it opens at opens_at (operators). Needs at least "
+               "two active causes and closes_at in the future.")
+class PollScheduleApi(_PollTransitionApi):
+    transition = services.poll_schedule
+
+
+@extend_schema(request=None, responses={200: PollDetailOutput},
+               summary="Close an open poll now (operators)")
+class PollCloseApi(_PollTransitionApi):
+    transition = services.poll_close
+
+
+@extend_schema(request=None, responses={200: PollDetailOutput},
+               summary="Cancel a draft, scheduled or open poll (operators)")
+class PollCancelApi(_PollTransitionApi):
+    transition = services.poll_cancel
+
+
+class CauseResultOutput(serializers.Serializer):
+    cause = serializers.UUIDField(source="cause_id")
+    title = serializers.CharField()
+    points = serializers.IntegerField()
+    voters = serializers.IntegerField()
+    share = serializers.DecimalField(max_digits=7, decimal_places=6,
+                                     help_text="points / total points")
+    payout_lovelace = serializers.IntegerField(allow_null=True,
+                                               help_text="set once the poll is finalized")
+    payout_ada = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6,
+                                                  allow_null=True))
+    def get_payout_ada(self, result: selectors.CauseResult) -> str | None:
+        if result.payout_lovelace is None:
+            return None
+        return f"{lovelace_to_ada(result.payout_lovelace):f}"
+
+
+class PollResultsOutput(serializers.Serializer):
+    poll = serializers.UUIDField(source="poll_id")
+    status = serializers.CharField()
+    results_visibility = serializers.CharField()
+    final = serializers.BooleanField(help_text="true once the poll is finalized")
+    fund_lovelace = serializers.IntegerField()
+    total_points = serializers.IntegerField()
+    ballots = serializers.IntegerField()
+    ballots_digest = serializers.CharField(allow_null=True)
+    computed_at = serializers.DateTimeField(allow_null=True)
+    finalized_at = serializers.DateTimeField(allow_null=True)
+    no_payouts = serializers.BooleanField(
+        help_text="finalized, but nobody allocated points, so nothing is paid out")
+    message = serializers.CharField()
+    causes = CauseResultOutput(many=True)
+
+
+class PollResultsApi(APIView):
+    @extend_schema(responses={200: PollResultsOutput},
+                   summary="A poll's results: the live tally while it is open (if it shows "
+                   "results live), the final points and payouts once finalized. 403 with the "
+                   "reason while they are not shown.")
+    def get(self, request: Request, poll_id) -> Response:
+        poll = get_object_or_404(_visible_polls(request), pk=poll_id)
+        try:
+            results = selectors.poll_results(poll=poll)
+        except selectors.ResultsHidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+        return Response(PollResultsOutput(results).data)

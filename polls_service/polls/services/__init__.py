@@ -1,0 +1,33 @@
+"""Writes to polls_service's own data. Views, the admin, tasks and handlers call these; nothing
+else saves a cause or a poll, so every rule and every event is in one place."""
+
+from .causes import CAUSE_FIELDS, cause_check_deactivation, cause_create, cause_update
+from .polls import (
+    POLL_FIELDS,
+    poll_cancel,
+    poll_check_changes,
+    poll_close,
+    poll_create,
+    poll_schedule,
+    poll_update,
+)
+from .results import TallyMismatch, poll_finalize_if_ready, tally_apply_state
+from .schedule import polls_open_and_close_due
+
+__all__ = [
+    "CAUSE_FIELDS",
+    "POLL_FIELDS",
+    "TallyMismatch",
+    "cause_check_deactivation",
+    "cause_create",
+    "cause_update",
+    "poll_cancel",
+    "poll_check_changes",
+    "poll_close",
+    "poll_create",
+    "poll_finalize_if_ready",
+    "poll_schedule",
+    "poll_update",
+    "polls_open_and_close_due",
+    "tally_apply_state",
+]

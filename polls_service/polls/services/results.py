@@ -1,0 +1,105 @@
+"""voting_service's tallies, replicated here, and the final results they produce.
+
+A poll is finalized once both have happened, in whichever order they arrive: it is closed here,
+and voting's tally of it is final. Both paths (the tally handler, and closing the poll) call
+`poll_finalize_if_ready`, under the poll's row lock, so it happens exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from shared_events.consumer.replicas import replica_apply
+from shared_events.schemas.voting import TallyState
+
+from ..models import Poll, PollResult, PollStatus, TallyReplica
+from ..payouts import share_of, split_fund
+
+log = logging.getLogger(__name__)
+
+
+class TallyMismatch(ValueError):
+    """A final tally that cannot be the count of this poll: finalizing from it would pay the
+    wrong causes, so it is refused (and, from the consumer, dead-lettered for a look)."""
+
+
+@transaction.atomic
+def tally_apply_state(*, state: TallyState, version: int) -> bool:
+    """Store the tally if newer; if it is final and the poll is closed, finalize the poll in the
+    same transaction. Returns whether the stored tally changed."""
+    changed = replica_apply(
+        TallyReplica,
+        pk=state.poll_id,
+        version=version,
+        deleted=state.deleted,
+        fields={
+            "causes": [{"cause_id": c.cause_id, "points": c.points, "voters": c.voters}
+                       for c in state.causes],
+            "ballots": state.ballots,
+            "total_points": state.total_points,
+            "final": state.final,
+            "ballots_digest": state.ballots_digest or "",
+            "computed_at": datetime.fromisoformat(state.computed_at),
+        },
+    )
+    if changed and state.final and not state.deleted:
+        poll_finalize_if_ready(poll_id=uuid.UUID(state.poll_id), strict=True)
+    return changed
+
+
+def poll_finalize_if_ready(*, poll_id: uuid.UUID, strict: bool = False) -> bool:
+    """Finalize the poll if it is closed and its final tally is here. Returns whether it did.
+
+    `strict` (the tally handler) lets a TallyMismatch fail the message, so it is retried and
+    then dead-lettered; closing a poll passes False, so a bad tally never stops the close."""
+    with transaction.atomic():
+        poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
+        if poll is None or poll.status != PollStatus.CLOSED:
+            return False
+        tally = TallyReplica.objects.filter(pk=poll_id, final=True, is_deleted=False).first()
+        if tally is None:
+            return False
+        try:
+            with transaction.atomic():
+                _finalize(poll, tally)
+        except TallyMismatch:
+            if strict:
+                raise
+            log.exception("poll %s stays closed: its final tally does not fit", poll_id)
+            return False
+        return True
+
+
+def _finalize(poll: Poll, tally: TallyReplica) -> None:
+    offered = poll.cause_ids()
+    counted = tally.points_by_cause()
+    strangers = sorted(set(counted) - {str(c) for c in offered})
+    if strangers:
+        raise TallyMismatch(f"the final tally of poll {poll.pk} counts causes the poll does "
+                            f"not offer: {', '.join(strangers)}")
+    points = {cause: counted.get(str(cause), {}).get("points", 0) for cause in offered}
+    total = sum(points.values())
+    if total != tally.total_points:
+        raise TallyMismatch(f"the final tally of poll {poll.pk} says {tally.total_points} "
+                            f"points in all but its causes add up to {total}")
+    payouts = split_fund(poll.fund_lovelace, points)
+    PollResult.objects.bulk_create([
+        PollResult(poll=poll, cause_id=cause, position=position, points=points[cause],
+                   voters=counted.get(str(cause), {}).get("voters", 0),
+                   share=share_of(points[cause], total), payout_lovelace=payouts[cause])
+        for position, cause in enumerate(offered)
+    ])
+    poll.status = PollStatus.FINALIZED
+    poll.total_points = total
+    poll.ballot_count = tally.ballots
+    poll.ballots_digest = tally.ballots_digest
+    poll.finalized_at = timezone.now()
+    poll.no_payouts = total == 0
+    poll.save()
+    log.info("poll %s finalized: %d points from %d ballots, %s", poll.pk, total, tally.ballots,
+             "no payouts" if poll.no_payouts else f"{poll.fund_lovelace} lovelace paid out")

@@ -1,0 +1,10 @@
+"""Celery tasks of polls; each only calls a service function."""
+
+from celery import shared_task
+
+from .services import polls_open_and_close_due
+
+
+@shared_task(name="polls.open_and_close_due", ignore_result=True)
+def open_and_close_due() -> dict[str, int]:
+    return polls_open_and_close_due()

@@ -1,0 +1,83 @@
+"""Test data made through the services, so it is published like real data."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+
+from polls import services
+from polls.models import Cause, Poll
+from shared_events.consumer.apply import IncomingMessage
+from shared_events.outbox.models import OutboxEvent
+
+_seq = itertools.count(1)
+_titles = itertools.count(1)
+
+
+def make_cause(title: str | None = None, **kwargs) -> Cause:
+    return services.cause_create(title=title or f"Cause {next(_titles)}", **kwargs)
+
+
+def make_poll(*, causes: int | list = 2, fund_lovelace: int = 1_000_000,
+              opens_in: timedelta = timedelta(hours=1), lasts: timedelta = timedelta(days=7),
+              results_visibility: str = "live", title: str = "Round 1", **kwargs) -> Poll:
+    """A draft poll."""
+    offered = [make_cause() for _ in range(causes)] if isinstance(causes, int) else causes
+    opens_at = timezone.now() + opens_in
+    return services.poll_create(title=title, fund_lovelace=fund_lovelace, opens_at=opens_at,
+                                closes_at=opens_at + lasts, results_visibility=results_visibility,
+                                causes=offered, **kwargs)
+
+
+def scheduled_poll(**kwargs) -> Poll:
+    return services.poll_schedule(poll=make_poll(**kwargs))
+
+
+def open_poll(**kwargs) -> Poll:
+    kwargs.setdefault("opens_in", -timedelta(minutes=1))
+    poll = scheduled_poll(**kwargs)
+    services.polls_open_and_close_due()
+    poll.refresh_from_db()
+    assert poll.status == "open"
+    return poll
+
+
+def closed_poll(**kwargs) -> Poll:
+    return services.poll_close(poll=open_poll(**kwargs))
+
+
+def poll_events(poll: Poll) -> list[dict]:
+    return [json.loads(bytes(r.payload)) for r in
+            OutboxEvent.objects.filter(aggregate_id=str(poll.pk)).order_by("seq")]
+
+
+def last_event(poll: Poll) -> dict:
+    return poll_events(poll)[-1]
+
+
+def tally_message(poll: Poll, version: int, counts: dict | None = None, *, final: bool = False,
+                  ballots: int | None = None, digest: str | None = None,
+                  verb: str = "updated", total_points: int | None = None,
+                  deleted: bool = False) -> IncomingMessage:
+    """A `voting.tally.*` message as voting_service would publish it. `counts` maps a cause
+    (or its id) to points or to (points, voters)."""
+    causes = []
+    for cause, value in (counts or {}).items():
+        points, voters = value if isinstance(value, tuple) else (value, 1 if value else 0)
+        causes.append({"cause_id": str(getattr(cause, "pk", cause)), "points": points,
+                       "voters": voters})
+    total = sum(c["points"] for c in causes) if total_points is None else total_points
+    return IncomingMessage("VOTING", next(_seq), f"voting.tally.{poll.pk}", json.dumps({
+        "id": str(uuid.uuid4()), "type": f"voting.tally.{verb}", "schema_version": 1,
+        "aggregate_id": str(poll.pk), "version": version,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": {"poll_id": str(poll.pk), "causes": causes,
+                 "ballots": sum(c["voters"] for c in causes) if ballots is None else ballots,
+                 "total_points": total, "final": final,
+                 "ballots_digest": digest if digest is not None else ("d" * 64 if final else None),
+                 "computed_at": datetime.now(UTC).isoformat(), "deleted": deleted},
+    }).encode())
