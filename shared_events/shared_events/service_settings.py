@@ -233,6 +233,9 @@ def configure(
     # Operators sign in to accounts' admin; the other admins trust its one-use tickets.
     ns["ADMIN_SSO"] = service != "accounts"
     ns["ADMIN_SSO_SESSION_SECONDS"] = int(env("ADMIN_SSO_SESSION_SECONDS", str(8 * 3600)))
+    ns["ADMIN_SSO_RECHECK_SECONDS"] = int(env("ADMIN_SSO_RECHECK_SECONDS", "600"))
+    if ns["ADMIN_SSO"]:
+        ns["MIDDLEWARE"].append("shared_events.identity.admin_sso.AdminSessionRecheckMiddleware")
     ns["SERVICE_PUBLIC_URLS"] = {
         name: env(f"{name.upper()}_PUBLIC_URL", "") for name in ("accounts", "polls", "voting")
     }

@@ -11,6 +11,7 @@ an admin session that ends after ADMIN_SSO_SESSION_SECONDS.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -73,4 +74,34 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     user.save()
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session.set_expiry(settings.ADMIN_SSO_SESSION_SECONDS)
+    request.session[_CHECKED_AT] = time.time()
     return redirect(safe_admin_path(request.GET.get("next"), service))
+
+
+_CHECKED_AT = "admin_sso_checked_at"
+
+
+class AdminSessionRecheckMiddleware:
+    """Every ADMIN_SSO_RECHECK_SECONDS an admin session goes back to accounts for a new ticket.
+
+    That round trip is invisible while the operator's accounts session lives, and it is how a
+    deactivated or demoted operator loses this admin within minutes, without this service
+    having to replicate accounts."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        service = settings.SERVICE_NAME
+        admin_prefix = f"/{service}/admin/"
+        if (settings.ADMIN_SSO and request.path.startswith(admin_prefix)
+                and not request.path.startswith((f"{admin_prefix}login/", f"{admin_prefix}sso/"))
+                and request.user.is_authenticated):
+            checked = request.session.get(_CHECKED_AT, 0)
+            if time.time() - checked > settings.ADMIN_SSO_RECHECK_SECONDS:
+                from django.contrib.auth import logout
+
+                logout(request)
+                next_path = request.get_full_path() if request.method == "GET" else admin_prefix
+                return redirect(f"{admin_prefix}login/?{urlencode({'next': next_path})}")
+        return self.get_response(request)
