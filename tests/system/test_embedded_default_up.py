@@ -123,7 +123,7 @@ def var_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("up")
 
 
-def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir: Path):
+def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir: Path, capsys):
     ports = default_or_free_ports()
     runner = Runner(new_user_environment(var_dir, ports))
     try:
@@ -142,14 +142,14 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         email = f"new-user-{uuid.uuid4().hex[:8]}@example.com"
         registered = http("POST", accounts + "register/", {"email": email, "password": PASSWORD})
         assert registered.status == 201, registered
+        started = time.monotonic()
         tokens = http("POST", accounts + "token/", {"email": email, "password": PASSWORD})
         assert tokens.status == 200, tokens
 
         # 3. voting_service's replica shows them, through the embedded NATS and Redis.
-        started = time.monotonic()
         wait_until(lambda: http("GET", voting + "me/", token=tokens.body["access"]).body
                    .get("id") == registered.body["id"], timeout=30, message="the voter")
-        print(f"registration reached voting in {(time.monotonic() - started) * 1000:.0f} ms")
+        reached = time.monotonic() - started
 
         # 4. Ctrl-C: the terminal signals the runner's foreground process group.
         pgids = runner.child_pgids()
@@ -158,7 +158,10 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         stop_started = time.monotonic()
         os.killpg(runner.proc.pid, signal.SIGINT)
         code = runner.wait(STOP_TIMEOUT)
-        print(f"stopped in {time.monotonic() - stop_started:.1f} s with exit code {code}")
+        with capsys.disabled():
+            print(f"\nembedded up: registration reached voting in {reached * 1000:.0f} ms; "
+                  f"Ctrl-C stopped everything in {time.monotonic() - stop_started:.1f} s "
+                  f"(exit code {code})")
         assert code in (0, 130), runner.output[-6000:]
 
         # 5. Nothing it started is left.
