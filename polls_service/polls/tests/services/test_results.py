@@ -1,0 +1,150 @@
+"""voting's tallies, fed the way the consumer feeds them, and the final results they produce."""
+
+import uuid
+
+import pytest
+
+from polls import services
+from polls.models import PollResult, PollStatus, TallyReplica
+from polls.tests.factories import closed_poll, make_cause, open_poll, poll_events, tally_message
+from shared_events.consumer.apply import Action, apply_batch
+from shared_events.consumer.models import DeadLetter
+from shared_events.consumer.registry import subscriptions
+
+pytestmark = pytest.mark.django_db
+
+
+def causes_of(poll):
+    return list(poll.causes.order_by("poll_entries__position"))
+
+
+def test_polls_follows_only_the_tallies():
+    assert subscriptions() == {"VOTING": ["voting.tally.*"]}
+
+
+def test_the_live_tally_is_stored_newest_wins():
+    poll = open_poll()
+    a, b = causes_of(poll)
+    outcomes = apply_batch([tally_message(poll, 1, {a: 5}, verb="created"),
+                            tally_message(poll, 3, {a: 5, b: 7}),
+                            tally_message(poll, 2, {a: 6})])
+    assert [o.action for o in outcomes] == [Action.ACK] * 3
+    tally = TallyReplica.objects.get(pk=poll.pk)
+    assert (tally.source_version, tally.total_points, tally.final) == (3, 12, False)
+    assert tally.points_by_cause()[str(b.pk)] == {"points": 7, "voters": 1}
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.OPEN
+
+
+def test_a_final_tally_finalizes_a_closed_poll_in_the_same_transaction():
+    poll = closed_poll(fund_lovelace=1_000_000, causes=3)
+    a, b, c = causes_of(poll)
+    apply_batch([tally_message(poll, 7, {a: (2, 2), b: (1, 1), c: (0, 0)}, final=True,
+                               ballots=3, digest="ab" * 32)])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.FINALIZED
+    assert (poll.total_points, poll.ballot_count, poll.ballots_digest, poll.no_payouts) == (
+        3, 3, "ab" * 32, False)
+    assert poll.finalized_at is not None
+    results = {r.cause_id: r for r in PollResult.objects.filter(poll=poll)}
+    # 1,000,000 x 2/3 = 666,666.67 and x 1/3 = 333,333.33: the leftover lovelace goes to a.
+    assert [(results[x.pk].points, results[x.pk].voters, results[x.pk].payout_lovelace,
+             str(results[x.pk].share)) for x in (a, b, c)] == [
+        (2, 2, 666_667, "0.666667"), (1, 1, 333_333, "0.333333"), (0, 0, 0, "0.000000")]
+    assert sum(r.payout_lovelace for r in results.values()) == poll.fund_lovelace
+    assert poll_events(poll)[-1]["data"]["status"] == "finalized"
+
+
+def test_no_points_at_all_means_no_payouts_and_the_poll_says_so():
+    poll = closed_poll()
+    apply_batch([tally_message(poll, 2, {}, final=True, ballots=0)])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.FINALIZED and poll.no_payouts
+    assert [r.payout_lovelace for r in PollResult.objects.filter(poll=poll)] == [0, 0]
+
+
+def test_a_final_tally_before_the_close_finalizes_at_the_close():
+    poll = open_poll()
+    a, b = causes_of(poll)
+    apply_batch([tally_message(poll, 4, {a: 1, b: 3}, final=True)])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.OPEN  # voting's clock ran ahead; polls has not closed
+    poll = services.poll_close(poll=poll)
+    assert poll.status == PollStatus.FINALIZED
+    assert PollResult.objects.get(poll=poll, cause=b).payout_lovelace == 750_000
+
+
+def test_a_live_tally_of_a_closed_poll_does_not_finalize_it():
+    poll = closed_poll()
+    a, _ = causes_of(poll)
+    apply_batch([tally_message(poll, 1, {a: 4})])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.CLOSED and not PollResult.objects.exists()
+
+
+def test_redelivered_or_later_tallies_do_not_finalize_twice():
+    poll = closed_poll()
+    a, b = causes_of(poll)
+    final = tally_message(poll, 5, {a: 1, b: 1}, final=True)
+    apply_batch([final])
+    finalized_at = type(poll).objects.get(pk=poll.pk).finalized_at
+    events = len(poll_events(poll))
+    outcomes = apply_batch([final, tally_message(poll, 6, {a: 9, b: 1}, final=True),
+                            tally_message(poll, 4, {a: 1}, final=True)])
+    assert [o.action for o in outcomes] == [Action.ACK] * 3
+    poll.refresh_from_db()
+    assert poll.finalized_at == finalized_at and len(poll_events(poll)) == events
+    assert PollResult.objects.filter(poll=poll).count() == 2
+    assert PollResult.objects.get(poll=poll, cause=a).payout_lovelace == 500_000
+
+
+def test_a_cancelled_poll_is_never_finalized():
+    poll = services.poll_cancel(poll=open_poll())
+    a, b = causes_of(poll)
+    apply_batch([tally_message(poll, 1, {a: 1, b: 1}, final=True)])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.CANCELLED and not PollResult.objects.exists()
+
+
+def test_a_deleted_tally_is_a_tombstone_and_finalizes_nothing():
+    poll = closed_poll()
+    a, b = causes_of(poll)
+    apply_batch([tally_message(poll, 1, {a: 1}), tally_message(poll, 2, {a: 1, b: 1},
+                                                               final=True, verb="deleted",
+                                                               deleted=True)])
+    assert TallyReplica.objects.get(pk=poll.pk).is_deleted
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.CLOSED
+
+
+def test_a_tally_for_an_unknown_poll_is_stored_and_harmless():
+    ghost = type("Ghost", (), {"pk": uuid.uuid4()})()
+    outcomes = apply_batch([tally_message(ghost, 1, {uuid.uuid4(): 3}, final=True)])
+    assert outcomes[0].action == Action.ACK
+    assert TallyReplica.objects.filter(pk=ghost.pk, final=True).exists()
+
+
+@pytest.mark.parametrize("bad", ["stranger", "wrong_total"])
+def test_a_final_tally_that_does_not_fit_the_poll_is_retried_then_dead_lettered(bad, settings):
+    poll = closed_poll()
+    a, b = causes_of(poll)
+    counts = {a: 1, b: 1, make_cause(): 1} if bad == "stranger" else {a: 1, b: 1}
+    message = tally_message(poll, 3, counts, final=True,
+                            total_points=5 if bad == "wrong_total" else None)
+    assert apply_batch([message])[0].action == Action.NAK
+    # Rolled back as a whole: not even the replica changed.
+    assert not TallyReplica.objects.filter(pk=poll.pk).exists()
+    last_try = type(message)(**{**message.__dict__,
+                                "num_delivered": settings.SHARED_EVENTS.get(
+                                    "CONSUMER_MAX_DELIVERIES", 5)})
+    assert apply_batch([last_try])[0].action == Action.TERM
+    assert DeadLetter.objects.filter(event_type="voting.tally.updated").exists()
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.CLOSED
+
+
+def test_a_bad_final_tally_never_stops_a_poll_from_closing():
+    poll = open_poll()
+    apply_batch([tally_message(poll, 1, {uuid.uuid4(): 3}, final=True)])  # stored: not closed
+    poll = services.poll_close(poll=poll)
+    assert poll.status == PollStatus.CLOSED and not PollResult.objects.exists()
