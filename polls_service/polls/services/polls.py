@@ -202,8 +202,10 @@ def poll_update(*, poll: Poll, **changes: Any) -> Poll:
 
 def _refuse_transition(poll: Poll, action: str, allowed: Sequence[str], hint: str = "") -> None:
     if poll.status not in allowed:
+        states = " or ".join([", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1
+                             else allowed)
         raise ValidationError({"status": [
-            f"Only a {' or '.join(allowed)} poll can be {action}; this one is {poll.status}."
+            f"Only a {states} poll can be {action}; this one is {poll.status}."
             + (f" {hint}" if hint else "")]})
 
 
