@@ -282,5 +282,12 @@ def configure(
         "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
         "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-        "loggers": {"django.db.backends": {"level": "INFO"}},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            # The relay and tally sweeps run every second: their "received", "succeeded" and
+            # "sending due task" lines would bury everything else.
+            "celery.app.trace": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+            "celery.worker.strategy": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+            "celery.beat": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        },
     }

