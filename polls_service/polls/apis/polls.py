@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import LimitOffsetPagination
@@ -219,7 +224,8 @@ class PollResultsOutput(serializers.Serializer):
 
 
 class PollResultsApi(APIView):
-    @extend_schema(responses={200: PollResultsOutput},
+    @extend_schema(responses={200: PollResultsOutput, 403: OpenApiResponse(
+                       description="not shown now; `detail` says why and when they will be")},
                    summary="A poll's results: the live tally while it is open (if it shows "
                    "results live), the final points and payouts once finalized. 403 with the "
                    "reason while they are not shown.")

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from polls import services
@@ -239,3 +240,20 @@ def test_a_cause_on_offer_in_an_open_poll_cannot_be_deactivated_in_the_admin(adm
     assert response.status_code == 302
     cause.refresh_from_db()
     assert not cause.is_active
+
+
+def test_a_rule_broken_by_a_concurrent_change_is_reported_not_a_500(admin_client, monkeypatch):
+    poll = make_poll(title="Before")
+
+    def lost_the_race(**kwargs):
+        raise ValidationError({"status": ["This cannot change once the poll is open."]})
+
+    monkeypatch.setattr(services, "poll_update", lost_the_race)
+    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
+        title="After", opens=poll.opens_at, closes=poll.closes_at,
+        existing=existing_rows(poll)), follow=True)
+    assert response.status_code == 200
+    assert any("Not saved: This cannot change once the poll is open." in str(m)
+               for m in response.context["messages"])
+    poll.refresh_from_db()
+    assert poll.title == "Before"
