@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.forms.models import BaseInlineFormSet
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -41,10 +42,34 @@ class AccountCreationForm(AdminUserCreationForm):
         return normalize_stake_address(value) if value else None
 
 
+class LedgerAdjustmentFormSet(BaseInlineFormSet):
+    """The rules of points_adjust, checked before anything is saved, so a refused adjustment
+    is an error on its row rather than a save that silently did nothing."""
+
+    def clean(self) -> None:
+        super().clean()
+        balance = self.instance.points
+        for form in self.forms:
+            if not form.has_changed() or form.instance.pk or not hasattr(form, "cleaned_data"):
+                continue
+            delta = form.cleaned_data.get("delta")
+            if delta is None:
+                continue
+            if delta == 0:
+                form.add_error("delta", "A change of 0 points changes nothing.")
+            if not (form.cleaned_data.get("reason") or "").strip():
+                form.add_error("reason", "Say why the points change.")
+            balance += delta
+            if balance < 0:
+                form.add_error("delta", f"The account has {self.instance.points} points; "
+                                        "it cannot go below 0.")
+
+
 class LedgerEntryInline(admin.TabularInline):
     """Past entries are read-only; a new row is an adjustment with a reason."""
 
     model = LedgerEntry
+    formset = LedgerAdjustmentFormSet
     fk_name = "account"
     extra = 1
     fields = ("created_at", "kind", "epoch", "delta", "balance_after", "reason", "created_by")

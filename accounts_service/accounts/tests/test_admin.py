@@ -86,3 +86,19 @@ def test_adding_an_account_in_the_admin_registers_it(operator_browser):
     added = Account.objects.get(email="added@example.org")
     assert added.check_password(PASSWORD) and added.points == 100
     assert LedgerEntry.objects.filter(account=added, kind="initial_grant").exists()
+
+
+def test_a_refused_adjustment_is_an_error_on_its_row_and_saves_nothing(operator_browser,
+                                                                      delegator):
+    url = f"/accounts/admin/accounts/account/{delegator.pk}/change/"
+    response = operator_browser.post(url, {
+        "email": delegator.email, "role": "delegator", "stake_address": "", "is_active": "on",
+        "ledger-TOTAL_FORMS": "1", "ledger-INITIAL_FORMS": "0",
+        "ledger-MIN_NUM_FORMS": "0", "ledger-MAX_NUM_FORMS": "1000",
+        "ledger-0-delta": str(-(delegator.points + 1)), "ledger-0-reason": "",
+    })
+    assert response.status_code == 200  # the form again, with its errors
+    assert b"cannot go below 0" in response.content and b"Say why" in response.content
+    before = delegator.points
+    delegator.refresh_from_db()
+    assert delegator.points == before
