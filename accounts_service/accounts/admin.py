@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from . import services
 from .models import Account, LedgerEntry
+from .signin import ThrottledAdminAuthenticationForm
 from .stake_address import normalize_stake_address
 
 
@@ -83,6 +84,10 @@ class LedgerEntryInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+# The admin's own sign-in counts failures like the API's token endpoint does.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(Account)

@@ -82,6 +82,13 @@ def token_revoke(*, refresh: str, account: Account) -> None:
         revoked_at=timezone.now())
 
 
+def browser_token_issue(*, account: Account) -> tuple[str, int]:
+    """An access token for the browser cookie of the browsable API, and its lifetime."""
+    ttl = settings.JWT_BROWSER_TTL_SECONDS
+    token, _ = _encode(account, ACCESS, ttl, uuid.uuid4().hex)
+    return token, ttl
+
+
 def admin_sso_ticket_issue(*, account: Account, service: str) -> str:
     """A one-minute ticket that lets an operator's browser into `service`'s admin."""
     ticket, _ = _encode(account, ADMIN_SSO, 60, uuid.uuid4().hex, svc=service,

@@ -43,6 +43,8 @@ AUTH_PASSWORD_VALIDATORS = [
 JWT_SIGNING_KEY_ID, JWT_SIGNING_KEY = load_private_key(VAR_DIR)  # noqa: F821 (set by configure)
 JWT_ACCESS_TTL_SECONDS = int(env("JWT_ACCESS_TTL_SECONDS", "900"))
 JWT_REFRESH_TTL_SECONDS = int(env("JWT_REFRESH_TTL_SECONDS", str(14 * 24 * 3600)))
+# The browsable API's sign-in cookie (an access token too, shared by all services on a host).
+JWT_BROWSER_TTL_SECONDS = int(env("JWT_BROWSER_TTL_SECONDS", str(2 * 3600)))
 
 # A new delegator can vote before the next epoch credits them (issue: voting power).
 POINTS_INITIAL_GRANT = int(env("POINTS_INITIAL_GRANT", "100"))

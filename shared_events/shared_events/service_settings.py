@@ -240,6 +240,9 @@ def configure(
         name: env(f"{name.upper()}_PUBLIC_URL", "") for name in ("accounts", "polls", "voting")
     }
 
+    # The browsable API's sign-in, shared by all services on a host (identity/browser.py).
+    ns["BROWSER_TOKEN_COOKIE"] = env("BROWSER_TOKEN_COOKIE", "charity_vote_access")
+
     ns["JWT_ISSUER"] = "accounts"
     ns["JWT_AUDIENCE"] = "charity-vote"
     ns["JWT_PUBLIC_KEYS"] = load_public_keys(var)

@@ -8,14 +8,21 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import health
-from .identity import admin_sso
+from .identity import admin_sso, browser
 
 
 def service_urlpatterns(
     api_patterns: list[URLPattern | URLResolver],
     site_patterns: list[URLPattern | URLResolver] | None = None,
+    browser_auth_patterns: list[URLPattern | URLResolver] | None = None,
 ) -> list[URLResolver]:
+    """`browser_auth_patterns`: the browsable API's "login"/"logout" views (accounts has its
+    own); by default they lead to accounts and back (identity/browser.py)."""
     prefix = settings.URL_PREFIX.strip("/") + "/"
+    browser_auth = browser_auth_patterns or [
+        path("login/", browser.login_redirect, name="login"),
+        path("logout/", browser.logout_here, name="logout"),
+    ]
     sso: list[URLPattern | URLResolver] = []
     if settings.ADMIN_SSO:
         # Before admin.site.urls, so the admin's own login page is never reached.
@@ -36,6 +43,7 @@ def service_urlpatterns(
                     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
                     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"),
                          name="api-docs"),
+                    path("api/auth/", include((browser_auth, "rest_framework"))),
                     path("api/", include(api_patterns)),
                 ]
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -41,11 +42,17 @@ class TokenUser:
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
+    """A bearer token in the Authorization header (API clients), or else the same kind of token
+    in the browser cookie accounts sets at sign-in (the browsable API, across all services).
+    The cookie is sent by the browser on its own, so cookie requests must pass the CSRF check."""
+
     keyword = b"bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, TokenClaims] | None:
         parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword:
+        if not parts:
+            return self._from_cookie(request)
+        if parts[0].lower() != self.keyword:
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
@@ -54,6 +61,18 @@ class JWTAuthentication(authentication.BaseAuthentication):
         except InvalidToken as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
         return self.user_for(claims), claims
+
+    def _from_cookie(self, request: Request) -> tuple[Any, TokenClaims] | None:
+        token = request.COOKIES.get(settings.BROWSER_TOKEN_COOKIE)
+        if not token:
+            return None
+        try:
+            claims = verify_token(token)
+        except InvalidToken:
+            return None  # an expired browser sign-in: anonymous, so the page offers "Log in"
+        user = self.user_for(claims)
+        _enforce_csrf(request)
+        return user, claims
 
     def user_for(self, claims: TokenClaims) -> Any:
         return TokenUser(claims)
@@ -72,3 +91,12 @@ class AnonymousWithBearerChallenge(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def _enforce_csrf(request: Request) -> None:
+    """What DRF's SessionAuthentication does for a cookie session, for the cookie token."""
+    check = authentication.CSRFCheck(lambda _request: None)
+    check.process_request(request)
+    reason = check.process_view(request, None, (), {})
+    if reason:
+        raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
