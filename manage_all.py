@@ -417,6 +417,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tests.demo import main
+
+    return main(exit_after=args.exit)
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from tests.runner import TARGETS, run_test_targets
 
@@ -440,6 +446,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_setup)
     sub.add_parser("up", help="run the whole platform (Ctrl-C stops it)").set_defaults(func=cmd_up)
     sub.add_parser("migrate", help="migrate every service").set_defaults(func=cmd_migrate)
+    s = sub.add_parser("demo", help="a whole funding round on the embedded default, then "
+                       "the platform keeps running to look around")
+    s.add_argument("--exit", action="store_true", help="stop the platform when the round ends")
+    s.set_defaults(func=cmd_demo)
     s = sub.add_parser("test", help="run every test suite (-- passes arguments to pytest)")
     s.add_argument("targets", nargs="*", metavar="TARGET",
                    help="shared_events, accounts, polls, voting, system (default: all)")
