@@ -40,6 +40,14 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
+def view_name(view: Any) -> str:
+    """"MeLedgerApi" reads "Me ledger" in the browsable API, not "Me Ledger Api"."""
+    from rest_framework.views import get_view_name
+
+    name = get_view_name(view)
+    return name[:-4] if name.endswith(" Api") else name
+
+
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
     """A JSON 404 for API paths; the usual page elsewhere."""
     if "/api/" in request.path:

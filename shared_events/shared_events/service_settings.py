@@ -144,10 +144,11 @@ def configure(
         "django.contrib.messages",
         "whitenoise.runserver_nostatic",
         "django.contrib.staticfiles",
+        # Before rest_framework, so its templates (the browsable API's header) take precedence.
+        "shared_events",
         "rest_framework",
         "drf_spectacular",
         "drf_spectacular_sidecar",
-        "shared_events",
         *apps,
     ]
     ns["MIDDLEWARE"] = [
@@ -172,6 +173,7 @@ def configure(
                     "django.template.context_processors.request",
                     "django.contrib.auth.context_processors.auth",
                     "django.contrib.messages.context_processors.messages",
+                    "shared_events.context.service_links",
                 ]
             },
         }
@@ -259,6 +261,7 @@ def configure(
         "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
         "PAGE_SIZE": 50,
         "EXCEPTION_HANDLER": "shared_events.api.exception_handler",
+        "VIEW_NAME_FUNCTION": "shared_events.api.view_name",
         "DEFAULT_THROTTLE_RATES": {
             "login": env("THROTTLE_LOGIN", "10/min"),
             "login_email": env("THROTTLE_LOGIN_EMAIL", "5/min"),

@@ -75,3 +75,11 @@ def test_bad_cause_input_is_a_field_level_400(as_operator, body, field):
 def test_schema_docs_and_health_are_served(as_delegator):
     assert b"/polls/api/causes/" in client_with(None).get("/polls/api/schema/").content
     assert client_with(None).get("/polls/health/ready").status_code == 200
+
+
+def test_the_api_root_lists_the_endpoints_and_the_page_links_the_other_services(db):
+    root = client_with(None).get("/polls/api/", HTTP_ACCEPT="application/json").json()
+    assert root["cause-list"].endswith("/polls/api/causes/")
+    assert root["poll-list"].endswith("/polls/api/polls/")
+    page = client_with(None).get("/polls/api/", HTTP_ACCEPT="text/html").content.decode()
+    assert "charity vote · polls" in page and "/accounts/api/" in page and "/voting/api/" in page

@@ -69,6 +69,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=str(claims.subject))
     user.email = str(claims.extra.get("email", ""))[:254]
+    user.first_name = user.email[:150]  # the admin greets by this, not by the account id
     user.is_staff = user.is_superuser = user.is_active = True
     user.set_unusable_password()
     user.save()
