@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from .exports import ballots_csv
 from .models import Allocation, Ballot, BallotRevision, CauseReplica, PollReplica, PollTally, Voter
 
 
@@ -57,6 +58,15 @@ class PollReplicaAdmin(ReadOnlyAdmin):
                     "source_version", "replicated_at")
     list_filter = ("status", "results_visibility", "is_deleted")
     search_fields = ("id", "title")
+    actions = ("download_ballots",)
+
+    @admin.action(description="Download the ballots of the selected polls (CSV, pseudonymous)")
+    def download_ballots(self, request: HttpRequest, queryset: QuerySet[PollReplica]
+                         ) -> HttpResponse:
+        response = HttpResponse(ballots_csv(queryset.order_by("opens_at")),
+                                content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="ballots.csv"'
+        return response
 
 
 class AllocationInline(ReadOnlyInline):
