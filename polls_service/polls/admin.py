@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from shared_events.charts import bar_chart
+
 from . import selectors, services
 from .exports import results_csv
 from .models import Cause, Poll, PollCause, PollStatus, lovelace_to_ada
@@ -181,7 +183,7 @@ class PollAdmin(ServiceErrorsAdmin):
     search_fields = ("title", "description")
     date_hierarchy = "opens_at"
     actions = ("schedule", "close", "cancel", "download_results")
-    results_fields = ("results_summary", "results_table")
+    results_fields = ("results_summary", "results_table", "results_chart")
     fieldsets = (
         (None, {"fields": ("id", "status", "title", "description")}),
         ("Fund and window", {"fields": ("fund_lovelace", "opens_at", "closes_at",
@@ -233,6 +235,20 @@ class PollAdmin(ServiceErrorsAdmin):
                              ((r.cause.title, r.points, r.voters, f"{r.share:f}",
                                r.payout_lovelace, f"{lovelace_to_ada(r.payout_lovelace):f}")
                               for r in rows)))
+
+    @admin.display(description="chart")
+    def results_chart(self, poll: Poll) -> str:
+        if poll.pk is None or poll.status in (PollStatus.DRAFT, PollStatus.SCHEDULED):
+            return "-"
+        results = selectors.poll_results_for_operator(poll=poll)
+        charts = [bar_chart([(c.title, c.points) for c in results.causes],
+                            title="Final points per cause" if results.final
+                            else "Points per cause so far (live tally)", unit="points")]
+        if results.final and not results.no_payouts:
+            charts.append(bar_chart(
+                [(c.title, lovelace_to_ada(c.payout_lovelace or 0)) for c in results.causes],
+                title="Payout per cause", unit="ada"))
+        return format_html_join("", "<div>{}</div>", ((chart,) for chart in charts))
 
     def save_model(self, request: HttpRequest, obj: Poll, form, change: bool) -> None:
         pass  # saved with its causes in save_related: one service call, one event

@@ -3,12 +3,18 @@ who cast them (through the API, with its rules), and tallies are computed."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from shared_events.charts import bar_chart, step_chart
+
 from .exports import ballots_csv
 from .models import Allocation, Ballot, BallotRevision, CauseReplica, PollReplica, PollTally, Voter
+from .selectors.participation import participation_over_time
+from .selectors.tallies import tally_compute
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,6 +65,20 @@ class PollReplicaAdmin(ReadOnlyAdmin):
     list_filter = ("status", "results_visibility", "is_deleted")
     search_fields = ("id", "title")
     actions = ("download_ballots",)
+    readonly_fields = ("participation_chart", "points_chart")
+
+    @admin.display(description="participation")
+    def participation_chart(self, poll: PollReplica) -> str:
+        return step_chart(participation_over_time(poll=poll), title="Ballots standing over time",
+                          unit="ballots")
+
+    @admin.display(description="points per cause")
+    def points_chart(self, poll: PollReplica) -> str:
+        titles = dict(CauseReplica.objects.values_list("id", "title"))
+        tally = tally_compute(poll=poll)
+        return bar_chart([(titles.get(uuid.UUID(c["cause_id"]), c["cause_id"]), c["points"])
+                          for c in tally.causes], title="Points per cause (live count)",
+                         unit="points")
 
     @admin.action(description="Download the ballots of the selected polls (CSV, pseudonymous)")
     def download_ballots(self, request: HttpRequest, queryset: QuerySet[PollReplica]

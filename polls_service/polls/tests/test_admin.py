@@ -257,3 +257,12 @@ def test_a_rule_broken_by_a_concurrent_change_is_reported_not_a_500(admin_client
                for m in response.context["messages"])
     poll.refresh_from_db()
     assert poll.title == "Before"
+
+
+def test_the_poll_page_charts_points_and_payouts_per_cause(admin_client):
+    poll = finalized_poll()
+    html = admin_client.get(f"{POLLS}{poll.pk}/change/").content.decode()
+    charts = html.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"')
+    assert charts == 2
+    assert "Final points per cause" in html and "Wells: 3 points" in html
+    assert "Payout per cause" in html and "Wells: 1.875000 ada" in html

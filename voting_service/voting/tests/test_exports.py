@@ -37,3 +37,22 @@ def test_the_ballots_csv_has_one_row_per_allocation_under_pseudonyms(client):
     in_summer = {r["voter"] for r in rows if r["poll"] == "Summer"}
     assert in_spring == {voter_pseudonym(poll_id=first.pk, voter_id=alice.pk)}
     assert in_spring.isdisjoint(in_summer)  # the same voter, unlinkable across polls
+
+
+def test_the_poll_page_charts_participation_over_time_and_points_per_cause(client):
+    from voting.selectors.participation import participation_over_time
+
+    client.force_login(User.objects.create_superuser("op", "op@example.org", "pw"))
+    poll = make_poll(title="Autumn")
+    voters = [make_voter() for _ in range(3)]
+    for voter in voters:
+        services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
+                             allocations=[{"cause": poll.causes[0], "points": 10}])
+    services.ballot_cast(voter_id=voters[0].pk, poll_id=poll.pk,  # a re-vote: no new ballot
+                         allocations=[{"cause": poll.causes[1], "points": 10}])
+    services.ballot_retract(voter_id=voters[1].pk, poll_id=poll.pk)
+    assert [n for _, n in participation_over_time(poll=poll)] == [1, 2, 3, 2]
+    page = client.get(f"/voting/admin/voting/pollreplica/{poll.pk}/change/").content.decode()
+    assert page.count("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"") == 2
+    assert "Ballots standing over time: 2 ballots" in page
+    assert "10 points" in page  # each cause's bar is labelled with its count
