@@ -113,6 +113,31 @@ def test_a_relay_that_died_before_marking_causes_no_duplicate(fresh_streams):
     assert len(stream_messages(fresh_streams, "TESTING")) == 1  # ...and dropped as a duplicate
 
 
+class _Killed(Exception):
+    pass
+
+
+def test_the_test_fault_hook_kills_between_publish_and_mark_and_only_when_set(
+        fresh_streams, monkeypatch):
+    def fake_kill(pid, sig):
+        raise _Killed(sig)
+
+    monkeypatch.setattr(relay.os, "kill", fake_kill)
+    Widget.objects.create(name="w")
+    monkeypatch.setenv(relay.TEST_FAULT_ENV, relay.KILL_AFTER_PUBLISH)
+    with pytest.raises(_Killed):
+        relay_batch()
+    # JetStream has it, the row is still claimed and unmarked: what a real SIGKILL leaves.
+    assert len(stream_messages(fresh_streams, "TESTING")) == 1
+    row = OutboxEvent.objects.get()
+    assert row.published_at is None and row.claim_token is not None
+    # Off (the default): the lease runs out, it is sent again, JetStream drops the duplicate.
+    monkeypatch.delenv(relay.TEST_FAULT_ENV)
+    OutboxEvent.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert relay_batch().published == 1
+    assert len(stream_messages(fresh_streams, "TESTING")) == 1
+
+
 def test_published_rows_are_purged_after_retention_and_pending_ones_never(fresh_streams):
     Widget.objects.create(name="old")
     relay_pending()

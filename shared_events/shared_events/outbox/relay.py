@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import signal
 import time
 import uuid
 from datetime import timedelta
@@ -27,6 +29,18 @@ from .models import OutboxEvent
 log = logging.getLogger(__name__)
 
 _publisher: Publisher | None = None
+
+# Test-only fault injection, off unless this variable is set: with the value below, a relay
+# SIGKILLs its own process right after JetStream confirmed a batch and before the rows are
+# marked, a moment no signal sent from outside can hit reliably (tests/system/test_faults.py).
+TEST_FAULT_ENV = "SHARED_EVENTS_TEST_FAULT"
+KILL_AFTER_PUBLISH = "kill-after-publish"
+
+
+def _test_fault(point: str) -> None:
+    if os.environ.get(TEST_FAULT_ENV) == point:
+        log.error("test fault injection (%s=%s): killing this process", TEST_FAULT_ENV, point)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def get_publisher() -> Publisher:
@@ -112,6 +126,8 @@ def relay_batch(limit: int | None = None) -> RelayResult:
         outcomes = [exc] * len(send)
 
     ok = [row.seq for row, err in zip(send, outcomes) if err is None]
+    if ok:
+        _test_fault(KILL_AFTER_PUBLISH)
     failed = [(row, err) for row, err in zip(send, outcomes) if err is not None]
     now = timezone.now()
     released = {"claim_token": None, "claimed_until": None}
