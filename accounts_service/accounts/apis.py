@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import get_object_or_404
@@ -20,16 +19,6 @@ from shared_events.identity.tokens import InvalidToken
 from . import selectors, services, tokens
 from .models import Account, LedgerEntry, Role
 from .throttles import LoginAddressThrottle, LoginEmailThrottle, RegisterThrottle
-
-
-def _service_call(func, **kwargs):
-    """Service-layer validation errors become field-level 400s."""
-    try:
-        return func(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {
-            "non_field_errors": exc.messages}
-        raise serializers.ValidationError(detail) from None
 
 
 class AccountOutput(serializers.ModelSerializer):
@@ -68,7 +57,7 @@ class RegisterApi(APIView):
                    summary="Register a delegator")
     def post(self, request: Request) -> Response:
         data = self._validated(request)
-        account = _service_call(services.account_register, **data)
+        account = services.account_register(**data)
         return Response(AccountOutput(account).data, status=status.HTTP_201_CREATED)
 
     def _validated(self, request: Request) -> dict:
@@ -174,12 +163,12 @@ class MeApi(APIView):
         data = dict(serializer.validated_data)
         account = request.user
         if "password" in data:
-            account = _service_call(services.account_change_password, account=account,
+            account = services.account_change_password(account=account,
                                     current_password=data.pop("current_password"),
                                     new_password=data.pop("password"))
         data.pop("current_password", None)
         if data:
-            account = _service_call(services.account_update_profile, account=account, **data)
+            account = services.account_update_profile(account=account, **data)
         return Response(AccountOutput(account).data)
 
 
@@ -256,6 +245,6 @@ class AccountPointsApi(APIView):
         account = get_object_or_404(Account, pk=account_id)
         serializer = self.PointsAdjustmentInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = _service_call(services.points_adjust, account=account, by=request.user,
+        entry = services.points_adjust(account=account, by=request.user,
                               **serializer.validated_data)
         return Response(LedgerEntryOutput(entry).data, status=status.HTTP_201_CREATED)

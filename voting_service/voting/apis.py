@@ -4,10 +4,8 @@ a service or selector, and shape the output."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -24,17 +22,6 @@ from .services.ballots import NO_BALLOT
 
 MAX_ALLOCATIONS = 1000  # far above any poll's cause count; bounds the work one request makes
 MAX_POINTS = 2**63 - 1  # the database column's range
-
-
-def _service_call(func: Callable[..., Any], **kwargs: Any) -> Any:
-    """Service-layer validation errors become field-level 400s (PermissionDenied and Http404
-    become 403 and 404 in DRF's own handler)."""
-    try:
-        return func(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {
-            "non_field_errors": exc.messages}
-        raise serializers.ValidationError(detail) from None
 
 
 def _poll_or_404(poll_id: uuid.UUID) -> PollReplica:
@@ -147,14 +134,14 @@ class BallotApi(APIView):
         serializer.is_valid(raise_exception=True)
         allocations = [{"cause": a["cause_id"], "points": a["points"]}
                        for a in serializer.validated_data["allocations"]]
-        _, created = _service_call(services.ballot_cast, voter_id=request.user.id,
+        _, created = services.ballot_cast(voter_id=request.user.id,
                                    poll_id=poll_id, allocations=allocations)
         return Response(BallotOutput(self._current(request, poll_id)).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(responses={204: None}, summary="Retract my ballot while the poll is open")
     def delete(self, request: Request, poll_id: uuid.UUID) -> Response:
-        _service_call(services.ballot_retract, voter_id=request.user.id, poll_id=poll_id)
+        services.ballot_retract(voter_id=request.user.id, poll_id=poll_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

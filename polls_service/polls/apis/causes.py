@@ -16,7 +16,6 @@ from shared_events.identity.permissions import IsOperator
 
 from .. import selectors, services
 from ..models import Cause
-from .errors import service_call
 
 
 class CauseOutput(serializers.ModelSerializer):
@@ -57,7 +56,7 @@ class CauseListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = CauseInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cause = service_call(services.cause_create, **serializer.validated_data)
+        cause = services.cause_create(**serializer.validated_data)
         return Response(CauseOutput(cause).data, status=status.HTTP_201_CREATED)
 
 
@@ -77,5 +76,5 @@ class CauseDetailApi(APIView):
         cause = get_object_or_404(Cause, pk=cause_id)
         serializer = CauseInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        return Response(CauseOutput(service_call(services.cause_update, cause=cause,
+        return Response(CauseOutput(services.cause_update(cause=cause,
                                                  **serializer.validated_data)).data)

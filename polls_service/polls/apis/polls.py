@@ -25,7 +25,6 @@ from shared_events.identity.permissions import IsOperator
 from .. import selectors, services
 from ..models import MAX_LOVELACE, Poll, PollStatus, ResultsVisibility, lovelace_to_ada
 from .causes import CauseOutput
-from .errors import service_call
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -131,7 +130,7 @@ class PollListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = PollInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        poll = service_call(services.poll_create, **serializer.validated_data)
+        poll = services.poll_create(**serializer.validated_data)
         return Response(_detail(request, poll), status=status.HTTP_201_CREATED)
 
 
@@ -153,7 +152,7 @@ class PollDetailApi(APIView):
         poll = get_object_or_404(Poll, pk=poll_id)
         serializer = PollInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        poll = service_call(services.poll_update, poll=poll, **serializer.validated_data)
+        poll = services.poll_update(poll=poll, **serializer.validated_data)
         return Response(_detail(request, poll))
 
 
@@ -164,7 +163,7 @@ class _PollTransitionApi(APIView):
     def post(self, request: Request, poll_id) -> Response:
         poll = get_object_or_404(Poll, pk=poll_id)
         NoInput(data=request.data or {}).is_valid(raise_exception=True)
-        poll = service_call(type(self).transition, poll=poll)
+        poll = type(self).transition(poll=poll)
         return Response(_detail(request, poll))
 
 
