@@ -136,12 +136,16 @@ class Platform:
         self.wait_ready(timeout=timeout, all_alive=True)
         return self
 
-    def spawn(self, name: str) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, *, extra_env: dict[str, str] | None = None
+              ) -> subprocess.Popen[bytes]:
+        """Start one process of the platform (`extra_env`: for this start only)."""
         spec = self.specs[name]
         with open(self.log_dir / f"{name}.log", "ab") as log:
-            log.write(f"\n----- started {time.strftime('%H:%M:%S')}: {spec.argv}\n".encode())
+            log.write(f"\n----- started {time.strftime('%H:%M:%S')}: {spec.argv}"
+                      f"{' with ' + str(extra_env) if extra_env else ''}\n".encode())
             log.flush()
-            proc = subprocess.Popen(spec.argv, cwd=spec.cwd, env=spec.env, stdout=log,
+            proc = subprocess.Popen(spec.argv, cwd=spec.cwd, env={**spec.env, **(extra_env or {})},
+                                    stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)  # a process group of its own
         self.procs[name] = proc
@@ -209,6 +213,10 @@ class Platform:
             self.kill(name, signal.SIGTERM, timeout)
         except subprocess.TimeoutExpired:
             self.kill(name, signal.SIGKILL)
+
+    def service_processes(self, service: str) -> list[str]:
+        """The names of one service's processes (web, worker, beat, consumer)."""
+        return [name for name in self.specs if name.startswith(f"{service}-")]
 
     def restart(self, name: str, *, hard: bool = False) -> None:
         if hard:
