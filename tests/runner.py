@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("accounts", "polls", "voting")
-TARGETS = ["shared_events", *SERVICES, "system"]
+TARGETS = ["shared_events", *SERVICES, "deploy", "system"]
 NO_TESTS_COLLECTED = 5  # pytest's exit code when nothing was collected
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)\b")
 _FINAL = re.compile(r"\bin \d+(?:\.\d+)?s\b")
@@ -31,8 +31,8 @@ class Result(NamedTuple):
 def tests_folder(target: str) -> Path:
     if target == "shared_events":
         return ROOT / "shared_events" / "tests"
-    if target == "system":
-        return ROOT / "tests" / "system"
+    if target in ("system", "deploy"):
+        return ROOT / "tests" / target
     return ROOT / f"{target}_service" / target
 
 
@@ -54,6 +54,8 @@ def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, s
         return pytest, ROOT / "shared_events", env  # reads SHARED_EVENTS_DATABASE_URL itself
     if target == "system":
         return [*pytest, "tests/system"], ROOT, env  # reads <SERVICE>_DATABASE_URL itself
+    if target == "deploy":
+        return [*pytest, "tests/deploy"], ROOT, env  # the kustomize manifests, rendered offline
     if env.get(f"{target.upper()}_DATABASE_URL"):
         env["DATABASE_URL"] = env[f"{target.upper()}_DATABASE_URL"]
     return pytest, ROOT / f"{target}_service", env

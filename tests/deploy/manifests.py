@@ -1,0 +1,288 @@
+"""Reading rendered kustomize output: objects, their pods and containers, selectors, env.
+
+No Kubernetes client and no cluster: everything here works on the YAML `kubectl kustomize`
+prints, as plain dicts.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+KUSTOMIZE = ROOT / "kustomize"
+OVERLAYS = ("dev", "prod")
+SERVICES = ("accounts", "polls", "voting")
+ROLES = ("web", "worker", "beat", "consumer")
+# The Kubernetes versions these manifests support, and are validated against.
+KUBERNETES_VERSIONS = ("1.31", "1.32")
+PLATFORM_IMAGE = "charity-vote"
+APP_UID = 10001
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Render:
+    target: str
+    objects: list[Obj]
+    stderr: str
+    returncode: int
+
+    def of_kind(self, *kinds: str) -> list[Obj]:
+        return [o for o in self.objects if o["kind"] in kinds]
+
+    def get(self, kind: str, name: str) -> Obj:
+        found = [o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name]
+        assert found, f"{self.target}: no {kind} {name}"
+        return found[0]
+
+    def find(self, kind: str, name: str) -> Obj | None:
+        for o in self.objects:
+            if o["kind"] == kind and o["metadata"]["name"] == name:
+                return o
+        return None
+
+    def by_original_name(self, kind: str, name: str) -> Obj | None:
+        """A generated ConfigMap or Secret by its name before kustomize's hash suffix."""
+        for o in self.objects:
+            if o["kind"] == kind and (o["metadata"]["name"] == name
+                                      or o["metadata"]["name"].rsplit("-", 1)[0] == name):
+                return o
+        return None
+
+
+def kubectl() -> str | None:
+    return shutil.which("kubectl")
+
+
+@functools.cache
+def render(target: str) -> Render:
+    """`kubectl kustomize kustomize/<target>` (target: base, overlays/dev, overlays/prod)."""
+    exe = kubectl()
+    assert exe, "kubectl is not installed"
+    proc = subprocess.run([exe, "kustomize", str(KUSTOMIZE / target)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    objects = [o for o in yaml.safe_load_all(proc.stdout) if o] if proc.returncode == 0 else []
+    return Render(target, objects, proc.stderr, proc.returncode)
+
+
+# --------------------------------------------------------------------------------- pods --
+
+@dataclass
+class Pod:
+    """The pods one object makes: a workload's template, or what CloudNativePG creates."""
+
+    owner: str  # e.g. "Deployment/accounts-web"
+    labels: dict[str, str]
+    spec: Obj | None  # None for pods an operator creates (we know only their labels)
+    replicas: int | None = None
+    workload: Obj = field(default_factory=dict)
+
+    @property
+    def containers(self) -> list[Obj]:
+        return list((self.spec or {}).get("containers", []))
+
+    @property
+    def init_containers(self) -> list[Obj]:
+        return list((self.spec or {}).get("initContainers", []))
+
+    @property
+    def all_containers(self) -> list[Obj]:
+        return self.init_containers + self.containers
+
+    @property
+    def service(self) -> str | None:
+        """accounts / polls / voting for the platform's own pods."""
+        name = self.labels.get("app.kubernetes.io/name")
+        return name if name in SERVICES else None
+
+    @property
+    def role(self) -> str | None:
+        return self.labels.get("app.kubernetes.io/component")
+
+
+def pods(r: Render) -> list[Pod]:
+    found = []
+    for o in r.of_kind("Deployment", "StatefulSet"):
+        template = o["spec"]["template"]
+        found.append(Pod(f"{o['kind']}/{o['metadata']['name']}",
+                         dict(template["metadata"].get("labels", {})), template["spec"],
+                         o["spec"].get("replicas"), o))
+    for o in r.of_kind("Cluster"):  # CloudNativePG: instance pods carry inheritedMetadata
+        labels = dict(o["spec"].get("inheritedMetadata", {}).get("labels", {}))
+        labels["cnpg.io/cluster"] = o["metadata"]["name"]
+        found.append(Pod(f"Cluster/{o['metadata']['name']}", labels, None,
+                         o["spec"]["instances"], o))
+    return found
+
+
+def app_pods(r: Render) -> list[Pod]:
+    return [p for p in pods(r) if p.service]
+
+
+def app_pod(r: Render, service: str, role: str) -> Pod:
+    matching = [p for p in app_pods(r) if p.service == service and p.role == role]
+    assert len(matching) == 1, f"{r.target}: {len(matching)} pods for {service} {role}"
+    return matching[0]
+
+
+def main_container(pod: Pod) -> Obj:
+    assert len(pod.containers) == 1, f"{pod.owner}: one container expected"
+    return pod.containers[0]
+
+
+# ----------------------------------------------------------------------------- selectors --
+
+def matches(selector: Obj | None, labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels/matchExpressions) or a Service's plain map."""
+    if selector is None:
+        return False
+    if "matchLabels" not in selector and "matchExpressions" not in selector:
+        selector = {"matchLabels": selector}  # a Service's selector
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def selector_of(o: Obj) -> Obj | None:
+    kind, spec = o["kind"], o.get("spec", {})
+    if kind in ("Deployment", "StatefulSet", "PodDisruptionBudget"):
+        return spec.get("selector")
+    if kind == "Service":
+        return spec.get("selector")
+    if kind == "NetworkPolicy":
+        return spec.get("podSelector")
+    return None
+
+
+# ------------------------------------------------------------------------------ secrets --
+
+def secret_refs(pod: Pod) -> set[str]:
+    """Every Secret a pod's containers or volumes name."""
+    names = set()
+    for c in pod.all_containers:
+        for src in c.get("envFrom", []):
+            if "secretRef" in src:
+                names.add(src["secretRef"]["name"])
+        for var in c.get("env", []):
+            ref = var.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                names.add(ref["name"])
+    for volume in (pod.spec or {}).get("volumes", []):
+        if "secret" in volume:
+            names.add(volume["secret"]["secretName"])
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                names.add(source["secret"]["name"])
+    return names
+
+
+_HASH = re.compile(r"-[bcdfghjklmnpqrstvwxz2456789]{10}$")
+
+
+def base_name(r: Render, kind: str, name: str) -> str:
+    """A generated ConfigMap's or Secret's name without kustomize's hash suffix."""
+    return _HASH.sub("", name) if r.find(kind, name) is not None else name
+
+
+def secret_data(r: Render, name: str) -> dict[str, str] | None:
+    o = r.find("Secret", name)
+    if o is None:
+        return None
+    data = {k: base64.b64decode(v).decode() for k, v in (o.get("data") or {}).items()}
+    data.update(o.get("stringData") or {})
+    return data
+
+
+def configmap_data(r: Render, name: str) -> dict[str, str] | None:
+    o = r.find("ConfigMap", name)
+    return None if o is None else dict(o.get("data") or {})
+
+
+class Unresolved(str):
+    """A value from an object the render does not hold (a Secret created outside it)."""
+
+
+def container_env(r: Render, container: Obj,
+                  external_secrets: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """The environment a container starts with, as Kubernetes builds it (envFrom, then env).
+    Secrets that the render does not hold come from `external_secrets`, else Unresolved."""
+    external_secrets = external_secrets or {}
+    env: dict[str, str] = {}
+
+    def secret(name: str) -> dict[str, str] | None:
+        data = secret_data(r, name)
+        return data if data is not None else external_secrets.get(name)
+
+    for src in container.get("envFrom", []):
+        if "configMapRef" in src:
+            data = configmap_data(r, src["configMapRef"]["name"])
+            assert data is not None, f"ConfigMap {src['configMapRef']['name']} is not rendered"
+            env.update(data)
+        elif "secretRef" in src:
+            data = secret(src["secretRef"]["name"])
+            if data is None:
+                env[f"<all of Secret {src['secretRef']['name']}>"] = Unresolved("")
+            else:
+                env.update(data)
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+            continue
+        ref = var.get("valueFrom", {})
+        if "secretKeyRef" in ref:
+            data = secret(ref["secretKeyRef"]["name"])
+            key = ref["secretKeyRef"]["key"]
+            env[var["name"]] = (data or {}).get(key, Unresolved(f"{ref['secretKeyRef']}"))
+        elif "configMapKeyRef" in ref:
+            data = configmap_data(r, ref["configMapKeyRef"]["name"]) or {}
+            env[var["name"]] = data[ref["configMapKeyRef"]["key"]]
+        elif "fieldRef" in ref:
+            env[var["name"]] = Unresolved(ref["fieldRef"]["fieldPath"])
+    return env
+
+
+def env_names(r: Render, container: Obj) -> set[str]:
+    """The names of the variables a container gets (values need not be resolvable)."""
+    names = {v["name"] for v in container.get("env", [])}
+    for src in container.get("envFrom", []):
+        if "configMapRef" in src:
+            names |= set(configmap_data(r, src["configMapRef"]["name"]) or {})
+        elif "secretRef" in src:
+            names |= set(secret_data(r, src["secretRef"]["name"]) or {})
+    return names
+
+
+def iter_images(r: Render) -> Iterator[tuple[str, str]]:
+    """(where, image) for every image a rendered object runs."""
+    for pod in pods(r):
+        for c in pod.all_containers:
+            yield f"{pod.owner}/{c['name']}", c["image"]
+        if pod.owner.startswith("Cluster/") and pod.workload["spec"].get("imageName"):
+            yield pod.owner, pod.workload["spec"]["imageName"]
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())

@@ -1,0 +1,242 @@
+"""The image and the manifests agree: every command a pod runs exists in the image's code, is
+the command `manage_all.py up` runs (which the system tests exercise), and starts with the
+environment the overlay gives it. Also the Dockerfile, the CI workflow and the README."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.deploy import manifests
+from tests.deploy.manifests import ROOT, SERVICES
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def run_in_service(service: str, argv: list[str], env: dict[str, str],
+                   timeout: float = 120) -> subprocess.CompletedProcess:
+    """argv as a pod would run it (`python` is this interpreter), in the service's folder, with
+    exactly `env` (nothing inherited from this machine but PATH)."""
+    argv = [sys.executable if a == "python" else a for a in argv]
+    return subprocess.run(argv, cwd=ROOT / f"{service}_service", capture_output=True,
+                          text=True, timeout=timeout,
+                          env={"PATH": os.environ.get("PATH", ""), **env})
+
+
+@functools.cache
+def management_commands(service: str) -> frozenset[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as var:
+        proc = run_in_service(service, ["python", "manage.py", "help", "--commands"],
+                              {"VAR_DIR": var, "HOME": var, "STATIC_ROOT": f"{var}/static"})
+    assert proc.returncode == 0, proc.stderr
+    return frozenset(proc.stdout.split())
+
+
+def requirement_names() -> set[str]:
+    names = set()
+    for line in (ROOT / "requirements" / "base.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            names.add(re.split(r"[\[<>=!~ ]", line)[0].lower())
+    return names
+
+
+def python_invocations(argv: list[str]) -> list[list[str]]:
+    """The `python ...` commands a container runs: argv itself, or those in an `sh -c` script."""
+    if argv[:2] == ["sh", "-c"]:
+        return [m.split() for m in re.findall(r"\bpython [^;&|]+", argv[2])]
+    assert argv[0] == "python", f"not a python command: {argv}"
+    return [argv]
+
+
+def check_python_command(service: str, argv: list[str]) -> None:
+    folder = ROOT / f"{service}_service"
+    if argv[1] == "manage.py":
+        assert (folder / "manage.py").exists()
+        assert argv[2] in management_commands(service), \
+            f"{service}: no management command {argv[2]!r}"
+    elif argv[1:3] == ["-m", "gunicorn"]:
+        assert "gunicorn" in requirement_names()
+        module, attr = argv[3].split(":")
+        source = folder / (module.replace(".", "/") + ".py")
+        assert source.exists(), source
+        assert re.search(rf"^{attr}\s*=", source.read_text(), re.M), f"{source}: no {attr}"
+    elif argv[1:3] == ["-m", "celery"]:
+        assert "celery" in requirement_names()
+        app = argv[argv.index("-A") + 1]
+        package = folder / app.replace(".", "/")
+        # celery -A config finds config.celery_app (config/__init__.py) or config/celery.py's app.
+        assert (package / "celery.py").exists() and \
+            re.search(r"^app\s*=", (package / "celery.py").read_text(), re.M), package
+        assert "celery_app" in (package / "__init__.py").read_text()
+    else:
+        pytest.fail(f"{service}: unknown command {argv}")
+
+
+def test_every_container_command_exists_in_the_image_s_code(overlay):
+    copied = dockerfile_copies()
+    for pod in manifests.app_pods(overlay):
+        for c in pod.all_containers:
+            where = f"{pod.owner}/{c['name']}"
+            # The image has the service's folder at the container's working directory.
+            assert c["workingDir"] in copied, f"{where}: {c['workingDir']} is not in the image"
+            assert copied[c["workingDir"]] == f"{pod.service}_service", where
+            for argv in python_invocations(list(c["command"]) + list(c.get("args", []))):
+                check_python_command(pod.service, argv)
+
+
+def normalized(argv: list[str]) -> list[str]:
+    """Only the bind address and the number of gunicorn workers may differ from `up`."""
+    out = list(argv)
+    for option in ("--bind", "--workers"):
+        if option in out:
+            out[out.index(option) + 1] = "*"
+    return out
+
+
+def test_each_role_runs_the_command_manage_all_up_runs(overlay, tmp_path):
+    sys.path.insert(0, str(ROOT))
+    try:
+        import manage_all
+    finally:
+        sys.path.remove(str(ROOT))
+    config = manage_all.platform_config({"NATS_URL": "nats://nats:4222", "VAR_DIR": str(tmp_path),
+                                         "CELERY_BROKER_URL": "redis://redis:6379/0"})
+    specs = {spec.name: spec for spec in manage_all.platform_processes(config)}
+    for service in SERVICES:
+        for role in manifests.ROLES:
+            spec = specs[f"{service}-{role}"]
+            up = ["python" if a == config.python else a for a in spec.argv]
+            c = manifests.main_container(manifests.app_pod(overlay, service, role))
+            pod_argv = list(c["command"]) + list(c.get("args", []))
+            assert normalized(pod_argv) == normalized(up), f"{service} {role}"
+            assert spec.cwd.name == c["workingDir"].rsplit("/", 1)[1]
+
+
+def external_secrets_from_dev() -> dict[str, dict[str, str]]:
+    """Prod's Secrets live in the cluster; the dev examples have the same names and keys."""
+    dev = manifests.render("overlays/dev")
+    found = {}
+    for secret in dev.of_kind("Secret"):
+        name = manifests.base_name(dev, "Secret", secret["metadata"]["name"])
+        found[name] = manifests.secret_data(dev, secret["metadata"]["name"])
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_starts_with_the_environment_its_pods_get(overlay, service, tmp_path):
+    """Settings load with EMBEDDED_DEFAULTS=0 and exactly the overlay's variables: `manage.py
+    check`, the web command with gunicorn's --check-config (loads the WSGI app), and the
+    Celery app. Paths the image provides (STATIC_ROOT) or a volume does are moved to tmp."""
+    pods = [manifests.app_pod(overlay, service, role) for role in manifests.ROLES]
+    envs = [manifests.container_env(overlay, c, external_secrets_from_dev())
+            for p in pods for c in p.all_containers]
+    assert all(e == envs[0] for e in envs), f"{service}: the containers' environments differ"
+    env = dict(envs[0])
+    unresolved = [k for k, v in env.items() if isinstance(v, manifests.Unresolved)]
+    assert not unresolved, unresolved
+    env.update(HOME=str(tmp_path), VAR_DIR=str(tmp_path / "var"),
+               STATIC_ROOT=str(tmp_path / "static"),
+               CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "var" / "celerybeat-schedule"))
+    web = manifests.main_container(pods[0])
+    for argv in (["python", "manage.py", "check", "--fail-level", "ERROR"],
+                 [*web["command"], "--check-config"],
+                 ["python", "-m", "celery", "-A", "config", "report"]):
+        proc = run_in_service(service, argv, env)
+        assert proc.returncode == 0, f"{' '.join(argv)}:\n{proc.stdout}\n{proc.stderr}"
+
+
+# ------------------------------------------------------------------------------ Dockerfile --
+
+
+def dockerfile_copies() -> dict[str, str]:
+    """Destination (absolute) -> source, for the final stage's COPY lines from the context."""
+    text = DOCKERFILE.read_text()
+    final = text[text.rindex("\nFROM "):]
+    workdir, copies = "/", {}
+    for line in final.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "WORKDIR":
+            workdir = parts[1]
+        elif parts[0] == "COPY" and not any(p.startswith("--from") for p in parts):
+            src, dest = parts[1], parts[2]
+            copies[dest if dest.startswith("/") else f"{workdir.rstrip('/')}/{dest}"] = src
+    return copies
+
+
+def test_the_dockerfile_builds_what_the_manifests_need(dev):
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
+    assert "pip install -r /src/requirements/base.txt" in text
+    # shared_events installed as a package (not editable), so no source checkout is needed.
+    assert re.search(r"^RUN pip install /src/shared_events$", text, re.M)
+    assert "ENV PATH=/opt/venv/bin:$PATH" in text  # `python` in the pods is the venv's
+    assert re.search(rf"^USER {manifests.APP_UID}:{manifests.APP_UID}$", text, re.M)
+    assert re.search(r"for service in accounts polls voting;", text)
+    assert "STATIC_ROOT=/app/static/${service}" in text and "collectstatic --noinput" in text
+    for pod in manifests.app_pods(dev):
+        assert pod.spec["securityContext"]["runAsUser"] == manifests.APP_UID
+        assert pod.spec["securityContext"]["runAsGroup"] == manifests.APP_UID
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for needed in ("requirements", "shared_events", *(f"{s}_service" for s in SERVICES)):
+        assert needed not in ignored, f".dockerignore leaves out {needed}"
+
+
+# -------------------------------------------------------------------------------- CI, docs --
+
+
+def test_the_ci_workflow_runs_the_tests_and_builds_the_image():
+    workflow = manifests.load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on:` as True
+    assert {"push", "pull_request"} <= set(triggers)
+    jobs = workflow["jobs"]
+    test_jobs = [j for j in jobs.values()
+                 if any("bash .ci/run" in str(s.get("run", "")) for s in j["steps"])]
+    assert len(test_jobs) == 1, "one job runs bash .ci/run"
+    services = test_jobs[0]["services"]
+    assert str(services["postgres"]["image"]).startswith("postgres:15")
+    assert str(services["redis"]["image"]).startswith("redis:")
+    uses = [s.get("uses", "") for s in test_jobs[0]["steps"]]
+    python = [s for s in test_jobs[0]["steps"] if s.get("uses", "").startswith(
+        "actions/setup-python@")]
+    assert python and str(python[0]["with"]["python-version"]) == "3.11"
+    assert any(u.startswith("azure/setup-kubectl@") for u in uses), "kubectl for tests/deploy"
+    builds = [s for j in jobs.values() for s in j["steps"]
+              if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert builds, "no job builds the image"
+    for step in builds:
+        # Never an unconditional push: only where registry credentials are configured.
+        push = step["with"].get("push", False)
+        assert push is False or ("env.PUSH" in str(push) and "env.PUSH" in step.get("if", "")), \
+            step
+    job_env = " ".join(str(j.get("env", {})) for j in jobs.values())
+    assert "secrets.REGISTRY_PASSWORD != ''" in job_env
+
+
+def test_the_readme_says_what_prod_needs(prod):
+    readme = (ROOT / "README.md").read_text()
+    assert "## Deploy on Kubernetes" in readme
+    section = readme.split("## Deploy on Kubernetes", 1)[1].split("\n## ", 1)[0]
+    rendered = {s["metadata"]["name"] for s in prod.of_kind("Secret")}
+    by_operator = {f"{c['metadata']['name']}-app" for c in prod.of_kind("Cluster")}
+    needed = set()
+    for pod in manifests.pods(prod):
+        needed |= manifests.secret_refs(pod)
+    for ingress in prod.of_kind("Ingress"):
+        needed |= {t["secretName"] for t in ingress["spec"].get("tls", [])}
+    for name in sorted(needed - rendered - by_operator):
+        assert f"`{name}`" in section or f" {name} " in section, \
+            f"the README's deploy section does not say how to create the Secret {name}"
+    for words in ("kubectl apply -k kustomize/overlays/prod", "kubectl apply -k "
+                  "kustomize/overlays/dev", "CloudNativePG", "ingress-nginx", "createoperator",
+                  *manifests.KUBERNETES_VERSIONS):
+        assert words in section, f"the README's deploy section does not mention {words!r}"

