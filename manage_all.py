@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""One entry point for the whole platform: setup, up, migrate, test, createoperator, status and
-`manage <service> ...`. Run `python3 manage_all.py --help`.
+"""One entry point for the whole platform: setup, up, migrate, test, bench, createoperator, status
+and `manage <service> ...`. Run `python3 manage_all.py --help`.
 
 Only the standard library is imported here at module level, so `python3 manage_all.py setup`
 works on a fresh machine; every other command re-executes itself under `.venv/bin/python`
@@ -423,6 +423,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return main(exit_after=args.exit)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from tests.bench.runner import main
+
+    return main(args.extra)
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from tests.runner import TARGETS, run_test_targets
 
@@ -454,6 +460,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("targets", nargs="*", metavar="TARGET",
                    help="shared_events, accounts, polls, voting, system (default: all)")
     s.set_defaults(func=cmd_test)
+    s = sub.add_parser("bench", help="the performance benchmark: figures beside ceilings "
+                       "measured in the same run (--quick: a small smoke version; --help)",
+                       add_help=False)
+    s.set_defaults(func=cmd_bench)
     s = sub.add_parser("createoperator", help="create an operator account")
     s.add_argument("--email", required=True)
     s.add_argument("--password", required=True)
@@ -473,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["test"] and "--" in argv:
         cut = argv.index("--")
         argv, extra = argv[:cut], argv[cut + 1:]
+    elif argv[:1] == ["bench"]:
+        argv, extra = argv[:1], argv[1:]  # its own options (tests/bench/runner.py)
     args = parser().parse_args(argv)
     args.extra = extra
     if args.command not in ("setup", "status") and not dependencies_importable():

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared_events.service_settings import configure
+from shared_events.service_settings import configure, env_bool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,3 +24,6 @@ configure(
     api_description="Your ballots and the tallies. Eligibility and voting power come from this "
     "service's replica of your account, kept current by events from accounts_service.",
 )
+
+# The ballot benchmark's ceiling endpoint (voting/bench.py); only `manage_all.py bench` sets it.
+BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from . import apis
@@ -8,3 +9,8 @@ urlpatterns = [
     path("polls/<uuid:poll_id>/ballot/", apis.BallotApi.as_view(), name="ballot"),
     path("polls/<uuid:poll_id>/tally/", apis.TallyApi.as_view(), name="tally"),
 ]
+
+if settings.BENCH_ENDPOINTS:  # only `manage_all.py bench` sets it (voting/bench.py)
+    from .bench import BenchInsertApi
+
+    urlpatterns.append(path("bench/insert/", BenchInsertApi.as_view(), name="bench-insert"))

@@ -1,0 +1,130 @@
+"""Casting ballots over the API, beside its ceiling on the same web stack.
+
+- figure: 4 clients (keep-alive connections) PUT ballots of random delegators (2,000 of them,
+  so most are re-votes after the first seconds) spreading random points over 1 to 4 of the
+  open poll's 10 causes: `PUT /voting/api/polls/<id>/ballot/`, the answer being the stored
+  ballot, as a client gets it;
+- ceiling: the same clients, tokens and server (gunicorn, Django, DRF, the JWT check,
+  PostgreSQL) answering `POST /voting/api/bench/insert/`, which inserts one row (voting/bench.py,
+  mounted only with BENCH_ENDPOINTS=1). Measured just before and just after the ballots, and
+  averaged, so a change of machine load during the run weighs on both alike.
+
+The replication-lag probe (lag.py) and the memory sampler run during the ballot phase.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+from . import lag
+from .infra import Agent, RssSampler, load_average
+from .load import LoadResult, Request, run_load
+from .stats import summary_ms
+
+NAME = "ballots"
+
+
+def _ballot_builder(poll: str, causes: list[str], tokens: list[str], points: int):
+    path = f"/voting/api/polls/{poll}/ballot/"
+    headers = [{"Authorization": f"Bearer {t}", "Content-Type": "application/json",
+                "Accept": "application/json"} for t in tokens]
+
+    def build(rng: random.Random) -> Request:
+        who = rng.randrange(len(tokens))
+        chosen = rng.sample(causes, rng.randint(1, 4))
+        share = points // len(chosen)
+        allocations = [{"cause": c, "points": rng.randint(1, share)} for c in chosen]
+        return "PUT", path, json.dumps({"allocations": allocations}).encode(), headers[who]
+
+    return build
+
+
+def _ceiling_builder(tokens: list[str]):
+    headers = [{"Authorization": f"Bearer {t}", "Content-Type": "application/json",
+                "Accept": "application/json"} for t in tokens]
+    body = json.dumps({"note": "bench"}).encode()
+
+    def build(rng: random.Random) -> Request:
+        return "POST", "/voting/api/bench/insert/", body, headers[rng.randrange(len(tokens))]
+
+    return build
+
+
+def _describe(result: LoadResult) -> dict[str, Any]:
+    return {"requests_per_second": round(result.per_second, 1), "ok": result.ok,
+            "errors": result.errors, "statuses": {str(k): v for k, v in result.statuses.items()},
+            "error_samples": result.samples_of_errors[:5], **summary_ms(result.latencies)}
+
+
+def run(ctx: Any) -> dict[str, Any]:
+    p = ctx.params
+    seed = ctx.seed
+    port = ctx.platform.port("voting")
+    ballot = _ballot_builder(seed["poll"], seed["causes"], seed["tokens"], p.points)
+    ceiling = _ceiling_builder(seed["tokens"])
+
+    before = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
+                      warmup=p.warmup, label="ceiling (insert one row)", seed=1)
+    # The lag probe and the memory sampler run beside the ballots.
+    probe_start = time.time() + p.warmup
+    probe = Agent("accounts", "lag.agent_probe", {
+        "account_ids": seed["probe_ids"], "voting_db_url": ctx.platform.db_url("voting"),
+        "start_at": probe_start, "duration": p.ballot_seconds, "interval": p.lag_interval_loaded,
+    }, env=ctx.platform.service_env("accounts"), log_dir=ctx.log_dir)
+    roots = {name: proc.pid for name, proc in ctx.platform.procs.items()}
+    load_at_start = load_average()
+    with RssSampler(roots) as sampler:
+        ballots = run_load(port, ballot, clients=p.clients, duration=p.ballot_seconds,
+                           warmup=p.warmup, label="cast ballots", seed=2)
+    load_at_end = load_average()
+    try:
+        loaded_lag = probe.result(timeout=p.ballot_seconds + 60)
+    finally:
+        probe.kill()
+    after = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
+                     warmup=p.warmup, label="ceiling again (insert one row)", seed=3)
+
+    ceiling_rate = (before.per_second + after.per_second) / 2
+    return {
+        "delegators": len(seed["tokens"]), "causes": len(seed["causes"]), "clients": p.clients,
+        "seconds": p.ballot_seconds, "web_workers": ctx.platform.web_workers,
+        "ballots": _describe(ballots),
+        "new_ballots": ballots.statuses.get(201, 0), "re_votes": ballots.statuses.get(200, 0),
+        "ceiling_before": _describe(before), "ceiling_after": _describe(after),
+        "ceiling_requests_per_second": round(ceiling_rate, 1),
+        "ratio": ballots.per_second / ceiling_rate if ceiling_rate else None,
+        "lag_under_load": lag.summarize(loaded_lag),
+        "lag_samples_under_load_ms": [round(x * 1000, 2) for x in loaded_lag["lags"]],
+        "peak_rss_bytes": dict(sorted(sampler.peak.items())),
+        "rss_samples": sampler.samples,
+        "load_average_at_start": load_at_start, "load_average_at_end": load_at_end,
+    }
+
+
+def figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    b = result["ballots"]
+    c = result["ceiling_before"], result["ceiling_after"]
+
+    def both(key: str) -> float | None:
+        return (c[0][key] + c[1][key]) / 2 if c[0][key] and c[1][key] else None
+
+    ceiling_p50, ceiling_p99 = both("p50_ms"), both("p99_ms")
+    ratio = result["ratio"]
+    scenario = (f"cast ballots over the API: {result['delegators']:,} delegators, "
+                f"{result['causes']} causes, {result['clients']} clients, "
+                f"{result['seconds']:.0f} s")
+    return [
+        {"scenario": scenario, "figure": "ballots/s", "value": b["requests_per_second"],
+         "ceiling": result["ceiling_requests_per_second"],
+         "ceiling_what": "authenticated POST inserting one row", "ratio": ratio,
+         "goal": ">= 60 % of ceiling", "met": ratio is not None and ratio >= 0.60 and
+         b["errors"] == 0},
+        {"scenario": "  ballot latency p50", "figure": "ms", "value": b["p50_ms"],
+         "ceiling": ceiling_p50, "ratio": None, "goal": "reported", "met": None},
+        {"scenario": "  ballot latency p99", "figure": "ms", "value": b["p99_ms"],
+         "ceiling": ceiling_p99, "ratio": None, "goal": "< 100 ms",
+         "met": b["p99_ms"] is not None and b["p99_ms"] < 100},
+    ]

