@@ -403,16 +403,75 @@ def cmd_createoperator(args: argparse.Namespace) -> int:
                       ["createoperator", "--email", args.email, "--password", args.password])
 
 
+def events_status(config: PlatformConfig, service: str) -> dict:
+    """`manage.py events_status --json` of one service: outbox backlog and the age of its
+    oldest unpublished event, consumer lag per stream, dead letters. {"error": ...} if it
+    cannot tell (its database is down, say)."""
+    import json
+
+    python = str(VENV_PYTHON) if VENV_PYTHON.exists() else config.python
+    try:
+        done = subprocess.run([python, "manage.py", "events_status", "--json"],
+                              cwd=ROOT / f"{service}_service", env=service_env(config, service),
+                              capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return {"error": "events_status did not answer within 30 s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"events_status failed: {last[:200]}"}
+    try:
+        return json.loads(lines[-1])
+    except ValueError:
+        return {"error": f"events_status said: {lines[-1][:200]}"}
+
+
+def _status_lines(events: dict) -> list[str]:
+    pad = " " * 10
+    if "error" in events:
+        return [f"{pad}events: {events['error']}"]
+    outbox, dead = events["outbox"], events["dead_letters"]["dead"]
+    age = outbox["oldest_pending_age_seconds"]
+    lines = [f"{pad}outbox: {outbox['pending']} pending"
+             + (f", {outbox['failing']} failing" if outbox["failing"] else "")
+             + (f", oldest {age:.1f} s" if age is not None else "")
+             + f"   dead letters: {dead}" + ("  <- see the admin" if dead else "")]
+    for stream, lag in events["consumers"].items():
+        if "error" in lag:
+            lines.append(f"{pad}consumer {stream}: {lag['error'][:120]}")
+        else:
+            lines.append(f"{pad}consumer {stream}: lag {lag['pending']}, "
+                         f"{lag['unacked']} in flight, {lag['redelivered']} redelivered")
+    return lines
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    """Health of every service and NATS, and per service its event pipeline. Exit 0 when every
+    service is ready and NATS answers (a backlog or dead letters are shown, not failed on)."""
+    import concurrent.futures
+    import json
+
     config = platform_config()
-    healthy = True
-    for service in config.ports:
-        url = base_url(config, service)
-        live, ready = http_status(url + "health/live"), http_status(url + "health/ready")
-        healthy &= ready == 200
-        print(f"{service:<9} {url:<36} live: {live or 'down'}  ready: {ready or 'down'}")
+    with concurrent.futures.ThreadPoolExecutor(len(config.ports)) as pool:
+        events = {s: pool.submit(events_status, config, s) for s in config.ports}
+        report: dict[str, dict] = {}
+        for service in config.ports:
+            url = base_url(config, service)
+            live, ready = http_status(url + "health/live"), http_status(url + "health/ready")
+            report[service] = {"url": url, "live": live, "ready": ready}
+        for service, future in events.items():
+            report[service]["events"] = future.result()
     nats_up = nats_reachable(config.nats_url)
-    healthy &= nats_up
+    healthy = nats_up and all(r["ready"] == 200 for r in report.values())
+    if args.json:
+        print(json.dumps({"healthy": healthy, "services": report,
+                          "nats": {"url": config.nats_url, "reachable": nats_up}}))
+        return 0 if healthy else 1
+    for service, r in report.items():
+        print(f"{service:<9} {r['url']:<36} live: {r['live'] or 'down'}  "
+              f"ready: {r['ready'] or 'down'}")
+        for line in _status_lines(r["events"]):
+            print(line)
     print(f"{'nats':<9} {config.nats_url:<36} {'reachable' if nats_up else 'NOT reachable'}")
     return 0 if healthy else 1
 
@@ -472,8 +531,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("service", choices=list(SERVICES))
     s.add_argument("args", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_manage)
-    sub.add_parser("status", help="health of every service and NATS").set_defaults(
-        func=cmd_status)
+    s = sub.add_parser("status", help="health of every service and NATS, outbox backlog, "
+                       "consumer lag and dead letters")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_status)
     return p
 
 

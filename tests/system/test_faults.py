@@ -43,6 +43,7 @@ from tests.system.convergence import (
     wait_converged,
 )
 from tests.system.harness import Platform, _postgres_admin
+from tests.system.test_status import manage_all_status
 
 CONVERGE_TIMEOUT = 90.0
 POISON_POINTS = 4242
@@ -105,12 +106,6 @@ def writes_for(writer: Writer, seconds: float) -> None:
     time.sleep(seconds)
 
 
-def events_status(platform: Platform, service: str) -> dict:
-    result = platform.manage(service, "events_status", "--json", timeout=30)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def stop_and_converge(platform: Platform, writer: Writer, **checks) -> tuple[dict, float]:
     summary = writer.stop()
     assert summary.get("ok", 0) > 0, summary
@@ -144,8 +139,15 @@ def test_2_nats_killed_while_writes_continue(platform: Platform, writer: Writer,
     during = writer.summary(since=before)
     # Writes keep succeeding: nothing the services own needs NATS.
     assert during.get("failed", 0) == 0 and during.get("unknown", 0) == 0, during
-    held = events_status(platform, "accounts")["outbox"]
+    # `manage_all.py status` shows it: unhealthy (NATS), the outbox holding the writes with
+    # the age of the oldest, failing attempts backing off, the consumers disconnected.
+    shown = manage_all_status(platform, "--json")
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    status = json.loads(shown.stdout)
+    assert not status["nats"]["reachable"]
+    held = status["services"]["accounts"]["events"]["outbox"]
     assert held["pending"] > 0 and held["failing"] > 0, held  # held, retried with backoff
+    assert "error" in status["services"]["voting"]["events"]["consumers"]["ACCOUNTS"]
     platform.restart("nats")
     restarted = time.monotonic()
     summary, _ = stop_and_converge(platform, writer)
