@@ -1,0 +1,362 @@
+"""Who may do what, over every endpoint of every service's OpenAPI schema, against the real
+processes: anonymous, a delegator, another delegator, a deactivated delegator and an operator;
+tokens that are expired, signed by another key or with `alg: none` are refused everywhere; a
+delegator never reaches another's ballot or ledger; only operators reach the admins.
+
+The matrix is read against the live schemas: an endpoint without an entry here fails the test,
+so a new endpoint cannot ship without saying who may call it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.cookiejar import CookieJar
+from typing import Any
+from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor, Request, build_opener
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared_events.identity.keys import key_id
+from shared_events.testing import wait_until
+from tests.system.actors import (
+    PASSWORD,
+    Operator,
+    Round,
+    admin_browser,
+    create_operator,
+    csrf_token,
+    open_round,
+)
+from tests.system.harness import Platform, Response, http
+
+PERSONAS = ("anon", "alice", "bob", "dee", "op")  # dee: a deactivated delegator
+
+
+@dataclasses.dataclass
+class Person:
+    id: str
+    email: str
+    token: str
+    refresh: str
+
+
+@dataclasses.dataclass
+class World:
+    op: Operator
+    people: dict[str, Person]
+    round: Round
+    drafts: dict[str, str]  # action -> a draft poll of its own
+    cause: str
+
+
+def register(platform: Platform) -> Person:
+    email = f"authz-{uuid.uuid4().hex[:10]}@example.com"
+    registered = platform.api("POST", "accounts", "register/",
+                              {"email": email, "password": PASSWORD})
+    assert registered.status == 201, registered
+    tokens = platform.api("POST", "accounts", "token/", {"email": email, "password": PASSWORD})
+    assert tokens.status == 200, tokens
+    return Person(registered.body["id"], email, tokens.body["access"], tokens.body["refresh"])
+
+
+def draft_poll(platform: Platform, op: Operator, causes: list[str]) -> str:
+    opens = datetime.now(UTC) + timedelta(hours=1)
+    poll = platform.api("POST", "polls", "polls/", {
+        "title": "authz draft", "fund_lovelace": 5_000_000, "opens_at": opens.isoformat(),
+        "closes_at": (opens + timedelta(hours=1)).isoformat(), "causes": causes},
+        token=op.token)
+    assert poll.status == 201, poll
+    return poll.body["id"]
+
+
+@pytest.fixture(scope="module")
+def world(platform: Platform) -> World:
+    op = create_operator(platform)
+    round_ = open_round(platform, op)
+    people = {name: register(platform) for name in ("alice", "bob", "dee")}
+    deactivated = platform.api("PATCH", "accounts", f"accounts/{people['dee'].id}/",
+                               {"is_active": False}, token=op.token)
+    assert deactivated.status == 200, deactivated
+    for name, active in (("alice", True), ("bob", True), ("dee", False)):
+        wait_until(lambda p=people[name], a=active: (
+            r := platform.api("GET", "voting", "me/", token=p.token),
+            r.status == 200 and r.body["is_active"] is a)[1], timeout=30,
+            message=f"voting to know {name}")
+    cast = platform.api("PUT", "voting", f"polls/{round_.poll_id}/ballot/",
+                        {"allocations": [{"cause": round_.causes[0], "points": 60}]},
+                        token=people["alice"].token)
+    assert cast.status == 201, cast
+    drafts = {a: draft_poll(platform, op, round_.causes) for a in ("patch", "schedule",
+                                                                    "close", "cancel")}
+    return World(op, people, round_, drafts, round_.causes[0])
+
+
+# ------------------------------------------------------------------------------ matrix --
+# (service, method, schema path) -> (path params, body, {persona: expected status}).
+# A body may be a function of the persona (fresh data for each caller).
+
+def _matrix(w: World) -> dict[tuple[str, str, str], tuple[dict, Any, dict[str, int]]]:
+    a, b = w.people["alice"], w.people["bob"]
+    poll, cause = w.round.poll_id, w.cause
+    anon401 = {"anon": 401}
+    ops_only = {**anon401, "alice": 403, "bob": 403, "dee": 403}
+    acc_ops_only = {**ops_only, "dee": 401}  # accounts loads the account: deactivated is 401
+    acc_any = {**anon401, "alice": 200, "bob": 200, "dee": 401, "op": 200}
+    everyone = {**anon401, "alice": 200, "bob": 200, "dee": 200, "op": 200}
+
+    def fresh_email(_: str) -> dict:
+        return {"email": f"authz-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD}
+
+    def new_poll(_: str) -> dict:
+        opens = datetime.now(UTC) + timedelta(hours=2)
+        return {"title": "authz", "fund_lovelace": 1_000_000, "opens_at": opens.isoformat(),
+                "closes_at": (opens + timedelta(hours=1)).isoformat()}
+
+    ballot = {"allocations": [{"cause": cause, "points": 10}]}
+    return {
+        # accounts
+        ("accounts", "POST", "register/"): ({}, fresh_email, dict.fromkeys(PERSONAS, 201)),
+        ("accounts", "POST", "token/"): (
+            {}, {"email": "nobody@example.com", "password": "wrong-password-123"},
+            dict.fromkeys(PERSONAS, 401)),
+        ("accounts", "POST", "token/refresh/"): ({}, {"refresh": "not-a-token"},
+                                                 dict.fromkeys(PERSONAS, 401)),
+        ("accounts", "POST", "logout/"): ({}, {"refresh": "not-a-token"},
+                                          {**acc_any, "alice": 400, "bob": 400, "op": 400}),
+        ("accounts", "GET", "me/"): ({}, None, acc_any),
+        ("accounts", "PATCH", "me/"): ({}, {"stake_address": None}, acc_any),
+        ("accounts", "GET", "me/ledger/"): ({}, None, acc_any),
+        ("accounts", "GET", "accounts/"): ({}, None, {**acc_ops_only, "op": 200}),
+        ("accounts", "GET", "accounts/{account_id}/"): ({"account_id": a.id}, None,
+                                                        {**acc_ops_only, "op": 200}),
+        ("accounts", "PATCH", "accounts/{account_id}/"): (
+            {"account_id": b.id}, {"role": "delegator"}, {**acc_ops_only, "op": 200}),
+        ("accounts", "POST", "accounts/{account_id}/points/"): (
+            {"account_id": b.id}, {"delta": 1, "reason": "authz"},
+            {**acc_ops_only, "op": 201}),
+        # polls: the token is checked with the public key alone; a deactivated delegator's
+        # token keeps reading until it expires (15 minutes), and can change nothing.
+        ("polls", "GET", "causes/"): ({}, None, everyone),
+        ("polls", "POST", "causes/"): ({}, {"title": "authz"}, {**ops_only, "op": 201}),
+        ("polls", "GET", "causes/{cause_id}/"): ({"cause_id": cause}, None, everyone),
+        ("polls", "PATCH", "causes/{cause_id}/"): ({"cause_id": cause}, {"description": "x"},
+                                                   {**ops_only, "op": 200}),
+        ("polls", "GET", "polls/"): ({}, None, everyone),
+        ("polls", "POST", "polls/"): ({}, new_poll, {**ops_only, "op": 201}),
+        ("polls", "GET", "polls/{poll_id}/"): ({"poll_id": poll}, None, everyone),
+        ("polls", "PATCH", "polls/{poll_id}/"): ({"poll_id": w.drafts["patch"]},
+                                                 {"title": "renamed"}, {**ops_only, "op": 200}),
+        ("polls", "POST", "polls/{poll_id}/schedule/"): ({"poll_id": w.drafts["schedule"]},
+                                                         None, {**ops_only, "op": 200}),
+        ("polls", "POST", "polls/{poll_id}/close/"): (  # a draft cannot close: 400, not 403
+            {"poll_id": w.drafts["close"]}, None, {**ops_only, "op": 400}),
+        ("polls", "POST", "polls/{poll_id}/cancel/"): ({"poll_id": w.drafts["cancel"]}, None,
+                                                       {**ops_only, "op": 200}),
+        ("polls", "GET", "polls/{poll_id}/results/"): ({"poll_id": poll}, None, everyone),
+        # voting: eligibility from its replica, never from the token
+        ("voting", "GET", "me/"): ({}, None, everyone),
+        ("voting", "GET", "me/ballots/"): ({}, None, everyone),
+        ("voting", "GET", "polls/{poll_id}/ballot/"): (  # one's own ballot only
+            {"poll_id": poll}, None, {**anon401, "alice": 200, "bob": 404, "dee": 404,
+                                      "op": 404}),
+        ("voting", "PUT", "polls/{poll_id}/ballot/"): (
+            {"poll_id": poll}, ballot, {**anon401, "alice": 200, "bob": 201, "dee": 403,
+                                        "op": 403}),
+        ("voting", "DELETE", "polls/{poll_id}/ballot/"): (
+            {"poll_id": poll}, None, {**anon401, "alice": 204, "bob": 204, "dee": 403,
+                                      "op": 403}),
+        ("voting", "GET", "polls/{poll_id}/tally/"): ({"poll_id": poll}, None, everyone),
+    }
+
+
+def schema_operations(platform: Platform, service: str) -> list[tuple[str, str, bool]]:
+    """(METHOD, path under api/, secured) of every operation in the service's live schema."""
+    schema = http("GET", platform.url(service, "api/schema/?format=json"),
+                  accept="application/vnd.oai.openapi+json")
+    assert schema.status == 200, schema
+    body = schema.body if isinstance(schema.body, dict) else json.loads(schema.body)
+    prefix = f"/{service}/api/"
+    found = []
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            if method in ("get", "put", "post", "patch", "delete"):
+                found.append((method.upper(), path.removeprefix(prefix),
+                              bool(operation.get("security"))))
+    return found
+
+
+def call(platform: Platform, service: str, method: str, path: str, params: dict, body: Any,
+         token: str | None) -> Response:
+    return platform.api(method, service, path.format(**params), body, token=token)
+
+
+def test_every_endpoint_answers_each_persona_as_the_matrix_says(platform: Platform,
+                                                                world: World):
+    matrix = _matrix(world)
+    listed = {(s, m, p) for s in ("accounts", "polls", "voting")
+              for m, p, _ in schema_operations(platform, s)}
+    assert not listed - set(matrix), f"endpoints without an authorization entry: " \
+                                     f"{sorted(listed - set(matrix))}"
+    assert not set(matrix) - listed, f"entries for no endpoint: {sorted(set(matrix) - listed)}"
+    tokens = {"anon": None, **{n: p.token for n, p in world.people.items()},
+              "op": world.op.token}
+    wrong = []
+    for (service, method, path), (params, body, expected) in matrix.items():
+        for persona in PERSONAS:
+            data = body(persona) if callable(body) else body
+            got = call(platform, service, method, path, params, data, tokens[persona])
+            if got.status != expected[persona]:
+                wrong.append(f"{persona} {method} /{service}/api/{path}: {got.status}, "
+                             f"expected {expected[persona]} {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+# ------------------------------------------------------------------------ forged tokens --
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _hs256(claims: dict, kid: str, secret: bytes) -> str:
+    """The classic confusion: HMAC-signed with the public key as the secret (PyJWT refuses to
+    make one, so by hand)."""
+    signing_input = f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': kid})}.{_b64(claims)}"
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def forged_tokens(platform: Platform, subject: str, role: str = "operator") -> dict[str, str]:
+    jwt_dir = platform.var_dir / "jwt"
+    private_pem = (jwt_dir / "private.pem").read_text()
+    public_pem = (jwt_dir / "public.pem").read_text()
+    kid = key_id(public_pem)
+    now = int(time.time())
+    claims = {"iss": "accounts", "aud": "charity-vote", "sub": subject, "role": role,
+              "typ": "access", "jti": uuid.uuid4().hex, "iat": now, "exp": now + 300}
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other_pem = other.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    genuine = jwt.encode(claims, private_pem, algorithm="RS256", headers={"kid": kid})
+    head, _, signature = genuine.split(".")
+    return {
+        "expired": jwt.encode({**claims, "iat": now - 3600, "exp": now - 600}, private_pem,
+                              algorithm="RS256", headers={"kid": kid}),
+        "another key, our kid": jwt.encode(claims, other_pem, algorithm="RS256",
+                                           headers={"kid": kid}),
+        "another key, its kid": jwt.encode(claims, other_pem, algorithm="RS256",
+                                           headers={"kid": "attacker"}),
+        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{_b64(claims)}.",
+        "HS256 with the public key": _hs256(claims, kid, public_pem.encode()),
+        "claims edited after signing": f"{head}.{_b64({**claims, 'sub': str(uuid.uuid4())})}"
+                                       f".{signature}",
+        "a refresh token as access": jwt.encode({**claims, "typ": "refresh"}, private_pem,
+                                                algorithm="RS256", headers={"kid": kid}),
+        "garbage": "not.a.jwt",
+    }
+
+
+def test_expired_forged_and_unsigned_tokens_get_401_on_every_secured_endpoint(
+        platform: Platform, world: World):
+    forged = forged_tokens(platform, world.op.id)
+    params = {"account_id": world.people["bob"].id, "poll_id": world.round.poll_id,
+              "cause_id": world.cause}
+    wrong = []
+    checked = 0
+    for service in ("accounts", "polls", "voting"):
+        for method, path, secured in schema_operations(platform, service):
+            if not secured:
+                continue
+            for what, token in forged.items():
+                got = call(platform, service, method, path, params, {}, token)
+                checked += 1
+                if got.status != 401:
+                    wrong.append(f"{what}: {method} /{service}/api/{path} -> {got}")
+    assert checked > 100 and not wrong, "\n".join(wrong)
+
+
+# ----------------------------------------------------------------- another one's data --
+
+def test_a_delegator_never_reads_or_changes_another_ones_ballot_or_ledger(
+        platform: Platform, world: World):
+    alice, bob = world.people["alice"], world.people["bob"]
+    poll = world.round.poll_id
+    mine = {"allocations": [{"cause": world.cause, "points": 7}]}
+    assert platform.api("PUT", "voting", f"polls/{poll}/ballot/", mine,
+                        token=alice.token).status in (200, 201)
+    assert platform.api("DELETE", "voting", f"polls/{poll}/ballot/", token=bob.token
+                        ).status in (204, 404)
+    # Bob's requests name only himself: there is no way to say "Alice's ballot".
+    assert platform.api("GET", "voting", f"polls/{poll}/ballot/", token=bob.token).status == 404
+    assert platform.api("DELETE", "voting", f"polls/{poll}/ballot/",
+                        token=bob.token).status == 404
+    sneaky = platform.api("PUT", "voting", f"polls/{poll}/ballot/",
+                          {**mine, "voter": alice.id}, token=bob.token)
+    assert sneaky.status == 400 and "voter" in sneaky.body, sneaky
+    for ballot in platform.api("GET", "voting", "me/ballots/", token=bob.token).body["results"]:
+        assert ballot["poll"] != poll or ballot["retracted"], ballot  # his own, retracted
+    still = platform.api("GET", "voting", f"polls/{poll}/ballot/", token=alice.token)
+    assert still.status == 200 and still.body["allocations"] == [
+        {"cause": world.cause, "points": 7}], still
+    # Ledgers: his own entries only; Alice's account, ledger and refresh token out of reach.
+    alice_ledger = {e["id"] for e in platform.api("GET", "accounts", "me/ledger/",
+                                                  token=alice.token).body["results"]}
+    bob_ledger = {e["id"] for e in platform.api("GET", "accounts", "me/ledger/",
+                                                token=bob.token).body["results"]}
+    assert alice_ledger and not alice_ledger & bob_ledger
+    assert platform.api("GET", "accounts", f"accounts/{alice.id}/", token=bob.token
+                        ).status == 403
+    assert platform.api("POST", "accounts", f"accounts/{alice.id}/points/",
+                        {"delta": -50, "reason": "mine now"}, token=bob.token).status == 403
+    edit = platform.api("PATCH", "accounts", "me/", {"id": alice.id}, token=bob.token)
+    assert edit.status == 400, edit
+    revoke = platform.api("POST", "accounts", "logout/", {"refresh": alice.refresh},
+                          token=bob.token)
+    assert revoke.status == 400 and "another account" in str(revoke.body), revoke
+    # A token for Alice that Bob signed himself is nobody's.
+    forged = forged_tokens(platform, alice.id, role="delegator")["another key, our kid"]
+    assert platform.api("GET", "voting", f"polls/{poll}/ballot/", token=forged).status == 401
+    # The deactivated delegator cannot sign in any more.
+    dee = world.people["dee"]
+    assert platform.api("POST", "accounts", "token/",
+                        {"email": dee.email, "password": PASSWORD}).status == 401
+
+
+# -------------------------------------------------------------------------- the admins --
+
+def test_only_operators_reach_the_admins(platform: Platform, world: World):
+    for service in ("accounts", "polls", "voting"):
+        # Anonymous: sent to accounts' admin login, whichever admin they open.
+        browser = build_opener(HTTPCookieProcessor(CookieJar()))
+        with browser.open(platform.url(service, "admin/"), timeout=15) as page:
+            assert page.url.startswith(platform.url("accounts", "admin/login/")), page.url
+            html = page.read().decode()
+        # A delegator's password does not open the accounts admin...
+        form = urlencode({"csrfmiddlewaretoken": csrf_token(html),
+                          "username": world.people["alice"].email,
+                          "password": PASSWORD}).encode()
+        with browser.open(Request(page.url, data=form, headers={"Referer": page.url}),
+                          timeout=15) as answer:
+            assert answer.url.startswith(platform.url("accounts", "admin/login/")), answer.url
+            assert "staff account" in answer.read().decode()
+        with browser.open(platform.url(service, "admin/"), timeout=15) as page:
+            assert page.url.startswith(platform.url("accounts", "admin/login/")), page.url
+        # ...an operator's does.
+        _, html = admin_browser(platform, world.op, service)
+        assert "logout" in html.lower() or "log out" in html.lower(), html[:500]
+    # A delegator's own token is no admin sign-on ticket.
+    for service in ("polls", "voting"):
+        ticket = http("GET", platform.url(service, "admin/sso/?token="
+                                          + world.people["alice"].token), accept="text/html")
+        assert ticket.status == 403, ticket
