@@ -173,16 +173,22 @@ class MeApi(APIView):
 
 
 class MeLedgerApi(APIView):
+    # Declared, not just used: the OpenAPI schema then shows the page and limit/offset.
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(responses={200: LedgerEntryOutput(many=True)},
                    summary="My points ledger, newest first")
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.ledger_for(account=request.user), request,
                                            view=self)
         return paginator.get_paginated_response(LedgerEntryOutput(page, many=True).data)
 
 
 class AccountListApi(APIView):
+    # Declared, not just used: the OpenAPI schema then shows the page and limit/offset.
+    pagination_class = LimitOffsetPagination
+
     permission_classes = [IsAuthenticated, IsOperator]
 
     @extend_schema(
@@ -198,7 +204,7 @@ class AccountListApi(APIView):
             raise serializers.ValidationError({"role": [f"Use one of {', '.join(Role.values)}."]})
         qs = selectors.account_list(role=role, search=request.query_params.get("search"),
                                     is_active=None if is_active is None else is_active == "true")
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(AccountOutput(page, many=True).data)
 

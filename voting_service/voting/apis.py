@@ -157,10 +157,13 @@ class TallyApi(APIView):
 
 
 class MyBallotsApi(APIView):
+    # Declared, not just used: the OpenAPI schema then shows the page and limit/offset.
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(responses={200: BallotOutput(many=True)},
                    summary="My ballots in every poll, most recently changed first")
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.ballots_of_voter(voter_id=request.user.id), request, view=self)
         return paginator.get_paginated_response(BallotOutput(page, many=True).data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import LimitOffsetPagination
@@ -18,7 +18,16 @@ from .. import selectors, services
 from ..models import Cause
 
 
+@extend_schema_field({"type": "string", "anyOf": [{"format": "uri"}, {"maxLength": 0}]})
+class UrlOrEmptyField(serializers.CharField):
+    """A URL, or "" when the cause has none (the schema said `format: uri` alone, which ""
+    is not)."""
+
+
 class CauseOutput(serializers.ModelSerializer):
+    url = UrlOrEmptyField(read_only=True)
+    image_url = UrlOrEmptyField(read_only=True)
+
     class Meta:
         model = Cause
         fields = ["id", "title", "description", "url", "image_url", "is_active", "created_at",
@@ -35,6 +44,9 @@ class CauseInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class CauseListApi(APIView):
+    # Declared, not just used: the OpenAPI schema then shows the page and limit/offset.
+    pagination_class = LimitOffsetPagination
+
     def get_permissions(self):
         if self.request.method == "POST":
             return [IsAuthenticated(), IsOperator()]
@@ -46,7 +58,7 @@ class CauseListApi(APIView):
     def get(self, request: Request) -> Response:
         include_inactive = (request.query_params.get("include_inactive") == "true"
                             and getattr(request.user, "is_operator", False))
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.cause_list(include_inactive=include_inactive), request, view=self)
         return paginator.get_paginated_response(CauseOutput(page, many=True).data)

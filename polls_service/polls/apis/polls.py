@@ -107,6 +107,9 @@ def _detail(request: Request, poll: Poll) -> dict:
 
 
 class PollListApi(APIView):
+    # Declared, not just used: the OpenAPI schema then shows the page and limit/offset.
+    pagination_class = LimitOffsetPagination
+
     def get_permissions(self):
         if self.request.method == "POST":
             return [IsAuthenticated(), IsOperator()]
@@ -120,7 +123,7 @@ class PollListApi(APIView):
         if status_filter is not None and status_filter not in PollStatus.values:
             raise serializers.ValidationError(
                 {"status": [f"Use one of: {', '.join(PollStatus.values)}."]})
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(_visible_polls(request, status_filter), request,
                                            view=self)
         return paginator.get_paginated_response(PollOutput(page, many=True).data)
