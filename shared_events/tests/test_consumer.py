@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared_events.consumer import registry
 from shared_events.consumer.apply import (
     Action, IncomingMessage, ReplayError, apply_batch, replay_dead_letter)
 from shared_events.consumer.models import DeadLetter, ProcessedEvent
+from shared_events.consumer.replicas import ReplicaState, replica_apply_many
 from tests.testapp import consumers
 from tests.testapp.models import WidgetReplica
 
@@ -33,6 +35,17 @@ _seq = iter(range(1, 10**9))
 
 def msg(data: bytes, delivered: int = 1) -> IncomingMessage:
     return IncomingMessage("TESTING", next(_seq), f"testing.widget.{WIDGET}", data, delivered)
+
+
+@pytest.fixture(autouse=True, params=["list handler", "one-event handler"])
+def handler_kind(request, monkeypatch):
+    """Every test runs with the widget handler taking lists (applied a run at a time) and with
+    one that takes a single event (the consumer's other kind)."""
+    if request.param == "one-event handler":
+        for name in consumers.WIDGET_TYPES:
+            monkeypatch.setitem(registry._handlers, name, consumers.widget_changed_one)
+        monkeypatch.setattr(registry, "_many", registry._many - set(consumers.WIDGET_TYPES))
+    return request.param
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +145,41 @@ def test_the_admin_lists_and_replays_dead_letters(admin_client):
     assert response.status_code == 200
     assert DeadLetter.objects.get().status == DeadLetter.Status.REPLAYED
     assert WidgetReplica.objects.filter(pk=WIDGET).exists()
+
+
+def test_a_batch_applies_many_aggregates_and_the_newest_state_of_each():
+    others = [str(uuid.uuid4()) for _ in range(3)]
+    batch = [msg(widget_event(v, color=f"c{v}", widget=w)) for v in (2, 1, 3) for w in others]
+    outcomes = apply_batch(batch)
+    assert [o.action for o in outcomes] == [Action.ACK] * 9
+    assert {(str(r.pk), r.color, r.source_version) for r in WidgetReplica.objects.all()} == {
+        (w, "c3", 3) for w in others}
+    assert ProcessedEvent.objects.count() == 9
+
+
+def test_a_poison_message_in_a_batch_fails_alone_and_its_duplicate_with_it():
+    consumers.FAILING_NAMES.add("bad")
+    good, bad = widget_event(1, widget=str(uuid.uuid4())), widget_event(1, name="bad")
+    outcomes = apply_batch([msg(good), msg(bad), msg(bad)])
+    assert [o.action for o in outcomes] == [Action.ACK, Action.NAK, Action.NAK]
+    assert WidgetReplica.objects.count() == 1 and ProcessedEvent.objects.count() == 1
+
+
+def test_replica_apply_many_stores_only_newer_states_and_returns_which():
+    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+
+    def state(pk, version, color="red", deleted=False):
+        return ReplicaState(pk=pk, version=version, deleted=deleted,
+                            fields={"name": "w", "color": color})
+
+    assert replica_apply_many(WidgetReplica, [state(a, 2, "blue"), state(b, 1)]) == {
+        uuid.UUID(a), uuid.UUID(b)}
+    # a: older (no effect); b: newer twice in one call (the newest wins); c: new, a tombstone.
+    stored = replica_apply_many(WidgetReplica, [
+        state(a, 1, "stale"), state(b, 3, "green"), state(b, 2, "older"),
+        state(c, 4, deleted=True)])
+    assert stored == {uuid.UUID(b), uuid.UUID(c)}
+    rows = {str(r.pk): (r.color, r.source_version, r.is_deleted)
+            for r in WidgetReplica.objects.all()}
+    assert rows == {a: ("blue", 2, False), b: ("green", 3, False), c: ("red", 4, True)}
+    assert replica_apply_many(WidgetReplica, []) == set()

@@ -231,8 +231,15 @@ class Agent:
         self.result_path = log_dir / f"{stem}.json"
         self.log_path = log_dir / f"{stem}.log"
         self._on_progress = on_progress
+        argv = [sys.executable, str(AGENT), function, str(self.result_path)]
+        profile_dir = os.environ.get("BENCH_PROFILE")
+        if profile_dir:  # sample every thread of the agent with py-spy (pip install py-spy)
+            Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--rate", "250", "--idle",
+                    "--format", "raw", "--output", str(Path(profile_dir) / f"{stem}.txt"),
+                    "--", *argv]
         self.proc = subprocess.Popen(
-            [sys.executable, str(AGENT), function, str(self.result_path)],
+            argv,
             cwd=ROOT / f"{service}_service", env={**env, "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)

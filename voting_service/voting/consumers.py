@@ -1,5 +1,7 @@
 """Events voting_service replicates. Each handler calls a version-guarded service function."""
 
+from collections.abc import Sequence
+
 from shared_events.consumer.registry import handles
 from shared_events.schemas import Event
 from shared_events.schemas.accounts import AccountState
@@ -8,10 +10,12 @@ from shared_events.schemas.polls import CauseState, PollState
 from . import services
 
 
-@handles("accounts.account.created", "accounts.account.updated", "accounts.account.deleted")
-def account_changed(event: Event[AccountState]) -> None:
-    """Full state, applied only if newer: a redelivered or reordered event changes nothing."""
-    services.voter_apply_account_state(state=event.data, version=event.version)
+@handles("accounts.account.created", "accounts.account.updated", "accounts.account.deleted",
+         many=True)
+def accounts_changed(events: Sequence[Event[AccountState]]) -> None:
+    """Full states, each applied only if newer: a redelivered or reordered event changes
+    nothing. Many at once (one upsert per 500 voters): an epoch's accrual changes them all."""
+    services.voters_apply_account_states(states=[(e.data, e.version) for e in events])
 
 
 @handles("polls.cause.created", "polls.cause.updated", "polls.cause.deleted")

@@ -1,4 +1,5 @@
-"""Applying fetched messages to the database: one transaction per batch, a savepoint per message.
+"""Applying fetched messages to the database: one transaction per batch; the whole batch under one
+savepoint, or, when that fails, a savepoint per message.
 
 Each message is applied together with its inbox row (a duplicate id has no effect) by a handler
 whose upsert is guarded by the aggregate version (an older state has no effect). Nothing is
@@ -21,7 +22,7 @@ from django.utils import timezone
 from .. import conf
 from ..schemas import Event, EventDecodeError, decode
 from .models import DeadLetter, ProcessedEvent
-from .registry import handler_for
+from .registry import BatchHandler, batch_handler_for, handler_for
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,14 @@ class Outcome:
 
 
 def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
+    """Apply a fetched batch in one transaction, with its inbox rows; returns what to tell
+    JetStream about each message (ack only once this has returned, i.e. committed).
+
+    Fast path: every new event of the batch under one savepoint, consecutive events of a list
+    handler (`@handles(..., many=True)`) in one call. If anything in it fails, that savepoint is
+    rolled back and the batch is applied again one event at a time, each under its own
+    savepoint, so only the failing events are retried or dead-lettered and the rest commit.
+    """
     max_deliveries = conf.get("CONSUMER_MAX_DELIVERIES")
     decoded: list[Event | EventDecodeError] = []
     for msg in messages:
@@ -57,46 +66,106 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
         except EventDecodeError as exc:
             decoded.append(exc)
     ids = [e.envelope.id for e in decoded if isinstance(e, Event)]
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome | None] = [None] * len(messages)
     with transaction.atomic():
         seen = set(ProcessedEvent.objects.filter(event_id__in=ids).values_list("event_id",
                                                                                 flat=True))
-        applied: list[ProcessedEvent] = []
-        for msg, event in zip(messages, decoded):
+        todo: list[tuple[int, IncomingMessage, Event]] = []
+        first_copy: dict[uuid.UUID, int] = {}
+        repeats: list[tuple[int, int]] = []  # (index, index of the first copy in this batch)
+        for i, (msg, event) in enumerate(zip(messages, decoded, strict=True)):
             if isinstance(event, EventDecodeError):
                 # Retrying cannot make unreadable bytes readable: dead-letter at once.
                 _dead_letter(msg, None, f"undecodable: {event}")
-                outcomes.append(Outcome(Action.TERM, note=str(event)))
+                outcomes[i] = Outcome(Action.TERM, note=str(event))
                 continue
             event_id = event.envelope.id
             handler = handler_for(event.type)
             if event_id in seen or handler is None:
-                outcomes.append(Outcome(Action.ACK, note="duplicate" if handler else "no handler"))
-                continue
-            try:
-                with transaction.atomic():
+                outcomes[i] = Outcome(Action.ACK, note="duplicate" if handler else "no handler")
+            elif event_id in first_copy:
+                repeats.append((i, first_copy[event_id]))
+            else:
+                first_copy[event_id] = i
+                todo.append((i, msg, event))
+        applied = _apply_together(todo) if todo else []
+        if applied is None:
+            applied = _apply_one_by_one(todo, outcomes, max_deliveries)
+        for i, _msg, _event in applied:
+            outcomes[i] = Outcome(Action.ACK)
+        for i, first in repeats:
+            # The same event twice in one batch: one effect; this copy shares the first's fate.
+            done = outcomes[first]
+            assert done is not None
+            outcomes[i] = Outcome(Action.ACK, note="duplicate") if (
+                done.action is Action.ACK) else done
+        ProcessedEvent.objects.bulk_create([
+            ProcessedEvent(event_id=event.envelope.id, event_type=event.type,
+                           stream=msg.stream, stream_seq=msg.stream_seq)
+            for _i, msg, event in applied])
+    assert all(o is not None for o in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+Planned = tuple[int, IncomingMessage, Event]
+
+
+def _apply_together(todo: list[Planned]) -> list[Planned] | None:
+    """All of them under one savepoint; None (and nothing applied) if anything failed."""
+    try:
+        with transaction.atomic():
+            run: list[Event] = []
+            run_handler: BatchHandler | None = None
+            for _i, _msg, event in todo:
+                many = batch_handler_for(event.type)
+                if many is not None and many is run_handler:
+                    run.append(event)
+                    continue
+                if run_handler is not None:
+                    run_handler(run)
+                run, run_handler = [event], many
+                if many is None:
+                    handler = handler_for(event.type)
+                    assert handler is not None
                     handler(event)
-            except Exception as exc:
-                error = "".join(traceback.format_exception(exc, limit=8))
-                if msg.num_delivered >= max_deliveries:
-                    _dead_letter(msg, event, error)
-                    outcomes.append(Outcome(Action.TERM, note=str(exc)))
-                else:
-                    delay = conf.backoff(
-                        msg.num_delivered,
-                        base=conf.get("CONSUMER_BACKOFF_BASE_SECONDS"),
-                        cap=conf.get("CONSUMER_BACKOFF_CAP_SECONDS"),
-                    )
-                    outcomes.append(Outcome(Action.NAK, delay=delay, note=str(exc)))
-                log.warning("handler for %s %s failed (delivery %d): %s", event.type,
-                            event_id, msg.num_delivered, exc)
-                continue
-            seen.add(event_id)
-            applied.append(ProcessedEvent(event_id=event_id, event_type=event.type,
-                                          stream=msg.stream, stream_seq=msg.stream_seq))
-            outcomes.append(Outcome(Action.ACK))
-        ProcessedEvent.objects.bulk_create(applied)
-    return outcomes
+                    run = []
+            if run_handler is not None:
+                run_handler(run)
+    except Exception as exc:
+        log.info("a batch of %d events failed as a whole (%s: %s); applying them one by one",
+                 len(todo), type(exc).__name__, exc)
+        return None
+    return todo
+
+
+def _apply_one_by_one(todo: list[Planned], outcomes: list[Outcome | None],
+                      max_deliveries: int) -> list[Planned]:
+    """Each event under its own savepoint: a failing one is retried later (NAK with backoff)
+    or, at its last delivery, dead-lettered; the others are applied."""
+    applied: list[Planned] = []
+    for i, msg, event in todo:
+        handler = handler_for(event.type)
+        assert handler is not None
+        try:
+            with transaction.atomic():
+                handler(event)
+        except Exception as exc:
+            error = "".join(traceback.format_exception(exc, limit=8))
+            if msg.num_delivered >= max_deliveries:
+                _dead_letter(msg, event, error)
+                outcomes[i] = Outcome(Action.TERM, note=str(exc))
+            else:
+                delay = conf.backoff(
+                    msg.num_delivered,
+                    base=conf.get("CONSUMER_BACKOFF_BASE_SECONDS"),
+                    cap=conf.get("CONSUMER_BACKOFF_CAP_SECONDS"),
+                )
+                outcomes[i] = Outcome(Action.NAK, delay=delay, note=str(exc))
+            log.warning("handler for %s %s failed (delivery %d): %s", event.type,
+                        event.envelope.id, msg.num_delivered, exc)
+            continue
+        applied.append((i, msg, event))
+    return applied
 
 
 def _dead_letter(msg: IncomingMessage, event: Event | None, error: str) -> None:

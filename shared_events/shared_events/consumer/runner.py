@@ -1,11 +1,20 @@
 """The long-running consumer: one durable pull consumer per followed stream, batches applied in
-a single database thread, acks only after commit, and a clean stop on SIGTERM."""
+a single database thread, acks only after commit, and a clean stop on SIGTERM.
+
+Pipelined: while the database thread applies one batch, the event loop fetches the next (and
+acks the one before), so NATS round trips and database work overlap. Batches still apply one
+after another in fetch order, on one connection, and a message is acked only after the
+transaction that applied it committed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import logging
+import threading
+import time
 from collections.abc import Sequence
 
 from django.db import close_old_connections
@@ -23,13 +32,24 @@ def durable_name(service: str, stream: str) -> str:
     return f"{service}-{stream.lower()}"
 
 
+_CONNECTION_CHECK_SECONDS = 1.0
+_db_state = threading.local()
+
+
 def _apply_in_db_thread(messages: list[IncomingMessage]) -> list[Outcome]:
-    # A long-lived process: drop a connection the database closed or that outlived CONN_MAX_AGE.
-    close_old_connections()
+    # A long-lived process: drop a connection the database closed or that outlived
+    # CONN_MAX_AGE. At most once a second (with CONN_HEALTH_CHECKS each check is a round trip
+    # to the database), and at once after a failure.
+    now = time.monotonic()
+    if now - getattr(_db_state, "checked", 0.0) >= _CONNECTION_CHECK_SECONDS:
+        close_old_connections()
+        _db_state.checked = now
     try:
         return apply_batch(messages)
-    finally:
+    except BaseException:
         close_old_connections()
+        _db_state.checked = 0.0
+        raise
 
 
 class ConsumerRunner:
@@ -89,29 +109,62 @@ class ConsumerRunner:
 
     async def _pump(self, source: PullSource, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            deliveries = await source.fetch(self.batch_size, self.fetch_timeout)
-            if not deliveries:
-                continue
-            messages = [
-                IncomingMessage(d.stream, d.stream_seq, d.subject, d.data, d.num_delivered)
-                for d in deliveries
-            ]
-            # Not cancelled by a stop: the batch commits and is acked before we exit.
-            try:
-                outcomes = await loop.run_in_executor(self._db, _apply_in_db_thread, messages)
-            except Exception as exc:
-                log.warning("could not apply a batch of %d (%s); it will be redelivered",
-                            len(messages), exc)
-                await _settle(deliveries, [Outcome(Action.NAK, delay=1.0)] * len(deliveries))
-                await _sleep_or_stop(stop, 1.0)
-                continue
-            await _settle(deliveries, outcomes)
-            self.applied += sum(1 for o in outcomes if o.action is Action.ACK)
+        # Batches handed to the database thread, oldest first, with the futures of their
+        # outcomes; at most two (one applying, one waiting), so fetching runs ahead by one.
+        applying: collections.deque[tuple[list[Delivery], asyncio.Future[list[Outcome]]]] = (
+            collections.deque())
+        fetching: asyncio.Task[list[Delivery]] | None = None
+        try:
+            while True:
+                if fetching is None and not stop.is_set() and len(applying) < 2:
+                    fetching = asyncio.ensure_future(
+                        source.fetch(self.batch_size, self.fetch_timeout))
+                waits: list[asyncio.Future] = [f for f in (fetching,) if f is not None]
+                if applying:
+                    waits.append(applying[0][1])
+                if not waits:
+                    return  # stopped, and every batch applied and settled
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                while applying and applying[0][1].done():
+                    deliveries, outcome = applying.popleft()
+                    await self._settle_batch(deliveries, outcome, stop)
+                if fetching is not None and fetching.done():
+                    deliveries = fetching.result()  # a lost connection raises here
+                    fetching = None
+                    if deliveries:
+                        messages = [IncomingMessage(d.stream, d.stream_seq, d.subject, d.data,
+                                                    d.num_delivered) for d in deliveries]
+                        # Not cancelled by a stop: the batch commits and is acked before we exit.
+                        applying.append((deliveries, loop.run_in_executor(
+                            self._db, _apply_in_db_thread, messages)))
+        finally:
+            if fetching is not None:
+                fetching.cancel()
+            # Leaving on an error: let the batches in the database thread finish (their
+            # messages are redelivered if they cannot be acked now; the inbox drops them).
+            for deliveries, outcome in applying:
+                try:
+                    await self._settle_batch(deliveries, outcome, stop)
+                except Exception as exc:
+                    log.warning("could not settle a batch of %d (%s); it will be redelivered",
+                                len(deliveries), exc)
+
+    async def _settle_batch(self, deliveries: list[Delivery],
+                            outcome: asyncio.Future[list[Outcome]], stop: asyncio.Event) -> None:
+        try:
+            outcomes = await outcome
+        except Exception as exc:
+            log.warning("could not apply a batch of %d (%s); it will be redelivered",
+                        len(deliveries), exc)
+            await _settle(deliveries, [Outcome(Action.NAK, delay=1.0)] * len(deliveries))
+            await _sleep_or_stop(stop, 1.0)
+            return
+        await _settle(deliveries, outcomes)
+        self.applied += sum(1 for o in outcomes if o.action is Action.ACK)
 
 
 async def _settle(deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
-    for delivery, outcome in zip(deliveries, outcomes):
+    for delivery, outcome in zip(deliveries, outcomes, strict=True):
         if outcome.action is Action.ACK:
             await delivery.ack()
         elif outcome.action is Action.TERM:
@@ -123,5 +176,5 @@ async def _settle(deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]) -
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass

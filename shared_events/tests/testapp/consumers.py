@@ -1,5 +1,7 @@
+from collections.abc import Sequence
+
 from shared_events.consumer.registry import handles
-from shared_events.consumer.replicas import replica_apply
+from shared_events.consumer.replicas import ReplicaState, replica_apply, replica_apply_many
 from shared_events.schemas import Event
 
 from .events import WidgetState
@@ -7,13 +9,27 @@ from .models import WidgetReplica
 
 # Names the handler chokes on: a test adds one to stand for a bug, removes it for the fix.
 FAILING_NAMES: set[str] = set()
+WIDGET_TYPES = ("testing.widget.created", "testing.widget.updated", "testing.widget.deleted")
 
 
-@handles("testing.widget.created", "testing.widget.updated", "testing.widget.deleted")
-def widget_changed(event: Event[WidgetState]) -> None:
-    """Version-guarded upsert: a redelivered or older state changes nothing."""
+def _check(event: Event[WidgetState]) -> None:
     if event.data.name in FAILING_NAMES:
         raise RuntimeError(f"cannot handle widget named {event.data.name}")
+
+
+@handles(*WIDGET_TYPES, many=True)
+def widget_changed(events: Sequence[Event[WidgetState]]) -> None:
+    """Version-guarded bulk upsert: a redelivered or older state changes nothing."""
+    for event in events:
+        _check(event)
+    replica_apply_many(WidgetReplica, [
+        ReplicaState(pk=e.data.id, version=e.version, deleted=e.data.deleted,
+                     fields={"name": e.data.name, "color": e.data.color}) for e in events])
+
+
+def widget_changed_one(event: Event[WidgetState]) -> None:
+    """The same, one event at a time: tests register it instead to cover such handlers."""
+    _check(event)
     replica_apply(
         WidgetReplica,
         pk=event.data.id,

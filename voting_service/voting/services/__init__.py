@@ -1,7 +1,12 @@
 """Writes to voting_service's data, one module per subject."""
 
 from .ballots import AllocationIn, ballot_cast, ballot_retract
-from .replicas import cause_apply_state, poll_apply_state, voter_apply_account_state
+from .replicas import (
+    cause_apply_state,
+    poll_apply_state,
+    voter_apply_account_state,
+    voters_apply_account_states,
+)
 from .tallies import tallies_refresh_open, tally_finalize, tally_refresh
 
 __all__ = [
@@ -14,4 +19,5 @@ __all__ = [
     "tally_finalize",
     "tally_refresh",
     "voter_apply_account_state",
+    "voters_apply_account_states",
 ]

@@ -4,11 +4,13 @@ polls_service. Each is version-guarded, so a redelivered or reordered event chan
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
-from shared_events.consumer.replicas import replica_apply
+from shared_events.consumer.replicas import ReplicaState, replica_apply, replica_apply_many
 from shared_events.schemas.accounts import AccountState
 from shared_events.schemas.polls import CauseState, PollState
 
@@ -16,20 +18,27 @@ from ..models import CauseReplica, PollReplica, Voter
 from .tallies import tally_finalize
 
 
+def _voter_fields(state: AccountState) -> dict[str, Any]:
+    return {
+        "role": state.role,
+        "is_active": state.is_active,
+        "points": state.points,
+        "stake_address": state.stake_address,
+        "joined_at": datetime.fromisoformat(state.joined_at),
+    }
+
+
 def voter_apply_account_state(*, state: AccountState, version: int) -> bool:
-    return replica_apply(
-        Voter,
-        pk=state.id,
-        version=version,
-        deleted=state.deleted,
-        fields={
-            "role": state.role,
-            "is_active": state.is_active,
-            "points": state.points,
-            "stake_address": state.stake_address,
-            "joined_at": datetime.fromisoformat(state.joined_at),
-        },
-    )
+    return replica_apply(Voter, pk=state.id, version=version, deleted=state.deleted,
+                         fields=_voter_fields(state))
+
+
+def voters_apply_account_states(*, states: Sequence[tuple[AccountState, int]]) -> set[uuid.UUID]:
+    """Many account states (with their versions) at once: one upsert per 500 voters, each
+    voter's newest state stored if newer than its replica. Returns the voters that changed."""
+    return replica_apply_many(Voter, [
+        ReplicaState(pk=state.id, version=version, deleted=state.deleted,
+                     fields=_voter_fields(state)) for state, version in states])
 
 
 def cause_apply_state(*, state: CauseState, version: int) -> bool:
