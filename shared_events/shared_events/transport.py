@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import os
@@ -138,6 +139,20 @@ async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
 # --- publishing from synchronous code ---------------------------------------------------------
 
 
+class PublishingBatch:
+    """A batch handed to the publisher's loop; `result()` is `publish_batch`'s answer."""
+
+    def __init__(self, future: concurrent.futures.Future, timeout: float) -> None:
+        self._future, self._timeout = future, timeout
+
+    def result(self) -> list[BaseException | None]:
+        try:
+            return self._future.result(self._timeout)
+        except TimeoutError:
+            self._future.cancel()
+            raise TransportError("publishing did not finish in time") from None
+
+
 class Publisher:
     """A process-wide JetStream publisher usable from any thread.
 
@@ -174,13 +189,16 @@ class Publisher:
         """Publish all messages with their acks in flight together. Returns, per message, None
         when JetStream stored it (or already had it: a duplicate id is an ack too), else the
         error. Raises TransportError when NATS cannot be reached at all."""
+        return self.publish_batch_start(messages, timeout=timeout).result()
+
+    def publish_batch_start(
+        self, messages: Sequence[OutgoingMessage], *, timeout: float
+    ) -> PublishingBatch:
+        """`publish_batch` without waiting: the caller does other work (claims the next
+        batch, say) while the acks are on their way, then calls `.result()`."""
         loop = self._ensure_loop()
         future = asyncio.run_coroutine_threadsafe(self._publish(messages, timeout), loop)
-        try:
-            return future.result(timeout + 5)
-        except TimeoutError:
-            future.cancel()
-            raise TransportError("publishing did not finish in time") from None
+        return PublishingBatch(future, timeout + 5)
 
     def close(self) -> None:
         if self._loop is None or self._pid != os.getpid():

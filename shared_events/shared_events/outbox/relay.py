@@ -16,6 +16,7 @@ import signal
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from .. import conf
 from ..streams import stream_spec
-from ..transport import OutgoingMessage, Publisher, TransportError
+from ..transport import OutgoingMessage, Publisher, PublishingBatch, TransportError
 from .models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -67,35 +68,36 @@ class RelayResult:
         return self
 
 
-def claim_batch(limit: int) -> tuple[uuid.UUID, list[OutboxEvent]]:
-    """Lease up to `limit` due rows to this relay, oldest first."""
+_CLAIMED = ("seq", "event_id", "event_type", "subject", "aggregate_version", "payload", "attempts")
+Claimed = Any  # a named tuple of the _CLAIMED fields
+
+
+def claim_batch(limit: int) -> tuple[uuid.UUID, list[Claimed]]:
+    """Lease up to `limit` due rows to this relay, oldest first. The rows are read while they
+    are locked, so what is returned is exactly what this relay leased (as named tuples: a
+    thousand model instances cost more than the query)."""
     token = uuid.uuid4()
     now = timezone.now()
     with transaction.atomic():
-        due = (
+        rows = list(
             OutboxEvent.objects.filter(published_at__isnull=True, next_attempt_at__lte=now)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .order_by("next_attempt_at", "seq")
             .select_for_update(skip_locked=True)
+            .values_list(*_CLAIMED, named=True)[:limit]
         )
-        seqs = list(due.values_list("seq", flat=True)[:limit])
-        if not seqs:
-            return token, []
-        OutboxEvent.objects.filter(seq__in=seqs).update(
-            claim_token=token,
-            claimed_until=now + timedelta(seconds=conf.get("RELAY_LEASE_SECONDS")),
-        )
-    rows = list(
-        OutboxEvent.objects.filter(seq__in=seqs, claim_token=token)
-        .only("seq", "event_id", "event_type", "subject", "aggregate_version", "payload", "attempts")
-        .order_by("seq")
-    )
+        if rows:
+            OutboxEvent.objects.filter(seq__in=[r.seq for r in rows]).update(
+                claim_token=token,
+                claimed_until=now + timedelta(seconds=conf.get("RELAY_LEASE_SECONDS")),
+            )
+    rows.sort(key=lambda r: r.seq)
     return token, rows
 
 
-def _newest_per_aggregate(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], list[int]]:
+def _newest_per_aggregate(rows: list[Claimed]) -> tuple[list[Claimed], list[int]]:
     """Events carry full state, so of several states of one aggregate only the newest matters."""
-    newest: dict[str, OutboxEvent] = {}
+    newest: dict[str, Claimed] = {}
     for row in rows:
         kept = newest.get(row.subject)
         if kept is None or row.aggregate_version > kept.aggregate_version:
@@ -105,20 +107,43 @@ def _newest_per_aggregate(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], l
     return send, [r.seq for r in rows if r.seq not in kept_seqs]
 
 
-def relay_batch(limit: int | None = None) -> RelayResult:
-    limit = limit or conf.get("RELAY_BATCH_SIZE")
+@dataclasses.dataclass
+class _InFlight:
+    token: uuid.UUID
+    claimed: int
+    send: list[Claimed]
+    superseded: list[int]
+    publishing: PublishingBatch | None
+    error: BaseException | None = None
+
+
+def _claim_and_send(limit: int) -> _InFlight | None:
+    """Claim a batch and hand it to the publisher without waiting for the acks."""
     token, rows = claim_batch(limit)
-    result = RelayResult(claimed=len(rows))
     if not rows:
-        return result
+        return None
     send, superseded = _newest_per_aggregate(rows)
     messages = [
         OutgoingMessage(r.subject, bytes(r.payload), str(r.event_id), r.event_type) for r in send
     ]
+    batch = _InFlight(token, len(rows), send, superseded, None)
     try:
-        outcomes: list[BaseException | None] = get_publisher().publish_batch(
-            messages, timeout=conf.get("RELAY_PUBLISH_TIMEOUT_SECONDS")
-        )
+        batch.publishing = get_publisher().publish_batch_start(
+            messages, timeout=conf.get("RELAY_PUBLISH_TIMEOUT_SECONDS"))
+    except Exception as exc:  # keep the rows safe whatever the client library throws
+        batch.error = exc
+    return batch
+
+
+def _finish(batch: _InFlight) -> RelayResult:
+    """Wait for the batch's acks, then mark its rows (or back off the ones that failed)."""
+    send, superseded = batch.send, batch.superseded
+    outcomes: list[BaseException | None]
+    try:
+        if batch.error is not None:
+            raise batch.error
+        assert batch.publishing is not None
+        outcomes = batch.publishing.result()
     except TransportError as exc:
         outcomes = [exc] * len(send)
     except Exception as exc:  # keep the rows safe whatever the client library throws
@@ -131,11 +156,11 @@ def relay_batch(limit: int | None = None) -> RelayResult:
     failed = [(row, err) for row, err in zip(send, outcomes) if err is not None]
     now = timezone.now()
     released = {"claim_token": None, "claimed_until": None}
-    mine = OutboxEvent.objects.filter(claim_token=token)
-    if ok:
-        mine.filter(seq__in=ok).update(published_at=now, **released)
+    mine = OutboxEvent.objects.filter(claim_token=batch.token)
     if superseded:
         mine.filter(seq__in=superseded).update(published_at=now, superseded=True, **released)
+    if ok:
+        mine.filter(seq__in=ok).update(published_at=now, **released)
     for row, err in failed:
         attempts = row.attempts + 1
         delay = conf.backoff(
@@ -151,23 +176,40 @@ def relay_batch(limit: int | None = None) -> RelayResult:
         )
     if failed:
         log.warning("relay: %d events not published yet: %s", len(failed), failed[0][1])
-    result.published, result.superseded, result.failed = len(ok), len(superseded), len(failed)
-    return result
+    return RelayResult(claimed=batch.claimed, published=len(ok), superseded=len(superseded),
+                       failed=len(failed))
+
+
+def relay_batch(limit: int | None = None) -> RelayResult:
+    batch = _claim_and_send(limit or conf.get("RELAY_BATCH_SIZE"))
+    return _finish(batch) if batch is not None else RelayResult()
 
 
 def relay_pending(*, time_budget: float | None = None) -> tuple[RelayResult, bool]:
     """Relay until nothing is due, the budget is spent, or publishing fails. Returns the totals
-    and whether rows may be left that are due now (the budget ran out)."""
+    and whether rows may be left that are due now (the budget ran out).
+
+    Pipelined: the next batch is claimed and sent while the acks of the one before are on
+    their way, and that one is marked while the next is on its way (two batches in flight)."""
     budget = conf.get("RELAY_TIME_BUDGET_SECONDS") if time_budget is None else time_budget
+    limit = conf.get("RELAY_BATCH_SIZE")
     deadline = time.monotonic() + budget
     total = RelayResult()
-    while True:
-        result = relay_batch()
+    current = _claim_and_send(limit)
+    while current is not None:
+        full = current.claimed >= limit  # a short batch took everything that was due
+        budget_left = time.monotonic() < deadline
+        following = _claim_and_send(limit) if full and budget_left else None
+        result = _finish(current)
         total += result
-        if result.claimed == 0 or result.failed:
+        if result.failed:
+            if following is not None:
+                total += _finish(following)
             return total, False
-        if time.monotonic() >= deadline:
-            return total, True
+        if following is None:
+            return total, full and not budget_left
+        current = following
+    return total, False
 
 
 def purge_published(*, older_than: timedelta | None = None, chunk: int = 5000) -> int:
