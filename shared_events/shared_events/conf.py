@@ -24,7 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_KICK": True,
     "OUTBOX_RETENTION_HOURS": 24 * 7,
     # Consumer
-    "CONSUMER_BATCH_SIZE": 256,
+    # Per batch: a fetch, one transaction, one inbox lookup and insert, one upsert per 500
+    # replicas. 1000 instead of 256: 2,500 -> 4,000 events/s on a backlog in the bench.
+    "CONSUMER_BATCH_SIZE": 1000,
     "CONSUMER_FETCH_TIMEOUT_SECONDS": 1.0,
     "CONSUMER_MAX_DELIVERIES": 5,
     "CONSUMER_BACKOFF_BASE_SECONDS": 1.0,
