@@ -297,7 +297,8 @@ class PullSource:
             have = set(info.config.filter_subjects or []) | (
                 {info.config.filter_subject} if info.config.filter_subject else set()
             )
-            if have != set(self.subjects) or info.config.ack_wait != ack_wait:
+            if (have != set(self.subjects) or info.config.ack_wait != ack_wait
+                    or info.config.max_ack_pending != max_ack_pending):
                 await self._js.add_consumer(self.stream, config)  # same name: an update
         except nats.js.errors.NotFoundError:
             await self._js.add_consumer(self.stream, config)
