@@ -17,15 +17,15 @@ from ..models import PollReplica
 
 
 def poll_lock_shared(poll_id: uuid.UUID) -> PollReplica:
-    """Lock the poll row against the close, then read it: read after the lock, so the status
-    seen is the one that holds until this transaction ends. Raises Http404 for a poll that is
-    unknown here or deleted."""
+    """Lock the poll row against the close and read it, in one statement: a locking read
+    returns the row as it is once the lock is granted (PostgreSQL re-reads a row that a
+    concurrent close updated meanwhile), so the status seen is the one that holds until this
+    transaction ends. Raises Http404 for a poll that is unknown here or deleted."""
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
         table, pk = quote(PollReplica._meta.db_table), quote(PollReplica._meta.pk.column)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE {pk} = %s FOR SHARE", [poll_id])
-        poll = PollReplica.objects.filter(pk=poll_id).first()
+        poll = next(iter(PollReplica.objects.raw(
+            f"SELECT * FROM {table} WHERE {pk} = %s FOR SHARE", [poll_id])), None)
     elif connection.vendor == "sqlite":
         # A write transaction on SQLite (BEGIN IMMEDIATE) already excludes every other writer.
         poll = PollReplica.objects.filter(pk=poll_id).first()
