@@ -215,10 +215,12 @@ class PollAdmin(ServiceErrorsAdmin):
         csv_url = reverse("admin:polls_poll_results_csv", args=[poll.pk])
         return format_html(
             "Finalized {}: {} points from {} ballots. {}<br>Ballots digest: <code>{}</code>"
+            "<br>Receipts digest: <code>{}</code>"
             "<br><a href=\"{}\">Download the results (CSV)</a>",
             poll.finalized_at, poll.total_points, poll.ballot_count,
             "Nobody allocated points, so there are no payouts." if poll.no_payouts else
-            f"{poll.fund_ada:,f} ada paid out.", poll.ballots_digest or "-", csv_url)
+            f"{poll.fund_ada:,f} ada paid out.", poll.ballots_digest or "-",
+            poll.receipts_digest or "-", csv_url)
 
     @admin.display(description="per cause")
     def results_table(self, poll: Poll) -> str:

@@ -89,6 +89,7 @@ class Poll(PublishedModel):
     total_points = models.PositiveBigIntegerField(null=True, blank=True)
     ballot_count = models.PositiveIntegerField(null=True, blank=True)
     ballots_digest = models.CharField(max_length=128, blank=True)
+    receipts_digest = models.CharField(max_length=128, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
     no_payouts = models.BooleanField(
         default=False, help_text="Finalized with no points allocated, so nothing is paid out.")
@@ -204,6 +205,7 @@ class TallyReplica(ReplicaModel):
     total_points = models.PositiveBigIntegerField(default=0)
     final = models.BooleanField(default=False)
     ballots_digest = models.CharField(max_length=128, blank=True)
+    receipts_digest = models.CharField(max_length=128, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -59,6 +59,7 @@ class PollResults:
     total_points: int
     ballots: int
     ballots_digest: str | None
+    receipts_digest: str | None
     computed_at: datetime | None
     finalized_at: datetime | None
     no_payouts: bool
@@ -106,6 +107,7 @@ def _final_results(poll: Poll) -> PollResults:
         poll_id=poll.pk, status=poll.status, results_visibility=poll.results_visibility,
         final=True, fund_lovelace=poll.fund_lovelace, total_points=poll.total_points or 0,
         ballots=poll.ballot_count or 0, ballots_digest=poll.ballots_digest or None,
+        receipts_digest=poll.receipts_digest or None,
         computed_at=poll.finalized_at, finalized_at=poll.finalized_at,
         no_payouts=poll.no_payouts,
         message=("Nobody allocated points in this poll, so there are no payouts."
@@ -133,6 +135,7 @@ def _tally_results(poll: Poll) -> PollResults:
         final=False, fund_lovelace=poll.fund_lovelace, total_points=total,
         ballots=tally.ballots if tally else 0,
         ballots_digest=(tally.ballots_digest or None) if tally else None,
+        receipts_digest=(tally.receipts_digest or None) if tally else None,
         computed_at=tally.computed_at if tally else None, finalized_at=None, no_payouts=False,
         message=message,
         causes=[CauseResult(cause_id=c.pk, title=c.title,

@@ -58,6 +58,7 @@ class World:
     round: Round
     drafts: dict[str, str]  # action -> a draft poll of its own
     cause: str
+    receipt: str  # of alice's ballot
 
 
 def register(platform: Platform) -> Person:
@@ -99,7 +100,7 @@ def world(platform: Platform) -> World:
     assert cast.status == 201, cast
     drafts = {a: draft_poll(platform, op, round_.causes) for a in ("patch", "schedule",
                                                                     "close", "cancel")}
-    return World(op, people, round_, drafts, round_.causes[0])
+    return World(op, people, round_, drafts, round_.causes[0], cast.body["receipt"])
 
 
 # ------------------------------------------------------------------------------ matrix --
@@ -177,6 +178,16 @@ def _matrix(w: World) -> dict[tuple[str, str, str], tuple[dict, Any, dict[str, i
             {"poll_id": poll}, None, {**anon401, "alice": 204, "bob": 204, "dee": 403,
                                       "op": 403}),
         ("voting", "GET", "polls/{poll_id}/tally/"): ({"poll_id": poll}, None, everyone),
+        ("voting", "GET", "polls/{poll_id}/ballot/revisions/"): (  # one's own history only
+            {"poll_id": poll}, None, {**anon401, "alice": 200, "bob": 200, "dee": 404,
+                                      "op": 404}),  # bob voted above; dee and op never did
+        # Published once the poll has closed; this one is open.
+        ("voting", "GET", "polls/{poll_id}/receipts/"): ({"poll_id": poll}, None,
+                                                         {**anon401, "alice": 403, "bob": 403,
+                                                          "dee": 403, "op": 403}),
+        # The receipt is the credential: anyone holding one may check it.
+        ("voting", "GET", "receipts/{receipt}/"): ({"receipt": w.receipt}, None,
+                                                   dict.fromkeys(PERSONAS, 200)),
     }
 
 
@@ -271,7 +282,7 @@ def test_expired_forged_and_unsigned_tokens_get_401_on_every_secured_endpoint(
         platform: Platform, world: World):
     forged = forged_tokens(platform, world.op.id)
     params = {"account_id": world.people["bob"].id, "poll_id": world.round.poll_id,
-              "cause_id": world.cause}
+              "cause_id": world.cause, "receipt": world.receipt}
     wrong = []
     checked = 0
     for service in ("accounts", "polls", "voting"):
@@ -306,6 +317,14 @@ def test_a_delegator_never_reads_or_changes_another_ones_ballot_or_ledger(
     assert sneaky.status == 400 and "voter" in sneaky.body, sneaky
     for ballot in platform.api("GET", "voting", "me/ballots/", token=bob.token).body["results"]:
         assert ballot["poll"] != poll or ballot["retracted"], ballot  # his own, retracted
+    # His revision history holds his receipts only, never Alice's.
+    alice_receipts = {r["receipt"] for r in platform.api(
+        "GET", "voting", f"polls/{poll}/ballot/revisions/", token=alice.token).body["results"]}
+    bob_history = platform.api("GET", "voting", f"polls/{poll}/ballot/revisions/",
+                               token=bob.token)
+    assert alice_receipts and bob_history.status in (200, 404), bob_history
+    if bob_history.status == 200:
+        assert not alice_receipts & {r["receipt"] for r in bob_history.body["results"]}
     still = platform.api("GET", "voting", f"polls/{poll}/ballot/", token=alice.token)
     assert still.status == 200 and still.body["allocations"] == [
         {"cause": world.cause, "points": 7}], still

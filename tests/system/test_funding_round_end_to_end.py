@@ -116,10 +116,10 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
             r := platform.api("PUT", "voting", f"polls/{poll_id}/ballot/", body, token=token),
             r.status in (200, 201)), "a ballot to be accepted")
 
-    cast(alice_token, {water: 60, meals: 40})
-    cast(bob_token, {meals: 150})
-    cast(carol_token, {water: 10, trees: 20})
-    cast(dave_token, {trees: 100})
+    first = cast(alice_token, {water: 60, meals: 40}).body["receipt"]
+    bob_receipt = cast(bob_token, {meals: 150}).body["receipt"]
+    carol_receipt = cast(carol_token, {water: 10, trees: 20}).body["receipt"]
+    dave_receipt = cast(dave_token, {trees: 100}).body["receipt"]
 
     # 5. Carol overspends: a 400 that says why, and her ballot stays as it was.
     over = platform.api("PUT", "voting", f"polls/{poll_id}/ballot/",
@@ -127,7 +127,7 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
     assert over.status == 400 and "you have 30" in str(over.body["allocations"]), over
 
     # 6. Alice changes her mind; Dave retracts.
-    cast(alice_token, {trees: 100})
+    alice_receipt = cast(alice_token, {trees: 100}).body["receipt"]
     assert platform.api("DELETE", "voting", f"polls/{poll_id}/ballot/",
                         token=dave_token).status == 204
     mine = platform.api("GET", "voting", "me/ballots/", token=alice_token)
@@ -164,7 +164,23 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
                      + "\n")
     assert body["ballots_digest"] == hashlib.sha256("".join(lines).encode()).hexdigest()
 
-    # 11. After the close, voting refuses ballots.
+    # 11. Receipts: polls shows the digest of the receipts counted; voting lists them, so anyone
+    # can recompute it (voting/receipts.py's format), and each voter checks their own.
+    counted = sorted([alice_receipt, bob_receipt, carol_receipt])
+    listed = platform.api("GET", "voting", f"polls/{poll_id}/receipts/", token=dave_token)
+    assert listed.status == 200 and listed.body["results"] == counted, listed
+    text = f"charity-vote-receipts/1 poll={poll_id}\n" + "".join(f"{r}\n" for r in counted)
+    assert body["receipts_digest"] == hashlib.sha256(text.encode()).hexdigest()
+    for receipt, status in ((alice_receipt, "counted"), (first, "superseded"),
+                            (carol_receipt, "counted"), (dave_receipt, "retracted")):
+        checked = platform.api("GET", "voting", f"receipts/{receipt}/")
+        assert checked.status == 200 and checked.body["status"] == status, checked
+    history = platform.api("GET", "voting", f"polls/{poll_id}/ballot/revisions/",
+                           token=alice_token)
+    assert [(r["receipt"], r["previous_receipt"], r["status"]) for r in history.body[
+        "results"]] == [(first, None, "superseded"), (alice_receipt, first, "counted")]
+
+    # 12. After the close, voting refuses ballots.
     late = platform.api("PUT", "voting", f"polls/{poll_id}/ballot/",
                         {"allocations": [{"cause": water, "points": 1}]}, token=alice_token)
     assert late.status == 400 and "closed" in str(late.body), late

@@ -97,7 +97,8 @@ class AllocationInline(ReadOnlyInline):
 
 class BallotRevisionInline(ReadOnlyInline):
     model = BallotRevision
-    fields = ("number", "kind", "allocations", "total_points", "voter_points", "created_at")
+    fields = ("number", "kind", "allocations", "total_points", "voter_points", "created_at",
+              "receipt")
     verbose_name_plural = "revisions (every cast and retraction)"
 
 
@@ -105,10 +106,11 @@ class BallotRevisionInline(ReadOnlyInline):
 class BallotAdmin(ReadOnlyAdmin):
     list_display = ("id", "poll", "voter_id", "revision", "retracted_at", "updated_at")
     list_filter = (("retracted_at", admin.EmptyFieldListFilter), "poll__status")
-    search_fields = ("id", "voter__id", "poll__title", "poll__id")
+    # A voter asking about a receipt: "=" matches any revision's receipt exactly (indexed).
+    search_fields = ("id", "voter__id", "poll__title", "poll__id", "=revisions__receipt")
     list_select_related = ("poll",)
-    readonly_fields = ("id", "poll", "voter", "revision", "retracted_at", "created_at",
-                       "updated_at")
+    readonly_fields = ("id", "poll", "voter", "revision", "receipt", "retracted_at",
+                       "created_at", "updated_at")
     inlines = (AllocationInline, BallotRevisionInline)
     # A poll may have many thousands of ballots: no full count, no voter dropdown.
     show_full_result_count = False
@@ -121,7 +123,7 @@ class PollTallyAdmin(ReadOnlyAdmin):
     search_fields = ("poll__title", "poll__id")
     list_select_related = ("poll",)
     readonly_fields = ("poll", "final", "ballots", "total_points", "causes", "ballots_digest",
-                       "version", "computed_at")
+                       "receipts_digest", "version", "computed_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PollTally]:
         return super().get_queryset(request).select_related("poll")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +19,7 @@ from shared_events.api import StrictFieldsMixin
 
 from . import selectors, services
 from .models import PollReplica, Voter
+from .receipts import looks_like_receipt
 from .services.ballots import NO_BALLOT
 
 MAX_ALLOCATIONS = 1000  # far above any poll's cause count; bounds the work one request makes
@@ -61,6 +63,9 @@ class BallotOutput(serializers.Serializer):
     revisions = serializers.IntegerField(source="revision",
                                          help_text="How many times it was cast or retracted.")
     retracted = serializers.BooleanField(source="is_retracted")
+    receipt = serializers.CharField(
+        help_text="The receipt of the latest revision (see the revisions and receipts "
+        "endpoints).")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -83,6 +88,9 @@ class TallyOutput(serializers.Serializer):
         help_text="The count of the closed poll, written once at its close.")
     ballots_digest = serializers.CharField(
         allow_null=True, help_text="SHA-256 of the counted ballots (format in voting.digest).")
+    receipts_digest = serializers.CharField(
+        allow_null=True, help_text="Once final: SHA-256 of the counted ballots' receipts "
+        "(format in voting.receipts; the list is at polls/<id>/receipts/).")
     computed_at = serializers.DateTimeField()
 
 
@@ -167,3 +175,110 @@ class MyBallotsApi(APIView):
         page = paginator.paginate_queryset(
             selectors.ballots_of_voter(voter_id=request.user.id), request, view=self)
         return paginator.get_paginated_response(BallotOutput(page, many=True).data)
+
+
+class RevisionAllocationOutput(serializers.Serializer):
+    cause = serializers.UUIDField()
+    points = serializers.IntegerField()
+
+
+class RevisionOutput(serializers.Serializer):
+    number = serializers.IntegerField(help_text="1 for the first cast, then one more for each "
+                                      "re-vote or retraction.")
+    kind = serializers.ChoiceField(choices=["cast", "retract"])
+    allocations = RevisionAllocationOutput(many=True,
+                                           help_text="as given (empty for a retraction)")
+    total_points = serializers.IntegerField()
+    voter_points = serializers.IntegerField(help_text="your points when it was checked")
+    created_at = serializers.DateTimeField()
+    receipt = serializers.CharField(help_text="SHA-256 of this revision (voting.receipts)")
+    previous_receipt = serializers.CharField(
+        allow_null=True, help_text="The previous revision's receipt, which this one chains to.")
+    nonce = serializers.CharField(help_text="The random part of the receipt, so you can "
+                                  "recompute it.")
+    status = serializers.ChoiceField(choices=[s.value for s in selectors.ReceiptStatus],
+                                     help_text="what became of it (see receipts/<receipt>/)")
+
+
+class BallotRevisionsApi(APIView):
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(responses={200: RevisionOutput(many=True)},
+                   summary="Every revision of my ballot in this poll, with its receipt",
+                   description="Oldest first: each cast, re-vote and retraction, the receipt "
+                   "that chains it to the one before, and what became of it (`counted`, "
+                   "`pending`, `superseded`, `retracted`, `cancelled`).")
+    def get(self, request: Request, poll_id: uuid.UUID) -> Response:
+        poll = _poll_or_404(poll_id)
+        revisions = selectors.revisions_of_ballot(voter_id=request.user.id, poll_id=poll_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(revisions, request, view=self)
+        if not page and not revisions.exists():
+            raise NotFound(NO_BALLOT)
+        final = selectors.final_tally(poll=poll) is not None
+        latest = revisions.order_by("-number").values_list("number", "kind").first()
+        for revision in page:
+            revision.status = selectors.revision_status(
+                poll=poll, final=final, number=revision.number, latest=latest)
+        return paginator.get_paginated_response(RevisionOutput(page, many=True).data)
+
+
+class ReceiptOutput(serializers.Serializer):
+    receipt = serializers.CharField()
+    poll = serializers.UUIDField(source="poll.pk")
+    poll_title = serializers.CharField(source="poll.title")
+    poll_status = serializers.CharField(source="poll.status")
+    revision = serializers.IntegerField()
+    latest_revision = serializers.IntegerField(
+        help_text="the number of the ballot's latest revision")
+    kind = serializers.ChoiceField(choices=["cast", "retract"])
+    created_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=[s.value for s in selectors.ReceiptStatus])
+    counted = serializers.BooleanField(help_text="included in the poll's final tally")
+    explanation = serializers.CharField()
+    receipts_digest = serializers.CharField(
+        allow_null=True, help_text="the final tally's receipts digest, once there is one")
+
+
+class ReceiptApi(APIView):
+    # The receipt is the credential: 256 bits nobody can guess, known to its voter (and, for
+    # counted ballots, published after the close). A voter can hand it to anyone to check.
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[OpenApiParameter(
+                       "receipt", str, OpenApiParameter.PATH, pattern="^[0-9a-f]{64}$",
+                       description="a receipt: 64 lowercase hex digits")],
+                   responses={200: ReceiptOutput, 400: OpenApiResponse(
+                       description="not a receipt (64 lowercase hex digits)"),
+                       404: OpenApiResponse(description="no ballot revision has this receipt")},
+                   summary="Check a receipt: is that ballot revision in the final tally?")
+    def get(self, request: Request, receipt: str) -> Response:
+        if not looks_like_receipt(receipt):
+            raise ValidationError({"receipt": ["A receipt is 64 lowercase hex digits."]})
+        check = selectors.receipt_check(receipt=receipt)
+        if check is None:
+            raise NotFound("No ballot revision has this receipt.")
+        return Response(ReceiptOutput(check).data)
+
+
+class CountedReceiptsPagination(LimitOffsetPagination):
+    default_limit = 1000
+    max_limit = 10_000
+
+
+class PollReceiptsApi(APIView):
+    pagination_class = CountedReceiptsPagination
+
+    @extend_schema(responses={200: serializers.ListSerializer(child=serializers.CharField())},
+                   summary="The receipts the final tally counted, sorted",
+                   description="Once the poll has closed: one receipt per counted ballot, the "
+                   "list the tally's `receipts_digest` is computed over (voting.receipts), so "
+                   "anyone can recompute it and find their own receipt in it. 403 before.")
+    def get(self, request: Request, poll_id: uuid.UUID) -> Response:
+        poll = _poll_or_404(poll_id)
+        if selectors.final_tally(poll=poll) is None:
+            raise PermissionDenied("The receipts are published once the poll has closed.")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.counted_receipts(poll=poll), request,
+                                           view=self)
+        return paginator.get_paginated_response(list(page))

@@ -96,6 +96,9 @@ class Ballot(models.Model):
     voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="ballots")
     revision = models.PositiveIntegerField(default=0)  # the latest revision's number
     retracted_at = models.DateTimeField(null=True, blank=True)
+    # The latest revision's receipt, kept here so the next revision chains to it without a
+    # read of the history.
+    receipt = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -148,6 +151,10 @@ class BallotRevision(models.Model):
     total_points = models.PositiveBigIntegerField(default=0)
     voter_points = models.PositiveBigIntegerField()  # the voting power it was checked against
     created_at = models.DateTimeField(default=timezone.now)
+    # Its receipt (format in voting.receipts): chains to the previous revision's.
+    receipt = models.CharField(max_length=64, unique=True)
+    previous_receipt = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    nonce = models.CharField(max_length=32)
 
     class Meta:
         ordering = ["ballot", "number"]
@@ -172,11 +179,13 @@ class PollTally(PublishedModel):
     final = models.BooleanField(default=False)
     # None until final (TallyState says so too); "" would read as a digest of nothing.
     ballots_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # The digest of the counted ballots' receipts (voting.receipts); None until final.
+    receipts_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     computed_at = models.DateTimeField(default=timezone.now)
 
     event_aggregate = "voting.tally"
-    published_fields = frozenset(
-        {"causes", "ballots", "total_points", "final", "ballots_digest", "computed_at"})
+    published_fields = frozenset({"causes", "ballots", "total_points", "final",
+                                  "ballots_digest", "receipts_digest", "computed_at"})
 
     class Meta(PublishedModel.Meta):
         verbose_name_plural = "poll tallies"
@@ -193,6 +202,7 @@ class PollTally(PublishedModel):
             total_points=self.total_points,
             final=self.final,
             ballots_digest=self.ballots_digest,
+            receipts_digest=self.receipts_digest,
             computed_at=self.computed_at.isoformat(),
         )
 

@@ -217,6 +217,9 @@ class PollResultsOutput(serializers.Serializer):
     total_points = serializers.IntegerField()
     ballots = serializers.IntegerField()
     ballots_digest = serializers.CharField(allow_null=True)
+    receipts_digest = serializers.CharField(
+        allow_null=True, help_text="once final: the digest of the counted ballots' receipts "
+        "(listed by voting_service at /voting/api/polls/<id>/receipts/)")
     computed_at = serializers.DateTimeField(allow_null=True)
     finalized_at = serializers.DateTimeField(allow_null=True)
     no_payouts = serializers.BooleanField(

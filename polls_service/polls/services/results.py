@@ -44,6 +44,7 @@ def tally_apply_state(*, state: TallyState, version: int) -> bool:
             "total_points": state.total_points,
             "final": state.final,
             "ballots_digest": state.ballots_digest or "",
+            "receipts_digest": state.receipts_digest or "",
             "computed_at": datetime.fromisoformat(state.computed_at),
         },
     )
@@ -98,6 +99,7 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
     poll.total_points = total
     poll.ballot_count = tally.ballots
     poll.ballots_digest = tally.ballots_digest
+    poll.receipts_digest = tally.receipts_digest
     poll.finalized_at = timezone.now()
     poll.no_payouts = total == 0
     poll.save()

@@ -61,8 +61,8 @@ def last_event(poll: Poll) -> dict:
 
 def tally_message(poll: Poll, version: int, counts: dict | None = None, *, final: bool = False,
                   ballots: int | None = None, digest: str | None = None,
-                  verb: str = "updated", total_points: int | None = None,
-                  deleted: bool = False) -> IncomingMessage:
+                  receipts: str | None = None, verb: str = "updated",
+                  total_points: int | None = None, deleted: bool = False) -> IncomingMessage:
     """A `voting.tally.*` message as voting_service would publish it. `counts` maps a cause
     (or its id) to points or to (points, voters)."""
     causes = []
@@ -79,5 +79,6 @@ def tally_message(poll: Poll, version: int, counts: dict | None = None, *, final
                  "ballots": sum(c["voters"] for c in causes) if ballots is None else ballots,
                  "total_points": total, "final": final,
                  "ballots_digest": digest if digest is not None else ("d" * 64 if final else None),
+                 **({} if receipts is None else {"receipts_digest": receipts}),
                  "computed_at": datetime.now(UTC).isoformat(), "deleted": deleted},
     }).encode())

@@ -242,11 +242,11 @@ def test_final_results_show_points_shares_and_payouts(as_delegator):
     poll = closed_poll(fund_lovelace=10, causes=3, results_visibility="after_close")
     a, b, c = ordered_causes(poll)
     apply_batch([tally_message(poll, 9, {a: (1, 1), b: (1, 1), c: (1, 1)}, final=True,
-                               digest="f" * 64)])
+                               digest="f" * 64, receipts="e" * 64)])
     body = as_delegator.get(f"{API}{poll.pk}/results/").json()
     assert (body["status"], body["final"], body["total_points"], body["ballots"],
-            body["ballots_digest"], body["no_payouts"]) == ("finalized", True, 3, 3, "f" * 64,
-                                                            False)
+            body["ballots_digest"], body["receipts_digest"], body["no_payouts"]) == (
+        "finalized", True, 3, 3, "f" * 64, "e" * 64, False)
     assert body["finalized_at"] is not None
     payouts = {c["cause"]: (c["payout_lovelace"], c["payout_ada"], c["share"])
                for c in body["causes"]}
@@ -254,6 +254,15 @@ def test_final_results_show_points_shares_and_payouts(as_delegator):
     lowest = min((a, b, c), key=lambda x: str(x.pk))
     assert payouts[str(lowest.pk)] == (4, "0.000004", "0.333333")
     assert sum(p[0] for p in payouts.values()) == 10
+
+
+def test_a_final_tally_from_before_receipts_finalizes_without_a_receipts_digest(as_delegator):
+    """An older voting_service publishes no receipts digest: the poll still finalizes."""
+    poll = closed_poll(causes=2)
+    a, b = ordered_causes(poll)
+    apply_batch([tally_message(poll, 3, {a: 2, b: 1}, final=True)])
+    body = as_delegator.get(f"{API}{poll.pk}/results/").json()
+    assert (body["status"], body["receipts_digest"]) == ("finalized", None)
 
 
 def test_final_results_say_when_nobody_voted(as_delegator):

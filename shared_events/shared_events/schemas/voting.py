@@ -29,6 +29,8 @@ class TallyState(EventData):
     ballots_digest: str | None
     computed_at: str  # ISO 8601
     deleted: bool = False
+    # Added after the first release, so optional: the digest of the counted ballots' receipts.
+    receipts_digest: str | None = None
 
 
 TALLY_EVENTS = define_aggregate_events("voting.tally", TallyState)

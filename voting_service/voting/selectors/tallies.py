@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ..digest import ballots_digest
 from ..models import Allocation, PollReplica, PollTally
+from ..receipts import receipts_digest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TallyResult:
     computed_at: datetime
     final: bool = False
     ballots_digest: str | None = None
+    receipts_digest: str | None = None
 
     def same_counts(self, tally: PollTally) -> bool:
         return (self.causes, self.ballots, self.total_points) == (
@@ -64,23 +66,34 @@ def tally_compute(*, poll: PollReplica) -> TallyResult:
         total_points=sum(p for p, _ in counts.values()), computed_at=timezone.now())
 
 
-def counted_ballots(*, poll: PollReplica) -> dict[uuid.UUID, list[tuple[uuid.UUID, int]]]:
-    """Voter id -> (cause id, points) of every current ballot of the poll, zeros left out: what
-    the final tally counts and digests (one query, one snapshot)."""
+@dataclasses.dataclass(frozen=True)
+class CountedBallots:
+    allocations: dict[uuid.UUID, list[tuple[uuid.UUID, int]]]  # voter id -> (cause, points)
+    receipts: set[str]  # the receipt of each counted ballot's latest revision
+
+
+def counted_ballots(*, poll: PollReplica) -> CountedBallots:
+    """(cause id, points) per voter of every current ballot of the poll, zeros left out, and
+    those ballots' receipts: what the final tally counts and digests (one query, one
+    snapshot)."""
     ballots: dict[uuid.UUID, list[tuple[uuid.UUID, int]]] = defaultdict(list)
-    rows: Iterable[tuple[uuid.UUID, uuid.UUID, int]] = (
+    receipts: set[str] = set()
+    rows: Iterable[tuple[uuid.UUID, str, uuid.UUID, int]] = (
         Allocation.objects.filter(poll=poll, points__gt=0)
-        .order_by().values_list("ballot__voter_id", "cause_id", "points")
+        .order_by().values_list("ballot__voter_id", "ballot__receipt", "cause_id", "points")
     )
-    for voter_id, cause_id, points in rows:
+    for voter_id, receipt, cause_id, points in rows:
         ballots[voter_id].append((cause_id, int(points)))
-    return dict(ballots)
+        receipts.add(receipt)
+    return CountedBallots(allocations=dict(ballots), receipts=receipts)
 
 
 def tally_recount(*, poll: PollReplica) -> TallyResult:
-    """The final tally: counted from the listing of the ballots themselves, with the digest of
-    exactly that listing (format in `voting.digest`)."""
-    ballots = counted_ballots(poll=poll)
+    """The final tally: counted from the listing of the ballots themselves, with the digests of
+    exactly that listing and of those ballots' receipts (formats in `voting.digest` and
+    `voting.receipts`)."""
+    counted = counted_ballots(poll=poll)
+    ballots = counted.allocations
     points: dict[str, int] = defaultdict(int)
     voters: dict[str, int] = defaultdict(int)
     for allocations in ballots.values():
@@ -91,10 +104,15 @@ def tally_recount(*, poll: PollReplica) -> TallyResult:
     return TallyResult(
         poll_id=poll.pk, causes=_ordered_causes(poll, counts), ballots=len(ballots),
         total_points=sum(points.values()), computed_at=timezone.now(), final=True,
-        ballots_digest=ballots_digest(poll_id=poll.pk, ballots=ballots))
+        ballots_digest=ballots_digest(poll_id=poll.pk, ballots=ballots),
+        receipts_digest=receipts_digest(poll_id=poll.pk, receipts=counted.receipts))
+
+
+def final_tally(*, poll: PollReplica) -> PollTally | None:
+    return PollTally.objects.filter(pk=poll.pk, final=True).first()
 
 
 def tally_for_display(*, poll: PollReplica) -> TallyResult | PollTally:
     """The final tally once there is one (it never changes), the live count before."""
-    final = PollTally.objects.filter(pk=poll.pk, final=True).first()
+    final = final_tally(poll=poll)
     return final if final is not None else tally_compute(poll=poll)

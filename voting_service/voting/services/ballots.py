@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +28,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from ..models import Allocation, Ballot, BallotRevision, PollReplica, PollStatus, Voter
+from ..receipts import new_nonce, revision_receipt
 from .locks import poll_lock_shared
 
 
@@ -131,21 +133,34 @@ def ballot_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
             ballot = Ballot(poll=poll, voter=voter, created_at=now)
         else:
             Allocation.objects.filter(ballot=ballot).delete()
-        ballot.revision += 1
+        revision = _next_revision(ballot, BallotRevision.Kind.CAST, allocations, voter, now)
         ballot.retracted_at = None
-        ballot.updated_at = now
         ballot.save()
         Allocation.objects.bulk_create([
             Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"],
                        position=i)
             for i, a in enumerate(allocations)
         ])
-        BallotRevision.objects.create(
-            ballot=ballot, number=ballot.revision, kind=BallotRevision.Kind.CAST,
-            allocations=[{"cause": str(a["cause"]), "points": a["points"]} for a in allocations],
-            total_points=sum(a["points"] for a in allocations), voter_points=voter.points,
-            created_at=now)
+        revision.save(force_insert=True)
     return ballot, created
+
+
+def _next_revision(ballot: Ballot, kind: str, allocations: Sequence[AllocationIn],
+                   voter: Voter, now: datetime) -> BallotRevision:
+    """The ballot's next revision with its receipt, chained to the previous one; the ballot
+    (saved by the caller, which holds the voter's lock) moves on to it."""
+    number = ballot.revision + 1
+    nonce = new_nonce()
+    previous = ballot.receipt or None
+    receipt = revision_receipt(
+        poll_id=ballot.poll_id, previous=previous, number=number, kind=kind, at=now,
+        allocations=[(a["cause"], a["points"]) for a in allocations], nonce=nonce)
+    ballot.revision, ballot.receipt, ballot.updated_at = number, receipt, now
+    return BallotRevision(
+        ballot=ballot, number=number, kind=kind,
+        allocations=[{"cause": str(a["cause"]), "points": a["points"]} for a in allocations],
+        total_points=sum(a["points"] for a in allocations), voter_points=voter.points,
+        created_at=now, receipt=receipt, previous_receipt=previous, nonce=nonce)
 
 
 def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
@@ -160,11 +175,8 @@ def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
         _check_open(poll)
         now = timezone.now()
         Allocation.objects.filter(ballot=ballot).delete()
-        ballot.revision += 1
+        revision = _next_revision(ballot, BallotRevision.Kind.RETRACT, [], voter, now)
         ballot.retracted_at = now
-        ballot.updated_at = now
-        ballot.save(update_fields=["revision", "retracted_at", "updated_at"])
-        BallotRevision.objects.create(
-            ballot=ballot, number=ballot.revision, kind=BallotRevision.Kind.RETRACT,
-            allocations=[], total_points=0, voter_points=voter.points, created_at=now)
+        ballot.save(update_fields=["revision", "receipt", "retracted_at", "updated_at"])
+        revision.save(force_insert=True)
     return ballot

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> PollTally:
     values = {"causes": result.causes, "ballots": result.ballots,
               "total_points": result.total_points, "final": result.final,
-              "ballots_digest": result.ballots_digest, "computed_at": result.computed_at}
+              "ballots_digest": result.ballots_digest, "receipts_digest": result.receipts_digest,
+              "computed_at": result.computed_at}
     if tally is None:
         # An INSERT, never Django's UPDATE-then-INSERT: a row another transaction committed
         # since we looked must make this fail, not be overwritten with version 1.
