@@ -1,5 +1,9 @@
-"""A small closed-loop HTTP load generator: N client threads, each with one keep-alive
-connection (http.client), sending the next request as soon as the previous answer is read."""
+"""A small closed-loop HTTP load generator: N client threads, each with a keep-alive
+connection (http.client), sending the next request as soon as the previous answer is read.
+
+Each client opens a new connection every RECONNECT_EVERY requests: gunicorn's workers each
+keep the connections they accepted, so 4 connections made once may land 3 to 1 or 4 to 0 on
+2 workers for a whole run, and leave a core idle in one run and not in the next."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from .progress import Progress
 
 Request = tuple[str, str, bytes, dict[str, str]]  # method, path, body, headers
+RECONNECT_EVERY = 50
 
 
 @dataclass
@@ -46,11 +51,17 @@ def run_load(port: int, build: Callable[[random.Random], Request], *, clients: i
         rng = random.Random(seed * 1000 + i)
         mine = per_thread[i]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        sent_here = 0
         try:
             while True:
                 now = time.monotonic()
                 if now >= end:
                     return
+                if sent_here >= RECONNECT_EVERY:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    sent_here = 0
+                sent_here += 1
                 method, path, body, headers = build(rng)
                 sent = time.perf_counter()
                 try:
