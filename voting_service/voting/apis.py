@@ -142,9 +142,10 @@ class BallotApi(APIView):
         serializer.is_valid(raise_exception=True)
         allocations = [{"cause": a["cause_id"], "points": a["points"]}
                        for a in serializer.validated_data["allocations"]]
-        _, created = services.ballot_cast(voter_id=request.user.id,
-                                   poll_id=poll_id, allocations=allocations)
-        return Response(BallotOutput(self._current(request, poll_id)).data,
+        # The ballot as stored: the service returns it with its poll and allocations.
+        ballot, created = services.ballot_cast(voter_id=request.user.id,
+                                               poll_id=poll_id, allocations=allocations)
+        return Response(BallotOutput(ballot).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(responses={204: None}, summary="Retract my ballot while the poll is open")
