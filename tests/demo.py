@@ -106,10 +106,10 @@ def _allocation(rng: random.Random, causes: list[str], points: int) -> list[dict
     chosen = rng.sample(causes, rng.randint(1, 3))
     budget = rng.randint(max(1, points // 2), points)
     cuts = sorted(rng.randint(0, budget) for _ in range(len(chosen) - 1))
-    shares = [b - a for a, b in zip([0, *cuts], [*cuts, budget])]
+    shares = [b - a for a, b in zip([0, *cuts], [*cuts, budget], strict=True)]
     if not any(shares):
         shares[0] = 1
-    return [{"cause": c, "points": p} for c, p in zip(chosen, shares)]
+    return [{"cause": c, "points": p} for c, p in zip(chosen, shares, strict=True)]
 
 
 def run(platform: Platform, *, seed: int = 7) -> dict[str, Any]:
@@ -196,6 +196,8 @@ def print_results(results: dict[str, Any]) -> None:
     print(f"  {'total':<30} {results['total_points']:>7} {results['ballots']:>6} "
           f"{'':>8} {Decimal(paid) / 1_000_000:>16,.6f}")
     print(f"\n  ballots counted: {results['ballots']}; digest {results['ballots_digest']}")
+    print(f"  receipts digest: {results['receipts_digest']} (the receipts at "
+          f"/voting/api/polls/{results['poll']}/receipts/)")
     print(f"  payouts sum to the fund exactly: {paid == results['fund_lovelace']} "
           f"({paid} of {results['fund_lovelace']} lovelace)")
 

@@ -4,6 +4,7 @@ payouts add up, as a new user would see it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,3 +23,4 @@ def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund():
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "payouts sum to the fund exactly: True" in result.stdout
     assert "ballots counted: 47" in result.stdout  # 50 cast, 3 retracted
+    assert re.search(r"receipts digest: [0-9a-f]{64} ", result.stdout), result.stdout
