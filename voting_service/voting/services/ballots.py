@@ -13,6 +13,9 @@ Every write runs in one transaction that takes two locks, always in this order:
 
 No deadlock with the consumer: it applies one stream per transaction, so it never holds a voter
 row (ACCOUNTS) and a poll row (POLLS) at once.
+
+A cast that passes every rule is written in raw SQL (`ballot_sql`, the hot path); the ORM reads
+below only word the refusal of one that does not.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from django.utils import timezone
 
 from ..models import Allocation, Ballot, BallotRevision, PollReplica, PollStatus, Voter
 from ..receipts import new_nonce, revision_receipt
+from . import ballot_sql
 from .locks import poll_lock_shared
 
 
@@ -122,28 +126,50 @@ def ballot_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
     both versions stay in the revision history."""
     allocations = _normalized(allocations)
     with transaction.atomic():
-        voter = _lock_voter(voter_id)
-        poll = poll_lock_shared(poll_id)
-        _check_open(poll)
-        _check_against_poll(allocations, poll, voter)
-        now = timezone.now()
-        ballot = Ballot.objects.filter(poll=poll, voter=voter).first()
-        created = ballot is None
-        if created:
-            ballot = Ballot(poll=poll, voter=voter, created_at=now)
-        else:
-            ballot.poll = poll  # the row just read under the lock, not a lazy query later
-            Allocation.objects.filter(ballot=ballot).delete()
-        revision = _next_revision(ballot, BallotRevision.Kind.CAST, allocations, voter, now)
-        ballot.retracted_at = None
-        ballot.save()
-        stored = Allocation.objects.bulk_create([
-            Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"],
-                       position=i)
-            for i, a in enumerate(allocations)
-        ])
-        revision.save(force_insert=True)
-    _show_allocations(ballot, stored)
+        cast = _cast_eligible(voter_id=voter_id, poll_id=poll_id, allocations=allocations)
+        if cast is None:
+            # A rule fails: the ORM reads, under the same locks, say which one.
+            voter = _lock_voter(voter_id)
+            poll = poll_lock_shared(poll_id)
+            _check_open(poll)
+            _check_against_poll(allocations, poll, voter)
+            # None did: the voter's replica arrived between the two reads. Now it is locked.
+            cast = _cast_eligible(voter_id=voter_id, poll_id=poll_id, allocations=allocations)
+            if cast is None:
+                raise RuntimeError(f"ballot of {voter_id} in {poll_id}: eligible, yet not cast")
+    return cast
+
+
+def _cast_eligible(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
+                   allocations: list[AllocationIn]) -> tuple[Ballot, bool] | None:
+    """`ballot_cast` for an eligible voter in an open poll, in raw SQL (`ballot_sql`): the same
+    locks, checks and rows in four statements instead of about ten through the ORM. None when
+    the voter or poll is not eligible, and nothing written."""
+    now = timezone.now()
+    eligible = ballot_sql.lock_eligible(voter_id=voter_id, poll_id=poll_id, now=now)
+    if eligible is None:
+        return None
+    total = sum(a["points"] for a in allocations)
+    if total > eligible.points or any(str(a["cause"]) not in eligible.poll_causes
+                                      for a in allocations):
+        return None  # the ORM path words the message
+    stored = ballot_sql.stored_ballot(voter_id=voter_id, poll_id=poll_id)
+    created = stored is None
+    # Unsaved instances, filled in as the rows are written: the caller answers with them.
+    poll = PollReplica(id=poll_id, title=eligible.poll_title, status=PollStatus.OPEN)
+    voter = Voter(id=voter_id, points=eligible.points)
+    ballot = Ballot(id=uuid.uuid4() if stored is None else stored.id, poll=poll, voter=voter,
+                    created_at=now if stored is None else stored.created_at,
+                    revision=0 if stored is None else stored.revision,
+                    receipt="" if stored is None else stored.receipt)
+    revision = _next_revision(ballot, BallotRevision.Kind.CAST, allocations, voter, now)
+    ballot.retracted_at = None
+    written = [Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"],
+                          position=i) for i, a in enumerate(allocations)]
+    ballot_sql.write_cast(ballot=ballot, created=created, allocations=written,
+                          revision=revision)
+    ballot._state.adding = False
+    _show_allocations(ballot, written)
     return ballot, created
 
 

@@ -236,3 +236,76 @@ def test_my_ballots_across_polls_with_allocations_and_revision_counts(api, voter
 
 def test_my_ballots_is_empty_for_someone_not_known_yet(db):
     assert client_for(uuid.uuid4()).get("/voting/api/me/ballots/").json()["count"] == 0
+
+
+CAUSE = "2f1c5d3e-8a4b-4c6d-9e0f-1a2b3c4d5e6f"
+BODIES = [
+    {"allocations": [{"cause": CAUSE, "points": 5}]},
+    {"allocations": [{"cause": CAUSE.upper(), "points": 0}, {"cause": CAUSE, "points": 2**63 - 1}]},
+    {"allocations": [{"cause": CAUSE.replace("-", ""), "points": 1}]},
+    {"allocations": [{"cause": f"urn:uuid:{CAUSE}", "points": 1}]},
+    {"allocations": []},
+    {"allocations": [{"cause": CAUSE, "points": 1}] * 1000},
+    {"allocations": [{"cause": CAUSE, "points": 1}] * 1001},
+    {"allocations": [{"cause": CAUSE, "points": -1}]},
+    {"allocations": [{"cause": CAUSE, "points": 2**63}]},
+    {"allocations": [{"cause": CAUSE, "points": True}]},
+    {"allocations": [{"cause": CAUSE, "points": 1.0}]},
+    {"allocations": [{"cause": CAUSE, "points": "1"}]},
+    {"allocations": [{"cause": CAUSE, "points": None}]},
+    {"allocations": [{"cause": 12345, "points": 1}]},
+    {"allocations": [{"cause": "nope", "points": 1}]},
+    {"allocations": [{"cause": CAUSE}]},
+    {"allocations": [{"cause": CAUSE, "points": 1, "weight": 2}]},
+    {"allocations": [[CAUSE, 1]]},
+    {"allocations": "all"},
+    {"allocations": [], "note": "x"},
+    {},
+    [],
+]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_the_plain_path_agrees_with_the_serializer(body):
+    """The ballot API reads plain bodies without the serializer; whatever it takes, the
+    serializer takes too, with the same values, and whatever the serializer refuses, it leaves
+    to the serializer (for the message)."""
+    from voting.apis import BallotApi, allocations_if_plainly_valid
+
+    plain = allocations_if_plainly_valid(body)
+    serializer = BallotApi.Input(data=body)
+    if plain is None:
+        # Only refusals and the rare shapes (an integer as a cause id) go the long way.
+        assert not serializer.is_valid() or any(
+            not isinstance(a.get("cause"), str) for a in body["allocations"])
+    else:
+        assert serializer.is_valid(), serializer.errors
+        assert plain == [{"cause": a["cause_id"], "points": a["points"]}
+                         for a in serializer.validated_data["allocations"]]
+
+
+def test_ballot_output_matches_the_declared_fields(api, poll, voter):
+    """BallotOutput writes its answer by hand; DRF's generic walk over the declared fields (the
+    schema) must give the same, for a new ballot, a re-vote, a retraction, as read and as cast."""
+    from rest_framework import serializers
+
+    from voting import selectors, services
+    from voting.apis import BallotOutput
+
+    def generic(ballot) -> dict:
+        return dict(serializers.Serializer.to_representation(BallotOutput(), ballot))
+
+    cast, created = services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk, allocations=[
+        {"cause": uuid.UUID(poll.causes[1]), "points": 7},
+        {"cause": uuid.UUID(poll.causes[0]), "points": 0}])
+    assert created and BallotOutput(cast).data == generic(cast)
+    again, created = services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk, allocations=[
+        {"cause": uuid.UUID(poll.causes[0]), "points": 3}])
+    assert not created and BallotOutput(again).data == generic(again)
+    read = selectors.ballot_get(voter_id=voter.pk, poll_id=poll.pk)
+    assert BallotOutput(read).data == generic(read)
+    assert api.get(url(poll)).json() == generic(read)
+    services.ballot_retract(voter_id=voter.pk, poll_id=poll.pk)
+    retracted = selectors.ballot_get(voter_id=voter.pk, poll_id=poll.pk)
+    assert BallotOutput(retracted).data == generic(retracted)
+    assert generic(retracted)["retracted"] is True

@@ -16,7 +16,7 @@ from shared_events.testing import wait_until
 from voting import services
 from voting.models import Ballot, PollTally
 from voting.selectors import tally_compute, tally_recount
-from voting.services import ballots as ballot_services
+from voting.services import ballot_sql
 from voting.services import replicas as replica_services
 
 from .factories import ballot_body, client_for, make_poll, make_voter, poll_message, poll_state_of
@@ -106,14 +106,15 @@ def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
     services.ballot_cast(voter_id=early.pk, poll_id=poll.pk,
                          allocations=[{"cause": poll.causes[0], "points": 5}])
     locked, release = threading.Event(), threading.Event()
-    original = ballot_services._check_against_poll
+    original = ballot_sql.stored_ballot
 
-    def hold_after_locking(*args):
-        original(*args)
+    def hold_after_locking(**kwargs):
+        # The ballot's first statement took the voter's and the poll's locks; this is its next.
         locked.set()
         assert release.wait(20)
+        return original(**kwargs)
 
-    monkeypatch.setattr(ballot_services, "_check_against_poll", hold_after_locking)
+    monkeypatch.setattr(ballot_sql, "stored_ballot", hold_after_locking)
 
     @in_thread
     def cast():
