@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from .. import conf
 from ..schemas import Event, EventDecodeError, decode
+from .inbox import inbox_record, inbox_seen
 from .models import DeadLetter, ProcessedEvent
 from .registry import BatchHandler, batch_handler_for, handler_for
 
@@ -68,8 +69,7 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
     ids = [e.envelope.id for e in decoded if isinstance(e, Event)]
     outcomes: list[Outcome | None] = [None] * len(messages)
     with transaction.atomic():
-        seen = set(ProcessedEvent.objects.filter(event_id__in=ids).values_list("event_id",
-                                                                                flat=True))
+        seen = inbox_seen(ids)
         todo: list[tuple[int, IncomingMessage, Event]] = []
         first_copy: dict[uuid.UUID, int] = {}
         repeats: list[tuple[int, int]] = []  # (index, index of the first copy in this batch)
@@ -99,10 +99,8 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
             assert done is not None
             outcomes[i] = Outcome(Action.ACK, note="duplicate") if (
                 done.action is Action.ACK) else done
-        ProcessedEvent.objects.bulk_create([
-            ProcessedEvent(event_id=event.envelope.id, event_type=event.type,
-                           stream=msg.stream, stream_seq=msg.stream_seq)
-            for _i, msg, event in applied])
+        inbox_record([(event.envelope.id, event.type, msg.stream, msg.stream_seq)
+                      for _i, msg, event in applied], now=timezone.now())
     assert all(o is not None for o in outcomes)
     return outcomes  # type: ignore[return-value]
 

@@ -90,7 +90,11 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields[1:])
     version = quote(model._meta.get_field("source_version").column)
     row = "(" + ", ".join(["%s"] * (len(fields) + len(local))) + ")"
-    now = timezone.now()
+    # The same for every row, so prepared once: the replication time and the local defaults.
+    now = fields[3].get_db_prep_save(timezone.now(), connection)
+    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in local]
+    pk_prep, version_prep, deleted_prep = (f.get_db_prep_save for f in fields[:3])
+    named = [(n, f.get_db_prep_save) for n, f in zip(names, fields[4:], strict=True)]
     stored: set[Any] = set()
     keys = sorted(newest)
     with connection.cursor() as cursor:
@@ -99,13 +103,13 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
             params: list[Any] = []
             for key in chunk:
                 state = newest[key]
-                if sorted(state.fields) != names:
+                if state.fields.keys() != set(names):
                     raise ValueError("every state given to replica_apply_many must have the "
                                      "same fields")
-                values = [key, state.version, state.deleted, now,
-                          *(state.fields[n] for n in names), *(f.get_default() for f in local)]
-                params += [f.get_db_prep_save(v, connection) for f, v in
-                           zip([*fields, *local], values, strict=True)]
+                params += [pk_prep(key, connection), version_prep(state.version, connection),
+                           deleted_prep(state.deleted, connection), now,
+                           *(prep(state.fields[n], connection) for n, prep in named),
+                           *defaults]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "
                 f"ON CONFLICT ({quote(pk_field.column)}) DO UPDATE SET {updates} "

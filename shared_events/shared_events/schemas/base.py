@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Self
 
 
@@ -22,28 +22,32 @@ class EventDecodeError(ValueError):
 class EventData:
     """Base of every event payload class."""
 
-    _hints: ClassVar[dict[str, Any] | None] = None
+    # Per class, built on first use: (field name, decoder, required) for every field.
+    _plan: ClassVar[list[tuple[str, Decoder, bool]] | None] = None
 
     @classmethod
-    def _field_types(cls) -> dict[str, Any]:
-        if cls.__dict__.get("_hints") is None:
-            cls._hints = typing.get_type_hints(cls)
-        return cls._hints  # type: ignore[return-value]
+    def _decoding_plan(cls) -> list[tuple[str, Decoder, bool]]:
+        plan = cls.__dict__.get("_plan")
+        if plan is None:
+            hints = typing.get_type_hints(cls)
+            plan = [
+                (f.name, _decoder(hints[f.name]),
+                 f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+                for f in dataclasses.fields(cls)
+            ]
+            cls._plan = plan
+        return plan
 
     @classmethod
     def from_dict(cls, raw: Any) -> Self:
         if not isinstance(raw, Mapping):
             raise EventDecodeError(f"{cls.__name__}: expected an object, got {type(raw).__name__}")
-        hints = cls._field_types()
         values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            if field.name in raw:
-                values[field.name] = _coerce(raw[field.name], hints[field.name], field.name)
-            elif (
-                field.default is dataclasses.MISSING
-                and field.default_factory is dataclasses.MISSING
-            ):
-                raise EventDecodeError(f"{cls.__name__}: missing field {field.name!r}")
+        for name, decode, required in cls._decoding_plan():
+            if name in raw:
+                values[name] = decode(raw[name], name)
+            elif required:
+                raise EventDecodeError(f"{cls.__name__}: missing field {name!r}")
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,40 +62,75 @@ def _encode(value: Any) -> Any:
     return value
 
 
+Decoder = Callable[[Any, str], Any]
+
+
 def _coerce(value: Any, hint: Any, name: str) -> Any:
+    return _decoder(hint)(value, name)
+
+
+def _decoder(hint: Any) -> Decoder:
+    """A function that checks and converts one JSON value for `hint`, worked out once per field
+    (typing's introspection per value was most of decoding a batch of events)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, name)
-            except EventDecodeError as exc:
-                errors.append(str(exc))
-        raise EventDecodeError("; ".join(errors) or f"{name}: unexpected null")
+        nullable = type(None) in args
+        options = [_decoder(a) for a in args if a is not type(None)]
+
+        def union(value: Any, name: str) -> Any:
+            if value is None and nullable:
+                return None
+            errors = []
+            for option in options:
+                try:
+                    return option(value, name)
+                except EventDecodeError as exc:
+                    errors.append(str(exc))
+            raise EventDecodeError("; ".join(errors) or f"{name}: unexpected null")
+
+        return union
     if origin in (list, tuple):
         (item_hint, *_) = typing.get_args(hint) or (Any,)
-        if not isinstance(value, list):
-            raise EventDecodeError(f"{name}: expected a list")
-        items = [_coerce(v, item_hint, f"{name}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
+        item = _decoder(item_hint)
+        as_tuple = origin is tuple
+
+        def sequence(value: Any, name: str) -> Any:
+            if not isinstance(value, list):
+                raise EventDecodeError(f"{name}: expected a list")
+            items = [item(v, f"{name}[{i}]") for i, v in enumerate(value)]
+            return tuple(items) if as_tuple else items
+
+        return sequence
     if isinstance(hint, type) and issubclass(hint, EventData):
-        return hint.from_dict(value)
+        return lambda value, name: hint.from_dict(value)
     if hint is Any:
-        return value
+        return lambda value, name: value
     if hint is int:
-        # bool is an int in Python; a JSON true is never a count of points.
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise EventDecodeError(f"{name}: expected an integer")
-        return value
-    if hint in (str, bool, float, dict):
-        if hint is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, hint):
-            raise EventDecodeError(f"{name}: expected {hint.__name__}")
-        return value
-    raise TypeError(f"unsupported field type {hint!r} for {name}")
+
+        def integer(value: Any, name: str) -> Any:
+            # bool is an int in Python; a JSON true is never a count of points.
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise EventDecodeError(f"{name}: expected an integer")
+            return value
+
+        return integer
+    if hint is float:
+
+        def real(value: Any, name: str) -> Any:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return float(value)
+            if not isinstance(value, float):
+                raise EventDecodeError(f"{name}: expected float")
+            return value
+
+        return real
+    if hint in (str, bool, dict):
+
+        def plain(value: Any, name: str) -> Any:
+            if not isinstance(value, hint):
+                raise EventDecodeError(f"{name}: expected {hint.__name__}")
+            return value
+
+        return plain
+    raise TypeError(f"unsupported field type {hint!r}")
