@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import json
 import logging
 import os
 import threading
@@ -153,11 +154,52 @@ class PublishingBatch:
             raise TransportError("publishing did not finish in time") from None
 
 
+class _AckBatch:
+    """The acks one published batch is waiting for."""
+
+    def __init__(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.results: list[BaseException | None] = [_NO_ACK] * size
+        self.waiting = size
+        self.done = loop.create_future()
+        if not size:
+            self.done.set_result(None)
+
+    def settle(self, index: int, outcome: BaseException | None) -> None:
+        if self.results[index] is _NO_ACK:
+            self.results[index] = outcome
+            self.waiting -= 1
+            if not self.waiting and not self.done.done():
+                self.done.set_result(None)
+
+
+_NO_ACK = TransportError("no ack from JetStream in time")
+
+
+def _ack_outcome(msg: Msg) -> BaseException | None:
+    """None if JetStream stored the message (a duplicate id counts: it has it), else why not."""
+    if not msg.data:
+        status = (msg.headers or {}).get("Status", "")
+        return TransportError(f"JetStream did not answer (status {status or 'unknown'}): "
+                              "is the stream there?")
+    if b'"error"' not in msg.data:
+        return None
+    try:
+        error = json.loads(msg.data)["error"]
+        return TransportError(f"JetStream refused: {error.get('description', error)}")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return TransportError(f"JetStream refused: {msg.data[:200]!r}")
+
+
 class Publisher:
     """A process-wide JetStream publisher usable from any thread.
 
     Created lazily and re-created after a fork (Celery prefork, gunicorn), because an event loop
     and its socket cannot be shared across processes.
+
+    Publishes with acks as JetStream's own clients do (each message carries a reply subject,
+    the stream answers there), but lean: one wildcard subscription collects the acks of every
+    batch, and a batch waits on one future. nats-py's `publish_async` spends a task, a future and
+    a semaphore on each message, which made it the relay's bound (`manage_all.py bench`, relay).
     """
 
     def __init__(self, url: str, *, name: str, streams: Sequence[StreamSpec]) -> None:
@@ -168,13 +210,17 @@ class Publisher:
         self._pid = -1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nc: Client | None = None
-        self._js: JetStreamContext | None = None
+        self._reply_prefix = ""
+        self._next_reply = 0
+        self._awaiting: dict[int, tuple[_AckBatch, int]] = {}
+        self._connecting = asyncio.Lock()
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None or self._pid != os.getpid():
                 self._pid = os.getpid()
-                self._nc = self._js = None
+                self._nc = None
+                self._connecting = asyncio.Lock()  # one connection for concurrent batches
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(
                     target=loop.run_forever, name="nats-publisher", daemon=True
@@ -205,42 +251,69 @@ class Publisher:
             return
         if self._nc is not None:
             asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop).result(5)
-        self._nc = self._js = None
+        self._nc = None
 
-    async def _connection(self) -> JetStreamContext:
+    async def _connection(self) -> Client:
+        async with self._connecting:
+            return await self._connect_once()
+
+    async def _connect_once(self) -> Client:
         if self._nc is not None and self._nc.is_closed:
-            self._nc = self._js = None
-        if self._js is None:
+            self._nc = None
+        if self._nc is None:
             nc = await connect(self._url, name=self._name)
-            js = nc.jetstream()
             try:
+                js = nc.jetstream()
                 for spec in self._streams:
                     await ensure_stream(js, spec)
+                self._reply_prefix = nc.new_inbox()
+                await nc.subscribe(f"{self._reply_prefix}.*", cb=self._on_ack)
             except Exception:
                 await nc.close()
                 raise
-            self._nc, self._js = nc, js
-        return self._js
+            # Acks owed on a connection that is gone will not come.
+            for batch, index in self._awaiting.values():
+                batch.settle(index, TransportError("NATS connection was lost"))
+            self._awaiting.clear()
+            self._nc = nc
+        return self._nc
+
+    async def _on_ack(self, msg: Msg) -> None:
+        try:
+            reply = int(msg.subject.rsplit(".", 1)[1])
+        except (IndexError, ValueError):
+            return
+        waiting = self._awaiting.pop(reply, None)
+        if waiting is not None:
+            batch, index = waiting
+            batch.settle(index, _ack_outcome(msg))
 
     async def _publish(
         self, messages: Sequence[OutgoingMessage], timeout: float
     ) -> list[BaseException | None]:
-        js = await self._connection()
-        if not self._nc or not self._nc.is_connected:
+        nc = await self._connection()
+        if not nc.is_connected:
             raise TransportError("NATS connection is down")
-        futures: list[asyncio.Future[Any]] = []
-        for m in messages:
-            headers = {MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type}
-            futures.append(await js.publish_async(m.subject, m.payload, headers=headers))
-        done, pending = await asyncio.wait(futures, timeout=timeout) if futures else ((), ())
-        results: list[BaseException | None] = []
-        for fut in futures:
-            if fut in pending:
-                fut.cancel()
-                results.append(TransportError("no ack from JetStream in time"))
-            else:
-                results.append(fut.exception())
-        return results
+        batch = _AckBatch(len(messages), asyncio.get_running_loop())
+        first = self._next_reply
+        self._next_reply += len(messages)
+        prefix = self._reply_prefix
+        try:
+            for i, m in enumerate(messages):
+                self._awaiting[first + i] = (batch, i)
+                await nc.publish(m.subject, m.payload, reply=f"{prefix}.{first + i}",
+                                 headers={MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type})
+            await nc.flush(timeout=max(timeout, 0.1))
+            await asyncio.wait_for(asyncio.shield(batch.done), timeout=timeout)
+        except (TimeoutError, nats.errors.Error, OSError) as exc:
+            log.debug("publishing a batch of %d: %r", len(messages), exc)
+        finally:
+            for i in range(len(messages)):  # whatever did not answer in time
+                self._awaiting.pop(first + i, None)
+        if nc.is_closed or not nc.is_connected:
+            for i in range(len(messages)):
+                batch.settle(i, TransportError("NATS connection was lost"))
+        return list(batch.results)
 
 
 # --- consuming -------------------------------------------------------------------------------

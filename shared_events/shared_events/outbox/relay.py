@@ -1,6 +1,6 @@
 """The relay: claim pending outbox rows, publish them to JetStream, mark them published.
 
-Claims are short transactions (SELECT ... FOR UPDATE SKIP LOCKED plus a lease), publishing
+A claim is one statement (rows picked FOR UPDATE SKIP LOCKED get a lease), publishing
 happens outside any transaction, and marking checks the claim token, so several relays can run
 at once and a relay that dies mid-way only delays its rows until the lease expires. A row
 published twice is dropped by JetStream (the event id is the Nats-Msg-Id) or, outside the
@@ -9,6 +9,7 @@ duplicate window, by the consumers' inbox and version guard.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import os
@@ -16,15 +17,14 @@ import signal
 import time
 import uuid
 from datetime import timedelta
-from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, connections
 from django.utils import timezone
 
 from .. import conf
 from ..streams import stream_spec
 from ..transport import OutgoingMessage, Publisher, PublishingBatch, TransportError
+from .claims import Claimed, claim_due, mark_sent
 from .models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -68,31 +68,12 @@ class RelayResult:
         return self
 
 
-_CLAIMED = ("seq", "event_id", "event_type", "subject", "aggregate_version", "payload", "attempts")
-Claimed = Any  # a named tuple of the _CLAIMED fields
-
-
 def claim_batch(limit: int) -> tuple[uuid.UUID, list[Claimed]]:
-    """Lease up to `limit` due rows to this relay, oldest first. The rows are read while they
-    are locked, so what is returned is exactly what this relay leased (as named tuples: a
-    thousand model instances cost more than the query)."""
+    """Lease up to `limit` due rows to this relay, oldest first (see `claims.claim_due`)."""
     token = uuid.uuid4()
     now = timezone.now()
-    with transaction.atomic():
-        rows = list(
-            OutboxEvent.objects.filter(published_at__isnull=True, next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at", "seq")
-            .select_for_update(skip_locked=True)
-            .values_list(*_CLAIMED, named=True)[:limit]
-        )
-        if rows:
-            OutboxEvent.objects.filter(seq__in=[r.seq for r in rows]).update(
-                claim_token=token,
-                claimed_until=now + timedelta(seconds=conf.get("RELAY_LEASE_SECONDS")),
-            )
-    rows.sort(key=lambda r: r.seq)
-    return token, rows
+    lease_until = now + timedelta(seconds=conf.get("RELAY_LEASE_SECONDS"))
+    return token, claim_due(token=token, now=now, lease_until=lease_until, limit=limit)
 
 
 def _newest_per_aggregate(rows: list[Claimed]) -> tuple[list[Claimed], list[int]]:
@@ -124,7 +105,7 @@ def _claim_and_send(limit: int) -> _InFlight | None:
         return None
     send, superseded = _newest_per_aggregate(rows)
     messages = [
-        OutgoingMessage(r.subject, bytes(r.payload), str(r.event_id), r.event_type) for r in send
+        OutgoingMessage(r.subject, r.payload, str(r.event_id), r.event_type) for r in send
     ]
     batch = _InFlight(token, len(rows), send, superseded, None)
     try:
@@ -150,17 +131,17 @@ def _finish(batch: _InFlight) -> RelayResult:
         log.exception("relay publish failed")
         outcomes = [exc] * len(send)
 
-    ok = [row.seq for row, err in zip(send, outcomes) if err is None]
+    ok = [row.seq for row, err in zip(send, outcomes, strict=True) if err is None]
     if ok:
         _test_fault(KILL_AFTER_PUBLISH)
-    failed = [(row, err) for row, err in zip(send, outcomes) if err is not None]
+    failed = [(row, err) for row, err in zip(send, outcomes, strict=True) if err is not None]
     now = timezone.now()
     released = {"claim_token": None, "claimed_until": None}
     mine = OutboxEvent.objects.filter(claim_token=batch.token)
     if superseded:
-        mine.filter(seq__in=superseded).update(published_at=now, superseded=True, **released)
+        mark_sent(token=batch.token, seqs=superseded, now=now, superseded=True)
     if ok:
-        mine.filter(seq__in=ok).update(published_at=now, **released)
+        mark_sent(token=batch.token, seqs=ok, now=now)
     for row, err in failed:
         attempts = row.attempts + 1
         delay = conf.backoff(
@@ -185,31 +166,72 @@ def relay_batch(limit: int | None = None) -> RelayResult:
     return _finish(batch) if batch is not None else RelayResult()
 
 
+class _Marker:
+    """Finishes batches (waits for their acks, marks their rows) on a thread and database
+    connection of its own, so that marking one batch and claiming the next run side by side in
+    the database. Started only for a backlog, and never inside a transaction, whose rows
+    another connection could not see; otherwise batches are finished inline."""
+
+    def __init__(self, threaded: bool) -> None:
+        self._threaded = threaded
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def submit(self, batch: _InFlight, *, more_coming: bool) -> concurrent.futures.Future:
+        if self._pool is None and self._threaded and more_coming:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="relay-marker")
+        if self._pool is not None:
+            return self._pool.submit(_finish, batch)
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        done.set_result(_finish(batch))
+        return done
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.submit(connections.close_all).result()  # the thread's own connection
+            self._pool.shutdown()
+
+
 def relay_pending(*, time_budget: float | None = None) -> tuple[RelayResult, bool]:
     """Relay until nothing is due, the budget is spent, or publishing fails. Returns the totals
     and whether rows may be left that are due now (the budget ran out).
 
     Pipelined: the next batch is claimed and sent while the acks of the one before are on
-    their way, and that one is marked while the next is on its way (two batches in flight)."""
+    their way, and with a backlog that one is marked (by `_Marker`) while the one after is
+    claimed. At most three batches are claimed and not yet marked."""
     budget = conf.get("RELAY_TIME_BUDGET_SECONDS") if time_budget is None else time_budget
     limit = conf.get("RELAY_BATCH_SIZE")
     deadline = time.monotonic() + budget
     total = RelayResult()
+    marker = _Marker(threaded=not connection.in_atomic_block)
+    finishing: concurrent.futures.Future | None = None
     current = _claim_and_send(limit)
-    while current is not None:
-        full = current.claimed >= limit  # a short batch took everything that was due
-        budget_left = time.monotonic() < deadline
-        following = _claim_and_send(limit) if full and budget_left else None
-        result = _finish(current)
-        total += result
-        if result.failed:
-            if following is not None:
-                total += _finish(following)
-            return total, False
-        if following is None:
-            return total, full and not budget_left
-        current = following
-    return total, False
+    try:
+        while current is not None:
+            full = current.claimed >= limit  # a short batch took everything that was due
+            budget_left = time.monotonic() < deadline
+            following = _claim_and_send(limit) if full and budget_left else None
+            if finishing is not None:
+                result = finishing.result()
+                finishing = None
+                total += result
+                if result.failed:  # NATS is in trouble: finish what is out, then stop
+                    total += _finish(current)
+                    if following is not None:
+                        total += _finish(following)
+                    return total, False
+            finishing = marker.submit(current, more_coming=following is not None)
+            if following is None:
+                result = finishing.result()
+                finishing = None
+                total += result
+                return total, full and not budget_left and not result.failed
+            current = following
+        return total, False
+    finally:
+        if finishing is not None:
+            total += finishing.result()
+        marker.close()
 
 
 def purge_published(*, older_than: timedelta | None = None, chunk: int = 5000) -> int:
