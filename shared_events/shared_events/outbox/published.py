@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from django.core import checks
-from django.db import NotSupportedError, models, router, transaction
+from django.db import NotSupportedError, connections, models, router, transaction
 from django.db.models.signals import class_prepared, post_delete, pre_delete
 
 from ..schemas import EventData
@@ -86,6 +86,12 @@ class PublishedQuerySet(models.QuerySet):
             changed = 0
             for chunk in _chunks(objs):
                 chunk_pks = [o.pk for o in chunk]
+                if connections[self.db].vendor == "postgresql" and not any(
+                    hasattr(getattr(o, self.model._meta.get_field(f).attname),
+                            "resolve_expression") for o in chunk for f in fields):
+                    changed += self._update_from_values(chunk, fields)
+                    self._record_updated(chunk_pks)
+                    continue
                 locked = models.QuerySet(self.model, using=self.db).filter(pk__in=chunk_pks)
                 versions = dict(locked.select_for_update().values_list("pk", "version"))
                 for obj in chunk:
@@ -97,6 +103,34 @@ class PublishedQuerySet(models.QuerySet):
             return changed
 
     bulk_update.alters_data = True
+
+    def _update_from_values(self, objs: Sequence[Any], fields: Sequence[str]) -> int:
+        """`bulk_update` of plain values on PostgreSQL in one statement that also bumps each
+        row's version: UPDATE ... FROM (VALUES ...). Django's CASE WHEN per row and field cost
+        most of an epoch accrual (20,000 accounts: 35 s of 54)."""
+        connection = connections[self.db]
+        meta = self.model._meta
+        quote = connection.ops.quote_name
+        pk, version = meta.pk, meta.get_field("version")
+        columns = [meta.get_field(f) for f in fields]
+        typed = [pk, *columns]
+        row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in typed) + ")"
+        params = [f.get_db_prep_save(getattr(o, f.attname), connection)
+                  for o in objs for f in typed]
+        names = ", ".join(quote(f.column) for f in typed)
+        sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} AS t SET {sets}, "
+                f"{quote(version.column)} = t.{quote(version.column)} + 1 "
+                f"FROM (VALUES {', '.join([row] * len(objs))}) AS v({names}) "
+                f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)} "
+                f"RETURNING t.{quote(pk.column)}, t.{quote(version.column)}", params)
+            versions = {pk.to_python(key): value for key, value in cursor.fetchall()}
+        for obj in objs:
+            if obj.pk in versions:
+                obj.version = versions[obj.pk]
+        return len(versions)
 
 
 class PublishedManager(models.Manager.from_queryset(PublishedQuerySet)):  # type: ignore[misc]
