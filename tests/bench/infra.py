@@ -235,8 +235,8 @@ class Agent:
         profile_dir = os.environ.get("BENCH_PROFILE")
         if profile_dir:  # sample every thread of the agent with py-spy (pip install py-spy)
             Path(profile_dir).mkdir(parents=True, exist_ok=True)
-            argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--rate", "250", "--idle",
-                    "--format", "raw", "--output", str(Path(profile_dir) / f"{stem}.txt"),
+            argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--rate", "250",
+                    "--idle", "--format", "raw", "--output", str(Path(profile_dir) / f"{stem}.txt"),
                     "--", *argv]
         self.proc = subprocess.Popen(
             argv,

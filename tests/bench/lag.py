@@ -19,7 +19,7 @@ from .stats import summary_ms
 
 def agent_probe(*, account_ids: list[str], voting_db_url: str, start_at: float,
                 duration: float | None = None, samples: int | None = None,
-                interval: float = 0.1, poll_every: float = 0.003,
+                interval: float = 0.1, poll_every: float = 0.005,
                 timeout: float = 10.0) -> dict[str, Any]:
     import psycopg2
 

@@ -69,14 +69,15 @@ class Params:
     lag_idle_samples: int = 60
     lag_interval: float = 0.1
     lag_interval_loaded: float = 0.1
+    lag_load_seconds: float = 20.0
     accrual_delegators: int = 20_000
     catchup_accounts: int = 20_000
     idle_seconds: float = 10.0
 
 
 QUICK = Params(relay_rows=2_000, delegators=200, probe_accounts=5, ballot_seconds=4.0,
-               ceiling_seconds=2.0, warmup=0.5, lag_idle_samples=8, accrual_delegators=1_000,
-               catchup_accounts=500, idle_seconds=1.0)
+               ceiling_seconds=2.0, warmup=0.5, lag_idle_samples=8, lag_load_seconds=3.0,
+               accrual_delegators=1_000, catchup_accounts=500, idle_seconds=1.0)
 
 
 @dataclasses.dataclass
