@@ -7,6 +7,7 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.db.models.signals import pre_delete
 from django.utils import timezone
 
 from shared_events.outbox.published import PublishedModel, PublishedQuerySet
@@ -94,9 +95,46 @@ class Account(AbstractBaseUser, PublishedModel):
         )
 
 
+class LedgerAppendOnlyError(Exception):
+    """An attempt to change or delete a points ledger entry."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"The points ledger is append-only: {what} is refused. Entries are never changed "
+            "or deleted; record a correction as a new entry (accounts.services.points_adjust).")
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    """Creating entries (`create`, `bulk_create`) works; changing or deleting them does not."""
+
+    def update(self, **kwargs):
+        raise LedgerAppendOnlyError("QuerySet.update() of ledger entries")
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise LedgerAppendOnlyError("QuerySet.bulk_update() of ledger entries")
+
+    bulk_update.alters_data = True
+
+    def delete(self):
+        raise LedgerAppendOnlyError("QuerySet.delete() of ledger entries")
+
+    delete.alters_data = True
+
+
 class LedgerEntry(models.Model):
-    """One change of an account's points. Never updated or deleted; the account's `points` is
-    the running balance, kept in the same transaction."""
+    """One change of an account's points. Never updated or deleted, which the model enforces
+    (`save()` of an existing entry, `delete()`, and `update()`/`bulk_update()`/`delete()` of
+    its querysets raise `LedgerAppendOnlyError`); the account's `points` is the running balance,
+    kept in the same transaction. Raw SQL is the one way around it.
+
+    Accounts are never hard-deleted: they are deactivated (`services.account_set_active`; the
+    admin has no delete permission and no service deletes one), so ballots and the ledger keep
+    their owner. Should an account with entries be deleted anyway, `on_delete=PROTECT` refuses
+    it with `ProtectedError` before anything is deleted, and the `pre_delete` guard below would
+    refuse a cascade too.
+    """
 
     class Kind(models.TextChoices):
         INITIAL_GRANT = "initial_grant", "initial grant"
@@ -114,6 +152,9 @@ class LedgerEntry(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
+    # The default manager, so related managers (`account.ledger`) have the guards too.
+    objects = LedgerEntryQuerySet.as_manager()
+
     class Meta:
         constraints = [
             # An epoch is credited to an account once, however often or wherever accrual runs.
@@ -125,6 +166,31 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delta:+d} {self.kind}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise LedgerAppendOnlyError("saving an existing ledger entry")
+        # An insert even when a primary key was given, so that a new instance carrying an
+        # existing entry's pk fails on the key instead of overwriting that entry.
+        kwargs.setdefault("force_insert", True)
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        raise LedgerAppendOnlyError("deleting a ledger entry")
+
+    delete.alters_data = True
+
+
+def _refuse_ledger_deletion(sender, instance, **kwargs) -> None:
+    # Cascades and collected deletions delete rows without calling Model.delete(); Django
+    # sends this for each of them (and, with a receiver connected, never fast-deletes).
+    raise LedgerAppendOnlyError("deleting a ledger entry")
+
+
+pre_delete.connect(_refuse_ledger_deletion, sender=LedgerEntry,
+                   dispatch_uid="accounts-ledger-append-only")
 
 
 class RefreshToken(models.Model):
@@ -139,3 +205,6 @@ class RefreshToken(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"], name="refresh_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"refresh token of {self.account_id}"

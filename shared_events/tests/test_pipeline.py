@@ -5,13 +5,15 @@ import uuid
 
 import pytest
 
+from shared_events.consumer import registry
 from shared_events.consumer.models import DeadLetter, ProcessedEvent
 from shared_events.consumer.rebuild import rebuild_replicas
 from shared_events.consumer.registry import subscriptions
 from shared_events.consumer.runner import durable_name
+from shared_events.outbox.models import OutboxEvent
 from shared_events.outbox.relay import relay_pending
 from shared_events.testing import wait_until
-from tests.natsutil import publish_raw
+from tests.natsutil import publish_raw, stream_messages
 from tests.runner_thread import RunnerThread
 from tests.testapp import consumers
 from tests.testapp.models import Widget, WidgetReplica
@@ -62,24 +64,53 @@ def test_a_poison_message_is_dead_lettered_while_later_messages_flow(fresh_strea
         consumers.FAILING_NAMES.clear()
 
 
-def test_duplicates_and_stale_versions_injected_into_nats_have_no_effect(fresh_streams):
+def test_duplicates_and_stale_versions_injected_into_nats_have_no_effect(fresh_streams,
+                                                                          monkeypatch):
+    handed: list[str] = []  # the id of every event a handler was given
+
+    def spy(events):
+        handed.extend(str(e.envelope.id) for e in events)
+        consumers.widget_changed(events)
+
+    for name in consumers.WIDGET_TYPES:
+        monkeypatch.setitem(registry._handlers, name, spy)
     with RunnerThread():
         widget = Widget.objects.create(name="w")
         widget.color = "blue"
         widget.save()
         relay_pending()
         wait_until(replicas_match_sources, timeout=10, message="replica")
+        current = OutboxEvent.objects.filter(aggregate_id=str(widget.pk)).order_by("seq").last()
+        current_id = str(current.event_id)
+        assert current.aggregate_version == widget.version == 2 and handed.count(current_id) == 1
+        applied = ProcessedEvent.objects.get(event_id=current.event_id)
+        replica = WidgetReplica.objects.get(pk=widget.pk)
         # A stale state (version 1) under a new event id, and the current one again.
         stale = {"id": str(uuid.uuid4()), "type": "testing.widget.updated",
                  "schema_version": 1, "aggregate_id": str(widget.pk), "version": 1,
                  "occurred_at": "2026-01-01T00:00:00+00:00",
                  "data": {"id": str(widget.pk), "name": "w", "color": "stale"}}
         publish_raw(fresh_streams, f"testing.widget.{widget.pk}", json.dumps(stale).encode())
+        # The current event byte for byte (same event id), under a Nats-Msg-Id of its own so
+        # that JetStream's duplicate window does not drop it before the consumer sees it.
+        publish_raw(fresh_streams, current.subject, bytes(current.payload),
+                    msg_id=str(uuid.uuid4()))
+        copies = [m for m in stream_messages(fresh_streams, "TESTING")
+                  if m["envelope"]["id"] == current_id]
+        assert len(copies) == 2 and copies[0]["msg_id"] != copies[1]["msg_id"]
         marker = Widget.objects.create(name="marker")  # applied after the injected ones
         relay_pending()
         wait_until(lambda: WidgetReplica.objects.filter(pk=marker.pk).exists(), timeout=10,
                    message="marker")
         assert replicas_match_sources()
+        # The stale one reached the handler and its version guard; the duplicate stopped at
+        # the inbox: never handed to a handler, its inbox row still the first copy's.
+        assert handed.count(stale["id"]) == 1
+        assert handed.count(current_id) == 1
+        assert ProcessedEvent.objects.get(event_id=current.event_id).stream_seq == (
+            applied.stream_seq)
+        assert WidgetReplica.objects.get(pk=widget.pk).replicated_at == replica.replicated_at
+        assert not DeadLetter.objects.exists()
 
 
 def test_replicas_rebuild_from_the_streams_into_an_empty_database(fresh_streams):

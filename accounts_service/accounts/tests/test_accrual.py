@@ -1,11 +1,17 @@
 """Points per Cardano epoch: once per account and epoch, however often or wherever it runs."""
 
+import os
+import runpy
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
+import config
+from accounts import tasks
 from accounts.accrual import accrue_epoch_points
 from accounts.epochs import epoch_at, epoch_start
 from accounts.models import Account, LedgerEntry, Role
@@ -109,3 +115,42 @@ def test_two_workers_at_once_never_credit_twice():
     for account in Account.objects.filter(pk__in=start):
         assert account.points == start[account.pk] + 3, account
         assert len(credited_epochs(account)) == 3
+
+
+def test_the_beat_runs_accrual_every_interval_and_drops_stale_runs():
+    entry = django_settings.CELERY_BEAT_SCHEDULE["accrue-epoch-points"]
+    interval = float(os.environ.get("EPOCH_ACCRUAL_INTERVAL_SECONDS") or "60")
+    assert entry == {"task": "accounts.accrue_epoch_points", "schedule": interval,
+                     "options": {"expires": 30}}
+    assert tasks.accrue_epoch_points_task.name == "accounts.accrue_epoch_points"
+
+
+def test_the_accrual_interval_comes_from_its_setting(monkeypatch):
+    """config/settings.py evaluated afresh (not the loaded settings) with the variable set."""
+    monkeypatch.setenv("EPOCH_ACCRUAL_INTERVAL_SECONDS", "7.5")
+    fresh = runpy.run_path(str(Path(config.__file__).with_name("settings.py")))
+    entry = fresh["CELERY_BEAT_SCHEDULE"]["accrue-epoch-points"]
+    assert (entry["task"], entry["schedule"]) == ("accounts.accrue_epoch_points", 7.5)
+    monkeypatch.delenv("EPOCH_ACCRUAL_INTERVAL_SECONDS")
+    fresh = runpy.run_path(str(Path(config.__file__).with_name("settings.py")))
+    assert fresh["CELERY_BEAT_SCHEDULE"]["accrue-epoch-points"]["schedule"] == 60.0
+
+
+def test_the_task_credits_the_current_epoch_through_the_service(joined, settings):
+    from shared_events.outbox.models import OutboxEvent
+
+    settings.POINTS_PER_EPOCH = 4
+    account, _ = joined
+    current = epoch_at(datetime.now(UTC))
+    # Owed the current epoch, as if it joined in the one before (not a published field).
+    Account.objects.filter(pk=account.pk).update(accrued_through_epoch=current - 1)
+    start, events = account.points, OutboxEvent.objects.filter(
+        aggregate_id=str(account.pk)).count()
+    assert tasks.accrue_epoch_points_task.apply().get() == 1
+    account.refresh_from_db()
+    assert account.points == start + 4 and account.accrued_through_epoch == current
+    assert credited_epochs(account) == [current]
+    assert OutboxEvent.objects.filter(aggregate_id=str(account.pk)).count() == events + 1
+    # Again: nothing more is owed.
+    assert tasks.accrue_epoch_points_task.apply().get() == 0
+    assert credited_epochs(account) == [current]

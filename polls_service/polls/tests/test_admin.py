@@ -184,6 +184,25 @@ def test_polls_cannot_be_deleted(admin_client):
     assert admin_client.get(f"{POLLS}{poll.pk}/delete/").status_code == 403
 
 
+def test_causes_cannot_be_deleted_only_deactivated(admin_client):
+    cause = make_cause("Wells")
+    events = len(poll_events(cause))  # its outbox events (poll_events reads any aggregate)
+    url = f"/polls/admin/polls/cause/{cause.pk}/delete/"
+    assert admin_client.get(url).status_code == 403
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    # Nor in bulk from the list: the delete action is not offered, and posting it does nothing.
+    changelist = admin_client.get("/polls/admin/polls/cause/")
+    action_form = changelist.context["action_form"]  # None: no action at all
+    offered = [name for name, _ in action_form.fields["action"].choices] if action_form else []
+    assert "delete_selected" not in offered
+    admin_client.post("/polls/admin/polls/cause/", {"action": "delete_selected",
+                                                     "_selected_action": [cause.pk],
+                                                     "post": "yes"})
+    cause.refresh_from_db()
+    assert cause.title == "Wells" and cause.is_active
+    assert len(poll_events(cause)) == events  # no deletion published either
+
+
 def finalized_poll():
     poll = closed_poll(fund_lovelace=2_500_000, causes=[make_cause("Wells"),
                                                        make_cause("Schools")])
