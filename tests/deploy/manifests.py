@@ -286,3 +286,189 @@ def iter_images(r: Render) -> Iterator[tuple[str, str]]:
 
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
+
+
+# ---------------------------------------------------------------------- network policies --
+
+@dataclass
+class Endpoint:
+    """A pod as a NetworkPolicy sees it: its namespace's labels, its own labels and its named
+    ports. `inside` is True for the render's own pods (the policies here apply to them only)."""
+
+    name: str
+    namespace_labels: dict[str, str]
+    labels: dict[str, str]
+    named_ports: dict[str, int] = field(default_factory=dict)
+    inside: bool = True
+
+
+def namespace_labels(r: Render) -> dict[str, str]:
+    """The labels of the overlay's namespace, with the one Kubernetes sets on every namespace."""
+    namespaces = r.of_kind("Namespace")
+    assert len(namespaces) == 1, f"{r.target}: {len(namespaces)} Namespaces"
+    ns = namespaces[0]["metadata"]
+    return {**ns.get("labels", {}), "kubernetes.io/metadata.name": ns["name"]}
+
+
+def endpoint(r: Render, pod: Pod) -> Endpoint:
+    ports = {p["name"]: p["containerPort"] for c in pod.containers for p in c.get("ports", [])
+             if p.get("name")}
+    return Endpoint(pod.owner, namespace_labels(r), pod.labels, ports)
+
+
+def outside(namespace: str, labels: dict[str, str]) -> Endpoint:
+    """A pod of another namespace (the cluster DNS, the ingress controller, anything)."""
+    return Endpoint(f"{namespace}/{labels}", {"kubernetes.io/metadata.name": namespace}, labels,
+                    inside=False)
+
+
+KUBE_DNS = outside("kube-system", {"k8s-app": "kube-dns"})
+
+
+def peer_matches(peer: Obj, ep: Endpoint, own_namespace: dict[str, str]) -> bool:
+    if "ipBlock" in peer:
+        return True  # any pod's IP may be in it: the reading that keeps closed what must be
+    if "namespaceSelector" in peer:
+        if not matches(peer["namespaceSelector"] or {"matchLabels": {}}, ep.namespace_labels):
+            return False
+    elif ep.namespace_labels != own_namespace:
+        return False  # a podSelector alone selects pods of the policy's own namespace
+    return "podSelector" not in peer or matches(peer["podSelector"] or {"matchLabels": {}},
+                                                 ep.labels)
+
+
+def port_matches(rule_ports: list[Obj] | None, port: int, protocol: str, dst: Endpoint) -> bool:
+    if not rule_ports:
+        return True  # no ports: every port
+    for p in rule_ports:
+        if p.get("protocol", "TCP") != protocol:
+            continue
+        want = p.get("port")
+        if want is None:
+            return True
+        if isinstance(want, str):  # a named port is the destination pod's
+            want = dst.named_ports.get(want)
+        if want is not None and want <= port <= p.get("endPort", want):
+            return True
+    return False
+
+
+def policy_types(policy: Obj) -> list[str]:
+    spec = policy["spec"]
+    return spec.get("policyTypes") or (["Ingress"] + (["Egress"] if "egress" in spec else []))
+
+
+def direction_allows(r: Render, subject: Endpoint, peer: Endpoint, direction: str, port: int,
+                     protocol: str, dst: Endpoint) -> bool:
+    """Whether the policies that select `subject` let it send to (egress) or accept from
+    (ingress) `peer` on `port`. A pod no policy selects in that direction is not isolated."""
+    if not subject.inside:
+        return True  # another namespace's policies are not ours to know
+    own = namespace_labels(r)
+    key = "to" if direction == "egress" else "from"
+    isolating = [p for p in r.of_kind("NetworkPolicy")
+                 if direction.capitalize() in policy_types(p)
+                 and matches(p["spec"]["podSelector"] or {"matchLabels": {}}, subject.labels)]
+    if not isolating:
+        return True
+    for policy in isolating:
+        for rule in policy["spec"].get(direction) or []:
+            peers = rule.get(key) or []
+            if (not peers or any(peer_matches(x, peer, own) for x in peers)) and \
+                    port_matches(rule.get("ports"), port, protocol, dst):
+                return True
+    return False
+
+
+def connection_allowed(r: Render, src: Endpoint, dst: Endpoint, port: int,
+                       protocol: str = "TCP") -> bool:
+    """src may open a connection to dst's `port`: src's egress and dst's ingress both allow it."""
+    return (direction_allows(r, src, dst, "egress", port, protocol, dst)
+            and direction_allows(r, dst, src, "ingress", port, protocol, dst))
+
+
+def service_backend(r: Render, url: str) -> tuple[Pod, int]:
+    """The pod and container port that a URL like redis://redis:6379/0 reaches through its
+    Service (NetworkPolicies see the pod's port, after the Service's translation)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    svc = r.get("Service", parts.hostname)
+    port = next(p for p in svc["spec"]["ports"] if p["port"] == parts.port)
+    selected = [p for p in pods(r) if matches(svc["spec"]["selector"], p.labels)]
+    assert len({p.owner for p in selected}) == 1, f"Service {parts.hostname}: {selected}"
+    target = port.get("targetPort", port["port"])
+    if isinstance(target, str):
+        target = next(cp["containerPort"] for c in selected[0].containers
+                      for cp in c.get("ports", []) if cp.get("name") == target)
+    return selected[0], target
+
+
+# ------------------------------------------------------------------ sizes, configuration --
+
+_NATS_UNITS = {"": 1, "K": 1000, "KB": 1024, "KIB": 1024, "M": 1000**2, "MB": 1024**2,
+               "MIB": 1024**2, "G": 1000**3, "GB": 1024**3, "GIB": 1024**3, "T": 1000**4,
+               "TB": 1024**4, "TIB": 1024**4}
+_QUANTITY_UNITS = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4, "Ki": 1024,
+                   "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+
+
+def nats_size(value: str) -> int:
+    """A size in nats.conf: 1K is 1000, 1KB 1024 (case-insensitive; checked with nats-server)."""
+    m = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", value.strip())
+    assert m, f"not a NATS size: {value!r}"
+    return int(m[1]) * _NATS_UNITS[m[2].upper()]
+
+
+def quantity(value: str | int) -> int:
+    """A Kubernetes quantity of bytes: 10Gi, 512Mi, 2G, 1000."""
+    m = re.fullmatch(r"(\d+)([A-Za-z]*)", str(value))
+    assert m and m[2] in _QUANTITY_UNITS, f"not a byte quantity: {value!r}"
+    return int(m[1]) * _QUANTITY_UNITS[m[2]]
+
+
+def nats_without_comments(conf: str) -> str:
+    """nats.conf without its # and // comments (a // that starts no comment: nats://...)."""
+    return re.sub(r"(^|\s)(#|//).*", r"\1", conf, flags=re.M)
+
+
+def nats_block(conf: str, name: str) -> str | None:
+    """The text of a top-level block of nats.conf (`jetstream { ... }`), comments removed."""
+    text = nats_without_comments(conf)
+    m = re.search(rf"^\s*{name}\s*[:=]?\s*\{{", text, re.M)
+    if not m:
+        return None
+    depth, i = 1, m.end()
+    while depth:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return text[m.end():i - 1]
+
+
+def nats_value(block: str, key: str) -> str | None:
+    m = re.search(rf"^\s*{key}\s*[:=\s]\s*\"?([^\"\s,]+)\"?", block, re.M)
+    return m[1] if m else None
+
+
+def nats_conf(r: Render) -> str:
+    """The rendered nats.conf that the NATS StatefulSet mounts."""
+    nats = r.get("StatefulSet", "nats")
+    name = next(v["configMap"]["name"] for v in nats["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == "config")
+    return configmap_data(r, name)["nats.conf"]
+
+
+def mount_for(pod: Pod, container: Obj, path: str) -> tuple[Obj, Obj] | None:
+    """(volumeMount, volume) of the mount that holds `path` in `container` (the deepest one).
+    The volume of a StatefulSet's volumeClaimTemplate is {"persistentVolumeClaim": template}."""
+    volumes = {v["name"]: v for v in (pod.spec or {}).get("volumes", [])}
+    for t in pod.workload.get("spec", {}).get("volumeClaimTemplates", []):
+        volumes.setdefault(t["metadata"]["name"], {"name": t["metadata"]["name"],
+                                                   "persistentVolumeClaim": t})
+    best = None
+    for m in container.get("volumeMounts", []):
+        root = m["mountPath"].rstrip("/") or "/"
+        if (path == root or path.startswith(root.rstrip("/") + "/")) and \
+                (best is None or len(root) > len(best["mountPath"].rstrip("/"))):
+            best = m
+    return (best, volumes.get(best["name"], {})) if best else None

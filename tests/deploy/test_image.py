@@ -222,6 +222,64 @@ def test_the_ci_workflow_runs_the_tests_and_builds_the_image():
     assert "secrets.REGISTRY_PASSWORD != ''" in job_env
 
 
+def smoke_test_script() -> tuple[dict, str, list[str]]:
+    """The image job's smoke step, the `docker run` line and the script it runs in the image."""
+    workflow = manifests.load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
+    for job in workflow["jobs"].values():
+        steps = job["steps"]
+        builds = [i for i, s in enumerate(steps) if s.get("uses", "").startswith(
+            "docker/build-push-action@") and s["with"].get("load")]
+        smokes = [i for i, s in enumerate(steps) if "docker run" in str(s.get("run", ""))]
+        if builds and smokes:
+            assert len(smokes) == 1 and builds[0] < smokes[0], "build, then smoke-test"
+            step, tag = steps[smokes[0]], steps[builds[0]]["with"]["tags"]
+            run = step["run"]
+            docker = run[run.index("docker run"):run.index('sh -c "')]
+            assert docker.rstrip("\\ \n").endswith(tag), f"the smoke test runs not {tag}"
+            inner = re.search(r'sh -c "(.*?)"', run, re.S)
+            assert inner, "docker run ... sh -c \"<script>\""
+            return step, docker, [line.strip() for line in inner[1].splitlines() if line.strip()]
+    pytest.fail("no job builds the image (load: true) and then runs it (docker run)")
+
+
+def test_the_ci_smoke_test_runs_every_container_command_s_code_in_the_image(dev):
+    """In the built image, for each service: the settings, the WSGI app, every management
+    command a container (or the README) runs, and the Celery app of worker and beat load."""
+    step, docker, script = smoke_test_script()
+    loop = re.search(r"^\s*for service in ([a-z ]+); do$", step["run"], re.M)
+    assert loop and set(loop[1].split()) == set(SERVICES), "every service"
+    for flag in ("--read-only", "--tmpfs /tmp", f"--user {manifests.APP_UID}:{manifests.APP_UID}",
+                 "-w /app/${service}_service"):
+        assert flag in docker, f"the smoke test runs the image without {flag}"
+    # A failing command fails the step: the script stops at the first (set -e or &&).
+    assert script[0] == "set -e" or all(line.endswith("&&") for line in script[:-1]), script
+    lines = [line.removesuffix("&&").strip() for line in script]
+    wanted = {"python manage.py check", "python manage.py help ensure_streams"}
+    gunicorn_apps = set()
+    for pod in manifests.app_pods(dev):
+        for c in pod.all_containers:
+            for argv in python_invocations(list(c["command"]) + list(c.get("args", []))):
+                if argv[1] == "manage.py":
+                    wanted.add(f"python manage.py help {argv[2]}")
+                elif argv[1:3] == ["-m", "celery"]:
+                    wanted.add(f"python -m celery -A {argv[argv.index('-A') + 1]} report")
+                elif argv[1:3] == ["-m", "gunicorn"]:
+                    gunicorn_apps.add(argv[3])
+                else:
+                    pytest.fail(f"{pod.owner}: what proves {argv} in the image?")
+    assert {"python manage.py help consume_events", "python manage.py help migrate",
+            "python -m celery -A config report"} <= wanted
+    for command in sorted(wanted):
+        assert any(line == command or line.startswith(f"{command} ") for line in lines), \
+            f"the CI smoke test does not run {command!r} in the image"
+    assert gunicorn_apps == {"config.wsgi:application"}
+    for app in gunicorn_apps:
+        assert any(line.startswith(f"python -m gunicorn {app} ") and "--check-config" in line
+                   and "--no-control-socket" in line for line in lines), \
+            f"the CI smoke test does not load {app} with gunicorn --check-config"
+    assert any(re.fullmatch(r"test -f /app/static/\$\{service\}/\S+", line) for line in lines)
+
+
 def test_the_readme_says_what_prod_needs(prod):
     readme = (ROOT / "README.md").read_text()
     assert "## Deploy on Kubernetes" in readme
@@ -238,5 +296,20 @@ def test_the_readme_says_what_prod_needs(prod):
             f"the README's deploy section does not say how to create the Secret {name}"
     for words in ("kubectl apply -k kustomize/overlays/prod", "kubectl apply -k "
                   "kustomize/overlays/dev", "CloudNativePG", "ingress-nginx", "createoperator",
-                  *manifests.KUBERNETES_VERSIONS):
+                  *manifests.KUBERNETES_VERSIONS,
+                  # What the cluster needs besides: PersistentVolumes for NATS and the
+                  # databases, metrics for the autoscalers, the DNS the policies allow.
+                  "StorageClass", "metrics-server", "NetworkPolicies", "kube-dns"):
         assert words in section, f"the README's deploy section does not mention {words!r}"
+    # How to scale: a subsection that names every role, the autoscaler and NATS.
+    subsections = dict(part.split("\n", 1) for part in section.split("\n### ")[1:])
+    assert "Scale" in subsections, "the README's deploy section has no ### Scale"
+    scale = subsections["Scale"]
+    for words in (*(f"**{role}**" for role in manifests.ROLES), "**NATS**",
+                  "HorizontalPodAutoscaler", "minReplicas", "maxReplicas", "replicas"):
+        assert words in scale, f"the README's Scale subsection does not mention {words!r}"
+    # ... and what it says of beat and the consumer is what the manifests do.
+    assert re.search(r"\*\*beat\*\*: always one", scale), \
+        "the README's Scale subsection: beat, always one"
+    assert re.search(r"\*\*consumer\*\*: one per service", scale), \
+        "the README's Scale subsection: consumer, one per service"

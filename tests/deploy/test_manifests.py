@@ -58,6 +58,47 @@ def test_every_disruption_budget_covers_one_workload_and_never_blocks_a_drain(ov
         assert "minAvailable" not in pdb["spec"], f"PDB {name}"
 
 
+def least_replicas(overlay, pod: manifests.Pod) -> int:
+    """A workload's replicas, or its autoscaler's minimum."""
+    if pod.replicas is not None:
+        return pod.replicas
+    kind, name = pod.owner.split("/")
+    hpa = next(h for h in overlay.of_kind("HorizontalPodAutoscaler")
+               if (h["spec"]["scaleTargetRef"]["kind"], h["spec"]["scaleTargetRef"]["name"]) ==
+               (kind, name))
+    return hpa["spec"]["minReplicas"]
+
+
+def test_web_workers_and_nats_have_a_disruption_budget(overlay):
+    """A drain (a node upgrade, say) evicts one pod of these at a time: never every web pod or
+    worker of a service at once, and in prod never so many NATS servers that JetStream loses its
+    quorum."""
+    budgets = overlay.of_kind("PodDisruptionBudget")
+    nats = next(p for p in manifests.pods(overlay) if p.owner == "StatefulSet/nats")
+    wanted = [manifests.app_pod(overlay, s, role) for s in SERVICES for role in ("web", "worker")]
+    for pod in [*wanted, nats]:
+        covering = [b for b in budgets if matches(b["spec"]["selector"], pod.labels)]
+        assert len(covering) == 1, \
+            f"{overlay.target}: {pod.owner} is covered by {len(covering)} PodDisruptionBudgets"
+        allowed = covering[0]["spec"].get("maxUnavailable")
+        assert isinstance(allowed, int) and allowed >= 1, f"{pod.owner}: {allowed!r}"
+        if overlay.target == "overlays/prod":
+            assert allowed < least_replicas(overlay, pod), \
+                f"{pod.owner}: a drain may take all of its {least_replicas(overlay, pod)} pods"
+    if overlay.target == "overlays/prod":
+        servers = least_replicas(overlay, nats)
+        budget = next(b for b in budgets if matches(b["spec"]["selector"], nats.labels))
+        assert budget["spec"]["maxUnavailable"] <= (servers - 1) // 2, "NATS would lose quorum"
+
+
+def test_prod_databases_have_the_operator_s_disruption_budgets(prod):
+    """CloudNativePG makes the budgets of its instances itself, when enablePDB is true."""
+    for service in SERVICES:
+        cluster = prod.get("Cluster", f"{service}-db")
+        assert cluster["spec"].get("enablePDB") is True, f"{service}-db: enablePDB"
+        assert cluster["spec"]["instances"] >= 3, f"{service}-db"
+
+
 def test_web_is_scaled_by_its_autoscaler_only(overlay):
     hpas = overlay.of_kind("HorizontalPodAutoscaler")
     assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == {f"{s}-web" for s in SERVICES}
@@ -432,17 +473,108 @@ def db_owner(overlay, service: str) -> str:
     return f"{kind}/{service}-db"
 
 
+DNS_PORTS = {("UDP", 53), ("TCP", 53)}
+# Pods that are not the cluster DNS, though they look like it in one way or another.
+NOT_THE_CLUSTER_DNS = [
+    manifests.outside("kube-system", {"k8s-app": "metrics-server"}),
+    manifests.outside("default", {"k8s-app": "kube-dns"}),
+    manifests.outside("elsewhere", {}),
+]
+
+
+def assert_resolves_names_through_the_cluster_dns_only(overlay, src: manifests.Endpoint):
+    for protocol in ("UDP", "TCP"):
+        assert manifests.connection_allowed(overlay, src, manifests.KUBE_DNS, 53, protocol), \
+            f"{overlay.target}: {src.name} cannot reach the cluster DNS on {protocol} 53"
+        for other in NOT_THE_CLUSTER_DNS:
+            assert not manifests.connection_allowed(overlay, src, other, 53, protocol), \
+                f"{overlay.target}: {src.name} reaches {other.name} on {protocol} 53"
+    assert not manifests.connection_allowed(overlay, src, manifests.KUBE_DNS, 80), \
+        f"{overlay.target}: {src.name} reaches the cluster DNS on a port that is not DNS"
+
+
 def test_each_service_reaches_only_its_database_nats_redis_and_dns(overlay):
-    dns = {("UDP", 53), ("TCP", 53)}
     for pod in manifests.app_pods(overlay):
         reached = set()
         for groups, ports in allowed_peers(overlay, pod, "egress"):
-            if groups == {"anywhere"}:
-                assert ports and ports <= dns, f"{pod.owner}: egress anywhere on {ports}"
-                continue
+            assert groups != {"anywhere"}, f"{pod.owner}: egress to anywhere on {ports}"
+            if "external" in groups:
+                # Outside the namespace: DNS only (where to, the checks below).
+                assert ports and ports <= DNS_PORTS, f"{pod.owner}: egress out on {ports}"
+                groups = groups - {"external"}
             reached |= groups
         assert reached == {db_owner(overlay, pod.service), "StatefulSet/nats",
                            "Deployment/redis"}, f"{pod.owner} reaches {sorted(reached)}"
+        assert_resolves_names_through_the_cluster_dns_only(overlay,
+                                                           manifests.endpoint(overlay, pod))
+
+
+def test_every_dns_rule_goes_to_the_cluster_dns(overlay):
+    """Port 53 to one place: kube-system's kube-dns pods (one peer with both selectors; as two
+    peers they would allow kube-system's every pod, and kube-dns pods of any namespace)."""
+    cluster_dns = {"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    for policy in overlay.of_kind("NetworkPolicy"):
+        for rule in policy["spec"].get("egress") or []:
+            ports = {(p.get("protocol", "TCP"), p.get("port")) for p in rule.get("ports") or []}
+            if ports & DNS_PORTS:
+                assert rule.get("to") == [cluster_dns], \
+                    f"{overlay.target}: NetworkPolicy {policy['metadata']['name']}: {rule}"
+                assert ports == DNS_PORTS, policy["metadata"]["name"]
+    # Every pod that resolves names may.
+    resolving = [p for p in manifests.pods(overlay)
+                 if p.service or p.owner == "StatefulSet/nats" or p.owner.startswith("Cluster/")]
+    for pod in resolving:
+        assert_resolves_names_through_the_cluster_dns_only(overlay,
+                                                           manifests.endpoint(overlay, pod))
+
+
+def test_nats_and_redis_accept_every_service_s_pods_and_no_one_else(overlay):
+    """Under the default deny, NATS and Redis take connections only where a policy says so:
+    from every pod of every service, on the port its NATS_URL / CELERY_BROKER_URL reaches."""
+    for variable, owner in (("NATS_URL", "StatefulSet/nats"),
+                            ("CELERY_BROKER_URL", "Deployment/redis")):
+        dst_pod = None
+        for pod in manifests.app_pods(overlay):
+            for c in pod.all_containers:
+                url = manifests.container_env(overlay, c)[variable]
+                dst_pod, port = manifests.service_backend(overlay, url)
+                assert dst_pod.owner == owner, f"{variable}={url} reaches {dst_pod.owner}"
+                assert manifests.connection_allowed(
+                    overlay, manifests.endpoint(overlay, pod), manifests.endpoint(overlay, dst_pod),
+                    port), f"{overlay.target}: {pod.owner}/{c['name']} cannot reach {url}"
+        dst = manifests.endpoint(overlay, dst_pod)
+        strangers = [manifests.endpoint(overlay, p) for p in manifests.pods(overlay)
+                     if not p.service and p.owner != owner]
+        # ... and a service's pod of another namespace is not one of ours.
+        strangers += [manifests.outside("elsewhere", {}),
+                      manifests.outside("elsewhere", {"app.kubernetes.io/name": "accounts"})]
+        assert strangers
+        for src in strangers:
+            assert not manifests.direction_allows(overlay, dst, src, "ingress", port, "TCP",
+                                                  dst), f"{owner} accepts {src.name} on {port}"
+
+
+def test_nats_servers_reach_each_other_on_the_cluster_port(prod):
+    nats = next(p for p in manifests.pods(prod) if p.owner == "StatefulSet/nats")
+    cluster = manifests.nats_block(manifests.nats_conf(prod), "cluster")
+    assert cluster, "prod's nats.conf has no cluster block"
+    port = int(manifests.nats_value(cluster, "port"))
+    container = manifests.main_container(nats)
+    assert any(p.get("name") == "cluster" and p["containerPort"] == port
+               for p in container["ports"]), f"no container port cluster: {port}"
+    routes = re.findall(r"nats://[a-z0-9.-]+:(\d+)", cluster)
+    assert routes and {int(r) for r in routes} == {port}
+    server = manifests.endpoint(prod, nats)
+    assert manifests.connection_allowed(prod, server, server, port), \
+        f"the NATS servers cannot reach each other on {port}"
+    # ... and only they: not the services' pods, nor anyone else.
+    for pod in manifests.app_pods(prod):
+        assert not manifests.connection_allowed(prod, manifests.endpoint(prod, pod), server,
+                                                port), f"{pod.owner} reaches NATS's {port}"
+    assert not manifests.direction_allows(prod, server, manifests.outside("elsewhere", {}),
+                                          "ingress", port, "TCP", server)
 
 
 def test_each_database_accepts_only_its_own_service(overlay):
@@ -519,6 +651,106 @@ def test_nats_is_one_server_in_dev_and_a_three_server_cluster_in_prod(dev, prod)
     for r in (dev, prod):
         claims = r.get("StatefulSet", "nats")["spec"]["volumeClaimTemplates"]
         assert claims and claims[0]["spec"]["resources"]["requests"]["storage"]
+
+
+def test_jetstream_stores_on_each_server_s_persistent_volume(overlay):
+    """The rendered nats.conf's jetstream store_dir is on the StatefulSet's volumeClaimTemplate
+    (a PersistentVolume per server, not an emptyDir or a claim all servers share), below its
+    size; one server in dev, three clustered servers in prod."""
+    pod = next(p for p in manifests.pods(overlay) if p.owner == "StatefulSet/nats")
+    sts = pod.workload
+    conf = manifests.nats_conf(overlay)
+    jetstream = manifests.nats_block(conf, "jetstream")
+    assert jetstream is not None, f"{overlay.target}: nats.conf has no jetstream block"
+    store_dir = manifests.nats_value(jetstream, "store_dir")
+    assert store_dir and store_dir.startswith("/"), f"store_dir {store_dir!r}"
+    found = manifests.mount_for(pod, manifests.main_container(pod), store_dir)
+    assert found, f"{overlay.target}: store_dir {store_dir} is on no volume"
+    mount = found[0]
+    templates = {t["metadata"]["name"]: t for t in sts["spec"].get("volumeClaimTemplates", [])}
+    assert mount["name"] in templates, \
+        f"{overlay.target}: store_dir {store_dir} is on {mount['name']}, no volumeClaimTemplate"
+    assert mount["name"] not in {v["name"] for v in pod.spec.get("volumes", [])}
+    assert not mount.get("readOnly")
+    claim = templates[mount["name"]]["spec"]
+    assert claim["accessModes"] == ["ReadWriteOnce"]
+    size = manifests.quantity(claim["resources"]["requests"]["storage"])
+    limit = manifests.nats_value(jetstream, "max_file_store")
+    assert limit, "max_file_store: JetStream would size itself from the disk it finds"
+    assert manifests.nats_size(limit) <= 0.9 * size, \
+        f"{overlay.target}: max_file_store {limit} does not fit the volume of " \
+        f"{claim['resources']['requests']['storage']}"
+    replicas = sts["spec"]["replicas"]
+    cluster = manifests.nats_block(conf, "cluster")
+    if overlay.target == "overlays/dev":
+        assert replicas == 1 and cluster is None
+    else:
+        assert replicas == 3 and cluster is not None
+        routes = re.findall(r"nats://([a-z0-9-]+)\.([a-z0-9-]+):\d+", cluster)
+        assert sorted(routes) == [(f"nats-{i}", sts["spec"]["serviceName"])
+                                  for i in range(replicas)]
+
+
+def infrastructure_writes(overlay, pod: manifests.Pod, container: dict) -> dict[str, str]:
+    """What each infrastructure container writes, read from its own configuration."""
+    image = container["image"].split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    where = f"{pod.owner}/{container['name']}"
+    if image == "nats":
+        conf = manifests.nats_conf(overlay)
+        writes = {"store_dir": manifests.nats_value(manifests.nats_block(conf, "jetstream"),
+                                                    "store_dir")}
+        top = manifests.nats_without_comments(conf)
+        while re.search(r"\{[^{}]*\}", top):  # the top level only: blocks removed
+            top = re.sub(r"\{[^{}]*\}", "", top)
+        for key in ("pid_file", "ports_file_dir", "log_file"):
+            value = manifests.nats_value(top, key)
+            if value:
+                writes[key] = value if key.endswith("_dir") else value.rsplit("/", 1)[0]
+        return writes
+    if image == "redis":
+        argv = command(container)
+        assert "--dir" in argv, f"{where}: without --dir Redis writes where it starts"
+        writes = {"--dir": argv[argv.index("--dir") + 1]}
+        for option in ("--logfile", "--pidfile", "--unixsocket"):
+            if option in argv and argv[argv.index(option) + 1]:
+                writes[option] = argv[argv.index(option) + 1].rsplit("/", 1)[0]
+        return writes
+    if image == "postgres":
+        env = manifests.container_env(overlay, container)
+        # The image's unix_socket_directories, and its entrypoint's temporary files.
+        return {"PGDATA": env["PGDATA"], "the socket directory": "/var/run/postgresql",
+                "/tmp": "/tmp"}
+    pytest.fail(f"{where}: what does the image {image} write? (add it here)")
+
+
+# What must outlive the pod: on the StatefulSet's PersistentVolume.
+DURABLE = {"store_dir", "PGDATA"}
+
+
+def test_every_path_the_infrastructure_writes_is_a_writable_volume(overlay):
+    """NATS, Redis and dev's PostgreSQL run on a read-only root filesystem: every path they
+    write is a mounted volume, and what must survive a restart is a PersistentVolume."""
+    infra = [p for p in manifests.pods(overlay) if p.spec is not None and not p.service]
+    owners = {p.owner for p in infra}
+    assert {"StatefulSet/nats", "Deployment/redis"} <= owners
+    if overlay.target == "overlays/dev":
+        assert {f"StatefulSet/{s}-db" for s in SERVICES} <= owners
+    for pod in infra:
+        templates = {t["metadata"]["name"]
+                     for t in pod.workload["spec"].get("volumeClaimTemplates", [])}
+        for c in pod.all_containers:
+            where = f"{pod.owner}/{c['name']}"
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True, where
+            for what, path in infrastructure_writes(overlay, pod, c).items():
+                found = manifests.mount_for(pod, c, path)
+                assert found, f"{where}: {what} ({path}) is on the read-only root filesystem"
+                mount, volume = found
+                assert not mount.get("readOnly"), f"{where}: {what} ({path}) is read-only"
+                assert "emptyDir" in volume or "persistentVolumeClaim" in volume, \
+                    f"{where}: {what} ({path}) is on {volume}"
+                if what in DURABLE:
+                    assert mount["name"] in templates, \
+                        f"{where}: {what} ({path}) is not on a PersistentVolume"
 
 
 def nats_server() -> str | None:
