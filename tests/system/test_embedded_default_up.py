@@ -1,6 +1,7 @@
 """`python3 manage_all.py up` as a new user runs it: no database, NATS or broker configured,
-a bare interpreter (it re-executes itself under .venv), Ctrl-C to stop. Nothing may be left
-running afterwards, and a port in use stops it before it starts anything."""
+a bare interpreter (it re-executes itself under .venv), `createoperator` as the README gives
+it, then the admin signed in to, Ctrl-C to stop. Nothing may be left running afterwards, and a
+port in use stops it before it starts anything."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import sys
 import threading
 import time
 import uuid
+from http.cookiejar import CookieJar
 from pathlib import Path
+from urllib.parse import urlencode, urlparse
+from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
 
@@ -117,6 +121,35 @@ class Runner:
             self.proc.wait(10)
 
 
+def sign_in_to_the_admin(admin: str, email: str, password: str) -> None:
+    """As a browser does: the login page sets the CSRF cookie (each service names its cookies
+    after itself: accounts_csrftoken, accounts_sessionid) and puts the form's token in the
+    page; the credentials are posted with both; the admin index then answers 200."""
+    jar = CookieJar()
+    browser = build_opener(HTTPCookieProcessor(jar))
+    login = admin + "login/"
+    with browser.open(f"{login}?{urlencode({'next': urlparse(admin).path})}",
+                      timeout=15) as page:
+        assert page.status == 200, page.status
+        html = page.read().decode()
+    assert any(c.name == "accounts_csrftoken" for c in jar), [c.name for c in jar]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert token, html[:1000]
+    form = urlencode({"csrfmiddlewaretoken": token[1], "username": email,
+                      "password": password, "next": urlparse(admin).path}).encode()
+    with browser.open(Request(login, data=form, headers={"Referer": login}),
+                      timeout=15) as page:
+        landed, html = page.url, page.read().decode()
+    assert landed == admin, (landed, html[:2000])
+    assert any(c.name == "accounts_sessionid" for c in jar), [c.name for c in jar]
+    with browser.open(admin, timeout=15) as page:  # the index, with the session cookie
+        status, landed, html = page.status, page.url, page.read().decode()
+    assert (status, landed) == (200, admin), (status, landed, html[:2000])
+    assert 'id="login-form"' not in html, html[:2000]
+    assert "accounts administration" in html and 'action="/accounts/admin/logout/"' in html, \
+        html[:2000]
+
+
 @pytest.fixture
 def var_dir(tmp_path_factory) -> Path:
     # Short: the Redis unix socket lives here.
@@ -151,7 +184,18 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
                    .get("id") == registered.body["id"], timeout=30, message="the voter")
         reached = time.monotonic() - started
 
-        # 4. Ctrl-C: the terminal signals the runner's foreground process group.
+        # 4. An operator, made with the README's command while `up` runs, signs in to the
+        #    accounts admin.
+        admin = f"http://127.0.0.1:{ports['ACCOUNTS_PORT']}/accounts/admin/"
+        operator_email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
+        created = subprocess.run(
+            [bare_python(), "manage_all.py", "createoperator", "--email", operator_email,
+             "--password", PASSWORD], cwd=ROOT, env=new_user_environment(var_dir, ports),
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert created.returncode == 0, created.stdout + created.stderr
+        sign_in_to_the_admin(admin, operator_email, PASSWORD)
+
+        # 5. Ctrl-C: the terminal signals the runner's foreground process group.
         pgids = runner.child_pgids()
         assert len(pgids) == len(manage_all.platform_processes(
             manage_all.platform_config({"VAR_DIR": str(var_dir)}))), runner.output[-3000:]
@@ -164,7 +208,7 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
                   f"(exit code {code})")
         assert code in (0, 130), runner.output[-6000:]
 
-        # 5. Nothing it started is left.
+        # 6. Nothing it started is left.
         wait_until(lambda: not groups_alive(pgids | {runner.proc.pid}), timeout=10,
                    message="every process group to be gone")
         assert processes_with(var_dir) == []
