@@ -7,6 +7,7 @@ import dataclasses
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urlencode
@@ -107,3 +108,70 @@ def post_form(browser: OpenerDirector, url: str, fields: dict[str, Any]) -> tupl
     data = urlencode(fields, doseq=True).encode()
     with browser.open(Request(url, data=data, headers={"Referer": url}), timeout=30) as page:
         return page.url, page.read().decode()
+
+
+class _FormReader(HTMLParser):
+    """What a browser would submit from one <form>: its inputs with their values, checked
+    boxes only, each select's selected option, each textarea's text (submit buttons left out:
+    the caller says which one it presses)."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.form_id, self.inside, self.found = form_id, False, False
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._first_option: str | None = None
+        self._selected = False
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("id") == self.form_id:
+            self.inside = self.found = True
+        if not self.inside:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text").lower()
+            if kind in ("submit", "button", "image", "reset", "file"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.fields.append((name, a.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "select" and name:
+            self._select, self._first_option, self._selected = name, None, False
+        elif tag == "option" and self._select is not None:
+            value = a.get("value", "")
+            if self._first_option is None:
+                self._first_option = value
+            if "selected" in a and not self._selected:
+                self.fields.append((self._select, value))
+                self._selected = True
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.inside:
+            return
+        if tag == "select" and self._select is not None:
+            if not self._selected and self._first_option is not None:
+                self.fields.append((self._select, self._first_option))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.fields.append((self._textarea, "".join(self._text).lstrip("\n")))
+            self._textarea = None
+        elif tag == "form":
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text.append(data)
+
+
+def form_fields(html: str, form_id: str) -> dict[str, str]:
+    """The fields a browser would send from the form `form_id` of `html`, as it stands."""
+    reader = _FormReader(form_id)
+    reader.feed(html)
+    assert reader.found, f"no form {form_id!r} in {html[:1000]}"
+    return dict(reader.fields)
