@@ -1,20 +1,24 @@
 """A real browser (headless Chromium from Debian's packages, driven by Playwright): an operator
 signs in once, sets up causes and a poll in the polls admin, and the poll shows up in
-voting_service's admin; a delegator signs in to the browsable API and votes in it.
+voting_service's admin; a delegator signs in to the browsable API once, browses all three
+services and casts a ballot with the browsable API's raw-data form.
 
 Screenshots are saved under artifacts/browser/ as the test's artifacts.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shared_events.testing import wait_until
+from tests.system.actors import create_operator, open_round
 from tests.system.harness import ROOT, Platform
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -111,11 +115,27 @@ def test_an_operator_sets_up_a_poll_in_the_admin_and_voting_sees_it(platform: Pl
     shot(page, "voting-admin-poll-replica")
 
 
+def shown_answer(page) -> tuple[str, Any]:
+    """The answer the browsable API page shows: its status line ("HTTP 200 OK") and its JSON
+    body (the part after the headers)."""
+    text = page.locator(".response-info pre").inner_text()
+    head, _, body = text.partition("\n\n")
+    return head.splitlines()[0].strip(), json.loads(body) if body.strip() else None
+
+
+def signed_in_as(page) -> str:
+    """Who the browsable API's navigation bar says is signed in."""
+    return page.locator(".navbar .dropdown-toggle").first.inner_text().strip()
+
+
 def test_a_delegator_signs_in_once_and_browses_every_service(platform: Platform, page):
+    operator = create_operator(platform)
+    round_ = open_round(platform, operator, n_causes=2)  # returns once voting sees it open
     email = f"delegator-{uuid.uuid4().hex[:8]}@example.com"
     registered = platform.api("POST", "accounts", "register/",
                               {"email": email, "password": PASSWORD})
     assert registered.status == 201, registered
+    account_id = registered.body["id"]
 
     # 1. The voting API's "Log in" goes to accounts and comes back signed in.
     page.goto(platform.url("voting", "api/me/"))
@@ -124,13 +144,59 @@ def test_a_delegator_signs_in_once_and_browses_every_service(platform: Platform,
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(platform.url("voting", "api/me/"))
-    wait_until(lambda: (page.reload(), "100" in page.content())[1], timeout=30,
-               message="voting's replica with the initial grant")
+    shown: list[tuple[str, Any]] = []
+
+    def me_with_the_initial_grant() -> bool:
+        page.reload()
+        shown[:] = [shown_answer(page)]
+        status, body = shown[0]
+        return status == "HTTP 200 OK" and body["id"] == account_id and body["points"] == 100
+
+    try:
+        wait_until(me_with_the_initial_grant, timeout=30,
+                   message="voting's replica with the initial grant")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the page last showed {shown}") from None
+    assert shown[0][1]["can_vote"] is True
+    assert signed_in_as(page) == f"delegator {account_id}"
     shot(page, "voting-browsable-me")
 
-    # 2. The same sign-in works in polls and accounts: no second login.
+    # 2. The same sign-in works in polls and accounts: no second login. (polls and voting know
+    #    the caller by the token's role and id; only accounts knows the email.)
     page.goto(platform.url("polls", "api/polls/"))
-    assert "Log out" in page.content() or email in page.content()
+    status, polls = shown_answer(page)
+    assert status == "HTTP 200 OK", (status, polls)
+    assert signed_in_as(page) == f"delegator {account_id}"
+    listed = polls["results"] if isinstance(polls, dict) else polls
+    assert round_.poll_id in {p["id"] for p in listed}, polls
     page.goto(platform.url("accounts", "api/me/"))
-    assert email in page.content()
+    status, me = shown_answer(page)
+    assert status == "HTTP 200 OK", (status, me)
+    assert (me["id"], me["email"]) == (account_id, email), me
     shot(page, "accounts-browsable-me")
+
+    # 3. They vote in the browsable API: the raw-data form's textarea and its PUT button.
+    ballot_path = f"polls/{round_.poll_id}/ballot/"
+    page.goto(platform.url("voting", f"api/{ballot_path}"))
+    assert shown_answer(page)[0] == "HTTP 404 Not Found"  # no ballot yet
+    allocations = [{"cause": round_.causes[0], "points": 60},
+                   {"cause": round_.causes[1], "points": 40}]
+    form = page.locator("#put-generic-content-form")
+    form.locator("textarea[name=_content]").fill(json.dumps({"allocations": allocations},
+                                                            indent=2))
+    form.locator("button", has_text="PUT").click()
+    # The form's script replaces the page with the answer once it arrives: wait for it.
+    playwright_api.expect(page.locator(".response-info")).to_contain_text("201 Created")
+    status, cast = shown_answer(page)
+    assert status == "HTTP 201 Created", (status, cast)
+    assert cast["allocations"] == allocations and cast["total_points"] == 100, cast
+    shot(page, "voting-browsable-ballot")
+
+    # 4. The ballot is there, as the API (with a token of the delegator's own) tells.
+    tokens = platform.api("POST", "accounts", "token/", {"email": email, "password": PASSWORD})
+    assert tokens.status == 200, tokens
+    ballot = platform.api("GET", "voting", ballot_path, token=tokens.body["access"])
+    assert ballot.status == 200, ballot
+    assert sorted((a["cause"], a["points"]) for a in ballot.body["allocations"]) == sorted(
+        (a["cause"], a["points"]) for a in allocations), ballot
+    assert (ballot.body["revisions"], ballot.body["retracted"]) == (1, False), ballot
