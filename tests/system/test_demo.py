@@ -1,26 +1,171 @@
-"""`python manage_all.py demo --exit` runs a whole round on the embedded default and its
-payouts add up, as a new user would see it."""
+"""`python manage_all.py demo` runs a whole round on the embedded default and its payouts add
+up, as a new user would see it; then, with the platform still running for them to look around
+(as the demo leaves it), the test checks the round itself over the API instead of trusting
+the demo's own printout, and Ctrl-C stops everything."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+from pathlib import Path
 
-from tests.system.harness import ROOT
+from shared_events.testing import wait_until
+from tests.demo import DELEGATORS, FUND_LOVELACE
+from tests.system.harness import ROOT, http
+
+DEMO_TIMEOUT = 240.0
+BALLOTS_COUNTED = DELEGATORS - 3  # 50 cast, 3 retracted
 
 
-def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund():
+class Demo:
+    """`manage_all.py demo` (without --exit: the platform stays up until Ctrl-C), its output
+    collected by a thread."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen([sys.executable, "manage_all.py", "demo"], cwd=ROOT,
+                                     env=env, text=True, errors="replace",
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def ctrl_c(self, timeout: float = 60.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+
+def processes_under(directory: Path) -> list[int]:
+    """Running processes whose environment or arguments name `directory`: the platform the
+    demo started keeps its VAR_DIR there (its temporary folder is under TMPDIR)."""
+    marker, found = str(directory).encode(), []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker in (proc / "cmdline").read_bytes() or marker in (proc / "environ"
+                                                                       ).read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def receipts_digest(poll_id: str, receipts: list[str]) -> str:
+    """Format `charity-vote-receipts/1` (voting/receipts.py), written out again here."""
+    text = f"charity-vote-receipts/1 poll={poll_id}\n" + "".join(f"{r}\n" for r in
+                                                                sorted(receipts))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_the_round(output: str) -> str:
+    """Read the finished round from the running platform with a token of the test's own and
+    check it: polls' results against voting's final tally, the payouts against the fund, the
+    receipts digest against the receipts. Returns a summary line."""
+    up = re.search(r"accounts (http\S+/accounts/), polls (http\S+/polls/), "
+                   r"voting (http\S+/voting/)", output)
+    operator = re.search(r"operator (\S+@\S+) / (\S+)", output)
+    poll = re.search(r"/voting/api/polls/([0-9a-f-]{36})/receipts/", output)
+    assert up and operator and poll, output[-3000:]
+    accounts, polls, voting = up[1], up[2], up[3]
+    poll_id = poll[1]
+
+    tokens = http("POST", accounts + "api/token/",
+                  {"email": operator[1], "password": operator[2]})
+    assert tokens.status == 200, tokens
+    token = tokens.body["access"]
+    results = http("GET", polls + f"api/polls/{poll_id}/results/", token=token)
+    tally = http("GET", voting + f"api/polls/{poll_id}/tally/", token=token)
+    receipts = http("GET", voting + f"api/polls/{poll_id}/receipts/?limit=10000", token=token)
+    assert results.status == 200 and results.body["final"], results
+    assert tally.status == 200 and tally.body["final"], tally
+    assert receipts.status == 200, receipts
+    results, tally, listed = results.body, tally.body, receipts.body
+
+    # The payouts: the whole fund, each cause within one lovelace of its exact share.
+    fund, total = results["fund_lovelace"], results["total_points"]
+    assert fund == FUND_LOVELACE
+    paid = sum(c["payout_lovelace"] for c in results["causes"])
+    assert paid == fund, (paid, fund)
+    assert total == sum(c["points"] for c in results["causes"]) > 0, results
+    for cause in results["causes"]:
+        assert abs(cause["payout_lovelace"] * total - fund * cause["points"]) < total, cause
+
+    # polls' final results are voting's final tally, cause by cause.
+    counted = {c["cause_id"]: (c["points"], c["voters"]) for c in tally["causes"]
+               if c["points"]}
+    shown = {c["cause"]: (c["points"], c["voters"]) for c in results["causes"] if c["points"]}
+    assert shown == counted, (shown, counted)
+    assert (results["ballots"], results["total_points"]) == (tally["ballots"],
+                                                             tally["total_points"])
+    assert results["ballots"] == BALLOTS_COUNTED, results
+    assert (results["ballots_digest"], results["receipts_digest"]) == (
+        tally["ballots_digest"], tally["receipts_digest"])
+
+    # The receipts voting publishes: one per counted ballot, and they make up the digest.
+    published = listed["results"] if isinstance(listed, dict) else listed
+    assert len(set(published)) == len(published) == BALLOTS_COUNTED, listed
+    assert receipts_digest(poll_id, published) == tally["receipts_digest"]
+    return (f"{results['ballots']} ballots, {total} points over {len(counted)} causes, "
+            f"{paid} of {fund} lovelace paid, receipts digest recomputed")
+
+
+def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
     env = {k: v for k, v in os.environ.items()
            if not k.endswith("DATABASE_URL") and k not in ("NATS_URL", "CELERY_BROKER_URL")}
-    env["VAR_DIR"] = tempfile.mkdtemp(prefix="demo-test-")
-    result = subprocess.run([sys.executable, "manage_all.py", "demo", "--exit"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=240,
-                            stdin=subprocess.DEVNULL)
-    print(result.stdout[-3000:])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "payouts sum to the fund exactly: True" in result.stdout
-    assert "ballots counted: 47" in result.stdout  # 50 cast, 3 retracted
-    assert re.search(r"receipts digest: [0-9a-f]{64} ", result.stdout), result.stdout
+    scratch = Path(tempfile.mkdtemp(prefix="demo-test-"))
+    env["VAR_DIR"] = str(scratch / "var")
+    env["TMPDIR"] = str(scratch)  # the demo's platform makes its working folder here
+    env["PYTHONUNBUFFERED"] = "1"  # its lines as they come, not when it exits
+    demo = Demo(env)
+    try:
+        try:
+            wait_until(lambda: "Demo finished" in demo.output or demo.proc.poll() is not None,
+                       timeout=DEMO_TIMEOUT, interval=0.5, message="the demo to finish")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{demo.output[-3000:]}") from None
+        output = demo.output
+        print(output[-3000:])
+        assert demo.proc.poll() is None, output[-3000:]  # the platform is left running
+        assert "payouts sum to the fund exactly: True" in output
+        assert f"ballots counted: {BALLOTS_COUNTED}" in output
+        assert re.search(r"receipts digest: [0-9a-f]{64} ", output), output
+        checked = check_the_round(output)
+
+        # Ctrl-C stops the demo and its platform.
+        code = demo.ctrl_c()
+        assert code == 130, demo.output[-3000:]
+        assert "Stopping the platform" in demo.output
+        wait_until(lambda: not processes_under(scratch), timeout=30,
+                   message="the demo's processes to be gone")
+        with capsys.disabled():
+            print(f"\ndemo checked over the API: {checked}")
+    finally:
+        if demo.proc.poll() is None:
+            demo.proc.kill()
+            demo.proc.wait(10)
+        for pid in processes_under(scratch):  # what a failed demo left behind, if anything
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(scratch, ignore_errors=True)
