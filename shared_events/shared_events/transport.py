@@ -343,6 +343,23 @@ class Delivery:
         await self._msg.in_progress()
 
 
+def _ack_metadata(msg: Msg) -> tuple[str, int, int]:
+    """(stream, stream sequence, deliveries) from a JetStream message's ack subject, read
+    directly: nats-py's `Msg.metadata` builds three objects and a datetime per message.
+    `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`,
+    or with a domain and account hash after `$JS.ACK` (12 tokens and more)."""
+    tokens = (msg.reply or "").split(".")
+    try:
+        if len(tokens) == 9:
+            return tokens[2], int(tokens[5]), int(tokens[4])
+        if len(tokens) >= 12:
+            return tokens[4], int(tokens[7]), int(tokens[6])
+    except ValueError:
+        pass
+    meta = msg.metadata  # anything else: nats-py's parser says what it makes of it
+    return meta.stream, meta.sequence.stream, meta.num_delivered
+
+
 class PullSource:
     """A durable pull consumer on one stream, filtered to the subjects a service handles."""
 
@@ -384,17 +401,9 @@ class PullSource:
             return []
         out = []
         for msg in msgs:
-            meta = msg.metadata
-            out.append(
-                Delivery(
-                    msg,
-                    stream=meta.stream,
-                    stream_seq=meta.sequence.stream,
-                    num_delivered=meta.num_delivered,
-                    subject=msg.subject,
-                    data=msg.data,
-                )
-            )
+            stream, stream_seq, num_delivered = _ack_metadata(msg)
+            out.append(Delivery(msg, stream=stream, stream_seq=stream_seq,
+                                num_delivered=num_delivered, subject=msg.subject, data=msg.data))
         return out
 
     async def pending(self) -> int:

@@ -50,6 +50,9 @@ class Outcome:
     note: str = ""
 
 
+_APPLIED = Outcome(Action.ACK)  # frozen, so one for every applied message
+
+
 def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
     """Apply a fetched batch in one transaction, with its inbox rows; returns what to tell
     JetStream about each message (ack only once this has returned, i.e. committed).
@@ -92,7 +95,7 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
         if applied is None:
             applied = _apply_one_by_one(todo, outcomes, max_deliveries)
         for i, _msg, _event in applied:
-            outcomes[i] = Outcome(Action.ACK)
+            outcomes[i] = _APPLIED
         for i, first in repeats:
             # The same event twice in one batch: one effect; this copy shares the first's fate.
             done = outcomes[first]
