@@ -7,7 +7,9 @@ path (an unknown, deactivated or deleted voter, a poll that is not open) returns
 caller's ORM path, in the same transaction, finds out which rule failed and says so.
 
 On PostgreSQL the writes of one ballot go as one round trip (statements joined with `;`, run
-in order); on SQLite, where a statement costs no round trip, one by one.
+in order), and outside a transaction of the caller's the whole cast is two round trips
+(`begin_and_read`, `write_and_commit`); on SQLite, where a statement costs no round trip, one
+by one.
 """
 
 from __future__ import annotations
@@ -106,9 +108,79 @@ def stored_ballot(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> StoredBallot | 
                         created_at=_read_datetime(row[3]))
 
 
+def may_run_own_transaction() -> bool:
+    """Whether a cast may open and commit its transaction itself (`begin_and_read`,
+    `write_and_commit`): on PostgreSQL, and not inside a transaction of the caller's."""
+    return (connection.vendor == "postgresql" and not connection.in_atomic_block
+            and connection.get_autocommit())
+
+
+def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
+                   now: datetime) -> tuple[Eligible, StoredBallot | None] | None:
+    """`BEGIN`, then `lock_eligible` and `stored_ballot` in one statement: one round trip.
+    The transaction stays open for `write_and_commit` (or `rollback`); the ballot is read with
+    the statement's snapshot, so a moment old if this waited for the voter's lock (the caller
+    copes, see `services.ballots._cast_in_two_round_trips`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "BEGIN; SELECT v.points, p.title, p.causes, b.id, b.revision, b.receipt,"
+            f" b.created_at FROM {_VOTER} v JOIN {_POLL} p ON p.id = %s"
+            f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
+            " WHERE v.id = %s AND v.is_active AND NOT v.is_deleted AND v.role = %s"
+            " AND NOT p.is_deleted AND p.status = %s AND p.opens_at <= %s AND p.closes_at > %s"
+            " FOR UPDATE OF v FOR SHARE OF p",
+            [_uuid(poll_id), _uuid(voter_id), "delegator", PollStatus.OPEN.value, now, now])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    points, title, causes, ballot_id, number, receipt, created_at = row
+    if isinstance(causes, str):
+        causes = json.loads(causes)
+    eligible = Eligible(points=int(points), poll_title=title,
+                        poll_causes=frozenset(str(c) for c in causes))
+    stored = None if ballot_id is None else StoredBallot(
+        id=_read_uuid(ballot_id), revision=int(number), receipt=receipt,
+        created_at=_read_datetime(created_at))
+    return eligible, stored
+
+
+def write_and_commit(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
+                     revision: BallotRevision) -> None:
+    """`write_cast`'s statements and `COMMIT`, in one round trip."""
+    statements = _cast_statements(ballot=ballot, created=created, allocations=allocations,
+                                  revision=revision)
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(sql for sql, _ in statements) + "; COMMIT",
+                       [p for _, params in statements for p in params])
+
+
+def rollback() -> None:
+    """End the transaction `begin_and_read` opened, whatever state it is in. If the connection
+    itself is broken, close it, so no request ever reuses a transaction left open."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+    except Exception:
+        connection.close()
+        raise
+
+
 def write_cast(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
                revision: BallotRevision) -> None:
     """Insert or update the ballot, replace its allocations and append its revision."""
+    statements = _cast_statements(ballot=ballot, created=created, allocations=allocations,
+                                  revision=revision)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("; ".join(sql for sql, _ in statements),
+                           [p for _, params in statements for p in params])
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
+def _cast_statements(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
+                     revision: BallotRevision) -> list[tuple[str, list[object]]]:
     ballot_id, poll_id = _uuid(ballot.pk), _uuid(ballot.poll_id)
     statements: list[tuple[str, list[object]]] = []
     if created:
@@ -136,10 +208,4 @@ def write_cast(*, ballot: Ballot, created: bool, allocations: Sequence[Allocatio
         [ballot_id, revision.number, revision.kind, json.dumps(revision.allocations),
          revision.total_points, revision.voter_points, _datetime(revision.created_at),
          revision.receipt, revision.previous_receipt, revision.nonce]))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("; ".join(sql for sql, _ in statements),
-                           [p for _, params in statements for p in params])
-        else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+    return statements

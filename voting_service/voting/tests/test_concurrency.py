@@ -106,15 +106,17 @@ def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
     services.ballot_cast(voter_id=early.pk, poll_id=poll.pk,
                          allocations=[{"cause": poll.causes[0], "points": 5}])
     locked, release = threading.Event(), threading.Event()
-    original = ballot_sql.stored_ballot
+    def holding(original):
+        def hold_after_locking(**kwargs):
+            # The ballot's first statement took the voter's and the poll's locks; this is the
+            # next (its writes in two round trips, the read of its ballot inside a transaction).
+            locked.set()
+            assert release.wait(20)
+            return original(**kwargs)
+        return hold_after_locking
 
-    def hold_after_locking(**kwargs):
-        # The ballot's first statement took the voter's and the poll's locks; this is its next.
-        locked.set()
-        assert release.wait(20)
-        return original(**kwargs)
-
-    monkeypatch.setattr(ballot_sql, "stored_ballot", hold_after_locking)
+    for name in ("write_and_commit", "stored_ballot"):
+        monkeypatch.setattr(ballot_sql, name, holding(getattr(ballot_sql, name)))
 
     @in_thread
     def cast():
@@ -204,3 +206,58 @@ def test_concurrent_refreshers_publish_each_change_once():
             assert sum(pool.map(refresh, range(n))) == 1
     tally = PollTally.objects.get(pk=poll.pk)
     assert (tally.version, tally.total_points) == (3, 9)
+
+
+@postgres_only
+@pytest.mark.parametrize("first_is_a_revote", [False, True])
+def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_revote):
+    """The second of two ballots of one voter waits for the voter's lock with a snapshot taken
+    before the first committed: what it read of the ballot is a moment old. Its writes break a
+    unique constraint (the ballot when it thought it was first, the revision number when it
+    re-voted), it rolls back and reads again: one ballot, every revision, no mix."""
+    poll = make_poll(causes=2)
+    voter = make_voter(points=50)
+    if first_is_a_revote:
+        services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
+                             allocations=[{"cause": poll.causes[0], "points": 1}])
+    first_holds, release = threading.Event(), threading.Event()
+    reads = Counter()
+    original_write, original_read = ballot_sql.write_and_commit, ballot_sql.begin_and_read
+
+    def counting_read(**kwargs):
+        reads[threading.get_ident()] += 1
+        return original_read(**kwargs)
+
+    def write(**kwargs):
+        if not first_holds.is_set():  # the first ballot: hold its locks until the second waits
+            first_holds.set()
+            assert release.wait(20)
+        return original_write(**kwargs)
+
+    monkeypatch.setattr(ballot_sql, "begin_and_read", counting_read)
+    monkeypatch.setattr(ballot_sql, "write_and_commit", write)
+
+    @in_thread
+    def cast(points):
+        return services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
+                                    allocations=[{"cause": poll.causes[1], "points": points}])
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(cast, 7)
+        assert first_holds.wait(20)
+        second = pool.submit(cast, 9)
+        wait_until(lambda: _waiting_on_a_lock("FOR UPDATE OF v"), timeout=20,
+                   message="the second ballot to wait for the voter's lock")
+        release.set()
+        first.result(20), second.result(20)
+
+    assert sorted(reads.values()) == [1, 2]  # the second read again, once
+    ballot = Ballot.objects.get(poll=poll, voter=voter)
+    numbers = list(ballot.revisions.order_by("number").values_list("number", flat=True))
+    assert numbers == ([1, 2, 3] if first_is_a_revote else [1, 2])
+    revisions = list(ballot.revisions.order_by("number"))
+    assert [r.previous_receipt for r in revisions] == [None] + [r.receipt for r in revisions[:-1]]
+    assert ballot.revision == revisions[-1].number and ballot.receipt == revisions[-1].receipt
+    assert [(str(a.cause_id), a.points) for a in ballot.allocations.all()] == [
+        (poll.causes[1], 9)]
+    assert tally_compute(poll=poll).causes == tally_recount(poll=poll).causes
