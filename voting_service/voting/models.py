@@ -106,7 +106,9 @@ class Ballot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["poll", "voter"], name="one_ballot_per_voter_and_poll"),
         ]
-        indexes = [models.Index(fields=["voter", "-updated_at"], name="ballot_voter_recent_idx")]
+        # By voter only (a voter has a ballot per poll, few to sort): an index on updated_at
+        # would make every re-vote's UPDATE a non-HOT one, rewriting each index of the table.
+        indexes = [models.Index(fields=["voter"], name="ballot_voter_idx")]
 
     def __str__(self) -> str:
         return f"ballot of {self.voter_id} in {self.poll_id}"
@@ -121,7 +123,11 @@ class Allocation(models.Model):
     tally is one indexed aggregate over this table."""
 
     ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="allocations")
-    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="+")
+    # The ballot's poll again, kept right by the code that writes both; no database constraint
+    # of its own, because its check locked the one poll row (KEY SHARE) for every allocation of
+    # every concurrent ballot. The ballot's own foreign key to the poll stands.
+    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="+",
+                             db_constraint=False)
     cause_id = models.UUIDField()
     points = models.PositiveBigIntegerField()
     position = models.PositiveSmallIntegerField()  # order as the voter sent them
