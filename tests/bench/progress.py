@@ -15,7 +15,9 @@ class Progress:
         self.done = 0.0
         self.note = ""
         self.started = time.monotonic()
-        self._tty = sys.stdout.isatty()
+        # Redrawn in place only from the main thread: bars of phases running beside it
+        # (`bench --quick`) print their final line only.
+        self._tty = sys.stdout.isatty() and threading.current_thread() is threading.main_thread()
         self._lock = threading.Lock()
         self._last_draw = 0.0
         self._closed = False

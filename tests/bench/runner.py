@@ -13,12 +13,13 @@ where there is one, so a ratio holds on a noisy machine. Two phases:
 Prints a table (figure, ceiling, ratio, goal, met?) and writes every number to
 var/bench/<timestamp>.json (or --out). Cleans up what it started: processes, the databases it
 created, its Redis keys, its temporary folder. `--quick` runs a small version of everything in
-about a minute, for CI as a smoke test (its figures mean nothing).
+under a minute, the phases side by side, for CI as a smoke test (its figures mean nothing).
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -75,9 +76,9 @@ class Params:
     idle_seconds: float = 10.0
 
 
-QUICK = Params(relay_rows=2_000, delegators=200, probe_accounts=5, ballot_seconds=4.0,
-               ceiling_seconds=2.0, warmup=0.5, lag_idle_samples=8, lag_load_seconds=3.0,
-               accrual_delegators=1_000, catchup_accounts=500, idle_seconds=1.0)
+QUICK = Params(relay_rows=2_000, delegators=200, probe_accounts=5, ballot_seconds=2.0,
+               ceiling_seconds=1.0, warmup=0.3, lag_idle_samples=5, lag_load_seconds=1.5,
+               accrual_delegators=600, catchup_accounts=300, idle_seconds=1.0)
 
 
 @dataclasses.dataclass
@@ -231,6 +232,13 @@ def phase_platform(report: dict[str, Any], selected: list[str], params: Params,
         bar.finish()
 
 
+def _phase_memory(report: dict[str, Any], workdir: Path, params: Params) -> None:
+    say("\n== the idle platform under `manage_all.py up`, embedded default ==")
+    idle = memory.idle_embedded(workdir, params.idle_seconds)
+    if idle:
+        report["scenarios"]["memory_idle_embedded"] = idle
+
+
 def _guarded(report: dict[str, Any], name: str, run: Any) -> Any:
     """A failing scenario is reported and the others still run."""
     try:
@@ -298,6 +306,8 @@ def main(argv: list[str]) -> int:
                          f"choose from {', '.join(SCENARIOS)}")
     params = QUICK if args.quick else Params()
     config = BenchConfig()
+    if args.quick and not os.environ.get("WEB_WORKERS"):
+        config.web_workers = 1  # three processes fewer to start: a smoke test needs no more
     config.check()
     run_id = secrets.token_hex(3)
     started = time.time()
@@ -319,20 +329,40 @@ def main(argv: list[str]) -> int:
         f"{os.cpu_count()} CPUs, load average {' '.join(map(str, load_average()))}")
     code = 0
     try:
+        # Each phase adds its figures to a list of its own; they are joined in this order.
+        parts: dict[str, dict[str, Any]] = {
+            name: {"scenarios": report["scenarios"], "errors": report["errors"], "figures": []}
+            for name in ("components", "platform")}
+        components = platform_ = idle = None
         if {"relay", "consumer"} & set(selected):
-            _guarded(report, "relay/consumer", lambda: phase_components(
-                report, selected, params, config, dbs, workdir))
+            def components() -> None:
+                _guarded(report, "relay/consumer", lambda: phase_components(
+                    parts["components"], selected, params, config, dbs, workdir))
         if {"ballots", "accrual", "catchup"} & set(selected):
-            _guarded(report, "platform", lambda: phase_platform(
-                report, selected, params, config, dbs, workdir))
+            def platform_() -> None:
+                _guarded(report, "platform", lambda: phase_platform(
+                    parts["platform"], selected, params, config, dbs, workdir))
         if "memory" in selected:
-            say("\n== the idle platform under `manage_all.py up`, embedded default ==")
-            idle = _guarded(report, "memory", lambda: memory.idle_embedded(
-                workdir, params.idle_seconds))
-            if idle:
-                report["scenarios"]["memory_idle_embedded"] = idle
+            def idle() -> None:
+                _guarded(report, "memory", lambda: _phase_memory(report, workdir, params))
+        if args.quick:
+            # Figures mean nothing here (a smoke test), so the phases overlap, which keeps
+            # `--quick` under a minute: the platform's in this thread, the others beside it.
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                beside = [pool.submit(phase) for phase in (components, idle) if phase]
+                if platform_:
+                    platform_()
+                for future in beside:
+                    future.result()
+        else:
+            for phase in (components, platform_, idle):
+                if phase:
+                    phase()
+        report["figures"] = parts["components"]["figures"] + parts["platform"]["figures"]
+        if "memory" in selected:
             peaks = report["scenarios"].get("memory_under_load", {}).get("peak_rss_bytes")
-            report["figures"] += memory.figures(peaks, idle)
+            report["figures"] += memory.figures(peaks, report["scenarios"].get(
+                "memory_idle_embedded"))
     except KeyboardInterrupt:
         say("\nbench: interrupted; cleaning up")
         report["errors"]["interrupted"] = "KeyboardInterrupt"
