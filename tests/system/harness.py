@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -254,6 +255,34 @@ class Platform:
             _postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not keep_files:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class RunningCommand:
+    """A command run as a user runs it (`manage_all.py up`, `manage_all.py demo`), its output
+    collected by a thread."""
+
+    def __init__(self, argv: list[str], *, env: dict[str, str], new_session: bool = False
+                 ) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, errors="replace",
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=new_session)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -10,48 +10,28 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from shared_events.testing import wait_until
 from tests.demo import DELEGATORS, FUND_LOVELACE
-from tests.system.harness import ROOT, http
+from tests.system.harness import RunningCommand, http
 
 DEMO_TIMEOUT = 240.0
 BALLOTS_COUNTED = DELEGATORS - 3  # 50 cast, 3 retracted
 
 
-class Demo:
-    """`manage_all.py demo` (without --exit: the platform stays up until Ctrl-C), its output
-    collected by a thread."""
+class Demo(RunningCommand):
+    """`manage_all.py demo` (without --exit: the platform stays up until Ctrl-C)."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen([sys.executable, "manage_all.py", "demo"], cwd=ROOT,
-                                     env=env, text=True, errors="replace",
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
+        super().__init__([sys.executable, "manage_all.py", "demo"], env=env)
 
     def ctrl_c(self, timeout: float = 60.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
+        return self.wait(timeout)
 
 
 def processes_under(directory: Path) -> list[int]:

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from http.cookiejar import CookieJar
@@ -23,7 +22,7 @@ import pytest
 
 import manage_all
 from shared_events.testing import free_port, wait_until
-from tests.system.harness import ROOT, http
+from tests.system.harness import ROOT, RunningCommand, http
 
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 40.0  # honcho's KILL_WAIT (15 s) plus gunicorn's graceful timeout, with room
@@ -80,35 +79,15 @@ def groups_alive(pgids: set[int]) -> set[int]:
     return alive
 
 
-class Runner:
-    """`manage_all.py up` in a process group of its own, its output collected by a thread."""
+class Runner(RunningCommand):
+    """`manage_all.py up` in a process group of its own."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [bare_python(), "manage_all.py", "up"], cwd=ROOT, env=env, text=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, errors="replace")
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
+        super().__init__([bare_python(), "manage_all.py", "up"], env=env, new_session=True)
 
     def child_pgids(self) -> set[int]:
         # honcho starts each process in a session of its own and logs "<name> started (pid=N)".
         return {int(pid) for pid in re.findall(r"started \(pid=(\d+)\)", self.output)}
-
-    def wait(self, timeout: float) -> int:
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
 
     def force_stop(self) -> None:
         """Teardown after a failure: only the groups this runner made."""

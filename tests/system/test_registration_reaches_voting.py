@@ -23,6 +23,16 @@ def sign_in(platform: Platform, email: str, password: str = PASSWORD) -> Respons
     return platform.api("POST", "accounts", "token/", {"email": email, "password": password})
 
 
+def register_and_sign_in(platform: Platform, email: str) -> tuple[Response, Response]:
+    """A new delegator over the API: the registration's answer and the sign-in's."""
+    registered = platform.api("POST", "accounts", "register/",
+                              {"email": email, "password": PASSWORD})
+    assert registered.status == 201, registered
+    tokens = sign_in(platform, email)
+    assert tokens.status == 200, tokens
+    return registered, tokens
+
+
 def wait_for_voter(platform: Platform, token: str, what: str, condition,
                    since: float | None = None) -> float:
     """Seconds from `since` (default: now) until voting's `me/` shows the replica in the
@@ -46,15 +56,10 @@ def test_an_account_and_its_changes_reach_voting(platform: Platform, capsys):
     timings: dict[str, float] = {}
     email = f"delegator-{uuid.uuid4().hex[:8]}@example.com"
 
-    # 1. A delegator registers with accounts_service and gets an id.
-    registered = platform.api("POST", "accounts", "register/",
-                              {"email": email, "password": PASSWORD})
-    assert registered.status == 201, registered
+    # 1. A delegator registers with accounts_service and gets an id; 2. they sign in: an
+    #    access/refresh pair of JWTs.
+    registered, tokens = register_and_sign_in(platform, email)
     account_id = registered.body["id"]
-
-    # 2. They sign in: an access/refresh pair of JWTs.
-    tokens = sign_in(platform, email)
-    assert tokens.status == 200, tokens
     assert set(tokens.body) >= {"access", "refresh"}
     access = tokens.body["access"]
 
@@ -126,12 +131,8 @@ def test_account_changes_made_in_the_accounts_admin_reach_voting(platform: Platf
     voting's replica (voting's me/, read with the delegator's token issued before)."""
     timings: dict[str, float] = {}
     email = f"delegator-{uuid.uuid4().hex[:8]}@example.com"
-    registered = platform.api("POST", "accounts", "register/",
-                              {"email": email, "password": PASSWORD})
-    assert registered.status == 201, registered
+    registered, tokens = register_and_sign_in(platform, email)
     account_id = registered.body["id"]
-    tokens = sign_in(platform, email)
-    assert tokens.status == 200, tokens
     access = tokens.body["access"]
     wait_for_voter(platform, access, "the new voter in voting with 100 points",
                    lambda me: me["id"] == account_id and me["points"] == 100 and me["can_vote"])
