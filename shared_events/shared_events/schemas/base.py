@@ -65,10 +65,6 @@ def _encode(value: Any) -> Any:
 Decoder = Callable[[Any, str], Any]
 
 
-def _coerce(value: Any, hint: Any, name: str) -> Any:
-    return _decoder(hint)(value, name)
-
-
 def _decoder(hint: Any) -> Decoder:
     """A function that checks and converts one JSON value for `hint`, worked out once per field
     (typing's introspection per value was most of decoding a batch of events)."""

@@ -69,29 +69,42 @@ def _read_datetime(value: object) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def lock_eligible(*, voter_id: uuid.UUID, poll_id: uuid.UUID, now: datetime) -> Eligible | None:
-    """Lock the voter's row (FOR UPDATE) and the poll's (FOR SHARE) in one statement, and read
-    them if the voter may vote and the poll is open by its status and by the clock.
+# Whether the voter may vote and the poll is open, by its status and by the clock. The
+# conditions are on the rows the statements lock, so PostgreSQL checks them again against a row
+# that changed while it waited for the lock (a close that committed meanwhile means no row).
+_ELIGIBLE_WHERE = (
+    " WHERE v.id = %s AND v.is_active AND NOT v.is_deleted AND v.role = %s"
+    " AND p.id = %s AND NOT p.is_deleted AND p.status = %s"
+    " AND p.opens_at <= %s AND p.closes_at > %s")
 
-    The conditions are on the locked rows, so PostgreSQL checks them again against a row that
-    changed while this waited for its lock (a close that committed meanwhile means no row)."""
-    lock = " FOR UPDATE OF v FOR SHARE OF p" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT v.points, p.title, p.causes FROM {_VOTER} v, {_POLL} p"
-            " WHERE v.id = %s AND v.is_active AND NOT v.is_deleted AND v.role = %s"
-            " AND p.id = %s AND NOT p.is_deleted AND p.status = %s"
-            " AND p.opens_at <= %s AND p.closes_at > %s" + lock,
-            [_uuid(voter_id), "delegator", _uuid(poll_id), PollStatus.OPEN.value, _datetime(now),
-             _datetime(now)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    points, title, causes = row
+
+def _eligible_params(voter_id: uuid.UUID, poll_id: uuid.UUID, now: datetime) -> list[object]:
+    return [_uuid(voter_id), "delegator", _uuid(poll_id), PollStatus.OPEN.value,
+            _datetime(now), _datetime(now)]
+
+
+def _eligible(points: object, title: str, causes: object) -> Eligible:
     if isinstance(causes, str):
         causes = json.loads(causes)
     return Eligible(points=int(points), poll_title=title,
                     poll_causes=frozenset(str(c) for c in causes))
+
+
+def _stored(ballot_id: object, number: object, receipt: str, created_at: object) -> StoredBallot:
+    return StoredBallot(id=_read_uuid(ballot_id), revision=int(number), receipt=receipt,
+                        created_at=_read_datetime(created_at))
+
+
+def lock_eligible(*, voter_id: uuid.UUID, poll_id: uuid.UUID, now: datetime) -> Eligible | None:
+    """Lock the voter's row (FOR UPDATE) and the poll's (FOR SHARE) in one statement, and read
+    them if the voter may vote and the poll is open (`_ELIGIBLE_WHERE`)."""
+    lock = " FOR UPDATE OF v FOR SHARE OF p" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.points, p.title, p.causes FROM {_VOTER} v, {_POLL} p"
+            + _ELIGIBLE_WHERE + lock, _eligible_params(voter_id, poll_id, now))
+        row = cursor.fetchone()
+    return None if row is None else _eligible(*row)
 
 
 def stored_ballot(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> StoredBallot | None:
@@ -102,10 +115,7 @@ def stored_ballot(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> StoredBallot | 
             f"SELECT id, revision, receipt, created_at FROM {_BALLOT}"
             " WHERE poll_id = %s AND voter_id = %s", [_uuid(poll_id), _uuid(voter_id)])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    return StoredBallot(id=_read_uuid(row[0]), revision=int(row[1]), receipt=row[2],
-                        created_at=_read_datetime(row[3]))
+    return None if row is None else _stored(*row)
 
 
 def may_run_own_transaction() -> bool:
@@ -124,24 +134,15 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
     with connection.cursor() as cursor:
         cursor.execute(
             "BEGIN; SELECT v.points, p.title, p.causes, b.id, b.revision, b.receipt,"
-            f" b.created_at FROM {_VOTER} v JOIN {_POLL} p ON p.id = %s"
+            f" b.created_at FROM {_VOTER} v CROSS JOIN {_POLL} p"
             f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
-            " WHERE v.id = %s AND v.is_active AND NOT v.is_deleted AND v.role = %s"
-            " AND NOT p.is_deleted AND p.status = %s AND p.opens_at <= %s AND p.closes_at > %s"
-            " FOR UPDATE OF v FOR SHARE OF p",
-            [_uuid(poll_id), _uuid(voter_id), "delegator", PollStatus.OPEN.value, now, now])
+            + _ELIGIBLE_WHERE + " FOR UPDATE OF v FOR SHARE OF p",
+            _eligible_params(voter_id, poll_id, now))
         row = cursor.fetchone()
     if row is None:
         return None
-    points, title, causes, ballot_id, number, receipt, created_at = row
-    if isinstance(causes, str):
-        causes = json.loads(causes)
-    eligible = Eligible(points=int(points), poll_title=title,
-                        poll_causes=frozenset(str(c) for c in causes))
-    stored = None if ballot_id is None else StoredBallot(
-        id=_read_uuid(ballot_id), revision=int(number), receipt=receipt,
-        created_at=_read_datetime(created_at))
-    return eligible, stored
+    eligible = _eligible(*row[:3])
+    return eligible, (None if row[3] is None else _stored(*row[3:]))
 
 
 def write_and_commit(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
@@ -149,9 +150,9 @@ def write_and_commit(*, ballot: Ballot, created: bool, allocations: Sequence[All
     """`write_cast`'s statements and `COMMIT`, in one round trip."""
     statements = _cast_statements(ballot=ballot, created=created, allocations=allocations,
                                   revision=revision)
+    sql, params = _joined(statements)
     with connection.cursor() as cursor:
-        cursor.execute("; ".join(sql for sql, _ in statements) + "; COMMIT",
-                       [p for _, params in statements for p in params])
+        cursor.execute(sql + "; COMMIT", params)
 
 
 def rollback() -> None:
@@ -172,11 +173,15 @@ def write_cast(*, ballot: Ballot, created: bool, allocations: Sequence[Allocatio
                                   revision=revision)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("; ".join(sql for sql, _ in statements),
-                           [p for _, params in statements for p in params])
+            cursor.execute(*_joined(statements))
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
+
+
+def _joined(statements: list[tuple[str, list[object]]]) -> tuple[str, list[object]]:
+    """Statements as one, run in order by PostgreSQL: one round trip."""
+    return "; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
 
 
 def _cast_statements(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],

@@ -158,8 +158,9 @@ def _cast_in_two_round_trips(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
     for _attempt in range(3):
         now = timezone.now()
         committed = False
-        read = ballot_sql.begin_and_read(voter_id=voter_id, poll_id=poll_id, now=now)
         try:
+            # Inside the try: an error after its BEGIN (a lock timeout, say) must roll back too.
+            read = ballot_sql.begin_and_read(voter_id=voter_id, poll_id=poll_id, now=now)
             if read is None:
                 return None
             eligible, stored = read
