@@ -5,10 +5,16 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from django.db import transaction
 
 from shared_events.consumer import registry
 from shared_events.consumer.apply import (
-    Action, IncomingMessage, ReplayError, apply_batch, replay_dead_letter)
+    Action,
+    IncomingMessage,
+    ReplayError,
+    apply_batch,
+    replay_dead_letter,
+)
 from shared_events.consumer.models import DeadLetter, ProcessedEvent
 from shared_events.consumer.replicas import ReplicaState, replica_apply_many
 from tests.testapp import consumers
@@ -183,3 +189,15 @@ def test_replica_apply_many_stores_only_newer_states_and_returns_which():
             for r in WidgetReplica.objects.all()}
     assert rows == {a: ("blue", 2, False), b: ("green", 3, False), c: ("red", 4, True)}
     assert replica_apply_many(WidgetReplica, []) == set()
+
+
+def test_replica_apply_many_refuses_a_value_too_long_for_its_column_instead_of_cutting_it():
+    from django.db import DataError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce a column's length")
+    long = ReplicaState(pk=uuid.uuid4(), version=1, deleted=False,
+                        fields={"name": "w", "color": "x" * 21})  # the column holds 20
+    with pytest.raises(DataError), transaction.atomic():
+        replica_apply_many(WidgetReplica, [long])
+    assert not WidgetReplica.objects.exists()

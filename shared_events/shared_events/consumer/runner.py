@@ -84,7 +84,7 @@ class ConsumerRunner:
                 sources = []
                 for stream, subjects in plan.items():
                     await ensure_stream(js, stream_spec(stream.lower()))
-                    source = PullSource(js, stream, durable_name(self.service, stream), subjects)
+                    source = PullSource(nc, stream, durable_name(self.service, stream), subjects)
                     await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
                     sources.append(source)
                 failures = 0

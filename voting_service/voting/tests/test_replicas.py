@@ -20,14 +20,14 @@ _seq = iter(range(1, 10**9))
 
 
 def account_event(account_id, version, *, points=100, is_active=True, role="delegator",
-                  verb="updated"):
+                  verb="updated", stake_address=None, joined_at="2026-01-01T00:00:00+00:00"):
     return IncomingMessage("ACCOUNTS", next(_seq), f"accounts.account.{account_id}", json.dumps({
         "id": str(uuid.uuid4()), "type": f"accounts.account.{verb}", "schema_version": 1,
         "aggregate_id": str(account_id), "version": version,
         "occurred_at": datetime.now(UTC).isoformat(),
         "data": {"id": str(account_id), "role": role, "is_active": is_active,
-                 "points": points, "stake_address": None,
-                 "joined_at": "2026-01-01T00:00:00+00:00"}}).encode())
+                 "points": points, "stake_address": stake_address,
+                 "joined_at": joined_at}}).encode())
 
 
 def test_voting_follows_accounts_and_causes():
@@ -43,6 +43,24 @@ def test_account_states_become_voters_newest_wins():
     assert [o.action for o in outcomes] == [Action.ACK] * 3
     voter = Voter.objects.get(pk=account)
     assert (voter.points, voter.source_version, voter.can_vote) == (150, 3, True)
+
+
+def test_every_field_of_a_voter_arrives_as_sent():
+    # A batch of account states is one upsert (on PostgreSQL its rows travel as JSON): each
+    # type must come back exactly, a null as a null, a time with its microseconds and offset.
+    plain, odd = uuid.uuid4(), uuid.uuid4()
+    apply_batch([
+        account_event(plain, 1, points=0),
+        account_event(odd, 2, points=2**62, is_active=False, role="operator",
+                      stake_address='stake1u\\"quoted\' ünïcode',
+                      joined_at="2026-03-04T05:06:07.123456+02:00")])
+    voters = {v.pk: v for v in Voter.objects.all()}
+    assert (voters[plain].points, voters[plain].stake_address, voters[plain].is_active) == (
+        0, None, True)
+    got = voters[odd]
+    assert (got.points, got.is_active, got.role, got.stake_address, got.source_version) == (
+        2**62, False, "operator", 'stake1u\\"quoted\' ünïcode', 2)
+    assert got.joined_at == datetime.fromisoformat("2026-03-04T05:06:07.123456+02:00")
 
 
 def test_a_deactivated_account_cannot_vote():
