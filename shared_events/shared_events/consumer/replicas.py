@@ -124,13 +124,15 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
             text_pk = isinstance(pk_field, models.UUIDField)
             returning = f"{quote(pk_field.column)}::text" if text_pk else quote(pk_field.column)
             by_text = {str(key): key for key in keys} if text_pk else {}
+            preps = [(n, _json_prep(f)) for n, f in zip(names, fields[4:], strict=True)]
             for start in range(0, len(keys), _JSON_CHUNK):
                 rows = []
                 for key in keys[start:start + _JSON_CHUNK]:
                     state = newest[key]
+                    values = state.fields
                     rows.append([key, state.version, state.deleted, None,
-                                 *(_json_prep(fields[4 + i], state.fields[n], prep, connection)
-                                   for i, (n, prep) in enumerate(named))])
+                                 *(values[n] if prep is None else prep(values[n], connection)
+                                   for n, prep in preps)])
                 cursor.execute(
                     head + f"SELECT {', '.join(as_json)}"
                     " FROM json_array_elements(%s::json) AS r " + tail + f"RETURNING {returning}",
@@ -180,10 +182,19 @@ def _cast_type(field: models.Field, connection: Any) -> str:
     return "text" if db_type.startswith("varchar") else db_type
 
 
-def _json_prep(field: models.Field, value: Any, prep: Any, connection: Any) -> Any:
-    # A JSON field's value is JSON already; the database adapter get_db_prep_save makes of it
-    # is not.
-    return value if field.get_internal_type() == "JSONField" else prep(value, connection)
+# Types whose Python values JSON carries as they are (PostgreSQL casts the text back); the
+# others go through the field's get_db_prep_save first (a datetime made aware, say).
+_AS_THEY_ARE = frozenset({
+    "BigIntegerField", "BooleanField", "CharField", "EmailField", "IntegerField", "JSONField",
+    "PositiveBigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
+    "SlugField", "SmallIntegerField", "TextField", "URLField",
+})
+
+
+def _json_prep(field: models.Field) -> Any:
+    # A JSON field's value is JSON already; the database adapter get_db_prep_save would make
+    # of it is not.
+    return None if field.get_internal_type() in _AS_THEY_ARE else field.get_db_prep_save
 
 
 def _json_default(value: Any) -> str:
