@@ -63,8 +63,16 @@ def run(ctx: Any) -> dict[str, Any]:
     try:
         voting = connect(platform.db_url("voting"))
         total = _SUM.format(table="voting_voter")
-        wait_for(lambda: scalar(voting, total) >= target, timeout=600, interval=0.02,
-                 what="voting to catch up")
+        before = scalar(voting, total)
+        first: list[float] = []  # when the first batch committed: the boot's share of the wait
+
+        def converged_yet() -> bool:
+            now = scalar(voting, total)
+            if not first and now != before:
+                first.append(time.time() - started)
+            return now >= target
+
+        wait_for(converged_yet, timeout=600, interval=0.02, what="voting to catch up")
         converged = time.time() - started
         bar.finish(f"{converged:.1f}s")
         platform.wait_ready(["voting"], timeout=60)
@@ -72,11 +80,15 @@ def run(ctx: Any) -> dict[str, Any]:
         if voting is not None:
             voting.close()
     return {"accounts": changed["changed"], "events": 2 * changed["changed"],
-            "seconds_to_converge": round(converged, 2)}
+            "seconds_to_converge": round(converged, 2),
+            "seconds_to_first_batch": round(first[0] if first else converged, 2)}
 
 
 def figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     s = result["seconds_to_converge"]
     return [{"scenario": f"catch-up: voting stopped while {result['accounts']:,} accounts change "
              "twice, then started", "figure": "s", "value": s, "ceiling": None, "ratio": None,
-             "goal": "<= 10 s", "met": s <= 10}]
+             "goal": "<= 10 s", "met": s <= 10},
+            {"scenario": "  of which: start until the first batch committed (the boot)",
+             "figure": "s", "value": result.get("seconds_to_first_batch"), "ceiling": None,
+             "ratio": None, "goal": "reported", "met": None}]
