@@ -8,7 +8,6 @@ class SharedEventsConfig(AppConfig):
 
     def ready(self) -> None:
         from .consumer.registry import load_handlers
-        from .identity import openapi  # noqa: F401  (registers the docs' auth scheme)
 
         # Import every app's consumers module now, so a duplicate or unknown handler fails at
         # start-up of any process rather than when its first event arrives.

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from . import health
 from .identity import admin_sso, browser
+from .identity import openapi  # noqa: F401  (registers the docs' auth scheme)
 
 
 class ApiRoot(APIView):
