@@ -13,8 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import health
-from .identity import admin_sso, browser
-from .identity import openapi  # noqa: F401  (registers the docs' auth scheme)
+from .identity import (
+    admin_sso,
+    browser,
+    openapi,  # noqa: F401  (registers the docs' auth scheme)
+)
 
 
 class ApiRoot(APIView):
