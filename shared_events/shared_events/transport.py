@@ -376,10 +376,11 @@ class PullSource:
     """A durable pull consumer on one stream, filtered to the subjects a service handles.
 
     Fetches with its own pull requests on a callback subscription: nats-py's `fetch` awaits
-    each message with `next_msg`, a task and a timer per message, which was about a third of
-    the consumer's event-loop time (`manage_all.py bench`). One request per fetch, with
-    `no_wait` and `expires`: the server waits up to `expires` for a first message, then sends
-    what it has (up to the batch) and ends the request with a status."""
+    each message with `next_msg`, a task, a timer and a uuid per message, about a sixth of the
+    consumer's event-loop samples (py-spy, `manage_all.py bench` consumer scenario). One
+    request per fetch, with `no_wait` and `expires`: the server waits up to `expires` for a
+    first message, then sends what it has, up to the batch, and unless the batch filled ends
+    the request with a status."""
 
     def __init__(self, nc: Client, stream: str, durable: str, subjects: Sequence[str]):
         self._nc = nc
@@ -472,10 +473,6 @@ class PullSource:
             status, description = self._ended
             raise TransportError(f"the server ended a pull request on {self.durable}: "
                                  f"{status} {description}".rstrip())
-
-    async def pending(self) -> int:
-        info = await self._js.consumer_info(self.stream, self.durable)
-        return info.num_pending + info.num_ack_pending
 
 
 async def read_stream(

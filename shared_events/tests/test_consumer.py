@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from django.db import transaction
+from django.db import DataError, connection, transaction
 
 from shared_events.consumer import registry
 from shared_events.consumer.apply import (
@@ -192,8 +192,6 @@ def test_replica_apply_many_stores_only_newer_states_and_returns_which():
 
 
 def test_replica_apply_many_refuses_a_value_too_long_for_its_column_instead_of_cutting_it():
-    from django.db import DataError, connection
-
     if connection.vendor != "postgresql":
         pytest.skip("SQLite does not enforce a column's length")
     long = ReplicaState(pk=uuid.uuid4(), version=1, deleted=False,

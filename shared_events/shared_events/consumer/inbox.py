@@ -22,10 +22,6 @@ def _connection():
     return connections[router.db_for_write(ProcessedEvent)]
 
 
-def _id_param(value: uuid.UUID, connection) -> object:
-    return ProcessedEvent._meta.get_field("event_id").get_db_prep_value(value, connection)
-
-
 def inbox_seen(event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """The ids among these that the inbox holds already."""
     connection = _connection()
@@ -43,7 +39,7 @@ def inbox_seen(event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"SELECT event_id FROM {table} WHERE event_id IN ({marks})",
-                [_id_param(i, connection) for i in chunk],
+                [field.get_db_prep_value(i, connection) for i in chunk],
             )
             seen.update(field.to_python(row[0]) for row in cursor.fetchall())
     return seen
@@ -55,6 +51,7 @@ def inbox_record(rows: Sequence[tuple[uuid.UUID, str, str, int]], *, now: dateti
         return
     connection = _connection()
     meta = ProcessedEvent._meta
+    event_id = meta.get_field("event_id")
     processed_at = meta.get_field("processed_at").get_db_prep_save(now, connection)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(n).column) for n in
@@ -71,7 +68,7 @@ def inbox_record(rows: Sequence[tuple[uuid.UUID, str, str, int]], *, now: dateti
             chunk = rows[start : start + _CHUNK]
             params: list[object] = []
             for id_, event_type, stream, stream_seq in chunk:
-                params += [_id_param(id_, connection), event_type, stream,
+                params += [event_id.get_db_prep_value(id_, connection), event_type, stream,
                            stream_seq, processed_at]
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "

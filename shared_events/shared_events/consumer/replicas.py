@@ -62,7 +62,7 @@ class ReplicaState:
 
 def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]) -> set[Any]:
     """`replica_apply` for many states at once: for each primary key the newest of the given
-    states is stored if it is newer than the stored one, in one statement per 500 rows
+    states is stored if it is newer than the stored one, in one statement per chunk of rows
 
         INSERT ... ON CONFLICT (pk) DO UPDATE SET ... WHERE stored.source_version < new
         RETURNING pk
@@ -85,85 +85,121 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
                 if replica_apply(model, pk=key, version=s.version, deleted=s.deleted,
                                  fields=s.fields)}
     names = sorted(next(iter(newest.values())).fields)
-    fields = [pk_field, *(model._meta.get_field(n) for n in
-                          ("source_version", "is_deleted", "replicated_at", *names))]
-    # Local columns the states do not carry get their defaults on insert and keep their value.
-    local = [f for f in model._meta.concrete_fields if f not in fields and f.has_default()]
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in [*fields, *local])
-    updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields[1:])
-    version = quote(model._meta.get_field("source_version").column)
-    row = "(" + ", ".join(["%s"] * (len(fields) + len(local))) + ")"
-    # The same for every row, so prepared once: the replication time and the local defaults.
-    now = fields[3].get_db_prep_save(timezone.now(), connection)
-    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in local]
-    pk_prep, version_prep, deleted_prep = (f.get_db_prep_save for f in fields[:3])
-    if connection.vendor == "postgresql" and isinstance(pk_field, models.UUIDField):
-        # As text: PostgreSQL reads it as the column's uuid, and psycopg2's UUID adapter (a
-        # Python object per value) was a tenth of applying a batch.
-        pk_prep = lambda value, connection: str(value)  # noqa: E731
-    named = [(n, f.get_db_prep_save) for n, f in zip(names, fields[4:], strict=True)]
     keys = sorted(newest)
     for key in keys:
         if newest[key].fields.keys() != set(names):
             raise ValueError("every state given to replica_apply_many must have the same fields")
-    head = f"INSERT INTO {table} ({columns}) "
-    tail = (f"ON CONFLICT ({quote(pk_field.column)}) DO UPDATE SET {updates} "
-            f"WHERE {table}.{version} < EXCLUDED.{version} ")
-    stored: set[Any] = set()
+    plan = _UpsertPlan.of(model, names, connection)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and all(map(_json_ready, fields)):
-            # The rows as one JSON parameter that PostgreSQL unpacks: psycopg2 quoting ten
-            # parameters a row was most of the cost of applying a batch (`manage_all.py bench`).
-            as_json = [_json_cast(i, f, connection) for i, f in enumerate(fields)]
-            # The replication time and the local defaults, the same for every row, as
-            # parameters (a row keeps a null in the replication time's place).
-            as_json[3] = "%s"
-            as_json += [f"CAST(%s AS {_cast_type(f, connection)})" for f in local]
-            text_pk = isinstance(pk_field, models.UUIDField)
-            returning = f"{quote(pk_field.column)}::text" if text_pk else quote(pk_field.column)
-            by_text = {str(key): key for key in keys} if text_pk else {}
-            preps = [(n, _json_prep(f)) for n, f in zip(names, fields[4:], strict=True)]
-            for start in range(0, len(keys), _JSON_CHUNK):
-                rows = []
-                for key in keys[start:start + _JSON_CHUNK]:
-                    state = newest[key]
-                    values = state.fields
-                    rows.append([key, state.version, state.deleted, None,
-                                 *(values[n] if prep is None else prep(values[n], connection)
-                                   for n, prep in preps)])
-                cursor.execute(
-                    head + f"SELECT {', '.join(as_json)}"
-                    " FROM json_array_elements(%s::json) AS r " + tail + f"RETURNING {returning}",
-                    [now, *defaults, json.dumps(rows, default=_json_default)])
-                stored.update(by_text[r[0]] if text_pk else pk_field.to_python(r[0])
-                              for r in cursor.fetchall())
-            return stored
-        for start in range(0, len(keys), _UPSERT_CHUNK):
-            chunk = keys[start:start + _UPSERT_CHUNK]
-            params: list[Any] = []
-            for key in chunk:
-                state = newest[key]
-                params += [pk_prep(key, connection), version_prep(state.version, connection),
-                           deleted_prep(state.deleted, connection), now,
-                           *(prep(state.fields[n], connection) for n, prep in named),
-                           *defaults]
-            cursor.execute(
-                head + f"VALUES {', '.join([row] * len(chunk))} " + tail
-                + f"RETURNING {quote(pk_field.column)}", params)
-            stored.update(pk_field.to_python(r[0]) for r in cursor.fetchall())
+        if connection.vendor == "postgresql" and all(map(_json_ready, plan.fields)):
+            return _upsert_as_json(cursor, plan, newest, keys)
+        return _upsert_as_values(cursor, plan, newest, keys)
+
+
+@dataclasses.dataclass(frozen=True)
+class _UpsertPlan:
+    """What every row of one `replica_apply_many` shares: its columns and statement."""
+
+    connection: Any
+    fields: list[models.Field]  # pk, source_version, is_deleted, replicated_at, then `names`
+    names: list[str]
+    local: list[models.Field]  # columns the states do not carry: their defaults on insert
+    head: str  # INSERT INTO table (columns)
+    tail: str  # ON CONFLICT ... DO UPDATE ... WHERE the stored version is older
+    pk_column: str
+    now: Any  # the replication time, prepared once
+    defaults: list[Any]
+
+    @classmethod
+    def of(cls, model: type[ReplicaModel], names: list[str], connection: Any) -> _UpsertPlan:
+        pk_field = model._meta.pk
+        fields = [pk_field, *(model._meta.get_field(n) for n in
+                              ("source_version", "is_deleted", "replicated_at", *names))]
+        # Local columns get their defaults on insert and keep their value on update.
+        local = [f for f in model._meta.concrete_fields if f not in fields and f.has_default()]
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        columns = ", ".join(quote(f.column) for f in [*fields, *local])
+        updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+                            for f in fields[1:])
+        version = quote(model._meta.get_field("source_version").column)
+        return cls(
+            connection=connection, fields=fields, names=names, local=local,
+            head=f"INSERT INTO {table} ({columns}) ",
+            tail=(f"ON CONFLICT ({quote(pk_field.column)}) DO UPDATE SET {updates} "
+                  f"WHERE {table}.{version} < EXCLUDED.{version} "),
+            pk_column=quote(pk_field.column),
+            now=fields[3].get_db_prep_save(timezone.now(), connection),
+            defaults=[f.get_db_prep_save(f.get_default(), connection) for f in local])
+
+
+def _upsert_as_values(cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaState],
+                      keys: list[Any]) -> set[Any]:
+    """One statement per 500 rows, every value a parameter (SQLite; PostgreSQL for a replica
+    with a field type `_upsert_as_json` does not carry)."""
+    connection, pk_field = plan.connection, plan.fields[0]
+    pk_prep, version_prep, deleted_prep = (f.get_db_prep_save for f in plan.fields[:3])
+    named = [(n, f.get_db_prep_save) for n, f in zip(plan.names, plan.fields[4:], strict=True)]
+    row = "(" + ", ".join(["%s"] * (len(plan.fields) + len(plan.local))) + ")"
+    stored: set[Any] = set()
+    for start in range(0, len(keys), _UPSERT_CHUNK):
+        chunk = keys[start:start + _UPSERT_CHUNK]
+        params: list[Any] = []
+        for key in chunk:
+            state = newest[key]
+            params += [pk_prep(key, connection), version_prep(state.version, connection),
+                       deleted_prep(state.deleted, connection), plan.now,
+                       *(prep(state.fields[n], connection) for n, prep in named),
+                       *plan.defaults]
+        cursor.execute(plan.head + f"VALUES {', '.join([row] * len(chunk))} " + plan.tail
+                       + f"RETURNING {plan.pk_column}", params)
+        stored.update(pk_field.to_python(r[0]) for r in cursor.fetchall())
     return stored
 
 
-# Field types whose values travel as JSON (text PostgreSQL casts back); any other type in a
-# replica takes the plain VALUES path.
-_JSON_READY = frozenset({
-    "AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField", "DateField",
-    "DateTimeField", "DecimalField", "EmailField", "IntegerField", "JSONField",
+def _upsert_as_json(cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaState],
+                    keys: list[Any]) -> set[Any]:
+    """PostgreSQL: the rows as one JSON parameter it unpacks and casts back, one statement per
+    2,000 rows. psycopg2 quoting ten parameters a row was about a fifth of the consumer's
+    database thread (`manage_all.py bench`, consumer scenario)."""
+    connection, pk_field = plan.connection, plan.fields[0]
+    selected = [_json_cast(i, f, connection) for i, f in enumerate(plan.fields)]
+    # The replication time and the local defaults are the same for every row: parameters (a
+    # row keeps a null in the replication time's place, so its indexes match `fields`).
+    selected[3] = "%s"
+    selected += [f"CAST(%s AS {_cast_type(f, connection)})" for f in plan.local]
+    text_pk = isinstance(pk_field, models.UUIDField)
+    returning = f"{plan.pk_column}::text" if text_pk else plan.pk_column
+    by_text = {str(key): key for key in keys} if text_pk else {}
+    preps = [(n, _json_prep(f)) for n, f in zip(plan.names, plan.fields[4:], strict=True)]
+    stored: set[Any] = set()
+    for start in range(0, len(keys), _JSON_CHUNK):
+        rows = []
+        for key in keys[start:start + _JSON_CHUNK]:
+            state = newest[key]
+            values = state.fields
+            rows.append([key, state.version, state.deleted, None,
+                         *(values[n] if prep is None else prep(values[n], connection)
+                           for n, prep in preps)])
+        cursor.execute(
+            plan.head + f"SELECT {', '.join(selected)} FROM json_array_elements(%s::json) AS r "
+            + plan.tail + f"RETURNING {returning}",
+            [plan.now, *plan.defaults, json.dumps(rows, default=_json_default)])
+        stored.update(by_text[r[0]] if text_pk else pk_field.to_python(r[0])
+                      for r in cursor.fetchall())
+    return stored
+
+
+# Types whose Python values JSON carries as they are (PostgreSQL casts the text back), and
+# those that go through the field's get_db_prep_save first (a datetime made aware, say). Any
+# other type in a replica takes the VALUES path.
+_AS_THEY_ARE = frozenset({
+    "BigIntegerField", "BooleanField", "CharField", "EmailField", "IntegerField", "JSONField",
     "PositiveBigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
-    "SlugField", "SmallIntegerField", "TextField", "TimeField", "URLField", "UUIDField",
+    "SlugField", "SmallIntegerField", "TextField", "URLField",
 })
+_JSON_READY = _AS_THEY_ARE | {"AutoField", "BigAutoField", "DateField", "DateTimeField",
+                              "DecimalField", "TimeField", "UUIDField"}
 
 
 def _json_ready(field: models.Field) -> bool:
@@ -180,15 +216,6 @@ def _cast_type(field: models.Field, connection: Any) -> str:
     db_type = field.db_type(connection)
     # Text, not varchar(n): a cast would cut a long value short, where the column refuses it.
     return "text" if db_type.startswith("varchar") else db_type
-
-
-# Types whose Python values JSON carries as they are (PostgreSQL casts the text back); the
-# others go through the field's get_db_prep_save first (a datetime made aware, say).
-_AS_THEY_ARE = frozenset({
-    "BigIntegerField", "BooleanField", "CharField", "EmailField", "IntegerField", "JSONField",
-    "PositiveBigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
-    "SlugField", "SmallIntegerField", "TextField", "URLField",
-})
 
 
 def _json_prep(field: models.Field) -> Any:
