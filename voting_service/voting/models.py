@@ -92,8 +92,12 @@ class Ballot(models.Model):
     the history stays attached to one ballot."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="ballots")
-    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="ballots")
+    # No index of their own (db_index=False) where one below leads with them: each index is
+    # written on every insert, so a ballot writes only the ones its reads use.
+    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="ballots",
+                             db_index=False)  # one_ballot_per_voter_and_poll
+    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="ballots",
+                              db_index=False)  # ballot_voter_idx
     revision = models.PositiveIntegerField(default=0)  # the latest revision's number
     retracted_at = models.DateTimeField(null=True, blank=True)
     # The latest revision's receipt, kept here so the next revision chains to it without a
@@ -122,12 +126,13 @@ class Allocation(models.Model):
     """A current allocation: what the tallies aggregate. `poll` repeats the ballot's poll so a
     tally is one indexed aggregate over this table."""
 
-    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="allocations")
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="allocations",
+                               db_index=False)  # one_allocation_per_cause leads with it
     # The ballot's poll again, kept right by the code that writes both; no database constraint
     # of its own, because its check locked the one poll row (KEY SHARE) for every allocation of
     # every concurrent ballot. The ballot's own foreign key to the poll stands.
     poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="+",
-                             db_constraint=False)
+                             db_constraint=False, db_index=False)  # allocation_poll_cause_idx
     cause_id = models.UUIDField()
     points = models.PositiveBigIntegerField()
     position = models.PositiveSmallIntegerField()  # order as the voter sent them
@@ -150,7 +155,8 @@ class BallotRevision(models.Model):
         CAST = "cast"
         RETRACT = "retract"
 
-    ballot = models.ForeignKey(Ballot, on_delete=models.PROTECT, related_name="revisions")
+    ballot = models.ForeignKey(Ballot, on_delete=models.PROTECT, related_name="revisions",
+                               db_index=False)  # one_revision_per_number leads with it
     number = models.PositiveIntegerField()
     kind = models.CharField(max_length=8, choices=Kind.choices)
     allocations = models.JSONField(default=list)  # [{"cause": id, "points": int}], as sent

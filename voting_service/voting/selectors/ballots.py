@@ -10,8 +10,11 @@ from ..models import Allocation, Ballot
 
 
 def _with_allocations(qs: QuerySet[Ballot]) -> QuerySet[Ballot]:
+    """Each ballot with its poll and `current_allocations`, a list in position order (as
+    `services.ballot_cast` returns a ballot)."""
     return qs.select_related("poll").prefetch_related(
-        Prefetch("allocations", queryset=Allocation.objects.order_by("position")))
+        Prefetch("allocations", queryset=Allocation.objects.order_by("position"),
+                 to_attr="current_allocations"))
 
 
 def ballot_get(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot | None:

@@ -228,19 +228,11 @@ def _prepare_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID, allocations: list[
 
 
 def _written(ballot: Ballot, allocations: list[Allocation]) -> Ballot:
+    """The ballot as the caller answers with it, without reading it back: its allocations as
+    written, in `current_allocations` (as `selectors.ballot_get` gives them)."""
     ballot._state.adding = False
-    _show_allocations(ballot, allocations)
+    ballot.current_allocations = allocations
     return ballot
-
-
-def _show_allocations(ballot: Ballot, allocations: list[Allocation]) -> None:
-    """Give the ballot its allocations as a prefetch would (`selectors.ballot_get` loads the
-    same, in `position` order), so the caller can answer with what was written without reading
-    it back: two queries of the ten or so a ballot costs."""
-    cached = ballot.allocations.all()  # never evaluated: its result is what we wrote
-    cached._result_cache = allocations
-    cached._prefetch_done = True
-    ballot._prefetched_objects_cache = {"allocations": cached}
 
 
 def _next_revision(ballot: Ballot, kind: str, allocations: Sequence[AllocationIn],

@@ -91,6 +91,11 @@ def test_concurrent_ballots_of_many_voters_do_not_block_each_other_out():
     assert live.causes == tally_recount(poll=poll).causes
 
 
+# A cast's locking read (voter FOR UPDATE, poll FOR SHARE), as pg_stat_activity shows it: the
+# EXECUTE of its prepared statement.
+CAST_READ = "EXECUTE voting_cast_read("
+
+
 def _waiting_on_a_lock(fragment: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -174,7 +179,7 @@ def test_no_ballot_commits_after_the_close(monkeypatch):
         assert closing.wait(20)
         # 2. A ballot arrives: it waits on its FOR SHARE lock of the poll row.
         ballot_future = pool.submit(cast)
-        wait_until(lambda: _waiting_on_a_lock("FOR SHARE"), timeout=20,
+        wait_until(lambda: _waiting_on_a_lock(CAST_READ), timeout=20,
                    message="the ballot to wait for the close")
         # 3. The close commits with its final tally; the ballot then sees `closed`.
         release.set()
@@ -246,7 +251,7 @@ def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_rev
         first = pool.submit(cast, 7)
         assert first_holds.wait(20)
         second = pool.submit(cast, 9)
-        wait_until(lambda: _waiting_on_a_lock("FOR UPDATE OF v"), timeout=20,
+        wait_until(lambda: _waiting_on_a_lock(CAST_READ), timeout=20,
                    message="the second ballot to wait for the voter's lock")
         release.set()
         first.result(20), second.result(20)

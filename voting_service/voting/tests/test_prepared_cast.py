@@ -1,0 +1,90 @@
+"""On PostgreSQL a cast runs prepared statements (`services.ballot_sql`), prepared once per
+database connection. These follow them across what a connection lives through: a reconnect,
+a reconnect by the health check that opens a request's first cursor, a rolled-back
+transaction."""
+
+import pytest
+from django.db import connection, connections, transaction
+
+from voting import services
+from voting.models import Ballot
+
+from .factories import make_poll, make_voter
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="prepared statements are the PostgreSQL path"),
+]
+
+
+def _prepared_here() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'voting_cast_%%'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def _cast(voter, poll, points: int) -> Ballot:
+    ballot, _ = services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
+                                     allocations=[{"cause": poll.causes[0], "points": points},
+                                                  {"cause": poll.causes[1], "points": 1}])
+    return ballot
+
+
+def _stored(voter, poll) -> list[tuple[str, int, int]]:
+    ballot = Ballot.objects.get(voter=voter, poll=poll)
+    return [(str(a.cause_id), a.points, a.position) for a in ballot.allocations.order_by("position")]
+
+
+def test_a_cast_prepares_its_statements_once_and_again_on_a_new_connection():
+    poll, voter = make_poll(causes=3), make_voter(points=50)
+    connection.close()
+    assert _prepared_here() == set()
+    _cast(voter, poll, 5)
+    prepared = _prepared_here()
+    assert {"voting_cast_read", "voting_cast_insert_ballot", "voting_cast_update_ballot",
+            "voting_cast_clear_allocations", "voting_cast_insert_allocations",
+            "voting_cast_insert_revision"} == prepared
+    _cast(voter, poll, 6)  # a second PREPARE of the same name would fail: none is sent
+    connection.close()
+    _cast(voter, poll, 7)
+    assert _prepared_here() == prepared
+    assert _stored(voter, poll) == [(poll.causes[0], 7, 0), (poll.causes[1], 1, 1)]
+    assert Ballot.objects.get(voter=voter, poll=poll).revision == 3
+
+
+def test_a_reconnect_by_the_health_check_prepares_again():
+    """The server ends the connection (a restart, an idle timeout): the next request's health
+    check, in its first cursor, reconnects; the cast must prepare on that new connection."""
+    poll, voter = make_poll(causes=3), make_voter(points=50)
+    _cast(voter, poll, 5)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    # What a request's start does with CONN_HEALTH_CHECKS on (the test client skips it).
+    connection.health_check_enabled, connection.health_check_done = True, False
+    _cast(voter, poll, 9)
+    assert _stored(voter, poll) == [(poll.causes[0], 9, 0), (poll.causes[1], 1, 1)]
+
+
+def test_statements_prepared_in_a_rolled_back_transaction_stay_prepared():
+    poll, voter = make_poll(causes=3), make_voter(points=50)
+    connection.close()
+
+    class Undo(Exception):
+        pass
+
+    # Inside a transaction of the caller's the cast takes its other path; it prepares there.
+    with pytest.raises(Undo), transaction.atomic():
+        _cast(voter, poll, 5)
+        raise Undo
+    assert not Ballot.objects.exists()
+    assert "voting_cast_insert_ballot" in _prepared_here()
+    _cast(voter, poll, 8)  # outside any transaction: uses them without preparing again
+    assert _stored(voter, poll) == [(poll.causes[0], 8, 0), (poll.causes[1], 1, 1)]

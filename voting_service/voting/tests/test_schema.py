@@ -1,0 +1,21 @@
+"""The ballot tables' indexes as migrated: every foreign key has exactly one index leading with
+its column (a ballot writes every index of these tables, so a second one is only cost), and
+the migrations leave the database as the models say (migration 0007 drops indexes by name)."""
+
+import pytest
+from django.db import connection
+
+from voting.models import Allocation, Ballot, BallotRevision
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("model", [Ballot, Allocation, BallotRevision])
+def test_each_foreign_key_has_one_index_leading_with_it(model):
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    leading = [c["columns"][0] for c in constraints.values()
+               if (c["index"] or c["unique"]) and c["columns"] and not c["primary_key"]]
+    for field in model._meta.concrete_fields:
+        if field.is_relation:
+            assert leading.count(field.column) == 1, (field.column, constraints)
