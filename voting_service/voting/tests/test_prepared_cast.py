@@ -33,7 +33,8 @@ def _cast(voter, poll, points: int) -> Ballot:
 
 def _stored(voter, poll) -> list[tuple[str, int, int]]:
     ballot = Ballot.objects.get(voter=voter, poll=poll)
-    return [(str(a.cause_id), a.points, a.position) for a in ballot.allocations.order_by("position")]
+    return [(str(a.cause_id), a.points, a.position)
+            for a in ballot.allocations.order_by("position")]
 
 
 def test_a_cast_prepares_its_statements_once_and_again_on_a_new_connection():
