@@ -73,9 +73,11 @@ class BallotOutput(serializers.Serializer):
         return sum(a.points for a in ballot.current_allocations)
 
     def to_representation(self, ballot: Any) -> dict[str, Any]:
-        # Written out: DRF's generic walk over the fields (copied per instance, nested ones
-        # too) cost about 1 ms a ballot. The fields above still define the schema, and
-        # test_ballot_output_matches_the_declared_fields keeps the two equal.
+        # The ballot as the selectors and `services.ballot_cast` give it: with its poll and
+        # its `current_allocations`. Written out: DRF's generic walk over the fields (copied
+        # per instance, nested ones too) cost about 1 ms a ballot. The fields above still
+        # define the schema, and test_ballot_output_matches_the_declared_fields keeps the two
+        # equal.
         allocations = [{"cause": str(a.cause_id), "points": a.points}
                        for a in ballot.current_allocations]
         return {

@@ -3,8 +3,9 @@ index is written on each insert of a ballot, allocation or revision, and these w
 best one for any read (each sits beside a unique constraint or index on that column first).
 
 Only the indexes go: Django's AlterField would also drop and re-add each foreign-key
-constraint, checking every existing row again under a lock. The names are Django's, the same
-on PostgreSQL and SQLite."""
+constraint, checking every existing row again under a lock. On PostgreSQL they go
+CONCURRENTLY (hence a migration outside a transaction), so casts never queue behind the drop.
+The names are Django's, the same on PostgreSQL and SQLite."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -19,7 +20,23 @@ _COVERED = [
 ]
 
 
+def _concurrently(schema_editor) -> str:
+    return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+
+
+def _drop(apps, schema_editor):
+    for _table, _column, index in _COVERED:
+        schema_editor.execute(f'DROP INDEX {_concurrently(schema_editor)}IF EXISTS "{index}"')
+
+
+def _create(apps, schema_editor):
+    for table, column, index in _COVERED:
+        schema_editor.execute(f'CREATE INDEX {_concurrently(schema_editor)}IF NOT EXISTS'
+                              f' "{index}" ON "{table}" ("{column}")')
+
+
 class Migration(migrations.Migration):
+    atomic = False  # DROP INDEX CONCURRENTLY runs outside a transaction
 
     dependencies = [
         ('voting', '0006_ballot_writes_lighter'),
@@ -27,11 +44,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(f'DROP INDEX IF EXISTS "{index}"',
-                                  reverse_sql=f'CREATE INDEX "{index}" ON "{table}" ("{column}")')
-                for table, column, index in _COVERED
-            ],
+            database_operations=[migrations.RunPython(_drop, _create)],
             state_operations=[
                 migrations.AlterField(
                     model_name='allocation',

@@ -11,7 +11,9 @@ in order), and outside a transaction of the caller's the whole cast is two round
 (`begin_and_read`, `write_and_commit`); on SQLite, where a statement costs no round trip, one
 by one. On PostgreSQL they are also prepared statements, parsed and planned once per
 connection instead of on every ballot: that was about a third of the database's CPU per
-ballot (`_prepare_on_this_connection`).
+ballot (`_prepare_on_this_connection`). Prepared statements belong to a server session, so
+the web must reach PostgreSQL directly or through a session-mode pooler, never a
+transaction-mode one (PgBouncer's `pool_mode = transaction`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils.dateparse import parse_datetime
 
 from ..models import Allocation, Ballot, BallotRevision, PollReplica, PollStatus, Voter
@@ -136,8 +138,8 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
     copes, see `services.ballots._cast_in_two_round_trips`)."""
     with connection.cursor() as cursor:
         _prepare_on_this_connection(cursor)
-        cursor.execute(f"BEGIN; {_READ.execute}",
-                       _eligible_params(voter_id, poll_id, now))
+        _execute_prepared(cursor, f"BEGIN; {_READ.execute}",
+                          _eligible_params(voter_id, poll_id, now))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -153,7 +155,7 @@ def write_and_commit(*, ballot: Ballot, created: bool, allocations: Sequence[All
     sql, params = _joined(statements)
     with connection.cursor() as cursor:
         _prepare_on_this_connection(cursor)
-        cursor.execute(sql + "; COMMIT", params)
+        _execute_prepared(cursor, sql + "; COMMIT", params)
 
 
 def rollback() -> None:
@@ -175,7 +177,7 @@ def write_cast(*, ballot: Ballot, created: bool, allocations: Sequence[Allocatio
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _prepare_on_this_connection(cursor)
-            cursor.execute(*_joined(statements))
+            _execute_prepared(cursor, *_joined(statements))
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
@@ -293,6 +295,29 @@ def _prepare_on_this_connection(cursor: Any) -> None:
     raw = connection.connection
     if getattr(connection, "_voting_cast_prepared_on", None) is raw:
         return
-    cursor.execute("; ".join(s.prepare for s in _PREPARED))
+    # DEALLOCATE first: a batch that failed half-way (a lock timeout, a cancel) left the
+    # statements before the failure prepared, and preparing one again is an error.
+    cursor.execute("DEALLOCATE ALL; " + "; ".join(s.prepare for s in _PREPARED))
     # The DB-API connection itself, held so that a later one is never mistaken for it.
     connection._voting_cast_prepared_on = raw
+
+
+class PreparedStatementsStale(DatabaseError):
+    """The connection's prepared statements no longer fit the database: a migration changed a
+    column a statement returns ("cached plan must not change result type"), or they are gone.
+    They are prepared again at the next cast on this connection; the caller may retry."""
+
+
+# feature_not_supported (the cached plan's result type), invalid_sql_statement_name (gone),
+# duplicate_prepared_statement (prepared behind this module's back).
+_STALE_PREPARED = {"0A000", "26000", "42P05"}
+
+
+def _execute_prepared(cursor: Any, sql: str, params: list[object]) -> None:
+    try:
+        cursor.execute(sql, params)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) not in _STALE_PREPARED:
+            raise
+        connection._voting_cast_prepared_on = None
+        raise PreparedStatementsStale(str(exc)) from exc

@@ -153,8 +153,9 @@ def _cast_in_two_round_trips(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
     The ballot is read in the locking statement, so with the snapshot it started with: if
     another ballot of this voter committed while this one waited for the voter's lock, what
     it read is a moment old, and the writes break a unique constraint (the ballot, or the
-    revision number) instead of overwriting anything. Then it reads again. None when a rule
-    fails (the ORM path says which), and nothing written."""
+    revision number) instead of overwriting anything. Then it reads again, as after a
+    migration that made the connection's prepared statements stale. None when a rule fails
+    (the ORM path says which), and nothing written."""
     for _attempt in range(3):
         now = timezone.now()
         committed = False
@@ -176,6 +177,8 @@ def _cast_in_two_round_trips(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
             except IntegrityError:
                 continue  # read a moment old, see above: rolled back below, read again
             committed = True
+        except ballot_sql.PreparedStatementsStale:
+            continue  # a migration ran meanwhile: rolled back below, prepared again
         finally:
             if not committed:
                 ballot_sql.rollback()

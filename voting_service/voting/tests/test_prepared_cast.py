@@ -65,12 +65,16 @@ def test_a_reconnect_by_the_health_check_prepares_again():
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])  # waits for the end
     finally:
         other.close()
     # What a request's start does with CONN_HEALTH_CHECKS on (the test client skips it).
+    enabled = connection.health_check_enabled
     connection.health_check_enabled, connection.health_check_done = True, False
-    _cast(voter, poll, 9)
+    try:
+        _cast(voter, poll, 9)
+    finally:
+        connection.health_check_enabled = enabled
     assert _stored(voter, poll) == [(poll.causes[0], 9, 0), (poll.causes[1], 1, 1)]
 
 
@@ -89,3 +93,43 @@ def test_statements_prepared_in_a_rolled_back_transaction_stay_prepared():
     assert "voting_cast_insert_ballot" in _prepared_here()
     _cast(voter, poll, 8)  # outside any transaction: uses them without preparing again
     assert _stored(voter, poll) == [(poll.causes[0], 8, 0), (poll.causes[1], 1, 1)]
+
+
+def test_a_half_prepared_connection_prepares_again():
+    """A batch of PREPAREs that failed half-way (a lock timeout, say) left the first ones
+    prepared: the next cast on that connection must not fail on preparing them again."""
+    poll, voter = make_poll(causes=3), make_voter(points=50)
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute("PREPARE voting_cast_read AS SELECT 1")
+    _cast(voter, poll, 4)
+    assert _stored(voter, poll) == [(poll.causes[0], 4, 0), (poll.causes[1], 1, 1)]
+
+
+def test_statements_gone_behind_its_back_are_prepared_again_within_the_cast():
+    poll, voter = make_poll(causes=3), make_voter(points=50)
+    _cast(voter, poll, 5)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    _cast(voter, poll, 6)  # its first EXECUTE fails; it rolls back, prepares and reads again
+    assert _stored(voter, poll) == [(poll.causes[0], 6, 0), (poll.causes[1], 1, 1)]
+    assert "voting_cast_read" in _prepared_here()
+
+
+def test_a_migration_that_changes_a_column_the_read_returns_does_not_break_open_connections():
+    """The deploy migrates while running web pods keep their connections: PostgreSQL refuses a
+    prepared statement whose result type changed ("cached plan must not change result
+    type"). The cast prepares again and goes through."""
+    poll, voter = make_poll(causes=3), make_voter(points=50)
+    _cast(voter, poll, 5)
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("ALTER TABLE voting_ballot ALTER COLUMN receipt TYPE varchar(80)")
+        _cast(voter, poll, 6)
+        assert _stored(voter, poll) == [(poll.causes[0], 6, 0), (poll.causes[1], 1, 1)]
+    finally:
+        connection.close()  # its plans know the column as changed; the next one prepares anew
+        with other.cursor() as cursor:
+            cursor.execute("ALTER TABLE voting_ballot ALTER COLUMN receipt TYPE varchar(64)")
+        other.close()
