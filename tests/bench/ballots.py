@@ -8,6 +8,9 @@
   PostgreSQL) answering `POST /voting/api/bench/insert/`, which inserts one row (voting/bench.py,
   mounted only with BENCH_ENDPOINTS=1). Measured just before and just after the ballots, and
   averaged, so a change of machine load during the run weighs on both alike.
+- where the CPU goes: over each load's measured seconds, the CPU of voting's web (gunicorn and
+  its workers), of PostgreSQL's backends serving the bench's databases, of the load generator
+  (this process) and of the whole machine, each per request (`infra.CpuMeter`).
 
 The memory sampler runs during the ballots; the replication-lag probe (lag.py) during a second
 ballot load of its own, since the probe is a load too.
@@ -21,7 +24,7 @@ import time
 from typing import Any
 
 from . import lag
-from .infra import Agent, RssSampler, load_average
+from .infra import SERVICES, Agent, CpuMeter, RssSampler, connect, load_average, unquote_db_name
 from .load import LoadResult, Request, run_load
 from .stats import summary_ms
 
@@ -67,17 +70,23 @@ def run(ctx: Any) -> dict[str, Any]:
     ballot = _ballot_builder(seed["poll"], seed["causes"], seed["tokens"], p.points)
     ceiling = _ceiling_builder(seed["tokens"])
 
-    before = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
-                      warmup=p.warmup, label="ceiling (insert one row)", seed=1)
-    # The memory sampler runs beside the ballots (it reads /proc twice a second).
     roots = {name: proc.pid for name, proc in ctx.platform.procs.items()}
+    pg = connect(ctx.platform.db_url("voting"))
+    databases = [unquote_db_name(ctx.platform.db_url(s)) for s in SERVICES]
+    cpu = {phase: CpuMeter(roots, pg, databases) for phase in ("before", "ballots", "after")}
+    before = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
+                      warmup=p.warmup, label="ceiling (insert one row)", seed=1,
+                      cpu=cpu["before"])
+    # The memory sampler runs beside the ballots (it reads /proc twice a second).
     load_at_start = load_average()
     with RssSampler(roots) as sampler:
         ballots = run_load(port, ballot, clients=p.clients, duration=p.ballot_seconds,
-                           warmup=p.warmup, label="cast ballots", seed=2)
+                           warmup=p.warmup, label="cast ballots", seed=2, cpu=cpu["ballots"])
     load_at_end = load_average()
     after = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
-                     warmup=p.warmup, label="ceiling again (insert one row)", seed=3)
+                     warmup=p.warmup, label="ceiling again (insert one row)", seed=3,
+                     cpu=cpu["after"])
+    pg.close()
     # The lag under load gets a ballot load of its own: the probe (a points change every
     # 0.1 s, each followed through relay and consumer, its replica polled every few ms) is a
     # load in itself, and beside the measured ballots it took about a third of their rate.
@@ -105,6 +114,13 @@ def run(ctx: Any) -> dict[str, Any]:
         "lag_under_load": lag.summarize(loaded_lag),
         "ballots_beside_the_lag_probe": _describe(beside_probe),
         "lag_samples_under_load_ms": [round(x * 1000, 2) for x in loaded_lag["lags"]],
+        "cpu_ms_per_request": {
+            "ballots": cpu["ballots"].per_request_ms(ballots.per_second),
+            "ceiling_before": cpu["before"].per_request_ms(before.per_second),
+            "ceiling_after": cpu["after"].per_request_ms(after.per_second)},
+        "machine_busy_percent": {
+            phase: round(100 * m.seconds.get("machine", 0) / m.wall, 1) if m.wall else None
+            for phase, m in cpu.items()},
         "peak_rss_bytes": dict(sorted(sampler.peak.items())),
         "rss_samples": sampler.samples,
         "load_average_at_start": load_at_start, "load_average_at_end": load_at_end,
@@ -134,4 +150,18 @@ def figures(result: dict[str, Any]) -> list[dict[str, Any]]:
         {"scenario": "  ballot latency p99", "figure": "ms", "value": b["p99_ms"],
          "ceiling": ceiling_p99, "ratio": None, "goal": "< 100 ms",
          "met": b["p99_ms"] is not None and b["p99_ms"] < 100},
+        {"scenario": "  CPU per request: voting web / PostgreSQL / load generator / machine",
+         "figure": "ms", "value": _cpu_split(result["cpu_ms_per_request"]["ballots"]),
+         "ceiling": _cpu_split(_averaged(result["cpu_ms_per_request"]["ceiling_before"],
+                                         result["cpu_ms_per_request"]["ceiling_after"])),
+         "ratio": None, "goal": "reported", "met": None},
     ]
+
+
+def _averaged(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {k: (a[k] + b[k]) / 2 for k in a.keys() & b.keys()}
+
+
+def _cpu_split(ms: dict[str, float]) -> str:
+    parts = [ms.get(k) for k in ("voting-web", "postgres", "load generator", "machine")]
+    return " / ".join("-" if v is None else f"{v:.1f}" for v in parts)

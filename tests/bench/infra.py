@@ -394,6 +394,76 @@ class RssSampler:
             self._stop.wait(self.interval)
 
 
+# -- CPU ---------------------------------------------------------------------------------------
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (0 for one that is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks) - idle) / _CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds spent between `start()` and `stop()`, by group: the process trees given by
+    name, PostgreSQL's backends serving the given databases, this process (the load
+    generator, with its threads) and the whole machine. A process that appears meanwhile
+    counts from zero. It says where the CPU of a load goes, per request, beside its ceiling's
+    (`ballots.py`)."""
+
+    def __init__(self, roots: dict[str, int], pg: Any, databases: list[str]) -> None:
+        self.roots, self._pg, self._databases = roots, pg, databases
+        self.seconds: dict[str, float] = {}
+        self.wall = 0.0
+        self._start: dict[int, tuple[str, float]] = {}
+
+    def _backends(self) -> list[int]:
+        with self._pg.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)"
+                           " AND pid <> pg_backend_pid()", [self._databases])
+            return [pid for (pid,) in cursor.fetchall()]
+
+    def _snapshot(self) -> dict[int, tuple[str, float]]:
+        tree = _children()
+        groups = {pid: name for name, root in self.roots.items()
+                  for pid in descendants(root, tree)}
+        groups.update({pid: "postgres" for pid in self._backends()})
+        groups[os.getpid()] = "load generator"
+        return {pid: (group, cpu_seconds(pid)) for pid, group in groups.items()}
+
+    def start(self) -> None:
+        self._start = self._snapshot()
+        self._machine, self._t0 = machine_busy_seconds(), time.monotonic()
+
+    def stop(self) -> None:
+        self.wall = time.monotonic() - self._t0
+        seconds: dict[str, float] = {}
+        for pid, (group, cpu) in self._snapshot().items():
+            seconds[group] = seconds.get(group, 0.0) + cpu - self._start.get(pid, (group, 0.0))[1]
+        seconds["machine"] = machine_busy_seconds() - self._machine
+        self.seconds = seconds
+
+    def per_request_ms(self, requests_per_second: float) -> dict[str, float]:
+        """Each group's CPU per request, in ms, at the load's measured rate."""
+        requests = requests_per_second * self.wall
+        if not requests:
+            return {}
+        return {group: round(1000 * s / requests, 3) for group, s in self.seconds.items()}
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

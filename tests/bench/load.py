@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .infra import CpuMeter
 from .progress import Progress
 
 Request = tuple[str, str, bytes, dict[str, str]]  # method, path, body, headers
@@ -39,9 +40,11 @@ class LoadResult:
 
 
 def run_load(port: int, build: Callable[[random.Random], Request], *, clients: int,
-             duration: float, warmup: float, label: str, seed: int = 1) -> LoadResult:
+             duration: float, warmup: float, label: str, seed: int = 1,
+             cpu: CpuMeter | None = None) -> LoadResult:
     """Warm up for `warmup` seconds (connections, the workers' first requests), then measure
-    for `duration` seconds. Requests in flight at the end are not counted."""
+    for `duration` seconds. Requests in flight at the end are not counted. A `cpu` meter runs
+    over the measured seconds (to the progress loop's 0.2 s)."""
     start = time.monotonic() + warmup
     end = start + duration
     per_thread = [LoadResult() for _ in range(clients)]
@@ -91,8 +94,15 @@ def run_load(port: int, build: Callable[[random.Random], Request], *, clients: i
     bar = Progress(label, warmup + duration, unit="s")
     for t in threads:
         t.start()
+    metering = None if cpu is None else "before"
     while any(t.is_alive() for t in threads):
         now = time.monotonic()
+        if metering == "before" and now >= start:
+            cpu.start()
+            metering = "on"
+        elif metering == "on" and now >= end:
+            cpu.stop()
+            metering = "done"
         ok = sum(len(r.latencies) for r in per_thread)
         measured = max(0.0, min(now, end) - start)
         note = "warming up" if now < start else f"{ok / measured:,.0f} req/s" if measured else ""
@@ -100,6 +110,8 @@ def run_load(port: int, build: Callable[[random.Random], Request], *, clients: i
         time.sleep(0.2)
     for t in threads:
         t.join()
+    if metering == "on":
+        cpu.stop()
     total = LoadResult(seconds=duration)
     for r in per_thread:
         total.latencies.extend(r.latencies)

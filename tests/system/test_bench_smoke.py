@@ -43,10 +43,16 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
                  "memory_idle_embedded", "memory_under_load"):
         assert name in report["scenarios"], name
     figures = report["figures"]
-    assert len(figures) == 12, [f["scenario"] for f in figures]  # catch-up has two
+    # catch-up has two rows, ballots four (rate, p50, p99, CPU per request)
+    assert len(figures) == 13, [f["scenario"] for f in figures]
     for figure in figures:
         assert isinstance(figure["value"], int | float | str) and figure["value"] not in (
             None, ""), figure
+    # The CPU meter found voting's web, PostgreSQL's backends and the load generator at work.
+    cpu = report["scenarios"]["ballots"]["cpu_ms_per_request"]
+    for phase in ("ballots", "ceiling_before", "ceiling_after"):
+        assert all(cpu[phase].get(g, 0) > 0 for g in
+                   ("voting-web", "postgres", "load generator", "machine")), cpu
     # Nothing left behind: its databases are dropped.
     import psycopg2
 
