@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -153,8 +154,7 @@ def write_and_commit(*, ballot: Ballot, created: bool, allocations: Sequence[All
     statements = _cast_statements(ballot=ballot, created=created, allocations=allocations,
                                   revision=revision)
     sql, params = _joined(statements)
-    with connection.cursor() as cursor:
-        _prepare_on_this_connection(cursor)
+    with connection.cursor() as cursor:  # begin_and_read prepared them on this connection
         _execute_prepared(cursor, sql + "; COMMIT", params)
 
 
@@ -190,7 +190,7 @@ def _joined(statements: list[tuple[str, list[object]]]) -> tuple[str, list[objec
 
 def _cast_statements(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
                      revision: BallotRevision) -> list[tuple[str, list[object]]]:
-    """Insert or update the ballot, replace its allocations, append its revision: as EXECUTEs
+    """Insert or update the ballot, append its revision, replace its allocations: as EXECUTEs
     of the prepared statements on PostgreSQL, as plain statements elsewhere."""
     postgresql = connection.vendor == "postgresql"
     ballot_id, poll_id = _uuid(ballot.pk), _uuid(ballot.poll_id)
@@ -203,6 +203,10 @@ def _cast_statements(*, ballot: Ballot, created: bool, allocations: Sequence[All
         calls.append((_CLEAR_ALLOCATIONS, [ballot_id]))
         calls.append((_UPDATE_BALLOT, [ballot.revision, ballot.receipt,
                                        _datetime(ballot.updated_at), ballot_id]))
+    calls.append((_INSERT_REVISION, [
+        ballot_id, revision.number, revision.kind, json.dumps(revision.allocations),
+        revision.total_points, revision.voter_points, _datetime(revision.created_at),
+        revision.receipt, revision.previous_receipt, revision.nonce]))
     statements = [(s.execute if postgresql else s.sql, params) for s, params in calls]
     if postgresql:
         # The causes and their points as two arrays: one statement whatever their number.
@@ -216,12 +220,6 @@ def _cast_statements(*, ballot: Ballot, created: bool, allocations: Sequence[All
             f" VALUES {values}",
             [v for a in allocations for v in (ballot_id, poll_id, _uuid(a.cause_id), a.points,
                                                a.position)]))
-    revision_params = [
-        ballot_id, revision.number, revision.kind, json.dumps(revision.allocations),
-        revision.total_points, revision.voter_points, _datetime(revision.created_at),
-        revision.receipt, revision.previous_receipt, revision.nonce]
-    statements.append((_INSERT_REVISION.execute if postgresql else _INSERT_REVISION.sql,
-                       revision_params))
     return statements
 
 
@@ -234,13 +232,9 @@ class _Statement:
     types: tuple[str, ...]
     sql: str
 
-    @property
-    def placeholders(self) -> str:
-        return ", ".join(["%s"] * len(self.types))
-
-    @property
+    @cached_property
     def execute(self) -> str:
-        return f"EXECUTE {self.name}({self.placeholders})"
+        return f"EXECUTE {self.name}({', '.join(['%s'] * len(self.types))})"
 
     @property
     def prepare(self) -> str:

@@ -18,10 +18,16 @@ pytestmark = [
 ]
 
 
-def _prepared_here() -> set[str]:
+def _prepared_at() -> dict[str, object]:
+    """The cast's statements prepared on this connection, with when each was prepared."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'voting_cast_%%'")
-        return {name for (name,) in cursor.fetchall()}
+        cursor.execute("SELECT name, prepare_time FROM pg_prepared_statements"
+                       " WHERE name LIKE 'voting_cast_%%'")
+        return dict(cursor.fetchall())
+
+
+def _prepared_here() -> set[str]:
+    return set(_prepared_at())
 
 
 def _cast(voter, poll, points: int) -> Ballot:
@@ -42,11 +48,13 @@ def test_a_cast_prepares_its_statements_once_and_again_on_a_new_connection():
     connection.close()
     assert _prepared_here() == set()
     _cast(voter, poll, 5)
-    prepared = _prepared_here()
+    first = _prepared_at()
+    prepared = set(first)
     assert {"voting_cast_read", "voting_cast_insert_ballot", "voting_cast_update_ballot",
             "voting_cast_clear_allocations", "voting_cast_insert_allocations",
             "voting_cast_insert_revision"} == prepared
-    _cast(voter, poll, 6)  # a second PREPARE of the same name would fail: none is sent
+    _cast(voter, poll, 6)
+    assert _prepared_at() == first  # used as they were, not prepared again
     connection.close()
     _cast(voter, poll, 7)
     assert _prepared_here() == prepared
@@ -90,8 +98,10 @@ def test_statements_prepared_in_a_rolled_back_transaction_stay_prepared():
         _cast(voter, poll, 5)
         raise Undo
     assert not Ballot.objects.exists()
-    assert "voting_cast_insert_ballot" in _prepared_here()
+    survived = _prepared_at()
+    assert "voting_cast_insert_ballot" in survived
     _cast(voter, poll, 8)  # outside any transaction: uses them without preparing again
+    assert _prepared_at() == survived
     assert _stored(voter, poll) == [(poll.causes[0], 8, 0), (poll.causes[1], 1, 1)]
 
 
