@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import get_object_or_404
@@ -80,15 +82,13 @@ class TokenObtainApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.SignInInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"].strip().lower()
-        account = Account.objects.filter(email__iexact=email).first()
-        if (account is None or not account.is_active
-                or not account.check_password(serializer.validated_data["password"])):
-            if account is None:
-                Account().set_password("equalize-timing")  # no user-enumeration by timing
+        # Django's ModelBackend, as the sign-in forms use it: every refusal (no such email, a
+        # deactivated account, a wrong or unusable password) costs one password hash, as a
+        # success does, so the answer's timing does not tell which emails have an account.
+        account = authenticate(request, username=serializer.validated_data["email"].lower(),
+                               password=serializer.validated_data["password"])
+        if account is None:
             raise exceptions.AuthenticationFailed("No active account with these credentials.")
-        from django.contrib.auth.models import update_last_login
-
         update_last_login(None, account)
         return Response(tokens.token_pair_issue(account=account))
 
