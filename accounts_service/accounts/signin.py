@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
 from shared_events.identity.browser import (
@@ -85,6 +86,7 @@ class BrowserLoginView(LoginView):
 
 
 @never_cache
+@require_POST  # with the CSRF token: a link or image on any page must not sign anyone out
 @csrf_protect
 def browser_logout(request: HttpRequest) -> HttpResponse:
     logout(request)

@@ -1,5 +1,8 @@
 """Signing in once for the browsable API of every service, and throttled form sign-ins."""
 
+import html
+import re
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -79,3 +82,43 @@ def test_the_admin_login_still_refuses_delegators(client, delegator):
     response = client.post("/accounts/admin/login/", {"username": delegator.email,
                                                        "password": PASSWORD})
     assert response.status_code == 200 and b"staff account" in response.content
+
+
+def _signed_in_browser(delegator) -> Client:
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/accounts/api/auth/login/")
+    browser.post("/accounts/api/auth/login/", {
+        "username": delegator.email, "password": PASSWORD,
+        "csrfmiddlewaretoken": browser.cookies["accounts_csrftoken"].value})
+    assert browser.session.get("_auth_user_id") == str(delegator.pk)
+    return browser
+
+
+def test_a_get_cannot_sign_anyone_out(delegator):
+    browser = _signed_in_browser(delegator)
+    response = browser.get("/accounts/api/auth/logout/")
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert COOKIE not in response.cookies
+    assert browser.session.get("_auth_user_id") == str(delegator.pk)
+    assert browser.get("/accounts/api/me/", HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_logging_out_needs_the_csrf_token(delegator):
+    browser = _signed_in_browser(delegator)
+    refused = browser.post("/accounts/api/auth/logout/")
+    assert refused.status_code == 403 and COOKIE not in refused.cookies
+    assert browser.session.get("_auth_user_id") == str(delegator.pk)
+
+
+def test_the_pages_log_out_form_posts_with_the_token_and_signs_out(delegator):
+    browser = _signed_in_browser(delegator)
+    page = browser.get("/accounts/api/me/", HTTP_ACCEPT="text/html").content.decode()
+    form = re.search(r'<form id="logoutForm" method="post" action="([^"]+)">\s*'
+                     r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">', page)
+    assert form, page
+    action, token = html.unescape(form[1]), form[2]
+    assert action == "/accounts/api/auth/logout/?next=/accounts/api/me/"
+    response = browser.post(action, {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/accounts/api/me/"
+    assert response.cookies[COOKIE].value == ""
+    assert "_auth_user_id" not in browser.session

@@ -3,7 +3,8 @@
 accounts_service's browsable-API login sets an HttpOnly cookie holding an access token (path
 `/`, so the browser sends it to every service on the host; ports do not separate cookies, so
 the same holds under `manage_all.py up`). The other services' "Log in" and "Log out" links lead
-here: log in goes to accounts and comes back; log out forgets the cookie.
+here: log in goes to accounts and comes back; log out (a POST with the CSRF token, never a GET)
+forgets the cookie.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
 
 from .admin_sso import public_url
 
@@ -56,9 +58,11 @@ def login_redirect(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_POST  # with the CSRF token: a link or image on any page must not sign anyone out
 @csrf_protect
 def logout_here(request: HttpRequest) -> HttpResponse:
-    """This service's "Log out": the cookie is the sign-in, so forgetting it signs out of all."""
+    """This service's "Log out": the cookie is the sign-in, so forgetting it signs out of all.
+    The browsable API's header posts it as a form with the page's CSRF token."""
     service = settings.SERVICE_NAME
     response = redirect(safe_next(request, request.POST.get("next") or request.GET.get("next"),
                                   f"/{service}/api/"))

@@ -1,5 +1,7 @@
 """The browsable API here accepts the sign-in cookie accounts sets, with CSRF for writes."""
 
+import html
+import re
 import uuid
 
 import pytest
@@ -42,4 +44,21 @@ def test_log_out_here_forgets_the_cookie():
     browser = Client()
     browser.cookies[COOKIE] = make_token(uuid.uuid4())
     response = browser.post("/voting/api/auth/logout/")
+    assert response.status_code == 302 and response.cookies[COOKIE].value == ""
+
+
+def test_log_out_here_is_a_post_with_the_csrf_token():
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies[COOKIE] = make_token(uuid.uuid4())
+    by_link = browser.get("/voting/api/auth/logout/")
+    assert by_link.status_code == 405 and COOKIE not in by_link.cookies
+    page = browser.get("/voting/api/me/ballots/", HTTP_ACCEPT="text/html").content.decode()
+    form = re.search(r'<form id="logoutForm" method="post" action="([^"]+)">\s*'
+                     r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">', page)
+    assert form, page
+    action, token = html.unescape(form[1]), form[2]
+    assert action.startswith("/voting/api/auth/logout/")
+    forged = browser.post(action)
+    assert forged.status_code == 403 and COOKIE not in forged.cookies
+    response = browser.post(action, {"csrfmiddlewaretoken": token})
     assert response.status_code == 302 and response.cookies[COOKIE].value == ""
