@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
+
+from shared_events.spreadsheet_csv import SpreadsheetSafeWriter
 
 from .models import Poll, lovelace_to_ada
 from .selectors import poll_final_results
@@ -16,7 +17,7 @@ CSV_HEADER = ["poll_id", "poll", "cause_id", "cause", "points", "voters", "share
 def results_csv(polls: Iterable[Poll]) -> str:
     """One row per cause of each finalized poll (others have no final results yet)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SpreadsheetSafeWriter(out)  # no cell, a title above all, runs as a formula
     writer.writerow(CSV_HEADER)
     for poll in polls:
         for result in poll_final_results(poll=poll):

@@ -6,12 +6,13 @@ of two polls cannot be joined); only this service, holding SECRET_KEY, could lin
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections.abc import Iterable
 
 from django.utils.crypto import salted_hmac
+
+from shared_events.spreadsheet_csv import SpreadsheetSafeWriter
 
 from .models import Allocation, CauseReplica, PollReplica
 
@@ -27,7 +28,7 @@ def voter_pseudonym(*, poll_id: uuid.UUID | str, voter_id: uuid.UUID | str) -> s
 def ballots_csv(polls: Iterable[PollReplica]) -> str:
     """One row per allocation of every current (not retracted) ballot of each poll."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SpreadsheetSafeWriter(out)  # no cell, a title above all, runs as a formula
     writer.writerow(CSV_HEADER)
     titles = dict(CauseReplica.objects.values_list("id", "title"))
     for poll in polls:

@@ -285,3 +285,15 @@ def test_the_poll_page_charts_points_and_payouts_per_cause(admin_client):
     assert charts == 2
     assert "Final points per cause" in html and "Wells: 3 points" in html
     assert "Payout per cause" in html and "Wells: 1.875000 ada" in html
+
+
+def test_titles_that_would_run_as_formulas_are_exported_as_text(admin_client):
+    poll = closed_poll(title="-1+1 round", fund_lovelace=1_000_000,
+                       causes=[make_cause("=1+1"), make_cause("+cmd")])
+    first, second = poll.causes.order_by("poll_entries__position")
+    apply_batch([tally_message(poll, 2, {first: (1, 1), second: (1, 1)}, final=True,
+                               digest="d" * 64)])
+    response = admin_client.get(f"{POLLS}{poll.pk}/results.csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["poll"], r["cause"], r["points"], r["payout_lovelace"]) for r in rows] == [
+        ("'-1+1 round", "'=1+1", "1", "500000"), ("'-1+1 round", "'+cmd", "1", "500000")]

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.contrib.auth.models import User
 
+from shared_events.schemas.polls import CauseState
 from voting import services
 from voting.exports import voter_pseudonym
 
@@ -56,3 +57,21 @@ def test_the_poll_page_charts_participation_over_time_and_points_per_cause(clien
     assert page.count("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"") == 2
     assert "Ballots standing over time: 2 ballots" in page
     assert "10 points" in page  # each cause's bar is labelled with its count
+
+
+def test_titles_that_would_run_as_formulas_are_exported_as_text(client):
+    client.force_login(User.objects.create_superuser("op", "op@example.org", "pw"))
+    poll = make_poll(title='=HYPERLINK("https://evil.example","Spring")')
+    evil = ["@SUM(A1:A9)", "-2+3", "\t=1"]
+    for cause_id, title in zip(poll.causes, evil, strict=True):
+        services.cause_apply_state(version=1, state=CauseState(
+            id=cause_id, title=title, description="", url="", image_url="", is_active=True))
+    voter = make_voter()
+    services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk, allocations=[
+        {"cause": cause, "points": 10} for cause in poll.causes])
+
+    response = client.post("/voting/admin/voting/pollreplica/", {
+        "action": "download_ballots", "_selected_action": [poll.pk]})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["poll"], r["cause"], r["points"]) for r in rows] == [
+        ('\'=HYPERLINK("https://evil.example","Spring")', f"'{title}", "10") for title in evil]
