@@ -261,7 +261,7 @@ def ensure_database(url: str) -> None:
 def migrate(config: PlatformConfig, services: list[str] | None = None) -> None:
     """`manage.py migrate` for each service, in parallel (each has its own database)."""
     services = services or list(SERVICES)
-    config.var_dir.mkdir(parents=True, exist_ok=True)
+    config.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # databases, keys: ours only
     running = {}
     for service in services:
         env = service_env(config, service)

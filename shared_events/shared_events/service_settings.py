@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from .celery_app import beat_schedule
 from .identity.keys import load_public_keys, write_once
+from .owner_only import owner_only_dir, owner_only_sqlite
 
 EMBEDDED_NATS_PORT = 14222  # not 4222: a machine may run its own NATS there
 
@@ -40,9 +41,7 @@ def repo_root(base_dir: Path) -> Path:
 
 
 def var_dir(base_dir: Path) -> Path:
-    path = Path(env("VAR_DIR") or repo_root(base_dir) / "var").resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return owner_only_dir(Path(env("VAR_DIR") or repo_root(base_dir) / "var").resolve())
 
 
 def database_from_url(url: str) -> dict[str, Any]:
@@ -68,7 +67,7 @@ def database_from_url(url: str) -> dict[str, Any]:
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    owner_only_sqlite(path)  # accounts' holds the password hashes
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
