@@ -57,7 +57,7 @@ class FailureThrottleMixin:
 
     def _count_failure(self) -> None:
         try:
-            for key, _limit_ in self._keys():
+            for key, _ in self._keys():
                 cache.add(key, 0, timeout=_WINDOW)
                 cache.incr(key)
         except CACHE_UNAVAILABLE as exc:
