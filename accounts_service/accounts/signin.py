@@ -1,10 +1,13 @@
 """Signing in with a form: the accounts admin and the browsable API of all services.
 
-Both count failed attempts per client address and per email (as the token API's throttles do),
+Both count failed attempts per client address and per email (as the token API's throttles do,
+with the same client address and the same fail-open rule when the cache is away: throttles.py),
 and the browsable-API sign-in also sets the cookie the other services accept
 (shared_events/identity/browser.py)."""
 
 from __future__ import annotations
+
+import logging
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -20,10 +23,14 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
+from shared_events.cache import CACHE_UNAVAILABLE
 from shared_events.identity.browser import (
     forget_browser_token, known_hosts, safe_next, set_browser_token)
 
+from .throttles import client_address
 from .tokens import browser_token_issue
+
+log = logging.getLogger(__name__)
 
 _WINDOW = 60
 
@@ -37,22 +44,34 @@ class FailureThrottleMixin:
     """Refuses a sign-in after too many failures from one address or for one email."""
 
     def _keys(self) -> list[tuple[str, int]]:
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else ""
         email = (self.data.get("username") or "").strip().lower()
         return [(f"signin-failures:addr:{address}", _limit("login")),
                 (f"signin-failures:email:{email}", _limit("login_email"))]
 
+    def _too_many_failures(self) -> bool:
+        try:
+            return any(cache.get(key, 0) >= limit for key, limit in self._keys())
+        except CACHE_UNAVAILABLE as exc:
+            log.warning("sign-in failure limit not applied, its cache is unavailable: %s", exc)
+            return False
+
+    def _count_failure(self) -> None:
+        try:
+            for key, _ in self._keys():
+                cache.add(key, 0, timeout=_WINDOW)
+                cache.incr(key)
+        except CACHE_UNAVAILABLE as exc:
+            log.warning("sign-in failure not counted, its cache is unavailable: %s", exc)
+
     def clean(self):  # type: ignore[override]
-        for key, limit in self._keys():
-            if cache.get(key, 0) >= limit:
-                raise ValidationError("Too many failed sign-ins; wait a minute and try again.",
-                                      code="throttled")
+        if self._too_many_failures():
+            raise ValidationError("Too many failed sign-ins; wait a minute and try again.",
+                                  code="throttled")
         try:
             return super().clean()  # type: ignore[misc]
         except ValidationError:
-            for key, _limit_ in self._keys():
-                cache.add(key, 0, timeout=_WINDOW)
-                cache.incr(key)
+            self._count_failure()
             raise
 
 

@@ -32,6 +32,15 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_count(name: str, default: int) -> int:
+    value = (env(name) or str(default)).strip()
+    if not value.isdigit():
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number")
+    return int(value)
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
 
@@ -204,16 +213,21 @@ def configure(
 
     broker_url = env("CELERY_BROKER_URL") or f"redis+socket://{var / 'redis.sock'}"
     cache_url = env("CACHE_URL") or redis_url_for_clients(broker_url, db=1)
+    queue = f"{env('CELERY_QUEUE_PREFIX', '')}{service}"
     ns["CACHES"] = {
+        # The queue's name as key prefix: platforms sharing one Redis keep their counters apart.
+        # Short timeouts: a Redis that is away must not hold a request (the callers fail open).
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": cache_url, "KEY_PREFIX": service}
+                    "LOCATION": cache_url, "KEY_PREFIX": queue,
+                    "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}
         if cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
 
-    queue = f"{env('CELERY_QUEUE_PREFIX', '')}{service}"
     ns["CELERY_BROKER_URL"] = broker_url
     ns["CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP"] = True
+    # A worker whose Redis is away waits for it however long it takes, as the outbox does.
+    ns["CELERY_BROKER_CONNECTION_MAX_RETRIES"] = None
     ns["CELERY_BROKER_CONNECTION_TIMEOUT"] = 2.0
     ns["CELERY_BROKER_TRANSPORT_OPTIONS"] = {"socket_timeout": 5, "socket_connect_timeout": 2}
     ns["CELERY_TASK_DEFAULT_QUEUE"] = queue
@@ -267,6 +281,9 @@ def configure(
             "register": env("THROTTLE_REGISTER", "30/hour"),
         },
         "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+        # Proxies in front whose X-Forwarded-For entry is believed, counted from the right; the
+        # rest of the header is the client's to forge (accounts/throttles.py client_address).
+        "NUM_PROXIES": env_count("TRUSTED_PROXY_COUNT", 0),
     }
     ns["SPECTACULAR_SETTINGS"] = {
         "TITLE": f"{service} service API",

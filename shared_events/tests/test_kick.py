@@ -76,3 +76,13 @@ def test_a_broker_that_is_down_does_not_fail_the_write(settings, monkeypatch):
     Widget.objects.create(name="still saved")
     assert Widget.objects.filter(name="still saved").exists()
     kick._redis_clients.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_platforms_sharing_one_redis_do_not_suppress_each_others_kicks(broker, settings):
+    """Two platforms, CELERY_QUEUE_PREFIX a- and b-, on one Redis: each gets its own task."""
+    for queue in ("a-testsvc", "b-testsvc"):
+        app = Celery(queue, broker=settings.CELERY_BROKER_URL, set_as_current=True)
+        app.conf.task_default_queue = queue
+        Widget.objects.create(name=queue)
+    assert (broker.llen("a-testsvc"), broker.llen("b-testsvc")) == (1, 1)

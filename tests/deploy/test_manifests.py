@@ -365,7 +365,7 @@ def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
     # Read by Python and by Celery's Django fixup (celery/fixups/django.py) themselves.
     names = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CELERY_SKIP_CHECKS"}
     patterns: list[re.Pattern] = []
-    call = re.compile(r"""\b(env|env_bool|env_list|_from_env|environ\.get|getenv)\(\s*
+    call = re.compile(r"""\b(env|env_bool|env_count|env_list|_from_env|environ\.get|getenv)\(\s*
                           (f?)(["'])(.+?)\3""", re.X)
     sources = list((manifests.ROOT / "shared_events" / "shared_events").rglob("*.py"))
     for service in SERVICES:

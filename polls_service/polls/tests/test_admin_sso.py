@@ -70,3 +70,13 @@ def test_an_admin_session_goes_back_to_accounts_after_the_recheck_interval(clien
     assert response.status_code == 302
     assert response["Location"] == "/polls/admin/login/?next=%2Fpolls%2Fadmin%2Fpolls%2Fcause%2F"
     assert client.get("/polls/admin/").status_code == 302  # signed out meanwhile
+
+
+def test_a_ticket_that_cannot_be_marked_used_gets_503_while_the_cache_is_away(client, settings):
+    from shared_events.testing import free_port
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{free_port()}/1"}}
+    response = client.get("/polls/admin/sso/", {"token": ticket()})
+    assert response.status_code == 503 and response["Retry-After"]
+    assert client.get("/polls/admin/").status_code == 302

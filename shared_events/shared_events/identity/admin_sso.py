@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ..cache import CACHE_UNAVAILABLE
 from .authentication import OPERATOR
 from .tokens import ADMIN_SSO, InvalidToken, verify_token
 
@@ -64,7 +65,15 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     if claims.role != OPERATOR:
         return HttpResponseForbidden("Only operators may use this admin.")
     # One use: a ticket seen in a log or a browser history cannot open a second session.
-    if not cache.add(f"admin-sso-ticket:{claims.jti}", 1, timeout=300):
+    try:
+        first_use = cache.add(f"admin-sso-ticket:{claims.jti}", 1, timeout=300)
+    except CACHE_UNAVAILABLE:
+        # A ticket that cannot be marked used could be used twice: refuse it, for now.
+        response = HttpResponse("Sign-in is unavailable for a moment; try again shortly.",
+                                status=503, content_type="text/plain")
+        response["Retry-After"] = "5"
+        return response
+    if not first_use:
         return HttpResponseForbidden("Sign-in ticket already used. Sign in again.")
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=str(claims.subject))

