@@ -54,6 +54,16 @@ class AllocationIO(StrictFieldsMixin, serializers.Serializer):
     points = StrictPointsField(min_value=0, max_value=MAX_POINTS)
 
 
+class AllocationList(serializers.ListSerializer):
+    """A ballot's allocations: at least one (minItems in the schema), an empty list refused
+    with the service's message, as flat as the other rules' rather than DRF's nested one."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, list) and not data:
+            raise ValidationError([EMPTY_BALLOT])
+        return super().to_internal_value(data)
+
+
 class BallotOutput(serializers.Serializer):
     poll = serializers.UUIDField(source="poll_id")
     poll_title = serializers.CharField(source="poll.title")
@@ -167,9 +177,8 @@ class MeApi(APIView):
 
 class BallotApi(APIView):
     class Input(StrictFieldsMixin, serializers.Serializer):
-        # The service's message for an empty list, which the schema shows as minItems.
-        allocations = AllocationIO(many=True, min_length=1, max_length=MAX_ALLOCATIONS,
-                                   error_messages={"min_length": EMPTY_BALLOT})
+        allocations = AllocationList(child=AllocationIO(), min_length=1,
+                                     max_length=MAX_ALLOCATIONS)
 
     def _current(self, request: Request, poll_id: uuid.UUID) -> Any:
         ballot = selectors.ballot_get(voter_id=request.user.id, poll_id=poll_id)
