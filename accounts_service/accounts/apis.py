@@ -7,7 +7,6 @@ from django.contrib.auth.models import update_last_login
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +16,7 @@ from shared_events.api import StrictFieldsMixin
 from shared_events.identity.authentication import AnonymousWithBearerChallenge
 from shared_events.identity.permissions import IsOperator
 from shared_events.identity.tokens import InvalidToken
+from shared_events.pagination import LimitOffsetPagination
 
 from . import selectors, services, tokens
 from .models import Account, LedgerEntry, Role

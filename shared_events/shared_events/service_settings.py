@@ -161,6 +161,7 @@ def configure(
     ]
     ns["MIDDLEWARE"] = [
         "django.middleware.security.SecurityMiddleware",
+        "shared_events.request_guards.RefuseNulCharactersMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
@@ -269,9 +270,9 @@ def configure(
             "rest_framework.renderers.JSONRenderer",
             "rest_framework.renderers.BrowsableAPIRenderer",
         ],
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-        "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+        "DEFAULT_PARSER_CLASSES": ["shared_events.parsers.BoundedJSONParser"],
+        "DEFAULT_SCHEMA_CLASS": "shared_events.openapi.AutoSchema",
+        "DEFAULT_PAGINATION_CLASS": "shared_events.pagination.LimitOffsetPagination",
         "PAGE_SIZE": 50,
         "EXCEPTION_HANDLER": "shared_events.api.exception_handler",
         "VIEW_NAME_FUNCTION": "shared_events.api.view_name",

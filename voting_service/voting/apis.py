@@ -9,18 +9,18 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_events.api import StrictFieldsMixin
+from shared_events.pagination import LimitOffsetPagination
 
 from . import selectors, services
 from .models import PollReplica, Voter
 from .receipts import looks_like_receipt
-from .services.ballots import NO_BALLOT
+from .services.ballots import EMPTY_BALLOT, NO_BALLOT
 
 MAX_ALLOCATIONS = 1000  # far above any poll's cause count; bounds the work one request makes
 MAX_POINTS = 2**63 - 1  # the database column's range
@@ -52,6 +52,16 @@ class AllocationIO(StrictFieldsMixin, serializers.Serializer):
     cause = serializers.UUIDField(source="cause_id",
                                   error_messages={"invalid": "Must be a cause id (a UUID)."})
     points = StrictPointsField(min_value=0, max_value=MAX_POINTS)
+
+
+class AllocationList(serializers.ListSerializer):
+    """A ballot's allocations: at least one (minItems in the schema), an empty list refused
+    with the service's message, as flat as the other rules' rather than DRF's nested one."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, list) and not data:
+            raise ValidationError([EMPTY_BALLOT])
+        return super().to_internal_value(data)
 
 
 class BallotOutput(serializers.Serializer):
@@ -105,7 +115,7 @@ def allocations_if_plainly_valid(data: Any) -> list[dict[str, Any]] | None:
     if not isinstance(data, dict) or data.keys() != {"allocations"}:
         return None
     given = data["allocations"]
-    if not isinstance(given, list) or len(given) > MAX_ALLOCATIONS:
+    if not isinstance(given, list) or not 0 < len(given) <= MAX_ALLOCATIONS:
         return None
     allocations = []
     for item in given:
@@ -154,7 +164,8 @@ class VoterOutput(serializers.ModelSerializer):
 
 
 class MeApi(APIView):
-    @extend_schema(responses={200: VoterOutput},
+    @extend_schema(responses={200: VoterOutput, 404: OpenApiResponse(
+                       description="voting does not know this account yet")},
                    summary="Me as voting sees me: eligibility and voting power")
     def get(self, request: Request) -> Response:
         voter = selectors.voter_get(voter_id=request.user.id)
@@ -166,8 +177,8 @@ class MeApi(APIView):
 
 class BallotApi(APIView):
     class Input(StrictFieldsMixin, serializers.Serializer):
-        # An empty list is refused by the service, so its message reads like the other rules'.
-        allocations = AllocationIO(many=True, max_length=MAX_ALLOCATIONS)
+        allocations = AllocationList(child=AllocationIO(), min_length=1,
+                                     max_length=MAX_ALLOCATIONS)
 
     def _current(self, request: Request, poll_id: uuid.UUID) -> Any:
         ballot = selectors.ballot_get(voter_id=request.user.id, poll_id=poll_id)

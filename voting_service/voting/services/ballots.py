@@ -43,13 +43,14 @@ class AllocationIn(TypedDict):
 
 NOT_KNOWN_YET = "Your account is not known here yet; try again in a few seconds."
 NO_BALLOT = "You have no ballot in this poll."
+EMPTY_BALLOT = "Give at least one allocation."
 
 
 def _normalized(allocations: Sequence[AllocationIn]) -> list[AllocationIn]:
     """What can be checked without the database (the API's serializer checks types first, so
     this matters for other callers)."""
     if not allocations:
-        raise ValidationError({"allocations": ["Give at least one allocation."]})
+        raise ValidationError({"allocations": [EMPTY_BALLOT]})
     result: list[AllocationIn] = []
     for allocation in allocations:
         points = allocation["points"]
