@@ -46,10 +46,10 @@ def test_a_poll_sent_back_to_draft_hides_its_ballots_and_receipts(api, poll):
     """polls never does this; should a replica say so, voting still shows nothing of it."""
     url = f"/voting/api/polls/{poll.pk}/ballot/"
     receipt = api.put(url, ballot_body(poll, 1), format="json").json()["receipt"]
-    set_poll(poll, status="draft")
+    draft = set_poll(poll, status="draft")
     assert api.get(url).status_code == 404
     assert api.get(f"/voting/api/receipts/{receipt}/").status_code == 404
     assert api.get("/voting/api/me/ballots/").json()["results"] == []
-    set_poll(poll, status="scheduled")  # visible again once it leaves draft
+    set_poll(draft, status="scheduled")  # visible again once it leaves draft
     assert api.get(f"/voting/api/receipts/{receipt}/").status_code == 200
     assert len(api.get("/voting/api/me/ballots/").json()["results"]) == 1
