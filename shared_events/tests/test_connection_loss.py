@@ -169,6 +169,31 @@ def test_the_relay_marks_a_backlog_on_a_new_connection_in_its_marking_thread(
     assert len(stream_messages(fresh_streams, "TESTING")) == 50
 
 
+def test_the_test_hook_ends_the_session_between_publish_and_mark_and_only_when_set(
+        fresh_streams, monkeypatch):
+    """The system test's way to hit that moment every time (tests/system/test_faults.py)."""
+    sessions = []
+    real_mark = relay._mark
+
+    def mark_and_note_the_session(*args):
+        connection.ensure_connection()
+        sessions.append(connection.connection)
+        return real_mark(*args)
+
+    monkeypatch.setattr(relay, "_mark", mark_and_note_the_session)
+    Widget.objects.create(name="w")
+    connection.ensure_connection()
+    before = connection.connection
+    monkeypatch.setenv(relay.TEST_FAULT_ENV, relay.LOSE_CONNECTION_AFTER_PUBLISH)
+    assert relay.relay_batch().published == 1
+    assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+    assert len(sessions) == 2 and sessions[0] is before is not sessions[1]  # a new one
+    monkeypatch.delenv(relay.TEST_FAULT_ENV)
+    Widget.objects.create(name="w2")
+    sessions.clear()
+    assert relay.relay_batch().published == 1 and len(sessions) == 1
+
+
 def test_the_relay_claims_on_a_new_connection_when_its_own_was_lost(fresh_streams):
     Widget.objects.create(name="w")
     terminate_own_backend()  # between two batches of a long-running relay
