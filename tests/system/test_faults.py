@@ -28,7 +28,6 @@ import pytest
 
 import manage_all
 from shared_events import conf as shared_events_conf
-from shared_events.outbox import relay
 from shared_events.testing import wait_until
 from tests.system import natsctl
 from tests.system.actors import (
@@ -507,7 +506,7 @@ def test_9_database_connection_loss(platform: Platform, operator: Operator, caps
                for i, c in enumerate(clients)]
     platform.stop("voting-worker")
     platform.spawn("voting-worker", extra_env={
-        relay.TEST_FAULT_ENV: relay.LOSE_CONNECTION_AFTER_PUBLISH})
+        "SHARED_EVENTS_TEST_FAULT": "lose-db-connection-after-publish"})
     for caster in casters:
         caster.start()
     try:
