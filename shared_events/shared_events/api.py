@@ -8,13 +8,28 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, serializers
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from .db_unavailable import (
+    MESSAGE,
+    RETRY_AFTER_SECONDS,
+    database_lost,
+    is_database_unavailable,
+)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     """DRF's handler, with every error body an object: {"field": ["message"]} for invalid input,
     {"detail": "..."} for the rest. A service function's django ValidationError is invalid input
-    too, so views call services directly and its field-level messages become a 400."""
+    too, so views call services directly and its field-level messages become a 400. A lost
+    database connection is a 503 with Retry-After (`db_unavailable`)."""
+    if is_database_unavailable(exc):
+        database_lost(exc)
+        set_rollback()
+        return Response({"detail": MESSAGE}, status=503,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})

@@ -160,6 +160,8 @@ def configure(
         *apps,
     ]
     ns["MIDDLEWARE"] = [
+        # First: a lost database connection anywhere below is a 503, not a 500.
+        "shared_events.db_unavailable.DatabaseUnavailableMiddleware",
         "django.middleware.security.SecurityMiddleware",
         "shared_events.request_guards.RefuseNulCharactersMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",

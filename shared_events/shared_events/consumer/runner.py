@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from django.db import close_old_connections
 
 from .. import conf
+from ..db_connections import on_fresh_connection
 from ..streams import stream_spec
 from ..transport import Delivery, PullSource, TransportError, connect, ensure_stream
 from .apply import Action, IncomingMessage, Outcome, apply_batch
@@ -45,7 +46,9 @@ def _apply_in_db_thread(messages: list[IncomingMessage]) -> list[Outcome]:
         close_old_connections()
         _db_state.checked = now
     try:
-        return apply_batch(messages)
+        # A lost connection: applied again at once on a new one rather than redelivered
+        # later (the inbox makes a batch that did commit a no-op the second time).
+        return on_fresh_connection(lambda: apply_batch(messages), what="applying a batch")
     except BaseException:
         close_old_connections()
         _db_state.checked = 0.0

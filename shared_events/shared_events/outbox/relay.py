@@ -16,12 +16,13 @@ import os
 import signal
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import connection, connections
+from django.db import connection, connections, router
 from django.utils import timezone
 
 from .. import conf
+from ..db_connections import on_fresh_connection
 from ..streams import stream_spec
 from ..transport import OutgoingMessage, Publisher, PublishingBatch, TransportError
 from .claims import Claimed, claim_due, mark_sent
@@ -31,17 +32,29 @@ log = logging.getLogger(__name__)
 
 _publisher: Publisher | None = None
 
-# Test-only fault injection, off unless this variable is set: with the value below, a relay
-# SIGKILLs its own process right after JetStream confirmed a batch and before the rows are
-# marked, a moment no signal sent from outside can hit reliably (tests/system/test_faults.py).
+# Test-only fault injection, off unless this variable is set: with one of the values below, a
+# relay SIGKILLs its own process, or ends its own database session (PostgreSQL), right after
+# JetStream confirmed a batch and before the rows are marked, a moment no signal or
+# pg_terminate_backend sent from outside can hit reliably (tests/system/test_faults.py).
 TEST_FAULT_ENV = "SHARED_EVENTS_TEST_FAULT"
 KILL_AFTER_PUBLISH = "kill-after-publish"
+LOSE_CONNECTION_AFTER_PUBLISH = "lose-db-connection-after-publish"
 
 
 def _test_fault(point: str) -> None:
-    if os.environ.get(TEST_FAULT_ENV) == point:
-        log.error("test fault injection (%s=%s): killing this process", TEST_FAULT_ENV, point)
-        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(TEST_FAULT_ENV) != point:
+        return
+    if point == LOSE_CONNECTION_AFTER_PUBLISH:
+        log.error("test fault injection (%s=%s): ending this database session", TEST_FAULT_ENV,
+                  point)
+        try:
+            with connections[router.db_for_write(OutboxEvent)].cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        except Exception:  # the session ended, as wanted
+            pass
+        return
+    log.error("test fault injection (%s=%s): killing this process", TEST_FAULT_ENV, point)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def get_publisher() -> Publisher:
@@ -73,7 +86,12 @@ def claim_batch(limit: int) -> tuple[uuid.UUID, list[Claimed]]:
     token = uuid.uuid4()
     now = timezone.now()
     lease_until = now + timedelta(seconds=conf.get("RELAY_LEASE_SECONDS"))
-    return token, claim_due(token=token, now=now, lease_until=lease_until, limit=limit)
+    # Again on a new connection if this one was lost: the batch before may be waiting for it
+    # to be marked.
+    rows = on_fresh_connection(
+        lambda: claim_due(token=token, now=now, lease_until=lease_until, limit=limit),
+        what="relay claim", alias=router.db_for_write(OutboxEvent))
+    return token, rows
 
 
 def _newest_per_aggregate(rows: list[Claimed]) -> tuple[list[Claimed], list[int]]:
@@ -134,8 +152,23 @@ def _finish(batch: _InFlight) -> RelayResult:
     ok = [row.seq for row, err in zip(send, outcomes, strict=True) if err is None]
     if ok:
         _test_fault(KILL_AFTER_PUBLISH)
+        _test_fault(LOSE_CONNECTION_AFTER_PUBLISH)
     failed = [(row, err) for row, err in zip(send, outcomes, strict=True) if err is not None]
     now = timezone.now()
+    # JetStream has the events: a lost connection must not leave the rows to wait out their
+    # lease. Marking again is harmless (it only touches rows still carrying this claim).
+    on_fresh_connection(lambda: _mark(batch, ok, failed, now), what="relay marking",
+                        alias=router.db_for_write(OutboxEvent))
+    if failed:
+        log.warning("relay: %d events not published yet: %s", len(failed), failed[0][1])
+    return RelayResult(claimed=batch.claimed, published=len(ok), superseded=len(superseded),
+                       failed=len(failed))
+
+
+def _mark(batch: _InFlight, ok: list[int], failed: list[tuple[Claimed, BaseException]],
+          now: datetime) -> None:
+    """Mark the batch's sent and superseded rows published, back off the failed ones."""
+    superseded = batch.superseded
     released = {"claim_token": None, "claimed_until": None}
     mine = OutboxEvent.objects.filter(claim_token=batch.token)
     if superseded:
@@ -155,10 +188,6 @@ def _finish(batch: _InFlight) -> RelayResult:
             last_error=f"{type(err).__name__}: {err}"[:2000],
             **released,
         )
-    if failed:
-        log.warning("relay: %d events not published yet: %s", len(failed), failed[0][1])
-    return RelayResult(claimed=batch.claimed, published=len(ok), superseded=len(superseded),
-                       failed=len(failed))
 
 
 def relay_batch(limit: int | None = None) -> RelayResult:

@@ -6,7 +6,7 @@ import uuid
 
 from django.db.models import Prefetch, QuerySet
 
-from ..models import Allocation, Ballot
+from ..models import Allocation, Ballot, PollStatus
 
 
 def _with_allocations(qs: QuerySet[Ballot]) -> QuerySet[Ballot]:
@@ -25,5 +25,6 @@ def ballot_get(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot | None:
 def ballots_of_voter(*, voter_id: uuid.UUID) -> QuerySet[Ballot]:
     """Every ballot of the voter, retracted ones included (their history counts), most recently
     changed first."""
-    return _with_allocations(Ballot.objects.filter(voter_id=voter_id)).order_by(
+    return _with_allocations(Ballot.objects.filter(voter_id=voter_id).exclude(
+        poll__status=PollStatus.DRAFT)).order_by(
         "-updated_at", "id")

@@ -79,7 +79,8 @@ def revision_status(*, poll: PollReplica, final: bool, number: int,
 def receipt_check(*, receipt: str) -> ReceiptCheck | None:
     """What became of the revision with this receipt; None if no revision has it."""
     revision = (BallotRevision.objects.select_related("ballot__poll")
-                .filter(receipt=receipt).first())
+                .filter(receipt=receipt).exclude(ballot__poll__status=PollStatus.DRAFT)
+                .first())
     if revision is None:
         return None
     ballot, poll = revision.ballot, revision.ballot.poll

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ..models import PollReplica, Voter
+from ..models import PollReplica, PollStatus, Voter
 
 
 def voter_get(*, voter_id: uuid.UUID) -> Voter | None:
@@ -12,5 +12,7 @@ def voter_get(*, voter_id: uuid.UUID) -> Voter | None:
 
 
 def poll_get(*, poll_id: uuid.UUID) -> PollReplica | None:
-    """The poll unless it is unknown here or deleted at its source."""
-    return PollReplica.objects.filter(pk=poll_id, is_deleted=False).first()
+    """The poll unless it is unknown here, deleted at its source, or a draft (an operator's
+    work in progress, which polls shows nobody but operators: voting shows it to nobody)."""
+    return (PollReplica.objects.filter(pk=poll_id, is_deleted=False)
+            .exclude(status=PollStatus.DRAFT).first())

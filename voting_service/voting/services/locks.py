@@ -13,14 +13,15 @@ import uuid
 from django.db import connection
 from django.http import Http404
 
-from ..models import PollReplica
+from ..models import PollReplica, PollStatus
 
 
 def poll_lock_shared(poll_id: uuid.UUID) -> PollReplica:
     """Lock the poll row against the close and read it, in one statement: a locking read
     returns the row as it is once the lock is granted (PostgreSQL re-reads a row that a
     concurrent close updated meanwhile), so the status seen is the one that holds until this
-    transaction ends. Raises Http404 for a poll that is unknown here or deleted."""
+    transaction ends. Raises Http404 for a poll that is unknown here, deleted or a draft (not
+    shown to anyone, as `selectors.poll_get`)."""
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
         table, pk = quote(PollReplica._meta.db_table), quote(PollReplica._meta.pk.column)
@@ -32,6 +33,6 @@ def poll_lock_shared(poll_id: uuid.UUID) -> PollReplica:
     else:
         # No portable shared row lock: an exclusive one is correct, only less concurrent.
         poll = PollReplica.objects.select_for_update().filter(pk=poll_id).first()
-    if poll is None or poll.is_deleted:
+    if poll is None or poll.is_deleted or poll.status == PollStatus.DRAFT:
         raise Http404("No such poll.")
     return poll

@@ -118,7 +118,6 @@ def test_unknown_or_deleted_poll_is_404(api, poll):
 
 
 @pytest.mark.parametrize("state, message", [
-    ({"status": "draft"}, "This poll is not open yet"),
     ({"status": "scheduled"}, "This poll is not open yet"),
     ({"status": "open", "opens_in": timedelta(minutes=5)}, "This poll is not open yet"),
     ({"status": "open", "closes_in": timedelta(seconds=-1)}, "This poll is closed."),
