@@ -7,6 +7,7 @@ import signal
 import time
 from contextlib import contextmanager
 
+import nats.errors
 import pytest
 from nats.js.api import StreamConfig
 
@@ -62,7 +63,7 @@ def test_a_pull_source_on_a_connection_that_stopped_reading_raises(own_nats_serv
             source = PullSource(nc, "HUNGTEST", "hung-test", ["hungtest.>"])
             await source.open(ack_wait=30, max_ack_pending=100)
             with hung(own_nats_server):
-                with pytest.raises(Exception):
+                with pytest.raises(nats.errors.TimeoutError):
                     await nc.flush(timeout=0.3)
             await asyncio.sleep(0)
             deadline = time.monotonic() + 10

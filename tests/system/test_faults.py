@@ -13,6 +13,7 @@ reliability section.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 import uuid
@@ -452,3 +453,61 @@ def _wipe_database(platform: Platform, service: str) -> None:
     else:
         for path in platform.var_dir.glob(f"{service}.sqlite3*"):
             path.unlink()
+
+
+# ------------------------------------------------------------------------ a hung broker --
+
+HANG_SECONDS = 20.0
+DRAIN_TIMEOUT = 60.0
+
+
+def test_9_nats_hangs_while_writes_continue(platform: Platform, writer: Writer, capsys):
+    """NATS frozen (SIGSTOP), not dead: connections stay open and nothing answers. The relays'
+    flushes and acks miss their deadlines; nats-py's read loop may die on a late PONG. Every
+    connection that missed a deadline is thrown away, so after SIGCONT every outbox drains and
+    every replica converges, with no process restarted. Checked on replicas and outboxes only:
+    earlier scenarios wiped voting's ballots and closed the round."""
+    running = {name: proc.pid for name, proc in platform.procs.items() if proc.poll() is None}
+    nats = platform.procs["nats"]
+    writes_for(writer, 1)
+    before = writer.mark()
+    os.killpg(nats.pid, signal.SIGSTOP)
+    try:
+        writes_for(writer, HANG_SECONDS / 2)
+        # `manage_all.py status` says so: NATS does not answer, the outboxes are failing.
+        shown = manage_all_status(platform, "--json")
+        writes_for(writer, HANG_SECONDS / 2)
+    finally:
+        os.killpg(nats.pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    during = writer.summary(since=before)
+    summary = writer.stop()
+    assert during.get("ok", 0) > 0 and during.get("failed", 0) == 0, during
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    status = json.loads(shown.stdout)
+    assert not status["healthy"] and not status["nats"]["reachable"], status
+    held = snapshot(platform)
+    pending_at_resume = {s: held[s]["outbox_pending"] for s in held}
+
+    drained: list[float] = []
+
+    def drained_and_converged() -> bool:
+        snap = snapshot(platform)
+        if any(snap[s]["outbox_pending"] for s in snap):
+            return False
+        if not drained:
+            drained.append(time.monotonic() - resumed)
+        return not differences(snap, replicas_only=True)
+
+    wait_until(drained_and_converged, timeout=DRAIN_TIMEOUT, interval=0.5,
+               message="every outbox to drain and every replica to converge after SIGCONT")
+    converged = time.monotonic() - resumed
+    # Nothing was restarted to get there.
+    assert {name: platform.procs[name].pid for name in running
+            if platform.procs[name].poll() is None} == running
+    report(capsys, "9 NATS hung (SIGSTOP) while writes continue",
+           hang=f"{HANG_SECONDS:.0f} s", writes_during_hang=during, writes=summary,
+           outbox_pending_at_sigcont=pending_at_resume,
+           status_during_hang=status.get("problems", [])[:3],
+           drained_after_sigcont=f"{drained[0]:.1f} s",
+           converged_after_sigcont=f"{converged:.1f} s", restarts=0)
