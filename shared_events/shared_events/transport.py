@@ -85,7 +85,7 @@ async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Clien
         except Exception:
             pass
         await close_bounded(nc)
-        reason = exc or type(exc).__name__
+        reason = str(exc) or type(exc).__name__
         raise TransportError(f"cannot connect to NATS at {url}: {reason}") from exc
 
 
