@@ -80,10 +80,6 @@ async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Clien
         )
         return nc
     except Exception as exc:  # nats-py raises a zoo of errors for a server that is not there
-        try:
-            await nc.close()
-        except Exception:
-            pass
         await close_bounded(nc)
         reason = str(exc) or type(exc).__name__
         raise TransportError(f"cannot connect to NATS at {url}: {reason}") from exc
@@ -251,6 +247,7 @@ class Publisher:
                 self._pid = os.getpid()
                 self._nc = None
                 self._connecting = asyncio.Lock()  # one connection for concurrent batches
+                self._closing = set()
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(
                     target=loop.run_forever, name="nats-publisher", daemon=True

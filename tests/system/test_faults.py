@@ -477,17 +477,18 @@ def test_9_nats_hangs_while_writes_continue(platform: Platform, writer: Writer, 
         # `manage_all.py status` says so: NATS does not answer, the outboxes are failing.
         shown = manage_all_status(platform, "--json")
         writes_for(writer, HANG_SECONDS / 2)
+        during = writer.summary(since=before)
+        summary = writer.stop()
+        held = snapshot(platform)  # what waits in the outboxes when NATS resumes
     finally:
         os.killpg(nats.pid, signal.SIGCONT)
     resumed = time.monotonic()
-    during = writer.summary(since=before)
-    summary = writer.stop()
     assert during.get("ok", 0) > 0 and during.get("failed", 0) == 0, during
     assert shown.returncode == 1, shown.stdout + shown.stderr
     status = json.loads(shown.stdout)
     assert not status["healthy"] and not status["nats"]["reachable"], status
-    held = snapshot(platform)
     pending_at_resume = {s: held[s]["outbox_pending"] for s in held}
+    assert any(pending_at_resume.values()), pending_at_resume
 
     drained: list[float] = []
 
