@@ -88,15 +88,13 @@ def test_a_pull_request_the_hung_server_never_ends_raises(own_nats_server):
             source = PullSource(nc, "HUNGTEST", "hung-test", ["hungtest.>"])
             await source.open(ack_wait=30, max_ack_pending=100)
             with hung(own_nats_server):
-                started = time.monotonic()
-                with pytest.raises(TransportError):
+                # Not an empty batch after another: the connection is given up.
+                with pytest.raises(TransportError, match="did not answer a ping"):
                     await source.fetch(10, timeout=0.5)
-                return time.monotonic() - started
         finally:
             await asyncio.wait_for(nc.close(), 5)
 
-    # Bounded: the request's end plus one ping's deadline, not the length of the hang.
-    assert asyncio.run(run()) < 15
+    asyncio.run(run())
 
 
 def test_relay_and_consumer_converge_after_a_hang_with_writes_going_on(own_nats_server,
