@@ -415,8 +415,8 @@ def cmd_createoperator(args: argparse.Namespace) -> int:
 
 def events_status(config: PlatformConfig, service: str) -> dict:
     """`manage.py events_status --json` of one service: outbox backlog and the age of its
-    oldest unpublished event, consumer lag per stream, dead letters. {"error": ...} if it
-    cannot tell (its database is down, say)."""
+    oldest unpublished event, consumer lag per stream, dead letters, its verdict ("healthy",
+    "problems"). {"error": ...} if it cannot tell (its database is down, say)."""
     import json
 
     python = str(VENV_PYTHON) if VENV_PYTHON.exists() else config.python
@@ -427,11 +427,11 @@ def events_status(config: PlatformConfig, service: str) -> dict:
     except subprocess.TimeoutExpired:
         return {"error": "events_status did not answer within 30 s"}
     lines = done.stdout.strip().splitlines()
-    if done.returncode or not lines:
+    if not lines:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"events_status failed: {last[:200]}"}
     try:
-        return json.loads(lines[-1])
+        return json.loads(lines[-1])  # exit 1 with a report: unhealthy, said why
     except ValueError:
         return {"error": f"events_status said: {lines[-1][:200]}"}
 
@@ -455,9 +455,26 @@ def _status_lines(events: dict) -> list[str]:
     return lines
 
 
+def status_problems(report: dict[str, dict], nats_up: bool, nats_url: str) -> list[str]:
+    """Why the platform is not healthy ([] when it is): a service not ready, NATS not
+    answering, and each service's own verdict on its event pipeline (events_status)."""
+    found = [] if nats_up else [f"nats: does not answer at {nats_url}"]
+    for service, r in report.items():
+        if r["ready"] != 200:
+            found.append(f"{service}: not ready ({r['ready'] or 'down'})")
+        events = r.get("events", {})
+        if "error" in events:
+            found.append(f"{service}: {events['error']}")
+        else:
+            found += [f"{service}: {p}" for p in events.get("problems", [])
+                      if not (p.startswith("nats:") and not nats_up)]  # said once above
+    return found
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    """Health of every service and NATS, and per service its event pipeline. Exit 0 when every
-    service is ready and NATS answers (a backlog or dead letters are shown, not failed on)."""
+    """Health of every service and NATS, and per service its event pipeline. Exit 0 only when
+    every service is ready, NATS answers, and no pipeline has a problem: failing or stale
+    outbox rows, a consumer lag that does not shrink, dead letters."""
     import concurrent.futures
     import json
 
@@ -472,9 +489,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         for service, future in events.items():
             report[service]["events"] = future.result()
     nats_up = nats_reachable(config.nats_url)
-    healthy = nats_up and all(r["ready"] == 200 for r in report.values())
+    problems = status_problems(report, nats_up, config.nats_url)
+    healthy = not problems
     if args.json:
-        print(json.dumps({"healthy": healthy, "services": report,
+        print(json.dumps({"healthy": healthy, "problems": problems, "services": report,
                           "nats": {"url": config.nats_url, "reachable": nats_up}}))
         return 0 if healthy else 1
     for service, r in report.items():
@@ -483,6 +501,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         for line in _status_lines(r["events"]):
             print(line)
     print(f"{'nats':<9} {config.nats_url:<36} {'reachable' if nats_up else 'NOT reachable'}")
+    print("healthy" if healthy else "UNHEALTHY:\n" + "\n".join(f"  - {p}" for p in problems))
     return 0 if healthy else 1
 
 

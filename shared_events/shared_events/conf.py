@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_BACKOFF_CAP_SECONDS": 10.0,
     "RELAY_KICK": True,
     "OUTBOX_RETENTION_HOURS": 24 * 7,
+    # Status: an unpublished event older than this makes the pipeline unhealthy.
+    "OUTBOX_STALE_AFTER_SECONDS": 60.0,
+    # Status: a consumer's lag is sampled twice this far apart to see whether it shrinks.
+    "STATUS_LAG_SAMPLE_SECONDS": 2.0,
     # Consumer
     # Per batch: a fetch, one transaction, one inbox lookup and insert, one upsert per 500
     # replicas. 1000 instead of 256: 2,500 -> 4,000 events/s on a backlog in the bench.

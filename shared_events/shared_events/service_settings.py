@@ -246,6 +246,7 @@ def configure(
         "NATS_URL": env("NATS_URL", f"nats://127.0.0.1:{EMBEDDED_NATS_PORT}"),
         "PRODUCES": produces,
         "STREAM_REPLICAS": int(env("NATS_STREAM_REPLICAS", "1")),
+        "OUTBOX_STALE_AFTER_SECONDS": float(env("OUTBOX_STALE_AFTER_SECONDS", "60")),
     }
 
     # Operators sign in to accounts' admin; the other admins trust its one-use tickets.

@@ -1,5 +1,6 @@
 """What an operator needs to see of the event pipeline of one service: the outbox backlog and
-the age of its oldest unpublished event, the lag of each durable consumer, and dead letters."""
+the age of its oldest unpublished event, the lag of each durable consumer and whether it
+shrinks, dead letters, whether NATS answers; and the verdict, healthy or the problems found."""
 
 from __future__ import annotations
 
@@ -14,53 +15,125 @@ from .consumer.models import DeadLetter
 from .consumer.registry import subscriptions
 from .consumer.runner import durable_name
 from .outbox.models import OutboxEvent
-from .transport import TransportError, connect
+from .transport import TransportError, close_bounded, connect
+
+# How long NATS may take to answer a ping before status says it does not answer.
+_PING_TIMEOUT_SECONDS = 2.0
 
 
 def outbox_status() -> dict[str, Any]:
     pending = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
         count=Count("seq"), oldest=Min("created_at"))
-    failing = OutboxEvent.objects.filter(published_at__isnull=True, attempts__gt=0).count()
+    failing = OutboxEvent.objects.filter(published_at__isnull=True, attempts__gt=0)
     oldest = pending["oldest"]
-    return {
+    status = {
         "pending": pending["count"],
-        "failing": failing,
+        "failing": failing.count(),
         "oldest_pending_age_seconds": round((timezone.now() - oldest).total_seconds(), 3)
         if oldest else None,
     }
+    if status["failing"]:
+        status["last_error"] = (failing.exclude(last_error="").order_by("-seq")
+                                .values_list("last_error", flat=True).first() or "")[:300]
+    return status
 
 
 def dead_letter_status() -> dict[str, int]:
     return {"dead": DeadLetter.objects.filter(status=DeadLetter.Status.DEAD).count()}
 
 
-async def _consumer_lag() -> dict[str, Any]:
+async def _lag_sample(js: Any, stream: str) -> dict[str, Any]:
+    try:
+        info = await js.consumer_info(stream, durable_name(conf.service_name(), stream))
+    except Exception as exc:  # not created yet: the consumer has never started
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"pending": info.num_pending, "unacked": info.num_ack_pending,
+            "redelivered": info.num_redelivered,
+            "ack_floor": info.ack_floor.stream_seq if info.ack_floor else 0}
+
+
+def _has_work(sample: dict[str, Any]) -> bool:
+    return "error" not in sample and sample["pending"] + sample["unacked"] > 0
+
+
+def _progress(first: dict[str, Any], second: dict[str, Any]) -> bool | None:
+    """Whether a consumer with something to do got on with it between two samples: its ack
+    floor moved or its lag shrank. None when there was nothing to do (or no sample)."""
+    if not _has_work(first) or "error" in second:
+        return None
+    return (second["ack_floor"] > first["ack_floor"]
+            or second["pending"] + second["unacked"] < first["pending"] + first["unacked"])
+
+
+async def _nats_and_consumers(sample_seconds: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Whether NATS answers a ping, and per followed stream the lag of this service's durable
+    consumer, sampled twice `sample_seconds` apart when it has something to do."""
     plan = subscriptions()
-    if not plan:
-        return {}
     try:
         nc = await connect(conf.get("NATS_URL"), name=f"{conf.service_name()}-status")
     except TransportError as exc:
-        return {stream: {"error": str(exc)} for stream in plan}
+        return {"answers": False, "error": str(exc)}, {s: {"error": str(exc)} for s in plan}
     try:
+        try:
+            await nc.flush(timeout=_PING_TIMEOUT_SECONDS)
+        except Exception as exc:  # a server that accepted the connection, then hung
+            error = f"NATS did not answer a ping in {_PING_TIMEOUT_SECONDS} s ({exc!r})"
+            return {"answers": False, "error": error}, {s: {"error": error} for s in plan}
         js = nc.jetstream()
+        first = {stream: await _lag_sample(js, stream) for stream in plan}
+        if any(_has_work(sample) for sample in first.values()):
+            await asyncio.sleep(sample_seconds)
+            second = {stream: await _lag_sample(js, stream) for stream in plan}
+        else:
+            second = first
         lag: dict[str, Any] = {}
         for stream in plan:
-            try:
-                info = await js.consumer_info(stream, durable_name(conf.service_name(), stream))
-                lag[stream] = {"pending": info.num_pending, "unacked": info.num_ack_pending,
-                               "redelivered": info.num_redelivered}
-            except Exception as exc:  # not created yet: the consumer has never started
-                lag[stream] = {"error": f"{type(exc).__name__}: {exc}"}
-        return lag
+            lag[stream] = dict(second[stream])
+            if "error" not in second[stream]:
+                lag[stream]["progressing"] = _progress(first[stream], second[stream])
+        return {"answers": True}, lag
     finally:
-        await nc.close()
+        await close_bounded(nc)
 
 
-def events_status() -> dict[str, Any]:
-    return {
+def problems(status: dict[str, Any], *, stale_after: float,
+             sample_seconds: float) -> list[str]:
+    """Why the pipeline of one service is not healthy, as readable lines ([] when it is)."""
+    found = []
+    outbox = status["outbox"]
+    if outbox["failing"]:
+        found.append(f"outbox: {outbox['failing']} events failing to publish"
+                     + (f" ({outbox['last_error']})" if outbox.get("last_error") else ""))
+    age = outbox["oldest_pending_age_seconds"]
+    if age is not None and age > stale_after:
+        found.append(f"outbox: oldest unpublished event {age:.1f} s old "
+                     f"(more than {stale_after:g} s)")
+    if not status["nats"]["answers"]:
+        found.append(f"nats: {status['nats'].get('error', 'does not answer')}")
+    for stream, lag in status["consumers"].items():
+        if "error" in lag:
+            if status["nats"]["answers"]:  # else already said
+                found.append(f"consumer {stream}: {lag['error']}")
+        elif lag.get("progressing") is False:
+            found.append(f"consumer {stream}: lag {lag['pending'] + lag['unacked']} not "
+                         f"shrinking (nothing acknowledged in {sample_seconds:g} s)")
+    if status["dead_letters"]["dead"]:
+        found.append(f"dead letters: {status['dead_letters']['dead']} (see the admin)")
+    return found
+
+
+def events_status(*, sample_seconds: float | None = None) -> dict[str, Any]:
+    if sample_seconds is None:
+        sample_seconds = conf.get("STATUS_LAG_SAMPLE_SECONDS")
+    nats, consumers = asyncio.run(_nats_and_consumers(sample_seconds))
+    status = {
         "service": conf.service_name(),
         "outbox": outbox_status(),
-        "consumers": asyncio.run(_consumer_lag()),
+        "consumers": consumers,
         "dead_letters": dead_letter_status(),
+        "nats": nats,
     }
+    status["problems"] = problems(status, stale_after=conf.get("OUTBOX_STALE_AFTER_SECONDS"),
+                                  sample_seconds=sample_seconds)
+    status["healthy"] = not status["problems"]
+    return status

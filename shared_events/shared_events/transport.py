@@ -3,6 +3,8 @@
 - `Publisher`: one connection per process, on a private event-loop thread, so synchronous code
   (the Celery relay) can publish a batch with many acks in flight.
 - `connect`, `ensure_stream`, `PullSource`: the asynchronous side the consumer runner uses.
+- `usable`, `close_bounded`: a connection that missed a deadline or whose reading task ended is
+  thrown away, never waited on: nats-py does not always notice a dead one (see `usable`).
 """
 
 from __future__ import annotations
@@ -78,12 +80,34 @@ async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Clien
         )
         return nc
     except Exception as exc:  # nats-py raises a zoo of errors for a server that is not there
-        try:
-            await nc.close()
-        except Exception:
-            pass
-        reason = exc or type(exc).__name__
+        await close_bounded(nc)
+        reason = str(exc) or type(exc).__name__
         raise TransportError(f"cannot connect to NATS at {url}: {reason}") from exc
+
+
+# Closing flushes what is buffered, which a server that hangs never takes.
+_CLOSE_TIMEOUT_SECONDS = 2.0
+
+
+def usable(nc: Client) -> bool:
+    """Whether a connection can still deliver answers. nats-py cancels the PONG future of a
+    `flush` that timed out; the late PONG then raises in its read loop, which ends while the
+    connection still says connected, so every ack after that is lost."""
+    reading = getattr(nc, "_reading_task", None)
+    return (not nc.is_closed and nc.is_connected
+            and reading is not None and not reading.done())
+
+
+async def close_bounded(nc: Client, timeout: float = _CLOSE_TIMEOUT_SECONDS) -> None:
+    """Close without waiting on the server: past `timeout` (or on any error) drop the socket."""
+    try:
+        await asyncio.wait_for(nc.close(), timeout)
+        return
+    except Exception as exc:  # a hung server, or nats-py tripping over a half-made connection
+        log.debug("nats: closing a connection: %r", exc)
+    writer = getattr(getattr(nc, "_transport", None), "_io_writer", None)
+    if writer is not None:
+        writer.transport.abort()
 
 
 def _stream_config(spec: StreamSpec) -> StreamConfig:
@@ -215,6 +239,7 @@ class Publisher:
         self._next_reply = 0
         self._awaiting: dict[int, tuple[_AckBatch, int]] = {}
         self._connecting = asyncio.Lock()
+        self._closing: set[asyncio.Future] = set()  # connections being thrown away
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -222,6 +247,7 @@ class Publisher:
                 self._pid = os.getpid()
                 self._nc = None
                 self._connecting = asyncio.Lock()  # one connection for concurrent batches
+                self._closing = set()
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(
                     target=loop.run_forever, name="nats-publisher", daemon=True
@@ -251,7 +277,8 @@ class Publisher:
         if self._loop is None or self._pid != os.getpid():
             return
         if self._nc is not None:
-            asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop).result(5)
+            asyncio.run_coroutine_threadsafe(close_bounded(self._nc), self._loop).result(
+                _CLOSE_TIMEOUT_SECONDS + 3)
         self._nc = None
 
     async def _connection(self) -> Client:
@@ -259,8 +286,8 @@ class Publisher:
             return await self._connect_once()
 
     async def _connect_once(self) -> Client:
-        if self._nc is not None and self._nc.is_closed:
-            self._nc = None
+        if self._nc is not None and not usable(self._nc):
+            self._discard(self._nc, "it is closed or no longer reading")
         if self._nc is None:
             nc = await connect(self._url, name=self._name)
             try:
@@ -269,15 +296,29 @@ class Publisher:
                     await ensure_stream(js, spec)
                 self._reply_prefix = nc.new_inbox()
                 await nc.subscribe(f"{self._reply_prefix}.*", cb=self._on_ack)
-            except Exception:
-                await nc.close()
+            except BaseException:
+                await close_bounded(nc)
                 raise
-            # Acks owed on a connection that is gone will not come.
-            for batch, index in self._awaiting.values():
-                batch.settle(index, TransportError("NATS connection was lost"))
-            self._awaiting.clear()
+            self._settle_all_as_lost()
             self._nc = nc
         return self._nc
+
+    def _settle_all_as_lost(self) -> None:
+        # Acks owed on a connection that is gone will not come.
+        for batch, index in self._awaiting.values():
+            batch.settle(index, TransportError("NATS connection was lost"))
+        self._awaiting.clear()
+
+    def _discard(self, nc: Client, why: str) -> None:
+        """Throw a connection away; the next batch connects afresh. Closed in the background,
+        bounded: a server that hangs must not hold up the batches after this one."""
+        if self._nc is nc:
+            log.warning("nats publisher: dropping the connection (%s); reconnecting", why)
+            self._nc = None
+            self._settle_all_as_lost()
+        closing = asyncio.ensure_future(close_bounded(nc))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def _on_ack(self, msg: Msg) -> None:
         try:
@@ -299,6 +340,7 @@ class Publisher:
         first = self._next_reply
         self._next_reply += len(messages)
         prefix = self._reply_prefix
+        answered = False
         try:
             for i, m in enumerate(messages):
                 self._awaiting[first + i] = (batch, i)
@@ -306,11 +348,16 @@ class Publisher:
                                  headers={MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type})
             await nc.flush(timeout=max(timeout, 0.1))
             await asyncio.wait_for(asyncio.shield(batch.done), timeout=timeout)
+            answered = True
         except (TimeoutError, nats.errors.Error, OSError) as exc:
             log.debug("publishing a batch of %d: %r", len(messages), exc)
         finally:
             for i in range(len(messages)):  # whatever did not answer in time
                 self._awaiting.pop(first + i, None)
+            # A missed flush or ack deadline (or the caller giving up): nothing tells this
+            # connection from a dead one, and a late PONG may have killed its reader.
+            if not answered:
+                self._discard(nc, "it missed a flush or ack deadline")
         if nc.is_closed or not nc.is_connected:
             for i in range(len(messages)):
                 batch.settle(i, TransportError("NATS connection was lost"))
@@ -370,6 +417,8 @@ _ENDED_QUIETLY = ("404", "408")
 # callback subscription), and how long past `expires` it waits for the request's end.
 _CLOSED_CHECK_SECONDS = 0.25
 _REQUEST_GRACE_SECONDS = 1.0
+# How long a connection that let a pull request's end pass may take to answer a ping.
+_PROBE_TIMEOUT_SECONDS = 2.0
 
 
 class PullSource:
@@ -459,10 +508,11 @@ class PullSource:
             # Past the request's end, a lost status only costs this one wait.
             deadline = loop.time() + timeout + _REQUEST_GRACE_SECONDS
             while not waiter.done():
-                if self._nc.is_closed:
-                    raise TransportError("the NATS connection closed")
+                if not usable(self._nc):
+                    raise TransportError("the NATS connection closed or stopped reading")
                 remaining = deadline - loop.time()
                 if remaining <= 0:
+                    await self._probe()
                     break
                 await asyncio.wait((waiter,), timeout=min(remaining, _CLOSED_CHECK_SECONDS))
         except nats.errors.Error as exc:
@@ -473,6 +523,18 @@ class PullSource:
             status, description = self._ended
             raise TransportError(f"the server ended a pull request on {self.durable}: "
                                  f"{status} {description}".rstrip())
+
+
+    async def _probe(self) -> None:
+        """The request's end did not come: a status was lost, or the server hangs. A round
+        trip tells which; a connection that misses it is given up (the runner reconnects)."""
+        try:
+            await self._nc.flush(timeout=_PROBE_TIMEOUT_SECONDS)
+        except (TimeoutError, nats.errors.Error, OSError) as exc:
+            raise TransportError(f"NATS did not answer a ping in {_PROBE_TIMEOUT_SECONDS} s "
+                                 f"({type(exc).__name__})") from exc
+        if not usable(self._nc):
+            raise TransportError("the NATS connection stopped reading")
 
 
 async def read_stream(

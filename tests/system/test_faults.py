@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import os
 import signal
 import threading
 import time
@@ -659,3 +660,60 @@ def _tally_versions(voting_url: str, polls_url: str, poll_id: str) -> tuple[int 
         finally:
             conn.close()
     return tuple(found)
+# ------------------------------------------------------------------------ a hung broker --
+
+HANG_SECONDS = 20.0
+DRAIN_TIMEOUT = 60.0
+
+
+def test_9_nats_hangs_while_writes_continue(platform: Platform, writer: Writer, capsys):
+    """NATS frozen (SIGSTOP), not dead: connections stay open and nothing answers. The relays'
+    flushes and acks miss their deadlines; nats-py's read loop may die on a late PONG. Every
+    connection that missed a deadline is thrown away, so after SIGCONT every outbox drains and
+    every replica converges, with no process restarted. Checked on replicas and outboxes only:
+    earlier scenarios wiped voting's ballots and closed the round."""
+    running = {name: proc.pid for name, proc in platform.procs.items() if proc.poll() is None}
+    nats = platform.procs["nats"]
+    writes_for(writer, 1)
+    before = writer.mark()
+    os.killpg(nats.pid, signal.SIGSTOP)
+    try:
+        writes_for(writer, HANG_SECONDS / 2)
+        # `manage_all.py status` says so: NATS does not answer, the outboxes are failing.
+        shown = manage_all_status(platform, "--json")
+        writes_for(writer, HANG_SECONDS / 2)
+        during = writer.summary(since=before)
+        summary = writer.stop()
+        held = snapshot(platform)  # what waits in the outboxes when NATS resumes
+    finally:
+        os.killpg(nats.pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    assert during.get("ok", 0) > 0 and during.get("failed", 0) == 0, during
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    status = json.loads(shown.stdout)
+    assert not status["healthy"] and not status["nats"]["reachable"], status
+    pending_at_resume = {s: held[s]["outbox_pending"] for s in held}
+    assert any(pending_at_resume.values()), pending_at_resume
+
+    drained: list[float] = []
+
+    def drained_and_converged() -> bool:
+        snap = snapshot(platform)
+        if any(snap[s]["outbox_pending"] for s in snap):
+            return False
+        if not drained:
+            drained.append(time.monotonic() - resumed)
+        return not differences(snap, replicas_only=True)
+
+    wait_until(drained_and_converged, timeout=DRAIN_TIMEOUT, interval=0.5,
+               message="every outbox to drain and every replica to converge after SIGCONT")
+    converged = time.monotonic() - resumed
+    # Nothing was restarted to get there.
+    assert {name: platform.procs[name].pid for name in running
+            if platform.procs[name].poll() is None} == running
+    report(capsys, "9 NATS hung (SIGSTOP) while writes continue",
+           hang=f"{HANG_SECONDS:.0f} s", writes_during_hang=during, writes=summary,
+           outbox_pending_at_sigcont=pending_at_resume,
+           status_during_hang=status.get("problems", [])[:3],
+           drained_after_sigcont=f"{drained[0]:.1f} s",
+           converged_after_sigcont=f"{converged:.1f} s", restarts=0)

@@ -22,7 +22,14 @@ from django.db import close_old_connections
 from .. import conf
 from ..db_connections import on_fresh_connection
 from ..streams import stream_spec
-from ..transport import Delivery, PullSource, TransportError, connect, ensure_stream
+from ..transport import (
+    Delivery,
+    PullSource,
+    TransportError,
+    close_bounded,
+    connect,
+    ensure_stream,
+)
 from .apply import Action, IncomingMessage, Outcome, apply_batch
 from .registry import subscriptions
 
@@ -103,10 +110,8 @@ class ConsumerRunner:
                 log.warning("consumer connection lost (%s); reconnecting", exc)
                 await _sleep_or_stop(stop, conf.backoff(failures, base=0.5, cap=5.0))
             finally:
-                try:
-                    await asyncio.wait_for(nc.close(), 5)
-                except Exception:
-                    pass
+                # Thrown away, never waited on: a server that hangs would hold the reconnect.
+                await close_bounded(nc)
         self._db.shutdown(wait=True)
         log.info("consumer stopped after applying %d messages", self.applied)
 

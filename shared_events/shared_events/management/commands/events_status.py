@@ -1,6 +1,8 @@
-"""`manage.py events_status [--json]`: outbox backlog, consumer lag and dead letters."""
+"""`manage.py events_status [--json]`: outbox backlog, consumer lag, dead letters, whether NATS
+answers, and the verdict. Exits 1 when the pipeline is not healthy."""
 
 import json
+import sys
 
 from django.core.management.base import BaseCommand
 
@@ -8,16 +10,24 @@ from shared_events.status import events_status
 
 
 class Command(BaseCommand):
-    help = "Show this service's outbox backlog, consumer lag per stream and dead letters."
+    help = ("Show this service's outbox backlog, consumer lag per stream, dead letters and "
+            "whether NATS answers; exit 1 with the problems when the pipeline is not healthy.")
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.add_argument("--sample-seconds", type=float, default=None,
+                            help="how far apart the two samples of consumer lag are taken")
 
     def handle(self, *args, **options):
-        status = events_status()
+        status = events_status(sample_seconds=options["sample_seconds"])
         if options["json"]:
             self.stdout.write(json.dumps(status))
-            return
+        else:
+            self._write_text(status)
+        if not status["healthy"]:
+            sys.exit(1)
+
+    def _write_text(self, status):
         outbox = status["outbox"]
         age = outbox["oldest_pending_age_seconds"]
         self.stdout.write(f"{status['service']}: outbox {outbox['pending']} pending"
@@ -27,3 +37,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  consumer {stream}: " + ", ".join(
                 f"{k} {v}" for k, v in lag.items()))
         self.stdout.write(f"  dead letters: {status['dead_letters']['dead']}")
+        self.stdout.write(f"  nats: {'answers' if status['nats']['answers'] else 'NO ANSWER'}")
+        if status["healthy"]:
+            self.stdout.write("  healthy")
+        for problem in status["problems"]:
+            self.stdout.write(f"  PROBLEM {problem}")
