@@ -419,10 +419,8 @@ def _cookie_post(browser: Any, jar: CookieJar, platform: Platform, service: str,
         return error.code
 
 
-def _scheduled_poll(platform: Platform, op: Operator) -> str:
-    cause = platform.api("POST", "polls", "causes/", {"title": "demotion"}, token=op.token)
-    assert cause.status == 201, cause
-    poll_id = draft_poll(platform, op, [cause.body["id"]])
+def _scheduled_poll(platform: Platform, op: Operator, causes: list[str]) -> str:
+    poll_id = draft_poll(platform, op, causes)
     scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=op.token)
     assert scheduled.status == 200, scheduled
     return poll_id
@@ -435,7 +433,7 @@ def test_a_demoted_or_deactivated_operator_loses_operator_rights_within_the_lag(
     op = create_operator(platform)
     browser, jar = _browser_signed_in(platform, op.email)
     admin, _ = admin_browser(platform, op, "voting")
-    poll_id = _scheduled_poll(platform, world.op)
+    poll_id = _scheduled_poll(platform, world.op, world.round.causes)
     # Before: the token, the cookie and the voting admin session all carry operator rights.
     assert platform.api("POST", "polls", "causes/", {"title": "before"},
                         token=op.token).status == 201
