@@ -24,3 +24,7 @@ configure(
     api_description="Funding rounds (polls) and the causes they fund; results and payouts. "
     "Delegators read; operators create and change.",
 )
+
+# Operator rights follow the replica of accounts, not the token's role claim
+# (shared_events/identity/standing.py).
+ACCOUNT_STANDING = "polls.selectors.account_standing"

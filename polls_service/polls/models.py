@@ -214,3 +214,15 @@ class TallyReplica(ReplicaModel):
     def points_by_cause(self) -> dict[str, dict[str, int]]:
         return {str(c["cause_id"]): {"points": c["points"], "voters": c["voters"]}
                 for c in self.causes}
+
+
+class AccountReplica(ReplicaModel):
+    """An account's role and active flag as accounts_service last published them: what decides
+    operator rights here, not the role a still-valid token claims (identity/standing.py)."""
+
+    id = models.UUIDField(primary_key=True)
+    role = models.CharField(max_length=16)
+    is_active = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"account {self.id}"

@@ -9,7 +9,10 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
+from shared_events.identity.standing import Standing
+
 from .models import (
+    AccountReplica,
     Cause,
     Poll,
     PollCause,
@@ -19,6 +22,16 @@ from .models import (
     TallyReplica,
 )
 from .payouts import share_of
+
+
+def account_standing(account_id: uuid.UUID) -> Standing | None:
+    """Role and active flag from the replica of accounts (settings.ACCOUNT_STANDING)."""
+    row = (AccountReplica.objects.filter(pk=account_id)
+           .values_list("role", "is_active", "is_deleted").first())
+    if row is None:
+        return None
+    role, is_active, is_deleted = row
+    return Standing(role=role, is_active=is_active and not is_deleted)
 
 
 def cause_list(*, include_inactive: bool = False) -> QuerySet[Cause]:

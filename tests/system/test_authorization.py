@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar
 from typing import Any
+from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
@@ -379,3 +380,85 @@ def test_only_operators_reach_the_admins(platform: Platform, world: World):
         ticket = http("GET", platform.url(service, "admin/sso/?token="
                                           + world.people["alice"].token), accept="text/html")
         assert ticket.status == 403, ticket
+
+
+# ------------------------------------------------------------ a demoted operator's tokens --
+
+def _browser_signed_in(platform: Platform, email: str) -> tuple[Any, CookieJar]:
+    """A browser signed in at accounts' browsable-API login: it holds the access-token cookie
+    every service accepts (shared_events/identity/browser.py)."""
+    jar = CookieJar()
+    browser = build_opener(HTTPCookieProcessor(jar))
+    login = platform.url("accounts", "api/auth/login/")
+    with browser.open(login, timeout=15) as page:
+        html = page.read().decode()
+    form = urlencode({"csrfmiddlewaretoken": csrf_token(html), "username": email,
+                      "password": PASSWORD}).encode()
+    with browser.open(Request(login, data=form, headers={"Referer": login}), timeout=15):
+        pass
+    assert any(c.name == "charity_vote_access" for c in jar), [c.name for c in jar]
+    return browser, jar
+
+
+def _cookie_post(browser: Any, jar: CookieJar, platform: Platform, service: str,
+                 path: str) -> int:
+    """POST to `service`'s API with the sign-in cookie and that service's CSRF token (what the
+    browsable API's buttons send); returns the status."""
+    with browser.open(Request(platform.url(service, "api/polls/"),
+                              headers={"Accept": "text/html"}), timeout=15):
+        pass
+    csrf = next(c.value for c in jar if c.name == f"{service}_csrftoken")
+    url = platform.url(service, "api/" + path)
+    request = Request(url, data=b"{}", method="POST", headers={
+        "X-CSRFToken": csrf, "Content-Type": "application/json", "Accept": "application/json",
+        "Referer": url})
+    try:
+        with browser.open(request, timeout=15) as answer:
+            return answer.status
+    except HTTPError as error:
+        return error.code
+
+
+def _scheduled_poll(platform: Platform, op: Operator, causes: list[str]) -> str:
+    poll_id = draft_poll(platform, op, causes)
+    scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=op.token)
+    assert scheduled.status == 200, scheduled
+    return poll_id
+
+
+@pytest.mark.parametrize("change", [{"role": "delegator"}, {"is_active": False}],
+                         ids=["demoted", "deactivated"])
+def test_a_demoted_or_deactivated_operator_loses_operator_rights_within_the_lag(
+        platform: Platform, world: World, change: dict):
+    op = create_operator(platform)
+    browser, jar = _browser_signed_in(platform, op.email)
+    admin, _ = admin_browser(platform, op, "voting")
+    poll_id = _scheduled_poll(platform, world.op, world.round.causes)
+    # Before: the token, the cookie and the voting admin session all carry operator rights.
+    assert platform.api("POST", "polls", "causes/", {"title": "before"},
+                        token=op.token).status == 201
+    # (an unknown poll: past the operator check, nothing to cancel)
+    assert _cookie_post(browser, jar, platform, "polls", f"polls/{uuid.uuid4()}/cancel/") == 404
+    with admin.open(platform.url("voting", "admin/voting/voter/"), timeout=15) as page:
+        assert page.url.startswith(platform.url("voting", "admin/voting/voter/")), page.url
+
+    changed = platform.api("PATCH", "accounts", f"accounts/{op.id}/", change,
+                           token=world.op.token)
+    assert changed.status == 200, changed
+
+    # Within the lag both replicas have it: an operator-only write with an empty body is 403
+    # once polls knows (400 while the token still counts), and voting shows the new state.
+    wait_until(lambda: platform.api("POST", "polls", "causes/", {}, token=op.token
+                                    ).status == 403, timeout=30, interval=0.2,
+               message="polls to refuse the old operator token")
+    (field, value), = change.items()
+    wait_until(lambda: platform.api("GET", "voting", "me/", token=op.token).body.get(field)
+               == value, timeout=30, interval=0.2, message="voting's replica to have the change")
+    refused = platform.api("POST", "polls", "causes/", {"title": "after"}, token=op.token)
+    assert refused.status == 403 and "no longer an active operator" in str(refused.body), refused
+    assert _cookie_post(browser, jar, platform, "polls", f"polls/{poll_id}/cancel/") == 403
+    still = platform.api("GET", "polls", f"polls/{poll_id}/", token=world.op.token)
+    assert still.body["status"] == "scheduled", still
+    # voting's operator surface, its admin: the session ends, back to accounts' login.
+    with admin.open(platform.url("voting", "admin/voting/voter/"), timeout=15) as page:
+        assert page.url.startswith(platform.url("accounts", "admin/login/")), page.url

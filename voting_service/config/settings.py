@@ -25,5 +25,9 @@ configure(
     "service's replica of your account, kept current by events from accounts_service.",
 )
 
+# Operator rights follow the replica of accounts, not the token's role claim
+# (shared_events/identity/standing.py).
+ACCOUNT_STANDING = "voting.selectors.replicas.account_standing"
+
 # The ballot benchmark's ceiling endpoint (voting/bench.py); only `manage_all.py bench` sets it.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS")

@@ -1,6 +1,7 @@
 """Writes to polls_service's own data. Views, the admin, tasks and handlers call these; nothing
 else saves a cause or a poll, so every rule and every event is in one place."""
 
+from .accounts import accounts_apply_states
 from .causes import CAUSE_FIELDS, cause_check_deactivation, cause_create, cause_update
 from .polls import (
     POLL_FIELDS,
@@ -18,6 +19,7 @@ __all__ = [
     "CAUSE_FIELDS",
     "POLL_FIELDS",
     "TallyMismatch",
+    "accounts_apply_states",
     "cause_check_deactivation",
     "cause_create",
     "cause_update",

@@ -6,12 +6,14 @@ accounts_service. This service's admin login page sends the browser to accounts
 admin if they have not already; accounts then sends the browser back here with a signed,
 one-minute, one-use ticket (`typ: admin_sso`, `svc: <this service>`). This module verifies it
 with the public key, keeps a local staff user named by the account id (no password), and starts
-an admin session that ends after ADMIN_SSO_SESSION_SECONDS.
+an admin session that ends after ADMIN_SSO_SESSION_SECONDS, or on the next request once this
+service's replica of accounts says the account is no longer an active operator.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ..cache import CACHE_UNAVAILABLE
-from .authentication import OPERATOR
+from .standing import OPERATOR, account_standing
 from .tokens import ADMIN_SSO, InvalidToken, verify_token
 
 
@@ -64,6 +66,11 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden("Sign-in ticket refused: it is for another service.")
     if claims.role != OPERATOR:
         return HttpResponseForbidden("Only operators may use this admin.")
+    if _no_longer_operator(claims.subject):
+        # The replica is behind accounts here (a reactivation or a promotion on its way), or
+        # the ticket predates a demotion: either way the replica decides, as for API tokens.
+        return HttpResponseForbidden("This service does not know your account as an active "
+                                     "operator yet. Try again in a moment.")
     # One use: a ticket seen in a log or a browser history cannot open a second session.
     try:
         first_use = cache.add(f"admin-sso-ticket:{claims.jti}", 1, timeout=300)
@@ -91,12 +98,27 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
 _CHECKED_AT = "admin_sso_checked_at"
 
 
-class AdminSessionRecheckMiddleware:
-    """Every ADMIN_SSO_RECHECK_SECONDS an admin session goes back to accounts for a new ticket.
+def _no_longer_operator(account_id: uuid.UUID) -> bool:
+    """The replica knows this account and says it is not an active operator (identity/standing.py:
+    an account it does not know yet keeps what accounts' ticket said)."""
+    standing = account_standing(account_id)
+    return standing is not None and not standing.is_operator
 
-    That round trip is invisible while the operator's accounts session lives, and it is how a
-    deactivated or demoted operator loses this admin within minutes, without this service
-    having to replicate accounts."""
+
+def _session_account_id(user) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(user.get_username())
+    except ValueError:
+        return None  # not an SSO user (a test's force_login): nothing in the replica to ask
+
+
+class AdminSessionRecheckMiddleware:
+    """Ends an admin session once this service's replica of accounts says the operator was
+    demoted or deactivated (checked on every admin request: one primary-key read), and every
+    ADMIN_SSO_RECHECK_SECONDS sends the session back to accounts for a new ticket anyway.
+
+    That round trip is invisible while the operator's accounts session lives; the replica check
+    is what makes a demotion or deactivation end this admin within the replication lag."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -108,9 +130,12 @@ class AdminSessionRecheckMiddleware:
                 and not request.path.startswith((f"{admin_prefix}login/", f"{admin_prefix}sso/"))
                 and request.user.is_authenticated):
             # Sessions here come only from sso_callback (the login page is replaced), which
-            # stamps them; an unstamped one (a test's force_login) has nothing to recheck.
+            # stamps them; an unstamped one (a test's force_login) has no ticket age to recheck.
             checked = request.session.get(_CHECKED_AT)
-            if checked is not None and time.time() - checked > settings.ADMIN_SSO_RECHECK_SECONDS:
+            stale = (checked is not None
+                     and time.time() - checked > settings.ADMIN_SSO_RECHECK_SECONDS)
+            account_id = _session_account_id(request.user)
+            if stale or (account_id is not None and _no_longer_operator(account_id)):
                 from django.contrib.auth import logout
 
                 logout(request)

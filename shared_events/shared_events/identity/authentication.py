@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -9,29 +10,43 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from .standing import OPERATOR, Standing, account_standing
 from .tokens import InvalidToken, TokenClaims, verify_token
 
-OPERATOR = "operator"
 DELEGATOR = "delegator"
 
 
 class TokenUser:
-    """The caller as the token names them. Role decides operator-only endpoints; voting power
-    and eligibility are never read from here (voting_service uses its voter replica)."""
+    """The caller as the token names them. Role and active flag come from this service's
+    replica of accounts once it knows the account (identity/standing.py), so a demotion or a
+    deactivation ends operator rights within the replication lag, not at token expiry. Voting
+    power and eligibility are never read from here (voting_service uses its voter replica)."""
 
     is_authenticated = True
     is_anonymous = False
-    is_active = True
 
     def __init__(self, claims: TokenClaims) -> None:
         self.claims = claims
         self.id: uuid.UUID = claims.subject
         self.pk = self.id
-        self.role = claims.role
+
+    @functools.cached_property
+    def standing(self) -> Standing | None:
+        # Looked up on first use: a request that never asks for the role (a ballot) costs no
+        # query for it.
+        return account_standing(self.id)
+
+    @property
+    def role(self) -> str:
+        return self.standing.role if self.standing is not None else self.claims.role
+
+    @property
+    def is_active(self) -> bool:
+        return self.standing.is_active if self.standing is not None else True
 
     @property
     def is_operator(self) -> bool:
-        return self.role == OPERATOR
+        return self.is_active and self.role == OPERATOR
 
     @property
     def is_staff(self) -> bool:

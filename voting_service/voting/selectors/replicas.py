@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import uuid
 
+from shared_events.identity.standing import Standing
+
 from ..models import PollReplica, PollStatus, Voter
 
 
 def voter_get(*, voter_id: uuid.UUID) -> Voter | None:
     return Voter.objects.filter(pk=voter_id).first()
+
+
+def account_standing(account_id: uuid.UUID) -> Standing | None:
+    """Role and active flag from the voter replica (settings.ACCOUNT_STANDING): what decides
+    operator rights here, as eligibility is decided for ballots."""
+    row = (Voter.objects.filter(pk=account_id)
+           .values_list("role", "is_active", "is_deleted").first())
+    if row is None:
+        return None
+    role, is_active, is_deleted = row
+    return Standing(role=role, is_active=is_active and not is_deleted)
 
 
 def poll_get(*, poll_id: uuid.UUID) -> PollReplica | None:

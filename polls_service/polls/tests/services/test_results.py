@@ -18,8 +18,10 @@ def causes_of(poll):
     return list(poll.causes.order_by("poll_entries__position"))
 
 
-def test_polls_follows_only_the_tallies():
-    assert subscriptions() == {"VOTING": ["voting.tally.*"]}
+def test_polls_follows_the_tallies_and_the_accounts():
+    # Accounts for operator rights only (polls.services.accounts).
+    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*"],
+                               "VOTING": ["voting.tally.*"]}
 
 
 def test_the_live_tally_is_stored_newest_wins():
