@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared_events.service_settings import configure
+from shared_events.service_settings import configure, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,3 +24,7 @@ configure(
     api_description="Funding rounds (polls) and the causes they fund; results and payouts. "
     "Delegators read; operators create and change.",
 )
+
+# How far ahead an operator's close/ sets closes_at: time for voting to hear of it first, so
+# the close takes effect where ballots are accepted at the moment polls shows.
+POLL_CLOSE_GRACE_SECONDS = float(env("POLL_CLOSE_GRACE_SECONDS", "5"))
