@@ -64,7 +64,7 @@ class PollReplica(ReplicaModel):
     are accepted; the row is also the lock that orders ballots against the close (see
     `services.ballots`).
 
-    Two fields are voting's own word at a close (`services.replicas`): closes_at is the instant
+    Two fields are voting's own word at a close (`services.closing`): closes_at is the instant
     from which it accepts no ballot, which is not the one polls asked for when it heard of an
     early close late; and a `closing` poll becomes `closed` here when its final tally is
     written, before polls says so."""

@@ -79,7 +79,7 @@ def _read_datetime(value: object) -> datetime:
 # Whether the voter may vote and the poll is open, by its status and by the clock. The
 # conditions are on the rows the statements lock, so PostgreSQL checks them again against a row
 # that changed while it waited for the lock (a close that committed meanwhile means no row).
-# A closing poll takes ballots like an open one until its closes_at (`services.replicas`).
+# A closing poll takes ballots like an open one until its closes_at (`services.closing`).
 _ELIGIBLE_WHERE = (
     " WHERE v.id = %s AND v.is_active AND NOT v.is_deleted AND v.role = %s"
     " AND p.id = %s AND NOT p.is_deleted AND p.status IN (%s, %s)"

@@ -8,7 +8,7 @@ Every write runs in one transaction that takes two locks, always in this order:
    would be one hot row that all voters queue on.
 2. The poll's replica row, FOR SHARE. Ballots of different voters do not block one another, but
    whatever closes the poll here (the consumer applying its close, or the tally task closing a
-   `closing` poll at its closes_at, see `services.replicas`) locks the row FOR UPDATE, so it
+   `closing` poll at its closes_at, see `services.closing`) locks the row FOR UPDATE, so it
    waits for the ballots in flight, and a ballot that starts after it sees `closed`. So the
    final tally, computed in that same transaction, counts every accepted ballot, and no ballot
    commits after it.
