@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared_events.service_settings import configure
+from shared_events.service_settings import configure, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,3 +28,6 @@ configure(
 # Operator rights follow the replica of accounts, not the token's role claim
 # (shared_events/identity/standing.py).
 ACCOUNT_STANDING = "polls.selectors.account_standing"
+# How far ahead an operator's close/ sets closes_at: time for voting to hear of it first, so
+# the close takes effect where ballots are accepted at the moment polls shows.
+POLL_CLOSE_GRACE_SECONDS = float(env("POLL_CLOSE_GRACE_SECONDS", "5"))

@@ -210,6 +210,8 @@ class PollAdmin(ServiceErrorsAdmin):
     def results_summary(self, poll: Poll) -> str:
         if poll.pk is None or poll.status != PollStatus.FINALIZED:
             return {PollStatus.CLOSED: "Closed: waiting for voting's final count.",
+                    PollStatus.CLOSING: "Closing: voting takes ballots until closes_at (later "
+                    "if it hears late), then sends its final count with when it stopped.",
                     PollStatus.CANCELLED: "Cancelled: no results."}.get(
                 poll.status, "The results are computed when the poll is finalized.")
         csv_url = reverse("admin:polls_poll_results_csv", args=[poll.pk])
@@ -290,9 +292,9 @@ class PollAdmin(ServiceErrorsAdmin):
     def schedule(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
         self._transition(request, queryset, services.poll_schedule, "scheduled")
 
-    @admin.action(description="Close the selected open polls now")
+    @admin.action(description="Close the selected open polls (after a grace of seconds)")
     def close(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
-        self._transition(request, queryset, services.poll_close, "closed")
+        self._transition(request, queryset, services.poll_close, "closing")
 
     @admin.action(description="Cancel the selected polls")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:

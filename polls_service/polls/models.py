@@ -53,6 +53,7 @@ class PollStatus(models.TextChoices):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     OPEN = "open"
+    CLOSING = "closing"  # closed early: waiting for voting to say when it stopped
     CLOSED = "closed"
     FINALIZED = "finalized"
     CANCELLED = "cancelled"
@@ -207,6 +208,9 @@ class TallyReplica(ReplicaModel):
     ballots_digest = models.CharField(max_length=128, blank=True)
     receipts_digest = models.CharField(max_length=128, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
+    # On a final tally: the instant from which voting accepted no ballot (None from a voting
+    # that predates it).
+    closes_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"tally of poll {self.id}"

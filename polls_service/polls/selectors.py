@@ -91,7 +91,7 @@ def _hidden_because(poll: Poll) -> str | None:
                 + ("closes." if after_close else "opens."))
     if poll.status == PollStatus.CANCELLED:
         return "This poll was cancelled; it has no results."
-    if poll.status == PollStatus.OPEN and after_close:
+    if poll.status in (PollStatus.OPEN, PollStatus.CLOSING) and after_close:
         return ("The results of this poll are shown after it closes, at "
                 f"{poll.closes_at.isoformat()}.")
     return None
@@ -139,6 +139,10 @@ def _tally_results(poll: Poll) -> PollResults:
     if poll.status == PollStatus.CLOSED:
         message = ("The poll is closed; the final results and payouts follow once voting has "
                    "sent its final count.")
+    elif poll.status == PollStatus.CLOSING:
+        message = (f"The poll is closing: ballots are taken until {poll.closes_at.isoformat()}"
+                   " (or until voting hears of the close, if later); the final results follow "
+                   "with voting's final count.")
     elif tally is None or not tally.ballots:
         message = "No ballots counted yet."
     else:

@@ -337,6 +337,10 @@ def test_8_the_round_closes_and_is_finalized_after_all_that(
     closed = platform.api("POST", "polls", f"polls/{round_.poll_id}/close/",
                           token=operator.token)
     assert closed.status == 200, closed
+    # Closing until voting's final tally arrives (a few seconds ahead): converged before that.
+    wait_until(lambda: platform.api("GET", "polls", f"polls/{round_.poll_id}/",
+                                    token=operator.token).body["status"] == "finalized",
+               timeout=CONVERGE_TIMEOUT, interval=0.5, message="the round to be finalized")
     took, snap = wait_converged(platform, timeout=CONVERGE_TIMEOUT)
     assert snap["polls"]["polls"][round_.poll_id][0] == "finalized"
     results = snap["polls"]["results"][round_.poll_id]

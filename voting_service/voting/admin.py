@@ -123,7 +123,7 @@ class PollTallyAdmin(ReadOnlyAdmin):
     search_fields = ("poll__title", "poll__id")
     list_select_related = ("poll",)
     readonly_fields = ("poll", "final", "ballots", "total_points", "causes", "ballots_digest",
-                       "receipts_digest", "version", "computed_at")
+                       "receipts_digest", "closes_at", "version", "computed_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PollTally]:
         return super().get_queryset(request).select_related("poll")

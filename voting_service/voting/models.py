@@ -48,6 +48,7 @@ class PollStatus(models.TextChoices):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     OPEN = "open"
+    CLOSING = "closing"  # closed early in polls: ballots are taken until closes_at
     CLOSED = "closed"
     FINALIZED = "finalized"
     CANCELLED = "cancelled"
@@ -61,7 +62,12 @@ class ResultsVisibility(models.TextChoices):
 class PollReplica(ReplicaModel):
     """A funding round as polls_service last published it. Its status decides whether ballots
     are accepted; the row is also the lock that orders ballots against the close (see
-    `services.ballots`)."""
+    `services.ballots`).
+
+    Two fields are voting's own word at a close (`services.closing`): closes_at is the instant
+    from which it accepts no ballot, which is not the one polls asked for when it heard of an
+    early close late; and a `closing` poll becomes `closed` here when its final tally is
+    written, before polls says so."""
 
     id = models.UUIDField(primary_key=True)
     title = models.CharField(max_length=200)
@@ -80,6 +86,11 @@ class PollReplica(ReplicaModel):
     @property
     def is_closed(self) -> bool:
         return self.status in (PollStatus.CLOSED, PollStatus.FINALIZED)
+
+    @property
+    def takes_ballots(self) -> bool:
+        """By its status; the clock (opens_at, closes_at) decides too."""
+        return self.status in (PollStatus.OPEN, PollStatus.CLOSING)
 
     @property
     def results_visible(self) -> bool:
@@ -194,10 +205,13 @@ class PollTally(PublishedModel):
     # The digest of the counted ballots' receipts (voting.receipts); None until final.
     receipts_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     computed_at = models.DateTimeField(default=timezone.now)
+    # Final only: the instant from which no ballot of the poll was accepted; None before.
+    closes_at = models.DateTimeField(null=True, blank=True)
 
     event_aggregate = "voting.tally"
     published_fields = frozenset({"causes", "ballots", "total_points", "final",
-                                  "ballots_digest", "receipts_digest", "computed_at"})
+                                  "ballots_digest", "receipts_digest", "computed_at",
+                                  "closes_at"})
 
     class Meta(PublishedModel.Meta):
         verbose_name_plural = "poll tallies"
@@ -216,6 +230,7 @@ class PollTally(PublishedModel):
             ballots_digest=self.ballots_digest,
             receipts_digest=self.receipts_digest,
             computed_at=self.computed_at.isoformat(),
+            closes_at=self.closes_at.isoformat() if self.closes_at else None,
         )
 
 

@@ -9,4 +9,6 @@ from . import services
 
 @shared_task(name="voting.refresh_tallies", ignore_result=True)
 def refresh_tallies() -> int:
+    # Closing polls whose closes_at passed get their final tally first, in the same tick.
+    services.polls_close_due()
     return services.tallies_refresh_open()

@@ -178,7 +178,15 @@ class PollScheduleApi(_PollTransitionApi):
 
 
 @extend_schema(request=None, responses={200: PollDetailOutput},
-               summary="Close an open poll now (operators)")
+               summary="Close an open poll early (operators): it becomes `closing`",
+               description="`closes_at` moves to now plus `POLL_CLOSE_GRACE_SECONDS` (5 s by "
+               "default; never later than it was), so that voting_service hears of the close "
+               "before it takes effect and refuses ballots from that instant on. The poll "
+               "stays `closing` until voting's final tally arrives, then becomes `finalized` "
+               "with `closes_at` set to the instant voting stopped taking ballots: the "
+               "requested one normally, later if voting heard late (events held up), since a "
+               "ballot voting accepted (2xx) always counts. A revision counts if and only if "
+               "voting accepted it before the `closes_at` shown once finalized.")
 class PollCloseApi(_PollTransitionApi):
     transition = services.poll_close
 

@@ -1,8 +1,9 @@
 """Writes to polls: creating and changing them, and the operator's transitions.
 
-The state machine: draft -> scheduled -> open -> closed -> finalized, and cancelled from draft,
-scheduled or open. Opening and closing on time is `services.schedule`; finalizing from voting's
-final tally is `services.results`. Every rule raises a ValidationError filed under the field it
+The state machine: draft -> scheduled -> open -> closed -> finalized (closing instead of closed
+when an operator closes it early), and cancelled from draft, scheduled or open. Opening and
+closing on time is `services.schedule`; finalizing from voting's final tally is
+`services.results`. Every rule raises a ValidationError filed under the field it
 is about (the API answers 400 with it, the admin shows it).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +31,7 @@ CHANGEABLE = {
     PollStatus.DRAFT: frozenset({*POLL_FIELDS, "causes"}),
     PollStatus.SCHEDULED: frozenset({*POLL_FIELDS, "causes"}),
     PollStatus.OPEN: _TEXT_FIELDS,
+    PollStatus.CLOSING: _TEXT_FIELDS,
     PollStatus.CLOSED: _TEXT_FIELDS,
     PollStatus.FINALIZED: frozenset(),
     PollStatus.CANCELLED: frozenset(),
@@ -224,16 +227,21 @@ def poll_schedule(*, poll: Poll) -> Poll:
 
 @transaction.atomic
 def poll_close(*, poll: Poll) -> Poll:
-    """An operator closes an open poll early: it closes now."""
+    """An operator closes an open poll early. It becomes `closing`, with closes_at set
+    POLL_CLOSE_GRACE_SECONDS ahead (never later than it was): voting, hearing of it before
+    then, stops taking ballots at that instant. Voting has the last word, since only it knows
+    which ballots it accepted: its final tally says when it stopped (later, if it heard late),
+    and finalizing records that as closes_at (`services.results`)."""
     from .results import poll_finalize_if_ready
 
     poll = _locked(poll)
     _refuse_transition(poll, "closed", [PollStatus.OPEN],
                        "Cancel a poll that has not opened yet.")
-    now = timezone.now()
+    requested = timezone.now() + timedelta(seconds=settings.POLL_CLOSE_GRACE_SECONDS)
     # The check constraint wants opens_at < closes_at, even when closed the instant it opened.
-    poll.closes_at = min(poll.closes_at, max(now, poll.opens_at + timedelta(microseconds=1)))
-    poll.status = PollStatus.CLOSED
+    poll.closes_at = min(poll.closes_at,
+                         max(requested, poll.opens_at + timedelta(microseconds=1)))
+    poll.status = PollStatus.CLOSING
     poll.save(update_fields=["status", "closes_at", "updated_at"])
     poll_finalize_if_ready(poll_id=poll.pk)
     poll.refresh_from_db()

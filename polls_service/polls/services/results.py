@@ -1,15 +1,20 @@
 """voting_service's tallies, replicated here, and the final results they produce.
 
-A poll is finalized once both have happened, in whichever order they arrive: it is closed here,
-and voting's tally of it is final. Both paths (the tally handler, and closing the poll) call
-`poll_finalize_if_ready`, under the poll's row lock, so it happens exactly once.
+A poll is finalized once both have happened, in whichever order they arrive: it is closed (or
+closing) here, and voting's tally of it is final. Both paths (the tally handler, and closing the
+poll) call `poll_finalize_if_ready`, under the poll's row lock, so it happens exactly once.
+
+The final tally says from which instant voting accepted no ballot, and finalizing records it as
+the poll's closes_at: a revision counts if and only if voting accepted it before the closes_at
+polls shows. It is the requested one when voting heard of the close in time, later when it
+heard late (a stalled relay), earlier when voting's clock ran ahead.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +51,8 @@ def tally_apply_state(*, state: TallyState, version: int) -> bool:
             "ballots_digest": state.ballots_digest or "",
             "receipts_digest": state.receipts_digest or "",
             "computed_at": datetime.fromisoformat(state.computed_at),
+            "closes_at": (datetime.fromisoformat(state.closes_at)
+                          if state.closes_at else None),
         },
     )
     if changed and state.final and not state.deleted:
@@ -54,13 +61,14 @@ def tally_apply_state(*, state: TallyState, version: int) -> bool:
 
 
 def poll_finalize_if_ready(*, poll_id: uuid.UUID, strict: bool = False) -> bool:
-    """Finalize the poll if it is closed and its final tally is here. Returns whether it did.
+    """Finalize the poll if it is closed or closing and its final tally is here. Returns
+    whether it did.
 
     `strict` (the tally handler) lets a TallyMismatch fail the message, so it is retried and
     then dead-lettered; closing a poll passes False, so a bad tally never stops the close."""
     with transaction.atomic():
         poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
-        if poll is None or poll.status != PollStatus.CLOSED:
+        if poll is None or poll.status not in (PollStatus.CLOSING, PollStatus.CLOSED):
             return False
         tally = TallyReplica.objects.filter(pk=poll_id, final=True, is_deleted=False).first()
         if tally is None:
@@ -95,6 +103,10 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
                    share=share_of(points[cause], total), payout_lovelace=payouts[cause])
         for position, cause in enumerate(offered)
     ])
+    if tally.closes_at is not None:
+        # What voting enforced (the check constraint wants it after opens_at; voting accepts
+        # nothing before opens_at, so moving it there changes what counts in nothing).
+        poll.closes_at = max(tally.closes_at, poll.opens_at + timedelta(microseconds=1))
     poll.status = PollStatus.FINALIZED
     poll.total_points = total
     poll.ballot_count = tally.ballots

@@ -47,6 +47,16 @@ def open_poll(**kwargs) -> Poll:
 
 
 def closed_poll(**kwargs) -> Poll:
+    """An open poll the scheduler closed at its closes_at: waiting for voting's final tally."""
+    poll = open_poll(**kwargs)
+    services.polls_open_and_close_due(now=poll.closes_at)
+    poll.refresh_from_db()
+    assert poll.status == "closed"
+    return poll
+
+
+def closing_poll(**kwargs) -> Poll:
+    """An open poll an operator closed early: waiting for voting to confirm when it stopped."""
     return services.poll_close(poll=open_poll(**kwargs))
 
 
@@ -62,7 +72,8 @@ def last_event(poll: Poll) -> dict:
 def tally_message(poll: Poll, version: int, counts: dict | None = None, *, final: bool = False,
                   ballots: int | None = None, digest: str | None = None,
                   receipts: str | None = None, verb: str = "updated",
-                  total_points: int | None = None, deleted: bool = False) -> IncomingMessage:
+                  total_points: int | None = None, deleted: bool = False,
+                  closes_at: datetime | None = None) -> IncomingMessage:
     """A `voting.tally.*` message as voting_service would publish it. `counts` maps a cause
     (or its id) to points or to (points, voters)."""
     causes = []
@@ -80,5 +91,6 @@ def tally_message(poll: Poll, version: int, counts: dict | None = None, *, final
                  "total_points": total, "final": final,
                  "ballots_digest": digest if digest is not None else ("d" * 64 if final else None),
                  **({} if receipts is None else {"receipts_digest": receipts}),
+                 **({} if closes_at is None else {"closes_at": closes_at.isoformat()}),
                  "computed_at": datetime.now(UTC).isoformat(), "deleted": deleted},
     }).encode())

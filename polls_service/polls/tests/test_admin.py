@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -171,7 +172,8 @@ def test_the_schedule_close_and_cancel_actions(admin_client):
     running = open_poll()
     admin_client.post(POLLS, {"action": "close", "_selected_action": [running.pk]})
     running.refresh_from_db()
-    assert running.status == "closed" and running.closes_at <= timezone.now()
+    assert running.status == "closing" and running.closes_at <= timezone.now() + timedelta(
+        seconds=settings.POLL_CLOSE_GRACE_SECONDS)
 
     admin_client.post(POLLS, {"action": "cancel", "_selected_action": [ready.pk]})
     ready.refresh_from_db()

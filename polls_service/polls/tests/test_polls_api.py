@@ -171,11 +171,11 @@ def test_schedule_close_and_cancel(as_operator):
     assert scheduled.status_code == 200 and scheduled.json()["status"] == "scheduled"
     services.polls_open_and_close_due()
     closed = as_operator.post(f"{API}{poll.pk}/close/")
-    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert closed.status_code == 200 and closed.json()["status"] == "closing"
     again = as_operator.post(f"{API}{poll.pk}/cancel/")
     assert again.status_code == 400
     assert again.json() == {"status": [
-        "Only a draft, scheduled or open poll can be cancelled; this one is closed."]}
+        "Only a draft, scheduled or open poll can be cancelled; this one is closing."]}
     other = make_poll()
     assert as_operator.post(f"{API}{other.pk}/cancel/").json()["status"] == "cancelled"
 
@@ -223,6 +223,11 @@ def test_after_close_results_are_hidden_until_the_close(as_delegator, as_operato
         assert hidden.status_code == 403
         assert "shown after it closes" in hidden.json()["detail"]
     services.poll_close(poll=poll)
+    # Closing: ballots are still taken until closes_at, so still hidden.
+    assert as_delegator.get(f"{API}{poll.pk}/results/").status_code == 403
+    poll = closed_poll(results_visibility="after_close")
+    a, b = ordered_causes(poll)
+    apply_batch([tally_message(poll, 1, {a: 5, b: 5})])
     shown = as_delegator.get(f"{API}{poll.pk}/results/")
     assert shown.status_code == 200
     assert shown.json()["total_points"] == 10 and not shown.json()["final"]

@@ -33,7 +33,10 @@ class PollState(EventData):
     fund_lovelace: int
     opens_at: str  # ISO 8601, UTC
     closes_at: str
-    status: str  # draft | scheduled | open | closed | finalized | cancelled
+    # draft | scheduled | open | closing | closed | finalized | cancelled. `closing`: an
+    # operator closed it early; voting takes ballots until closes_at (if it heard in time)
+    # and answers with its final tally, which says when it really stopped.
+    status: str
     results_visibility: str  # live | after_close
     causes: list[str]  # cause ids, in display order
     deleted: bool = False

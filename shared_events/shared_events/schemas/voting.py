@@ -31,6 +31,10 @@ class TallyState(EventData):
     deleted: bool = False
     # Added after the first release, so optional: the digest of the counted ballots' receipts.
     receipts_digest: str | None = None
+    # Added later, so optional: on the final tally, the instant (ISO 8601) from which voting
+    # accepted no ballot of the poll. Every counted revision was accepted before it, so polls
+    # records it as the poll's closes_at.
+    closes_at: str | None = None
 
 
 TALLY_EVENTS = define_aggregate_events("voting.tally", TallyState)

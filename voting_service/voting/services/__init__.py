@@ -1,6 +1,7 @@
 """Writes to voting_service's data, one module per subject."""
 
 from .ballots import AllocationIn, ballot_cast, ballot_retract
+from .closing import polls_close_due
 from .replicas import (
     cause_apply_state,
     poll_apply_state,
@@ -15,6 +16,7 @@ __all__ = [
     "ballot_retract",
     "cause_apply_state",
     "poll_apply_state",
+    "polls_close_due",
     "tallies_refresh_open",
     "tally_finalize",
     "tally_refresh",

@@ -45,6 +45,7 @@ class Eligible:
     points: int
     poll_title: str
     poll_causes: frozenset[str]
+    poll_status: str
 
 
 @dataclass(frozen=True)
@@ -78,22 +79,23 @@ def _read_datetime(value: object) -> datetime:
 # Whether the voter may vote and the poll is open, by its status and by the clock. The
 # conditions are on the rows the statements lock, so PostgreSQL checks them again against a row
 # that changed while it waited for the lock (a close that committed meanwhile means no row).
+# A closing poll takes ballots like an open one until its closes_at (`services.closing`).
 _ELIGIBLE_WHERE = (
     " WHERE v.id = %s AND v.is_active AND NOT v.is_deleted AND v.role = %s"
-    " AND p.id = %s AND NOT p.is_deleted AND p.status = %s"
+    " AND p.id = %s AND NOT p.is_deleted AND p.status IN (%s, %s)"
     " AND p.opens_at <= %s AND p.closes_at > %s")
 
 
 def _eligible_params(voter_id: uuid.UUID, poll_id: uuid.UUID, now: datetime) -> list[object]:
     return [_uuid(voter_id), "delegator", _uuid(poll_id), PollStatus.OPEN.value,
-            _datetime(now), _datetime(now)]
+            PollStatus.CLOSING.value, _datetime(now), _datetime(now)]
 
 
-def _eligible(points: object, title: str, causes: object) -> Eligible:
+def _eligible(points: object, title: str, causes: object, status: str) -> Eligible:
     if isinstance(causes, str):
         causes = json.loads(causes)
     return Eligible(points=int(points), poll_title=title,
-                    poll_causes=frozenset(str(c) for c in causes))
+                    poll_causes=frozenset(str(c) for c in causes), poll_status=status)
 
 
 def _stored(ballot_id: object, number: object, receipt: str, created_at: object) -> StoredBallot:
@@ -107,7 +109,7 @@ def lock_eligible(*, voter_id: uuid.UUID, poll_id: uuid.UUID, now: datetime) -> 
     lock = " FOR UPDATE OF v FOR SHARE OF p" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT v.points, p.title, p.causes FROM {_VOTER} v, {_POLL} p"
+            f"SELECT v.points, p.title, p.causes, p.status FROM {_VOTER} v, {_POLL} p"
             + _ELIGIBLE_WHERE + lock, _eligible_params(voter_id, poll_id, now))
         row = cursor.fetchone()
     return None if row is None else _eligible(*row)
@@ -144,8 +146,8 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
         row = cursor.fetchone()
     if row is None:
         return None
-    eligible = _eligible(*row[:3])
-    return eligible, (None if row[3] is None else _stored(*row[3:]))
+    eligible = _eligible(*row[:4])
+    return eligible, (None if row[4] is None else _stored(*row[4:]))
 
 
 def write_and_commit(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
@@ -247,8 +249,8 @@ class _Statement:
 # Text, not varchar(n), parameters: a value too long for its column is refused by the insert,
 # where a cast to varchar(n) would cut it.
 _READ = _Statement(
-    "voting_cast_read", ("uuid", "text", "uuid", "text", "timestamptz", "timestamptz"),
-    "SELECT v.points, p.title, p.causes, b.id, b.revision, b.receipt, b.created_at"
+    "voting_cast_read", ("uuid", "text", "uuid", "text", "text", "timestamptz", "timestamptz"),
+    "SELECT v.points, p.title, p.causes, p.status, b.id, b.revision, b.receipt, b.created_at"
     f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
     f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
     + _ELIGIBLE_WHERE + " FOR UPDATE OF v FOR SHARE OF p")

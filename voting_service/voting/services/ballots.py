@@ -7,9 +7,11 @@ Every write runs in one transaction that takes two locks, always in this order:
    a mix. The lock is per voter, not per poll: a poll row locked for update by every ballot
    would be one hot row that all voters queue on.
 2. The poll's replica row, FOR SHARE. Ballots of different voters do not block one another, but
-   the consumer's UPDATE that applies the poll's `closed` state waits for the ballots in flight,
-   and a ballot that starts after it sees `closed`. So the final tally, computed in that same
-   consumer transaction, counts every accepted ballot, and no ballot commits after it.
+   whatever closes the poll here (the consumer applying its close, or the tally task closing a
+   `closing` poll at its closes_at, see `services.closing`) locks the row FOR UPDATE, so it
+   waits for the ballots in flight, and a ballot that starts after it sees `closed`. So the
+   final tally, computed in that same transaction, counts every accepted ballot, and no ballot
+   commits after it.
 
 No deadlock with the consumer: it applies one stream per transaction, so it never holds a voter
 row (ACCOUNTS) and a poll row (POLLS) at once.
@@ -98,7 +100,7 @@ def _check_open(poll: PollReplica) -> None:
         message = "This poll was cancelled."
     elif poll.status in (PollStatus.CLOSED, PollStatus.FINALIZED) or now >= poll.closes_at:
         message = "This poll is closed."
-    elif poll.status != PollStatus.OPEN or now < poll.opens_at:
+    elif not poll.takes_ballots or now < poll.opens_at:
         message = f"This poll is not open yet; it opens at {poll.opens_at.isoformat()}."
     else:
         return
@@ -218,7 +220,7 @@ def _prepare_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID, allocations: list[
                                       for a in allocations):
         return None
     # Unsaved instances, filled in as the rows are written: the caller answers with them.
-    poll = PollReplica(id=poll_id, title=eligible.poll_title, status=PollStatus.OPEN)
+    poll = PollReplica(id=poll_id, title=eligible.poll_title, status=eligible.poll_status)
     voter = Voter(id=voter_id, points=eligible.points)
     ballot = Ballot(id=uuid.uuid4() if stored is None else stored.id, poll=poll, voter=voter,
                     created_at=now if stored is None else stored.created_at,

@@ -9,12 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from shared_events.consumer.replicas import ReplicaState, replica_apply, replica_apply_many
 from shared_events.schemas.accounts import AccountState
 from shared_events.schemas.polls import CauseState, PollState
 
 from ..models import CauseReplica, PollReplica, Voter
+from . import closing
 from .tallies import tally_finalize
 
 
@@ -54,9 +56,16 @@ def cause_apply_state(*, state: CauseState, version: int) -> bool:
 
 @transaction.atomic
 def poll_apply_state(*, state: PollState, version: int) -> bool:
-    """Store the poll's state if newer; if it is now closed, store the final tally in the same
-    transaction. The UPDATE of the poll row waits for the ballots in flight (they hold it FOR
-    SHARE, see `services.ballots`), so the final tally counts each of them and no later one."""
+    """Store the poll's state if newer; if it is now closed here, store the final tally in the
+    same transaction. The poll row is locked first, which waits for the ballots in flight (they
+    hold it FOR SHARE, see `services.ballots`): so the close is applied after each of them, no
+    ballot is accepted after it, and the final tally counts exactly the accepted ones. A close
+    moves closes_at to what voting really enforced (`services.closing`)."""
+    current = PollReplica.objects.select_for_update().filter(pk=state.id).first()
+    now = timezone.now()
+    closes_at = closing.enforced_closes_at(
+        poll=current, status=state.status, closes_at=datetime.fromisoformat(state.closes_at),
+        now=now)
     changed = replica_apply(
         PollReplica,
         pk=state.id,
@@ -67,8 +76,9 @@ def poll_apply_state(*, state: PollState, version: int) -> bool:
             "description": state.description,
             "fund_lovelace": state.fund_lovelace,
             "opens_at": datetime.fromisoformat(state.opens_at),
-            "closes_at": datetime.fromisoformat(state.closes_at),
-            "status": state.status,
+            "closes_at": closes_at,
+            "status": closing.status_to_store(poll=current, status=state.status,
+                                              closes_at=closes_at, now=now),
             "results_visibility": state.results_visibility,
             # Canonical form, so comparing with ballots' cause ids is a string comparison.
             "causes": [str(uuid.UUID(c)) for c in state.causes],

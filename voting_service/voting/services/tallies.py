@@ -24,7 +24,9 @@ def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> P
     values = {"causes": result.causes, "ballots": result.ballots,
               "total_points": result.total_points, "final": result.final,
               "ballots_digest": result.ballots_digest, "receipts_digest": result.receipts_digest,
-              "computed_at": result.computed_at}
+              "computed_at": result.computed_at,
+              # The poll row holds what voting enforced (`services.closing`).
+              "closes_at": poll.closes_at if result.final else None}
     if tally is None:
         # An INSERT, never Django's UPDATE-then-INSERT: a row another transaction committed
         # since we looked must make this fail, not be overwritten with version 1.
@@ -38,7 +40,8 @@ def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> P
 
 
 def tally_refresh(*, poll_id: uuid.UUID) -> bool:
-    """Publish the poll's live tally if it is open and the counts changed since the last one.
+    """Publish the poll's live tally if it takes ballots and the counts changed since the last
+    one.
     Returns whether a tally was published."""
     try:
         with transaction.atomic():
@@ -48,7 +51,7 @@ def tally_refresh(*, poll_id: uuid.UUID) -> bool:
                 poll = poll_lock_shared(poll_id)
             except Http404:
                 return False  # deleted since the caller listed it
-            if poll.status != PollStatus.OPEN:
+            if not poll.takes_ballots:
                 return False
             tally = PollTally.objects.select_for_update().filter(pk=poll.pk).first()
             if tally is not None and tally.final:
@@ -64,10 +67,12 @@ def tally_refresh(*, poll_id: uuid.UUID) -> bool:
 
 
 def tallies_refresh_open() -> int:
-    """The beat task's work: every open poll, each in its own short transaction so one poll's
-    locks never wait on another's count. Returns how many tallies were published."""
+    """The beat task's work: every poll that takes ballots (open or closing), each in its own
+    short transaction so one poll's locks never wait on another's count. Returns how many
+    tallies were published."""
     published = 0
-    poll_ids = PollReplica.objects.filter(status=PollStatus.OPEN, is_deleted=False).values_list(
+    poll_ids = PollReplica.objects.filter(
+        status__in=(PollStatus.OPEN, PollStatus.CLOSING), is_deleted=False).values_list(
         "pk", flat=True)
     for poll_id in list(poll_ids):
         try:
@@ -80,8 +85,8 @@ def tallies_refresh_open() -> int:
 
 def tally_finalize(*, poll: PollReplica) -> PollTally | None:
     """Store and publish the final tally of a poll that has just closed: the count and digest of
-    exactly the ballots it counted. Call it in the transaction that applied the close, which
-    holds the poll row, so no ballot is in flight.
+    exactly the ballots it counted, and the closes_at voting enforced. Call it in the
+    transaction that applied the close, which holds the poll row, so no ballot is in flight.
 
     Idempotent: once a final tally exists it is returned unchanged, so a redelivered or newer
     closed state never publishes a second, different final tally. A cancelled poll gets none."""

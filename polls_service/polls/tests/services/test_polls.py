@@ -176,14 +176,39 @@ def test_once_open_the_wording_may_still_change():
     assert last_event(poll)["data"]["title"] == "Better title"
 
 
-def test_an_operator_closes_early_and_closes_at_becomes_now():
+def test_an_operator_closes_early_and_it_closes_after_the_grace(settings):
+    settings.POLL_CLOSE_GRACE_SECONDS = 5
     poll = open_poll()
     before = timezone.now()
     poll = services.poll_close(poll=poll)
-    assert poll.status == PollStatus.CLOSED
-    assert before <= poll.closes_at <= timezone.now()
+    # Closing, not closed: voting says when it stopped, with its final tally.
+    assert poll.status == PollStatus.CLOSING
+    grace = timedelta(seconds=5)
+    assert before + grace <= poll.closes_at <= timezone.now() + grace
     data = last_event(poll)["data"]
-    assert (data["status"], data["closes_at"]) == ("closed", poll.closes_at.isoformat())
+    assert (data["status"], data["closes_at"]) == ("closing", poll.closes_at.isoformat())
+
+
+def test_a_close_never_moves_closes_at_later(settings):
+    settings.POLL_CLOSE_GRACE_SECONDS = 600
+    poll = open_poll(lasts=timedelta(minutes=2))
+    closes_at = poll.closes_at
+    poll = services.poll_close(poll=poll)
+    assert (poll.status, poll.closes_at) == (PollStatus.CLOSING, closes_at)
+
+
+def test_a_closing_poll_is_not_closed_again_nor_cancelled_and_its_wording_may_change():
+    poll = services.poll_close(poll=open_poll())
+    for action in (services.poll_close, services.poll_cancel):
+        with pytest.raises(ValidationError):
+            action(poll=poll)
+    poll = services.poll_update(poll=poll, title="Renamed while closing")
+    assert last_event(poll)["data"]["status"] == "closing"
+    with pytest.raises(ValidationError):
+        services.poll_update(poll=poll, fund_lovelace=poll.fund_lovelace + 1)
+    # The scheduler leaves it to voting's confirmation, whatever the time.
+    assert services.polls_open_and_close_due(now=poll.closes_at + timedelta(days=30)) == {
+        "opened": 0, "closed": 0}
 
 
 def test_only_an_open_poll_can_be_closed():

@@ -1,12 +1,20 @@
 """voting's tallies, fed the way the consumer feeds them, and the final results they produce."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from polls import services
 from polls.models import PollResult, PollStatus, TallyReplica
-from polls.tests.factories import closed_poll, make_cause, open_poll, poll_events, tally_message
+from polls.tests.factories import (
+    closed_poll,
+    closing_poll,
+    make_cause,
+    open_poll,
+    poll_events,
+    tally_message,
+)
 from shared_events.consumer.apply import Action, apply_batch
 from shared_events.consumer.models import DeadLetter
 from shared_events.consumer.registry import subscriptions
@@ -74,6 +82,43 @@ def test_a_final_tally_before_the_close_finalizes_at_the_close():
     poll = services.poll_close(poll=poll)
     assert poll.status == PollStatus.FINALIZED
     assert PollResult.objects.get(poll=poll, cause=b).payout_lovelace == 750_000
+
+
+@pytest.mark.parametrize("late", [timedelta(0), timedelta(seconds=40)])
+def test_a_closing_poll_is_finalized_at_the_closes_at_voting_enforced(late):
+    """The closes_at polls finally shows is the one from voting's final tally: the requested
+    one when voting heard in time, later when it heard late (every ballot it accepted before
+    then counts, so polls must show that)."""
+    poll = closing_poll()
+    a, b = causes_of(poll)
+    enforced = poll.closes_at + late
+    apply_batch([tally_message(poll, 1, {a: 2}), tally_message(poll, 2, {a: 1, b: 3})])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.CLOSING  # live tallies confirm nothing
+    apply_batch([tally_message(poll, 3, {a: 1, b: 3}, final=True, closes_at=enforced)])
+    poll.refresh_from_db()
+    assert (poll.status, poll.closes_at) == (PollStatus.FINALIZED, enforced)
+    assert PollResult.objects.get(poll=poll, cause=b).payout_lovelace == 750_000
+    data = poll_events(poll)[-1]["data"]
+    assert (data["status"], data["closes_at"]) == ("finalized", enforced.isoformat())
+
+
+def test_a_scheduled_close_records_voting_closes_at_too():
+    poll = closed_poll()
+    a, _ = causes_of(poll)
+    earlier = poll.closes_at - timedelta(seconds=1)  # voting's clock a second ahead
+    apply_batch([tally_message(poll, 1, {a: 1}, final=True, closes_at=earlier)])
+    poll.refresh_from_db()
+    assert (poll.status, poll.closes_at) == (PollStatus.FINALIZED, earlier)
+
+
+def test_a_final_tally_without_closes_at_keeps_the_poll_s_own():
+    poll = closing_poll()
+    a, _ = causes_of(poll)
+    closes_at = poll.closes_at
+    apply_batch([tally_message(poll, 1, {a: 1}, final=True)])  # from a voting before the field
+    poll.refresh_from_db()
+    assert (poll.status, poll.closes_at) == (PollStatus.FINALIZED, closes_at)
 
 
 def test_a_live_tally_of_a_closed_poll_does_not_finalize_it():
@@ -149,4 +194,4 @@ def test_a_bad_final_tally_never_stops_a_poll_from_closing():
     poll = open_poll()
     apply_batch([tally_message(poll, 1, {uuid.uuid4(): 3}, final=True)])  # stored: not closed
     poll = services.poll_close(poll=poll)
-    assert poll.status == PollStatus.CLOSED and not PollResult.objects.exists()
+    assert poll.status == PollStatus.CLOSING and not PollResult.objects.exists()

@@ -70,7 +70,7 @@ def test_drafts_cancelled_and_early_closed_polls_are_left_alone():
     closed_early = services.poll_close(poll=open_poll())
     later = timezone.now() + timedelta(days=30)
     assert services.polls_open_and_close_due(now=later) == {"opened": 0, "closed": 0}
-    for poll, status in ((draft, "draft"), (cancelled, "cancelled"), (closed_early, "closed")):
+    for poll, status in ((draft, "draft"), (cancelled, "cancelled"), (closed_early, "closing")):
         poll.refresh_from_db()
         assert poll.status == status
 
