@@ -670,7 +670,7 @@ HANG_SECONDS = 20.0
 DRAIN_TIMEOUT = 60.0
 
 
-def test_9_nats_hangs_while_writes_continue(platform: Platform, writer: Writer, capsys):
+def test_10_nats_hangs_while_writes_continue(platform: Platform, writer: Writer, capsys):
     """NATS frozen (SIGSTOP), not dead: connections stay open and nothing answers. The relays'
     flushes and acks miss their deadlines; nats-py's read loop may die on a late PONG. Every
     connection that missed a deadline is thrown away, so after SIGCONT every outbox drains and
