@@ -81,18 +81,26 @@ def run_operation(operation: Any, base_url: str, token: str,
         override=Override(path_parameters=known)))
     try:
         test()
-    except Exception as exc:  # FailureGroup (a check failed) or a transport error
+    except (Exception, BaseExceptionGroup) as exc:  # a check failed, or a transport error
         phases = "+".join(mode.value for mode in modes)
         ids = "known ids" if known else "random ids" if operation.path_parameters else "no ids"
-        return f"{operation.label} ({phases}, {ids}): {type(exc).__name__}: {str(exc)[:3000]}"
+        return f"{operation.label} ({phases}, {ids}): {describe(exc)}"
     finally:
         session.close()
     return None
 
 
+def describe(exc: BaseException) -> str:
+    # Hypothesis groups the failures of several explicit examples; each says what failed.
+    if type(exc) in (BaseExceptionGroup, ExceptionGroup):
+        return "\n".join(describe(inner) for inner in exc.exceptions)
+    return f"{type(exc).__name__}: {str(exc)[:3000]}"
+
+
 def page_bounds(operation: Any) -> dict[str, tuple[int, int]]:
-    """The page parameters' bounds as the schema states them."""
-    return {p.name: (p.definition["schema"]["minimum"], p.definition["schema"]["maximum"])
+    """The page parameters' bounds as the schema states them; a database integer at most."""
+    return {p.name: (p.definition["schema"].get("minimum", 1 if p.name == "limit" else 0),
+                     p.definition["schema"].get("maximum", 2**63 - 1))
             for p in operation.query if p.name in ("limit", "offset")}
 
 
