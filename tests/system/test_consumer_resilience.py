@@ -186,7 +186,8 @@ def test_hostile_messages_are_dead_lettered_and_never_stop_a_consumer(platform: 
                message="a later registration in voting")
     with capsys.disabled():
         print(f"\n[resilience] hostile messages: {len(hostile['ACCOUNTS'])} to voting and "
-              f"polls, {len(hostile['VOTING'])} more to polls, dead-lettered at once (malformed, binary, "
-              f"{len(oversized['data']['padding']) // 1024} KiB, unknown type, wrong field "
+              f"polls, {len(hostile['VOTING'])} more to polls, dead-lettered at once "
+              f"(malformed, binary, {len(oversized['data']['padding']) // 1024} KiB, unknown "
+              f"type, wrong field "
               f"type); {max_payload // 1024} KiB+1 refused by NATS; consumers alive and "
               f"applying")
