@@ -79,7 +79,7 @@ def test_status_shows_health_backlog_lag_and_dead_letters(platform: Platform, ca
         assert isinstance(events["dead_letters"]["dead"], int)
     # Which streams each service follows, with the lag of its durable consumer on each.
     assert set(services["voting"]["events"]["consumers"]) == {"ACCOUNTS", "POLLS"}
-    assert set(services["polls"]["events"]["consumers"]) == {"VOTING"}
+    assert set(services["polls"]["events"]["consumers"]) == {"ACCOUNTS", "VOTING"}
     assert services["accounts"]["events"]["consumers"] == {}
     for lag in services["voting"]["events"]["consumers"].values():
         assert {"pending", "unacked", "redelivered"} <= set(lag), lag
