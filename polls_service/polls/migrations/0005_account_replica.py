@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('polls', '0003_receipts_digest'),
+        ('polls', '0004_closing'),
     ]
 
     operations = [
