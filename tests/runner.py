@@ -40,6 +40,11 @@ def has_tests(target: str) -> bool:
     return any(tests_folder(target).rglob("test_*.py"))
 
 
+def _names_tests(arg: str) -> bool:
+    """A pytest argument naming test files or test ids under tests/, not an option."""
+    return not arg.startswith("-") and arg.split("::")[0].startswith("tests/")
+
+
 def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, str]]:
     env = dict(os.environ)
     # A suite makes its own throwaway var/ and NATS server; never the developer's.
@@ -52,10 +57,11 @@ def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, s
         # environment to the broker an app is given, which would send them to the shared one.
         env.pop("CELERY_BROKER_URL", None)
         return pytest, ROOT / "shared_events", env  # reads SHARED_EVENTS_DATABASE_URL itself
-    if target == "system":
-        return [*pytest, "tests/system"], ROOT, env  # reads <SERVICE>_DATABASE_URL itself
-    if target == "deploy":
-        return [*pytest, "tests/deploy"], ROOT, env  # the kustomize manifests, rendered offline
+    if target in ("system", "deploy"):
+        # Named test files narrow the suite; otherwise the whole folder runs.
+        folder = [] if any(_names_tests(arg) for arg in extra) else [f"tests/{target}"]
+        # system reads <SERVICE>_DATABASE_URL itself; deploy renders the manifests offline
+        return [*pytest, *folder], ROOT, env
     if env.get(f"{target.upper()}_DATABASE_URL"):
         env["DATABASE_URL"] = env[f"{target.upper()}_DATABASE_URL"]
     return pytest, ROOT / f"{target}_service", env

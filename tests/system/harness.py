@@ -47,8 +47,9 @@ class Response(NamedTuple):
 
 
 def http(method: str, url: str, data: Any = None, *, token: str | None = None,
-         accept: str = "application/json", timeout: float = 10.0) -> Response:
-    """One JSON request; an HTTP error status is a Response, not an exception."""
+         accept: str = "application/json", timeout: float = 30.0) -> Response:
+    """One JSON request; an HTTP error status is a Response, not an exception. The timeout is
+    generous: a loaded CI machine is slow, and a test waits for an answer, not for speed."""
     headers = {"Accept": accept}
     body = None
     if data is not None:
