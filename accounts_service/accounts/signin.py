@@ -60,7 +60,10 @@ class FailureThrottleMixin:
         try:
             for key, _ in self._keys():
                 cache.add(key, 0, timeout=_WINDOW)
-                cache.incr(key)
+                try:
+                    cache.incr(key)
+                except ValueError:  # the window ended between add() and incr()
+                    cache.set(key, 1, timeout=_WINDOW)
         except CACHE_UNAVAILABLE as exc:
             log.warning("sign-in failure not counted, its cache is unavailable: %s", exc)
 

@@ -145,3 +145,24 @@ def test_the_sign_in_forms_work_while_the_cache_is_away(client, delegator, rates
                                                       "password": PASSWORD})
     assert right.status_code == 302
     assert "cache is unavailable" in caplog.text
+
+
+def test_a_failure_counted_as_its_window_ends_starts_a_new_window(rates, monkeypatch):
+    """The counter can expire between add() and incr(); incr() then raises ValueError, which
+    must start a new window rather than answer 500."""
+    from accounts import signin
+
+    rates(login="2/min")
+    real_incr = signin.cache.incr
+    expired_once = []
+
+    def incr_after_expiry(key, *args, **kwargs):
+        if not expired_once:
+            expired_once.append(key)
+            signin.cache.delete(key)
+        return real_incr(key, *args, **kwargs)
+
+    monkeypatch.setattr(signin.cache, "incr", incr_after_expiry)
+    client = Client()
+    assert admin_failures(client, forwarded_for="198.51.100.1", n=3) == [False, False, True]
+    assert expired_once
