@@ -40,9 +40,16 @@ def has_tests(target: str) -> bool:
     return any(tests_folder(target).rglob("test_*.py"))
 
 
-def _names_tests(arg: str) -> bool:
-    """A pytest argument naming test files or test ids under tests/, not an option."""
-    return not arg.startswith("-") and arg.split("::")[0].startswith("tests/")
+# pytest options whose value is a separate argument that may look like a test path.
+_OPTIONS_WITH_A_VALUE = {"--deselect", "--ignore", "--ignore-glob", "-k", "-m", "-p", "-o",
+                         "-c", "--rootdir", "--confcutdir", "--basetemp"}
+
+
+def _names_tests(extra: list[str]) -> bool:
+    """Whether pytest's arguments name test files or test ids under tests/ themselves."""
+    return any(not arg.startswith("-") and arg.split("::")[0].startswith("tests/")
+               and (i == 0 or extra[i - 1] not in _OPTIONS_WITH_A_VALUE)
+               for i, arg in enumerate(extra))
 
 
 def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, str]]:
@@ -59,7 +66,7 @@ def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, s
         return pytest, ROOT / "shared_events", env  # reads SHARED_EVENTS_DATABASE_URL itself
     if target in ("system", "deploy"):
         # Named test files narrow the suite; otherwise the whole folder runs.
-        folder = [] if any(_names_tests(arg) for arg in extra) else [f"tests/{target}"]
+        folder = [] if _names_tests(extra) else [f"tests/{target}"]
         # system reads <SERVICE>_DATABASE_URL itself; deploy renders the manifests offline
         return [*pytest, *folder], ROOT, env
     if env.get(f"{target.upper()}_DATABASE_URL"):

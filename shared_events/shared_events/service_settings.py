@@ -34,7 +34,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_count(name: str, default: int) -> int:
     value = (env(name) or str(default)).strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number")

@@ -245,8 +245,8 @@ def test_a_close_with_a_stalled_relay(platform: Platform, operator: Operator,
         wait_until(lambda: time.time() > requested.timestamp() + 5, timeout=60,
                    message="the requested closes_at to pass")
         if stalled == "voting-worker":
-            # Voting closes the poll while its final tally cannot leave: every client is
-            # refused, and polls shows it closing.
+            # Voting refuses ballots by the clock from closes_at on; closing the poll and
+            # sending its final tally wait for the worker, so polls still shows it closing.
             wait_until(lambda: all(not c.is_alive() for c in clients), timeout=DEADLINE,
                        message="every client to be refused")
         still = _poll(platform, operator, round_.poll_id)

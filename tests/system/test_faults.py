@@ -13,8 +13,8 @@ reliability section.
 from __future__ import annotations
 
 import json
-import random
 import os
+import random
 import signal
 import threading
 import time
@@ -664,18 +664,38 @@ def _tally_versions(voting_url: str, polls_url: str, poll_id: str) -> tuple[int 
         finally:
             conn.close()
     return tuple(found)
+
+
 # ------------------------------------------------------------------------ a hung broker --
 
 HANG_SECONDS = 20.0
 DRAIN_TIMEOUT = 60.0
 
 
-def test_10_nats_hangs_while_writes_continue(platform: Platform, writer: Writer, capsys):
+@pytest.fixture
+def writer_on_a_new_round(platform: Platform, operator: Operator) -> Iterator[Writer]:
+    """A writer on an open round and voters of its own: the module's round is finalized by
+    test 8, and a ballot on a closed poll is refused."""
+    round_ = open_round(platform, operator)
+    voters = [new_delegator(platform) for _ in range(4)]
+    wait_converged(platform, timeout=CONVERGE_TIMEOUT)  # every voter known to voting first
+    running = Writer(platform, operator=operator.token, voters=voters, poll_id=round_.poll_id,
+                     causes=round_.causes, history=History(),
+                     seed=int(time.time()) & 0xFFFF)
+    running.start()
+    yield running
+    if running.is_alive():
+        running.stop()
+
+
+def test_10_nats_hangs_while_writes_continue(platform: Platform,
+                                             writer_on_a_new_round: Writer, capsys):
     """NATS frozen (SIGSTOP), not dead: connections stay open and nothing answers. The relays'
     flushes and acks miss their deadlines; nats-py's read loop may die on a late PONG. Every
     connection that missed a deadline is thrown away, so after SIGCONT every outbox drains and
     every replica converges, with no process restarted. Checked on replicas and outboxes only:
-    earlier scenarios wiped voting's ballots and closed the round."""
+    earlier scenarios wiped voting's ballots."""
+    writer = writer_on_a_new_round
     running = {name: proc.pid for name, proc in platform.procs.items() if proc.poll() is None}
     nats = platform.procs["nats"]
     writes_for(writer, 1)
@@ -715,7 +735,7 @@ def test_10_nats_hangs_while_writes_continue(platform: Platform, writer: Writer,
     # Nothing was restarted to get there.
     assert {name: platform.procs[name].pid for name in running
             if platform.procs[name].poll() is None} == running
-    report(capsys, "9 NATS hung (SIGSTOP) while writes continue",
+    report(capsys, "10 NATS hung (SIGSTOP) while writes continue",
            hang=f"{HANG_SECONDS:.0f} s", writes_during_hang=during, writes=summary,
            outbox_pending_at_sigcont=pending_at_resume,
            status_during_hang=status.get("problems", [])[:3],

@@ -99,8 +99,9 @@ def test_the_schema_documents_the_error_answers(api):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             answers = operation["responses"]
-            assert {"400", "401", "403"} <= set(answers), (method, path)
-            for code in ("400", "401", "403"):
+            assert {"400", "401", "403", "503"} <= set(answers), (method, path)
+            assert "Retry-After" in answers["503"]["headers"], (method, path)
+            for code in ("400", "401", "403", "503"):
                 assert "application/json" in answers[code]["content"], (method, path, code)
             if "{" in path:
                 assert "404" in answers, (method, path)

@@ -50,7 +50,7 @@ def status_to_store(*, poll: PollReplica | None, status: str, closes_at: datetim
     """`closing` becomes `closed` here once its enforced closes_at has passed, and stays so."""
     if status != PollStatus.CLOSING:
         return status
-    if closes_at <= now or (poll is not None and poll.status == PollStatus.CLOSED):
+    if closes_at <= now or (poll is not None and poll.is_closed):
         return PollStatus.CLOSED
     return status
 
