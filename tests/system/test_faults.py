@@ -678,7 +678,8 @@ def writer_on_a_new_round(platform: Platform, operator: Operator) -> Iterator[Wr
     test 8, and a ballot on a closed poll is refused."""
     round_ = open_round(platform, operator)
     voters = [new_delegator(platform) for _ in range(4)]
-    wait_converged(platform, timeout=CONVERGE_TIMEOUT)  # every voter known to voting first
+    # Every voter known to voting first; replicas only, as test 6 wiped voting's tallies.
+    wait_converged(platform, timeout=CONVERGE_TIMEOUT, replicas_only=True)
     running = Writer(platform, operator=operator.token, voters=voters, poll_id=round_.poll_id,
                      causes=round_.causes, history=History(),
                      seed=int(time.time()) & 0xFFFF)
