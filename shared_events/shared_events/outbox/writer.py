@@ -103,10 +103,4 @@ def _insert(rows: list[OutboxEvent], *, using: str) -> None:
                 obj._state.adding, obj._state.db = False, using
 
 
-def record_event(
-    event_type: str, *, aggregate_id: str, version: int, data: EventData, using: str = "default"
-) -> OutboxEvent:
-    return record_events([PendingEvent(event_type, aggregate_id, version, data)], using=using)[0]
-
-
-__all__ = ["PendingEvent", "record_event", "record_events", "transaction"]
+__all__ = ["PendingEvent", "record_events", "transaction"]
