@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.api import StrictFieldsMixin
+from shared_events.api import StrictFieldsMixin, StrictIntegerField
 from shared_events.pagination import LimitOffsetPagination
 
 from . import selectors, services
@@ -33,25 +33,14 @@ def _poll_or_404(poll_id: uuid.UUID) -> PollReplica:
     return poll
 
 
-class StrictPointsField(serializers.IntegerField):
-    """JSON integers only: DRF's IntegerField would also take "5", 5.0 and true."""
-
-    default_error_messages = {
-        "invalid": "Points must be a whole number (not text, a decimal or true/false).",
-        "min_value": "Points cannot be negative.",
-        "max_value": "Too many points.",
-    }
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class AllocationIO(StrictFieldsMixin, serializers.Serializer):
     cause = serializers.UUIDField(source="cause_id",
                                   error_messages={"invalid": "Must be a cause id (a UUID)."})
-    points = StrictPointsField(min_value=0, max_value=MAX_POINTS)
+    points = StrictIntegerField(min_value=0, max_value=MAX_POINTS, error_messages={
+        "invalid": "Points must be a whole number (not text, a decimal or true/false).",
+        "min_value": "Points cannot be negative.",
+        "max_value": "Too many points.",
+    })
 
 
 class AllocationList(serializers.ListSerializer):
