@@ -416,12 +416,10 @@ _PROBE_TIMEOUT_SECONDS = 2.0
 class PullSource:
     """A durable pull consumer on one stream, filtered to the subjects a service handles.
 
-    Fetches with its own pull requests on a callback subscription: nats-py's `fetch` awaits
-    each message with `next_msg`, a task, a timer and a uuid per message, about a sixth of the
-    consumer's event-loop samples (py-spy, `manage_all.py bench` consumer scenario). One
-    request per fetch, with `no_wait` and `expires`: the server waits up to `expires` for a
-    first message, then sends what it has, up to the batch, and unless the batch filled ends
-    the request with a status."""
+    Fetches with its own pull requests on a callback subscription: nats-py's `fetch` spends a
+    task, a timer and a uuid on each message. One request per fetch, with `no_wait` and
+    `expires`: the server waits up to `expires` for a first message, then sends what it has,
+    up to the batch, and unless the batch filled ends the request with a status."""
 
     def __init__(self, nc: Client, stream: str, durable: str, subjects: Sequence[str]):
         self._nc = nc
