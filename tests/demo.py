@@ -1,4 +1,4 @@
-"""`python manage_all.py demo`: a whole funding round on the embedded default, in about 75 s.
+"""`python manage_all.py demo`: a whole funding round on the embedded default.
 
 It starts the platform (the same processes as `up`, on the default ports when they are free),
 seeds an operator, five causes and 50 delegators with different points, opens a short poll,

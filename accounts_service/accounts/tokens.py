@@ -22,8 +22,8 @@ from .models import Account, RefreshToken
 
 @functools.lru_cache(maxsize=4)
 def _signing_key(pem: str) -> Any:
-    # Parsed once per process: loading an RSA private key from PEM takes about 45 ms of CPU
-    # (the key's consistency checks), far more than signing with it (about 0.3 ms).
+    # Parsed once per process: loading the key (its consistency checks) costs far more CPU
+    # than signing with it.
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
 

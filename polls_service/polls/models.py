@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from shared_events.consumer.replicas import ReplicaModel
 from shared_events.outbox.published import PublishedModel
-from shared_events.schemas.polls import CauseState, PollState
+from shared_events.schemas.polls import CauseState, PollState, PollStatus, ResultsVisibility
 
 LOVELACE_PER_ADA = 1_000_000
 # All the ada there will ever be: a fund above it is a typo, and it keeps fund x points in range.
@@ -47,21 +47,6 @@ class Cause(PublishedModel):
     def event_state(self) -> CauseState:
         return CauseState(id=str(self.id), title=self.title, description=self.description,
                           url=self.url, image_url=self.image_url, is_active=self.is_active)
-
-
-class PollStatus(models.TextChoices):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    OPEN = "open"
-    CLOSING = "closing"  # closed early: waiting for voting to say when it stopped
-    CLOSED = "closed"
-    FINALIZED = "finalized"
-    CANCELLED = "cancelled"
-
-
-class ResultsVisibility(models.TextChoices):
-    LIVE = "live", "live (the tally is visible while the poll is open)"
-    AFTER_CLOSE = "after_close", "after close (nothing is shown until the poll closes)"
 
 
 def _iso_utc(value: Any) -> str:

@@ -60,6 +60,16 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, not "12", 12.0 or true, which DRF's IntegerField would also take:
+    amounts are not guessed at."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def view_name(view: Any) -> str:
     """"MeLedgerApi" reads "Me ledger" in the browsable API, not "Me Ledger Api"."""
     from rest_framework.views import get_view_name
@@ -85,5 +95,5 @@ def json_server_error(request: HttpRequest) -> Any:
     return server_error(request)
 
 
-__all__ = ["StrictFieldsMixin", "exception_handler", "exceptions", "json_not_found",
-           "json_server_error"]
+__all__ = ["StrictFieldsMixin", "StrictIntegerField", "exception_handler", "exceptions",
+           "json_not_found", "json_server_error"]

@@ -66,7 +66,7 @@ def database_from_url(url: str) -> dict[str, Any]:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
-            # Persistent connections: measured 964 vs 123 POST/s with a connection per request.
+            # Persistent: a connection per request would cost more than most requests.
             "CONN_MAX_AGE": int(env("DB_CONN_MAX_AGE", "60")),
             "CONN_HEALTH_CHECKS": True,
         }

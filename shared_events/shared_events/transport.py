@@ -166,12 +166,14 @@ async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
 
 
 class PublishingBatch:
-    """A batch handed to the publisher's loop; `result()` is `publish_batch`'s answer."""
+    """A batch handed to the publisher's loop (`Publisher.publish_batch_start`)."""
 
     def __init__(self, future: concurrent.futures.Future, timeout: float) -> None:
         self._future, self._timeout = future, timeout
 
     def result(self) -> list[BaseException | None]:
+        """Per message, None when JetStream stored it (or already had it: a duplicate id is an
+        ack too), else the error. Raises TransportError when NATS cannot be reached at all."""
         try:
             return self._future.result(self._timeout)
         except TimeoutError:
@@ -256,19 +258,12 @@ class Publisher:
                 self._loop = loop
             return self._loop
 
-    def publish_batch(
-        self, messages: Sequence[OutgoingMessage], *, timeout: float
-    ) -> list[BaseException | None]:
-        """Publish all messages with their acks in flight together. Returns, per message, None
-        when JetStream stored it (or already had it: a duplicate id is an ack too), else the
-        error. Raises TransportError when NATS cannot be reached at all."""
-        return self.publish_batch_start(messages, timeout=timeout).result()
-
     def publish_batch_start(
         self, messages: Sequence[OutgoingMessage], *, timeout: float
     ) -> PublishingBatch:
-        """`publish_batch` without waiting: the caller does other work (claims the next
-        batch, say) while the acks are on their way, then calls `.result()`."""
+        """Publish all messages with their acks in flight together, without waiting: the
+        caller does other work (claims the next batch, say) while the acks are on their way,
+        then calls `.result()`."""
         loop = self._ensure_loop()
         future = asyncio.run_coroutine_threadsafe(self._publish(messages, timeout), loop)
         return PublishingBatch(future, timeout + 5)
@@ -387,9 +382,6 @@ class Delivery:
     async def term(self) -> None:
         await self._msg.term()
 
-    async def in_progress(self) -> None:
-        await self._msg.in_progress()
-
 
 def _ack_metadata(msg: Msg) -> tuple[str, int, int]:
     """(stream, stream sequence, deliveries) from a JetStream message's ack subject, read
@@ -424,12 +416,10 @@ _PROBE_TIMEOUT_SECONDS = 2.0
 class PullSource:
     """A durable pull consumer on one stream, filtered to the subjects a service handles.
 
-    Fetches with its own pull requests on a callback subscription: nats-py's `fetch` awaits
-    each message with `next_msg`, a task, a timer and a uuid per message, about a sixth of the
-    consumer's event-loop samples (py-spy, `manage_all.py bench` consumer scenario). One
-    request per fetch, with `no_wait` and `expires`: the server waits up to `expires` for a
-    first message, then sends what it has, up to the batch, and unless the batch filled ends
-    the request with a status."""
+    Fetches with its own pull requests on a callback subscription: nats-py's `fetch` spends a
+    task, a timer and a uuid on each message. One request per fetch, with `no_wait` and
+    `expires`: the server waits up to `expires` for a first message, then sends what it has,
+    up to the batch, and unless the batch filled ends the request with a status."""
 
     def __init__(self, nc: Client, stream: str, durable: str, subjects: Sequence[str]):
         self._nc = nc

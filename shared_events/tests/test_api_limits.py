@@ -1,10 +1,12 @@
-"""The API's input limits on their own: how deep JSON may nest, what a page parameter is."""
+"""The API's input limits on their own: how deep JSON may nest, what a page parameter is, what
+an integer field takes."""
 
 import io
 
 import pytest
 from rest_framework.exceptions import ParseError, ValidationError
 
+from shared_events.api import StrictIntegerField
 from shared_events.pagination import whole_number
 from shared_events.parsers import BoundedJSONParser, nests_deeper_than
 
@@ -40,3 +42,12 @@ def test_anything_else_is_a_400_naming_the_parameter(raw):
     with pytest.raises(ValidationError) as refused:
         whole_number("limit", raw, minimum=1, maximum=500, message="Use 1 to 500.")
     assert refused.value.detail == {"limit": ["Use 1 to 500."]}
+
+
+@pytest.mark.parametrize("given", ["12", 12.0, True, False, [12]])
+def test_the_strict_integer_field_takes_a_json_integer_only(given):
+    field = StrictIntegerField(min_value=0, error_messages={"invalid": "A whole number."})
+    assert field.run_validation(12) == 12
+    with pytest.raises(ValidationError) as refused:
+        field.run_validation(given)
+    assert refused.value.detail == ["A whole number."]

@@ -8,7 +8,7 @@ from django.db import connection, models, transaction
 
 from shared_events.outbox.models import OutboxEvent
 from shared_events.outbox.published import PublishedModel
-from shared_events.outbox.writer import record_event
+from shared_events.outbox.writer import PendingEvent, record_events
 from shared_events.testing import assert_outbox_covers_published_models
 from tests.testapp.events import WidgetState
 from tests.testapp.models import Sprocket, Widget
@@ -118,16 +118,16 @@ def test_queryset_delete_emits_tombstones():
 @pytest.mark.django_db(transaction=True)  # the default test wraps everything in a transaction
 def test_recording_an_event_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError, match="inside transaction.atomic"):
-        record_event("testing.widget.updated", aggregate_id="x", version=1,
-                     data=WidgetState(id="x", name="n", color="c"))
+        record_events([PendingEvent("testing.widget.updated", "x", 1,
+                                    WidgetState(id="x", name="n", color="c"))])
 
 
 def test_recording_the_wrong_payload_class_is_refused():
     from tests.testapp.events import SprocketState
 
     with transaction.atomic(), pytest.raises(TypeError):
-        record_event("testing.widget.updated", aggregate_id="x", version=1,
-                     data=SprocketState(id="x", widget_id="w", teeth=1))
+        record_events([PendingEvent("testing.widget.updated", "x", 1,
+                                    SprocketState(id="x", widget_id="w", teeth=1))])
 
 
 def test_the_guard_catches_a_change_made_around_the_outbox():

@@ -104,9 +104,9 @@ def test_a_relay_that_died_before_marking_causes_no_duplicate(fresh_streams):
     Widget.objects.create(name="w")
     token, rows = claim_batch(10)
     # It published, then died before marking the rows.
-    relay.get_publisher().publish_batch(
+    relay.get_publisher().publish_batch_start(
         [relay.OutgoingMessage(r.subject, bytes(r.payload), str(r.event_id), r.event_type)
-         for r in rows], timeout=5)
+         for r in rows], timeout=5).result()
     assert relay_batch().claimed == 0  # still leased to the dead relay
     OutboxEvent.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert relay_batch().published == 1  # the lease expired: published again...

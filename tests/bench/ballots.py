@@ -89,7 +89,7 @@ def run(ctx: Any) -> dict[str, Any]:
     pg.close()
     # The lag under load gets a ballot load of its own: the probe (a points change every
     # 0.1 s, each followed through relay and consumer, its replica polled every few ms) is a
-    # load in itself, and beside the measured ballots it took about a third of their rate.
+    # load in itself, which would lower the measured ballots' rate.
     probe = Agent("accounts", "lag.agent_probe", {
         "account_ids": seed["probe_ids"], "voting_db_url": ctx.platform.db_url("voting"),
         "start_at": time.time() + p.warmup, "duration": p.lag_load_seconds,

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.api import StrictFieldsMixin
+from shared_events.api import StrictFieldsMixin, StrictIntegerField
 from shared_events.pagination import LimitOffsetPagination
 
 from . import selectors, services
@@ -33,25 +33,14 @@ def _poll_or_404(poll_id: uuid.UUID) -> PollReplica:
     return poll
 
 
-class StrictPointsField(serializers.IntegerField):
-    """JSON integers only: DRF's IntegerField would also take "5", 5.0 and true."""
-
-    default_error_messages = {
-        "invalid": "Points must be a whole number (not text, a decimal or true/false).",
-        "min_value": "Points cannot be negative.",
-        "max_value": "Too many points.",
-    }
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class AllocationIO(StrictFieldsMixin, serializers.Serializer):
     cause = serializers.UUIDField(source="cause_id",
                                   error_messages={"invalid": "Must be a cause id (a UUID)."})
-    points = StrictPointsField(min_value=0, max_value=MAX_POINTS)
+    points = StrictIntegerField(min_value=0, max_value=MAX_POINTS, error_messages={
+        "invalid": "Points must be a whole number (not text, a decimal or true/false).",
+        "min_value": "Points cannot be negative.",
+        "max_value": "Too many points.",
+    })
 
 
 class AllocationList(serializers.ListSerializer):
@@ -83,11 +72,8 @@ class BallotOutput(serializers.Serializer):
         return sum(a.points for a in ballot.current_allocations)
 
     def to_representation(self, ballot: Any) -> dict[str, Any]:
-        # The ballot as the selectors and `services.ballot_cast` give it: with its poll and
-        # its `current_allocations`. Written out: DRF's generic walk over the fields (copied
-        # per instance, nested ones too) cost about 1 ms a ballot. The fields above still
-        # define the schema, and test_ballot_output_matches_the_declared_fields keeps the two
-        # equal.
+        # Written out, for speed on the hot path: the fields above still define the schema,
+        # and test_ballot_output_matches_the_declared_fields keeps the two equal.
         allocations = [{"cause": str(a.cause_id), "points": a.points}
                        for a in ballot.current_allocations]
         return {
@@ -109,8 +95,8 @@ _DATETIME = serializers.DateTimeField()
 
 def allocations_if_plainly_valid(data: Any) -> list[dict[str, Any]] | None:
     """The allocations of a ballot body in the shape every client sends, `{"allocations":
-    [{"cause": "<uuid>", "points": <int>}, ...]}`, without DRF's serializer machinery (about
-    0.5 ms a ballot). None for anything else, which then goes through `BallotApi.Input` for its
+    [{"cause": "<uuid>", "points": <int>}, ...]}`, without DRF's serializer machinery (the
+    hot path). None for anything else, which then goes through `BallotApi.Input` for its
     field-level messages; test_the_plain_path_agrees_with_the_serializer keeps them equal."""
     if not isinstance(data, dict) or data.keys() != {"allocations"}:
         return None
@@ -170,7 +156,7 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         voter = selectors.voter_get(voter_id=request.user.id)
         if voter is None or voter.is_deleted:
-            # Registration reaches voting within about a second; until then there is no voter.
+            # Registration reaches voting moments later; until then there is no voter.
             raise NotFound("This service does not know your account yet; try again shortly.")
         return Response(VoterOutput(voter).data)
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from shared_events.consumer.replicas import ReplicaModel
 from shared_events.outbox.published import PublishedModel
+from shared_events.schemas.polls import PollStatus, ResultsVisibility
 from shared_events.schemas.voting import CauseTally, TallyState
 
 
@@ -44,21 +45,6 @@ class CauseReplica(ReplicaModel):
         return self.title
 
 
-class PollStatus(models.TextChoices):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    OPEN = "open"
-    CLOSING = "closing"  # closed early in polls: ballots are taken until closes_at
-    CLOSED = "closed"
-    FINALIZED = "finalized"
-    CANCELLED = "cancelled"
-
-
-class ResultsVisibility(models.TextChoices):
-    LIVE = "live"
-    AFTER_CLOSE = "after_close"
-
-
 class PollReplica(ReplicaModel):
     """A funding round as polls_service last published it. Its status decides whether ballots
     are accepted; the row is also the lock that orders ballots against the close (see
@@ -76,7 +62,9 @@ class PollReplica(ReplicaModel):
     opens_at = models.DateTimeField()
     closes_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=PollStatus.choices)
-    results_visibility = models.CharField(max_length=16, choices=ResultsVisibility.choices)
+    # Labelled as Django names the values: polls' labels here would be a migration for nothing.
+    results_visibility = models.CharField(max_length=16, choices=[
+        (v.value, v.name.replace("_", " ").title()) for v in ResultsVisibility])
     # Cause ids (strings) in display order; the poll, not the cause replica, says what counts.
     causes = models.JSONField(default=list)
 

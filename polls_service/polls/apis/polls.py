@@ -18,22 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.api import StrictFieldsMixin
+from shared_events.api import StrictFieldsMixin, StrictIntegerField
 from shared_events.identity.permissions import IsOperator
 from shared_events.pagination import LimitOffsetPagination
 
 from .. import selectors, services
 from ..models import MAX_LOVELACE, Poll, PollStatus, ResultsVisibility, lovelace_to_ada
 from .causes import CauseOutput
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer, not "12", 12.0 or true: amounts of money are not guessed at."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class PollOutput(serializers.ModelSerializer):

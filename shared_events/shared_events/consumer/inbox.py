@@ -1,7 +1,6 @@
 """The inbox's two hot statements, in plain SQL: which of a batch's event ids were applied
-before, and recording the ones applied now. Through the ORM these cost about a third of
-applying a batch of a thousand events (`manage_all.py bench`, consumer scenario). On
-PostgreSQL a batch travels as one parameter (an array literal, a JSON array) rather than
+before, and recording the ones applied now: through the ORM they were much of a batch's cost.
+On PostgreSQL a batch travels as one parameter (an array literal, a JSON array) rather than
 psycopg2 quoting five parameters a row."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The relay's two statements per batch, in plain SQL: lease due rows, and mark sent ones.
 
 Leasing is one statement (an UPDATE of the rows a locking subquery picked with SKIP LOCKED,
-returning them) in a transaction of its own. Through the
-ORM the two cost more than publishing the batch (`manage_all.py bench`, relay scenario).
+returning them) in a transaction of its own. Through the ORM the two cost more than
+publishing the batch.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def claim_due(*, token: uuid.UUID, now: datetime, lease_until: datetime,
     lock = " FOR UPDATE SKIP LOCKED" if postgresql else ""
     # Walk the pending index in order and stop at `limit`. Without fresh statistics (a burst
     # of new rows, a backlog after an outage) PostgreSQL would rather fetch every pending row
-    # and sort them, for each claim: 50,000 pending rows made each claim ~70 ms instead of ~25.
+    # and sort them, for each claim: slowest just when the backlog is largest.
     ordered = "SET LOCAL enable_sort = off; " if postgresql else ""
     outer = connection.in_atomic_block
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:

@@ -33,8 +33,7 @@ class OutboxEvent(models.Model):
         app_label = "shared_events"
         db_table = "shared_events_outbox"
         # Few indexes on purpose: each one is written again when a row is marked published
-        # (that update cannot be HOT). Indexes on subject and event_id, which nothing queried,
-        # cost the relay a third of its database time (`manage_all.py bench`, relay scenario).
+        # (that update cannot be HOT), so each one costs the relay on every row.
         indexes = [
             models.Index(
                 fields=["next_attempt_at", "seq"],

@@ -5,7 +5,6 @@ from .closing import polls_close_due
 from .replicas import (
     cause_apply_state,
     poll_apply_state,
-    voter_apply_account_state,
     voters_apply_account_states,
 )
 from .tallies import tallies_refresh_open, tally_finalize, tally_refresh
@@ -20,6 +19,5 @@ __all__ = [
     "tallies_refresh_open",
     "tally_finalize",
     "tally_refresh",
-    "voter_apply_account_state",
     "voters_apply_account_states",
 ]

@@ -1,19 +1,10 @@
 """The SQL of the common ballot write: an eligible voter casting in an open poll.
 
-Raw SQL because a ballot is the platform's hottest write and the ORM cost about 0.7 ms of CPU
-per statement, most of a ballot's cost (`manage_all.py bench`). It takes the same locks, in the
-same order, as `services.ballots` documents, and writes the same rows. Anything off the happy
-path (an unknown, deactivated or deleted voter, a poll that is not open) returns None, and the
-caller's ORM path, in the same transaction, finds out which rule failed and says so.
-
-On PostgreSQL the writes of one ballot go as one round trip (statements joined with `;`, run
-in order), and outside a transaction of the caller's the whole cast is two round trips
-(`begin_and_read`, `write_and_commit`); on SQLite, where a statement costs no round trip, one
-by one. On PostgreSQL they are also prepared statements, parsed and planned once per
-connection instead of on every ballot: that was about a third of the database's CPU per
-ballot (`_prepare_on_this_connection`). Prepared statements belong to a server session, so
-the web must reach PostgreSQL directly or through a session-mode pooler, never a
-transaction-mode one (PgBouncer's `pool_mode = transaction`).
+Raw SQL because a ballot is the hottest write (README, Performance): the same locks and rows
+as `services.ballots`. Off the happy path it returns None and the caller's ORM path says which
+rule failed. On PostgreSQL a cast is two round trips of statements prepared once per
+connection, so the web needs a direct or session-mode connection, never a transaction-mode
+pooler (PgBouncer's `pool_mode = transaction`).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def _normalized(allocations: Sequence[AllocationIn]) -> list[AllocationIn]:
 def _lock_voter(voter_id: uuid.UUID) -> Voter:
     voter = Voter.objects.select_for_update().filter(pk=voter_id).first()
     if voter is None:
-        # Registration reaches voting within about a second; until then there is no voter.
+        # Registration reaches voting moments later; until then there is no voter.
         raise PermissionDenied(NOT_KNOWN_YET)
     if voter.is_deleted:
         raise PermissionDenied("Your account was deleted; it cannot vote.")

@@ -30,11 +30,6 @@ def _voter_fields(state: AccountState) -> dict[str, Any]:
     }
 
 
-def voter_apply_account_state(*, state: AccountState, version: int) -> bool:
-    return replica_apply(Voter, pk=state.id, version=version, deleted=state.deleted,
-                         fields=_voter_fields(state))
-
-
 def voters_apply_account_states(*, states: Sequence[tuple[AccountState, int]]) -> set[uuid.UUID]:
     """Many account states (with their versions) at once: one upsert per 500 voters, each
     voter's newest state stored if newer than its replica. Returns the voters that changed."""

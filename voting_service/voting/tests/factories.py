@@ -28,7 +28,7 @@ def account_state(account_id: uuid.UUID | None = None, *, points: int = 100,
 
 def make_voter(points: int = 100, **kwargs) -> Voter:
     state = account_state(points=points, **kwargs)
-    services.voter_apply_account_state(state=state, version=1)
+    services.voters_apply_account_states(states=[(state, 1)])
     return Voter.objects.get(pk=state.id)
 
 
@@ -36,7 +36,7 @@ def set_voter(voter: Voter, **changes) -> Voter:
     state = dataclasses.replace(account_state(voter.pk, points=voter.points,
                                               is_active=voter.is_active, role=voter.role),
                                 **changes)
-    services.voter_apply_account_state(state=state, version=voter.source_version + 1)
+    services.voters_apply_account_states(states=[(state, voter.source_version + 1)])
     return Voter.objects.get(pk=voter.pk)
 
 

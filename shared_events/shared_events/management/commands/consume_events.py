@@ -12,7 +12,7 @@ from shared_events.consumer.runner import ConsumerRunner
 class Command(BaseCommand):
     help = "Apply other services' events from NATS JetStream to this service's replicas."
     # The deploy's `migrate` ran Django's system checks; at each (re)start of a consumer they
-    # would import the whole API layer for nothing (a quarter second of CPU before catching up).
+    # would import the whole API layer for nothing, before catching up.
     requires_system_checks = []
 
     def handle(self, *args, **options):
