@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("accounts", "polls", "voting")
-TARGETS = ["shared_events", *SERVICES, "deploy", "system"]
+TARGETS = ["lint", "shared_events", *SERVICES, "deploy", "system"]
 NO_TESTS_COLLECTED = 5  # pytest's exit code when nothing was collected
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)\b")
 _FINAL = re.compile(r"\bin \d+(?:\.\d+)?s\b")
@@ -31,7 +31,7 @@ class Result(NamedTuple):
 def tests_folder(target: str) -> Path:
     if target == "shared_events":
         return ROOT / "shared_events" / "tests"
-    if target in ("system", "deploy"):
+    if target in ("lint", "system", "deploy"):
         return ROOT / "tests" / target
     return ROOT / f"{target}_service" / target
 
@@ -64,10 +64,11 @@ def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, s
         # environment to the broker an app is given, which would send them to the shared one.
         env.pop("CELERY_BROKER_URL", None)
         return pytest, ROOT / "shared_events", env  # reads SHARED_EVENTS_DATABASE_URL itself
-    if target in ("system", "deploy"):
+    if target in ("lint", "system", "deploy"):
         # Named test files narrow the suite; otherwise the whole folder runs.
         folder = [] if _names_tests(extra) else [f"tests/{target}"]
-        # system reads <SERVICE>_DATABASE_URL itself; deploy renders the manifests offline
+        # system reads <SERVICE>_DATABASE_URL itself; deploy renders the manifests offline;
+        # lint runs ruff and makemigrations --check
         return [*pytest, *folder], ROOT, env
     if env.get(f"{target.upper()}_DATABASE_URL"):
         env["DATABASE_URL"] = env[f"{target.upper()}_DATABASE_URL"]
