@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
@@ -25,7 +25,11 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from shared_events.cache import CACHE_UNAVAILABLE
 from shared_events.identity.browser import (
-    forget_browser_token, known_hosts, safe_next, set_browser_token)
+    forget_browser_token,
+    known_hosts,
+    safe_next,
+    set_browser_token,
+)
 
 from .throttles import client_address
 from .tokens import browser_token_issue

@@ -15,7 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from shared_events.identity.tokens import (
-    ACCESS, ADMIN_SSO, ALGORITHM, REFRESH, InvalidToken, verify_token)
+    ACCESS,
+    ADMIN_SSO,
+    ALGORITHM,
+    REFRESH,
+    InvalidToken,
+    verify_token,
+)
 
 from .models import Account, RefreshToken
 
