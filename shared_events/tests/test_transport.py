@@ -8,7 +8,7 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
-from shared_events.transport import PullSource, TransportError, _ack_metadata, connect
+from shared_events.core.transport import PullSource, TransportError, _ack_metadata, connect
 
 
 def _msg(reply: str) -> Msg:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Account, LedgerEntry, Role
 from accounts.services import (
     account_register, account_set_active, account_update_profile, points_adjust)
-from shared_events.outbox.models import OutboxEvent
+from shared_events.core.outbox.models import OutboxEvent
 
 from .conftest import PASSWORD
 

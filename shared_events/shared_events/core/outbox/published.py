@@ -3,7 +3,7 @@
 The event is written in the same transaction as the change, with the aggregate's `version`
 bumped there too, whichever way the change is made: `save()`, `delete()` (cascades included),
 `QuerySet.update()`, `bulk_create()` and `bulk_update()`. Raw SQL is the one way around it, and
-`shared_events.testing.assert_outbox_covers_published_models` catches that in tests.
+`shared_events.core.testing.assert_outbox_covers_published_models` catches that in tests.
 """
 
 from __future__ import annotations
