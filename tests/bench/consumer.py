@@ -43,7 +43,7 @@ async def _fetch_and_ack(url: str, n: int, batch: int) -> float:
     import nats.errors
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-    from shared_events.core.transport import connect
+    from shared_events.core.transport.connection import connect
     from tests.bench.agent import progress
 
     nc = await connect(url, name="bench-consumer-ceiling")

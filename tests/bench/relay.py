@@ -75,8 +75,8 @@ def agent_relay(n: int, chunk: int = 1000) -> dict[str, Any]:
 
 
 async def _publish_async_all(url: str, rows: list[tuple[str, Any, Any, str]]) -> float:
-    from shared_events.core.streams import stream_spec
-    from shared_events.core.transport import connect, ensure_stream
+    from shared_events.core.transport.connection import connect
+    from shared_events.core.transport.streams import ensure_stream, stream_spec
 
     nc = await connect(url, name="bench-relay-ceiling")
     try:
@@ -101,7 +101,7 @@ async def _publish_async_all(url: str, rows: list[tuple[str, Any, Any, str]]) ->
 
 
 async def _stream_messages(url: str) -> int:
-    from shared_events.core.transport import connect
+    from shared_events.core.transport.connection import connect
 
     nc = await connect(url, name="bench-relay-check")
     try:
