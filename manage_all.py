@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 SERVICES = {"accounts": 8001, "polls": 8002, "voting": 8003}
-DEFAULT_EMBEDDED_NATS_PORT = 14222  # shared_events.service_settings.EMBEDDED_NATS_PORT
+DEFAULT_EMBEDDED_NATS_PORT = 14222  # shared_events.kit.service_settings.EMBEDDED_NATS_PORT
 READY_TIMEOUT = 120.0
 # Each runner module needed by some command; if one is missing we are not in the venv.
 REQUIRED_MODULES = ("django", "celery", "gunicorn", "honcho", "shared_events", "pytest")
@@ -70,7 +70,7 @@ def fail(message: str, code: int = 1) -> None:
 
 def embedded_nats_port() -> int:
     try:
-        from shared_events.service_settings import EMBEDDED_NATS_PORT
+        from shared_events.kit.service_settings import EMBEDDED_NATS_PORT
     except ImportError:
         EMBEDDED_NATS_PORT = DEFAULT_EMBEDDED_NATS_PORT
     return EMBEDDED_NATS_PORT

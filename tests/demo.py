@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import manage_all
-from shared_events.testing import port_open, wait_until
+from shared_events.core.testing import port_open, wait_until
 from tests.system.harness import Platform, Response
 
 CAUSES = ["Clean water wells", "School meals", "Reforestation", "Animal shelter",

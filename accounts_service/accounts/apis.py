@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.api import StrictFieldsMixin
-from shared_events.identity.authentication import AnonymousWithBearerChallenge
-from shared_events.identity.permissions import IsOperator
-from shared_events.identity.tokens import InvalidToken
-from shared_events.pagination import LimitOffsetPagination
+from shared_events.kit.api import StrictFieldsMixin
+from shared_events.kit.identity.authentication import AnonymousWithBearerChallenge
+from shared_events.kit.identity.permissions import IsOperator
+from shared_events.kit.identity.tokens import InvalidToken
+from shared_events.kit.pagination import LimitOffsetPagination
 
 from . import selectors, services, tokens
 from .models import Account, LedgerEntry, Role

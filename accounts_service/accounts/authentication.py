@@ -3,8 +3,8 @@ refused at once rather than when its access token expires."""
 
 from rest_framework import exceptions
 
-from shared_events.identity.authentication import JWTAuthentication
-from shared_events.identity.tokens import TokenClaims
+from shared_events.kit.identity.authentication import JWTAuthentication
+from shared_events.kit.identity.tokens import TokenClaims
 
 from .models import Account
 

@@ -10,8 +10,8 @@ from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete
 from django.utils import timezone
 
-from shared_events.outbox.published import PublishedModel, PublishedQuerySet
-from shared_events.schemas.accounts import AccountState
+from shared_events.core.outbox.published import PublishedModel, PublishedQuerySet
+from shared_events.core.schemas.accounts import AccountState
 
 
 class Role(models.TextChoices):

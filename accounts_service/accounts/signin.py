@@ -3,7 +3,7 @@
 Both count failed attempts per client address and per email (as the token API's throttles do,
 with the same client address and the same fail-open rule when the cache is away: throttles.py),
 and the browsable-API sign-in also sets the cookie the other services accept
-(shared_events/identity/browser.py)."""
+(shared_events/kit/identity/browser.py)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
-from shared_events.cache import CACHE_UNAVAILABLE
-from shared_events.identity.browser import (
+from shared_events.kit.cache import CACHE_UNAVAILABLE
+from shared_events.kit.identity.browser import (
     forget_browser_token,
     known_hosts,
     safe_next,

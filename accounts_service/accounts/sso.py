@@ -1,4 +1,4 @@
-"""The accounts side of admin single sign-on (see shared_events/identity/admin_sso.py)."""
+"""The accounts side of admin single sign-on (see shared_events/kit/identity/admin_sso.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from shared_events.identity.admin_sso import public_url, safe_admin_path
+from shared_events.kit.identity.admin_sso import public_url, safe_admin_path
 
 from .tokens import admin_sso_ticket_issue
 

@@ -7,14 +7,14 @@ outermost trusted proxy appended (TRUSTED_PROXY_COUNT, DRF's NUM_PROXIES). Entri
 are whatever the client sent, so they never pick the counter.
 
 The counters live in the Redis cache; when Redis is away the throttles let requests through and
-log a warning (shared_events/cache.py): sign-in and registration stay up, unthrottled."""
+log a warning (shared_events/kit/cache.py): sign-in and registration stay up, unthrottled."""
 
 import logging
 
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from shared_events.cache import CACHE_UNAVAILABLE
+from shared_events.kit.cache import CACHE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 

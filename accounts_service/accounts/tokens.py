@@ -1,5 +1,5 @@
 """Issuing, rotating and revoking JWTs. Only this service signs; everyone verifies with the
-public key (shared_events.identity)."""
+public key (shared_events.kit.identity)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from shared_events.identity.tokens import (
+from shared_events.kit.identity.tokens import (
     ACCESS,
     ADMIN_SSO,
     ALGORITHM,

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from shared_events.identity.keys import load_private_key
-from shared_events.service_settings import configure, env
+from shared_events.kit.identity.keys import load_private_key
+from shared_events.kit.service_settings import configure, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

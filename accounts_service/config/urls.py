@@ -3,8 +3,8 @@ from django.urls import path
 from accounts import urls as api_urls
 from accounts.signin import BrowserLoginView, browser_logout
 from accounts.sso import admin_sso_start
-from shared_events.api import json_not_found, json_server_error
-from shared_events.service_urls import service_urlpatterns
+from shared_events.kit.api import json_not_found, json_server_error
+from shared_events.kit.service_urls import service_urlpatterns
 
 urlpatterns = service_urlpatterns(
     api_urls.urlpatterns,

@@ -1,3 +1,3 @@
-from shared_events.celery_app import make_celery_app
+from shared_events.core.celery_app import make_celery_app
 
 app = make_celery_app("polls")

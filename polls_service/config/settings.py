@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared_events.service_settings import configure, env
+from shared_events.kit.service_settings import configure, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ configure(
 )
 
 # Operator rights follow the replica of accounts, not the token's role claim
-# (shared_events/identity/standing.py).
+# (shared_events/kit/identity/standing.py).
 ACCOUNT_STANDING = "polls.selectors.account_standing"
 # How far ahead an operator's close/ sets closes_at: time for voting to hear of it first, so
 # the close takes effect where ballots are accepted at the moment polls shows.

@@ -1,6 +1,6 @@
 from polls import urls as api_urls
-from shared_events.api import json_not_found, json_server_error
-from shared_events.service_urls import service_urlpatterns
+from shared_events.kit.api import json_not_found, json_server_error
+from shared_events.kit.service_urls import service_urlpatterns
 
 urlpatterns = service_urlpatterns(api_urls.urlpatterns)
 handler404 = json_not_found

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from shared_events.charts import bar_chart
+from shared_events.kit.charts import bar_chart
 
 from . import selectors, services
 from .exports import results_csv

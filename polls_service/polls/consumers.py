@@ -2,10 +2,10 @@
 
 from collections.abc import Sequence
 
-from shared_events.consumer.registry import handles
-from shared_events.schemas import Event
-from shared_events.schemas.accounts import AccountState
-from shared_events.schemas.voting import TallyState
+from shared_events.core.consumer.registry import handles
+from shared_events.core.schemas import Event
+from shared_events.core.schemas.accounts import AccountState
+from shared_events.core.schemas.voting import TallyState
 
 from . import services
 

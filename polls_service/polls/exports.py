@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
-from shared_events.spreadsheet_csv import SpreadsheetSafeWriter
+from shared_events.kit.spreadsheet_csv import SpreadsheetSafeWriter
 
 from .models import Poll, lovelace_to_ada
 from .selectors import poll_final_results

@@ -11,9 +11,9 @@ from typing import Any
 from django.db import NotSupportedError, models
 from django.utils import timezone
 
-from shared_events.consumer.replicas import ReplicaModel
-from shared_events.outbox.published import PublishedModel
-from shared_events.schemas.polls import CauseState, PollState, PollStatus, ResultsVisibility
+from shared_events.core.consumer.replicas import ReplicaModel
+from shared_events.core.outbox.published import PublishedModel
+from shared_events.core.schemas.polls import CauseState, PollState, PollStatus, ResultsVisibility
 
 LOVELACE_PER_ADA = 1_000_000
 # All the ada there will ever be: a fund above it is a typo, and it keeps fund x points in range.

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
-from shared_events.identity.standing import Standing
+from shared_events.kit.identity.standing import Standing
 
 from .models import (
     AccountReplica,

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from shared_events.testing import NatsServer
+from shared_events.core.testing import NatsServer
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def own_nats_server(settings, tmp_path):
     """A server this test alone may kill and restart."""
     server = NatsServer(store_dir=tmp_path / "nats").start()
     settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "NATS_URL": server.url}
-    from shared_events.outbox import relay
+    from shared_events.core.outbox import relay
 
     relay._publisher = None
     yield server

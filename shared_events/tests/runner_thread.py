@@ -3,7 +3,7 @@
 import asyncio
 import threading
 
-from shared_events.consumer.runner import ConsumerRunner
+from shared_events.core.consumer.runner import ConsumerRunner
 
 
 class RunnerThread:

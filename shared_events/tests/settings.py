@@ -4,7 +4,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from shared_events.service_settings import database_from_url, sqlite_database
+from shared_events.kit.service_settings import database_from_url, sqlite_database
 
 SECRET_KEY = "shared-events-tests"
 USE_TZ = True
@@ -14,7 +14,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
-    "shared_events",
+    "shared_events.core",
     "tests.testapp.apps.TestappConfig",
 ]
 MIDDLEWARE = [
@@ -38,7 +38,8 @@ DATABASES = {
     # A file, not :memory:, so the consumer's and relays' threads share it with real locking.
     "default": database_from_url(_db_url) if _db_url else {
         **sqlite_database(Path(tempfile.gettempdir()) / "shared-events-tests.sqlite3"),
-        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"shared-events-test-{os.getpid()}.sqlite3")},
+        "TEST": {"NAME": str(Path(tempfile.gettempdir())
+                             / f"shared-events-test-{os.getpid()}.sqlite3")},
     }
 }
 SHARED_EVENTS = {

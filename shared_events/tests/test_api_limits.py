@@ -6,9 +6,9 @@ import io
 import pytest
 from rest_framework.exceptions import ParseError, ValidationError
 
-from shared_events.api import StrictIntegerField
-from shared_events.pagination import whole_number
-from shared_events.parsers import BoundedJSONParser, nests_deeper_than
+from shared_events.kit.api import StrictIntegerField
+from shared_events.kit.pagination import whole_number
+from shared_events.kit.parsers import BoundedJSONParser, nests_deeper_than
 
 
 def parse(text: str):

@@ -19,11 +19,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.consumer import apply, runner
-from shared_events.consumer.apply import Action, IncomingMessage
-from shared_events.outbox import relay
-from shared_events.outbox.models import OutboxEvent
-from shared_events.testing import wait_until
+from shared_events.core.consumer import apply, runner
+from shared_events.core.consumer.apply import Action, IncomingMessage
+from shared_events.core.outbox import relay
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.testing import wait_until
 from tests.natsutil import stream_messages
 from tests.testapp.models import Widget, WidgetReplica
 
@@ -112,11 +112,11 @@ urlpatterns = [
 def web(settings):
     settings.ROOT_URLCONF = __name__
     settings.MIDDLEWARE = [
-        "shared_events.db_unavailable.DatabaseUnavailableMiddleware",
+        "shared_events.kit.db_unavailable.DatabaseUnavailableMiddleware",
         *settings.MIDDLEWARE,
         f"{__name__}.LosesItsConnectionInAMiddleware",
     ]
-    settings.REST_FRAMEWORK = {"EXCEPTION_HANDLER": "shared_events.api.exception_handler"}
+    settings.REST_FRAMEWORK = {"EXCEPTION_HANDLER": "shared_events.kit.api.exception_handler"}
     return Client(raise_request_exception=False)
 
 
@@ -209,7 +209,7 @@ def test_a_connection_that_still_works_is_not_retried():
     """Only a lost connection is worth another try: a statement's own error is raised."""
     from django.db import OperationalError
 
-    from shared_events.db_connections import on_fresh_connection
+    from shared_events.core.db_connections import on_fresh_connection
 
     calls = []
 

@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 import pytest
 from django.db import DataError, connection, transaction
 
-from shared_events.consumer import registry
-from shared_events.consumer.apply import (
+from shared_events.core.consumer import registry
+from shared_events.core.consumer.apply import (
     Action,
     IncomingMessage,
     ReplayError,
     apply_batch,
     replay_dead_letter,
 )
-from shared_events.consumer.models import DeadLetter, ProcessedEvent
-from shared_events.consumer.replicas import ReplicaState, replica_apply_many
+from shared_events.core.consumer.models import DeadLetter, ProcessedEvent
+from shared_events.core.consumer.replicas import ReplicaState, replica_apply_many
 from tests.testapp import consumers
 from tests.testapp.models import WidgetReplica
 

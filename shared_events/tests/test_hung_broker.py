@@ -11,10 +11,11 @@ import nats.errors
 import pytest
 from nats.js.api import StreamConfig
 
-from shared_events.outbox.models import OutboxEvent
-from shared_events.outbox.relay import get_publisher, relay_pending
-from shared_events.testing import wait_until
-from shared_events.transport import PullSource, TransportError, connect, usable
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.outbox.relay import get_publisher, relay_pending
+from shared_events.core.testing import wait_until
+from shared_events.core.transport.connection import TransportError, connect, usable
+from shared_events.core.transport.pull import PullSource
 from tests.runner_thread import RunnerThread
 from tests.testapp.models import Widget, WidgetReplica
 

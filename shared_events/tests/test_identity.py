@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared_events.identity.keys import key_id
-from shared_events.identity.tokens import InvalidToken, verify_token
+from shared_events.kit.identity.keys import key_id
+from shared_events.kit.identity.tokens import InvalidToken, verify_token
 
 
 def keypair():

@@ -9,8 +9,8 @@ import redis
 from celery import Celery
 from django.db import transaction
 
-from shared_events.outbox import kick
-from shared_events.testing import wait_until
+from shared_events.core.outbox import kick
+from shared_events.core.testing import wait_until
 from tests.testapp.models import Widget
 
 

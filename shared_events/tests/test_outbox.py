@@ -6,10 +6,10 @@ import pytest
 from django.core import checks
 from django.db import connection, models, transaction
 
-from shared_events.outbox.models import OutboxEvent
-from shared_events.outbox.published import PublishedModel
-from shared_events.outbox.writer import PendingEvent, record_events
-from shared_events.testing import assert_outbox_covers_published_models
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.outbox.published import PublishedModel
+from shared_events.core.outbox.writer import PendingEvent, record_events
+from shared_events.core.testing import assert_outbox_covers_published_models
 from tests.testapp.events import WidgetState
 from tests.testapp.models import Sprocket, Widget
 

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from shared_events.owner_only import owner_only_dir, owner_only_sqlite
-from shared_events.service_settings import sqlite_database
+from shared_events.kit.owner_only import owner_only_dir, owner_only_sqlite
+from shared_events.kit.service_settings import sqlite_database
 
 
 def mode(path) -> int:

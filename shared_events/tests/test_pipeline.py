@@ -5,14 +5,14 @@ import uuid
 
 import pytest
 
-from shared_events.consumer import registry
-from shared_events.consumer.models import DeadLetter, ProcessedEvent
-from shared_events.consumer.rebuild import rebuild_replicas
-from shared_events.consumer.registry import subscriptions
-from shared_events.consumer.runner import durable_name
-from shared_events.outbox.models import OutboxEvent
-from shared_events.outbox.relay import relay_pending
-from shared_events.testing import wait_until
+from shared_events.core.consumer import registry
+from shared_events.core.consumer.models import DeadLetter, ProcessedEvent
+from shared_events.core.consumer.rebuild import rebuild_replicas
+from shared_events.core.consumer.registry import subscriptions
+from shared_events.core.consumer.runner import durable_name
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.outbox.relay import relay_pending
+from shared_events.core.testing import wait_until
 from tests.natsutil import publish_raw, stream_messages
 from tests.runner_thread import RunnerThread
 from tests.testapp import consumers
@@ -147,7 +147,7 @@ def test_a_consumer_restarted_mid_stream_loses_and_duplicates_nothing(fresh_stre
 
 
 def test_status_shows_backlog_lag_and_dead_letters(fresh_streams):
-    from shared_events.status import events_status
+    from shared_events.core.status import events_status
 
     Widget.objects.create(name="pending")
     status = events_status()

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from shared_events.consumer import registry
+from shared_events.core.consumer import registry
 
 
 def test_a_handler_for_an_unknown_event_type_fails_at_startup():

@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from shared_events.outbox import relay
-from shared_events.outbox.models import OutboxEvent
-from shared_events.outbox.relay import claim_batch, purge_published, relay_batch, relay_pending
-from shared_events.testing import wait_until
+from shared_events.core.outbox import relay
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.outbox.relay import claim_batch, purge_published, relay_batch, relay_pending
+from shared_events.core.testing import wait_until
 from tests.natsutil import stream_config, stream_messages
 from tests.testapp.models import Widget
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared_events.schemas import Envelope, EventDecodeError, UnknownEventType, decode
+from shared_events.core.schemas import Envelope, EventDecodeError, UnknownEventType, decode
 from tests.testapp.events import GadgetState, WidgetState
 
 

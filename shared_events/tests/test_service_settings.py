@@ -10,8 +10,8 @@ import redis
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 
-from shared_events.service_settings import configure
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
+from shared_events.kit.service_settings import configure
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared_events.spreadsheet_csv import SpreadsheetSafeWriter, formula_safe
+from shared_events.kit.spreadsheet_csv import SpreadsheetSafeWriter, formula_safe
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+41", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1",

@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from shared_events.identity.authentication import TokenUser
-from shared_events.identity.standing import Standing
-from shared_events.identity.tokens import TokenClaims
+from shared_events.kit.identity.authentication import TokenUser
+from shared_events.kit.identity.standing import Standing
+from shared_events.kit.identity.tokens import TokenClaims
 
 KNOWN: dict[uuid.UUID, Standing] = {}
 ASKED: list[uuid.UUID] = []

@@ -1,4 +1,4 @@
-"""The event pipeline's verdict (`shared_events.status`, `manage.py events_status`): healthy
+"""The event pipeline's verdict (`shared_events.core.status`, `manage.py events_status`): healthy
 only when nothing is failing, stale, stuck or dead-lettered and NATS answers."""
 
 import json
@@ -9,11 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from shared_events.consumer.models import DeadLetter
-from shared_events.outbox.models import OutboxEvent
-from shared_events.outbox.relay import relay_batch, relay_pending
-from shared_events.status import events_status, problems
-from shared_events.testing import wait_until
+from shared_events.core.consumer.models import DeadLetter
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.outbox.relay import relay_batch, relay_pending
+from shared_events.core.status import events_status, problems
+from shared_events.core.testing import wait_until
 from tests.runner_thread import RunnerThread
 from tests.testapp.models import Widget, WidgetReplica
 

@@ -8,7 +8,8 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
-from shared_events.transport import PullSource, TransportError, _ack_metadata, connect
+from shared_events.core.transport.connection import TransportError, connect
+from shared_events.core.transport.pull import PullSource, _ack_metadata
 
 
 def _msg(reply: str) -> Msg:

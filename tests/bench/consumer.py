@@ -5,7 +5,7 @@ scenario filled (N `accounts.account.created` events, each a new voter here). Th
 
 - ceiling: nats-py fetch + ack of the same messages (a durable pull consumer with the same
   filter and batch size), without applying them; the consumer is deleted afterwards;
-- figure: the real consumer (`shared_events.consumer.runner.ConsumerRunner`, what
+- figure: the real consumer (`shared_events.core.consumer.runner.ConsumerRunner`, what
   `manage.py consume_events` runs) from its start until it has applied all N, checked against
   the voter table.
 """
@@ -22,7 +22,7 @@ NAME = "consumer"
 def agent_consumer(n: int) -> dict[str, Any]:
     from django.conf import settings
 
-    from shared_events import conf
+    from shared_events.core import conf
     from voting.models import Voter
 
     url = settings.SHARED_EVENTS["NATS_URL"]
@@ -43,7 +43,7 @@ async def _fetch_and_ack(url: str, n: int, batch: int) -> float:
     import nats.errors
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-    from shared_events.transport import connect
+    from shared_events.core.transport.connection import connect
     from tests.bench.agent import progress
 
     nc = await connect(url, name="bench-consumer-ceiling")
@@ -75,7 +75,7 @@ async def _fetch_and_ack(url: str, n: int, batch: int) -> float:
 
 
 async def _consume(n: int) -> tuple[float, int]:
-    from shared_events.consumer.runner import ConsumerRunner
+    from shared_events.core.consumer.runner import ConsumerRunner
     from tests.bench.agent import progress
 
     runner = ConsumerRunner()

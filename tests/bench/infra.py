@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import manage_all
-from shared_events.testing import NatsServer, free_port
+from shared_events.core.testing import NatsServer, free_port
 from tests.system.harness import _NOT_INHERITED, Platform, _postgres_admin, _with_database
 
 ROOT = manage_all.ROOT

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import manage_all
-from shared_events.testing import free_port
+from shared_events.core.testing import free_port
 
 from .infra import cmdline, descendants, pss_bytes, rss_bytes
 from .progress import Progress

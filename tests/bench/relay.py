@@ -7,7 +7,8 @@ rows in the same transaction). Then:
 
 - ceiling: nats-py `publish_async` of exactly those payloads (same subjects, headers and sizes)
   to the same stream, all acks awaited; then the stream is purged;
-- figure: the real relay (`shared_events.outbox.relay.relay_pending`, what the Celery task runs)
+- figure: the real relay (`shared_events.core.outbox.relay.relay_pending`, what the Celery task
+  runs)
   until no row is pending, checked against the stream's message count.
 """
 
@@ -26,8 +27,8 @@ def agent_relay(n: int, chunk: int = 1000) -> dict[str, Any]:
     from django.db import transaction
 
     from accounts.models import Account, Role
-    from shared_events.outbox.models import OutboxEvent
-    from shared_events.outbox.relay import RelayResult, get_publisher, relay_pending
+    from shared_events.core.outbox.models import OutboxEvent
+    from shared_events.core.outbox.relay import RelayResult, get_publisher, relay_pending
     from tests.bench.agent import progress
 
     # No worker runs here: the on-commit kick would only queue tasks nobody takes.
@@ -74,8 +75,8 @@ def agent_relay(n: int, chunk: int = 1000) -> dict[str, Any]:
 
 
 async def _publish_async_all(url: str, rows: list[tuple[str, Any, Any, str]]) -> float:
-    from shared_events.streams import stream_spec
-    from shared_events.transport import connect, ensure_stream
+    from shared_events.core.transport.connection import connect
+    from shared_events.core.transport.streams import ensure_stream, stream_spec
 
     nc = await connect(url, name="bench-relay-ceiling")
     try:
@@ -100,7 +101,7 @@ async def _publish_async_all(url: str, rows: list[tuple[str, Any, Any, str]]) ->
 
 
 async def _stream_messages(url: str) -> int:
-    from shared_events.transport import connect
+    from shared_events.core.transport.connection import connect
 
     nc = await connect(url, name="bench-relay-check")
     try:

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared_events.testing import NatsServer
+from shared_events.core.testing import NatsServer
 
 from . import accrual, ballots, catchup, consumer, lag, memory, relay
 from .infra import (

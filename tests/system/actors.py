@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, OpenerDirector, Request, build_opener
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.system.harness import Platform
 
 PASSWORD = "a-long-enough-passphrase-42"

@@ -34,8 +34,8 @@ MARK = "SNAPSHOT-JSON:"
 
 _COMMON = """
 import json
-from shared_events.outbox.models import OutboxEvent
-from shared_events.consumer.models import DeadLetter, ProcessedEvent
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.consumer.models import DeadLetter, ProcessedEvent
 def _common():
     return {
         "outbox_pending": OutboxEvent.objects.filter(published_at__isnull=True).count(),

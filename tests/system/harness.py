@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
 
 import manage_all
-from shared_events.testing import free_port, port_open, wait_until
+from shared_events.core.testing import free_port, port_open, wait_until
 
 ROOT = manage_all.ROOT
 SERVICES = list(manage_all.SERVICES)

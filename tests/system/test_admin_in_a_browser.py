@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.system.actors import create_operator, open_round
 from tests.system.harness import ROOT, Platform
 

@@ -28,8 +28,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared_events.identity.keys import key_id
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
+from shared_events.kit.identity.keys import key_id
 from tests.system.actors import (
     PASSWORD,
     Operator,
@@ -386,7 +386,7 @@ def test_only_operators_reach_the_admins(platform: Platform, world: World):
 
 def _browser_signed_in(platform: Platform, email: str) -> tuple[Any, CookieJar]:
     """A browser signed in at accounts' browsable-API login: it holds the access-token cookie
-    every service accepts (shared_events/identity/browser.py)."""
+    every service accepts (shared_events/kit/identity/browser.py)."""
     jar = CookieJar()
     browser = build_opener(HTTPCookieProcessor(jar))
     login = platform.url("accounts", "api/auth/login/")

@@ -20,7 +20,7 @@ from datetime import datetime
 
 import pytest
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.system.actors import Operator, Round, create_operator, open_round
 from tests.system.convergence import Voter, new_delegator
 from tests.system.harness import Platform, http

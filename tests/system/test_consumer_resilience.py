@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.system import natsctl
 from tests.system.actors import create_operator
 from tests.system.convergence import Voter, new_delegator
 from tests.system.harness import Platform
 
-MAX_EVENT_BYTES = 512 * 1024  # shared_events.schemas.envelope.MAX_EVENT_BYTES
+MAX_EVENT_BYTES = 512 * 1024  # shared_events.core.schemas.envelope.MAX_EVENT_BYTES
 
 
 def voter_points(platform: Platform, voter: Voter) -> int | None:
@@ -125,7 +125,7 @@ def _envelope(event_type: str, aggregate_id: str, data: dict) -> dict:
 
 def dead_letters(platform: Platform, service: str) -> list[dict]:
     result = platform.manage(service, "shell", "-c", (
-        "import json\nfrom shared_events.consumer.models import DeadLetter\n"
+        "import json\nfrom shared_events.core.consumer.models import DeadLetter\n"
         "print('DL', json.dumps([{'subject': d.subject, 'type': d.event_type, "
         "'error': d.error[:200], 'size': len(bytes(d.payload))} "
         "for d in DeadLetter.objects.order_by('pk')]))"))

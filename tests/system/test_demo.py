@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.demo import DELEGATORS, FUND_LOVELACE
 from tests.system.harness import RunningCommand, http
 

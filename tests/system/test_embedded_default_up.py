@@ -21,7 +21,7 @@ from urllib.request import HTTPCookieProcessor, Request, build_opener
 import pytest
 
 import manage_all
-from shared_events.testing import free_port, wait_until
+from shared_events.core.testing import free_port, wait_until
 from tests.system.harness import ROOT, RunningCommand, http
 
 START_TIMEOUT = 120.0

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared_events.testing import NatsServer, wait_until
-from shared_events.transport import connect
+from shared_events.core.testing import NatsServer, wait_until
+from shared_events.core.transport.connection import connect
 from tests.system.harness import Platform
 
 PASSWORD = "a-long-enough-passphrase-42"

@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 import manage_all
-from shared_events import conf as shared_events_conf
-from shared_events.testing import wait_until
+from shared_events.core import conf as shared_events_conf
+from shared_events.core.testing import wait_until
 from tests.system import natsctl
 from tests.system.actors import (
     Operator,
@@ -184,8 +184,8 @@ def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer:
                           extra_env={"SHARED_EVENTS_TEST_FAULT": "kill-after-publish"})
     wait_until(lambda: proc.poll() is not None, timeout=30, message="the relay to kill itself")
     assert proc.returncode == -signal.SIGKILL, proc.returncode
-    leased = _count(platform, "accounts", "from shared_events.outbox.models import OutboxEvent "
-                    "as O; print('COUNT', O.objects.filter(published_at__isnull=True, "
+    leased = _count(platform, "accounts", "from shared_events.core.outbox.models import "
+                    "OutboxEvent as O; print('COUNT', O.objects.filter(published_at__isnull=True, "
                     "claim_token__isnull=False).count())")
     assert leased > 0  # published, not marked: they will be sent a second time
     platform.spawn("accounts-worker")

@@ -12,7 +12,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.system.harness import Platform, Response
 
 PASSWORD = "a-long-enough-passphrase-42"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import manage_all
-from shared_events.testing import free_port, port_open, wait_until
+from shared_events.core.testing import free_port, port_open, wait_until
 from tests.system.actors import create_operator, open_round
 from tests.system.convergence import PASSWORD, new_delegator, snapshot, wait_converged
 from tests.system.harness import Platform

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.system.actors import admin_browser, create_operator, csrf_token, form_fields, post_form
 from tests.system.harness import Platform, Response, http
 

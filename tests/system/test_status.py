@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any
 
-from shared_events.testing import wait_until
+from shared_events.core.testing import wait_until
 from tests.system import natsctl
 from tests.system.actors import create_operator
 from tests.system.convergence import new_delegator
@@ -41,7 +41,7 @@ def discard_dead_letters(platform: Platform) -> None:
     """As an operator would in the admin once they are dealt with: earlier tests on this
     session's platform leave dead letters on purpose, and any dead letter is a problem."""
     code = ("from django.utils import timezone\n"
-            "from shared_events.consumer.models import DeadLetter as D\n"
+            "from shared_events.core.consumer.models import DeadLetter as D\n"
             "D.objects.filter(status=D.Status.DEAD).update(status=D.Status.DISCARDED, "
             "resolved_at=timezone.now())\nprint('DONE')")
     for service in ("polls", "voting"):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared_events.service_settings import configure, env_bool
+from shared_events.kit.service_settings import configure, env_bool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ configure(
 )
 
 # Operator rights follow the replica of accounts, not the token's role claim
-# (shared_events/identity/standing.py).
+# (shared_events/kit/identity/standing.py).
 ACCOUNT_STANDING = "voting.selectors.replicas.account_standing"
 
 # The ballot benchmark's ceiling endpoint (voting/bench.py); only `manage_all.py bench` sets it.

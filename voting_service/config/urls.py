@@ -1,5 +1,5 @@
-from shared_events.api import json_not_found, json_server_error
-from shared_events.service_urls import service_urlpatterns
+from shared_events.kit.api import json_not_found, json_server_error
+from shared_events.kit.service_urls import service_urlpatterns
 from voting import urls as api_urls
 
 urlpatterns = service_urlpatterns(api_urls.urlpatterns)

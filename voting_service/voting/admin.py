@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from shared_events.charts import bar_chart, step_chart
+from shared_events.kit.charts import bar_chart, step_chart
 
 from .exports import ballots_csv
 from .models import Allocation, Ballot, BallotRevision, CauseReplica, PollReplica, PollTally, Voter

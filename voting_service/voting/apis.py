@@ -14,8 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.api import StrictFieldsMixin, StrictIntegerField
-from shared_events.pagination import LimitOffsetPagination
+from shared_events.kit.api import StrictFieldsMixin, StrictIntegerField
+from shared_events.kit.pagination import LimitOffsetPagination
 
 from . import selectors, services
 from .models import PollReplica, Voter

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.api import StrictFieldsMixin
+from shared_events.kit.api import StrictFieldsMixin
 
 from .models import BenchRow
 

@@ -2,10 +2,10 @@
 
 from collections.abc import Sequence
 
-from shared_events.consumer.registry import handles
-from shared_events.schemas import Event
-from shared_events.schemas.accounts import AccountState
-from shared_events.schemas.polls import CauseState, PollState
+from shared_events.core.consumer.registry import handles
+from shared_events.core.schemas import Event
+from shared_events.core.schemas.accounts import AccountState
+from shared_events.core.schemas.polls import CauseState, PollState
 
 from . import services
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.utils.crypto import salted_hmac
 
-from shared_events.spreadsheet_csv import SpreadsheetSafeWriter
+from shared_events.kit.spreadsheet_csv import SpreadsheetSafeWriter
 
 from .models import Allocation, CauseReplica, PollReplica
 

@@ -8,10 +8,10 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from shared_events.consumer.replicas import ReplicaModel
-from shared_events.outbox.published import PublishedModel
-from shared_events.schemas.polls import PollStatus, ResultsVisibility
-from shared_events.schemas.voting import CauseTally, TallyState
+from shared_events.core.consumer.replicas import ReplicaModel
+from shared_events.core.outbox.published import PublishedModel
+from shared_events.core.schemas.polls import PollStatus, ResultsVisibility
+from shared_events.core.schemas.voting import CauseTally, TallyState
 
 
 class Voter(ReplicaModel):

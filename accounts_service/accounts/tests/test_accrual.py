@@ -81,7 +81,7 @@ def test_operators_and_inactive_delegators_are_not_credited(joined):
 def test_each_credit_is_published_with_the_new_balance(joined):
     import json
 
-    from shared_events.outbox.models import OutboxEvent
+    from shared_events.core.outbox.models import OutboxEvent
 
     account, epoch = joined
     accrue_epoch_points(now=epoch_start(epoch + 2))
@@ -137,7 +137,7 @@ def test_the_accrual_interval_comes_from_its_setting(monkeypatch):
 
 
 def test_the_task_credits_the_current_epoch_through_the_service(joined, settings):
-    from shared_events.outbox.models import OutboxEvent
+    from shared_events.core.outbox.models import OutboxEvent
 
     settings.POINTS_PER_EPOCH = 4
     account, _ = joined

@@ -58,7 +58,7 @@ def test_an_adjustment_row_in_the_admin_becomes_a_ledger_entry(operator_browser,
 
 
 def test_deactivating_in_the_admin_is_published(operator_browser, delegator):
-    from shared_events.outbox.models import OutboxEvent
+    from shared_events.core.outbox.models import OutboxEvent
 
     operator_browser.post("/accounts/admin/accounts/account/", {
         "action": "deactivate", "_selected_action": [delegator.pk]})

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from shared_events.identity.tokens import ADMIN_SSO, verify_token
+from shared_events.kit.identity.tokens import ADMIN_SSO, verify_token
 
 from .conftest import PASSWORD
 

@@ -212,7 +212,7 @@ def test_unknown_ids_and_paths_are_json_404s(as_operator):
 def test_the_openapi_schema_and_docs_are_served(api):
     schema = api.get("/accounts/api/schema/")
     assert schema.status_code == 200 and b"/accounts/api/register/" in schema.content
-    # The bearer scheme (shared_events.identity.openapi, loaded with the URLs) is offered.
+    # The bearer scheme (shared_events.kit.identity.openapi, loaded with the URLs) is offered.
     assert b"bearerAuth:" in schema.content and b"scheme: bearer" in schema.content
     assert api.get("/accounts/api/docs/").status_code == 200
 

@@ -10,7 +10,7 @@ from accounts.services import (
     account_update_profile,
     points_adjust,
 )
-from shared_events.outbox.models import OutboxEvent
+from shared_events.core.outbox.models import OutboxEvent
 
 from .conftest import PASSWORD
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.settings import api_settings
 
-from shared_events.testing import free_port
+from shared_events.core.testing import free_port
 
 from .conftest import PASSWORD
 

@@ -18,9 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_events.api import StrictFieldsMixin, StrictIntegerField
-from shared_events.identity.permissions import IsOperator
-from shared_events.pagination import LimitOffsetPagination
+from shared_events.kit.api import StrictFieldsMixin, StrictIntegerField
+from shared_events.kit.identity.permissions import IsOperator
+from shared_events.kit.pagination import LimitOffsetPagination
 
 from .. import selectors, services
 from ..models import MAX_LOVELACE, Poll, PollStatus, ResultsVisibility, lovelace_to_ada

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from shared_events.consumer.replicas import ReplicaState, replica_apply_many
-from shared_events.schemas.accounts import AccountState
+from shared_events.core.consumer.replicas import ReplicaState, replica_apply_many
+from shared_events.core.schemas.accounts import AccountState
 
 from ..models import AccountReplica
 

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from shared_events.consumer.replicas import replica_apply
-from shared_events.schemas.voting import TallyState
+from shared_events.core.consumer.replicas import replica_apply
+from shared_events.core.schemas.voting import TallyState
 
 from ..models import Poll, PollResult, PollStatus, TallyReplica
 from ..payouts import share_of, split_fund

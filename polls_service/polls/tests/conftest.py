@@ -4,8 +4,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from shared_events.outbox.models import OutboxEvent
-from shared_events.testing import make_token
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.kit.testing import make_token
 
 
 def assert_poll_events_carry_current_causes() -> None:

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from polls import services
 from polls.models import Cause, Poll
-from shared_events.consumer.apply import IncomingMessage
-from shared_events.outbox.models import OutboxEvent
+from shared_events.core.consumer.apply import IncomingMessage
+from shared_events.core.outbox.models import OutboxEvent
 
 _seq = itertools.count(1)
 _titles = itertools.count(1)

@@ -22,7 +22,7 @@ from polls.tests.factories import (
     scheduled_poll,
     tally_message,
 )
-from shared_events.consumer.apply import apply_batch
+from shared_events.core.consumer.apply import apply_batch
 
 pytestmark = pytest.mark.django_db
 POLLS = "/polls/admin/polls/poll/"

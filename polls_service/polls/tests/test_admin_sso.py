@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from shared_events.testing import make_token
+from shared_events.kit.testing import make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_an_admin_session_goes_back_to_accounts_after_the_recheck_interval(clien
 
 
 def test_a_ticket_that_cannot_be_marked_used_gets_503_while_the_cache_is_away(client, settings):
-    from shared_events.testing import free_port
+    from shared_events.core.testing import free_port
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": f"redis://127.0.0.1:{free_port()}/1"}}

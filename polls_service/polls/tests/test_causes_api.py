@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from polls.models import Cause
-from shared_events.outbox.models import OutboxEvent
-from shared_events.testing import make_token
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.kit.testing import make_token
 
 from .conftest import client_with
 

@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 
 from polls.models import AccountReplica, PollStatus
 from polls.tests.factories import make_poll, scheduled_poll
-from shared_events.consumer.apply import Action, IncomingMessage, apply_batch
-from shared_events.identity.permissions import NO_LONGER_OPERATOR
-from shared_events.testing import make_token
+from shared_events.core.consumer.apply import Action, IncomingMessage, apply_batch
+from shared_events.kit.identity.permissions import NO_LONGER_OPERATOR
+from shared_events.kit.testing import make_token
 
 from .conftest import client_with
 

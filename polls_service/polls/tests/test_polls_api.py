@@ -17,7 +17,7 @@ from polls.tests.factories import (
     scheduled_poll,
     tally_message,
 )
-from shared_events.consumer.apply import apply_batch
+from shared_events.core.consumer.apply import apply_batch
 
 from .conftest import client_with
 

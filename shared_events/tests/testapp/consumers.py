@@ -1,8 +1,8 @@
 from collections.abc import Sequence
 
-from shared_events.consumer.registry import handles
-from shared_events.consumer.replicas import ReplicaState, replica_apply, replica_apply_many
-from shared_events.schemas import Event
+from shared_events.core.consumer.registry import handles
+from shared_events.core.consumer.replicas import ReplicaState, replica_apply, replica_apply_many
+from shared_events.core.schemas import Event
 
 from .events import WidgetState
 from .models import WidgetReplica

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from shared_events.schemas import EventData, define_aggregate_events
+from shared_events.core.schemas import EventData, define_aggregate_events
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -2,8 +2,8 @@ import uuid
 
 from django.db import models
 
-from shared_events.consumer.replicas import ReplicaModel
-from shared_events.outbox.published import PublishedModel
+from shared_events.core.consumer.replicas import ReplicaModel
+from shared_events.core.outbox.published import PublishedModel
 
 from .events import SprocketState, WidgetState
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from shared_events.identity.standing import Standing
+from shared_events.kit.identity.standing import Standing
 
 from ..models import PollReplica, PollStatus, Voter
 

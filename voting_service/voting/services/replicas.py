@@ -11,9 +11,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from shared_events.consumer.replicas import ReplicaState, replica_apply, replica_apply_many
-from shared_events.schemas.accounts import AccountState
-from shared_events.schemas.polls import CauseState, PollState
+from shared_events.core.consumer.replicas import ReplicaState, replica_apply, replica_apply_many
+from shared_events.core.schemas.accounts import AccountState
+from shared_events.core.schemas.polls import CauseState, PollState
 
 from ..models import CauseReplica, PollReplica, Voter
 from . import closing

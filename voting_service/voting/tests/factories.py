@@ -10,10 +10,10 @@ from itertools import count
 
 from rest_framework.test import APIClient
 
-from shared_events.consumer.apply import IncomingMessage
-from shared_events.schemas.accounts import AccountState
-from shared_events.schemas.polls import PollState
-from shared_events.testing import make_token
+from shared_events.core.consumer.apply import IncomingMessage
+from shared_events.core.schemas.accounts import AccountState
+from shared_events.core.schemas.polls import PollState
+from shared_events.kit.testing import make_token
 from voting import services
 from voting.models import PollReplica, Voter
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from shared_events.testing import make_token
+from shared_events.kit.testing import make_token
 from voting.models import Ballot, BallotRevision
 
 from .factories import ballot_body, client_for, make_poll, make_voter, set_poll, set_voter

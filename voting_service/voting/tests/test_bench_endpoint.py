@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from shared_events.identity.authentication import TokenUser
-from shared_events.identity.tokens import TokenClaims
+from shared_events.kit.identity.authentication import TokenUser
+from shared_events.kit.identity.tokens import TokenClaims
 from voting.bench import BenchInsertApi
 from voting.models import BenchRow
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from shared_events.testing import make_token
+from shared_events.kit.testing import make_token
 
 pytestmark = pytest.mark.django_db
 COOKIE = "charity_vote_access"

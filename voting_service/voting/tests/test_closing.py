@@ -11,10 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from shared_events.consumer.apply import Action, apply_batch
-from shared_events.outbox.models import OutboxEvent
-from shared_events.schemas import decode
-from shared_events.testing import wait_until
+from shared_events.core.consumer.apply import Action, apply_batch
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.schemas import decode
+from shared_events.core.testing import wait_until
 from voting import services, tasks
 from voting.models import BallotRevision, PollReplica, PollTally
 from voting.services import closing

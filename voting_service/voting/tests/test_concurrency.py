@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from shared_events.consumer.apply import Action, apply_batch
-from shared_events.testing import wait_until
+from shared_events.core.consumer.apply import Action, apply_batch
+from shared_events.core.testing import wait_until
 from voting import services
 from voting.models import Ballot, PollTally
 from voting.selectors import tally_compute, tally_recount

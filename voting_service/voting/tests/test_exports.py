@@ -6,7 +6,7 @@ import io
 import pytest
 from django.contrib.auth.models import User
 
-from shared_events.schemas.polls import CauseState
+from shared_events.core.schemas.polls import CauseState
 from voting import services
 from voting.exports import voter_pseudonym
 

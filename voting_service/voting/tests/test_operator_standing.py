@@ -6,9 +6,9 @@ import uuid
 import pytest
 from rest_framework.test import APIRequestFactory
 
-from shared_events.identity.authentication import JWTAuthentication
-from shared_events.identity.permissions import NO_LONGER_OPERATOR, IsOperator
-from shared_events.testing import make_token
+from shared_events.kit.identity.authentication import JWTAuthentication
+from shared_events.kit.identity.permissions import NO_LONGER_OPERATOR, IsOperator
+from shared_events.kit.testing import make_token
 
 from .factories import ballot_body, client_for, make_voter, set_voter
 

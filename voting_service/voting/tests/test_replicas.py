@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
-from shared_events.consumer.apply import Action, IncomingMessage, apply_batch
-from shared_events.consumer.registry import subscriptions
-from shared_events.testing import make_token
+from shared_events.core.consumer.apply import Action, IncomingMessage, apply_batch
+from shared_events.core.consumer.registry import subscriptions
+from shared_events.kit.testing import make_token
 from voting.models import CauseReplica, PollReplica, PollTally, Voter
 
 from .factories import poll_message, poll_state

@@ -10,9 +10,9 @@ from collections import defaultdict
 import pytest
 from django.conf import settings
 
-from shared_events.consumer.apply import apply_batch
-from shared_events.outbox.models import OutboxEvent
-from shared_events.schemas import decode
+from shared_events.core.consumer.apply import apply_batch
+from shared_events.core.outbox.models import OutboxEvent
+from shared_events.core.schemas import decode
 from voting import services, tasks
 from voting.models import Ballot, PollTally
 from voting.selectors import tally_compute, tally_recount

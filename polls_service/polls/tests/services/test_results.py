@@ -15,9 +15,9 @@ from polls.tests.factories import (
     poll_events,
     tally_message,
 )
-from shared_events.consumer.apply import Action, apply_batch
-from shared_events.consumer.models import DeadLetter
-from shared_events.consumer.registry import subscriptions
+from shared_events.core.consumer.apply import Action, apply_batch
+from shared_events.core.consumer.models import DeadLetter
+from shared_events.core.consumer.registry import subscriptions
 
 pytestmark = pytest.mark.django_db
 

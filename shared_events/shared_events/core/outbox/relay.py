@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from .. import conf
 from ..db_connections import on_fresh_connection
-from ..streams import stream_spec
-from ..transport import OutgoingMessage, Publisher, PublishingBatch, TransportError
+from ..transport.connection import TransportError
+from ..transport.publisher import OutgoingMessage, Publisher, PublishingBatch
+from ..transport.streams import stream_spec
 from .claims import Claimed, claim_due, mark_sent
 from .models import OutboxEvent
 

@@ -79,7 +79,7 @@ class AutoSchema(SpectacularAutoSchema):
         if getattr(view, "throttle_classes", None):
             answers["429"] = ("Too many requests; try again after Retry-After seconds.", detail,
                               {"Retry-After": {"schema": {"type": "integer"}}})
-        # Any operation: its database was out of reach (shared_events/db_unavailable.py).
+        # Any operation: its database was out of reach (shared_events/kit/db_unavailable.py).
         answers["503"] = ("The service's database is out of reach for a moment; send the "
                           "request again after Retry-After seconds.", detail,
                           {"Retry-After": {"schema": {"type": "integer"}}})

@@ -7,7 +7,8 @@ import asyncio
 import dataclasses
 
 from .. import conf
-from ..transport import connect, read_stream
+from ..transport.connection import connect
+from ..transport.pull import read_stream
 from .apply import Action, IncomingMessage, apply_batch
 from .registry import subscriptions
 

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "shared_events.identity.authentication.JWTAuthentication"
+    target_class = "shared_events.kit.identity.authentication.JWTAuthentication"
     match_subclasses = True
     name = "bearerAuth"
 

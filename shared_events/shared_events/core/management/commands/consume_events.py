@@ -6,7 +6,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from shared_events.consumer.runner import ConsumerRunner
+from shared_events.core.consumer.runner import ConsumerRunner
 
 
 class Command(BaseCommand):

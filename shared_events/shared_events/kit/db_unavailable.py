@@ -21,7 +21,7 @@ from typing import Any
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .db_connections import CONNECTION_ERRORS, discard_broken_connections
+from ..core.db_connections import CONNECTION_ERRORS, discard_broken_connections
 
 log = logging.getLogger(__name__)
 
@@ -76,4 +76,4 @@ def _mark_request(sender: Any, request: HttpRequest | None = None, **kwargs: Any
         database_lost(exc)
 
 
-got_request_exception.connect(_mark_request, dispatch_uid="shared_events.db_unavailable")
+got_request_exception.connect(_mark_request, dispatch_uid="shared_events.kit.db_unavailable")

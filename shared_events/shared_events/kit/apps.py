@@ -1,17 +1,14 @@
 from django.apps import AppConfig
 
 
-class SharedEventsConfig(AppConfig):
-    name = "shared_events"
-    verbose_name = "Events (outbox, inbox, dead letters)"
-    default_auto_field = "django.db.models.BigAutoField"
+class PlatformKitConfig(AppConfig):
+    """An app for its templates (the browsable API's header) and the admin's branding."""
+
+    name = "shared_events.kit"
+    label = "shared_events_kit"
+    verbose_name = "Platform kit"
 
     def ready(self) -> None:
-        from .consumer.registry import load_handlers
-
-        # Import every app's consumers module now, so a duplicate or unknown handler fails at
-        # start-up of any process rather than when its first event arrives.
-        load_handlers()
         self._brand_the_admin()
 
     def _brand_the_admin(self) -> None:

@@ -19,6 +19,9 @@ class ProcessedEvent(models.Model):
         app_label = "shared_events"
         db_table = "shared_events_inbox"
 
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
 
 class DeadLetter(models.Model):
     class Status(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Fixtures for any service's tests: `pytest_plugins = ["shared_events.pytest_plugin"]`."""
+"""Fixtures for any service's tests: `pytest_plugins = ["shared_events.core.pytest_plugin"]`."""
 
 from __future__ import annotations
 

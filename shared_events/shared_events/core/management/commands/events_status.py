@@ -6,7 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from shared_events.status import events_status
+from shared_events.core.status import events_status
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from .celery_app import beat_schedule
+from ..core.celery_app import beat_schedule
 from .identity.keys import load_public_keys, write_once
 from .owner_only import owner_only_dir, owner_only_sqlite
 
@@ -117,7 +117,9 @@ def configure(
     base_dir: Path,
     apps: list[str],
     produces: tuple[str, ...] = (),
-    rest_authentication: tuple[str, ...] = ("shared_events.identity.authentication.JWTAuthentication",),
+    rest_authentication: tuple[str, ...] = (
+        "shared_events.kit.identity.authentication.JWTAuthentication",
+    ),
     extra_beat_schedule: dict[str, dict] | None = None,
     api_description: str = "",
 ) -> None:
@@ -152,8 +154,9 @@ def configure(
         "django.contrib.messages",
         "whitenoise.runserver_nostatic",
         "django.contrib.staticfiles",
+        "shared_events.core",
         # Before rest_framework, so its templates (the browsable API's header) take precedence.
-        "shared_events",
+        "shared_events.kit",
         "rest_framework",
         "drf_spectacular",
         "drf_spectacular_sidecar",
@@ -161,9 +164,9 @@ def configure(
     ]
     ns["MIDDLEWARE"] = [
         # First: a lost database connection anywhere below is a 503, not a 500.
-        "shared_events.db_unavailable.DatabaseUnavailableMiddleware",
+        "shared_events.kit.db_unavailable.DatabaseUnavailableMiddleware",
         "django.middleware.security.SecurityMiddleware",
-        "shared_events.request_guards.RefuseNulCharactersMiddleware",
+        "shared_events.kit.request_guards.RefuseNulCharactersMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
@@ -184,7 +187,7 @@ def configure(
                     "django.template.context_processors.request",
                     "django.contrib.auth.context_processors.auth",
                     "django.contrib.messages.context_processors.messages",
-                    "shared_events.context.service_links",
+                    "shared_events.kit.context.service_links",
                 ]
             },
         }
@@ -254,7 +257,9 @@ def configure(
     ns["ADMIN_SSO_SESSION_SECONDS"] = int(env("ADMIN_SSO_SESSION_SECONDS", str(8 * 3600)))
     ns["ADMIN_SSO_RECHECK_SECONDS"] = int(env("ADMIN_SSO_RECHECK_SECONDS", "600"))
     if ns["ADMIN_SSO"]:
-        ns["MIDDLEWARE"].append("shared_events.identity.admin_sso.AdminSessionRecheckMiddleware")
+        ns["MIDDLEWARE"].append(
+            "shared_events.kit.identity.admin_sso.AdminSessionRecheckMiddleware"
+        )
     ns["SERVICE_PUBLIC_URLS"] = {
         name: env(f"{name.upper()}_PUBLIC_URL", "") for name in ("accounts", "polls", "voting")
     }
@@ -273,12 +278,12 @@ def configure(
             "rest_framework.renderers.JSONRenderer",
             "rest_framework.renderers.BrowsableAPIRenderer",
         ],
-        "DEFAULT_PARSER_CLASSES": ["shared_events.parsers.BoundedJSONParser"],
-        "DEFAULT_SCHEMA_CLASS": "shared_events.openapi.AutoSchema",
-        "DEFAULT_PAGINATION_CLASS": "shared_events.pagination.LimitOffsetPagination",
+        "DEFAULT_PARSER_CLASSES": ["shared_events.kit.parsers.BoundedJSONParser"],
+        "DEFAULT_SCHEMA_CLASS": "shared_events.kit.openapi.AutoSchema",
+        "DEFAULT_PAGINATION_CLASS": "shared_events.kit.pagination.LimitOffsetPagination",
         "PAGE_SIZE": 50,
-        "EXCEPTION_HANDLER": "shared_events.api.exception_handler",
-        "VIEW_NAME_FUNCTION": "shared_events.api.view_name",
+        "EXCEPTION_HANDLER": "shared_events.kit.api.exception_handler",
+        "VIEW_NAME_FUNCTION": "shared_events.kit.api.view_name",
         "DEFAULT_THROTTLE_RATES": {
             "login": env("THROTTLE_LOGIN", "10/min"),
             "login_email": env("THROTTLE_LOGIN_EMAIL", "5/min"),

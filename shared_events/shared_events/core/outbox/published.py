@@ -3,7 +3,7 @@
 The event is written in the same transaction as the change, with the aggregate's `version`
 bumped there too, whichever way the change is made: `save()`, `delete()` (cascades included),
 `QuerySet.update()`, `bulk_create()` and `bulk_update()`. Raw SQL is the one way around it, and
-`shared_events.testing.assert_outbox_covers_published_models` catches that in tests.
+`shared_events.core.testing.assert_outbox_covers_published_models` catches that in tests.
 """
 
 from __future__ import annotations
@@ -153,9 +153,6 @@ class PublishedModel(models.Model):
         # Related-object managers and internal lookups use this too, so they keep the guards.
         base_manager_name = "objects"
 
-    def event_state(self) -> EventData:
-        raise NotImplementedError
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and not (set(update_fields) & self.published_fields):
@@ -189,6 +186,9 @@ class PublishedModel(models.Model):
                               self.event_state())],
                 using=using,
             )
+
+    def event_state(self) -> EventData:
+        raise NotImplementedError
 
     def republish(self, using: str | None = None) -> None:
         """Record the current state as a new version although no own column changed: for

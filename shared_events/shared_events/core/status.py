@@ -15,7 +15,7 @@ from .consumer.models import DeadLetter
 from .consumer.registry import subscriptions
 from .consumer.runner import durable_name
 from .outbox.models import OutboxEvent
-from .transport import TransportError, close_bounded, connect
+from .transport.connection import TransportError, close_bounded, connect
 
 # How long NATS may take to answer a ping before status says it does not answer.
 _PING_TIMEOUT_SECONDS = 2.0

@@ -21,15 +21,9 @@ from django.db import close_old_connections
 
 from .. import conf
 from ..db_connections import on_fresh_connection
-from ..streams import stream_spec
-from ..transport import (
-    Delivery,
-    PullSource,
-    TransportError,
-    close_bounded,
-    connect,
-    ensure_stream,
-)
+from ..transport.connection import TransportError, close_bounded, connect
+from ..transport.pull import Delivery, PullSource
+from ..transport.streams import ensure_stream, stream_spec
 from .apply import Action, IncomingMessage, Outcome, apply_batch
 from .registry import subscriptions
 

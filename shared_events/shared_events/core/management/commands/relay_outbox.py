@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from shared_events.outbox.relay import relay_pending
+from shared_events.core.outbox.relay import relay_pending
 
 
 class Command(BaseCommand):

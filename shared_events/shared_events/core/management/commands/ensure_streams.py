@@ -4,9 +4,9 @@ import asyncio
 
 from django.core.management.base import BaseCommand
 
-from shared_events import conf
-from shared_events.streams import all_stream_specs
-from shared_events.transport import connect, ensure_stream, stream_state
+from shared_events.core import conf
+from shared_events.core.transport.connection import connect
+from shared_events.core.transport.streams import all_stream_specs, ensure_stream, stream_state
 
 
 class Command(BaseCommand):

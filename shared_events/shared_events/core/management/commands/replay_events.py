@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from shared_events.consumer.rebuild import rebuild_replicas
+from shared_events.core.consumer.rebuild import rebuild_replicas
 
 
 class Command(BaseCommand):

@@ -1,0 +1,96 @@
+"""The JetStream streams, one per producer, declared in one place for every service, and made
+so on the server (`ensure_stream`) by whichever process gets there first."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+from .. import conf
+from ..schemas import stream_for_producer
+
+log = logging.getLogger(__name__)
+
+PRODUCERS = ("accounts", "polls", "voting")
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    replicas: int
+    max_msgs_per_subject: int
+    duplicate_window_seconds: float
+
+
+def stream_spec(producer: str) -> StreamSpec:
+    if not producer.isidentifier() or producer != producer.lower():
+        raise ValueError(f"a producer is a lower-case name, not {producer!r}")
+    return StreamSpec(
+        name=stream_for_producer(producer),
+        subjects=(f"{producer}.>",),
+        replicas=conf.get("STREAM_REPLICAS"),
+        max_msgs_per_subject=conf.get("STREAM_MAX_MSGS_PER_SUBJECT"),
+        duplicate_window_seconds=conf.get("STREAM_DUPLICATE_WINDOW_SECONDS"),
+    )
+
+
+def all_stream_specs() -> list[StreamSpec]:
+    return [stream_spec(p) for p in PRODUCERS]
+
+
+def _stream_config(spec: StreamSpec) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        num_replicas=spec.replicas,
+        max_msgs_per_subject=spec.max_msgs_per_subject,
+        duplicate_window=spec.duplicate_window_seconds,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+    """Create the stream, or bring its limits in line with the spec. Safe to run anywhere."""
+    wanted = _stream_config(spec)
+    try:
+        info = await js.stream_info(spec.name)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(wanted)
+            log.info("created stream %s", spec.name)
+            return
+        except nats.js.errors.BadRequestError:
+            info = await js.stream_info(spec.name)  # another process created it just now
+    have = info.config
+    if (
+        list(have.subjects or []) != wanted.subjects
+        or have.max_msgs_per_subject != wanted.max_msgs_per_subject
+        or abs((have.duplicate_window or 0) - wanted.duplicate_window) > 0.001
+        or (have.num_replicas or 1) != wanted.num_replicas
+    ):
+        # Storage type cannot change in place; everything compared above can.
+        wanted.storage = have.storage
+        await js.update_stream(wanted)
+        log.info("updated stream %s", spec.name)
+
+
+async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
+    info = await js.stream_info(name)
+    cfg = info.config
+    return {
+        "messages": info.state.messages,
+        "last_seq": info.state.last_seq,
+        "storage": getattr(cfg.storage, "value", cfg.storage),
+        "duplicate_window": cfg.duplicate_window,
+        "max_msgs_per_subject": cfg.max_msgs_per_subject,
+        "replicas": cfg.num_replicas,
+        "subjects": list(cfg.subjects or []),
+    }
