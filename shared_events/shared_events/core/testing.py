@@ -60,6 +60,7 @@ class NatsServer:
     on the same port and storage."""
 
     def __init__(self, store_dir: Path | None = None, port: int | None = None) -> None:
+        self._port_chosen_here = port is None
         self.port = port or free_port()
         self._own_dir = store_dir is None
         self.store_dir = store_dir or Path(tempfile.mkdtemp(prefix="nats-test-"))
@@ -70,13 +71,36 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> NatsServer:
-        self.proc = subprocess.Popen(
-            [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
-             "-sd", str(self.store_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: port_open(self.port), timeout=timeout, message="nats-server to listen")
-        return self
+        """Waits for this server's own "ready" line, not for the port: another process may take
+        a port free_port() handed out, and a port that answers is then another server."""
+        for _ in range(3):
+            if self._run(timeout):
+                return self
+            if not self._port_chosen_here:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"nats-server could not listen on 127.0.0.1:{self.port}: "
+                           + self._log().decode(errors="replace")[-500:])
+
+    def _log_path(self) -> Path:
+        return self.store_dir / "server.log"
+
+    def _log(self) -> bytes:
+        return self._log_path().read_bytes() if self._log_path().exists() else b""
+
+    def _run(self, timeout: float) -> bool:
+        """Start the process; True once it is ready, False if it exited (its port was taken)."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        with self._log_path().open("wb") as log:  # nats-server logs to stderr
+            self.proc = subprocess.Popen(
+                [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
+                 "-sd", str(self.store_dir)],
+                stdout=subprocess.DEVNULL, stderr=log,
+            )
+        proc = self.proc
+        wait_until(lambda: proc.poll() is not None or b"Server is ready" in self._log(),
+                   timeout=timeout, message="nats-server to be ready")
+        return proc.poll() is None
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
