@@ -139,16 +139,16 @@ def test_other_errors_are_still_500(web):
 # -- the relay -----------------------------------------------------------------------------
 
 def lose_the_connection_once(monkeypatch) -> list[str]:
-    """At the relay's test-fault point, right after JetStream acknowledged a batch and before
+    """At the relay's after-publish point, right after JetStream acknowledged a batch and before
     the rows are marked, the connection of the thread marking them is terminated (once)."""
     lost: list[str] = []
 
-    def terminate_once(point: str) -> None:
+    def terminate_once(alias: str) -> None:
         if not lost:
             lost.append(threading.current_thread().name)
             terminate_own_backend()
 
-    monkeypatch.setattr(relay, "_test_fault", terminate_once)
+    monkeypatch.setattr(relay, "_after_publish", terminate_once)
     return lost
 
 
@@ -173,8 +173,8 @@ def test_the_relay_marks_a_backlog_on_a_new_connection_in_its_marking_thread(
     assert len(stream_messages(fresh_streams, "TESTING")) == 50
 
 
-def test_the_test_hook_ends_the_session_between_publish_and_mark_and_only_when_set(
-        fresh_streams, monkeypatch):
+def test_the_test_fault_ends_the_session_between_publish_and_mark_and_only_when_set(
+        fresh_streams, monkeypatch, settings):
     """The system test's way to hit that moment every time (tests/system/test_faults.py)."""
     sessions = []
     real_mark = relay._mark
@@ -188,11 +188,13 @@ def test_the_test_hook_ends_the_session_between_publish_and_mark_and_only_when_s
     Widget.objects.create(name="w")
     connection.ensure_connection()
     before = connection.connection
-    monkeypatch.setenv(relay.TEST_FAULT_ENV, relay.LOSE_CONNECTION_AFTER_PUBLISH)
+    settings.SHARED_EVENTS = {
+        **settings.SHARED_EVENTS,
+        "RELAY_AFTER_PUBLISH": "shared_events.core.testing.lose_db_connection_after_publish"}
     assert relay.relay_batch().published == 1
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
     assert len(sessions) == 2 and sessions[0] is before is not sessions[1]  # a new one
-    monkeypatch.delenv(relay.TEST_FAULT_ENV)
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_AFTER_PUBLISH": None}
     Widget.objects.create(name="w2")
     sessions.clear()
     assert relay.relay_batch().published == 1 and len(sessions) == 1

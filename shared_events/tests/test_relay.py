@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from shared_events.core import testing
 from shared_events.core.outbox import relay
 from shared_events.core.outbox.models import OutboxEvent
 from shared_events.core.outbox.relay import claim_batch, purge_published, relay_batch, relay_pending
@@ -117,14 +118,17 @@ class _Killed(Exception):
     pass
 
 
-def test_the_test_fault_hook_kills_between_publish_and_mark_and_only_when_set(
-        fresh_streams, monkeypatch):
+def test_the_after_publish_hook_strikes_between_publish_and_mark_and_only_when_set(
+        fresh_streams, monkeypatch, settings):
+    """The seam the system tests inject their relay faults through (test_faults.py, 3)."""
     def fake_kill(pid, sig):
         raise _Killed(sig)
 
-    monkeypatch.setattr(relay.os, "kill", fake_kill)
+    monkeypatch.setattr(testing.os, "kill", fake_kill)
     Widget.objects.create(name="w")
-    monkeypatch.setenv(relay.TEST_FAULT_ENV, relay.KILL_AFTER_PUBLISH)
+    settings.SHARED_EVENTS = {
+        **settings.SHARED_EVENTS,
+        "RELAY_AFTER_PUBLISH": "shared_events.core.testing.kill_after_publish"}
     with pytest.raises(_Killed):
         relay_batch()
     # JetStream has it, the row is still claimed and unmarked: what a real SIGKILL leaves.
@@ -132,7 +136,7 @@ def test_the_test_fault_hook_kills_between_publish_and_mark_and_only_when_set(
     row = OutboxEvent.objects.get()
     assert row.published_at is None and row.claim_token is not None
     # Off (the default): the lease runs out, it is sent again, JetStream drops the duplicate.
-    monkeypatch.delenv(relay.TEST_FAULT_ENV)
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_AFTER_PUBLISH": None}
     OutboxEvent.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert relay_batch().published == 1
     assert len(stream_messages(fresh_streams, "TESTING")) == 1

@@ -32,7 +32,8 @@ def redis_socket(tmp_path):
 
 def configured(monkeypatch, tmp_path, **environ: str) -> dict:
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    for name in ("CELERY_QUEUE_PREFIX", "TRUSTED_PROXY_COUNT", "CACHE_URL"):
+    for name in ("CELERY_QUEUE_PREFIX", "TRUSTED_PROXY_COUNT", "CACHE_URL",
+                 "SHARED_EVENTS_RELAY_AFTER_PUBLISH"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -72,3 +73,11 @@ def test_a_trusted_proxy_count_that_is_not_a_count_stops_the_service(monkeypatch
                                                                      value):
     with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXY_COUNT"):
         configured(monkeypatch, tmp_path, TRUSTED_PROXY_COUNT=value)
+
+
+def test_the_relay_after_publish_hook_is_off_unless_the_environment_names_one(monkeypatch,
+                                                                               tmp_path):
+    assert configured(monkeypatch, tmp_path)["SHARED_EVENTS"]["RELAY_AFTER_PUBLISH"] is None
+    fault = "shared_events.core.testing.kill_after_publish"
+    ns = configured(monkeypatch, tmp_path, SHARED_EVENTS_RELAY_AFTER_PUBLISH=fault)
+    assert ns["SHARED_EVENTS"]["RELAY_AFTER_PUBLISH"] == fault

@@ -5,9 +5,9 @@
   open poll's 10 causes: `PUT /voting/api/polls/<id>/ballot/`, the answer being the stored
   ballot, as a client gets it;
 - ceiling: the same clients, tokens and server (gunicorn, Django, DRF, the JWT check,
-  PostgreSQL) answering `POST /voting/api/bench/insert/`, which inserts one row (voting/bench.py,
-  mounted only with BENCH_ENDPOINTS=1). Measured just before and just after the ballots, and
-  averaged, so a change of machine load during the run weighs on both alike.
+  PostgreSQL) answering `POST /voting/api/bench/insert/`, which inserts one row (benchapp, an
+  app only the bench's settings install). Measured just before and just after the ballots,
+  and averaged, so a change of machine load during the run weighs on both alike.
 - where the CPU goes: over each load's measured seconds, the CPU of voting's web (gunicorn and
   its workers), of PostgreSQL's backends serving the bench's databases, of the load generator
   (this process) and of the whole machine, each per request (`infra.CpuMeter`).

@@ -30,7 +30,7 @@ ROOT = manage_all.ROOT
 SERVICES = list(manage_all.SERVICES)
 AGENT = Path(__file__).resolve().with_name("agent.py")
 # Set by the bench for the platform; never taken from the developer's shell.
-_BENCH_OWNED = ("CELERY_BROKER_URL", "CACHE_URL", "BENCH_ENDPOINTS", "EMBEDDED_DEFAULTS",
+_BENCH_OWNED = ("CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "EMBEDDED_DEFAULTS",
                 *(f"{s.upper()}_DATABASE_URL" for s in SERVICES))
 
 
@@ -167,7 +167,10 @@ class BenchPlatform(Platform):
         env["CELERY_BROKER_URL"] = self.bench_config.redis_url
         env["CACHE_URL"] = self.bench_config.redis_url
         env["CELERY_QUEUE_PREFIX"] = f"bench-{self.run_id}-"
-        env["BENCH_ENDPOINTS"] = "1"
+        # Each service's own settings plus the bench's app (settings.py); the repository on the
+        # path lets the services, run from their own folders, import tests.bench.
+        env["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         for name in ("THROTTLE_LOGIN", "THROTTLE_LOGIN_EMAIL", "THROTTLE_REGISTER"):
             env[name] = "100000/min"
         return env

@@ -28,7 +28,7 @@ NAME = "memory"
 GIB = 1024**3
 # The embedded default: nothing of the developer's backends may leak in.
 _DROP = ("DATABASE_URL", "NATS_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_QUEUE_PREFIX",
-         "WEB_WORKERS", "BENCH_ENDPOINTS", "EMBEDDED_DEFAULTS", "VAR_DIR",
+         "WEB_WORKERS", "DJANGO_SETTINGS_MODULE", "EMBEDDED_DEFAULTS", "VAR_DIR",
          *(f"{s.upper()}_DATABASE_URL" for s in manage_all.SERVICES),
          *(f"{s.upper()}_PORT" for s in manage_all.SERVICES))
 

@@ -48,6 +48,10 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     for figure in figures:
         assert isinstance(figure["value"], int | float | str) and figure["value"] not in (
             None, ""), figure
+    # The ceiling endpoint, served by the bench's own app, inserted rows.
+    for phase in ("ceiling_before", "ceiling_after"):
+        statuses = report["scenarios"]["ballots"][phase]["statuses"]
+        assert statuses.get("201", 0) > 0 and "404" not in statuses, statuses
     # The CPU meter found voting's web, PostgreSQL's backends and the load generator at work.
     cpu = report["scenarios"]["ballots"]["cpu_ms_per_request"]
     for phase in ("ballots", "ceiling_before", "ceiling_after"):

@@ -55,6 +55,8 @@ from tests.system.test_status import manage_all_status
 
 CONVERGE_TIMEOUT = 90.0
 POISON_POINTS = 4242
+# A service's SHARED_EVENTS["RELAY_AFTER_PUBLISH"]: a fault of shared_events.core.testing.
+RELAY_FAULT_ENV = "SHARED_EVENTS_RELAY_AFTER_PUBLISH"
 
 
 @pytest.fixture(scope="module")
@@ -169,11 +171,11 @@ def test_2_nats_killed_while_writes_continue(platform: Platform, writer: Writer,
 
 def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer: Writer,
                                                      capsys):
-    """The accounts worker is restarted with SHARED_EVENTS_TEST_FAULT=kill-after-publish, a
-    test-only hook in the relay (off unless set) that SIGKILLs the process after JetStream
-    confirmed a batch and before the rows are marked: the one moment that matters, hit every
-    time. (Pausing the worker from outside once a message shows up in NATS would race the
-    marking, which follows the ack within milliseconds.) Its rows stay leased for
+    """The accounts worker is restarted with the relay's after-publish hook set to a test fault
+    (RELAY_FAULT_ENV, off unless set) that SIGKILLs the process after JetStream confirmed a
+    batch and before the rows are marked: the one moment that matters, hit every time.
+    (Pausing the worker from outside once a message shows up in NATS would race the marking,
+    which follows the ack within milliseconds.) Its rows stay leased for
     RELAY_LEASE_SECONDS (30 s), then a healthy worker sends them again, and JetStream drops
     them as duplicates (same Nats-Msg-Id)."""
     url = platform.config.nats_url
@@ -181,7 +183,8 @@ def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer:
     before = snapshot(platform)["accounts"]["outbox_published"]
     seq_before = natsctl.stream_info(url, "ACCOUNTS")["last_seq"]
     proc = platform.spawn("accounts-worker",
-                          extra_env={"SHARED_EVENTS_TEST_FAULT": "kill-after-publish"})
+                          extra_env={RELAY_FAULT_ENV: "shared_events.core.testing."
+                                                     "kill_after_publish"})
     wait_until(lambda: proc.poll() is not None, timeout=30, message="the relay to kill itself")
     assert proc.returncode == -signal.SIGKILL, proc.returncode
     leased = _count(platform, "accounts", "from shared_events.core.outbox.models import "
@@ -480,9 +483,9 @@ def test_9_database_connection_loss(platform: Platform, operator: Operator, caps
     acknowledged ballot is there; and once the terminations stop, the outbox drains and polls
     has the tally at once, not after the relay's 30 s lease (its rows are marked on a new
     connection). The outside terminations rarely land in the milliseconds between JetStream's
-    ack and the marking, so voting's worker also runs with the relay's test hook
-    `SHARED_EVENTS_TEST_FAULT=lose-db-connection-after-publish`, which ends its own session at
-    that moment after every publish. After test 6 on purpose: a round and voters of its own,
+    ack and the marking, so voting's worker also runs with the relay's after-publish hook set
+    to the test fault `lose_db_connection_after_publish`, which ends its own session at that
+    moment after every publish. After test 6 on purpose: a round and voters of its own,
     checked by itself."""
     url = platform.specs["voting-web"].env.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -511,7 +514,7 @@ def test_9_database_connection_loss(platform: Platform, operator: Operator, caps
                for i, c in enumerate(clients)]
     platform.stop("voting-worker")
     platform.spawn("voting-worker", extra_env={
-        "SHARED_EVENTS_TEST_FAULT": "lose-db-connection-after-publish"})
+        RELAY_FAULT_ENV: "shared_events.core.testing.lose_db_connection_after_publish"})
     for caster in casters:
         caster.start()
     try:

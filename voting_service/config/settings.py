@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared_events.kit.service_settings import configure, env_bool
+from shared_events.kit.service_settings import configure
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,3 @@ configure(
 # Operator rights follow the replica of accounts, not the token's role claim
 # (shared_events/kit/identity/standing.py).
 ACCOUNT_STANDING = "voting.selectors.replicas.account_standing"
-
-# The ballot benchmark's ceiling endpoint (voting/bench.py); only `manage_all.py bench` sets it.
-BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS")

@@ -221,14 +221,3 @@ class PollTally(PublishedModel):
             closes_at=self.closes_at.isoformat() if self.closes_at else None,
         )
 
-
-class BenchRow(models.Model):
-    """Rows the benchmark's ceiling endpoint inserts (`voting.bench`, only with
-    BENCH_ENDPOINTS=1, which only `manage_all.py bench` sets). Empty everywhere else."""
-
-    caller = models.UUIDField()
-    note = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"bench row {self.pk}"

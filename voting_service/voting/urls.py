@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import path
 
 from . import apis
@@ -13,8 +12,3 @@ urlpatterns = [
     path("polls/<uuid:poll_id>/receipts/", apis.PollReceiptsApi.as_view(), name="receipts"),
     path("receipts/<str:receipt>/", apis.ReceiptApi.as_view(), name="receipt"),
 ]
-
-if settings.BENCH_ENDPOINTS:  # only `manage_all.py bench` sets it (voting/bench.py)
-    from .bench import BenchInsertApi
-
-    urlpatterns.append(path("bench/insert/", BenchInsertApi.as_view(), name="bench-insert"))

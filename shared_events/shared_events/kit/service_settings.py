@@ -250,6 +250,8 @@ def configure(
         "PRODUCES": produces,
         "STREAM_REPLICAS": int(env("NATS_STREAM_REPLICAS", "1")),
         "OUTBOX_STALE_AFTER_SECONDS": float(env("OUTBOX_STALE_AFTER_SECONDS", "60")),
+        # Only the system tests set it, to a fault of shared_events.core.testing.
+        "RELAY_AFTER_PUBLISH": env("SHARED_EVENTS_RELAY_AFTER_PUBLISH"),
     }
 
     # Operators sign in to accounts' admin; the other admins trust its one-use tickets.

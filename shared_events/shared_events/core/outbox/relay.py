@@ -12,14 +12,13 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import logging
-import os
-import signal
 import time
 import uuid
 from datetime import datetime, timedelta
 
 from django.db import connection, connections, router
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .. import conf
 from ..db_connections import on_fresh_connection
@@ -33,29 +32,14 @@ log = logging.getLogger(__name__)
 
 _publisher: Publisher | None = None
 
-# Test-only fault injection, off unless this variable is set: with one of the values below, a
-# relay SIGKILLs its own process, or ends its own database session (PostgreSQL), right after
-# JetStream confirmed a batch and before the rows are marked, a moment no signal or
-# pg_terminate_backend sent from outside can hit reliably (tests/system/test_faults.py).
-TEST_FAULT_ENV = "SHARED_EVENTS_TEST_FAULT"
-KILL_AFTER_PUBLISH = "kill-after-publish"
-LOSE_CONNECTION_AFTER_PUBLISH = "lose-db-connection-after-publish"
 
-
-def _test_fault(point: str) -> None:
-    if os.environ.get(TEST_FAULT_ENV) != point:
-        return
-    if point == LOSE_CONNECTION_AFTER_PUBLISH:
-        log.error("test fault injection (%s=%s): ending this database session", TEST_FAULT_ENV,
-                  point)
-        try:
-            with connections[router.db_for_write(OutboxEvent)].cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-        except Exception:  # the session ended, as wanted
-            pass
-        return
-    log.error("test fault injection (%s=%s): killing this process", TEST_FAULT_ENV, point)
-    os.kill(os.getpid(), signal.SIGKILL)
+def _after_publish(alias: str) -> None:
+    """The RELAY_AFTER_PUBLISH hook, if set: run once JetStream confirmed a batch and before its
+    rows are marked, with the database alias they are marked on. Tests inject faults there
+    (shared_events.core.testing), a moment nothing sent from outside can hit reliably."""
+    hook = conf.get("RELAY_AFTER_PUBLISH")
+    if hook:
+        import_string(hook)(alias)
 
 
 def get_publisher() -> Publisher:
@@ -152,8 +136,7 @@ def _finish(batch: _InFlight) -> RelayResult:
 
     ok = [row.seq for row, err in zip(send, outcomes, strict=True) if err is None]
     if ok:
-        _test_fault(KILL_AFTER_PUBLISH)
-        _test_fault(LOSE_CONNECTION_AFTER_PUBLISH)
+        _after_publish(router.db_for_write(OutboxEvent))
     failed = [(row, err) for row, err in zip(send, outcomes, strict=True) if err is not None]
     now = timezone.now()
     # JetStream has the events: a lost connection must not leave the rows to wait out their

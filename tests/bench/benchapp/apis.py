@@ -1,10 +1,6 @@
-"""The ceiling of the ballot benchmark (`manage_all.py bench`): the same web stack as a ballot
-(gunicorn, Django's middleware, DRF, the JWT check, PostgreSQL) answering an authenticated POST
-that inserts one row. A ballot's throughput is reported as a fraction of this one's.
-
-Mounted only when the setting BENCH_ENDPOINTS is on (the environment variable of that name),
-which only the bench sets: a deployment never serves it.
-"""
+"""The ceiling of the ballot benchmark (ballots.py): the same web stack as a ballot (gunicorn,
+Django's middleware, DRF, the JWT check, PostgreSQL) answering an authenticated POST that
+inserts one row. A ballot's throughput is reported as a fraction of this one's."""
 
 from __future__ import annotations
 
