@@ -235,18 +235,18 @@ def preflight(config: PlatformConfig) -> None:
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database a URL names if it does not exist yet."""
-    from urllib.parse import unquote, urlparse
+    import dj_database_url
 
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql", "pgsql"):
+    database = dj_database_url.parse(url)
+    if database["ENGINE"] != "django.db.backends.postgresql":
         return
     import psycopg2
     from psycopg2 import sql
 
-    name = unquote(parsed.path.lstrip("/"))
-    conn = psycopg2.connect(dbname="postgres", user=unquote(parsed.username or "") or None,
-                            password=unquote(parsed.password or "") or None,
-                            host=parsed.hostname or None, port=parsed.port or None)
+    name = database["NAME"]
+    conn = psycopg2.connect(dbname="postgres", user=database["USER"] or None,
+                            password=database["PASSWORD"] or None,
+                            host=database["HOST"] or None, port=database["PORT"] or None)
     try:
         conn.autocommit = True
         with conn.cursor() as cursor:

@@ -23,8 +23,10 @@ import random
 import time
 from typing import Any
 
+from tests.system.harness import database_name
+
 from . import lag
-from .infra import SERVICES, Agent, CpuMeter, RssSampler, connect, load_average, unquote_db_name
+from .infra import SERVICES, Agent, CpuMeter, RssSampler, connect, load_average
 from .load import LoadResult, Request, run_load
 from .stats import summary_ms
 
@@ -72,7 +74,7 @@ def run(ctx: Any) -> dict[str, Any]:
 
     roots = {name: proc.pid for name, proc in ctx.platform.procs.items()}
     pg = connect(ctx.platform.db_url("voting"))
-    databases = [unquote_db_name(ctx.platform.db_url(s)) for s in SERVICES]
+    databases = [database_name(ctx.platform.db_url(s)) for s in SERVICES]
     cpu = {phase: CpuMeter(roots, pg, databases) for phase in ("before", "ballots", "after")}
     before = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
                       warmup=p.warmup, label="ceiling (insert one row)", seed=1,

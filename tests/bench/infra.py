@@ -20,11 +20,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import manage_all
 from shared_events.core.testing import NatsServer, free_port
-from tests.system.harness import _NOT_INHERITED, Platform, _postgres_admin, _with_database
+from tests.system.harness import (
+    _NOT_INHERITED,
+    Platform,
+    _postgres_admin,
+    _with_database,
+    database_name,
+)
 
 ROOT = manage_all.ROOT
 SERVICES = list(manage_all.SERVICES)
@@ -77,7 +82,7 @@ class Databases:
 
     def drop_all(self) -> None:
         for url in self.created:
-            name = urlparse(url).path.lstrip("/")
+            name = database_name(url)
             try:
                 _postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             except Exception as exc:  # keep dropping the others
@@ -473,7 +478,3 @@ def load_average() -> list[float]:
 
 def stop_nats(server: NatsServer) -> None:
     server.close()
-
-
-def unquote_db_name(url: str) -> str:
-    return unquote(urlparse(url).path.lstrip("/"))

@@ -32,3 +32,11 @@ def test_every_model_change_has_its_migration(service: str, tmp_path: Path):
     env["VAR_DIR"] = str(tmp_path)
     run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
         ROOT / f"{service}_service", env)
+
+
+def test_the_system_tests_send_their_requests_through_one_client():
+    """harness.http: one place for the headers, the timeout and what an error status is. A
+    browser keeping cookies (build_opener) is another concern and may differ."""
+    others = [path.name for path in sorted((ROOT / "tests" / "system").glob("*.py"))
+              if path.name != "harness.py" and "urlopen(" in path.read_text()]
+    assert others == []

@@ -22,12 +22,11 @@ import random
 import threading
 import time
 import urllib.error
-import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from typing import Any
 
-from tests.system.harness import Platform
+from tests.system.harness import Platform, http
 
 PASSWORD = "a-long-enough-passphrase-42"
 MARK = "SNAPSHOT-JSON:"
@@ -217,30 +216,16 @@ def request(method: str, url: str, data: Any = None, token: str | None = None,
     """(outcome, status, body). Outcome: "ok" (2xx), "refused" (4xx), "failed" (5xx, or the
     connection was refused: nothing was done), "unknown" (sent, but no answer: it may or may
     not have been applied)."""
-    headers = {"Accept": "application/json"}
-    body = None
-    if data is not None:
-        body = json.dumps(data).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
+        answer = http(method, url, data, token=token, timeout=timeout)
     except urllib.error.URLError as exc:
         refused = isinstance(exc.reason, ConnectionRefusedError)
         return ("failed" if refused else "unknown"), None, str(exc.reason)
-    except (ConnectionError, TimeoutError, OSError) as exc:
+    except OSError as exc:
         return ("failed" if isinstance(exc, ConnectionRefusedError) else "unknown"), None, str(exc)
-    try:
-        parsed = json.loads(raw) if raw else None
-    except ValueError:
-        parsed = raw.decode(errors="replace")
+    status = answer.status
     outcome = "ok" if status < 400 else "refused" if status < 500 else "failed"
-    return outcome, status, parsed
+    return outcome, status, answer.body
 
 
 @dataclasses.dataclass

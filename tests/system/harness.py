@@ -24,9 +24,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 import manage_all
 from shared_events.core.testing import free_port, port_open, wait_until
@@ -41,6 +44,7 @@ _NOT_INHERITED = ("DATABASE_URL", "NATS_URL", "VAR_DIR", "EMBEDDED_NATS_PORT", "
 class Response(NamedTuple):
     status: int
     body: Any  # parsed JSON, or the text when it is not JSON
+    headers: Message  # looked up in any case, as HTTP names them
 
     def __repr__(self) -> str:
         return f"<{self.status} {str(self.body)[:300]}>"
@@ -48,8 +52,9 @@ class Response(NamedTuple):
 
 def http(method: str, url: str, data: Any = None, *, token: str | None = None,
          accept: str = "application/json", timeout: float = 30.0) -> Response:
-    """One JSON request; an HTTP error status is a Response, not an exception. The timeout is
-    generous: a loaded CI machine is slow, and a test waits for an answer, not for speed."""
+    """One JSON request, the system tests' one HTTP client. An HTTP error status is a Response;
+    no answer (refused, reset, timed out) raises the OSError. The timeout is generous: a loaded
+    CI machine is slow, and a test waits for an answer, not for speed."""
     headers = {"Accept": accept}
     body = None
     if data is not None:
@@ -60,29 +65,41 @@ def http(method: str, url: str, data: Any = None, *, token: str | None = None,
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
+            status, answered, raw = response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
+        status, answered, raw = exc.code, exc.headers, exc.read()
     text = raw.decode(errors="replace")
     try:
-        return Response(status, json.loads(text) if text else None)
+        return Response(status, json.loads(text) if text else None, answered)
     except ValueError:
-        return Response(status, text)
+        return Response(status, text, answered)
+
+
+def database_name(url: str) -> str:
+    return dj_database_url.parse(url)["NAME"]
 
 
 def _with_database(url: str, name: str) -> str:
-    return urlparse(url)._replace(path=f"/{name}").geturl()
+    # A URL to build, not to read: dj-database-url only parses.
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+def postgres_connection(url: str, dbname: str | None = None) -> Any:
+    """An autocommit connection to the server of a database URL: to `dbname`, by default
+    the URL's own database."""
+    import psycopg2
+
+    database = dj_database_url.parse(url)
+    conn = psycopg2.connect(dbname=dbname or database["NAME"], user=database["USER"] or None,
+                            password=database["PASSWORD"] or None,
+                            host=database["HOST"] or None, port=database["PORT"] or None)
+    conn.autocommit = True
+    return conn
 
 
 def _postgres_admin(url: str, statement: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    conn = psycopg2.connect(dbname="postgres", user=unquote(parsed.username or "") or None,
-                            password=unquote(parsed.password or "") or None,
-                            host=parsed.hostname or None, port=parsed.port or None)
+    conn = postgres_connection(url, "postgres")
     try:
-        conn.autocommit = True
         with conn.cursor() as cursor:
             cursor.execute(statement)
     finally:
@@ -252,7 +269,7 @@ class Platform:
             if proc.poll() is None:
                 proc.wait(10)
         for url in self.created_databases:
-            name = urlparse(url).path.lstrip("/")
+            name = database_name(url)
             _postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not keep_files:
             shutil.rmtree(self.workdir, ignore_errors=True)

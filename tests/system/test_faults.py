@@ -18,12 +18,9 @@ import random
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -50,7 +47,7 @@ from tests.system.convergence import (
     snapshot,
     wait_converged,
 )
-from tests.system.harness import Platform, _postgres_admin
+from tests.system.harness import Platform, _postgres_admin, database_name, http, postgres_connection
 from tests.system.test_status import manage_all_status
 
 CONVERGE_TIMEOUT = 90.0
@@ -461,7 +458,7 @@ def _poison_trigger(platform: Platform, *, create: bool) -> None:
 def _wipe_database(platform: Platform, service: str) -> None:
     url = platform.specs[f"{service}-web"].env.get("DATABASE_URL")
     if url:
-        name = urlparse(url).path.lstrip("/")
+        name = database_name(url)
         _postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         manage_all.ensure_database(url)
     else:
@@ -490,7 +487,7 @@ def test_9_database_connection_loss(platform: Platform, operator: Operator, caps
     url = platform.specs["voting-web"].env.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         pytest.skip("terminates PostgreSQL backends (set VOTING_DATABASE_URL)")
-    database = urlparse(url).path.lstrip("/")
+    database = database_name(url)
     round_ = open_round(platform, operator)
     clients = [new_delegator(platform) for _ in range(BALLOT_CLIENTS)]
     wait_until(lambda: all(platform.api("GET", "voting", "me/", token=c.token).status == 200
@@ -598,35 +595,19 @@ def _converges_after_the_storm(platform: Platform, round_: Round, clients: list[
 
 def _put_ballot(url: str, token: str, allocations: list[list]) -> tuple[int | None, str | None]:
     """(status, Retry-After) of one ballot; status None when no answer came."""
-    body = json.dumps({"allocations": [{"cause": c, "points": p} for c, p in allocations]})
-    request = urllib.request.Request(url, data=body.encode(), method="PUT", headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json",
-        "Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers.get("Retry-After")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("Retry-After")
+        answer = http("PUT", url, {"allocations": [{"cause": c, "points": p}
+                                                   for c, p in allocations]}, token=token)
     except OSError:
         return None, None
-
-
-def _postgres(url: str, dbname: str):
-    import psycopg2
-
-    parsed = urlparse(url)
-    conn = psycopg2.connect(dbname=dbname, user=unquote(parsed.username or "") or None,
-                            password=unquote(parsed.password or "") or None,
-                            host=parsed.hostname or None, port=parsed.port or None)
-    conn.autocommit = True
-    return conn
+    return answer.status, answer.headers.get("Retry-After")
 
 
 def _terminate_backends_repeatedly(url: str, database: str, seconds: float,
                                    interval: float) -> int:
     """pg_terminate_backend on every session of `database` (this one is on another database)
     every `interval` seconds for `seconds`; returns how many sessions it ended."""
-    conn = _postgres(url, "postgres")
+    conn = postgres_connection(url, "postgres")
     terminated = 0
     try:
         with conn.cursor() as cursor:
@@ -642,7 +623,7 @@ def _terminate_backends_repeatedly(url: str, database: str, seconds: float,
 
 
 def _voting_outbox_pending(url: str) -> int:
-    conn = _postgres(url, urlparse(url).path.lstrip("/"))
+    conn = postgres_connection(url)
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM shared_events_outbox "
@@ -658,7 +639,7 @@ def _tally_versions(voting_url: str, polls_url: str, poll_id: str) -> tuple[int 
     for url, statement in (
             (voting_url, "SELECT version FROM voting_polltally WHERE poll_id = %s"),
             (polls_url, "SELECT source_version FROM polls_tallyreplica WHERE id = %s")):
-        conn = _postgres(url, urlparse(url).path.lstrip("/"))
+        conn = postgres_connection(url)
         try:
             with conn.cursor() as cursor:
                 cursor.execute(statement, [poll_id])

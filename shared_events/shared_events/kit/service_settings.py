@@ -11,7 +11,9 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import urlparse
+
+import dj_database_url
 
 from ..core.celery_app import beat_schedule
 from .identity.keys import load_public_keys, write_once
@@ -55,24 +57,17 @@ def var_dir(base_dir: Path) -> Path:
 
 def database_from_url(url: str) -> dict[str, Any]:
     """postgres://user:pass@host:port/name?sslmode=require  or  sqlite:////abs/path.sqlite3"""
-    parsed = urlparse(url)
-    options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-    if parsed.scheme in ("postgres", "postgresql", "pgsql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parsed.path.lstrip("/")),
-            "USER": unquote(parsed.username or ""),
-            "PASSWORD": unquote(parsed.password or ""),
-            "HOST": parsed.hostname or "",
-            "PORT": str(parsed.port or ""),
-            "OPTIONS": options,
-            # Persistent: a connection per request would cost more than most requests.
-            "CONN_MAX_AGE": int(env("DB_CONN_MAX_AGE", "60")),
-            "CONN_HEALTH_CHECKS": True,
-        }
-    if parsed.scheme == "sqlite":
-        return sqlite_database(Path(unquote(parsed.path)))
-    raise ValueError(f"unsupported DATABASE_URL scheme {parsed.scheme!r}")
+    database = dj_database_url.parse(
+        url,
+        # Persistent: a connection per request would cost more than most requests.
+        conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_database(Path(database["NAME"]))
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ValueError(f"unsupported DATABASE_URL scheme {url.split(':', 1)[0]!r}")
+    return dict(database)
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:
