@@ -6,6 +6,7 @@ import asyncio
 import signal
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import nats.errors
 import pytest
@@ -26,10 +27,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def hung(server):
     """The server frozen for the block, as a stuck process or a paused VM would be."""
     server.proc.send_signal(signal.SIGSTOP)
+    # A signal is delivered when the kernel gets to it: on a loaded machine the server could
+    # still answer right after the call, so the block starts once it is seen stopped.
+    wait_until(lambda: process_state(server.proc.pid) == "T", timeout=10, interval=0.01,
+               message="the server to be stopped")
     try:
         yield
     finally:
         server.proc.send_signal(signal.SIGCONT)
+
+
+def process_state(pid: int) -> str:
+    """The state letter of /proc/<pid>/stat: "T" for stopped."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0]
 
 
 def unpublished() -> int:
