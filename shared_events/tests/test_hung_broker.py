@@ -64,16 +64,21 @@ def test_the_relay_publishes_again_soon_after_a_hung_server_resumes(own_nats_ser
     assert usable(get_publisher()._nc)
 
 
+async def open_pull_source(server) -> tuple:
+    """A connection to the server and a pull source on a stream of its own."""
+    nc = await connect(server.url, name="hung-pull-test")
+    await nc.jetstream().add_stream(StreamConfig(name="HUNGTEST", subjects=["hungtest.>"]))
+    source = PullSource(nc, "HUNGTEST", "hung-test", ["hungtest.>"])
+    await source.open(ack_wait=30, max_ack_pending=100)
+    return nc, source
+
+
 def test_a_pull_source_on_a_connection_that_stopped_reading_raises(own_nats_server):
     """The very failure seen in the field: a flush that timed out during the hang leaves nats-py
     a cancelled PONG future; the late PONG kills its read loop, yet it still says connected."""
     async def run():
-        nc = await connect(own_nats_server.url, name="hung-pull-test")
+        nc, source = await open_pull_source(own_nats_server)
         try:
-            js = nc.jetstream()
-            await js.add_stream(StreamConfig(name="HUNGTEST", subjects=["hungtest.>"]))
-            source = PullSource(nc, "HUNGTEST", "hung-test", ["hungtest.>"])
-            await source.open(ack_wait=30, max_ack_pending=100)
             with hung(own_nats_server):
                 with pytest.raises(nats.errors.TimeoutError):
                     await nc.flush(timeout=0.3)
@@ -97,12 +102,8 @@ def test_a_pull_source_on_a_connection_that_stopped_reading_raises(own_nats_serv
 
 def test_a_pull_request_the_hung_server_never_ends_raises(own_nats_server):
     async def run():
-        nc = await connect(own_nats_server.url, name="hung-pull-test")
+        nc, source = await open_pull_source(own_nats_server)
         try:
-            js = nc.jetstream()
-            await js.add_stream(StreamConfig(name="HUNGTEST", subjects=["hungtest.>"]))
-            source = PullSource(nc, "HUNGTEST", "hung-test", ["hungtest.>"])
-            await source.open(ack_wait=30, max_ack_pending=100)
             with hung(own_nats_server):
                 # Not an empty batch after another: the connection is given up.
                 with pytest.raises(TransportError, match="did not answer a ping"):

@@ -7,20 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.system.harness import Platform
+from tests.system.harness import Platform, started_platform
 
 
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Platform]:
-    running = Platform()
-    try:
-        running.start()
-    except BaseException:
-        print(running.logs(tail=200))
-        running.close(keep_files=True)
-        raise
-    yield running
-    running.close()
+    with started_platform() as running:
+        yield running
 
 
 @pytest.hookimpl(wrapper=True)

@@ -24,6 +24,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -308,3 +310,18 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+@contextmanager
+def started_platform() -> Iterator[Platform]:
+    """A started platform, closed at the end; one that fails to start prints its logs and
+    keeps its files for a look."""
+    running = Platform()
+    try:
+        running.start()
+    except BaseException:
+        print(running.logs(tail=200))
+        running.close(keep_files=True)
+        raise
+    yield running
+    running.close()

@@ -23,7 +23,7 @@ import pytest
 from shared_events.core.testing import wait_until
 from tests.system.actors import Operator, Round, create_operator, open_round
 from tests.system.convergence import Voter, new_delegator
-from tests.system.harness import Platform, http
+from tests.system.harness import Platform, http, started_platform
 
 CLIENTS = 20
 POINTS = 100  # a new delegator's voting power
@@ -33,15 +33,8 @@ DEADLINE = 120.0
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
     # Of its own: the scenarios stop and restart workers.
-    running = Platform()
-    try:
-        running.start()
-    except BaseException:
-        print(running.logs(tail=200))
-        running.close(keep_files=True)
-        raise
-    yield running
-    running.close()
+    with started_platform() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,14 @@ from tests.system.convergence import (
     snapshot,
     wait_converged,
 )
-from tests.system.harness import Platform, _postgres_admin, database_name, http, postgres_connection
+from tests.system.harness import (
+    Platform,
+    _postgres_admin,
+    database_name,
+    http,
+    postgres_connection,
+    started_platform,
+)
 from tests.system.test_status import manage_all_status
 
 CONVERGE_TIMEOUT = 90.0
@@ -58,15 +65,8 @@ RELAY_FAULT_ENV = "SHARED_EVENTS_RELAY_AFTER_PUBLISH"
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
-    running = Platform()
-    try:
-        running.start()
-    except BaseException:
-        print(running.logs(tail=200))
-        running.close(keep_files=True)
-        raise
-    yield running
-    running.close()
+    with started_platform() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
