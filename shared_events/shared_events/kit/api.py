@@ -18,18 +18,23 @@ from .db_unavailable import (
     database_lost,
     is_database_unavailable,
 )
+from .errors import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     """DRF's handler, with every error body an object: {"field": ["message"]} for invalid input,
     {"detail": "..."} for the rest. A service function's django ValidationError is invalid input
     too, so views call services directly and its field-level messages become a 400. A lost
-    database connection is a 503 with Retry-After (`db_unavailable`)."""
+    database connection is a 503 with Retry-After (`db_unavailable`). A service's domain error
+    (`errors`) gets its own status with its message as the detail."""
     if is_database_unavailable(exc):
         database_lost(exc)
         set_rollback()
         return Response({"detail": MESSAGE}, status=503,
                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response({"detail": exc.message}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
