@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import queue
 import re
 import shlex
 import signal
@@ -31,8 +30,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 SERVICES = {"accounts": 8001, "polls": 8002, "voting": 8003}
-DEFAULT_EMBEDDED_NATS_PORT = 14222  # shared_events.kit.service_settings.EMBEDDED_NATS_PORT
+# The services' default as well (shared_events.kit.service_settings; a test keeps them equal).
+# Not imported from there: `up` loads none of the services' packages, because honcho forks this
+# runner once per process to read its output, and each fork maps what the runner has loaded.
+EMBEDDED_NATS_PORT = 14222
 READY_TIMEOUT = 120.0
+# Once one process of `up` stops, honcho gives the others 5 s before SIGKILL: gunicorn's
+# in-flight requests get less than that, so a web server stops by itself.
+WEB_GRACEFUL_TIMEOUT = 4
 # Each runner module needed by some command; if one is missing we are not in the venv.
 REQUIRED_MODULES = ("django", "celery", "gunicorn", "honcho", "shared_events", "pytest")
 
@@ -68,14 +73,6 @@ def fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
-def embedded_nats_port() -> int:
-    try:
-        from shared_events.kit.service_settings import EMBEDDED_NATS_PORT
-    except ImportError:
-        EMBEDDED_NATS_PORT = DEFAULT_EMBEDDED_NATS_PORT
-    return EMBEDDED_NATS_PORT
-
-
 def _int_env(environ: dict[str, str], name: str, default: int) -> int:
     value = environ.get(name) or str(default)
     if not value.isdigit():
@@ -91,7 +88,7 @@ def platform_config(environ: dict[str, str] | None = None, *,
     nats_port = None
     nats_url = environ.get("NATS_URL") or ""
     if not nats_url:
-        nats_port = _int_env(environ, "EMBEDDED_NATS_PORT", embedded_nats_port())
+        nats_port = _int_env(environ, "EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT)
         nats_url = f"nats://127.0.0.1:{nats_port}"
     return PlatformConfig(
         environ=environ,
@@ -156,7 +153,7 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                 py, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
                 "--workers", str(config.web_workers), "--threads", "8",
                 "--worker-class", "gthread", "--no-control-socket", "--access-logfile", "-",
-                "--graceful-timeout", "10"], cwd, env),
+                "--graceful-timeout", str(WEB_GRACEFUL_TIMEOUT)], cwd, env),
             ProcessSpec(f"{service}-worker", [
                 py, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
                 "--concurrency", "4", "--loglevel", "INFO", "-n", f"{service}@%h",
@@ -325,32 +322,22 @@ def wait_ready_then_announce(config: PlatformConfig, stopped: threading.Event) -
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    import honcho.manager
+    from honcho.manager import Manager
 
     config = platform_config()
     preflight(config)
     migrate(config)
     specs = platform_processes(config)
-    honcho.manager.KILL_WAIT = 15  # gunicorn's graceful timeout is 10 s
-    stopped = threading.Event()
-
-    class Manager(honcho.manager.Manager):
-        def _start(self) -> None:
-            # A thread, not honcho's forked copy of this runner, per process to read its output:
-            # 14 forks cost about 28 MiB RSS each and do nothing but relay lines.
-            for name, p in self._processes.items():
-                p["process"] = threading.Thread(target=p["obj"].run, args=(self.events, False),
-                                                name=f"output of {name}", daemon=True)
-                p["process"].start()
-            threading.Thread(target=wait_ready_then_announce, args=(config, stopped),
-                             daemon=True).start()
-
     manager = Manager()
-    manager.events = queue.Queue()  # threads share it; no pipe and feeder thread needed
     for spec in specs:
         # `exec`: the process itself, not a shell, is the group leader honcho signals.
         manager.add_process(spec.name, "exec " + shlex.join(spec.argv), env=spec.env,
                             cwd=str(spec.cwd))
+    stopped = threading.Event()
+    # Started before honcho forks its output readers, which inherit no lock from it: while they
+    # fork it is polling over HTTP (it prints only once every service is ready).
+    threading.Thread(target=wait_ready_then_announce, args=(config, stopped), name="readiness",
+                     daemon=True).start()
     say(f"starting {len(specs)} processes (runner pid {os.getpid()})")
     try:
         manager.loop()
