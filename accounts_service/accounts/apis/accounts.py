@@ -73,15 +73,8 @@ class AccountDetailApi(APIView):
         account = selectors.account_get(account_id=account_id)
         serializer = self.AccountUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if account.pk == request.user.pk and (data.get("is_active") is False or
-                                              data.get("role", Role.OPERATOR) != Role.OPERATOR):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Operators cannot demote or deactivate themselves."]})
-        if "is_active" in data:
-            account = services.account_set_active(account=account, is_active=data["is_active"])
-        if "role" in data:
-            account = services.account_set_role(account=account, role=data["role"])
+        account = services.account_change_standing(account=account, by=request.user,
+                                                   **serializer.validated_data)
         return Response(AccountOutput(account).data)
 
 

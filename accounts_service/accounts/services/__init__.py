@@ -4,6 +4,7 @@ same way."""
 
 from .accounts import (
     account_change_password,
+    account_change_standing,
     account_register,
     account_set_active,
     account_set_role,
@@ -27,6 +28,7 @@ from .tokens import (
 __all__ = [
     "AccrualReport",
     "account_change_password",
+    "account_change_standing",
     "account_register",
     "account_set_active",
     "account_set_role",

@@ -136,3 +136,18 @@ def account_set_role(*, account: Account, role: str) -> Account:
         account.role = role
         account.save(update_fields=["role", "updated_at"])
     return account
+
+
+@transaction.atomic
+def account_change_standing(*, account: Account, by: Account, is_active: bool | None = None,
+                            role: str | None = None) -> Account:
+    """An operator activates, deactivates or changes the role of an account. Never their own
+    demotion or deactivation, so nobody locks themselves out by a slip: another operator can."""
+    if account.pk == by.pk and (is_active is False or role not in (None, Role.OPERATOR)):
+        raise ValidationError(
+            {"non_field_errors": ["Operators cannot demote or deactivate themselves."]})
+    if is_active is not None:
+        account = account_set_active(account=account, is_active=is_active)
+    if role is not None:
+        account = account_set_role(account=account, role=role)
+    return account

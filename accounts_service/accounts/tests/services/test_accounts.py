@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Account, LedgerEntry, Role
 from accounts.services import (
+    account_change_standing,
     account_register,
     account_set_active,
     account_update_profile,
@@ -82,3 +83,17 @@ def test_operators_are_staff_in_the_admin_and_delegators_are_not(delegator, oper
     account_set_active(account=operator, is_active=False)
     operator.refresh_from_db()
     assert not operator.is_staff
+
+
+def test_an_operator_changes_anothers_standing_but_never_demotes_themselves(delegator, operator):
+    account = account_change_standing(account=delegator, by=operator, role=Role.OPERATOR,
+                                      is_active=False)
+    assert (account.role, account.is_active) == (Role.OPERATOR, False)
+    assert last_event(delegator)["data"]["role"] == "operator"
+    for change in ({"is_active": False}, {"role": Role.DELEGATOR}):
+        with pytest.raises(ValidationError, match="cannot demote or deactivate themselves"):
+            account_change_standing(account=operator, by=operator, **change)
+    operator.refresh_from_db()
+    assert (operator.role, operator.is_active) == (Role.OPERATOR, True)
+    assert account_change_standing(account=operator, by=operator, is_active=True,
+                                   role=Role.OPERATOR) == operator
