@@ -2,8 +2,7 @@
 
 from celery import shared_task
 
-from .accrual import accrue_epoch_points
-from .tokens import refresh_tokens_purge_expired
+from .services import accrue_epoch_points, refresh_tokens_purge_expired
 
 
 @shared_task(name="accounts.purge_expired_refresh_tokens", ignore_result=True)

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
+from django.contrib.auth.models import update_last_login
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from shared_events.kit.identity.tokens import (
     verify_token,
 )
 
-from .models import Account, RefreshToken
+from ..models import Account, RefreshToken
 
 
 @functools.lru_cache(maxsize=4)
@@ -63,6 +64,14 @@ def token_pair_issue(*, account: Account) -> dict[str, object]:
         expires_at=timezone.now() + timedelta(seconds=settings.JWT_REFRESH_TTL_SECONDS))
     return {"access": access, "refresh": refresh, "token_type": "Bearer",
             "access_expires_at": access_exp, "refresh_expires_at": refresh_exp}
+
+
+@transaction.atomic
+def token_pair_sign_in(*, account: Account) -> dict[str, object]:
+    """The pair for an account that has just proven its password: the sign-in is recorded
+    (`last_login`, as Django's own sign-in does) with the refresh token it starts."""
+    update_last_login(None, account)
+    return token_pair_issue(account=account)
 
 
 def token_refresh(*, refresh: str) -> dict[str, object]:

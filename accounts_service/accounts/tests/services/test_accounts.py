@@ -1,26 +1,19 @@
-import json
-
 import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import Account, LedgerEntry, Role
 from accounts.services import (
+    account_change_standing,
     account_register,
     account_set_active,
     account_update_profile,
-    points_adjust,
 )
 from shared_events.core.outbox.models import OutboxEvent
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD, last_event
 
 pytestmark = pytest.mark.django_db
 STAKE = "stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw"
-
-
-def last_event(account: Account) -> dict:
-    row = OutboxEvent.objects.filter(aggregate_id=str(account.pk)).order_by("seq").last()
-    return json.loads(bytes(row.payload))
 
 
 def test_registration_normalizes_grants_points_and_publishes_no_private_data(settings):
@@ -62,24 +55,9 @@ def test_email_and_stake_address_are_unique_case_insensitively():
     assert "stake_address" in stake_taken.value.message_dict
 
 
-def test_points_adjustments_are_ledgered_and_never_go_negative(delegator, operator):
-    start = delegator.points
-    entry = points_adjust(account=delegator, delta=25, reason="bonus", by=operator)
-    assert (entry.balance_after, entry.created_by) == (start + 25, operator)
-    delegator.refresh_from_db()
-    assert delegator.points == start + 25
-    assert last_event(delegator)["data"]["points"] == start + 25
-    with pytest.raises(ValidationError, match="cannot go below 0"):
-        points_adjust(account=delegator, delta=-(start + 26), reason="too much", by=operator)
-    with pytest.raises(ValidationError, match="Say why"):
-        points_adjust(account=delegator, delta=1, reason=" ", by=operator)
-    delegator.refresh_from_db()
-    assert delegator.points == start + 25
-
-
 def test_deactivation_is_published_and_ends_sessions(delegator):
     from accounts.models import RefreshToken
-    from accounts.tokens import token_pair_issue
+    from accounts.services import token_pair_issue
 
     token_pair_issue(account=delegator)
     account_set_active(account=delegator, is_active=False)
@@ -105,3 +83,17 @@ def test_operators_are_staff_in_the_admin_and_delegators_are_not(delegator, oper
     account_set_active(account=operator, is_active=False)
     operator.refresh_from_db()
     assert not operator.is_staff
+
+
+def test_an_operator_changes_anothers_standing_but_never_demotes_themselves(delegator, operator):
+    account = account_change_standing(account=delegator, by=operator, role=Role.OPERATOR,
+                                      is_active=False)
+    assert (account.role, account.is_active) == (Role.OPERATOR, False)
+    assert last_event(delegator)["data"]["role"] == "operator"
+    for change in ({"is_active": False}, {"role": Role.DELEGATOR}):
+        with pytest.raises(ValidationError, match="cannot demote or deactivate themselves"):
+            account_change_standing(account=operator, by=operator, **change)
+    operator.refresh_from_db()
+    assert (operator.role, operator.is_active) == (Role.OPERATOR, True)
+    assert account_change_standing(account=operator, by=operator, is_active=True,
+                                   role=Role.OPERATOR) == operator

@@ -12,12 +12,11 @@ from django.db import connection
 
 import config
 from accounts import tasks
-from accounts.accrual import accrue_epoch_points
 from accounts.epochs import epoch_at, epoch_start
 from accounts.models import Account, LedgerEntry, Role
-from accounts.services import account_register, account_set_active
+from accounts.services import account_register, account_set_active, accrue_epoch_points
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 EPOCH_208 = datetime(2020, 7, 29, 21, 44, 51, tzinfo=UTC)
 

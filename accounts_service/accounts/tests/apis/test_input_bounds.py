@@ -6,7 +6,7 @@ from django.core.cache import cache
 
 from accounts.models import Account
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,4 @@
-"""Writes to accounts. Views, admin, commands and tasks call these; nothing else saves an
-Account, so every change goes through the outbox the same way."""
+"""Registering accounts and changing them: profile, password, active flag, role."""
 
 from __future__ import annotations
 
@@ -9,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from .epochs import epoch_at
-from .models import Account, LedgerEntry, Role
-from .stake_address import normalize_stake_address
+from ..epochs import epoch_at
+from ..models import Account, LedgerEntry, Role
+from ..stake_address import normalize_stake_address
+from .tokens import refresh_tokens_revoke_all
 
 
 def _on_field(field: str, func, *args, **kwargs):
@@ -112,8 +112,6 @@ def account_change_password(*, account: Account, current_password: str, new_pass
     _on_field("password", validate_password, new_password, user=account)
     account.set_password(new_password)
     account.save(update_fields=["password", "updated_at"])
-    from .tokens import refresh_tokens_revoke_all
-
     refresh_tokens_revoke_all(account=account)  # other sessions end with the old password
     return account
 
@@ -125,8 +123,6 @@ def account_set_active(*, account: Account, is_active: bool) -> Account:
         account.is_active = is_active
         account.save(update_fields=["is_active", "updated_at"])
         if not is_active:
-            from .tokens import refresh_tokens_revoke_all
-
             refresh_tokens_revoke_all(account=account)
     return account
 
@@ -143,21 +139,15 @@ def account_set_role(*, account: Account, role: str) -> Account:
 
 
 @transaction.atomic
-def points_adjust(*, account: Account, delta: int, reason: str, by: Account | None
-                  ) -> LedgerEntry:
-    """An operator's correction of an account's points: a ledger entry and the new balance,
-    in one transaction (and so one outbox event)."""
-    if delta == 0:
-        raise ValidationError({"delta": ["A change of 0 points changes nothing."]})
-    if not (reason or "").strip():
-        raise ValidationError({"reason": ["Say why the points change."]})
-    account = Account.objects.select_for_update().get(pk=account.pk)
-    balance = account.points + delta
-    if balance < 0:
+def account_change_standing(*, account: Account, by: Account, is_active: bool | None = None,
+                            role: str | None = None) -> Account:
+    """An operator activates, deactivates or changes the role of an account. Never their own
+    demotion or deactivation, so nobody locks themselves out by a slip: another operator can."""
+    if account.pk == by.pk and (is_active is False or role not in (None, Role.OPERATOR)):
         raise ValidationError(
-            {"delta": [f"The account has {account.points} points; it cannot go below 0."]})
-    account.points = balance
-    account.save(update_fields=["points", "updated_at"])
-    return LedgerEntry.objects.create(account=account, kind=LedgerEntry.Kind.ADJUSTMENT,
-                                      delta=delta, balance_after=balance, reason=reason.strip(),
-                                      created_by=by)
+            {"non_field_errors": ["Operators cannot demote or deactivate themselves."]})
+    if is_active is not None:
+        account = account_set_active(account=account, is_active=is_active)
+    if role is not None:
+        account = account_set_role(account=account, role=role)
+    return account

@@ -1,0 +1,3 @@
+"""The accounts_service API. Views validate input, call a service or selector, and shape the
+output; one module per audience: `auth` (anyone), `me` (the signed-in account), `accounts`
+(operators)."""
