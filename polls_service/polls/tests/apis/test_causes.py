@@ -6,10 +6,9 @@ import uuid
 import pytest
 
 from polls.models import Cause
+from polls.tests.conftest import client_with
 from shared_events.core.outbox.models import OutboxEvent
 from shared_events.kit.testing import make_token
-
-from .conftest import client_with
 
 pytestmark = pytest.mark.django_db
 
