@@ -190,6 +190,22 @@ def test_unknown_polls_are_404(as_operator):
     assert as_operator.post(f"{API}{uuid.uuid4()}/close/").status_code == 404
 
 
+def test_an_unknown_poll_or_a_draft_shown_to_a_delegator_answers_the_same_404(
+        as_operator, as_delegator):
+    not_found = {"detail": "No Poll matches the given query."}
+    draft = make_poll()
+    for client, path in ((as_operator, f"{API}{uuid.uuid4()}/"),
+                         (as_delegator, f"{API}{draft.pk}/"),
+                         (as_delegator, f"{API}{draft.pk}/results/")):
+        response = client.get(path)
+        assert (response.status_code, response.json()) == (404, not_found), path
+    for action in ("schedule", "close", "cancel"):
+        response = as_operator.post(f"{API}{uuid.uuid4()}/{action}/")
+        assert (response.status_code, response.json()) == (404, not_found), action
+    response = as_operator.patch(f"{API}{uuid.uuid4()}/", {"title": "x"}, format="json")
+    assert (response.status_code, response.json()) == (404, not_found)
+
+
 def test_the_schema_documents_the_polls_api(db):
     schema = client_with(None).get("/polls/api/schema/").content
     for path in (b"/polls/api/polls/", b"/polls/api/polls/{poll_id}/results/",
