@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from shared_events.kit.spreadsheet_csv import SpreadsheetSafeWriter
 
-from .models import Poll, lovelace_to_ada
-from .selectors import poll_final_results
+from ..models import Poll, lovelace_to_ada
+from .results import poll_final_results
 
 CSV_HEADER = ["poll_id", "poll", "cause_id", "cause", "points", "voters", "share",
               "payout_lovelace", "payout_ada"]

@@ -5,8 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from polls.models import Cause
-
-from .factories import make_poll
+from polls.tests.factories import make_poll
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Reads of polls_service's data: causes, polls, and a poll's results as a reader may see them."""
+"""A poll's results as a reader may see them: voting's live tally while the poll runs (if it
+shows results live), the stored final results and payouts once it is finalized."""
 
 from __future__ import annotations
 
@@ -7,49 +8,12 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
-from shared_events.kit.identity.standing import Standing
+from shared_events.kit.errors import Refused
 
-from .models import (
-    AccountReplica,
-    Cause,
-    Poll,
-    PollCause,
-    PollResult,
-    PollStatus,
-    ResultsVisibility,
-    TallyReplica,
-)
-from .payouts import share_of
-
-
-def account_standing(account_id: uuid.UUID) -> Standing | None:
-    """Role and active flag from the replica of accounts (settings.ACCOUNT_STANDING)."""
-    row = (AccountReplica.objects.filter(pk=account_id)
-           .values_list("role", "is_active", "is_deleted").first())
-    if row is None:
-        return None
-    role, is_active, is_deleted = row
-    return Standing(role=role, is_active=is_active and not is_deleted)
-
-
-def cause_list(*, include_inactive: bool = False) -> QuerySet[Cause]:
-    qs = Cause.objects.all().order_by("title", "id")
-    return qs if include_inactive else qs.filter(is_active=True)
-
-
-def poll_list(*, include_drafts: bool, status: str | None = None) -> QuerySet[Poll]:
-    """Polls, newest opening first, with their causes in display order. Drafts are the
-    operators' work in progress: only they see them."""
-    qs = Poll.objects.prefetch_related(
-        Prefetch("poll_causes", queryset=PollCause.objects.select_related("cause")
-                 .order_by("position"))).order_by("-opens_at", "-created_at", "id")
-    if not include_drafts:
-        qs = qs.exclude(status=PollStatus.DRAFT)
-    if status is not None:
-        qs = qs.filter(status=status)
-    return qs
+from ..models import Cause, Poll, PollResult, PollStatus, ResultsVisibility, TallyReplica
+from ..payouts import share_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +44,8 @@ class PollResults:
     causes: list[CauseResult]
 
 
-class ResultsHidden(Exception):
-    """The results of this poll are not shown now; the message says when they will be."""
+class ResultsHidden(Refused):
+    """The results of this poll are not shown now (403); the message says when they will be."""
 
 
 def _hidden_because(poll: Poll) -> str | None:

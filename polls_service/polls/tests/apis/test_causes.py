@@ -6,10 +6,9 @@ import uuid
 import pytest
 
 from polls.models import Cause
+from polls.tests.conftest import client_with
 from shared_events.core.outbox.models import OutboxEvent
 from shared_events.kit.testing import make_token
-
-from .conftest import client_with
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +38,14 @@ def test_delegators_cannot_create_or_change_causes(as_delegator):
                              format="json").status_code == 403
     assert as_delegator.patch(f"/polls/api/causes/{cause.pk}/", {"title": "y"},
                               format="json").status_code == 403
+
+
+def test_an_unknown_cause_is_a_404_before_its_input_is_read(as_operator):
+    url = f"/polls/api/causes/{uuid.uuid4()}/"
+    not_found = {"detail": "No Cause matches the given query."}
+    assert (as_operator.get(url).status_code, as_operator.get(url).json()) == (404, not_found)
+    response = as_operator.patch(url, {"unknown": "field"}, format="json")
+    assert (response.status_code, response.json()) == (404, not_found)
 
 
 def test_operators_create_and_deactivate_causes_and_each_change_is_published(as_operator):
