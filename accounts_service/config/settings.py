@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from shared_events.kit.identity.keys import load_private_key
-from shared_events.kit.service_settings import configure, env
+from shared_events.kit.service_settings import configure, env, env_count
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,3 +56,19 @@ CARDANO_EPOCH_REFERENCE_NUMBER = int(env("CARDANO_EPOCH_REFERENCE_NUMBER", "208"
 CARDANO_EPOCH_REFERENCE_START = env("CARDANO_EPOCH_REFERENCE_START", "2020-07-29T21:44:51+00:00")
 CARDANO_EPOCH_LENGTH_SECONDS = int(env("CARDANO_EPOCH_LENGTH_SECONDS", "432000"))
 POINTS_PER_EPOCH = int(env("POINTS_PER_EPOCH", "1"))
+
+# The pool's stake distribution per epoch (accounts/chain/sources). CHAIN_SOURCE: none (the
+# open mode), blockfrost, koios or file (imported by hand with manage.py import_stake_snapshot).
+CHAIN_SOURCE = env("CHAIN_SOURCE", "none")
+CARDANO_NETWORK = env("CARDANO_NETWORK", "mainnet")  # mainnet, preprod or preview
+POOL_ID = env("POOL_ID", "")  # bech32 pool1…
+BLOCKFROST_PROJECT_ID = env("BLOCKFROST_PROJECT_ID", "")
+BLOCKFROST_API_URL = env("BLOCKFROST_API_URL", "")  # default: Blockfrost's own, per network
+KOIOS_API_URL = env("KOIOS_API_URL", "")  # default: api.koios.rest's, per network
+KOIOS_API_TOKEN = env("KOIOS_API_TOKEN", "")
+CHAIN_SOURCE_TIMEOUT_SECONDS = float(env("CHAIN_SOURCE_TIMEOUT_SECONDS", "30"))
+CHAIN_SOURCE_ATTEMPTS = env_count("CHAIN_SOURCE_ATTEMPTS", 5)  # per request, the first included
+if CHAIN_SOURCE_ATTEMPTS < 1:
+    raise ImproperlyConfigured("CHAIN_SOURCE_ATTEMPTS must be at least 1")
+CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS = float(env("CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS", "1"))
+CHAIN_SOURCE_MAX_WAIT_SECONDS = float(env("CHAIN_SOURCE_MAX_WAIT_SECONDS", "60"))
