@@ -51,7 +51,8 @@ class StakeSnapshotFile:
             text = stream.read().decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise StakeSnapshotFileError(f"not UTF-8 text (byte {error.start})") from None
-        records = _json_records(text) if text.lstrip().startswith("[") else _csv_records(text)
+        records = (_json_records(text) if text.lstrip().startswith(("[", "{"))
+                   else _csv_records(text))
         by_epoch: dict[int, dict[str, tuple[int, str]]] = {} if epoch is None else {epoch: {}}
         for where, record in records:
             address, row_epoch, amount = _checked(record, where, network=network,
