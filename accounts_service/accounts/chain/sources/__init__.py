@@ -50,7 +50,10 @@ def configured_source() -> ChainSource | None:
     if kind not in POLLED_SOURCES:
         return None
     network_name = settings.CARDANO_NETWORK
-    network = values.network_of(network_name)
+    try:
+        network = values.network_of(network_name)
+    except ValueError as problem:
+        raise ImproperlyConfigured(str(problem)) from None
     if kind == "blockfrost":
         from .blockfrost import BlockfrostSource, default_api_url
 
