@@ -27,6 +27,11 @@ configure(
             "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
             "options": {"expires": 30},
         },
+        "sync-stake-history": {
+            "task": "accounts.sync_stake_history",
+            "schedule": float(env("CHAIN_SYNC_INTERVAL_SECONDS", "3600")),
+            "options": {"expires": 600},
+        },
     },
     api_description="Register, sign in (JWT), manage your profile and read your points ledger. "
     "Operators manage accounts and adjust points.",
@@ -72,3 +77,8 @@ if CHAIN_SOURCE_ATTEMPTS < 1:
     raise ImproperlyConfigured("CHAIN_SOURCE_ATTEMPTS must be at least 1")
 CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS = float(env("CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS", "1"))
 CHAIN_SOURCE_MAX_WAIT_SECONDS = float(env("CHAIN_SOURCE_MAX_WAIT_SECONDS", "60"))
+# How many epochs back, the current one included, the history is kept complete (loyalty counts
+# consecutive epochs in the pool, so it can see this far at most).
+LOYALTY_BACKFILL_EPOCHS = env_count("LOYALTY_BACKFILL_EPOCHS", 18)
+# A source completes an epoch's distribution in its first hours; a younger epoch waits.
+CHAIN_EPOCH_SETTLE_SECONDS = env_count("CHAIN_EPOCH_SETTLE_SECONDS", 6 * 3600)
