@@ -423,6 +423,31 @@ def events_status(config: PlatformConfig, service: str) -> dict:
         return {"error": f"events_status said: {lines[-1][:200]}"}
 
 
+def chain_status(config: PlatformConfig) -> dict:
+    """`manage.py chain_status --json` of accounts: the chain source, the newest stored epoch of
+    the pool's stake history and "stale since" when the source fails. {"error": ...} if it
+    cannot tell."""
+    import json
+
+    python = str(VENV_PYTHON) if VENV_PYTHON.exists() else config.python
+    try:
+        done = subprocess.run([python, "manage.py", "chain_status", "--json"],
+                              cwd=ROOT / "accounts_service", env=service_env(config, "accounts"),
+                              capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return {"error": "chain_status did not answer within 30 s"}
+    lines = done.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])  # exit 1 with a report: stale, said why
+    except (IndexError, ValueError):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"chain_status failed: {last[:200]}"}
+
+
+def _chain_line(chain: dict) -> str:
+    return " " * 10 + (f"chain: {chain['error']}" if "error" in chain else chain["summary"])
+
+
 def _status_lines(events: dict) -> list[str]:
     pad = " " * 10
     if "error" in events:
@@ -455,6 +480,9 @@ def status_problems(report: dict[str, dict], nats_up: bool, nats_url: str) -> li
         else:
             found += [f"{service}: {p}" for p in events.get("problems", [])
                       if not (p.startswith("nats:") and not nats_up)]  # said once above
+        chain = r.get("chain", {})
+        found += [f"{service}: {p}" for p in
+                  ([chain["error"]] if "error" in chain else chain.get("problems", []))]
     return found
 
 
@@ -466,8 +494,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     import json
 
     config = platform_config()
-    with concurrent.futures.ThreadPoolExecutor(len(config.ports)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(len(config.ports) + 1) as pool:
         events = {s: pool.submit(events_status, config, s) for s in config.ports}
+        chain = pool.submit(chain_status, config) if "accounts" in config.ports else None
         report: dict[str, dict] = {}
         for service in config.ports:
             url = base_url(config, service)
@@ -475,6 +504,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             report[service] = {"url": url, "live": live, "ready": ready}
         for service, future in events.items():
             report[service]["events"] = future.result()
+        if chain is not None:
+            report["accounts"]["chain"] = chain.result()
     nats_up = nats_reachable(config.nats_url)
     problems = status_problems(report, nats_up, config.nats_url)
     healthy = not problems
@@ -487,6 +518,8 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"ready: {r['ready'] or 'down'}")
         for line in _status_lines(r["events"]):
             print(line)
+        if "chain" in r:
+            print(_chain_line(r["chain"]))
     print(f"{'nats':<9} {config.nats_url:<36} {'reachable' if nats_up else 'NOT reachable'}")
     print("healthy" if healthy else "UNHEALTHY:\n" + "\n".join(f"  - {p}" for p in problems))
     return 0 if healthy else 1

@@ -164,3 +164,6 @@ class AccountAdmin(UserAdmin):
         self.message_user(request, "Activated.")
 
 
+
+# The pool's stake history (accounts/chain): imported epochs, their rows, the file import.
+from .chain import admin as chain_admin  # noqa: E402,F401

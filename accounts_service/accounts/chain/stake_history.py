@@ -14,6 +14,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -26,6 +27,7 @@ from shared_events.kit.errors import Conflict
 from ..epochs import epoch_start
 from ..models import ChainSyncState, EpochStake, EpochStakeImport
 from .sources import ChainSource, ChainSourceError, StakeRow, configured_source, values
+from .sources.snapshot_file import StakeSnapshotFile
 
 log = logging.getLogger(__name__)
 _BATCH = 5000
@@ -83,6 +85,18 @@ def epoch_stake_import(*, epoch: int, pool_id: str, rows: Sequence[StakeRow],
             ) from None
         return EpochImport(epoch, stored.delegators, stored.total_lovelace, created=False)
     return EpochImport(epoch, len(rows), total, created=True)
+
+
+def stake_snapshot_import(*, stream: IO[bytes], epoch: int | None = None) -> list[EpochImport]:
+    """Import a snapshot file (the `file` source; see sources/snapshot_file.py for its shapes):
+    every epoch it holds, or none of them when one is refused. Raises StakeSnapshotFileError
+    naming the line and problem, or Conflict for an epoch stored with other rows."""
+    pool_id = configured_pool_id()
+    snapshot = StakeSnapshotFile.read(stream, network=values.network_of(settings.CARDANO_NETWORK),
+                                      pool_id=pool_id, epoch=epoch)
+    with transaction.atomic():
+        return [epoch_stake_import(epoch=number, pool_id=pool_id, rows=rows, source=snapshot.name)
+                for number, rows in snapshot.distributions.items()]
 
 
 def _check_rows(rows: Sequence[StakeRow]) -> None:
