@@ -82,3 +82,5 @@ CHAIN_SOURCE_MAX_WAIT_SECONDS = float(env("CHAIN_SOURCE_MAX_WAIT_SECONDS", "60")
 LOYALTY_BACKFILL_EPOCHS = env_count("LOYALTY_BACKFILL_EPOCHS", 18)
 # A source completes an epoch's distribution in its first hours; a younger epoch waits.
 CHAIN_EPOCH_SETTLE_SECONDS = env_count("CHAIN_EPOCH_SETTLE_SECONDS", 6 * 3600)
+# The longest one sync may run (a first backfill pages through every epoch of the window).
+CHAIN_SYNC_TIME_LIMIT_SECONDS = env_count("CHAIN_SYNC_TIME_LIMIT_SECONDS", 3600)

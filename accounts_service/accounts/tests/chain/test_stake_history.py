@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from pycardano import Network
 
 from accounts.chain.sources import StakeRow
 from accounts.chain.sources.koios import KoiosSource
 from accounts.chain.stake_history import epoch_stake_import, stake_history_sync
-from accounts.epochs import epoch_start
+from accounts.epochs import epoch_at, epoch_start
 from accounts.models import (
     ChainSyncState,
     EpochStake,
@@ -204,3 +205,15 @@ def test_sources_that_are_not_polled_are_skipped(settings, kind):
     settings.CHAIN_SOURCE = kind
     assert stake_history_sync().skipped == f"CHAIN_SOURCE={kind} is not polled"
     assert not ChainSyncState.objects.exists()
+
+
+def test_the_beat_task_runs_the_sync(koios, settings):
+    from accounts.tasks import sync_stake_history_task
+
+    settings.KOIOS_API_URL = koios.url
+    settings.CHAIN_EPOCH_SETTLE_SECONDS = 0
+    koios.tip_epoch = epoch_at(timezone.now())  # the task reads the clock itself
+    for epoch in range(koios.tip_epoch - 3, koios.tip_epoch + 1):
+        koios.stakes[epoch] = distribution(2, seed=str(epoch))
+    assert sync_stake_history_task.apply().get() == 4
+    assert EpochStakeImport.objects.count() == 4
