@@ -80,6 +80,8 @@ CHAIN_SOURCE_MAX_WAIT_SECONDS = float(env("CHAIN_SOURCE_MAX_WAIT_SECONDS", "60")
 # How many epochs back, the current one included, the history is kept complete (loyalty counts
 # consecutive epochs in the pool, so it can see this far at most).
 LOYALTY_BACKFILL_EPOCHS = env_count("LOYALTY_BACKFILL_EPOCHS", 18)
+if LOYALTY_BACKFILL_EPOCHS < 1:
+    raise ImproperlyConfigured("LOYALTY_BACKFILL_EPOCHS must be at least 1 (the current epoch)")
 # A source completes an epoch's distribution in its first hours; a younger epoch waits.
 CHAIN_EPOCH_SETTLE_SECONDS = env_count("CHAIN_EPOCH_SETTLE_SECONDS", 6 * 3600)
 # The longest one sync may run (a first backfill pages through every epoch of the window).
