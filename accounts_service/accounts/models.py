@@ -279,6 +279,8 @@ class EpochStake(_AppendOnlyModel):
         indexes = [models.Index(fields=["stake_address", "epoch"],
                                 name="epoch_stake_address_idx")]
         ordering = ["epoch_id", "stake_address"]
+        verbose_name = "delegator's stake in an epoch"
+        verbose_name_plural = "delegators' stakes per epoch"
 
     def __str__(self) -> str:
         return f"{self.stake_address} in epoch {self.epoch_id}"

@@ -76,9 +76,7 @@ class EpochStakeImportAdmin(_ReadOnlyAdmin):
                 form.add_error(None, error)
             else:
                 for result in imported:
-                    state = "imported" if result.created else "already stored, unchanged"
-                    self.message_user(request, f"Epoch {result.epoch}: {result.delegators} "
-                                               f"delegators ({state}).")
+                    self.message_user(request, result.describe().capitalize())
                 return HttpResponseRedirect(reverse("admin:accounts_epochstakeimport_changelist"))
         return TemplateResponse(request, "admin/accounts/epochstakeimport/import_form.html", {
             **self.admin_site.each_context(request), "form": form, "opts": self.model._meta,

@@ -42,6 +42,15 @@ class EpochImport:
     total_lovelace: int
     created: bool  # False: the epoch was already stored, with these very rows
 
+    def describe(self) -> str:
+        state = "imported" if self.created else "already stored, unchanged"
+        return (f"epoch {self.epoch}: {delegators(self.delegators)}, "
+                f"{self.total_lovelace / 1_000_000:,.6f} ada ({state})")
+
+
+def delegators(count: int) -> str:
+    return f"{count} delegator{'' if count == 1 else 's'}"
+
 
 @dataclasses.dataclass
 class SyncReport:

@@ -4,6 +4,7 @@ and, when the source fails, "stale since" the first failure with its error."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db.models import Count
 
 from ..models import ChainSyncState, EpochStakeImport
 from .sources import POLLED_SOURCES
+from .stake_history import delegators
 
 
 def chain_status() -> dict[str, Any]:
@@ -45,13 +47,18 @@ def _summary(status: dict[str, Any]) -> str:
         return "chain source: none (open mode: every active delegator may vote)"
     newest = status["newest_epoch"]
     stored = ("nothing stored yet" if newest is None else
-              f"newest epoch {newest['epoch']} ({newest['delegators']} delegators)")
+              f"newest epoch {newest['epoch']} ({delegators(newest['delegators'])})")
     line = f"chain source: {status['source']}, {stored}"
     if status["stale_since"]:
-        return f"{line}; STALE since {status['stale_since']}: {status['last_error'][:200]}"
+        return (f"{line}; STALE since {_readable(status['stale_since'])}: "
+                f"{status['last_error'][:200]}")
     if status["last_success_at"]:
-        return f"{line}; synced {status['last_success_at']}"
+        return f"{line}; synced {_readable(status['last_success_at'])}"
     return line
+
+
+def _readable(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _iso(moment) -> str | None:

@@ -34,6 +34,4 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         for result in imported:
-            state = "imported" if result.created else "already stored, unchanged"
-            self.stdout.write(f"epoch {result.epoch}: {result.delegators} delegators, "
-                              f"{result.total_lovelace / 1_000_000:,.6f} ada ({state})")
+            self.stdout.write(result.describe())

@@ -3,7 +3,7 @@ command line, and import db-sync exports (the `file` source) from either."""
 
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -46,7 +46,7 @@ def test_the_command_imports_a_csv_file(tmp_path):
     call_command("import_stake_snapshot", path, stdout=out)
     assert out.getvalue().splitlines() == [
         "epoch 512: 2 delegators, 2.500010 ada (imported)",
-        "epoch 513: 1 delegators, 0.000011 ada (imported)"]
+        "epoch 513: 1 delegator, 0.000011 ada (imported)"]
     assert EpochStakeImport.objects.get(epoch=512).source == "file"
     call_command("import_stake_snapshot", path, stdout=(again := io.StringIO()))
     assert "already stored, unchanged" in again.getvalue()
@@ -107,8 +107,8 @@ def test_chain_status_says_stale_since_and_exits_1(settings):
         call_command("chain_status", stdout=out)
     assert exited.value.code == 1
     assert out.getvalue().strip() == (
-        f"chain source: koios, newest epoch 512 (1 delegators); STALE since "
-        f"{since.isoformat()}: Koios tip: server error 503")
+        f"chain source: koios, newest epoch 512 (1 delegator); STALE since "
+        f"{since.astimezone(UTC):%Y-%m-%d %H:%M} UTC: Koios tip: server error 503")
 
 
 def test_the_admin_shows_the_history_and_the_sources_state(operator_browser, settings):
