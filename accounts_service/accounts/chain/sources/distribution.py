@@ -4,11 +4,13 @@ address of the configured network, every amount a possible one, no address twice
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from pycardano import Network
+from typing import TYPE_CHECKING
 
 from . import values
 from .base import ChainSourceInvalidAnswer, StakeRow
+
+if TYPE_CHECKING:
+    from pycardano import Network
 
 
 class DistributionBuilder:

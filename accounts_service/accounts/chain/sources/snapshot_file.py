@@ -25,12 +25,13 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from typing import IO
-
-from pycardano import Network
+from typing import IO, TYPE_CHECKING
 
 from . import values
 from .base import ChainSourceRefused, StakeRow, StakeSnapshotFileError
+
+if TYPE_CHECKING:
+    from pycardano import Network
 
 REQUIRED_COLUMNS = ("stake_address", "epoch", "lovelace")
 OPTIONAL_COLUMNS = ("pool_id",)

@@ -1,27 +1,30 @@
 """Checks every value a source hands over must pass: stake addresses of the configured network,
-pool ids, lovelace amounts. A value that fails is a nonsense answer, never corrected."""
+pool ids, lovelace amounts. A value that fails is a nonsense answer, never corrected.
+
+pycardano is imported where it is used: it takes seconds of CPU to import, and every process of
+accounts (the admin imports this) would pay that at start for a source it may never ask.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pycardano import Address, Network
-from pycardano.address import AddressType
-from pycardano.pool_params import PoolId
+if TYPE_CHECKING:
+    from pycardano import Network
 
-NETWORKS = {"mainnet": Network.MAINNET, "preprod": Network.TESTNET, "preview": Network.TESTNET}
+NETWORKS = ("mainnet", "preprod", "preview")  # the testnets share pycardano's TESTNET id
 # All the ada there will ever be (45 billion); a larger stake is not a stake.
 MAX_LOVELACE = 45_000_000_000 * 1_000_000
 _MAX_ADDRESS_CHARS = 120  # bounds the decoder's work on garbage
-_REWARD_ADDRESS_TYPES = (AddressType.NONE_KEY, AddressType.NONE_SCRIPT)
 
 
 def network_of(name: str) -> Network:
-    try:
-        return NETWORKS[name]
-    except KeyError:
-        raise ValueError(
-            f"CARDANO_NETWORK={name!r} is not one of {', '.join(NETWORKS)}") from None
+    from pycardano import Network
+
+    if name not in NETWORKS:
+        raise ValueError(f"CARDANO_NETWORK={name!r} is not one of {', '.join(NETWORKS)}")
+    return Network.MAINNET if name == "mainnet" else Network.TESTNET
 
 
 def stake_address(value: object, network: Network) -> str:
@@ -34,11 +37,14 @@ def stake_address(value: object, network: Network) -> str:
 # The same delegators come back every epoch; decoding bech32 in Python is the costly part.
 @lru_cache(maxsize=200_000)
 def _checked_stake_address(value: str, network: Network) -> str:
+    from pycardano import Address
+    from pycardano.address import AddressType
+
     try:
         address = Address.from_primitive(value)
     except Exception:  # pycardano raises several types (DecodingException, ValueError, …)
         raise ValueError(f"not a valid Cardano address: {_shorten(value)}") from None
-    if address.address_type not in _REWARD_ADDRESS_TYPES:
+    if address.address_type not in (AddressType.NONE_KEY, AddressType.NONE_SCRIPT):
         raise ValueError(f"not a stake (reward) address: {_shorten(value)}")
     if address.network != network:
         raise ValueError(f"stake address of another network: {_shorten(value)}")
@@ -47,6 +53,8 @@ def _checked_stake_address(value: str, network: Network) -> str:
 
 def pool_id(value: object) -> str:
     """A bech32 pool id (`pool1…`), or ValueError."""
+    from pycardano.pool_params import PoolId
+
     if isinstance(value, str) and len(value) <= _MAX_ADDRESS_CHARS:
         try:
             return str(PoolId(value.strip().lower()))
