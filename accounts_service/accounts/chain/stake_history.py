@@ -2,9 +2,10 @@
 
 `epoch_stake_import` stores one epoch whole and once (append-only; the same rows again change
 nothing, other rows are refused). `stake_history_sync` is what the beat task runs: it asks the
-configured source for every epoch of the loyalty window that is not stored yet, oldest first,
-and records how the source answered. A source that is down or answers nonsense leaves what is
-stored in place; the state then reads "stale since" the first failure.
+configured source for every epoch of the loyalty window that is not stored yet, newest first
+(the current epoch is what eligibility needs first; an older one the source cannot give does not
+hold it back), and records how the source answered. A source that is down or answers nonsense
+leaves what is stored in place; the state then reads "stale since" the first failure.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def _epochs_wanted(current: int, now: datetime) -> list[int]:
         current -= 1
     first = max(current - settings.LOYALTY_BACKFILL_EPOCHS + 1, 0)
     stored = set(EpochStakeImport.objects.filter(epoch__gte=first).values_list("epoch", flat=True))
-    return [epoch for epoch in range(first, current + 1) if epoch not in stored]
+    return [epoch for epoch in range(current, first - 1, -1) if epoch not in stored]
 
 
 def _lease_taken(now: datetime) -> bool:

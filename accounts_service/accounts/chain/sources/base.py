@@ -28,7 +28,7 @@ class ChainSource(Protocol):
     def pool_stake_distribution(self, pool_id: str, epoch: int) -> list[StakeRow]:
         """Every delegator of `pool_id` in `epoch` with their active stake; [] if none.
 
-        Loyalty needs the history: callers ask epoch by epoch, oldest first.
+        Loyalty needs the history: callers ask for one epoch after another.
         """
         ...
 

@@ -123,10 +123,10 @@ def settled(epoch):
     return epoch_start(epoch) + timedelta(hours=2)
 
 
-def test_the_first_sync_backfills_the_loyalty_window_oldest_first(koios):
+def test_the_first_sync_backfills_the_loyalty_window_newest_first(koios):
     report = stake_history_sync(source=source(koios), now=settled(512))
     assert report.error == ""
-    assert [i.epoch for i in report.imported] == [509, 510, 511, 512]
+    assert [i.epoch for i in report.imported] == [512, 511, 510, 509]
     for epoch in (509, 510, 511, 512):
         assert stored(epoch) == [tuple(row) for row in rows_of(koios.stakes[epoch])]
     state = ChainSyncState.objects.get()
@@ -147,7 +147,7 @@ def test_a_sync_asks_only_for_what_is_missing(koios, http_server):
 def test_an_epoch_younger_than_the_settle_time_waits(koios):
     young = epoch_start(512) + timedelta(minutes=10)
     report = stake_history_sync(source=source(koios), now=young)
-    assert [i.epoch for i in report.imported] == [508, 509, 510, 511]
+    assert [i.epoch for i in report.imported] == [511, 510, 509, 508]
     assert not EpochStakeImport.objects.filter(epoch=512).exists()
 
 
@@ -175,12 +175,17 @@ def test_a_source_that_fails_leaves_the_stored_epochs_and_is_stale_since(koios, 
 
 
 def test_nonsense_mid_backfill_keeps_the_epochs_imported_before_it(koios):
-    koios.stakes[511] = [("stake1nonsense", "5")]
+    koios.stakes[510] = [("stake1nonsense", "5")]
     report = stake_history_sync(source=source(koios), now=settled(512))
-    assert [i.epoch for i in report.imported] == [509, 510]
+    assert [i.epoch for i in report.imported] == [512, 511]
     assert "not a valid Cardano address" in report.error
     assert ChainSyncState.objects.get().failing_since == settled(512)
-    assert not EpochStakeImport.objects.filter(epoch__in=[511, 512]).exists()
+    assert not EpochStakeImport.objects.filter(epoch__in=[509, 510]).exists()
+    # The next sync asks again for what is missing, from the newest.
+    koios.stakes[510] = distribution(2, seed="fixed")
+    later = stake_history_sync(source=source(koios), now=settled(512) + timedelta(hours=1))
+    assert [i.epoch for i in later.imported] == [510, 509]
+    assert ChainSyncState.objects.get().failing_since is None
 
 
 def test_a_second_sync_while_one_runs_does_nothing(koios, http_server):
