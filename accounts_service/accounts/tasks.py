@@ -3,8 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from .chain.stake_history import stake_history_sync
-from .services import accrue_epoch_points, refresh_tokens_purge_expired
+from .services import accrue_epoch_points, refresh_tokens_purge_expired, stake_history_sync
 
 
 @shared_task(name="accounts.purge_expired_refresh_tokens", ignore_result=True)

@@ -14,9 +14,9 @@ from django.urls import path, reverse
 from shared_events.kit.errors import Conflict
 
 from ..models import EpochStake, EpochStakeImport
+from ..selectors import chain_status
+from ..services import stake_snapshot_import
 from .sources import StakeSnapshotFileError
-from .stake_history import stake_snapshot_import
-from .status import chain_status
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):

@@ -10,8 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 @register()
 def chain_source_configured(app_configs, **kwargs) -> list[Error]:
+    from ..services.stake_history import configured_pool_id
     from .sources import SOURCES, configured_source
-    from .stake_history import configured_pool_id
 
     try:
         configured_source()

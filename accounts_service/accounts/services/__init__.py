@@ -14,6 +14,13 @@ from .accounts import (
 )
 from .accrual import AccrualReport, accrue_epoch_points
 from .points import points_adjust
+from .stake_history import (
+    EpochImport,
+    SyncReport,
+    epoch_stake_import,
+    stake_history_sync,
+    stake_snapshot_import,
+)
 from .tokens import (
     admin_sso_ticket_issue,
     browser_token_issue,
@@ -27,6 +34,8 @@ from .tokens import (
 
 __all__ = [
     "AccrualReport",
+    "EpochImport",
+    "SyncReport",
     "account_change_password",
     "account_change_standing",
     "account_register",
@@ -36,11 +45,14 @@ __all__ = [
     "accrue_epoch_points",
     "admin_sso_ticket_issue",
     "browser_token_issue",
+    "epoch_stake_import",
     "normalize_email",
     "operator_create",
     "points_adjust",
     "refresh_tokens_purge_expired",
     "refresh_tokens_revoke_all",
+    "stake_history_sync",
+    "stake_snapshot_import",
     "token_pair_issue",
     "token_pair_sign_in",
     "token_refresh",

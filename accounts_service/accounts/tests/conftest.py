@@ -55,3 +55,13 @@ def last_event(account: Account) -> dict:
     """The newest event written to the outbox for this account."""
     row = OutboxEvent.objects.filter(aggregate_id=str(account.pk)).order_by("seq").last()
     return json.loads(bytes(row.payload))
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 that a test scripts: the chain sources' remote end."""
+    from .chain.local_http import LocalHttpServer
+
+    server = LocalHttpServer().start()
+    yield server
+    server.stop()

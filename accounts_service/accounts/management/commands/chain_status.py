@@ -6,7 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from accounts.chain.status import chain_status
+from accounts.selectors import chain_status
 
 
 class Command(BaseCommand):

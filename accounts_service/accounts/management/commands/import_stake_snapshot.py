@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.chain.sources import StakeSnapshotFileError
-from accounts.chain.stake_history import stake_snapshot_import
+from accounts.services import stake_snapshot_import
 from shared_events.kit.errors import Conflict
 
 

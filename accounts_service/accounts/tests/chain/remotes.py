@@ -8,9 +8,13 @@ import hashlib
 from pycardano import Address, Network
 from pycardano.hash import VerificationKeyHash
 
+from accounts.chain.sources.retry import RetryPolicy
+
 from .local_http import Answer, LocalHttpServer, Request
 
 POOL = "pool1pu5jlj4q9w9jlxeu370a3c9myx47md5j5m2str0naunn2q3lkdy"  # Blockfrost's own example
+# Short waits so retries are tested for real in well under a second each.
+FAST = RetryPolicy(attempts=4, first_delay=0.05, max_delay=5.0, timeout=5.0)
 
 
 def stake_addresses(count: int, network: Network = Network.MAINNET, seed: str = "") -> list[str]:

@@ -14,9 +14,15 @@ from accounts.chain.sources import (
 )
 from accounts.chain.sources.blockfrost import BlockfrostSource
 
-from .conftest import FAST
 from .local_http import Answer
-from .remotes import POOL, BlockfrostRemote, blockfrost_429, distribution, stake_addresses
+from .remotes import (
+    FAST,
+    POOL,
+    BlockfrostRemote,
+    blockfrost_429,
+    distribution,
+    stake_addresses,
+)
 
 
 @pytest.fixture

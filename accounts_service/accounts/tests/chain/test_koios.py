@@ -14,9 +14,8 @@ from accounts.chain.sources import (
 )
 from accounts.chain.sources.koios import KoiosSource
 
-from .conftest import FAST
 from .local_http import Answer
-from .remotes import POOL, KoiosRemote, distribution, stake_addresses
+from .remotes import FAST, POOL, KoiosRemote, distribution, stake_addresses
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""What the stored stake history and the chain source look like now, for `manage.py
-chain_status`, `manage_all.py status` and the admin: the newest stored epoch, the last good sync
-and, when the source fails, "stale since" the first failure with its error."""
+"""Reads of the pool's stored stake history (services/stake_history.py writes it): one epoch's
+distribution, and the state of the chain source for `manage.py chain_status`, `manage_all.py
+status` and the admin: the newest stored epoch, the last good sync and, when the source fails,
+"stale since" the first failure with its error."""
 
 from __future__ import annotations
 
@@ -10,14 +11,26 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count
 
-from ..models import ChainSyncState, EpochStakeImport
-from .sources import POLLED_SOURCES
-from .stake_history import delegators
+from ..chain.sources import POLLED_SOURCES
+from ..models import ChainSyncState, EpochStake, EpochStakeImport
+
+
+def epoch_stake_distribution(*, epoch: int) -> dict[str, int] | None:
+    """The pool's active stake per stake address in `epoch` (lovelace), or None when that epoch
+    is not stored (unknown is not the same as no delegators)."""
+    if not EpochStakeImport.objects.filter(epoch=epoch).exists():
+        return None
+    return dict(EpochStake.objects.filter(epoch_id=epoch).values_list("stake_address",
+                                                                       "lovelace"))
+
+
+def epoch_stake_newest() -> EpochStakeImport | None:
+    return EpochStakeImport.objects.order_by("-epoch").first()
 
 
 def chain_status() -> dict[str, Any]:
     source = settings.CHAIN_SOURCE
-    newest = EpochStakeImport.objects.order_by("-epoch").first()
+    newest = epoch_stake_newest()
     state = ChainSyncState.objects.filter(id=1).first()
     stale_since = state.failing_since if state and source in POLLED_SOURCES else None
     status: dict[str, Any] = {
@@ -47,7 +60,7 @@ def _summary(status: dict[str, Any]) -> str:
         return "chain source: none (open mode: every active delegator may vote)"
     newest = status["newest_epoch"]
     stored = ("nothing stored yet" if newest is None else
-              f"newest epoch {newest['epoch']} ({delegators(newest['delegators'])})")
+              f"newest epoch {newest['epoch']} ({_delegators(newest['delegators'])})")
     line = f"chain source: {status['source']}, {stored}"
     if status["stale_since"]:
         return (f"{line}; STALE since {_readable(status['stale_since'])}: "
@@ -55,6 +68,10 @@ def _summary(status: dict[str, Any]) -> str:
     if status["last_success_at"]:
         return f"{line}; synced {_readable(status['last_success_at'])}"
     return line
+
+
+def _delegators(count: int) -> str:
+    return f"{count} delegator{'' if count == 1 else 's'}"
 
 
 def _readable(iso: str) -> str:

@@ -11,11 +11,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.chain.sources import StakeRow
-from accounts.chain.stake_history import epoch_stake_import
 from accounts.models import ChainSyncState, EpochStake, EpochStakeImport
+from accounts.services import epoch_stake_import
 
-from ..conftest import PASSWORD
-from .remotes import POOL, distribution, stake_addresses
+from .chain.remotes import POOL, distribution, stake_addresses
+from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 A, B = stake_addresses(2)

@@ -11,7 +11,6 @@ from pycardano import Network
 
 from accounts.chain.sources import StakeRow
 from accounts.chain.sources.koios import KoiosSource
-from accounts.chain.stake_history import epoch_stake_import, stake_history_sync
 from accounts.epochs import epoch_at, epoch_start
 from accounts.models import (
     ChainSyncState,
@@ -19,11 +18,11 @@ from accounts.models import (
     EpochStakeImport,
     StakeHistoryAppendOnlyError,
 )
+from accounts.services import epoch_stake_import, stake_history_sync
 from shared_events.kit.errors import Conflict
 
-from .conftest import FAST
-from .local_http import Answer
-from .remotes import POOL, KoiosRemote, distribution
+from ..chain.local_http import Answer
+from ..chain.remotes import FAST, POOL, KoiosRemote, distribution
 
 pytestmark = pytest.mark.django_db
 

@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from shared_events.kit.errors import Conflict
 
+from ..chain.sources import ChainSource, ChainSourceError, StakeRow, configured_source, values
+from ..chain.sources.snapshot_file import StakeSnapshotFile
 from ..epochs import epoch_start
 from ..models import ChainSyncState, EpochStake, EpochStakeImport
-from .sources import ChainSource, ChainSourceError, StakeRow, configured_source, values
-from .sources.snapshot_file import StakeSnapshotFile
 
 log = logging.getLogger(__name__)
 _BATCH = 5000
