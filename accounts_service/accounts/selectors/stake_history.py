@@ -45,7 +45,7 @@ def chain_status() -> dict[str, Any]:
         "last_attempt_at": _iso(state and state.last_attempt_at),
         "last_success_at": _iso(state and state.last_success_at),
         "stale_since": _iso(stale_since),
-        "last_error": state.last_error if stale_since else "",
+        "last_error": state.last_error if state and stale_since else "",
     }
     status["problems"] = (
         [f"chain source {source} stale since {status['stale_since']}: {status['last_error']}"]

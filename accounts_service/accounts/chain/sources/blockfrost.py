@@ -58,9 +58,11 @@ class BlockfrostSource:
         what = f"Blockfrost epochs/{epoch}/stakes/{pool_id}"
         builder = DistributionBuilder(network=self._network, what=what)
         for page in range(1, MAX_PAGES + 1):
-            answer = self._call(f"{what} page {page}", lambda page=page: (
-                self._api.epoch_pool_stakes(epoch, pool_id, count=PAGE_SIZE, page=page,
-                                            return_type="json")))
+            def one_page(page: int = page) -> object:
+                return self._api.epoch_pool_stakes(epoch, pool_id, count=PAGE_SIZE, page=page,
+                                                   return_type="json")
+
+            answer = self._call(f"{what} page {page}", one_page)
             items = items_of(answer, fields=("stake_address", "amount"), what=what)
             if len(items) > PAGE_SIZE:
                 raise ChainSourceInvalidAnswer(f"{what}: {len(items)} rows on a page of "
