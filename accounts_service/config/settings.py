@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from shared_events.kit.identity.keys import load_private_key
 from shared_events.kit.service_settings import configure, env
 
@@ -20,13 +22,16 @@ configure(
     extra_beat_schedule={
         "purge-expired-refresh-tokens": {
             "task": "accounts.purge_expired_refresh_tokens", "schedule": 3600.0},
+        "purge-expired-stake-challenges": {
+            "task": "accounts.purge_expired_stake_challenges", "schedule": 3600.0},
         "accrue-epoch-points": {
             "task": "accounts.accrue_epoch_points",
             "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
             "options": {"expires": 30},
         },
     },
-    api_description="Register, sign in (JWT), manage your profile and read your points ledger. "
+    api_description="Register, sign in (JWT) with a password or a Cardano wallet, prove your "
+    "stake address with a CIP-8 signature, manage your profile and read your points ledger. "
     "Operators manage accounts and adjust points.",
 )
 
@@ -54,3 +59,19 @@ CARDANO_EPOCH_REFERENCE_NUMBER = int(env("CARDANO_EPOCH_REFERENCE_NUMBER", "208"
 CARDANO_EPOCH_REFERENCE_START = env("CARDANO_EPOCH_REFERENCE_START", "2020-07-29T21:44:51+00:00")
 CARDANO_EPOCH_LENGTH_SECONDS = int(env("CARDANO_EPOCH_LENGTH_SECONDS", "432000"))
 POINTS_PER_EPOCH = int(env("POINTS_PER_EPOCH", "1"))
+
+# Proofs of stake addresses (accounts/chain/stake_proof.py): the network whose addresses count,
+# the domain the signed text names (empty: the host the request came to), and how long a
+# challenge may wait for its signature.
+CARDANO_NETWORK = env("CARDANO_NETWORK", "mainnet")
+if CARDANO_NETWORK not in ("mainnet", "preprod", "preview"):
+    raise ImproperlyConfigured(
+        f"CARDANO_NETWORK is {CARDANO_NETWORK!r}; use mainnet, preprod or preview.")
+STAKE_PROOF_DOMAIN = env("STAKE_PROOF_DOMAIN", "")
+STAKE_PROOF_CHALLENGE_TTL_SECONDS = int(env("STAKE_PROOF_CHALLENGE_TTL_SECONDS", "300"))
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({  # noqa: F821 (set by configure)
+    # Wallet sign-in per stake address, as password sign-in is counted per email.
+    "login_stake_address": env("THROTTLE_LOGIN_STAKE_ADDRESS", "5/min"),
+    # Linking a stake address, per account.
+    "stake_proof": env("THROTTLE_STAKE_PROOF", "10/min"),
+})
