@@ -6,6 +6,7 @@ from .accounts import (
     account_change_password,
     account_change_standing,
     account_register,
+    account_register_with_wallet,
     account_set_active,
     account_set_role,
     account_update_profile,
@@ -14,6 +15,14 @@ from .accounts import (
 )
 from .accrual import AccrualReport, accrue_epoch_points
 from .points import points_adjust
+from .stake_proofs import (
+    stake_address_challenge_issue,
+    stake_address_prove,
+    stake_address_unlink,
+    stake_challenges_purge_expired,
+    wallet_challenge_issue,
+    wallet_sign_in,
+)
 from .tokens import (
     admin_sso_ticket_issue,
     browser_token_issue,
@@ -30,6 +39,7 @@ __all__ = [
     "account_change_password",
     "account_change_standing",
     "account_register",
+    "account_register_with_wallet",
     "account_set_active",
     "account_set_role",
     "account_update_profile",
@@ -41,8 +51,14 @@ __all__ = [
     "points_adjust",
     "refresh_tokens_purge_expired",
     "refresh_tokens_revoke_all",
+    "stake_address_challenge_issue",
+    "stake_address_prove",
+    "stake_address_unlink",
+    "stake_challenges_purge_expired",
     "token_pair_issue",
     "token_pair_sign_in",
     "token_refresh",
     "token_revoke",
+    "wallet_challenge_issue",
+    "wallet_sign_in",
 ]
