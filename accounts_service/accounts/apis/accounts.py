@@ -37,7 +37,8 @@ class StakeAddressClearField(serializers.CharField):
     }
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "Only null or \"\": unlinks the stake address.")
+        kwargs.setdefault("help_text", "Only null or \"\" (none; in PATCH me/, unlink mine): a "
+                                       "proof sets one, me/stake-address/challenge/.")
         super().__init__(max_length=120, required=False, allow_null=True, allow_blank=True,
                          **kwargs)
 
