@@ -161,12 +161,7 @@ def verify_stake_proof(
     public_key = _read_cose_key(cose_key)
     address = _read_reward_address(address_bytes)
 
-    if address.network != NETWORKS[network]:
-        raise WrongNetwork(
-            "signature",
-            f"{address} is a {'mainnet' if address.network == Network.MAINNET else 'testnet'} "
-            f"stake address; this platform runs on {network}.",
-        )
+    _refuse_other_network(address, network=network, field="signature")
     if stake_address is not None and str(address) != stake_address:
         raise AddressMismatch(
             "signature",
@@ -208,6 +203,18 @@ def verify_stake_proof(
         # pycardano read the message differently from us; refuse rather than guess which is right.
         raise MalformedProof("signature", "The COSE_Sign1 is ambiguous.")
     return str(address)
+
+
+def check_signing_address(stake_address: str, *, network: str) -> None:
+    """Refuse, before anything is signed, a bech32 stake address that cannot prove itself here:
+    a script's (no key to sign with) or another network's. A StakeProofError on field
+    `stake_address`."""
+    try:
+        address = Address.decode(stake_address)
+    except Exception:  # pycardano raises several types for a string that is no address
+        raise MalformedProof("stake_address", "Not a Cardano address.") from None
+    _refuse_unless_reward_address(address, field="stake_address")
+    _refuse_other_network(address, network=network, field="stake_address")
 
 
 def _hex_bytes(value: object, *, field: str, limit: int) -> bytes:
@@ -304,15 +311,32 @@ def _read_reward_address(raw: bytes) -> Address:
         raise MalformedProof(
             "signature", "The protected header's address is not a Cardano address."
         ) from None
-    if address.address_type == AddressType.NONE_KEY and len(raw) == 29:
-        return address
+    _refuse_unless_reward_address(address, field="signature")
+    # A header byte and a 28-byte hash (CIP-19). pycardano checks the hash's size with an
+    # assert, which `python -O` drops.
+    if len(raw) != 29:
+        raise MalformedProof("signature", "The protected header's address is malformed.")
+    return address
+
+
+def _refuse_unless_reward_address(address: Address, *, field: str) -> None:
+    if address.address_type == AddressType.NONE_KEY:
+        return
     if address.address_type == AddressType.NONE_SCRIPT:
         raise NotAStakeAddress(
-            "signature",
-            f"{address} is a script's stake address; only a stake key's address can sign.",
+            field, f"{address} is a script's stake address; only a stake key's address can sign."
         )
     raise NotAStakeAddress(
-        "signature",
-        f"The message was signed for {address}, a payment address: sign it with the stake "
-        f"(reward) address.",
+        field,
+        f"{address} is a payment address, not a stake (reward) address: sign with the stake "
+        f"address.",
     )
+
+
+def _refuse_other_network(address: Address, *, network: str, field: str) -> None:
+    if address.network != NETWORKS[network]:
+        raise WrongNetwork(
+            field,
+            f"{address} is a {'mainnet' if address.network == Network.MAINNET else 'testnet'} "
+            f"stake address; this platform runs on {network}.",
+        )

@@ -22,6 +22,7 @@ from ..chain.stake_proof import (
     StakeProofError,
     build_link_challenge,
     build_sign_in_challenge,
+    check_signing_address,
     verify_stake_proof,
 )
 from ..models import Account, StakeAddressChallenge
@@ -29,7 +30,6 @@ from ..stake_address import normalize_stake_address
 from .accounts import _on_field, _save_unique, account_register_with_wallet
 
 Purpose = StakeAddressChallenge.Purpose
-_NETWORK_PREFIX = {"mainnet": "stake1"}  # the testnets' addresses start with stake_test1
 
 
 def _expiry():
@@ -48,11 +48,10 @@ def stake_address_challenge_issue(*, account: Account, domain: str) -> StakeAddr
 def wallet_challenge_issue(*, stake_address: str, domain: str) -> StakeAddressChallenge:
     """A challenge whose signature by the key of `stake_address` signs its holder in."""
     address = _on_field("stake_address", normalize_stake_address, stake_address)
-    network = settings.CARDANO_NETWORK
-    if address.startswith("stake_test1") == (network == "mainnet"):
-        expected = _NETWORK_PREFIX.get(network, "stake_test1")
-        raise ValidationError({"stake_address": [
-            f"This platform runs on {network}: its stake addresses start with {expected}."]})
+    try:
+        check_signing_address(address, network=settings.CARDANO_NETWORK)
+    except StakeProofError as refused:
+        raise _field_error(refused) from None
     expires_at = _expiry()
     text = build_sign_in_challenge(domain=domain, stake_address=address,
                                    expires_at=expires_at).text
@@ -135,8 +134,11 @@ def _proven_address(challenge: StakeAddressChallenge, *, signature: str, key: st
                                   network=settings.CARDANO_NETWORK,
                                   stake_address=challenge.stake_address or None)
     except StakeProofError as refused:
-        raise ValidationError({refused.field: [ValidationError(refused.message,
-                                                               code=refused.code)]}) from None
+        raise _field_error(refused) from None
+
+
+def _field_error(refused: StakeProofError) -> ValidationError:
+    return ValidationError({refused.field: [ValidationError(refused.message, code=refused.code)]})
 
 
 def _unlink_from_others(address: str, *, keep: Account | None) -> None:

@@ -295,6 +295,9 @@ def test_a_wallet_sign_in_challenge_is_good_for_one_sign_in(api):
                        "sq835lu7drv2xwl2wywfgse35a3x"}, "stake1"),
     ({"stake_address": "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn"},
      "runs on mainnet"),
+    # A script's stake address (CIP-19 vector): no key can sign for it.
+    ({"stake_address": "stake178phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcccycj5"},
+     "script's stake address"),
     ({"stake_address": "x" * 121}, "no more than"),
     ({}, "required"),
     ({"stake_address": 12}, ""),

@@ -26,6 +26,7 @@ from accounts.chain.stake_proof import (
     WrongNetwork,
     build_link_challenge,
     build_sign_in_challenge,
+    check_signing_address,
     verify_stake_proof,
 )
 from accounts.tests.cip30_wallet import Wallet
@@ -382,6 +383,30 @@ def test_an_unknown_network_setting_is_a_configuration_error():
     proof = Wallet().sign_data(issued.payload_hex)
     with pytest.raises(ValueError, match="unknown Cardano network"):
         verify(proof, issued.payload, network="testnet")
+
+
+@pytest.mark.parametrize("address, network, refusal, says", [
+    ("stake178phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcccycj5", "mainnet",
+     NotAStakeAddress, "script's stake address"),
+    ("addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2"
+     "xwl2wywfgse35a3x", "mainnet", NotAStakeAddress, "payment address"),
+    ("stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw", "preview", WrongNetwork,
+     "runs on preview"),
+    ("stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn", "mainnet",
+     WrongNetwork, "runs on mainnet"),
+    ("stake1nope", "mainnet", MalformedProof, "Not a Cardano address"),
+])
+def test_an_address_that_cannot_sign_here_is_refused_before_a_challenge(address, network,
+                                                                        refusal, says):
+    with pytest.raises(refusal, match=says) as refused:
+        check_signing_address(address, network=network)
+    assert refused.value.field == "stake_address"
+
+
+@pytest.mark.parametrize("network", ["mainnet", "preprod"])
+def test_a_key_stake_address_of_the_network_may_sign(network):
+    wallet = Wallet(network=Network.MAINNET if network == "mainnet" else Network.TESTNET)
+    check_signing_address(wallet.stake_address, network=network)
 
 
 # --- fuzzing: whatever a client sends, the answer is a proof or a StakeProofError -----------
