@@ -8,7 +8,7 @@ it expires (the throttles bound the tries)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -32,7 +32,7 @@ from .accounts import _on_field, _save_unique, account_register_with_wallet
 Purpose = StakeAddressChallenge.Purpose
 
 
-def _expiry():
+def _expiry() -> datetime:
     return timezone.now() + timedelta(seconds=settings.STAKE_PROOF_CHALLENGE_TTL_SECONDS)
 
 
@@ -150,6 +150,6 @@ def _unlink_from_others(address: str, *, keep: Account | None) -> None:
         other.save(update_fields=["stake_address", "stake_address_verified_at", "updated_at"])
 
 
-def _mark_used(challenge: StakeAddressChallenge, when) -> None:
+def _mark_used(challenge: StakeAddressChallenge, when: datetime) -> None:
     challenge.used_at = when
     challenge.save(update_fields=["used_at"])
