@@ -1,4 +1,5 @@
-"""Accounts (the identity of delegators and operators) and the append-only points ledger."""
+"""Accounts (the identity of delegators and operators), the append-only points ledger, and the
+challenges a delegator signs to prove a stake address."""
 
 from __future__ import annotations
 
@@ -35,9 +36,14 @@ class AccountManager(BaseUserManager.from_queryset(PublishedQuerySet)):  # type:
 
 class Account(AbstractBaseUser, PublishedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField(max_length=254, unique=True)
+    # None for an account made by signing in with a wallet, until its holder adds one.
+    email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.DELEGATOR)
+    # Set only by a proof (services/stake_proofs.py), with the time of that proof. A value
+    # without one is a claim from before proofs existed: it counts for nothing and is not
+    # published (event_state).
     stake_address = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    stake_address_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     points = models.PositiveBigIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -53,7 +59,8 @@ class Account(AbstractBaseUser, PublishedModel):
 
     event_aggregate = "accounts.account"
     # What voting needs to decide eligibility and power; email and password stay here.
-    published_fields = frozenset({"role", "is_active", "points", "stake_address"})
+    published_fields = frozenset(
+        {"role", "is_active", "points", "stake_address", "stake_address_verified_at"})
 
     class Meta(PublishedModel.Meta):
         constraints = [
@@ -63,7 +70,11 @@ class Account(AbstractBaseUser, PublishedModel):
         ordering = ["date_joined"]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or self.stake_address or str(self.id)
+
+    @property
+    def has_proven_stake_address(self) -> bool:
+        return bool(self.stake_address and self.stake_address_verified_at)
 
     @property
     def is_operator(self) -> bool:
@@ -90,7 +101,8 @@ class Account(AbstractBaseUser, PublishedModel):
             role=self.role,
             is_active=self.is_active,
             points=self.points,
-            stake_address=self.stake_address,
+            # Other services see only a proven address: an unproven one counts for nothing.
+            stake_address=self.stake_address if self.has_proven_stake_address else None,
             joined_at=self.date_joined.isoformat(),
         )
 
@@ -331,3 +343,38 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh token of {self.account_id}"
+
+
+class StakeAddressChallenge(models.Model):
+    """A text to sign with a stake key, to link the address to `account` (Purpose.LINK) or to
+    sign in as the holder of `stake_address` (Purpose.SIGN_IN). One use, for a few minutes."""
+
+    class Purpose(models.TextChoices):
+        LINK = "link", "link to an account"
+        SIGN_IN = "sign_in", "sign in with a wallet"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="+")
+    stake_address = models.CharField(max_length=120, blank=True, default="")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(purpose="link", account__isnull=False)
+                | models.Q(purpose="sign_in", account__isnull=True) & ~models.Q(stake_address=""),
+                name="stake_challenge_names_its_subject"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="stake_challenge_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} challenge {self.id}"
+
+    @property
+    def payload(self) -> bytes:
+        return self.text.encode("utf-8")

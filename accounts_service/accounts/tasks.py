@@ -3,7 +3,12 @@
 from celery import shared_task
 from django.conf import settings
 
-from .services import accrue_epoch_points, refresh_tokens_purge_expired, stake_history_sync
+from .services import (
+    accrue_epoch_points,
+    refresh_tokens_purge_expired,
+    stake_challenges_purge_expired,
+    stake_history_sync,
+)
 
 
 @shared_task(name="accounts.purge_expired_refresh_tokens", ignore_result=True)
@@ -23,3 +28,8 @@ def accrue_epoch_points_task() -> int:
              time_limit=settings.CHAIN_SYNC_TIME_LIMIT_SECONDS + 60)
 def sync_stake_history_task() -> int:
     return len(stake_history_sync().imported)
+
+
+@shared_task(name="accounts.purge_expired_stake_challenges", ignore_result=True)
+def purge_expired_stake_challenges() -> int:
+    return stake_challenges_purge_expired()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .apis import accounts, auth, me
+from .apis import accounts, auth, me, wallet
 
 urlpatterns = [
     path("register/", auth.RegisterApi.as_view(), name="register"),
@@ -9,6 +9,12 @@ urlpatterns = [
     path("logout/", auth.LogoutApi.as_view(), name="logout"),
     path("me/", me.MeApi.as_view(), name="me"),
     path("me/ledger/", me.MeLedgerApi.as_view(), name="me-ledger"),
+    path("me/stake-address/challenge/", wallet.MeStakeAddressChallengeApi.as_view(),
+         name="me-stake-address-challenge"),
+    path("me/stake-address/verify/", wallet.MeStakeAddressVerifyApi.as_view(),
+         name="me-stake-address-verify"),
+    path("wallet/challenge/", wallet.WalletChallengeApi.as_view(), name="wallet-challenge"),
+    path("wallet/token/", wallet.WalletTokenApi.as_view(), name="wallet-token"),
     path("accounts/", accounts.AccountListApi.as_view(), name="account-list"),
     path("accounts/<uuid:account_id>/", accounts.AccountDetailApi.as_view(),
          name="account-detail"),

@@ -22,6 +22,8 @@ configure(
     extra_beat_schedule={
         "purge-expired-refresh-tokens": {
             "task": "accounts.purge_expired_refresh_tokens", "schedule": 3600.0},
+        "purge-expired-stake-challenges": {
+            "task": "accounts.purge_expired_stake_challenges", "schedule": 3600.0},
         "accrue-epoch-points": {
             "task": "accounts.accrue_epoch_points",
             "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
@@ -33,7 +35,8 @@ configure(
             "options": {"expires": 600},
         },
     },
-    api_description="Register, sign in (JWT), manage your profile and read your points ledger. "
+    api_description="Register, sign in (JWT) with a password or a Cardano wallet, prove your "
+    "stake address with a CIP-8 signature, manage your profile and read your points ledger. "
     "Operators manage accounts and adjust points.",
 )
 
@@ -65,7 +68,6 @@ POINTS_PER_EPOCH = int(env("POINTS_PER_EPOCH", "1"))
 # The pool's stake distribution per epoch (accounts/chain/sources). CHAIN_SOURCE: none (the
 # open mode), blockfrost, koios or file (imported by hand with manage.py import_stake_snapshot).
 CHAIN_SOURCE = env("CHAIN_SOURCE", "none")
-CARDANO_NETWORK = env("CARDANO_NETWORK", "mainnet")  # mainnet, preprod or preview
 POOL_ID = env("POOL_ID", "")  # bech32 pool1…
 BLOCKFROST_PROJECT_ID = env("BLOCKFROST_PROJECT_ID", "")
 BLOCKFROST_API_URL = env("BLOCKFROST_API_URL", "")  # default: Blockfrost's own, per network
@@ -86,3 +88,19 @@ if LOYALTY_BACKFILL_EPOCHS < 1:
 CHAIN_EPOCH_SETTLE_SECONDS = env_count("CHAIN_EPOCH_SETTLE_SECONDS", 6 * 3600)
 # The longest one sync may run (a first backfill pages through every epoch of the window).
 CHAIN_SYNC_TIME_LIMIT_SECONDS = env_count("CHAIN_SYNC_TIME_LIMIT_SECONDS", 3600)
+
+# Proofs of stake addresses (accounts/chain/stake_proof.py): the network whose addresses count,
+# the domain the signed text names (empty: the host the request came to), and how long a
+# challenge may wait for its signature.
+CARDANO_NETWORK = env("CARDANO_NETWORK", "mainnet")
+if CARDANO_NETWORK not in ("mainnet", "preprod", "preview"):
+    raise ImproperlyConfigured(
+        f"CARDANO_NETWORK is {CARDANO_NETWORK!r}; use mainnet, preprod or preview.")
+STAKE_PROOF_DOMAIN = env("STAKE_PROOF_DOMAIN", "")
+STAKE_PROOF_CHALLENGE_TTL_SECONDS = int(env("STAKE_PROOF_CHALLENGE_TTL_SECONDS", "300"))
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({  # noqa: F821 (set by configure)
+    # Wallet sign-in per stake address, as password sign-in is counted per email.
+    "login_stake_address": env("THROTTLE_LOGIN_STAKE_ADDRESS", "5/min"),
+    # Linking a stake address, per account.
+    "stake_proof": env("THROTTLE_STAKE_PROOF", "10/min"),
+})

@@ -21,8 +21,30 @@ from ..models import Account, LedgerEntry, Role
 class AccountOutput(serializers.ModelSerializer):
     class Meta:
         model = Account
-        fields = ["id", "email", "role", "stake_address", "points", "is_active", "date_joined"]
+        fields = ["id", "email", "role", "stake_address", "stake_address_verified_at", "points",
+                  "is_active", "date_joined"]
         read_only_fields = fields
+
+
+class StakeAddressClearField(serializers.CharField):
+    """`stake_address` in a body that may only clear it: a proof of the key sets one
+    (apis/wallet.py)."""
+
+    default_error_messages = {
+        "unproven": "A stake address is set only by a proof that you hold its key: POST "
+                    "me/stake-address/challenge/ (signed in), sign its payload_hex with the stake "
+                    "key, and send the signature to me/stake-address/verify/.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Only null or \"\" (none; in PATCH me/, unlink mine): a "
+                                       "proof sets one, me/stake-address/challenge/.")
+        super().__init__(max_length=120, required=False, allow_null=True, allow_blank=True,
+                         **kwargs)
+
+    def to_internal_value(self, data):
+        super().to_internal_value(data)
+        self.fail("unproven")  # null and "" never get here: they mean "none"
 
 
 class LedgerEntryOutput(serializers.ModelSerializer):

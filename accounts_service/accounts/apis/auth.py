@@ -16,7 +16,7 @@ from shared_events.kit.identity.tokens import InvalidToken
 
 from .. import services
 from ..throttles import LoginAddressThrottle, LoginEmailThrottle, RegisterThrottle
-from .accounts import AccountOutput
+from .accounts import AccountOutput, StakeAddressClearField
 
 TokenPairOutput = inline_serializer("TokenPair", {
     "access": serializers.CharField(), "refresh": serializers.CharField(),
@@ -33,13 +33,13 @@ class RegisterApi(APIView):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, write_only=True,
                                          style={"input_type": "password"})
-        stake_address = serializers.CharField(max_length=120, required=False, allow_null=True,
-                                              allow_blank=True)
+        stake_address = StakeAddressClearField()
 
     @extend_schema(request=RegisterInput, responses={201: AccountOutput}, auth=[],
                    summary="Register a delegator")
     def post(self, request: Request) -> Response:
         data = self._validated(request)
+        data.pop("stake_address", None)  # none: a proof links one once registered
         account = services.account_register(**data)
         return Response(AccountOutput(account).data, status=status.HTTP_201_CREATED)
 

@@ -12,14 +12,13 @@ from shared_events.kit.api import StrictFieldsMixin
 from shared_events.kit.pagination import LimitOffsetPagination
 
 from .. import selectors, services
-from .accounts import AccountOutput, LedgerEntryOutput
+from .accounts import AccountOutput, LedgerEntryOutput, StakeAddressClearField
 
 
 class MeApi(APIView):
     class ProfileUpdateInput(StrictFieldsMixin, serializers.Serializer):
         email = serializers.CharField(max_length=254, required=False)
-        stake_address = serializers.CharField(max_length=120, required=False, allow_null=True,
-                                              allow_blank=True)
+        stake_address = StakeAddressClearField()
         password = serializers.CharField(max_length=128, required=False, write_only=True)
         current_password = serializers.CharField(max_length=128, required=False,
                                                  write_only=True)
@@ -36,13 +35,14 @@ class MeApi(APIView):
         points = serializers.IntegerField(read_only=True)
         is_active = serializers.BooleanField(read_only=True)
         date_joined = serializers.DateTimeField(read_only=True)
+        stake_address_verified_at = serializers.DateTimeField(read_only=True)
 
     @extend_schema(responses={200: AccountOutput}, summary="My account")
     def get(self, request: Request) -> Response:
         return Response(AccountOutput(request.user).data)
 
     @extend_schema(request=ProfileUpdateInput, responses={200: AccountOutput},
-                   summary="Change my email, stake address or password")
+                   summary="Change my email or password, or unlink my stake address")
     def patch(self, request: Request) -> Response:
         serializer = self.ProfileUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -53,6 +53,9 @@ class MeApi(APIView):
                                     current_password=data.pop("current_password"),
                                     new_password=data.pop("password"))
         data.pop("current_password", None)
+        if "stake_address" in data:
+            data.pop("stake_address")
+            account = services.stake_address_unlink(account=account)
         if data:
             account = services.account_update_profile(account=account, **data)
         return Response(AccountOutput(account).data)

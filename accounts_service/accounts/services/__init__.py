@@ -6,6 +6,7 @@ from .accounts import (
     account_change_password,
     account_change_standing,
     account_register,
+    account_register_with_wallet,
     account_set_active,
     account_set_role,
     account_update_profile,
@@ -20,6 +21,14 @@ from .stake_history import (
     epoch_stake_import,
     stake_history_sync,
     stake_snapshot_import,
+)
+from .stake_proofs import (
+    stake_address_challenge_issue,
+    stake_address_prove,
+    stake_address_unlink,
+    stake_challenges_purge_expired,
+    wallet_challenge_issue,
+    wallet_sign_in,
 )
 from .tokens import (
     admin_sso_ticket_issue,
@@ -39,6 +48,7 @@ __all__ = [
     "account_change_password",
     "account_change_standing",
     "account_register",
+    "account_register_with_wallet",
     "account_set_active",
     "account_set_role",
     "account_update_profile",
@@ -53,8 +63,14 @@ __all__ = [
     "refresh_tokens_revoke_all",
     "stake_history_sync",
     "stake_snapshot_import",
+    "stake_address_challenge_issue",
+    "stake_address_prove",
+    "stake_address_unlink",
+    "stake_challenges_purge_expired",
     "token_pair_issue",
     "token_pair_sign_in",
     "token_refresh",
     "token_revoke",
+    "wallet_challenge_issue",
+    "wallet_sign_in",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -10,7 +12,6 @@ from django.db import IntegrityError, transaction
 
 from ..epochs import epoch_at
 from ..models import Account, LedgerEntry, Role
-from ..stake_address import normalize_stake_address
 from .tokens import refresh_tokens_revoke_all
 
 
@@ -53,19 +54,31 @@ def _save_unique(account: Account, **kwargs) -> None:
 
 
 @transaction.atomic
-def account_register(*, email: str, password: str | None, stake_address: str | None = None,
-                     role: str = Role.DELEGATOR) -> Account:
+def account_register(*, email: str, password: str | None, role: str = Role.DELEGATOR
+                     ) -> Account:
     email = normalize_email(email)
-    stake = _on_field("stake_address", normalize_stake_address, stake_address) if (
-        stake_address) else None
-    _check_unique(email=email, stake_address=stake, exclude=None)
-    account = Account(email=email, stake_address=stake, role=role)
+    _check_unique(email=email, stake_address=None, exclude=None)
+    account = Account(email=email, role=role)
     if password is None:
         account.set_unusable_password()
     else:
         _on_field("password", validate_password, password, user=account)
         account.set_password(password)
-    grant = getattr(settings, "POINTS_INITIAL_GRANT", 0) if role == Role.DELEGATOR else 0
+    return _account_create(account)
+
+
+@transaction.atomic
+def account_register_with_wallet(*, stake_address: str, verified_at: datetime) -> Account:
+    """A delegator's account made by a proof of their stake address (services/stake_proofs.py):
+    no email and no password, which its holder may add later."""
+    account = Account(stake_address=stake_address, stake_address_verified_at=verified_at,
+                      role=Role.DELEGATOR)
+    account.set_unusable_password()
+    return _account_create(account)
+
+
+def _account_create(account: Account) -> Account:
+    grant = getattr(settings, "POINTS_INITIAL_GRANT", 0) if account.role == Role.DELEGATOR else 0
     account.points = grant
     # The epoch one joins in is not owed: accrual starts with the next one.
     account.accrued_through_epoch = epoch_at(account.date_joined)
@@ -82,22 +95,15 @@ def operator_create(*, email: str, password: str | None) -> Account:
 
 
 @transaction.atomic
-def account_update_profile(*, account: Account, email: str | None = None,
-                           stake_address: str | None | object = ..., ) -> Account:
-    """Change what an account holder may change about themselves. `stake_address=None` clears
-    it; leaving it out keeps it."""
+def account_update_profile(*, account: Account, email: str | None = None) -> Account:
+    """Change what an account holder may change about themselves directly. Not the stake
+    address: only a proof sets it (services/stake_proofs.py)."""
     account = Account.objects.select_for_update().get(pk=account.pk)
     changed = ["updated_at"]
     if email is not None:
         account.email = normalize_email(email)
         changed.append("email")
-    if stake_address is not ...:
-        account.stake_address = (
-            _on_field("stake_address", normalize_stake_address, stake_address)
-            if stake_address else None
-        )
-        changed.append("stake_address")
-    _check_unique(email=account.email, stake_address=account.stake_address, exclude=account)
+    _check_unique(email=account.email, stake_address=None, exclude=account)
     # Only what changed: an email change is private to accounts and publishes nothing.
     _save_unique(account, update_fields=changed)
     return account

@@ -10,8 +10,14 @@ pytestmark = pytest.mark.django_db
 
 def test_me_reads_and_edits_my_profile(as_delegator, delegator):
     assert as_delegator.get("/accounts/api/me/").json()["email"] == delegator.email
-    response = as_delegator.patch("/accounts/api/me/", {"stake_address": STAKE}, format="json")
-    assert response.status_code == 200 and response.json()["stake_address"] == STAKE
+    response = as_delegator.patch("/accounts/api/me/", {"email": "Dee2@example.org"},
+                                  format="json")
+    assert response.status_code == 200 and response.json()["email"] == "dee2@example.org"
+    # A stake address is set by a proof only (apis/test_wallet.py); here it may only be cleared.
+    unproven = as_delegator.patch("/accounts/api/me/", {"stake_address": STAKE}, format="json")
+    assert unproven.status_code == 400 and "proof" in unproven.json()["stake_address"][0]
+    cleared = as_delegator.patch("/accounts/api/me/", {"stake_address": None}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["stake_address"] is None
     read_only = as_delegator.patch("/accounts/api/me/", {"points": 10**6}, format="json")
     assert read_only.status_code == 400 and read_only.json()["points"] == [
         "This field is read-only."]

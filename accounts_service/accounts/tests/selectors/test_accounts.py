@@ -1,12 +1,11 @@
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from accounts.selectors import account_get, account_list
-from accounts.services import account_register, account_set_active
+from accounts.services import account_register_with_wallet, account_set_active
 from shared_events.kit.errors import NotFound
-
-from ..conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 STAKE = "stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw"
@@ -22,8 +21,7 @@ def test_an_account_is_found_by_its_id_and_an_unknown_id_is_not_found(delegator)
 
 
 def test_the_list_filters_by_role_activity_and_search_oldest_first(delegator, operator):
-    staked = account_register(email="staked@example.org", password=PASSWORD,
-                              stake_address=STAKE)
+    staked = account_register_with_wallet(stake_address=STAKE, verified_at=timezone.now())
     account_set_active(account=staked, is_active=False)
     assert list(account_list()) == [delegator, operator, staked]
     assert list(account_list(role="operator")) == [operator]

@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts.models import Account, LedgerEntry, Role
 from accounts.services import (
@@ -7,6 +8,7 @@ from accounts.services import (
     account_register,
     account_set_active,
     account_update_profile,
+    stake_address_unlink,
 )
 from shared_events.core.outbox.models import OutboxEvent
 
@@ -18,17 +20,16 @@ STAKE = "stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw"
 
 def test_registration_normalizes_grants_points_and_publishes_no_private_data(settings):
     settings.POINTS_INITIAL_GRANT = 100
-    account = account_register(email="  Alice@Example.ORG ", password=PASSWORD,
-                               stake_address=STAKE.upper())
+    account = account_register(email="  Alice@Example.ORG ", password=PASSWORD)
     assert (account.email, account.stake_address, account.points) == (
-        "alice@example.org", STAKE, 100)
+        "alice@example.org", None, 100)
     assert account.check_password(PASSWORD)
     [grant] = LedgerEntry.objects.filter(account=account)
     assert (grant.kind, grant.delta, grant.balance_after) == ("initial_grant", 100, 100)
     event = last_event(account)
     assert event["type"] == "accounts.account.created"
     assert event["data"] == {"id": str(account.pk), "role": "delegator", "is_active": True,
-                             "points": 100, "stake_address": STAKE,
+                             "points": 100, "stake_address": None,
                              "joined_at": account.date_joined.isoformat(), "deleted": False}
 
 
@@ -36,7 +37,6 @@ def test_registration_normalizes_grants_points_and_publishes_no_private_data(set
     ({"email": "not-an-email"}, None),
     ({"email": "ok@example.org", "password": "short"}, "password"),
     ({"email": "ok@example.org", "password": "password123"}, "password"),
-    ({"email": "ok@example.org", "stake_address": "stake1nope"}, None),
 ])
 def test_bad_registrations_are_refused(kwargs, field):
     kwargs.setdefault("password", PASSWORD)
@@ -45,14 +45,12 @@ def test_bad_registrations_are_refused(kwargs, field):
     assert not Account.objects.exists()
 
 
-def test_email_and_stake_address_are_unique_case_insensitively():
-    account_register(email="a@example.org", password=PASSWORD, stake_address=STAKE)
+def test_email_is_unique_case_insensitively():
+    # One account per stake address: services/test_stake_proofs.py (a proof moves it).
+    account_register(email="a@example.org", password=PASSWORD)
     with pytest.raises(ValidationError) as email_taken:
         account_register(email="A@EXAMPLE.org", password=PASSWORD)
     assert "email" in email_taken.value.message_dict
-    with pytest.raises(ValidationError) as stake_taken:
-        account_register(email="b@example.org", password=PASSWORD, stake_address=STAKE)
-    assert "stake_address" in stake_taken.value.message_dict
 
 
 def test_deactivation_is_published_and_ends_sessions(delegator):
@@ -71,9 +69,12 @@ def test_profile_changes_publish_only_when_published_fields_change(delegator):
     delegator.refresh_from_db()
     assert delegator.email == "new@example.org"
     assert OutboxEvent.objects.filter(aggregate_id=str(delegator.pk)).count() == versions
-    account_update_profile(account=delegator, stake_address=STAKE)
+    # A proven stake address is published (proofs: services/test_stake_proofs.py), and so is
+    # its holder's unlinking it.
+    Account.objects.filter(pk=delegator.pk).update(stake_address=STAKE,
+                                                   stake_address_verified_at=timezone.now())
     assert last_event(delegator)["data"]["stake_address"] == STAKE
-    account_update_profile(account=delegator, stake_address=None)
+    stake_address_unlink(account=delegator)
     assert last_event(delegator)["data"]["stake_address"] is None
 
 
