@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_accrued_through_epoch'),
+        ('accounts', '0003_epoch_stake'),
     ]
 
     operations = [
