@@ -35,13 +35,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from ..models import Allocation, Ballot, BallotRevision, PollReplica, Voter
+from .prepared_statements import (
+    PreparedStatementsStale,
+    Statement,
+    execute_prepared,
+    prepare_on_this_connection,
+)
 
 _VOTER = Voter._meta.db_table
 _POLL = PollReplica._meta.db_table
@@ -82,6 +87,8 @@ def ballot_write(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
         written = _write_in_two_round_trips(voter_id=voter_id, poll_id=poll_id, plan=plan)
         if written is not None:
             return written
+    # SQLite, a transaction of the caller's (a savepoint then), or what the two round trips
+    # leave to a read that cannot be a moment old.
     with transaction.atomic():
         write = plan(lock_and_read(voter_id=voter_id, poll_id=poll_id))
         write_rows(write)
@@ -150,8 +157,8 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked | None:
     with the ballot, in one statement: one round trip. None when the voter or the poll is not
     here. The transaction stays open for `write_and_commit` (or `rollback`)."""
     with connection.cursor() as cursor:
-        _prepare_on_this_connection(cursor)
-        _execute_prepared(cursor, f"BEGIN; {_READ.execute}", [voter_id, poll_id])
+        prepare_on_this_connection(cursor, _PREPARED)
+        execute_prepared(cursor, f"BEGIN; {_READ.execute}", [voter_id, poll_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -166,7 +173,7 @@ def write_and_commit(write: BallotWrite) -> None:
     """`write_rows`'s statements and `COMMIT`, in one round trip."""
     sql, params = _joined(_write_statements(write))
     with connection.cursor() as cursor:  # begin_and_read prepared them on this connection
-        _execute_prepared(cursor, sql + "; COMMIT", params)
+        execute_prepared(cursor, sql + "; COMMIT", params)
 
 
 def rollback() -> None:
@@ -181,9 +188,9 @@ def rollback() -> None:
 
 
 def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
-    """In the caller's transaction: lock the voter's row, then the poll's, each read alone so
-    that either may be missing, then read the ballot in a statement of its own, after the
-    locks: it sees whatever the voter's previous write committed while this one waited."""
+    """Inside a transaction: lock the voter's row, then the poll's, each read alone so that
+    either may be missing, then read the ballot in a statement of its own, after the locks: it
+    sees whatever the voter's previous write committed while this one waited."""
     postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(_VOTER_COLUMNS)} FROM {_VOTER} WHERE id = %s"
@@ -203,13 +210,13 @@ def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
 
 
 def write_rows(write: BallotWrite) -> None:
-    """Insert or update the ballot, replace its allocations and append its revision, in the
-    caller's transaction."""
+    """Insert or update the ballot, replace its allocations and append its revision, inside a
+    transaction."""
     statements = _write_statements(write)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _prepare_on_this_connection(cursor)
-            _execute_prepared(cursor, *_joined(statements))
+            prepare_on_this_connection(cursor, _PREPARED)
+            execute_prepared(cursor, *_joined(statements))
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
@@ -268,7 +275,7 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[object]]]:
     postgresql = connection.vendor == "postgresql"
     ballot, revision, allocations = write.ballot, write.revision, write.allocations
     ballot_id, poll_id = _uuid(ballot.pk), _uuid(ballot.poll_id)
-    calls: list[tuple[_Statement, list[object]]] = []
+    calls: list[tuple[Statement, list[object]]] = []
     if write.created:
         calls.append((_INSERT_BALLOT, [
             ballot_id, poll_id, _uuid(ballot.voter_id), ballot.revision, ballot.receipt,
@@ -300,29 +307,8 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[object]]]:
     return statements
 
 
-@dataclass(frozen=True)
-class _Statement:
-    """A statement of the write: run as it is (`sql`, with `%s` parameters) on SQLite, and on
-    PostgreSQL prepared once per connection under `name` with parameters of `types`."""
-
-    name: str
-    types: tuple[str, ...]
-    sql: str
-
-    @cached_property
-    def execute(self) -> str:
-        return f"EXECUTE {self.name}({', '.join(['%s'] * len(self.types))})"
-
-    @property
-    def prepare(self) -> str:
-        numbered = self.sql
-        for n in range(1, len(self.types) + 1):
-            numbered = numbered.replace("%s", f"${n}", 1)
-        return f"PREPARE {self.name} ({', '.join(self.types)}) AS {numbered}"
-
-
 # PostgreSQL only (`begin_and_read`). The ballot is left-joined: the voter may have none yet.
-_READ = _Statement(
+_READ = Statement(
     "voting_cast_read", ("uuid", "uuid"),
     f"SELECT {_columns('v', _VOTER_COLUMNS)}, {_columns('p', _POLL_COLUMNS)},"
     f" {_columns('b', _BALLOT_COLUMNS)}"
@@ -331,19 +317,19 @@ _READ = _Statement(
     " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
 # Text, not varchar(n), parameters: a value too long for its column is refused by the insert,
 # where a cast to varchar(n) would cut it.
-_INSERT_BALLOT = _Statement(
+_INSERT_BALLOT = Statement(
     "voting_cast_insert_ballot",
     ("uuid", "uuid", "uuid", "integer", "text", "timestamptz", "timestamptz"),
     f"INSERT INTO {_BALLOT} (id, poll_id, voter_id, revision, retracted_at, receipt,"
     " created_at, updated_at) VALUES (%s, %s, %s, %s, NULL, %s, %s, %s)")
-_CLEAR_ALLOCATIONS = _Statement(
+_CLEAR_ALLOCATIONS = Statement(
     "voting_cast_clear_allocations", ("uuid",),
     f"DELETE FROM {_ALLOCATION} WHERE ballot_id = %s")
-_UPDATE_BALLOT = _Statement(
+_UPDATE_BALLOT = Statement(
     "voting_cast_update_ballot", ("integer", "text", "timestamptz", "timestamptz", "uuid"),
     f"UPDATE {_BALLOT} SET revision = %s, receipt = %s, retracted_at = %s,"
     " updated_at = %s WHERE id = %s")
-_INSERT_REVISION = _Statement(
+_INSERT_REVISION = Statement(
     "voting_cast_insert_revision",
     ("uuid", "integer", "text", "jsonb", "bigint", "bigint", "timestamptz", "text", "text",
      "text"),
@@ -351,47 +337,10 @@ _INSERT_REVISION = _Statement(
     " voter_points, created_at, receipt, previous_receipt, nonce)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 # PostgreSQL only: the causes and their points as two arrays, positions in the order given.
-_INSERT_ALLOCATIONS = _Statement(
+_INSERT_ALLOCATIONS = Statement(
     "voting_cast_insert_allocations", ("uuid", "uuid", "uuid[]", "bigint[]"),
     f"INSERT INTO {_ALLOCATION} (ballot_id, poll_id, cause_id, points, position)"
     " SELECT %s, %s, given.cause, given.points, given.n - 1"
     " FROM unnest(%s, %s) WITH ORDINALITY AS given(cause, points, n)")
 _PREPARED = (_READ, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT, _INSERT_REVISION,
              _INSERT_ALLOCATIONS)
-
-
-def _prepare_on_this_connection(cursor: Any) -> None:
-    """Prepare the write's statements on this PostgreSQL connection, once, and again after a
-    reconnect (a new DB-API connection). Given an open cursor: opening it ran the request's
-    health check, which may have reconnected. A prepared statement outlives a rolled-back
-    transaction, so preparing inside the caller's is safe."""
-    raw = connection.connection
-    if getattr(connection, "_voting_cast_prepared_on", None) is raw:
-        return
-    # DEALLOCATE first: a batch that failed half-way (a lock timeout, a cancel) left the
-    # statements before the failure prepared, and preparing one again is an error. ALL is
-    # safe: nothing else prepares statements on these connections (psycopg2 never does).
-    cursor.execute("DEALLOCATE ALL; " + "; ".join(s.prepare for s in _PREPARED))
-    # The DB-API connection itself, held so that a later one is never mistaken for it.
-    connection._voting_cast_prepared_on = raw
-
-
-class PreparedStatementsStale(DatabaseError):
-    """The connection's prepared statements no longer fit the database: a migration changed a
-    column a statement returns ("cached plan must not change result type"), or they are gone.
-    They are prepared again at the next write on this connection."""
-
-
-# feature_not_supported (the cached plan's result type), invalid_sql_statement_name (gone),
-# duplicate_prepared_statement (prepared behind this module's back).
-_STALE_PREPARED = {"0A000", "26000", "42P05"}
-
-
-def _execute_prepared(cursor: Any, sql: str, params: Sequence[object]) -> None:
-    try:
-        cursor.execute(sql, params)
-    except DatabaseError as exc:
-        if getattr(exc.__cause__, "pgcode", None) not in _STALE_PREPARED:
-            raise
-        connection._voting_cast_prepared_on = None
-        raise PreparedStatementsStale(str(exc)) from exc
