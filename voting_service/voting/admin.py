@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 
 from shared_events.kit.charts import bar_chart, step_chart
 
-from .exports import ballots_csv
 from .models import Allocation, Ballot, BallotRevision, CauseReplica, PollReplica, PollTally, Voter
+from .selectors.exports import ballots_csv
 from .selectors.participation import participation_over_time
 from .selectors.tallies import tally_compute
 

@@ -13,6 +13,8 @@ from shared_events.core.outbox.published import PublishedModel
 from shared_events.core.schemas.polls import PollStatus, ResultsVisibility
 from shared_events.core.schemas.voting import CauseTally, TallyState
 
+from .eligibility import voter_refusal
+
 
 class Voter(ReplicaModel):
     """An account as accounts_service last published it: the only source of eligibility and
@@ -30,7 +32,7 @@ class Voter(ReplicaModel):
 
     @property
     def can_vote(self) -> bool:
-        return self.is_active and not self.is_deleted and self.role == "delegator"
+        return voter_refusal(self) is None
 
 
 class CauseReplica(ReplicaModel):
@@ -48,7 +50,7 @@ class CauseReplica(ReplicaModel):
 class PollReplica(ReplicaModel):
     """A funding round as polls_service last published it. Its status decides whether ballots
     are accepted; the row is also the lock that orders ballots against the close (see
-    `services.ballots`).
+    `services.ballot_sql`).
 
     Two fields are voting's own word at a close (`services.closing`): closes_at is the instant
     from which it accepts no ballot, which is not the one polls asked for when it heard of an

@@ -1,14 +1,14 @@
 from django.urls import path
 
-from . import apis
+from .apis import ballots, receipts, tallies, voters
 
 urlpatterns = [
-    path("me/", apis.MeApi.as_view(), name="me"),
-    path("me/ballots/", apis.MyBallotsApi.as_view(), name="my-ballots"),
-    path("polls/<uuid:poll_id>/ballot/", apis.BallotApi.as_view(), name="ballot"),
-    path("polls/<uuid:poll_id>/ballot/revisions/", apis.BallotRevisionsApi.as_view(),
+    path("me/", voters.MeApi.as_view(), name="me"),
+    path("me/ballots/", ballots.MyBallotsApi.as_view(), name="my-ballots"),
+    path("polls/<uuid:poll_id>/ballot/", ballots.BallotApi.as_view(), name="ballot"),
+    path("polls/<uuid:poll_id>/ballot/revisions/", receipts.BallotRevisionsApi.as_view(),
          name="ballot-revisions"),
-    path("polls/<uuid:poll_id>/tally/", apis.TallyApi.as_view(), name="tally"),
-    path("polls/<uuid:poll_id>/receipts/", apis.PollReceiptsApi.as_view(), name="receipts"),
-    path("receipts/<str:receipt>/", apis.ReceiptApi.as_view(), name="receipt"),
+    path("polls/<uuid:poll_id>/tally/", tallies.TallyApi.as_view(), name="tally"),
+    path("polls/<uuid:poll_id>/receipts/", receipts.PollReceiptsApi.as_view(), name="receipts"),
+    path("receipts/<str:receipt>/", receipts.ReceiptApi.as_view(), name="receipt"),
 ]

@@ -1,6 +1,7 @@
 """Writes to voting_service's data, one module per subject."""
 
-from .ballots import AllocationIn, ballot_cast, ballot_retract
+from ..allocations import AllocationIn
+from .ballots import ballot_cast, ballot_retract
 from .closing import polls_close_due
 from .replicas import (
     cause_apply_state,

@@ -1,26 +1,52 @@
-"""The SQL of the common ballot write: an eligible voter casting in an open poll.
+"""The one write path of a ballot (a cast, a re-vote, a retraction), in raw SQL: lock the voter's
+row and the poll's, read them with the voter's ballot in the poll, and write what the caller
+makes of them (`plan`), or nothing when it refuses; all in one transaction.
 
-Raw SQL because a ballot is the hottest write (README, Performance): the same locks and rows
-as `services.ballots`. Off the happy path it returns None and the caller's ORM path says which
-rule failed. On PostgreSQL a cast is two round trips of statements prepared once per
-connection, so the web needs a direct or session-mode connection, never a transaction-mode
-pooler (PgBouncer's `pool_mode = transaction`).
+Raw SQL because a ballot is the hottest write (README, Performance). The two locks, always in
+this order:
+
+1. The voter's replica row, FOR UPDATE. Two ballots of one voter (a double click, two devices)
+   serialize here, so there is exactly one ballot and its allocations are one revision's, never
+   a mix. The lock is per voter, not per poll: a poll row locked for update by every ballot
+   would be one hot row that all voters queue on.
+2. The poll's replica row, FOR SHARE. Ballots of different voters do not block one another, but
+   whatever closes the poll here (the consumer applying its close, or the tally task closing a
+   `closing` poll at its closes_at, see `services.closing`) locks the row FOR UPDATE, so it
+   waits for the ballots in flight, and a ballot that starts after it sees `closed`. So the
+   final tally, computed in that same transaction, counts every accepted ballot, and no ballot
+   commits after it.
+
+No deadlock with the consumer: it applies one stream per transaction, so it never holds a voter
+row (ACCOUNTS) and a poll row (POLLS) at once. A locking read returns a row as it is once the
+lock is granted (PostgreSQL reads again a row changed meanwhile), so the rules see the state
+that holds until the transaction ends. SQLite takes no row locks: a write transaction there
+(BEGIN IMMEDIATE) already excludes every other writer.
+
+On PostgreSQL outside a transaction of the caller's a write is two round trips of statements
+prepared once per connection (`BEGIN` with the locking read, then the writes with `COMMIT`), so
+the web needs a direct or session-mode connection, never a transaction-mode pooler (PgBouncer's
+`pool_mode = transaction`). Everywhere else the same steps run in `transaction.atomic()`.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
-from ..models import Allocation, Ballot, BallotRevision, PollReplica, PollStatus, Voter
+from ..models import Allocation, Ballot, BallotRevision, PollReplica, Voter
+from .prepared_statements import (
+    PreparedStatementsStale,
+    Statement,
+    execute_prepared,
+    prepare_on_this_connection,
+)
 
 _VOTER = Voter._meta.db_table
 _POLL = PollReplica._meta.db_table
@@ -30,125 +56,124 @@ _REVISION = BallotRevision._meta.db_table
 
 
 @dataclass(frozen=True)
-class Eligible:
-    """What a ballot needs of its voter and poll, read under their locks."""
+class Locked:
+    """What the rules of a write read, under its locks, as unsaved model instances: the voter
+    and the poll (None when not here) and the voter's ballot in the poll (None before the
+    first cast)."""
 
-    points: int
-    poll_title: str
-    poll_causes: frozenset[str]
-    poll_status: str
+    voter: Voter | None
+    poll: PollReplica | None
+    ballot: Ballot | None
 
 
 @dataclass(frozen=True)
-class StoredBallot:
-    id: uuid.UUID
-    revision: int
-    receipt: str
-    created_at: datetime
+class BallotWrite:
+    """The rows of one write: the ballot (inserted when `created`, updated otherwise), its
+    current allocations replaced by `allocations`, and its new `revision` appended."""
+
+    ballot: Ballot
+    created: bool
+    allocations: list[Allocation]
+    revision: BallotRevision
 
 
-def _uuid(value: uuid.UUID) -> uuid.UUID | str:
-    return value if connection.vendor == "postgresql" else value.hex
+def ballot_write(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
+                 plan: Callable[[Locked], BallotWrite]) -> BallotWrite:
+    """Lock, read, let `plan` check the rules and make the rows, write them and commit. `plan`
+    raises the refusal instead when a rule fails: nothing is written and it propagates.
+    Returns what was written, the ballot with its allocations in `current_allocations` (as
+    `selectors.ballot_get` gives them), without reading it back."""
+    if _may_run_own_transaction():
+        written = _write_in_two_round_trips(voter_id=voter_id, poll_id=poll_id, plan=plan)
+        if written is not None:
+            return written
+    # SQLite, a transaction of the caller's (a savepoint then), or what the two round trips
+    # leave to a read that cannot be a moment old.
+    with transaction.atomic():
+        write = plan(lock_and_read(voter_id=voter_id, poll_id=poll_id))
+        write_rows(write)
+    return _written(write)
 
 
-def _datetime(value: datetime) -> object:
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _read_uuid(value: object) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _read_datetime(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    parsed = parse_datetime(str(value))
-    assert parsed is not None, value
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-# Whether the voter may vote and the poll is open, by its status and by the clock. The
-# conditions are on the rows the statements lock, so PostgreSQL checks them again against a row
-# that changed while it waited for the lock (a close that committed meanwhile means no row).
-# A closing poll takes ballots like an open one until its closes_at (`services.closing`).
-_ELIGIBLE_WHERE = (
-    " WHERE v.id = %s AND v.is_active AND NOT v.is_deleted AND v.role = %s"
-    " AND p.id = %s AND NOT p.is_deleted AND p.status IN (%s, %s)"
-    " AND p.opens_at <= %s AND p.closes_at > %s")
-
-
-def _eligible_params(voter_id: uuid.UUID, poll_id: uuid.UUID, now: datetime) -> list[object]:
-    return [_uuid(voter_id), "delegator", _uuid(poll_id), PollStatus.OPEN.value,
-            PollStatus.CLOSING.value, _datetime(now), _datetime(now)]
-
-
-def _eligible(points: object, title: str, causes: object, status: str) -> Eligible:
-    if isinstance(causes, str):
-        causes = json.loads(causes)
-    return Eligible(points=int(points), poll_title=title,
-                    poll_causes=frozenset(str(c) for c in causes), poll_status=status)
-
-
-def _stored(ballot_id: object, number: object, receipt: str, created_at: object) -> StoredBallot:
-    return StoredBallot(id=_read_uuid(ballot_id), revision=int(number), receipt=receipt,
-                        created_at=_read_datetime(created_at))
-
-
-def lock_eligible(*, voter_id: uuid.UUID, poll_id: uuid.UUID, now: datetime) -> Eligible | None:
-    """Lock the voter's row (FOR UPDATE) and the poll's (FOR SHARE) in one statement, and read
-    them if the voter may vote and the poll is open (`_ELIGIBLE_WHERE`)."""
-    lock = " FOR UPDATE OF v FOR SHARE OF p" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT v.points, p.title, p.causes, p.status FROM {_VOTER} v, {_POLL} p"
-            + _ELIGIBLE_WHERE + lock, _eligible_params(voter_id, poll_id, now))
-        row = cursor.fetchone()
-    return None if row is None else _eligible(*row)
-
-
-def stored_ballot(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> StoredBallot | None:
-    """The voter's ballot in the poll. A statement of its own, after the locks: it must see
-    what the voter's previous ballot committed while this one waited for the voter's lock."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, revision, receipt, created_at FROM {_BALLOT}"
-            " WHERE poll_id = %s AND voter_id = %s", [_uuid(poll_id), _uuid(voter_id)])
-        row = cursor.fetchone()
-    return None if row is None else _stored(*row)
-
-
-def may_run_own_transaction() -> bool:
-    """Whether a cast may open and commit its transaction itself (`begin_and_read`,
-    `write_and_commit`): on PostgreSQL, and not inside a transaction of the caller's."""
+def _may_run_own_transaction() -> bool:
+    """On PostgreSQL, and not inside a transaction of the caller's."""
     return (connection.vendor == "postgresql" and not connection.in_atomic_block
             and connection.get_autocommit())
 
 
-def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
-                   now: datetime) -> tuple[Eligible, StoredBallot | None] | None:
-    """`BEGIN`, then `lock_eligible` and `stored_ballot` in one statement: one round trip.
-    The transaction stays open for `write_and_commit` (or `rollback`); the ballot is read with
-    the statement's snapshot, so a moment old if this waited for the voter's lock (the caller
-    copes, see `services.ballots._cast_in_two_round_trips`)."""
+def _write_in_two_round_trips(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
+                              plan: Callable[[Locked], BallotWrite]) -> BallotWrite | None:
+    """`BEGIN` and one locking read of voter, poll and ballot together, then the writes and
+    `COMMIT` together.
+
+    The ballot is read in the locking statement, so with the snapshot it started with: if
+    another write of this voter committed while this one waited for the voter's lock, what it
+    read is a moment old, and the writes break a unique constraint (the ballot, or the
+    revision number) instead of overwriting anything. Then it reads again, as after a
+    migration that made the connection's prepared statements stale. None, with nothing
+    written, when the voter or the poll is not here (the serialized path says which) or
+    when it still raced after three tries (the serialized path cannot)."""
+    for _attempt in range(3):
+        committed = False
+        try:
+            # Inside the try: an error after its BEGIN (a lock timeout, say) must roll back too.
+            locked = begin_and_read(voter_id=voter_id, poll_id=poll_id)
+            if locked is None:
+                return None
+            write = plan(locked)
+            try:
+                write_and_commit(write)
+            except IntegrityError:
+                continue  # read a moment old, see above: rolled back below, read again
+            committed = True
+        except PreparedStatementsStale:
+            continue  # a migration ran meanwhile: rolled back below, prepared again
+        finally:
+            if not committed:
+                rollback()
+        return _written(write)
+    return None
+
+
+def _written(write: BallotWrite) -> BallotWrite:
+    write.ballot._state.adding = False
+    write.ballot.current_allocations = write.allocations
+    return write
+
+
+# The columns each row is read with, in the order `_voter`, `_poll` and `_ballot` take them.
+_VOTER_COLUMNS = ("role", "is_active", "is_deleted", "points")
+_POLL_COLUMNS = ("title", "status", "opens_at", "closes_at", "causes", "is_deleted")
+_BALLOT_COLUMNS = ("id", "revision", "receipt", "created_at", "retracted_at")
+_BALLOT_AT = len(_VOTER_COLUMNS) + len(_POLL_COLUMNS)
+
+
+def _columns(alias: str, names: Sequence[str]) -> str:
+    return ", ".join(f"{alias}.{name}" for name in names)
+
+
+def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked | None:
+    """`BEGIN`, then lock the voter's row (FOR UPDATE) and the poll's (FOR SHARE) and read them
+    with the ballot, in one statement: one round trip. None when the voter or the poll is not
+    here. The transaction stays open for `write_and_commit` (or `rollback`)."""
     with connection.cursor() as cursor:
-        _prepare_on_this_connection(cursor)
-        _execute_prepared(cursor, f"BEGIN; {_READ.execute}",
-                          _eligible_params(voter_id, poll_id, now))
+        prepare_on_this_connection(cursor, _PREPARED)
+        execute_prepared(cursor, f"BEGIN; {_READ.execute}", [voter_id, poll_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    eligible = _eligible(*row[:4])
-    return eligible, (None if row[4] is None else _stored(*row[4:]))
+    voter = _voter(voter_id, row[:len(_VOTER_COLUMNS)])
+    poll = _poll(poll_id, row[len(_VOTER_COLUMNS):_BALLOT_AT])
+    stored = row[_BALLOT_AT:]
+    return Locked(voter=voter, poll=poll,
+                  ballot=None if stored[0] is None else _ballot(voter, poll, stored))
 
 
-def write_and_commit(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
-                     revision: BallotRevision) -> None:
-    """`write_cast`'s statements and `COMMIT`, in one round trip."""
-    statements = _cast_statements(ballot=ballot, created=created, allocations=allocations,
-                                  revision=revision)
-    sql, params = _joined(statements)
+def write_and_commit(write: BallotWrite) -> None:
+    """`write_rows`'s statements and `COMMIT`, in one round trip."""
+    sql, params = _joined(_write_statements(write))
     with connection.cursor() as cursor:  # begin_and_read prepared them on this connection
-        _execute_prepared(cursor, sql + "; COMMIT", params)
+        execute_prepared(cursor, sql + "; COMMIT", params)
 
 
 def rollback() -> None:
@@ -162,18 +187,81 @@ def rollback() -> None:
         raise
 
 
-def write_cast(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
-               revision: BallotRevision) -> None:
-    """Insert or update the ballot, replace its allocations and append its revision."""
-    statements = _cast_statements(ballot=ballot, created=created, allocations=allocations,
-                                  revision=revision)
+def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
+    """Inside a transaction: lock the voter's row, then the poll's, each read alone so that
+    either may be missing, then read the ballot in a statement of its own, after the locks: it
+    sees whatever the voter's previous write committed while this one waited."""
+    postgresql = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(_VOTER_COLUMNS)} FROM {_VOTER} WHERE id = %s"
+                       + (" FOR UPDATE" if postgresql else ""), [_uuid(voter_id)])
+        row = cursor.fetchone()
+        voter = None if row is None else _voter(voter_id, row)
+        cursor.execute(f"SELECT {', '.join(_POLL_COLUMNS)} FROM {_POLL} WHERE id = %s"
+                       + (" FOR SHARE" if postgresql else ""), [_uuid(poll_id)])
+        row = cursor.fetchone()
+        poll = None if row is None else _poll(poll_id, row)
+        if voter is None or poll is None:
+            return Locked(voter=voter, poll=poll, ballot=None)
+        cursor.execute(f"SELECT {', '.join(_BALLOT_COLUMNS)} FROM {_BALLOT}"
+                       " WHERE poll_id = %s AND voter_id = %s", [_uuid(poll_id), _uuid(voter_id)])
+        row = cursor.fetchone()
+    return Locked(voter=voter, poll=poll, ballot=None if row is None else _ballot(voter, poll, row))
+
+
+def write_rows(write: BallotWrite) -> None:
+    """Insert or update the ballot, replace its allocations and append its revision, inside a
+    transaction."""
+    statements = _write_statements(write)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _prepare_on_this_connection(cursor)
-            _execute_prepared(cursor, *_joined(statements))
+            prepare_on_this_connection(cursor, _PREPARED)
+            execute_prepared(cursor, *_joined(statements))
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
+
+
+def _voter(voter_id: uuid.UUID, row: Sequence[Any]) -> Voter:
+    role, is_active, is_deleted, points = row
+    return Voter(id=voter_id, role=role, is_active=bool(is_active), is_deleted=bool(is_deleted),
+                 points=int(points))
+
+
+def _poll(poll_id: uuid.UUID, row: Sequence[Any]) -> PollReplica:
+    title, status, opens_at, closes_at, causes, is_deleted = row
+    return PollReplica(id=poll_id, title=title, status=status,
+                       opens_at=_read_datetime(opens_at), closes_at=_read_datetime(closes_at),
+                       causes=json.loads(causes) if isinstance(causes, str) else causes,
+                       is_deleted=bool(is_deleted))
+
+
+def _ballot(voter: Voter, poll: PollReplica, row: Sequence[Any]) -> Ballot:
+    ballot_id, revision, receipt, created_at, retracted_at = row
+    ballot = Ballot(id=_read_uuid(ballot_id), poll=poll, voter=voter, revision=int(revision),
+                    receipt=receipt, created_at=_read_datetime(created_at),
+                    retracted_at=None if retracted_at is None else _read_datetime(retracted_at))
+    ballot._state.adding = False
+    return ballot
+
+
+def _uuid(value: uuid.UUID) -> uuid.UUID | str:
+    return value if connection.vendor == "postgresql" else value.hex
+
+
+def _datetime(value: datetime | None) -> object:
+    return None if value is None else connection.ops.adapt_datetimefield_value(value)
+
+
+def _read_uuid(value: object) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _read_datetime(value: object) -> datetime:
+    """Aware, as the ORM gives it: SQLite holds naive UTC."""
+    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
+    assert parsed is not None, value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _joined(statements: list[tuple[str, list[object]]]) -> tuple[str, list[object]]:
@@ -181,26 +269,29 @@ def _joined(statements: list[tuple[str, list[object]]]) -> tuple[str, list[objec
     return "; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
 
 
-def _cast_statements(*, ballot: Ballot, created: bool, allocations: Sequence[Allocation],
-                     revision: BallotRevision) -> list[tuple[str, list[object]]]:
+def _write_statements(write: BallotWrite) -> list[tuple[str, list[object]]]:
     """Insert or update the ballot, append its revision, replace its allocations: as EXECUTEs
     of the prepared statements on PostgreSQL, as plain statements elsewhere."""
     postgresql = connection.vendor == "postgresql"
+    ballot, revision, allocations = write.ballot, write.revision, write.allocations
     ballot_id, poll_id = _uuid(ballot.pk), _uuid(ballot.poll_id)
-    calls: list[tuple[_Statement, list[object]]] = []
-    if created:
+    calls: list[tuple[Statement, list[object]]] = []
+    if write.created:
         calls.append((_INSERT_BALLOT, [
             ballot_id, poll_id, _uuid(ballot.voter_id), ballot.revision, ballot.receipt,
             _datetime(ballot.created_at), _datetime(ballot.updated_at)]))
     else:
         calls.append((_CLEAR_ALLOCATIONS, [ballot_id]))
         calls.append((_UPDATE_BALLOT, [ballot.revision, ballot.receipt,
+                                       _datetime(ballot.retracted_at),
                                        _datetime(ballot.updated_at), ballot_id]))
     calls.append((_INSERT_REVISION, [
         ballot_id, revision.number, revision.kind, json.dumps(revision.allocations),
         revision.total_points, revision.voter_points, _datetime(revision.created_at),
         revision.receipt, revision.previous_receipt, revision.nonce]))
     statements = [(s.execute if postgresql else s.sql, params) for s, params in calls]
+    if not allocations:
+        return statements  # a retraction
     if postgresql:
         # The causes and their points as two arrays: one statement whatever their number.
         statements.append((_INSERT_ALLOCATIONS.execute, [
@@ -216,48 +307,29 @@ def _cast_statements(*, ballot: Ballot, created: bool, allocations: Sequence[All
     return statements
 
 
-@dataclass(frozen=True)
-class _Statement:
-    """A statement of the cast: run as it is (`sql`, with `%s` parameters) on SQLite, and on
-    PostgreSQL prepared once per connection under `name` with parameters of `types`."""
-
-    name: str
-    types: tuple[str, ...]
-    sql: str
-
-    @cached_property
-    def execute(self) -> str:
-        return f"EXECUTE {self.name}({', '.join(['%s'] * len(self.types))})"
-
-    @property
-    def prepare(self) -> str:
-        numbered = self.sql
-        for n in range(1, len(self.types) + 1):
-            numbered = numbered.replace("%s", f"${n}", 1)
-        return f"PREPARE {self.name} ({', '.join(self.types)}) AS {numbered}"
-
-
-# Text, not varchar(n), parameters: a value too long for its column is refused by the insert,
-# where a cast to varchar(n) would cut it.
-_READ = _Statement(
-    "voting_cast_read", ("uuid", "text", "uuid", "text", "text", "timestamptz", "timestamptz"),
-    "SELECT v.points, p.title, p.causes, p.status, b.id, b.revision, b.receipt, b.created_at"
+# PostgreSQL only (`begin_and_read`). The ballot is left-joined: the voter may have none yet.
+_READ = Statement(
+    "voting_cast_read", ("uuid", "uuid"),
+    f"SELECT {_columns('v', _VOTER_COLUMNS)}, {_columns('p', _POLL_COLUMNS)},"
+    f" {_columns('b', _BALLOT_COLUMNS)}"
     f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
     f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
-    + _ELIGIBLE_WHERE + " FOR UPDATE OF v FOR SHARE OF p")
-_INSERT_BALLOT = _Statement(
+    " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
+# Text, not varchar(n), parameters: a value too long for its column is refused by the insert,
+# where a cast to varchar(n) would cut it.
+_INSERT_BALLOT = Statement(
     "voting_cast_insert_ballot",
     ("uuid", "uuid", "uuid", "integer", "text", "timestamptz", "timestamptz"),
     f"INSERT INTO {_BALLOT} (id, poll_id, voter_id, revision, retracted_at, receipt,"
     " created_at, updated_at) VALUES (%s, %s, %s, %s, NULL, %s, %s, %s)")
-_CLEAR_ALLOCATIONS = _Statement(
+_CLEAR_ALLOCATIONS = Statement(
     "voting_cast_clear_allocations", ("uuid",),
     f"DELETE FROM {_ALLOCATION} WHERE ballot_id = %s")
-_UPDATE_BALLOT = _Statement(
-    "voting_cast_update_ballot", ("integer", "text", "timestamptz", "uuid"),
-    f"UPDATE {_BALLOT} SET revision = %s, receipt = %s, retracted_at = NULL,"
+_UPDATE_BALLOT = Statement(
+    "voting_cast_update_ballot", ("integer", "text", "timestamptz", "timestamptz", "uuid"),
+    f"UPDATE {_BALLOT} SET revision = %s, receipt = %s, retracted_at = %s,"
     " updated_at = %s WHERE id = %s")
-_INSERT_REVISION = _Statement(
+_INSERT_REVISION = Statement(
     "voting_cast_insert_revision",
     ("uuid", "integer", "text", "jsonb", "bigint", "bigint", "timestamptz", "text", "text",
      "text"),
@@ -265,47 +337,10 @@ _INSERT_REVISION = _Statement(
     " voter_points, created_at, receipt, previous_receipt, nonce)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 # PostgreSQL only: the causes and their points as two arrays, positions in the order given.
-_INSERT_ALLOCATIONS = _Statement(
+_INSERT_ALLOCATIONS = Statement(
     "voting_cast_insert_allocations", ("uuid", "uuid", "uuid[]", "bigint[]"),
     f"INSERT INTO {_ALLOCATION} (ballot_id, poll_id, cause_id, points, position)"
     " SELECT %s, %s, given.cause, given.points, given.n - 1"
     " FROM unnest(%s, %s) WITH ORDINALITY AS given(cause, points, n)")
 _PREPARED = (_READ, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT, _INSERT_REVISION,
              _INSERT_ALLOCATIONS)
-
-
-def _prepare_on_this_connection(cursor: Any) -> None:
-    """Prepare the cast's statements on this PostgreSQL connection, once, and again after a
-    reconnect (a new DB-API connection). Given an open cursor: opening it ran the request's
-    health check, which may have reconnected. A prepared statement outlives a rolled-back
-    transaction, so preparing inside the caller's is safe."""
-    raw = connection.connection
-    if getattr(connection, "_voting_cast_prepared_on", None) is raw:
-        return
-    # DEALLOCATE first: a batch that failed half-way (a lock timeout, a cancel) left the
-    # statements before the failure prepared, and preparing one again is an error. ALL is
-    # safe: nothing else prepares statements on these connections (psycopg2 never does).
-    cursor.execute("DEALLOCATE ALL; " + "; ".join(s.prepare for s in _PREPARED))
-    # The DB-API connection itself, held so that a later one is never mistaken for it.
-    connection._voting_cast_prepared_on = raw
-
-
-class PreparedStatementsStale(DatabaseError):
-    """The connection's prepared statements no longer fit the database: a migration changed a
-    column a statement returns ("cached plan must not change result type"), or they are gone.
-    They are prepared again at the next cast on this connection; the caller may retry."""
-
-
-# feature_not_supported (the cached plan's result type), invalid_sql_statement_name (gone),
-# duplicate_prepared_statement (prepared behind this module's back).
-_STALE_PREPARED = {"0A000", "26000", "42P05"}
-
-
-def _execute_prepared(cursor: Any, sql: str, params: list[object]) -> None:
-    try:
-        cursor.execute(sql, params)
-    except DatabaseError as exc:
-        if getattr(exc.__cause__, "pgcode", None) not in _STALE_PREPARED:
-            raise
-        connection._voting_cast_prepared_on = None
-        raise PreparedStatementsStale(str(exc)) from exc

@@ -11,8 +11,10 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection
-from django.http import Http404
 
+from shared_events.kit.errors import NotFound
+
+from ..eligibility import NO_SUCH_POLL
 from ..models import PollReplica, PollStatus
 
 
@@ -20,7 +22,7 @@ def poll_lock_shared(poll_id: uuid.UUID) -> PollReplica:
     """Lock the poll row against the close and read it, in one statement: a locking read
     returns the row as it is once the lock is granted (PostgreSQL re-reads a row that a
     concurrent close updated meanwhile), so the status seen is the one that holds until this
-    transaction ends. Raises Http404 for a poll that is unknown here, deleted or a draft (not
+    transaction ends. Raises NotFound for a poll that is unknown here, deleted or a draft (not
     shown to anyone, as `selectors.poll_get`)."""
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
@@ -34,5 +36,5 @@ def poll_lock_shared(poll_id: uuid.UUID) -> PollReplica:
         # No portable shared row lock: an exclusive one is correct, only less concurrent.
         poll = PollReplica.objects.select_for_update().filter(pk=poll_id).first()
     if poll is None or poll.is_deleted or poll.status == PollStatus.DRAFT:
-        raise Http404("No such poll.")
+        raise NotFound(NO_SUCH_POLL)
     return poll

@@ -53,7 +53,7 @@ def cause_apply_state(*, state: CauseState, version: int) -> bool:
 def poll_apply_state(*, state: PollState, version: int) -> bool:
     """Store the poll's state if newer; if it is now closed here, store the final tally in the
     same transaction. The poll row is locked first, which waits for the ballots in flight (they
-    hold it FOR SHARE, see `services.ballots`): so the close is applied after each of them, no
+    hold it FOR SHARE, see `services.ballot_sql`): so the close is applied after each of them, no
     ballot is accepted after it, and the final tally counts exactly the accepted ones. A close
     moves closes_at to what voting really enforced (`services.closing`)."""
     current = PollReplica.objects.select_for_update().filter(pk=state.id).first()

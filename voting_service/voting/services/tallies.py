@@ -11,7 +11,8 @@ import logging
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.http import Http404
+
+from shared_events.kit.errors import NotFound
 
 from ..models import PollReplica, PollStatus, PollTally
 from ..selectors.tallies import TallyResult, tally_compute, tally_recount
@@ -49,7 +50,7 @@ def tally_refresh(*, poll_id: uuid.UUID) -> bool:
             # it sees the close, so a live tally never overwrites the final one.
             try:
                 poll = poll_lock_shared(poll_id)
-            except Http404:
+            except NotFound:
                 return False  # deleted since the caller listed it
             if not poll.takes_ballots:
                 return False

@@ -76,6 +76,17 @@ def set_poll(poll: PollReplica, **changes) -> PollReplica:
     return PollReplica.objects.get(pk=poll.pk)
 
 
+def account_message(account_id, version, *, points=100, is_active=True, role="delegator",
+                  verb="updated", stake_address=None, joined_at="2026-01-01T00:00:00+00:00"):
+    return IncomingMessage("ACCOUNTS", next(_seq), f"accounts.account.{account_id}", json.dumps({
+        "id": str(uuid.uuid4()), "type": f"accounts.account.{verb}", "schema_version": 1,
+        "aggregate_id": str(account_id), "version": version,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": {"id": str(account_id), "role": role, "is_active": is_active,
+                 "points": points, "stake_address": stake_address,
+                 "joined_at": joined_at}}).encode())
+
+
 def poll_message(state: PollState, version: int, *, verb: str = "updated",
                  event_id: uuid.UUID | None = None) -> IncomingMessage:
     return IncomingMessage("POLLS", next(_seq), f"polls.poll.{state.id}", json.dumps({
@@ -94,3 +105,10 @@ def ballot_body(poll: PollReplica, *points: int) -> dict:
     """Points for the poll's causes in order: ballot_body(poll, 10, 0, 5)."""
     return {"allocations": [{"cause": c, "points": p}
                             for c, p in zip(poll.causes, points, strict=False)]}
+
+
+def cast(voter: Voter, poll: PollReplica, *points: int) -> None:
+    """Cast through the service, points for the poll's causes in order: cast(v, poll, 10, 0, 5)."""
+    services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
+                         allocations=[{"cause": c, "points": p}
+                                      for c, p in zip(poll.causes, points, strict=False)])

@@ -9,7 +9,7 @@ from django.db import connection, connections, transaction
 from voting import services
 from voting.models import Ballot
 
-from .factories import make_poll, make_voter
+from ..factories import make_poll, make_voter
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -19,7 +19,7 @@ from voting.selectors import tally_compute, tally_recount
 from voting.services import ballot_sql
 from voting.services import replicas as replica_services
 
-from .factories import ballot_body, client_for, make_poll, make_voter, poll_message, poll_state_of
+from ..factories import ballot_body, client_for, make_poll, make_voter, poll_message, poll_state_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 postgres_only = pytest.mark.skipif(
@@ -112,15 +112,15 @@ def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
                          allocations=[{"cause": poll.causes[0], "points": 5}])
     locked, release = threading.Event(), threading.Event()
     def holding(original):
-        def hold_after_locking(**kwargs):
-            # The ballot's first statement took the voter's and the poll's locks; this is the
-            # next (its writes in two round trips, the read of its ballot inside a transaction).
+        def hold_after_locking(*args, **kwargs):
+            # The ballot's locking read is done; this is its writes (with COMMIT in two round
+            # trips, in the transaction's own otherwise).
             locked.set()
             assert release.wait(20)
-            return original(**kwargs)
+            return original(*args, **kwargs)
         return hold_after_locking
 
-    for name in ("write_and_commit", "stored_ballot"):
+    for name in ("write_and_commit", "write_rows"):
         monkeypatch.setattr(ballot_sql, name, holding(getattr(ballot_sql, name)))
 
     @in_thread
@@ -229,15 +229,15 @@ def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_rev
     reads = Counter()
     original_write, original_read = ballot_sql.write_and_commit, ballot_sql.begin_and_read
 
-    def counting_read(**kwargs):
+    def counting_read(*args, **kwargs):
         reads[threading.get_ident()] += 1
-        return original_read(**kwargs)
+        return original_read(*args, **kwargs)
 
-    def write(**kwargs):
+    def write(*args, **kwargs):
         if not first_holds.is_set():  # the first ballot: hold its locks until the second waits
             first_holds.set()
             assert release.wait(20)
-        return original_write(**kwargs)
+        return original_write(*args, **kwargs)
 
     monkeypatch.setattr(ballot_sql, "begin_and_read", counting_read)
     monkeypatch.setattr(ballot_sql, "write_and_commit", write)

@@ -6,30 +6,14 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from rest_framework.test import APIClient
 
 from shared_events.core.consumer.apply import Action, IncomingMessage, apply_batch
 from shared_events.core.consumer.registry import subscriptions
-from shared_events.kit.testing import make_token
 from voting.models import CauseReplica, PollReplica, PollTally, Voter
 
-from .factories import poll_message, poll_state
+from ..factories import account_message, poll_message, poll_state
 
 pytestmark = pytest.mark.django_db
-_seq = iter(range(1, 10**9))
-
-
-def account_event(account_id, version, *, points=100, is_active=True, role="delegator",
-                  verb="updated", stake_address=None, joined_at="2026-01-01T00:00:00+00:00"):
-    return IncomingMessage("ACCOUNTS", next(_seq), f"accounts.account.{account_id}", json.dumps({
-        "id": str(uuid.uuid4()), "type": f"accounts.account.{verb}", "schema_version": 1,
-        "aggregate_id": str(account_id), "version": version,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "data": {"id": str(account_id), "role": role, "is_active": is_active,
-                 "points": points, "stake_address": stake_address,
-                 "joined_at": joined_at}}).encode())
-
-
 def test_voting_follows_accounts_and_causes():
     assert subscriptions() == {"ACCOUNTS": ["accounts.account.*"],
                                "POLLS": ["polls.cause.*", "polls.poll.*"]}
@@ -37,9 +21,9 @@ def test_voting_follows_accounts_and_causes():
 
 def test_account_states_become_voters_newest_wins():
     account = uuid.uuid4()
-    outcomes = apply_batch([account_event(account, 1, verb="created"),
-                            account_event(account, 3, points=150),
-                            account_event(account, 2, points=120)])
+    outcomes = apply_batch([account_message(account, 1, verb="created"),
+                            account_message(account, 3, points=150),
+                            account_message(account, 2, points=120)])
     assert [o.action for o in outcomes] == [Action.ACK] * 3
     voter = Voter.objects.get(pk=account)
     assert (voter.points, voter.source_version, voter.can_vote) == (150, 3, True)
@@ -50,10 +34,10 @@ def test_every_field_of_a_voter_arrives_as_sent():
     # type must come back exactly, a null as a null, a time with its microseconds and offset.
     plain, odd = uuid.uuid4(), uuid.uuid4()
     apply_batch([
-        account_event(plain, 1, points=0),
-        account_event(odd, 2, points=2**62, is_active=False, role="operator",
-                      stake_address='stake1u\\"quoted\' ünïcode',
-                      joined_at="2026-03-04T05:06:07.123456+02:00")])
+        account_message(plain, 1, points=0),
+        account_message(odd, 2, points=2**62, is_active=False, role="operator",
+                        stake_address='stake1u\\"quoted\' ünïcode',
+                        joined_at="2026-03-04T05:06:07.123456+02:00")])
     voters = {v.pk: v for v in Voter.objects.all()}
     assert (voters[plain].points, voters[plain].stake_address, voters[plain].is_active) == (
         0, None, True)
@@ -65,7 +49,7 @@ def test_every_field_of_a_voter_arrives_as_sent():
 
 def test_a_deactivated_account_cannot_vote():
     account = uuid.uuid4()
-    apply_batch([account_event(account, 1), account_event(account, 2, is_active=False)])
+    apply_batch([account_message(account, 1), account_message(account, 2, is_active=False)])
     assert not Voter.objects.get(pk=account).can_vote
 
 
@@ -77,29 +61,6 @@ def test_cause_states_become_cause_replicas():
         "data": {"id": str(cause), "title": "Wells", "description": "", "url": "",
                  "image_url": "", "is_active": True}}).encode())])
     assert CauseReplica.objects.get(pk=cause).title == "Wells"
-
-
-def test_me_shows_my_voter_replica_or_says_it_is_not_here_yet():
-    account = uuid.uuid4()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(account)}")
-    not_yet = client.get("/voting/api/me/")
-    assert not_yet.status_code == 404 and "not know your account yet" in not_yet.json()["detail"]
-    apply_batch([account_event(account, 1, points=42)])
-    me = client.get("/voting/api/me/").json()
-    assert (me["id"], me["points"], me["can_vote"]) == (str(account), 42, True)
-
-
-def test_power_comes_from_the_replica_not_from_token_claims():
-    account = uuid.uuid4()
-    apply_batch([account_event(account, 1, points=7)])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(account, points=10**9)}")
-    assert client.get("/voting/api/me/").json()["points"] == 7
-
-
-def test_anonymous_gets_401():
-    assert APIClient().get("/voting/api/me/").status_code == 401
 
 
 def test_poll_states_become_poll_replicas_newest_wins():

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from voting.models import Ballot
 
-from .factories import ballot_body, set_poll
+from ..factories import ballot_body, set_poll
 
 pytestmark = pytest.mark.django_db
 

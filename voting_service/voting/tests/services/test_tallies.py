@@ -1,10 +1,9 @@
-"""Tallies: what the API shows, what is published and when, and the final count at the close."""
+"""Tallies: what is published and when, and the final count at the close."""
 
 import dataclasses
 import hashlib
 import json
 import random
-import uuid
 from collections import defaultdict
 
 import pytest
@@ -17,65 +16,22 @@ from voting import services, tasks
 from voting.models import Ballot, PollTally
 from voting.selectors import tally_compute, tally_recount
 
-from .factories import client_for, make_poll, make_voter, poll_message, poll_state_of, set_poll
+from ..factories import (
+    cast,
+    make_poll,
+    make_voter,
+    poll_message,
+    poll_state_of,
+    set_poll,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def tally_url(poll) -> str:
-    return f"/voting/api/polls/{poll.pk}/tally/"
-
-
-def cast(voter, poll, *points) -> None:
-    services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
-                         allocations=[{"cause": c, "points": p}
-                                      for c, p in zip(poll.causes, points, strict=False)])
 
 
 def tally_events(poll) -> list[dict]:
     rows = OutboxEvent.objects.filter(aggregate_id=str(poll.pk),
                                       event_type__startswith="voting.tally.").order_by("seq")
     return [json.loads(bytes(r.payload)) for r in rows]
-
-
-def test_live_tally_counts_points_and_voters_per_cause(poll):
-    a, b, c = make_voter(), make_voter(), make_voter()
-    cast(a, poll, 60, 0, 40)
-    cast(b, poll, 10, 90)
-    cast(c, poll, 0, 0, 5)
-    body = client_for(a.pk).get(tally_url(poll)).json()
-    assert body["causes"] == [
-        {"cause_id": poll.causes[0], "points": 70, "voters": 2},
-        {"cause_id": poll.causes[1], "points": 90, "voters": 1},  # a's zero is not a vote
-        {"cause_id": poll.causes[2], "points": 45, "voters": 2},
-    ]
-    assert (body["ballots"], body["total_points"], body["final"], body["ballots_digest"]) == (
-        3, 205, False, None)
-
-
-def test_after_close_tally_is_hidden_until_the_close(db):
-    poll = make_poll(results_visibility="after_close")
-    voter = make_voter()
-    cast(voter, poll, 7)
-    client = client_for(voter.pk)
-    hidden = client.get(tally_url(poll))
-    assert hidden.status_code == 403
-    assert hidden.json()["detail"] == "This poll's tally is shown once the poll has closed."
-    poll = set_poll(poll, status="cancelled")
-    assert client.get(tally_url(poll)).status_code == 403
-    set_poll(poll, status="closed")
-    shown = client.get(tally_url(poll)).json()
-    assert (shown["final"], shown["ballots"], shown["total_points"]) == (True, 1, 7)
-    assert len(shown["ballots_digest"]) == 64
-
-
-def test_tally_of_an_unknown_poll_is_404(db):
-    response = client_for(make_voter().pk).get(f"/voting/api/polls/{uuid.uuid4()}/tally/")
-    assert response.status_code == 404 and response.json()["detail"] == "No such poll."
-
-
-def test_operators_may_read_tallies_too(poll):
-    assert client_for(uuid.uuid4(), "operator").get(tally_url(poll)).status_code == 200
 
 
 def test_refresh_publishes_only_when_the_tally_changed(poll):

@@ -14,7 +14,7 @@ from django.utils.crypto import salted_hmac
 
 from shared_events.kit.spreadsheet_csv import SpreadsheetSafeWriter
 
-from .models import Allocation, CauseReplica, PollReplica
+from ..models import Allocation, CauseReplica, PollReplica
 
 CSV_HEADER = ["poll_id", "poll", "voter", "cause_id", "cause", "points", "revision",
               "changed_at"]

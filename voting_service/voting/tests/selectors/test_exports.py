@@ -8,9 +8,9 @@ from django.contrib.auth.models import User
 
 from shared_events.core.schemas.polls import CauseState
 from voting import services
-from voting.exports import voter_pseudonym
+from voting.selectors.exports import voter_pseudonym
 
-from .factories import make_poll, make_voter
+from ..factories import make_poll, make_voter
 
 pytestmark = pytest.mark.django_db
 

@@ -1,15 +1,18 @@
 """The ballot API: every rule, with the message a client sees."""
 
+import json
 import uuid
 from datetime import timedelta
 
 import pytest
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
+from shared_events.kit.api import StrictFieldsMixin, StrictIntegerField
 from shared_events.kit.testing import make_token
 from voting.models import Ballot, BallotRevision
 
-from .factories import ballot_body, client_for, make_poll, make_voter, set_poll, set_voter
+from ..factories import ballot_body, client_for, make_poll, make_voter, set_poll, set_voter
 
 pytestmark = pytest.mark.django_db
 
@@ -258,29 +261,75 @@ BODIES = [
     {"allocations": [{"cause": CAUSE, "points": 1, "weight": 2}]},
     {"allocations": [[CAUSE, 1]]},
     {"allocations": "all"},
+    {"allocations": {"cause": CAUSE, "points": 1}},
+    {"allocations": None},
+    {"allocations": [None, {"cause": CAUSE, "points": 1}]},
+    {"allocations": [{"cause": None, "points": None}]},
+    {"allocations": [{"cause": True, "points": 1}]},
+    {"allocations": [{"cause": -1, "points": 1}]},
+    {"allocations": [{"cause": 2**200, "points": 1}]},
+    {"allocations": [{"cause": "", "points": 1}]},
+    {"allocations": [{"cause": ["x"], "points": 1}]},
+    {"allocations": [{"cause": "nope", "points": -1}, {"cause": CAUSE, "points": 1},
+                     {"points": "2", "weight": 1}, {}]},
+    {"allocations": [{"cause": CAUSE, "points": 0}]},
+    {"allocations": [{"cause": CAUSE, "points": 1}, {"cause": CAUSE.upper(), "points": 2}]},
     {"allocations": [], "note": "x"},
+    {"note": "x", "other": 1},
+    {"allocations": [{"cause": CAUSE, "points": 1}], "note": "x"},
     {},
     [],
+    None,
+    "allocations",
 ]
 
 
-@pytest.mark.parametrize("body", BODIES)
-def test_the_plain_path_agrees_with_the_serializer(body):
-    """The ballot API reads plain bodies without the serializer; whatever it takes, the
-    serializer takes too, with the same values, and whatever the serializer refuses, it leaves
-    to the serializer (for the message)."""
-    from voting.apis import BallotApi, allocations_if_plainly_valid
+class AllocationAsItWas(StrictFieldsMixin, serializers.Serializer):
+    cause = serializers.UUIDField(source="cause_id",
+                                  error_messages={"invalid": "Must be a cause id (a UUID)."})
+    points = StrictIntegerField(min_value=0, max_value=2**63 - 1, error_messages={
+        "invalid": "Points must be a whole number (not text, a decimal or true/false).",
+        "min_value": "Points cannot be negative.",
+        "max_value": "Too many points.",
+    })
 
-    plain = allocations_if_plainly_valid(body)
-    serializer = BallotApi.Input(data=body)
-    if plain is None:
-        # Only refusals and the rare shapes (an integer as a cause id) go the long way.
-        assert not serializer.is_valid() or any(
-            not isinstance(a.get("cause"), str) for a in body["allocations"])
+
+class AllocationListAsItWas(serializers.ListSerializer):
+    def to_internal_value(self, data):
+        if isinstance(data, list) and not data:
+            raise serializers.ValidationError(["Give at least one allocation."])
+        return super().to_internal_value(data)
+
+
+class BallotInputAsItWas(StrictFieldsMixin, serializers.Serializer):
+    """The ballot API's input as DRF's serializers checked it before `voting.allocations`."""
+
+    allocations = AllocationListAsItWas(child=AllocationAsItWas(), min_length=1,
+                                        max_length=1000)
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_the_api_checks_allocations_as_the_serializers_it_replaced(body):
+    """One validator (`voting.allocations`) replaced DRF's serializers and the service's own
+    checks: a client gets the same answers. What the old serializer took, it takes with the same
+    values, unless the service refused it next (each cause once, one above zero); what the old
+    serializer refused, it refuses with the same messages."""
+    from voting.apis.ballots import ballot_allocations
+
+    before = BallotInputAsItWas(data=body)
+    try:
+        now, errors = ballot_allocations(body), None
+    except serializers.ValidationError as exc:
+        now, errors = None, json.loads(json.dumps(exc.detail))
+    if not before.is_valid():
+        assert errors == json.loads(json.dumps(before.errors))
+    elif errors is None:
+        assert now == [{"cause": a["cause_id"], "points": a["points"]}
+                       for a in before.validated_data["allocations"]]
     else:
-        assert serializer.is_valid(), serializer.errors
-        assert plain == [{"cause": a["cause_id"], "points": a["points"]}
-                         for a in serializer.validated_data["allocations"]]
+        assert errors["allocations"][0] in (
+            "Give at least one cause more than zero points.",
+            f"Each cause may appear only once; repeated: {CAUSE}.")
 
 
 def test_ballot_output_matches_the_declared_fields(api, poll, voter):
@@ -289,7 +338,7 @@ def test_ballot_output_matches_the_declared_fields(api, poll, voter):
     from rest_framework import serializers
 
     from voting import selectors, services
-    from voting.apis import BallotOutput
+    from voting.apis.ballots import BallotOutput
 
     def generic(ballot) -> dict:
         return dict(serializers.Serializer.to_representation(BallotOutput(), ballot))

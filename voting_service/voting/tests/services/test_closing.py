@@ -19,7 +19,7 @@ from voting import services, tasks
 from voting.models import BallotRevision, PollReplica, PollTally
 from voting.services import closing
 
-from .factories import ballot_body, client_for, make_poll, make_voter, poll_message, poll_state_of
+from ..factories import ballot_body, client_for, make_poll, make_voter, poll_message, poll_state_of
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 
 from voting.models import Ballot
 
-from .factories import ballot_body, client_for, make_poll, set_poll
+from ..factories import ballot_body, client_for, make_poll, set_poll
 
 NOT_FOUND = {"detail": "No such poll."}
 

@@ -10,7 +10,7 @@ from shared_events.kit.identity.authentication import JWTAuthentication
 from shared_events.kit.identity.permissions import NO_LONGER_OPERATOR, IsOperator
 from shared_events.kit.testing import make_token
 
-from .factories import ballot_body, client_for, make_voter, set_voter
+from ..factories import ballot_body, client_for, make_voter, set_voter
 
 pytestmark = pytest.mark.django_db
 
