@@ -66,7 +66,6 @@ def test_mypy_finds_nothing_in_shared_events(tmp_path: Path):
     mypy(["shared_events"], ROOT / "shared_events", "tests.typecheck_settings", tmp_path)
 
 
-@pytest.mark.skip(reason="enabled once the services have their new shape (issue 14, item 2)")
 @pytest.mark.parametrize("service", SERVICES)
 def test_mypy_finds_nothing_in_what_holds_a_services_rules(service: str, tmp_path: Path):
     mypy(typed_paths(service), ROOT / f"{service}_service", "config.settings", tmp_path)

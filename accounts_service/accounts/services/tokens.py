@@ -70,7 +70,7 @@ def token_pair_issue(*, account: Account) -> dict[str, object]:
 def token_pair_sign_in(*, account: Account) -> dict[str, object]:
     """The pair for an account that has just proven its password: the sign-in is recorded
     (`last_login`, as Django's own sign-in does) with the refresh token it starts."""
-    update_last_login(None, account)
+    update_last_login(Account, account)
     return token_pair_issue(account=account)
 
 
