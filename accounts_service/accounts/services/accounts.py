@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from ..epochs import epoch_at
+from shared_events.kit.epochs import epoch_at
+
 from ..models import Account, LedgerEntry, Role
 from ..stake_address import normalize_stake_address
 from .tokens import refresh_tokens_revoke_all
