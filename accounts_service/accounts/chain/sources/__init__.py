@@ -13,6 +13,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from shared_events.kit.chain_mode import CHAIN_SOURCES
+
 from . import values
 from .base import (
     ChainSource,
@@ -25,7 +27,7 @@ from .base import (
 )
 from .retry import RetryPolicy
 
-SOURCES = ("none", "blockfrost", "koios", "file")
+SOURCES = CHAIN_SOURCES
 POLLED_SOURCES = ("blockfrost", "koios")
 
 __all__ = [
