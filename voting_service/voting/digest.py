@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 FORMAT = "charity-vote-ballots/1"
 
@@ -46,7 +47,7 @@ def _canonical_id(value: uuid.UUID | str) -> str:
 
 def canonical_ballots_text(
     *, poll_id: uuid.UUID | str,
-    ballots: Mapping[uuid.UUID | str, Iterable[tuple[uuid.UUID | str, int]]],
+    ballots: Mapping[Any, Iterable[tuple[Any, int]]],
 ) -> str:
     """The text the digest is taken over. `ballots` maps a voter id to (cause id, points)."""
     lines = [f"{FORMAT} poll={_canonical_id(poll_id)}\n"]
@@ -61,7 +62,7 @@ def canonical_ballots_text(
 
 def ballots_digest(
     *, poll_id: uuid.UUID | str,
-    ballots: Mapping[uuid.UUID | str, Iterable[tuple[uuid.UUID | str, int]]],
+    ballots: Mapping[Any, Iterable[tuple[Any, int]]],
 ) -> str:
     text = canonical_ballots_text(poll_id=poll_id, ballots=ballots)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

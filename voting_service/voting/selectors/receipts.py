@@ -95,7 +95,7 @@ def receipt_check(*, receipt: str) -> ReceiptCheck | None:
         receipts_digest=final.receipts_digest if final is not None else None)
 
 
-def counted_receipts(*, poll: PollReplica) -> QuerySet[Ballot]:
+def counted_receipts(*, poll: PollReplica) -> QuerySet[Ballot, str]:
     """The receipts of the ballots the final tally counted (each one's latest revision), sorted:
     the list the receipts digest is computed over. Only for a poll with a final tally: after
     the close no ballot of it changes."""

@@ -137,7 +137,8 @@ def _write_in_two_round_trips(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
 
 def _written(write: BallotWrite) -> BallotWrite:
     write.ballot._state.adding = False
-    write.ballot.current_allocations = write.allocations
+    # What the selectors' prefetch sets (to_attr), which the stubs know only on a queryset.
+    write.ballot.current_allocations = write.allocations  # type: ignore[attr-defined]
     return write
 
 
@@ -264,12 +265,12 @@ def _read_datetime(value: object) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _joined(statements: list[tuple[str, list[object]]]) -> tuple[str, list[object]]:
+def _joined(statements: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
     """Statements as one, run in order by PostgreSQL: one round trip."""
     return "; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
 
 
-def _write_statements(write: BallotWrite) -> list[tuple[str, list[object]]]:
+def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
     """Insert or update the ballot, append its revision, replace its allocations: as EXECUTEs
     of the prepared statements on PostgreSQL, as plain statements elsewhere."""
     postgresql = connection.vendor == "postgresql"

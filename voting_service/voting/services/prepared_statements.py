@@ -50,7 +50,7 @@ def prepare_on_this_connection(cursor: Any, statements: Sequence[Statement]) -> 
     # itself never prepares any).
     cursor.execute("DEALLOCATE ALL; " + "; ".join(s.prepare for s in statements))
     # The DB-API connection itself, held so that a later one is never mistaken for it.
-    connection._voting_prepared_on = raw
+    setattr(connection, "_voting_prepared_on", raw)  # noqa: B010 (an attribute of our own)
 
 
 class PreparedStatementsStale(DatabaseError):
@@ -72,5 +72,5 @@ def execute_prepared(cursor: Any, sql: str, params: Sequence[object]) -> None:
     except DatabaseError as exc:
         if getattr(exc.__cause__, "pgcode", None) not in _STALE_PREPARED:
             raise
-        connection._voting_prepared_on = None
+        setattr(connection, "_voting_prepared_on", None)  # noqa: B010
         raise PreparedStatementsStale(str(exc)) from exc
