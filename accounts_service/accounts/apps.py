@@ -1,4 +1,8 @@
+import logging
+
 from django.apps import AppConfig
+
+log = logging.getLogger(__name__)
 
 
 class AccountsConfig(AppConfig):
@@ -7,3 +11,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from .chain import checks  # noqa: F401 (registers the chain source's system check)
+        from .chain.mode import mode_summary, open_eligibility
+
+        # Once per process (web worker, Celery worker, beat, command): who earns points here.
+        if open_eligibility():
+            log.warning("%s", mode_summary())
+        else:
+            log.info("%s", mode_summary())
