@@ -2,6 +2,8 @@ import logging
 
 from django.apps import AppConfig
 
+from shared_events.kit.chain_mode import mode_summary, open_eligibility
+
 log = logging.getLogger(__name__)
 
 
@@ -11,7 +13,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from .chain import checks  # noqa: F401 (registers the chain source's system check)
-        from .chain.mode import mode_summary, open_eligibility
 
         # Once per process (web worker, Celery worker, beat, command): who earns points here.
         if open_eligibility():

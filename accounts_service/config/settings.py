@@ -70,12 +70,6 @@ BLOCKFROST_PROJECT_ID = env("BLOCKFROST_PROJECT_ID", "")
 BLOCKFROST_API_URL = env("BLOCKFROST_API_URL", "")  # default: Blockfrost's own, per network
 KOIOS_API_URL = env("KOIOS_API_URL", "")  # default: api.koios.rest's, per network
 KOIOS_API_TOKEN = env("KOIOS_API_TOKEN", "")
-# The open mode although a source is set (accounts/chain/mode.py). Only a clear yes or no: a
-# typo must not quietly change who earns points.
-_open_eligibility = env("OPEN_ELIGIBILITY", "false").strip().lower()
-if _open_eligibility not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-    raise ImproperlyConfigured(f"OPEN_ELIGIBILITY={_open_eligibility!r} is neither true nor false")
-OPEN_ELIGIBILITY = _open_eligibility in {"1", "true", "yes", "on"}
 CHAIN_SOURCE_TIMEOUT_SECONDS = float(env("CHAIN_SOURCE_TIMEOUT_SECONDS", "30"))
 CHAIN_SOURCE_ATTEMPTS = env_count("CHAIN_SOURCE_ATTEMPTS", 5)  # per request, the first included
 if CHAIN_SOURCE_ATTEMPTS < 1:

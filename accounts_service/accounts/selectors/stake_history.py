@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
-from ..chain.mode import open_eligibility
+from shared_events.kit.chain_mode import open_eligibility
+
 from ..chain.sources import POLLED_SOURCES
 from ..models import ChainSyncState, EpochStake, EpochStakeImport, EpochStakePublication
 

@@ -1,11 +1,11 @@
 """Crediting points for every Cardano epoch.
 
-Open mode (`chain/mode.py`): every active delegator earns every epoch. Chain mode: an active
-delegator earns an epoch only if their proven stake address is in that epoch's stored stake
-distribution (the address they hold when the epoch is credited). An epoch of the loyalty window
-that is not stored yet is waited for, never guessed: accrual stops before it and credits it
-once the sync (or a file) has stored it. An epoch older than the window that is not stored
-will never be (the sync does not look that far back), so it earns nothing and is passed.
+Open mode (`shared_events.kit.chain_mode`): every active delegator earns every epoch. Chain
+mode: an active delegator earns an epoch only if their proven stake address is in that epoch's
+stored stake distribution (the address they hold when the epoch is credited). An epoch of the
+loyalty window that is not stored yet is waited for, never guessed: accrual stops before it and
+credits it once the sync (or a file) has stored it. An epoch older than the window that is not
+stored will never be (the sync does not look that far back), so it earns nothing and is passed.
 
 Each epoch is credited to an account once: a ledger entry unique per (account, epoch) is the
 hard guarantee, and `accrued_through_epoch` makes finding who is owed one indexed query.
@@ -25,9 +25,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from shared_events.kit.chain_mode import open_eligibility
 from shared_events.kit.epochs import epoch_at
 
-from ..chain.mode import open_eligibility
 from ..models import Account, EpochStake, EpochStakeImport, LedgerEntry, Role
 from ..selectors.stake_history import loyalty_window_start
 

@@ -1,4 +1,4 @@
-"""The admin index's word on the mode (accounts/chain/mode.py) and the chain source: an
+"""The admin index's word on the mode (shared_events.kit.chain_mode) and the chain source: an
 operator sees the open mode, or a stale source, on the first page."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
-from ..chain.mode import mode_summary, open_eligibility
+from shared_events.kit.chain_mode import mode_summary, open_eligibility
+
 from ..selectors import chain_status
 
 register = template.Library()
