@@ -99,7 +99,9 @@ def _credit_chunk_from_chain(through: int, per_epoch: int,
                 epoch_id__lte=through).order_by("epoch_id").values_list("epoch_id",
                                                                         "stake_address"):
             delegated[address].append(epoch)
-        entries, credited, passed = [], [], []
+        entries: list[LedgerEntry] = []
+        credited: list[Account] = []
+        passed: dict[int, list] = defaultdict(list)  # watermark -> accounts that earned nothing
         for account in accounts:
             address = account.stake_address if account.has_proven_stake_address else None
             balance = account.points
@@ -112,16 +114,17 @@ def _credit_chunk_from_chain(through: int, per_epoch: int,
                     reason=f"epoch {epoch}: {address} delegated to the pool"))
             account.points = balance
             # Never behind the epoch it joined in (an account from before the watermark).
-            account.accrued_through_epoch = max(through, first[account.pk] - 1)
-            (credited if earned else passed).append(account)
+            watermark = max(through, first[account.pk] - 1)
+            account.accrued_through_epoch = watermark
+            if earned:
+                credited.append(account)
+            else:
+                passed[watermark].append(account.pk)
         LedgerEntry.objects.bulk_create(entries, batch_size=1000)
         # One account event per credited account; the watermark of the others is not published.
         Account.objects.bulk_update(credited, ["points", "accrued_through_epoch"],
                                     batch_size=500)
-        watermarks: dict[int, list] = defaultdict(list)
-        for account in passed:
-            watermarks[account.accrued_through_epoch].append(account.pk)
-        for watermark, pks in watermarks.items():
+        for watermark, pks in passed.items():
             Account.objects.filter(pk__in=pks).update(accrued_through_epoch=watermark)
         return len(accounts), len(credited), len(entries)
 
