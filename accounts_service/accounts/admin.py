@@ -89,6 +89,8 @@ class LedgerEntryInline(admin.TabularInline):
 
 # The admin's own sign-in counts failures like the API's token endpoint does.
 admin.site.login_form = ThrottledAdminAuthenticationForm
+# The index says which mode runs (the open mode lets one person earn with many accounts).
+admin.site.index_template = "admin/accounts/index.html"
 
 
 @admin.register(Account)

@@ -298,11 +298,32 @@ class EpochStake(_AppendOnlyModel):
         return f"{self.stake_address} in epoch {self.epoch_id}"
 
 
+class EpochStakePublication(_AppendOnlyModel):
+    """That the `accounts.epoch_stake` events of `epoch` (its rows with their loyalty, in
+    `parts` parts) are in the outbox, recorded in the same transaction, once. An epoch gets
+    them only when its loyalty is final: every epoch of its loyalty window (`loyalty_window`
+    epochs ending at it) stored (services/epoch_stake_events.py)."""
+
+    epoch = models.OneToOneField(EpochStakeImport, on_delete=models.PROTECT, primary_key=True,
+                                 db_column="epoch", related_name="publication")
+    parts = models.PositiveIntegerField()
+    loyalty_window = models.PositiveIntegerField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-epoch"]
+        verbose_name = "epoch sent to the other services"
+        verbose_name_plural = "epochs sent to the other services"
+
+    def __str__(self) -> str:
+        return f"epoch {self.epoch_id} in {self.parts} part{'' if self.parts == 1 else 's'}"
+
+
 def _refuse_stake_history_deletion(sender, instance, **kwargs) -> None:
     raise StakeHistoryAppendOnlyError("deleting a row")
 
 
-for _model in (EpochStakeImport, EpochStake):
+for _model in (EpochStakeImport, EpochStake, EpochStakePublication):
     pre_delete.connect(_refuse_stake_history_deletion, sender=_model,
                        dispatch_uid=f"accounts-stake-history-append-only-{_model.__name__}")
 

@@ -15,6 +15,7 @@ from shared_events.kit.errors import Conflict
 
 from ..models import EpochStake, EpochStakeImport
 from ..selectors import chain_status
+from ..selectors.stake_history import sending_summary
 from ..services import stake_snapshot_import
 from .sources import StakeSnapshotFileError
 
@@ -38,6 +39,8 @@ def _show_chain_status(request: HttpRequest) -> None:
     status = chain_status()
     level = messages.WARNING if status["stale_since"] or status["open_mode"] else messages.INFO
     messages.add_message(request, level, status["summary"])
+    if status["newest_epoch"] is not None:
+        messages.add_message(request, messages.INFO, sending_summary(status))
 
 
 class StakeSnapshotForm(forms.Form):
@@ -50,9 +53,18 @@ class StakeSnapshotForm(forms.Form):
 
 @admin.register(EpochStakeImport)
 class EpochStakeImportAdmin(_ReadOnlyAdmin):
-    list_display = ("epoch", "delegators", "total_ada", "source", "pool_id", "imported_at")
+    list_display = ("epoch", "delegators", "total_ada", "sent", "source", "pool_id",
+                    "imported_at")
     list_filter = ("source",)
+    list_select_related = ("publication",)
     change_list_template = "admin/accounts/epochstakeimport/change_list.html"
+
+    @admin.display(description="sent to the other services")
+    def sent(self, obj: EpochStakeImport) -> str:
+        publication = getattr(obj, "publication", None)
+        if publication is None:
+            return "not yet: its loyalty window is not stored whole"
+        return f"{publication} at {publication.recorded_at:%Y-%m-%d %H:%M}"
 
     @admin.display(description="total ada", ordering="total_lovelace")
     def total_ada(self, obj: EpochStakeImport) -> str:

@@ -2,9 +2,14 @@
 
 from .accounts import account_get, account_list
 from .ledger import ledger_for
-from .stake_history import chain_status, epoch_stake_distribution, epoch_stake_newest
+from .stake_history import (
+    chain_status,
+    epoch_stake_distribution,
+    epoch_stake_newest,
+    epoch_stake_with_loyalty,
+)
 
 __all__ = [
     "account_get", "account_list", "chain_status", "epoch_stake_distribution",
-    "epoch_stake_newest", "ledger_for",
+    "epoch_stake_newest", "epoch_stake_with_loyalty", "ledger_for",
 ]

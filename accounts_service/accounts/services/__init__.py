@@ -14,6 +14,7 @@ from .accounts import (
     operator_create,
 )
 from .accrual import AccrualReport, accrue_epoch_points
+from .epoch_stake_events import epoch_stakes_publish_ready
 from .points import points_adjust
 from .stake_history import (
     EpochImport,
@@ -56,6 +57,7 @@ __all__ = [
     "admin_sso_ticket_issue",
     "browser_token_issue",
     "epoch_stake_import",
+    "epoch_stakes_publish_ready",
     "normalize_email",
     "operator_create",
     "points_adjust",

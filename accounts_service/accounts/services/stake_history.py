@@ -1,11 +1,12 @@
 """Storing the pool's stake distribution per epoch, and keeping it in step with the chain.
 
 `epoch_stake_import` stores one epoch whole and once (append-only; the same rows again change
-nothing, other rows are refused). `stake_history_sync` is what the beat task runs: it asks the
-configured source for every epoch of the loyalty window that is not stored yet, newest first
-(the current epoch is what eligibility needs first; an older one the source cannot give does not
-hold it back), and records how the source answered. A source that is down or answers nonsense
-leaves what is stored in place; the state then reads "stale since" the first failure.
+nothing, other rows are refused), and in the same transaction sends what became final to the
+other services (epoch_stake_events.py). `stake_history_sync` is what the beat task runs: it
+asks the configured source for every epoch of the loyalty window that is not stored yet, newest
+first (the current epoch is what eligibility needs first; an older one the source cannot give
+does not hold it back), and records how the source answered. A source that is down or answers
+nonsense leaves what is stored in place; the state then reads "stale since" the first failure.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from shared_events.kit.errors import Conflict
 from ..chain.sources import ChainSource, ChainSourceError, StakeRow, configured_source, values
 from ..chain.sources.snapshot_file import StakeSnapshotFile
 from ..models import ChainSyncState, EpochStake, EpochStakeImport
+from .epoch_stake_events import epoch_stakes_publish_ready
 
 log = logging.getLogger(__name__)
 _BATCH = 5000
@@ -82,6 +84,9 @@ def epoch_stake_import(*, epoch: int, pool_id: str, rows: Sequence[StakeRow],
             EpochStake.objects.bulk_create(
                 (EpochStake(epoch_id=epoch, stake_address=address, lovelace=lovelace)
                  for address, lovelace in rows), batch_size=_BATCH)
+            # This epoch, and later ones whose loyalty window it completes, go to the other
+            # services with the rows, or not at all.
+            epoch_stakes_publish_ready(imported=epoch)
     except IntegrityError:
         # Stored already (by an earlier run, or a concurrent one that committed first).
         stored = EpochStakeImport.objects.filter(epoch=epoch).first()
@@ -123,6 +128,9 @@ def _check_rows(rows: Sequence[StakeRow]) -> None:
 def stake_history_sync(*, source: ChainSource | None = None,
                        now: datetime | None = None) -> SyncReport:
     """Import every epoch of the loyalty window the source has and we have not stored."""
+    # Whatever the source: an epoch stored before its events existed, or whose window a
+    # smaller LOYALTY_BACKFILL_EPOCHS completed, is sent now.
+    epoch_stakes_publish_ready()
     source = source if source is not None else configured_source()
     if source is None:
         return SyncReport(source=settings.CHAIN_SOURCE,
