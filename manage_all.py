@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import queue
 import re
 import shlex
 import signal
@@ -31,8 +30,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 SERVICES = {"accounts": 8001, "polls": 8002, "voting": 8003}
-DEFAULT_EMBEDDED_NATS_PORT = 14222  # shared_events.kit.service_settings.EMBEDDED_NATS_PORT
+# The services' default as well (shared_events.kit.service_settings; a test keeps them equal).
+# Not imported from there: `up` loads none of the services' packages, because honcho forks this
+# runner once per process to read its output, and each fork maps what the runner has loaded.
+EMBEDDED_NATS_PORT = 14222
 READY_TIMEOUT = 120.0
+# Once one process of `up` stops, honcho gives the others 5 s before SIGKILL: gunicorn's
+# in-flight requests get less than that, so a web server stops by itself.
+WEB_GRACEFUL_TIMEOUT = 4
 # Each runner module needed by some command; if one is missing we are not in the venv.
 REQUIRED_MODULES = ("django", "celery", "gunicorn", "honcho", "shared_events", "pytest")
 
@@ -68,14 +73,6 @@ def fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
-def embedded_nats_port() -> int:
-    try:
-        from shared_events.kit.service_settings import EMBEDDED_NATS_PORT
-    except ImportError:
-        EMBEDDED_NATS_PORT = DEFAULT_EMBEDDED_NATS_PORT
-    return EMBEDDED_NATS_PORT
-
-
 def _int_env(environ: dict[str, str], name: str, default: int) -> int:
     value = environ.get(name) or str(default)
     if not value.isdigit():
@@ -91,7 +88,7 @@ def platform_config(environ: dict[str, str] | None = None, *,
     nats_port = None
     nats_url = environ.get("NATS_URL") or ""
     if not nats_url:
-        nats_port = _int_env(environ, "EMBEDDED_NATS_PORT", embedded_nats_port())
+        nats_port = _int_env(environ, "EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT)
         nats_url = f"nats://127.0.0.1:{nats_port}"
     return PlatformConfig(
         environ=environ,
@@ -156,7 +153,7 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                 py, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
                 "--workers", str(config.web_workers), "--threads", "8",
                 "--worker-class", "gthread", "--no-control-socket", "--access-logfile", "-",
-                "--graceful-timeout", "10"], cwd, env),
+                "--graceful-timeout", str(WEB_GRACEFUL_TIMEOUT)], cwd, env),
             ProcessSpec(f"{service}-worker", [
                 py, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
                 "--concurrency", "4", "--loglevel", "INFO", "-n", f"{service}@%h",
@@ -325,32 +322,22 @@ def wait_ready_then_announce(config: PlatformConfig, stopped: threading.Event) -
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    import honcho.manager
+    from honcho.manager import Manager
 
     config = platform_config()
     preflight(config)
     migrate(config)
     specs = platform_processes(config)
-    honcho.manager.KILL_WAIT = 15  # gunicorn's graceful timeout is 10 s
-    stopped = threading.Event()
-
-    class Manager(honcho.manager.Manager):
-        def _start(self) -> None:
-            # A thread, not honcho's forked copy of this runner, per process to read its output:
-            # 14 forks cost about 28 MiB RSS each and do nothing but relay lines.
-            for name, p in self._processes.items():
-                p["process"] = threading.Thread(target=p["obj"].run, args=(self.events, False),
-                                                name=f"output of {name}", daemon=True)
-                p["process"].start()
-            threading.Thread(target=wait_ready_then_announce, args=(config, stopped),
-                             daemon=True).start()
-
     manager = Manager()
-    manager.events = queue.Queue()  # threads share it; no pipe and feeder thread needed
     for spec in specs:
         # `exec`: the process itself, not a shell, is the group leader honcho signals.
         manager.add_process(spec.name, "exec " + shlex.join(spec.argv), env=spec.env,
                             cwd=str(spec.cwd))
+    stopped = threading.Event()
+    # Started before honcho forks its output readers, which inherit no lock from it: while they
+    # fork it is polling over HTTP (it prints only once every service is ready).
+    threading.Thread(target=wait_ready_then_announce, args=(config, stopped), name="readiness",
+                     daemon=True).start()
     say(f"starting {len(specs)} processes (runner pid {os.getpid()})")
     try:
         manager.loop()
@@ -436,6 +423,31 @@ def events_status(config: PlatformConfig, service: str) -> dict:
         return {"error": f"events_status said: {lines[-1][:200]}"}
 
 
+def chain_status(config: PlatformConfig) -> dict:
+    """`manage.py chain_status --json` of accounts: the chain source, the newest stored epoch of
+    the pool's stake history and "stale since" when the source fails. {"error": ...} if it
+    cannot tell."""
+    import json
+
+    python = str(VENV_PYTHON) if VENV_PYTHON.exists() else config.python
+    try:
+        done = subprocess.run([python, "manage.py", "chain_status", "--json"],
+                              cwd=ROOT / "accounts_service", env=service_env(config, "accounts"),
+                              capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return {"error": "chain_status did not answer within 30 s"}
+    lines = done.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])  # exit 1 with a report: stale, said why
+    except (IndexError, ValueError):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"chain_status failed: {last[:200]}"}
+
+
+def _chain_line(chain: dict) -> str:
+    return " " * 10 + (f"chain: {chain['error']}" if "error" in chain else chain["summary"])
+
+
 def _status_lines(events: dict) -> list[str]:
     pad = " " * 10
     if "error" in events:
@@ -468,6 +480,9 @@ def status_problems(report: dict[str, dict], nats_up: bool, nats_url: str) -> li
         else:
             found += [f"{service}: {p}" for p in events.get("problems", [])
                       if not (p.startswith("nats:") and not nats_up)]  # said once above
+        chain = r.get("chain", {})
+        found += [f"{service}: {p}" for p in
+                  ([chain["error"]] if "error" in chain else chain.get("problems", []))]
     return found
 
 
@@ -479,8 +494,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     import json
 
     config = platform_config()
-    with concurrent.futures.ThreadPoolExecutor(len(config.ports)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(len(config.ports) + 1) as pool:
         events = {s: pool.submit(events_status, config, s) for s in config.ports}
+        chain = pool.submit(chain_status, config) if "accounts" in config.ports else None
         report: dict[str, dict] = {}
         for service in config.ports:
             url = base_url(config, service)
@@ -488,6 +504,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             report[service] = {"url": url, "live": live, "ready": ready}
         for service, future in events.items():
             report[service]["events"] = future.result()
+        if chain is not None:
+            report["accounts"]["chain"] = chain.result()
     nats_up = nats_reachable(config.nats_url)
     problems = status_problems(report, nats_up, config.nats_url)
     healthy = not problems
@@ -500,6 +518,8 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"ready: {r['ready'] or 'down'}")
         for line in _status_lines(r["events"]):
             print(line)
+        if "chain" in r:
+            print(_chain_line(r["chain"]))
     print(f"{'nats':<9} {config.nats_url:<36} {'reachable' if nats_up else 'NOT reachable'}")
     print("healthy" if healthy else "UNHEALTHY:\n" + "\n".join(f"  - {p}" for p in problems))
     return 0 if healthy else 1

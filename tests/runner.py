@@ -68,7 +68,7 @@ def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, s
         # Named test files narrow the suite; otherwise the whole folder runs.
         folder = [] if _names_tests(extra) else [f"tests/{target}"]
         # system reads <SERVICE>_DATABASE_URL itself; deploy renders the manifests offline;
-        # lint runs ruff and makemigrations --check
+        # lint runs ruff, mypy and makemigrations --check
         return [*pytest, *folder], ROOT, env
     if env.get(f"{target.upper()}_DATABASE_URL"):
         env["DATABASE_URL"] = env[f"{target.upper()}_DATABASE_URL"]

@@ -14,33 +14,34 @@ from django.http import HttpRequest
 from . import services
 from .models import Account, LedgerEntry
 from .signin import ThrottledAdminAuthenticationForm
-from .stake_address import normalize_stake_address
 
 
 class AccountChangeForm(UserChangeForm):
+    # No stake address here: only its holder's proof sets one (services/stake_proofs.py).
     class Meta:
         model = Account
-        fields = ("email", "role", "stake_address", "is_active")
+        fields = ("email", "role", "is_active")
 
     def clean_email(self):
-        return services.normalize_email(self.cleaned_data["email"])
-
-    def clean_stake_address(self):
-        value = self.cleaned_data.get("stake_address")
-        return normalize_stake_address(value) if value else None
+        email = self.cleaned_data.get("email")
+        if not email:
+            if self.instance.email:
+                raise ValidationError("An account's email can be changed, not removed.")
+            return None  # an account made by a wallet sign-in, still without one
+        return services.normalize_email(email)
 
 
 class AccountCreationForm(AdminUserCreationForm):
     class Meta:
         model = Account
-        fields = ("email", "role", "stake_address")
+        fields = ("email", "role")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True  # only a wallet sign-in makes one without
 
     def clean_email(self):
         return services.normalize_email(self.cleaned_data["email"])
-
-    def clean_stake_address(self):
-        value = self.cleaned_data.get("stake_address")
-        return normalize_stake_address(value) if value else None
 
 
 class LedgerAdjustmentFormSet(BaseInlineFormSet):
@@ -95,21 +96,23 @@ class AccountAdmin(UserAdmin):
     form = AccountChangeForm
     add_form = AccountCreationForm
     model = Account
-    list_display = ("email", "role", "points", "is_active", "stake_address", "date_joined")
+    list_display = ("__str__", "role", "points", "is_active", "stake_address",
+                    "stake_address_verified_at", "date_joined")
     list_filter = ("role", "is_active")
     search_fields = ("email", "stake_address")
     ordering = ("-date_joined",)
-    readonly_fields = ("id", "points", "date_joined", "last_login", "version")
+    readonly_fields = ("id", "stake_address", "stake_address_verified_at", "points",
+                       "date_joined", "last_login", "version")
     filter_horizontal = ()
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Role and status", {"fields": ("role", "is_active")}),
-        ("Cardano", {"fields": ("stake_address", "points")}),
+        ("Cardano", {"fields": ("stake_address", "stake_address_verified_at", "points")}),
         ("History", {"fields": ("date_joined", "last_login", "version")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",),
-                "fields": ("email", "role", "stake_address", "password1", "password2")}),
+                "fields": ("email", "role", "password1", "password2")}),
     )
     inlines = [LedgerEntryInline]
     actions = ("deactivate", "activate")
@@ -124,8 +127,7 @@ class AccountAdmin(UserAdmin):
         data = form.cleaned_data
         if not change:
             account = services.account_register(
-                email=data["email"], password=data.get("password1") or None,
-                stake_address=data.get("stake_address"), role=data["role"])
+                email=data["email"], password=data.get("password1") or None, role=data["role"])
             obj.pk, obj._state.adding = account.pk, False
             return
         # Each change through its service: deactivation also ends the account's sessions.
@@ -133,9 +135,8 @@ class AccountAdmin(UserAdmin):
             services.account_set_active(account=obj, is_active=data["is_active"])
         if "role" in form.changed_data:
             services.account_set_role(account=obj, role=data["role"])
-        profile = {f: data[f] for f in ("email", "stake_address") if f in form.changed_data}
-        if profile:
-            services.account_update_profile(account=obj, **profile)
+        if "email" in form.changed_data and data["email"]:
+            services.account_update_profile(account=obj, email=data["email"])
 
     def save_formset(self, request: HttpRequest, form, formset, change) -> None:
         if formset.model is not LedgerEntry:
@@ -164,3 +165,6 @@ class AccountAdmin(UserAdmin):
         self.message_user(request, "Activated.")
 
 
+
+# The pool's stake history (accounts/chain): imported epochs, their rows, the file import.
+from .chain import admin as chain_admin  # noqa: E402,F401

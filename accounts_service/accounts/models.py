@@ -1,4 +1,5 @@
-"""Accounts (the identity of delegators and operators) and the append-only points ledger."""
+"""Accounts (the identity of delegators and operators), the append-only points ledger, and the
+challenges a delegator signs to prove a stake address."""
 
 from __future__ import annotations
 
@@ -35,9 +36,14 @@ class AccountManager(BaseUserManager.from_queryset(PublishedQuerySet)):  # type:
 
 class Account(AbstractBaseUser, PublishedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField(max_length=254, unique=True)
+    # None for an account made by signing in with a wallet, until its holder adds one.
+    email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.DELEGATOR)
+    # Set only by a proof (services/stake_proofs.py), with the time of that proof. A value
+    # without one is a claim from before proofs existed: it counts for nothing and is not
+    # published (event_state).
     stake_address = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    stake_address_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     points = models.PositiveBigIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -53,7 +59,8 @@ class Account(AbstractBaseUser, PublishedModel):
 
     event_aggregate = "accounts.account"
     # What voting needs to decide eligibility and power; email and password stay here.
-    published_fields = frozenset({"role", "is_active", "points", "stake_address"})
+    published_fields = frozenset(
+        {"role", "is_active", "points", "stake_address", "stake_address_verified_at"})
 
     class Meta(PublishedModel.Meta):
         constraints = [
@@ -63,7 +70,11 @@ class Account(AbstractBaseUser, PublishedModel):
         ordering = ["date_joined"]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or self.stake_address or str(self.id)
+
+    @property
+    def has_proven_stake_address(self) -> bool:
+        return bool(self.stake_address and self.stake_address_verified_at)
 
     @property
     def is_operator(self) -> bool:
@@ -90,7 +101,8 @@ class Account(AbstractBaseUser, PublishedModel):
             role=self.role,
             is_active=self.is_active,
             points=self.points,
-            stake_address=self.stake_address,
+            # Other services see only a proven address: an unproven one counts for nothing.
+            stake_address=self.stake_address if self.has_proven_stake_address else None,
             joined_at=self.date_joined.isoformat(),
         )
 
@@ -193,6 +205,129 @@ pre_delete.connect(_refuse_ledger_deletion, sender=LedgerEntry,
                    dispatch_uid="accounts-ledger-append-only")
 
 
+class StakeHistoryAppendOnlyError(Exception):
+    """An attempt to change or delete the stored stake history of the pool."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"The pool's stake history is append-only: {what} is refused. An "
+                         "epoch's active stake never changes on chain, so it is stored once.")
+
+
+class _AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise StakeHistoryAppendOnlyError("QuerySet.update()")
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise StakeHistoryAppendOnlyError("QuerySet.bulk_update()")
+
+    bulk_update.alters_data = True
+
+    def delete(self):
+        raise StakeHistoryAppendOnlyError("QuerySet.delete()")
+
+    delete.alters_data = True
+
+
+class _AppendOnlyModel(models.Model):
+    objects = _AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise StakeHistoryAppendOnlyError("saving a stored row again")
+        kwargs.setdefault("force_insert", True)  # a reused primary key fails, never overwrites
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        raise StakeHistoryAppendOnlyError("deleting a row")
+
+    delete.alters_data = True
+
+
+class EpochStakeImport(_AppendOnlyModel):
+    """That the pool's whole active stake distribution of `epoch` is stored (its rows are the
+    EpochStake rows of the epoch, written in the same transaction). An epoch is imported once:
+    importing it again with the same rows changes nothing, with other rows is refused."""
+
+    epoch = models.PositiveIntegerField(primary_key=True)
+    pool_id = models.CharField(max_length=63)
+    source = models.CharField(max_length=16)  # blockfrost, koios or file
+    delegators = models.PositiveIntegerField()
+    total_lovelace = models.PositiveBigIntegerField()
+    # sha256 of the sorted rows: a second import of the epoch is compared without reading them.
+    digest = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-epoch"]
+        verbose_name = "imported epoch"
+
+    def __str__(self) -> str:
+        return f"epoch {self.epoch}"
+
+
+class EpochStake(_AppendOnlyModel):
+    """One delegator's active stake in the pool in one epoch, as the chain source gave it."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No index of its own: the unique (epoch, stake_address) index leads with it.
+    epoch = models.ForeignKey(EpochStakeImport, on_delete=models.PROTECT, db_column="epoch",
+                              db_index=False, related_name="stakes")
+    stake_address = models.CharField(max_length=120)
+    lovelace = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["epoch", "stake_address"],
+                                    name="epoch_stake_one_row_per_address"),
+        ]
+        # Loyalty walks one address's epochs; the unique index serves one epoch's rows.
+        indexes = [models.Index(fields=["stake_address", "epoch"],
+                                name="epoch_stake_address_idx")]
+        ordering = ["epoch_id", "stake_address"]
+        verbose_name = "delegator's stake in an epoch"
+        verbose_name_plural = "delegators' stakes per epoch"
+
+    def __str__(self) -> str:
+        return f"{self.stake_address} in epoch {self.epoch_id}"
+
+
+def _refuse_stake_history_deletion(sender, instance, **kwargs) -> None:
+    raise StakeHistoryAppendOnlyError("deleting a row")
+
+
+for _model in (EpochStakeImport, EpochStake):
+    pre_delete.connect(_refuse_stake_history_deletion, sender=_model,
+                       dispatch_uid=f"accounts-stake-history-append-only-{_model.__name__}")
+
+
+class ChainSyncState(models.Model):
+    """The one row of the chain source's health: when it last answered in full, and since when
+    it has not (`failing_since`, the "stale since" that status and the admin show). A lease keeps
+    two beat ticks from syncing at once without holding a transaction over the network."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    source = models.CharField(max_length=16, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="chain_sync_one_row")]
+        verbose_name = "chain source sync"
+
+    def __str__(self) -> str:
+        return f"chain source {self.source or 'none'}"
+
+
 class RefreshToken(models.Model):
     """Issued refresh tokens, so that logout and rotation can revoke them."""
 
@@ -208,3 +343,38 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh token of {self.account_id}"
+
+
+class StakeAddressChallenge(models.Model):
+    """A text to sign with a stake key, to link the address to `account` (Purpose.LINK) or to
+    sign in as the holder of `stake_address` (Purpose.SIGN_IN). One use, for a few minutes."""
+
+    class Purpose(models.TextChoices):
+        LINK = "link", "link to an account"
+        SIGN_IN = "sign_in", "sign in with a wallet"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="+")
+    stake_address = models.CharField(max_length=120, blank=True, default="")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(purpose="link", account__isnull=False)
+                | models.Q(purpose="sign_in", account__isnull=True) & ~models.Q(stake_address=""),
+                name="stake_challenge_names_its_subject"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="stake_challenge_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} challenge {self.id}"
+
+    @property
+    def payload(self) -> bytes:
+        return self.text.encode("utf-8")

@@ -31,8 +31,8 @@ from shared_events.kit.identity.browser import (
     set_browser_token,
 )
 
+from .services import browser_token_issue
 from .throttles import client_address
-from .tokens import browser_token_issue
 
 log = logging.getLogger(__name__)
 

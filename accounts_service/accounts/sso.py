@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from shared_events.kit.identity.admin_sso import public_url, safe_admin_path
 
-from .tokens import admin_sso_ticket_issue
+from .services import admin_sso_ticket_issue
 
 SSO_SERVICES = ("polls", "voting")
 

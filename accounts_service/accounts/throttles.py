@@ -1,5 +1,5 @@
-"""Sign-in and registration throttling: per client address, and per email so that guessing one
-account's password from many addresses is slowed too.
+"""Sign-in and registration throttling: per client address, and per email (or stake address) so
+that guessing one account's password from many addresses is slowed too.
 
 The client address is the one rule for every throttle here and for the form sign-in's failure
 limit (signin.py): REMOTE_ADDR when no proxy is trusted, otherwise the X-Forwarded-For entry the
@@ -58,3 +58,26 @@ class RegisterThrottle(FailOpenRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginStakeAddressThrottle(FailOpenRateThrottle):
+    """Wallet sign-in challenges per stake address, as password sign-ins are counted per email."""
+
+    scope = "login_stake_address"
+
+    def get_cache_key(self, request, view):
+        address = request.data.get("stake_address") if hasattr(request.data, "get") else None
+        if not isinstance(address, str) or not address.strip():
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": address.strip().lower()[:120]}
+
+
+class StakeProofThrottle(FailOpenRateThrottle):
+    """Challenges and proofs of a stake address, per signed-in account."""
+
+    scope = "stake_proof"
+
+    def get_cache_key(self, request, view):
+        if not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": str(request.user.pk)}

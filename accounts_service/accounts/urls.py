@@ -1,16 +1,23 @@
 from django.urls import path
 
-from . import apis
+from .apis import accounts, auth, me, wallet
 
 urlpatterns = [
-    path("register/", apis.RegisterApi.as_view(), name="register"),
-    path("token/", apis.TokenObtainApi.as_view(), name="token"),
-    path("token/refresh/", apis.TokenRefreshApi.as_view(), name="token-refresh"),
-    path("logout/", apis.LogoutApi.as_view(), name="logout"),
-    path("me/", apis.MeApi.as_view(), name="me"),
-    path("me/ledger/", apis.MeLedgerApi.as_view(), name="me-ledger"),
-    path("accounts/", apis.AccountListApi.as_view(), name="account-list"),
-    path("accounts/<uuid:account_id>/", apis.AccountDetailApi.as_view(), name="account-detail"),
-    path("accounts/<uuid:account_id>/points/", apis.AccountPointsApi.as_view(),
+    path("register/", auth.RegisterApi.as_view(), name="register"),
+    path("token/", auth.TokenObtainApi.as_view(), name="token"),
+    path("token/refresh/", auth.TokenRefreshApi.as_view(), name="token-refresh"),
+    path("logout/", auth.LogoutApi.as_view(), name="logout"),
+    path("me/", me.MeApi.as_view(), name="me"),
+    path("me/ledger/", me.MeLedgerApi.as_view(), name="me-ledger"),
+    path("me/stake-address/challenge/", wallet.MeStakeAddressChallengeApi.as_view(),
+         name="me-stake-address-challenge"),
+    path("me/stake-address/verify/", wallet.MeStakeAddressVerifyApi.as_view(),
+         name="me-stake-address-verify"),
+    path("wallet/challenge/", wallet.WalletChallengeApi.as_view(), name="wallet-challenge"),
+    path("wallet/token/", wallet.WalletTokenApi.as_view(), name="wallet-token"),
+    path("accounts/", accounts.AccountListApi.as_view(), name="account-list"),
+    path("accounts/<uuid:account_id>/", accounts.AccountDetailApi.as_view(),
+         name="account-detail"),
+    path("accounts/<uuid:account_id>/points/", accounts.AccountPointsApi.as_view(),
          name="account-points"),
 ]

@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from shared_events.kit.identity.keys import load_private_key
-from shared_events.kit.service_settings import configure, env
+from shared_events.kit.service_settings import configure, env, env_count
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,13 +22,21 @@ configure(
     extra_beat_schedule={
         "purge-expired-refresh-tokens": {
             "task": "accounts.purge_expired_refresh_tokens", "schedule": 3600.0},
+        "purge-expired-stake-challenges": {
+            "task": "accounts.purge_expired_stake_challenges", "schedule": 3600.0},
         "accrue-epoch-points": {
             "task": "accounts.accrue_epoch_points",
             "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
             "options": {"expires": 30},
         },
+        "sync-stake-history": {
+            "task": "accounts.sync_stake_history",
+            "schedule": float(env("CHAIN_SYNC_INTERVAL_SECONDS", "3600")),
+            "options": {"expires": 600},
+        },
     },
-    api_description="Register, sign in (JWT), manage your profile and read your points ledger. "
+    api_description="Register, sign in (JWT) with a password or a Cardano wallet, prove your "
+    "stake address with a CIP-8 signature, manage your profile and read your points ledger. "
     "Operators manage accounts and adjust points.",
 )
 
@@ -49,8 +59,48 @@ JWT_BROWSER_TTL_SECONDS = int(env("JWT_BROWSER_TTL_SECONDS", str(2 * 3600)))
 # A new delegator can vote before the next epoch credits them (issue: voting power).
 POINTS_INITIAL_GRANT = int(env("POINTS_INITIAL_GRANT", "100"))
 
-# Voting power grows every Cardano epoch (accounts/epochs.py, accounts/accrual.py).
+# Voting power grows every Cardano epoch (accounts/epochs.py, accounts/services/accrual.py).
 CARDANO_EPOCH_REFERENCE_NUMBER = int(env("CARDANO_EPOCH_REFERENCE_NUMBER", "208"))
 CARDANO_EPOCH_REFERENCE_START = env("CARDANO_EPOCH_REFERENCE_START", "2020-07-29T21:44:51+00:00")
 CARDANO_EPOCH_LENGTH_SECONDS = int(env("CARDANO_EPOCH_LENGTH_SECONDS", "432000"))
 POINTS_PER_EPOCH = int(env("POINTS_PER_EPOCH", "1"))
+
+# The pool's stake distribution per epoch (accounts/chain/sources). CHAIN_SOURCE: none (the
+# open mode), blockfrost, koios or file (imported by hand with manage.py import_stake_snapshot).
+CHAIN_SOURCE = env("CHAIN_SOURCE", "none")
+POOL_ID = env("POOL_ID", "")  # bech32 pool1…
+BLOCKFROST_PROJECT_ID = env("BLOCKFROST_PROJECT_ID", "")
+BLOCKFROST_API_URL = env("BLOCKFROST_API_URL", "")  # default: Blockfrost's own, per network
+KOIOS_API_URL = env("KOIOS_API_URL", "")  # default: api.koios.rest's, per network
+KOIOS_API_TOKEN = env("KOIOS_API_TOKEN", "")
+CHAIN_SOURCE_TIMEOUT_SECONDS = float(env("CHAIN_SOURCE_TIMEOUT_SECONDS", "30"))
+CHAIN_SOURCE_ATTEMPTS = env_count("CHAIN_SOURCE_ATTEMPTS", 5)  # per request, the first included
+if CHAIN_SOURCE_ATTEMPTS < 1:
+    raise ImproperlyConfigured("CHAIN_SOURCE_ATTEMPTS must be at least 1")
+CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS = float(env("CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS", "1"))
+CHAIN_SOURCE_MAX_WAIT_SECONDS = float(env("CHAIN_SOURCE_MAX_WAIT_SECONDS", "60"))
+# How many epochs back, the current one included, the history is kept complete (loyalty counts
+# consecutive epochs in the pool, so it can see this far at most).
+LOYALTY_BACKFILL_EPOCHS = env_count("LOYALTY_BACKFILL_EPOCHS", 18)
+if LOYALTY_BACKFILL_EPOCHS < 1:
+    raise ImproperlyConfigured("LOYALTY_BACKFILL_EPOCHS must be at least 1 (the current epoch)")
+# A source completes an epoch's distribution in its first hours; a younger epoch waits.
+CHAIN_EPOCH_SETTLE_SECONDS = env_count("CHAIN_EPOCH_SETTLE_SECONDS", 6 * 3600)
+# The longest one sync may run (a first backfill pages through every epoch of the window).
+CHAIN_SYNC_TIME_LIMIT_SECONDS = env_count("CHAIN_SYNC_TIME_LIMIT_SECONDS", 3600)
+
+# Proofs of stake addresses (accounts/chain/stake_proof.py): the network whose addresses count,
+# the domain the signed text names (empty: the host the request came to), and how long a
+# challenge may wait for its signature.
+CARDANO_NETWORK = env("CARDANO_NETWORK", "mainnet")
+if CARDANO_NETWORK not in ("mainnet", "preprod", "preview"):
+    raise ImproperlyConfigured(
+        f"CARDANO_NETWORK is {CARDANO_NETWORK!r}; use mainnet, preprod or preview.")
+STAKE_PROOF_DOMAIN = env("STAKE_PROOF_DOMAIN", "")
+STAKE_PROOF_CHALLENGE_TTL_SECONDS = int(env("STAKE_PROOF_CHALLENGE_TTL_SECONDS", "300"))
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({  # noqa: F821 (set by configure)
+    # Wallet sign-in per stake address, as password sign-in is counted per email.
+    "login_stake_address": env("THROTTLE_LOGIN_STAKE_ADDRESS", "5/min"),
+    # Linking a stake address, per account.
+    "stake_proof": env("THROTTLE_STAKE_PROOF", "10/min"),
+})

@@ -27,7 +27,7 @@ configure(
 
 # Operator rights follow the replica of accounts, not the token's role claim
 # (shared_events/kit/identity/standing.py).
-ACCOUNT_STANDING = "polls.selectors.account_standing"
+ACCOUNT_STANDING = "polls.selectors.accounts.account_standing"
 # How far ahead an operator's close/ sets closes_at: time for voting to hear of it first, so
 # the close takes effect where ballots are accepted at the moment polls shows.
 POLL_CLOSE_GRACE_SECONDS = float(env("POLL_CLOSE_GRACE_SECONDS", "5"))

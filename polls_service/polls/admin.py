@@ -10,23 +10,31 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from shared_events.kit.charts import bar_chart
+from shared_events.kit.errors import DomainError, NotFound
 
 from . import selectors, services
-from .exports import results_csv
 from .models import Cause, Poll, PollCause, PollStatus, lovelace_to_ada
 from .services.polls import CHANGEABLE
 
 
-def _file_errors(form: forms.BaseForm, exc: ValidationError) -> None:
-    """A service's errors next to the form's fields; the rest at the top of the form."""
+def _file_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> None:
+    """A service's errors next to the form's fields; the rest (a domain error's message among
+    them) at the top of the form."""
+    if isinstance(exc, DomainError):
+        form.add_error(None, exc.message)
+        return
     for field, messages_ in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, messages_)
+
+
+def _reason(exc: ValidationError | DomainError) -> str:
+    """What a refused service call says, to show in a message."""
+    return exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
 
 
 class ServiceErrorsAdmin(admin.ModelAdmin):
@@ -37,8 +45,8 @@ class ServiceErrorsAdmin(admin.ModelAdmin):
                         form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, "Not saved: " + " ".join(exc.messages), messages.ERROR)
+        except (ValidationError, DomainError) as exc:
+            self.message_user(request, f"Not saved: {_reason(exc)}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
 
@@ -56,7 +64,7 @@ class CauseForm(forms.ModelForm):
             try:
                 services.cause_check_deactivation(cause=self.instance,
                                                   is_active=cleaned["is_active"])
-            except ValidationError as exc:
+            except (ValidationError, DomainError) as exc:
                 _file_errors(self, exc)
         return cleaned
 
@@ -168,7 +176,7 @@ class PollForm(forms.ModelForm):
             return cleaned  # a field is already in error; the rest cannot be judged yet
         try:
             services.poll_check_changes(poll=original, changes=changes)
-        except ValidationError as exc:
+        except (ValidationError, DomainError) as exc:
             _file_errors(self, exc)
         return cleaned
 
@@ -282,8 +290,8 @@ class PollAdmin(ServiceErrorsAdmin):
             try:
                 service(poll=poll)
                 succeeded += 1
-            except ValidationError as exc:
-                self.message_user(request, f"“{poll}” not {done}: {' '.join(exc.messages)}",
+            except (ValidationError, DomainError) as exc:
+                self.message_user(request, f"“{poll}” not {done}: {_reason(exc)}",
                                   messages.ERROR)
         if succeeded:
             self.message_user(request, f"{succeeded} poll(s) {done}.", messages.SUCCESS)
@@ -313,11 +321,14 @@ class PollAdmin(ServiceErrorsAdmin):
     def results_csv_view(self, request: HttpRequest, poll_id) -> HttpResponse:
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
-        poll = get_object_or_404(Poll, pk=poll_id)
+        try:
+            poll = selectors.poll_get(poll_id=poll_id, include_drafts=True)
+        except NotFound as exc:
+            raise Http404(exc.message) from None  # the admin's own not-found page
         return _csv_response([poll], f"poll-{poll.pk}-results.csv")
 
 
 def _csv_response(polls, filename: str) -> HttpResponse:
-    response = HttpResponse(results_csv(polls), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(selectors.results_csv(polls), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -10,6 +10,10 @@ Pure arithmetic on integers (no floats, no database), so it is exact and easy to
 
 With no points at all there is nothing to split by: every payout is 0 (the caller records that
 the poll had no payouts).
+
+A pure module beside the layers rather than in one: finalizing (`services.results`) pays out
+with it and the live results (`selectors.results`) show shares with it, and a selector should
+not depend on a service.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 from django.urls import path
 
-from .apis import causes, polls
+from .apis import causes, polls, results
 
 urlpatterns = [
     path("causes/", causes.CauseListApi.as_view(), name="cause-list"),
     path("causes/<uuid:cause_id>/", causes.CauseDetailApi.as_view(), name="cause-detail"),
     path("polls/", polls.PollListApi.as_view(), name="poll-list"),
     path("polls/<uuid:poll_id>/", polls.PollDetailApi.as_view(), name="poll-detail"),
-    path("polls/<uuid:poll_id>/results/", polls.PollResultsApi.as_view(), name="poll-results"),
+    path("polls/<uuid:poll_id>/results/", results.PollResultsApi.as_view(), name="poll-results"),
     path("polls/<uuid:poll_id>/schedule/", polls.PollScheduleApi.as_view(),
          name="poll-schedule"),
     path("polls/<uuid:poll_id>/close/", polls.PollCloseApi.as_view(), name="poll-close"),

@@ -1,7 +1,7 @@
 """Epoch accrual for N delegators: from the start of the accrual until every voter replica in
 voting_service shows the new points.
 
-The accrual is the real one (`accounts.accrual.accrue_epoch_points`, what the beat task runs),
+The accrual is the real one (`accounts.services.accrue_epoch_points`, what the beat task runs),
 called inside accounts_service for the next epoch, so every delegator is owed one. The bench
 then reads voting's database directly until the sum of the delegators' points there equals the
 sum in accounts (points only grow here, so equal sums mean every replica is current).
@@ -27,8 +27,8 @@ def agent_accrue() -> dict[str, Any]:
     from django.db.models import Sum
     from django.utils import timezone
 
-    from accounts.accrual import accrue_epoch_points
     from accounts.models import Account, Role
+    from accounts.services import accrue_epoch_points
 
     next_epoch = timezone.now() + timedelta(seconds=settings.CARDANO_EPOCH_LENGTH_SECONDS)
     started = time.time()

@@ -16,7 +16,7 @@ def agent_create_delegators(n: int, *, label: str, points: int = 1000, tokens: b
 
     from accounts.epochs import epoch_at
     from accounts.models import Account, Role
-    from accounts.tokens import browser_token_issue
+    from accounts.services import browser_token_issue
     from tests.bench.agent import progress
 
     unusable = make_password(None)

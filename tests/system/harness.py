@@ -135,6 +135,8 @@ class Platform:
         env.setdefault("THROTTLE_LOGIN", "1000/min")
         env.setdefault("THROTTLE_LOGIN_EMAIL", "1000/min")
         env.setdefault("THROTTLE_REGISTER", "1000/min")
+        env.setdefault("THROTTLE_LOGIN_STAKE_ADDRESS", "1000/min")
+        env.setdefault("THROTTLE_STAKE_PROOF", "1000/min")
         for service in SERVICES:
             key = f"{service.upper()}_DATABASE_URL"
             if env.get(key):

@@ -27,6 +27,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pycardano import Address, Network, StakeSigningKey
 
 from shared_events.core.testing import wait_until
 from shared_events.kit.identity.keys import key_id
@@ -120,6 +121,13 @@ def _matrix(w: World) -> dict[tuple[str, str, str], tuple[dict, Any, dict[str, i
     def fresh_email(_: str) -> dict:
         return {"email": f"authz-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD}
 
+    def fresh_stake_address(_: str) -> dict:
+        key_hash = StakeSigningKey.generate().to_verification_key().hash()
+        return {"stake_address": str(Address(staking_part=key_hash, network=Network.MAINNET))}
+
+    def no_challenge(_: str) -> dict:
+        return {"challenge_id": str(uuid.uuid4()), "signature": "84", "key": "a0"}
+
     def new_poll(_: str) -> dict:
         opens = datetime.now(UTC) + timedelta(hours=2)
         return {"title": "authz", "fund_lovelace": 1_000_000, "opens_at": opens.isoformat(),
@@ -139,6 +147,14 @@ def _matrix(w: World) -> dict[tuple[str, str, str], tuple[dict, Any, dict[str, i
         ("accounts", "GET", "me/"): ({}, None, acc_any),
         ("accounts", "PATCH", "me/"): ({}, {"stake_address": None}, acc_any),
         ("accounts", "GET", "me/ledger/"): ({}, None, acc_any),
+        ("accounts", "POST", "me/stake-address/challenge/"): (
+            {}, None, {**acc_any, "alice": 201, "bob": 201, "op": 201}),
+        ("accounts", "POST", "me/stake-address/verify/"): (  # a proof of no challenge: 400
+            {}, no_challenge, {**acc_any, "alice": 400, "bob": 400, "op": 400}),
+        # Signing in with a wallet is for anyone, as the password sign-in is.
+        ("accounts", "POST", "wallet/challenge/"): ({}, fresh_stake_address,
+                                                    dict.fromkeys(PERSONAS, 201)),
+        ("accounts", "POST", "wallet/token/"): ({}, no_challenge, dict.fromkeys(PERSONAS, 400)),
         ("accounts", "GET", "accounts/"): ({}, None, {**acc_ops_only, "op": 200}),
         ("accounts", "GET", "accounts/{account_id}/"): ({"account_id": a.id}, None,
                                                         {**acc_ops_only, "op": 200}),

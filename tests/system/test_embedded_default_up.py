@@ -25,7 +25,9 @@ from shared_events.core.testing import free_port, wait_until
 from tests.system.harness import ROOT, RunningCommand, http
 
 START_TIMEOUT = 120.0
-STOP_TIMEOUT = 40.0  # honcho's KILL_WAIT (15 s) plus gunicorn's graceful timeout, with room
+# honcho SIGKILLs what is left 5 s after the first process stops; the rest is room for a busy
+# machine.
+STOP_TIMEOUT = 20.0
 PASSWORD = "a-long-enough-passphrase-42"
 
 
@@ -44,7 +46,7 @@ def new_user_environment(var_dir: Path, ports: dict[str, int]) -> dict[str, str]
 
 def default_or_free_ports() -> dict[str, int]:
     ports = {f"{s.upper()}_PORT": p for s, p in manage_all.SERVICES.items()}
-    ports["EMBEDDED_NATS_PORT"] = manage_all.embedded_nats_port()
+    ports["EMBEDDED_NATS_PORT"] = manage_all.EMBEDDED_NATS_PORT
     return {name: port if manage_all.port_free(port) else free_port()
             for name, port in ports.items()}
 
@@ -214,3 +216,23 @@ def test_a_port_in_use_stops_up_before_anything_starts(var_dir: Path):
     assert "started (pid=" not in runner.output
     assert processes_with(var_dir) == []
     assert not groups_alive({runner.proc.pid})
+
+
+def test_up_runs_nats_where_a_service_looks_for_it_by_default():
+    from shared_events.kit.service_settings import EMBEDDED_NATS_PORT
+
+    assert manage_all.EMBEDDED_NATS_PORT == EMBEDDED_NATS_PORT
+
+
+def test_the_runner_of_up_loads_none_of_the_services_packages():
+    """honcho forks the runner once per process to read its output: each fork maps all the
+    runner has loaded, so `up` must not import Django, Celery or shared_events itself."""
+    probe = ("import sys, manage_all\n"
+             "manage_all.platform_processes(manage_all.platform_config())\n"
+             "import honcho.manager\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'shared_events', 'django',"
+             " 'celery', 'kombu', 'rest_framework', 'cryptography', 'nats'}))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env=new_user_environment(Path("/nonexistent"), {}))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

@@ -86,10 +86,14 @@ def test_status_shows_health_backlog_lag_and_dead_letters(platform: Platform, ca
 
     for report in services.values():
         assert report["events"]["healthy"] and report["events"]["nats"]["answers"], report
+    # accounts also says where the pool's stake distribution comes from: here, nowhere.
+    chain = services["accounts"]["chain"]
+    assert (chain["source"], chain["open_mode"], chain["problems"]) == ("none", True, []), chain
 
     text = manage_all_status(platform)
     assert text.returncode == 0, text.stdout + text.stderr
     assert "outbox:" in text.stdout and "consumer ACCOUNTS: lag" in text.stdout, text.stdout
+    assert "chain source: none (open mode" in text.stdout, text.stdout
     assert text.stdout.rstrip().endswith("healthy"), text.stdout
     with capsys.disabled():
         print("\n" + text.stdout)

@@ -1,10 +1,14 @@
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import Role
+from accounts.models import Account, Role
 from accounts.services import account_register
+from shared_events.core.outbox.models import OutboxEvent
 
 PASSWORD = "correct horse battery staple"
+STAKE = "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn"
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +49,19 @@ def as_operator(operator) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(client, operator.email)['access']}")
     return client
+
+
+def last_event(account: Account) -> dict:
+    """The newest event written to the outbox for this account."""
+    row = OutboxEvent.objects.filter(aggregate_id=str(account.pk)).order_by("seq").last()
+    return json.loads(bytes(row.payload))
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 that a test scripts: the chain sources' remote end."""
+    from .chain.local_http import LocalHttpServer
+
+    server = LocalHttpServer().start()
+    yield server
+    server.stop()

@@ -8,10 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.db.models.deletion import Collector
 
-from accounts.accrual import accrue_epoch_points
 from accounts.epochs import epoch_at, epoch_start
 from accounts.models import Account, LedgerAppendOnlyError, LedgerEntry
-from accounts.services import points_adjust
+from accounts.services import accrue_epoch_points, points_adjust
 
 from .conftest import PASSWORD
 

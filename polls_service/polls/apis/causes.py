@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -79,13 +80,13 @@ class CauseDetailApi(APIView):
         return [IsAuthenticated()]
 
     @extend_schema(responses={200: CauseOutput}, summary="One cause")
-    def get(self, request: Request, cause_id) -> Response:
-        return Response(CauseOutput(get_object_or_404(Cause, pk=cause_id)).data)
+    def get(self, request: Request, cause_id: uuid.UUID) -> Response:
+        return Response(CauseOutput(selectors.cause_get(cause_id=cause_id)).data)
 
     @extend_schema(request=CauseInput(partial=True), responses={200: CauseOutput},
                    summary="Change a cause; deactivate rather than delete (operators)")
-    def patch(self, request: Request, cause_id) -> Response:
-        cause = get_object_or_404(Cause, pk=cause_id)
+    def patch(self, request: Request, cause_id: uuid.UUID) -> Response:
+        cause = selectors.cause_get(cause_id=cause_id)
         serializer = CauseInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         return Response(CauseOutput(services.cause_update(cause=cause,

@@ -3,16 +3,11 @@ drafts); operators create, change, schedule, close and cancel them."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-)
-from rest_framework import exceptions, serializers, status
-from rest_framework.generics import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -85,16 +80,14 @@ class NoInput(StrictFieldsMixin, serializers.Serializer):
     """The transitions take no body: anything sent is a mistake worth telling."""
 
 
-def _is_operator(request: Request) -> bool:
+def is_operator(request: Request) -> bool:
+    """Operators see drafts; everyone else is told a draft does not exist."""
     return bool(getattr(request.user, "is_operator", False))
 
 
-def _visible_polls(request: Request, status_filter: str | None = None):
-    return selectors.poll_list(include_drafts=_is_operator(request), status=status_filter)
-
-
 def _detail(request: Request, poll: Poll) -> dict:
-    return PollDetailOutput(get_object_or_404(_visible_polls(request), pk=poll.pk)).data
+    return PollDetailOutput(selectors.poll_get(poll_id=poll.pk,
+                                               include_drafts=is_operator(request))).data
 
 
 class PollListApi(APIView):
@@ -115,8 +108,9 @@ class PollListApi(APIView):
             raise serializers.ValidationError(
                 {"status": [f"Use one of: {', '.join(PollStatus.values)}."]})
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(_visible_polls(request, status_filter), request,
-                                           view=self)
+        page = paginator.paginate_queryset(
+            selectors.poll_list(include_drafts=is_operator(request), status=status_filter),
+            request, view=self)
         return paginator.get_paginated_response(PollOutput(page, many=True).data)
 
     @extend_schema(request=PollInput, responses={201: PollDetailOutput},
@@ -135,15 +129,15 @@ class PollDetailApi(APIView):
         return [IsAuthenticated()]
 
     @extend_schema(responses={200: PollDetailOutput}, summary="One poll, with its causes")
-    def get(self, request: Request, poll_id) -> Response:
-        return Response(PollDetailOutput(get_object_or_404(_visible_polls(request),
-                                                           pk=poll_id)).data)
+    def get(self, request: Request, poll_id: uuid.UUID) -> Response:
+        return Response(PollDetailOutput(selectors.poll_get(
+            poll_id=poll_id, include_drafts=is_operator(request))).data)
 
     @extend_schema(request=PollInput(partial=True), responses={200: PollDetailOutput},
                    summary="Change a poll (operators). Once it is open only the title and "
                    "description may change.")
-    def patch(self, request: Request, poll_id) -> Response:
-        poll = get_object_or_404(Poll, pk=poll_id)
+    def patch(self, request: Request, poll_id: uuid.UUID) -> Response:
+        poll = selectors.poll_get(poll_id=poll_id, include_drafts=True)
         serializer = PollInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         poll = services.poll_update(poll=poll, **serializer.validated_data)
@@ -154,8 +148,8 @@ class _PollTransitionApi(APIView):
     permission_classes = [IsAuthenticated, IsOperator]
     transition: Any = None
 
-    def post(self, request: Request, poll_id) -> Response:
-        poll = get_object_or_404(Poll, pk=poll_id)
+    def post(self, request: Request, poll_id: uuid.UUID) -> Response:
+        poll = selectors.poll_get(poll_id=poll_id, include_drafts=True)
         NoInput(data=request.data or {}).is_valid(raise_exception=True)
         poll = type(self).transition(poll=poll)
         return Response(_detail(request, poll))
@@ -186,57 +180,3 @@ class PollCloseApi(_PollTransitionApi):
                summary="Cancel a draft, scheduled or open poll (operators)")
 class PollCancelApi(_PollTransitionApi):
     transition = services.poll_cancel
-
-
-class CauseResultOutput(serializers.Serializer):
-    cause = serializers.UUIDField(source="cause_id")
-    title = serializers.CharField()
-    points = serializers.IntegerField()
-    voters = serializers.IntegerField()
-    share = serializers.DecimalField(max_digits=7, decimal_places=6,
-                                     help_text="points / total points")
-    payout_lovelace = serializers.IntegerField(allow_null=True,
-                                               help_text="set once the poll is finalized")
-    payout_ada = serializers.SerializerMethodField()
-
-    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6,
-                                                  allow_null=True))
-    def get_payout_ada(self, result: selectors.CauseResult) -> str | None:
-        if result.payout_lovelace is None:
-            return None
-        return f"{lovelace_to_ada(result.payout_lovelace):f}"
-
-
-class PollResultsOutput(serializers.Serializer):
-    poll = serializers.UUIDField(source="poll_id")
-    status = serializers.CharField()
-    results_visibility = serializers.CharField()
-    final = serializers.BooleanField(help_text="true once the poll is finalized")
-    fund_lovelace = serializers.IntegerField()
-    total_points = serializers.IntegerField()
-    ballots = serializers.IntegerField()
-    ballots_digest = serializers.CharField(allow_null=True)
-    receipts_digest = serializers.CharField(
-        allow_null=True, help_text="once final: the digest of the counted ballots' receipts "
-        "(listed by voting_service at /voting/api/polls/<id>/receipts/)")
-    computed_at = serializers.DateTimeField(allow_null=True)
-    finalized_at = serializers.DateTimeField(allow_null=True)
-    no_payouts = serializers.BooleanField(
-        help_text="finalized, but nobody allocated points, so nothing is paid out")
-    message = serializers.CharField()
-    causes = CauseResultOutput(many=True)
-
-
-class PollResultsApi(APIView):
-    @extend_schema(responses={200: PollResultsOutput, 403: OpenApiResponse(
-                       description="not shown now; `detail` says why and when they will be")},
-                   summary="A poll's results: the live tally while it is open (if it shows "
-                   "results live), the final points and payouts once finalized. 403 with the "
-                   "reason while they are not shown.")
-    def get(self, request: Request, poll_id) -> Response:
-        poll = get_object_or_404(_visible_polls(request), pk=poll_id)
-        try:
-            results = selectors.poll_results(poll=poll)
-        except selectors.ResultsHidden as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
-        return Response(PollResultsOutput(results).data)

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from polls.tests.factories import (
     tally_message,
 )
 from shared_events.core.consumer.apply import apply_batch
+from shared_events.kit.errors import Conflict, Refused
 
 pytestmark = pytest.mark.django_db
 POLLS = "/polls/admin/polls/poll/"
@@ -278,6 +280,58 @@ def test_a_rule_broken_by_a_concurrent_change_is_reported_not_a_500(admin_client
                for m in response.context["messages"])
     poll.refresh_from_db()
     assert poll.title == "Before"
+
+
+def test_a_domain_error_from_a_service_is_reported_like_a_rule_break(admin_client, monkeypatch):
+    poll = make_poll(title="Before")
+
+    def refused(**kwargs):
+        raise Conflict("Someone else changed this poll meanwhile.")
+
+    monkeypatch.setattr(services, "poll_update", refused)
+    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
+        title="After", opens=poll.opens_at, closes=poll.closes_at,
+        existing=existing_rows(poll)), follow=True)
+    assert response.status_code == 200
+    assert "Not saved: Someone else changed this poll meanwhile." in [
+        str(m) for m in response.context["messages"]]
+    poll.refresh_from_db()
+    assert poll.title == "Before"
+
+
+def test_a_domain_error_from_a_check_is_shown_on_the_form(admin_client, monkeypatch):
+    poll = make_poll(title="Before")
+
+    def refused(**kwargs):
+        raise Refused("Polls are frozen for the audit.")
+
+    monkeypatch.setattr(services, "poll_check_changes", refused)
+    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
+        title="After", opens=poll.opens_at, closes=poll.closes_at))
+    assert response.status_code == 200
+    assert errors_on_page(response)["__all__"] == ["Polls are frozen for the audit."]
+    poll.refresh_from_db()
+    assert poll.title == "Before"
+
+
+def test_an_action_a_service_refuses_says_why(admin_client, monkeypatch):
+    poll = make_poll(title="Kept")
+
+    def refused(**kwargs):
+        raise Refused("Only the pool owner may cancel.")
+
+    monkeypatch.setattr(services, "poll_cancel", refused)
+    response = admin_client.post(POLLS, {"action": "cancel", "_selected_action": [poll.pk]},
+                                 follow=True)
+    assert "“Kept” not cancelled: Only the pool owner may cancel." in [
+        str(m) for m in response.context["messages"]]
+    poll.refresh_from_db()
+    assert poll.status == "draft"
+
+
+def test_the_csv_of_an_unknown_poll_is_the_admins_404(admin_client):
+    response = admin_client.get(f"{POLLS}{uuid.uuid4()}/results.csv")
+    assert response.status_code == 404 and b"Not Found" in response.content
 
 
 def test_the_poll_page_charts_points_and_payouts_per_cause(admin_client):

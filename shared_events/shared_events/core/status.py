@@ -26,7 +26,7 @@ def outbox_status() -> dict[str, Any]:
         count=Count("seq"), oldest=Min("created_at"))
     failing = OutboxEvent.objects.filter(published_at__isnull=True, attempts__gt=0)
     oldest = pending["oldest"]
-    status = {
+    status: dict[str, Any] = {
         "pending": pending["count"],
         "failing": failing.count(),
         "oldest_pending_age_seconds": round((timezone.now() - oldest).total_seconds(), 3)
@@ -75,7 +75,8 @@ async def _nats_and_consumers(sample_seconds: float) -> tuple[dict[str, Any], di
         return {"answers": False, "error": str(exc)}, {s: {"error": str(exc)} for s in plan}
     try:
         try:
-            await nc.flush(timeout=_PING_TIMEOUT_SECONDS)
+            # nats-py annotates the timeout int; it is seconds, fractions too.
+            await nc.flush(timeout=_PING_TIMEOUT_SECONDS)  # type: ignore[arg-type]
         except Exception as exc:  # a server that accepted the connection, then hung
             error = f"NATS did not answer a ping in {_PING_TIMEOUT_SECONDS} s ({exc!r})"
             return {"answers": False, "error": error}, {s: {"error": error} for s in plan}
@@ -126,7 +127,7 @@ def events_status(*, sample_seconds: float | None = None) -> dict[str, Any]:
     if sample_seconds is None:
         sample_seconds = conf.get("STATUS_LAG_SAMPLE_SECONDS")
     nats, consumers = asyncio.run(_nats_and_consumers(sample_seconds))
-    status = {
+    status: dict[str, Any] = {
         "service": conf.service_name(),
         "outbox": outbox_status(),
         "consumers": consumers,

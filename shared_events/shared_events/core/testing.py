@@ -19,10 +19,19 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now and not handed out before by this process: the kernel may offer a
+    released port again, and two servers of one test platform must not both get it."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def nats_server_binary() -> str:

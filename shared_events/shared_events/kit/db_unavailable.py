@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -30,7 +30,7 @@ MESSAGE = "The database is unavailable for a moment; please retry."
 _LOST = "_shared_events_database_lost"
 
 
-def is_database_unavailable(exc: BaseException | None) -> bool:
+def is_database_unavailable(exc: BaseException | None) -> TypeGuard[BaseException]:
     return isinstance(exc, CONNECTION_ERRORS)
 
 

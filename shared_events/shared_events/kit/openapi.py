@@ -7,7 +7,7 @@ answer a view declares itself keeps its description and gets the shape if it had
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
@@ -40,15 +40,18 @@ class AutoSchema(SpectacularAutoSchema):
         # A nested `many=True` serializer's bounds are not validators, which is where
         # drf-spectacular looks; without them an empty list looks valid and is refused.
         if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
-            if field.min_length is not None:
-                schema.setdefault("minItems", field.min_length)
-            if field.max_length is not None:
-                schema.setdefault("maxItems", field.max_length)
+            # drf-stubs know the bounds as arguments only, not as attributes.
+            lower, upper = field.min_length, field.max_length  # type: ignore[attr-defined]
+            if lower is not None:
+                schema.setdefault("minItems", lower)
+            if upper is not None:
+                schema.setdefault("maxItems", upper)
             if not field.allow_empty:
                 schema.setdefault("minItems", 1)
         return schema
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response"
+                             ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         detail = self._component("ErrorDetail", ERROR_DETAIL)
         invalid = {"anyOf": [self._component("FieldErrors", FIELD_ERRORS), detail]}

@@ -23,7 +23,7 @@ _WHOLE_NUMBER = re.compile(r"[0-9]+")
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     max_limit = MAX_PAGE_SIZE
 
-    def get_limit(self, request: Request) -> int:
+    def get_limit(self, request: Request) -> int | None:
         raw = request.query_params.get(self.limit_query_param)
         if raw is None:
             return self.default_limit

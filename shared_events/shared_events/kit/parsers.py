@@ -6,6 +6,7 @@ risks the same. A body nested deeper than the bound is a 400 before any view see
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -20,6 +21,7 @@ def nests_deeper_than(data: Any, limit: int) -> bool:
     pending = [(data, 1)]
     while pending:
         value, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):
@@ -37,7 +39,7 @@ class BoundedJSONParser(JSONParser):
     max_depth = MAX_JSON_DEPTH
 
     def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: dict[str, Any] | None = None) -> Any:
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         message = (f"JSON parse error - the body nests lists or objects more than "
                    f"{self.max_depth} levels deep.")
         try:

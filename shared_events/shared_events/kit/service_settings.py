@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -22,6 +22,10 @@ from .owner_only import owner_only_dir, owner_only_sqlite
 EMBEDDED_NATS_PORT = 14222  # not 4222: a machine may run its own NATS there
 
 
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 def env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
@@ -44,7 +48,7 @@ def env_count(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
 def repo_root(base_dir: Path) -> Path:

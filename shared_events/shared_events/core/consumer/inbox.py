@@ -53,7 +53,8 @@ def inbox_record(rows: Sequence[tuple[uuid.UUID, str, str, int]], *, now: dateti
     event_id = meta.get_field("event_id")
     processed_at = meta.get_field("processed_at").get_db_prep_save(now, connection)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(n).column) for n in
+    fields = {f.name: f for f in meta.concrete_fields}
+    columns = ", ".join(quote(fields[n].column) for n in
                         ("event_id", "event_type", "stream", "stream_seq", "processed_at"))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -113,7 +113,8 @@ class _UpsertPlan:
     @classmethod
     def of(cls, model: type[ReplicaModel], names: list[str], connection: Any) -> _UpsertPlan:
         pk_field = model._meta.pk
-        fields = [pk_field, *(model._meta.get_field(n) for n in
+        by_name = {f.name: f for f in model._meta.concrete_fields}
+        fields = [pk_field, *(by_name[n] for n in
                               ("source_version", "is_deleted", "replicated_at", *names))]
         # Local columns get their defaults on insert and keep their value on update.
         local = [f for f in model._meta.concrete_fields if f not in fields and f.has_default()]
@@ -122,7 +123,7 @@ class _UpsertPlan:
         columns = ", ".join(quote(f.column) for f in [*fields, *local])
         updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
                             for f in fields[1:])
-        version = quote(model._meta.get_field("source_version").column)
+        version = quote(by_name["source_version"].column)
         return cls(
             connection=connection, fields=fields, names=names, local=local,
             head=f"INSERT INTO {table} ({columns}) ",
@@ -213,6 +214,8 @@ def _json_cast(index: int, field: models.Field, connection: Any) -> str:
 
 def _cast_type(field: models.Field, connection: Any) -> str:
     db_type = field.db_type(connection)
+    if db_type is None:
+        raise TypeError(f"{field.name} has no column type to cast to")
     # Text, not varchar(n): a cast would cut a long value short, where the column refuses it.
     return "text" if db_type.startswith("varchar") else db_type
 

@@ -99,9 +99,9 @@ class ConsumerRunner:
                     for source in sources:
                         group.create_task(self._pump(source, stop))
             except* Exception as exc_group:
-                exc = exc_group.exceptions[0]
+                first = exc_group.exceptions[0]
                 failures += 1
-                log.warning("consumer connection lost (%s); reconnecting", exc)
+                log.warning("consumer connection lost (%s); reconnecting", first)
                 await _sleep_or_stop(stop, conf.backoff(failures, base=0.5, cap=5.0))
             finally:
                 # Thrown away, never waited on: a server that hangs would hold the reconnect.

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import connections, router, transaction
+from django.db.models import Field
 
 from .models import OutboxEvent
 
@@ -28,7 +29,9 @@ def _connection():
 
 
 def _column(name: str) -> str:
-    return _connection().ops.quote_name(_META.get_field(name).column)
+    field = _META.get_field(name)
+    assert isinstance(field, Field)  # a column of the table, not a relation's far side
+    return _connection().ops.quote_name(field.column)
 
 
 def claim_due(*, token: uuid.UUID, now: datetime, lease_until: datetime,

@@ -50,7 +50,7 @@ def kick_relay_on_commit(*, using: str) -> None:
         return
     connection = connections[using]
     # One callback per transaction is enough, however many events it records.
-    if any(func is kick_relay for _sids, func, _robust in connection.run_on_commit):
+    if any(entry[1] is kick_relay for entry in connection.run_on_commit):
         return
     transaction.on_commit(kick_relay, using=using)
 

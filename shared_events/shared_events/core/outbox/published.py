@@ -34,8 +34,12 @@ class PublishedQuerySet(models.QuerySet):
         published = self.model.published_fields
         return any(self.model._meta.get_field(f).name in published for f in fields)
 
+    def _plain(self) -> models.QuerySet[Any]:
+        """A QuerySet of the same rows without these guards: its writes bump no version."""
+        return models.QuerySet(self.model, using=self.db)
+
     def _record_updated(self, pks: Sequence[Any]) -> None:
-        fresh = models.QuerySet(self.model, using=self.db).filter(pk__in=pks)
+        fresh = self._plain().filter(pk__in=pks)
         record_events(
             [PendingEvent(f"{self.model.event_aggregate}.updated", str(o.pk), o.version,
                           o.event_state()) for o in fresh],
@@ -49,12 +53,13 @@ class PublishedQuerySet(models.QuerySet):
             pks = list(self.select_for_update().values_list("pk", flat=True))
             changed = 0
             for chunk in _chunks(pks):
-                plain = models.QuerySet(self.model, using=self.db).filter(pk__in=chunk)
+                plain = self._plain().filter(pk__in=chunk)
                 changed += plain.update(version=models.F("version") + 1, **kwargs)
                 self._record_updated(chunk)
             return changed
 
-    update.alters_data = True
+    # Django's mark on methods a template must not call; mypy knows no function attributes.
+    update.alters_data = True  # type: ignore[attr-defined]
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
@@ -74,9 +79,9 @@ class PublishedQuerySet(models.QuerySet):
             )
         return created
 
-    def bulk_update(self, objs: Iterable[Any], fields: Sequence[str], batch_size: int | None = None
+    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
                     ) -> int:
-        objs = list(objs)
+        objs, fields = list(objs), list(fields)
         if not self._touches_published(fields):
             return super().bulk_update(objs, fields, batch_size=batch_size)
         pks = [o.pk for o in objs]
@@ -92,7 +97,7 @@ class PublishedQuerySet(models.QuerySet):
                     changed += self._update_from_values(chunk, fields)
                     self._record_updated(chunk_pks)
                     continue
-                locked = models.QuerySet(self.model, using=self.db).filter(pk__in=chunk_pks)
+                locked = self._plain().filter(pk__in=chunk_pks)
                 versions = dict(locked.select_for_update().values_list("pk", "version"))
                 for obj in chunk:
                     obj.version = versions[obj.pk] + 1
@@ -102,7 +107,7 @@ class PublishedQuerySet(models.QuerySet):
                 self._record_updated(chunk_pks)
             return changed
 
-    bulk_update.alters_data = True
+    bulk_update.alters_data = True  # type: ignore[attr-defined]
 
     def _update_from_values(self, objs: Sequence[Any], fields: Sequence[str]) -> int:
         """`bulk_update` of plain values on PostgreSQL in one statement that also bumps each
@@ -147,6 +152,7 @@ class PublishedModel(models.Model):
 
     event_aggregate: ClassVar[str]
     published_fields: ClassVar[frozenset[str]]
+    _version_at_delete: int  # set before a delete cascades, read after (the signals below)
 
     class Meta:
         abstract = True
@@ -241,7 +247,8 @@ def _lock_version_before_delete(sender: type[PublishedModel], instance: Publishe
 def _record_deletion(sender: type[PublishedModel], instance: PublishedModel, using: str,
                      **_: Any) -> None:
     version = getattr(instance, "_version_at_delete", instance.version) + 1
-    state = dataclasses.replace(instance.event_state(), deleted=True)
+    # Every aggregate's state has the tombstone flag; EventData, the declared type, does not.
+    state = dataclasses.replace(instance.event_state(), deleted=True)  # type: ignore[call-arg]
     record_events(
         [PendingEvent(f"{sender.event_aggregate}.deleted", str(instance.pk), version, state)],
         using=using,

@@ -82,9 +82,9 @@ def _insert(rows: list[OutboxEvent], *, using: str) -> None:
     sql = (f"INSERT INTO {quote(OutboxEvent._meta.db_table)} "
            f"({', '.join(quote(f.column) for f in fields)}) VALUES ")
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    prepared: dict[tuple[str, object], object] = {}
+    prepared: dict[tuple[str, object], Any] = {}
 
-    def prepare(field: Any, value: object) -> object:
+    def prepare(field: Any, value: object) -> Any:
         # Every row of a call shares its timestamps: prepare each once.
         if not isinstance(value, datetime):
             return field.get_db_prep_save(value, connection)

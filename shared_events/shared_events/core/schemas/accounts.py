@@ -16,7 +16,7 @@ class AccountState(EventData):
     role: str  # "operator" | "delegator"
     is_active: bool
     points: int
-    stake_address: str | None
+    stake_address: str | None  # only one its holder proved with a signature of its stake key
     joined_at: str
     deleted: bool = False
 

@@ -33,11 +33,12 @@ async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Clien
             nc.connect(
                 servers=[url],
                 name=name,
-                connect_timeout=connect_timeout,
+                # nats-py annotates its timeouts int; they are seconds, fractions too.
+                connect_timeout=connect_timeout,  # type: ignore[arg-type]
                 allow_reconnect=False,
                 # nats-py retries even a first connect until this count is passed.
                 max_reconnect_attempts=1,
-                reconnect_time_wait=0.05,
+                reconnect_time_wait=0.05,  # type: ignore[arg-type]
                 error_cb=_quiet,
             ),
             timeout=connect_timeout + 0.5,

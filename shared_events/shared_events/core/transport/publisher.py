@@ -209,7 +209,8 @@ class Publisher:
                 self._awaiting[first + i] = (batch, i)
                 await nc.publish(m.subject, m.payload, reply=f"{prefix}.{first + i}",
                                  headers={MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type})
-            await nc.flush(timeout=max(timeout, 0.1))
+            # nats-py annotates the timeout int; it is seconds, fractions too.
+            await nc.flush(timeout=max(timeout, 0.1))  # type: ignore[arg-type]
             await asyncio.wait_for(asyncio.shield(batch.done), timeout=timeout)
             answered = True
         except (TimeoutError, nats.errors.Error, OSError) as exc:

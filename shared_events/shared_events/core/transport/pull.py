@@ -176,7 +176,8 @@ class PullSource:
         """The request's end did not come: a status was lost, or the server hangs. A round
         trip tells which; a connection that misses it is given up (the runner reconnects)."""
         try:
-            await self._nc.flush(timeout=_PROBE_TIMEOUT_SECONDS)
+            # nats-py annotates the timeout int; it is seconds, fractions too.
+            await self._nc.flush(timeout=_PROBE_TIMEOUT_SECONDS)  # type: ignore[arg-type]
         except (TimeoutError, nats.errors.Error, OSError) as exc:
             raise TransportError(f"NATS did not answer a ping in {_PROBE_TIMEOUT_SECONDS} s "
                                  f"({type(exc).__name__})") from exc

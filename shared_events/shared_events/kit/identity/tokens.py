@@ -46,7 +46,8 @@ def verify_token(token: str, *, expected_type: str = ACCESS) -> TokenClaims:
         raise InvalidToken(f"malformed token: {exc}") from None
     if header.get("alg") != ALGORITHM:
         raise InvalidToken("unsupported token algorithm")
-    pem = settings.JWT_PUBLIC_KEYS.get(header.get("kid"))
+    kid = header.get("kid")
+    pem = settings.JWT_PUBLIC_KEYS.get(kid) if isinstance(kid, str) else None
     if pem is None:
         raise InvalidToken("token signed with an unknown key")
     try:

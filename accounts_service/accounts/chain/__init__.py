@@ -1,0 +1,1 @@
+"""What the accounts service knows about the Cardano chain: proofs of stake addresses."""

@@ -1,0 +1,10 @@
+"""Reads of accounts_service's data, one module per subject."""
+
+from .accounts import account_get, account_list
+from .ledger import ledger_for
+from .stake_history import chain_status, epoch_stake_distribution, epoch_stake_newest
+
+__all__ = [
+    "account_get", "account_list", "chain_status", "epoch_stake_distribution",
+    "epoch_stake_newest", "ledger_for",
+]

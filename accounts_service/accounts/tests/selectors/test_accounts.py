@@ -1,0 +1,31 @@
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from accounts.selectors import account_get, account_list
+from accounts.services import account_register_with_wallet, account_set_active
+from shared_events.kit.errors import NotFound
+
+pytestmark = pytest.mark.django_db
+STAKE = "stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw"
+
+
+def test_an_account_is_found_by_its_id_and_an_unknown_id_is_not_found(delegator):
+    assert account_get(account_id=delegator.pk) == delegator
+    assert account_get(account_id=str(delegator.pk)) == delegator
+    with pytest.raises(NotFound) as missing:
+        account_get(account_id=uuid.uuid4())
+    assert missing.value.status_code == 404
+    assert missing.value.message == "No Account matches the given query."
+
+
+def test_the_list_filters_by_role_activity_and_search_oldest_first(delegator, operator):
+    staked = account_register_with_wallet(stake_address=STAKE, verified_at=timezone.now())
+    account_set_active(account=staked, is_active=False)
+    assert list(account_list()) == [delegator, operator, staked]
+    assert list(account_list(role="operator")) == [operator]
+    assert list(account_list(is_active=False)) == [staked]
+    assert list(account_list(is_active=True, role="delegator")) == [delegator]
+    assert list(account_list(search="DEE@")) == [delegator]
+    assert list(account_list(search=STAKE[-12:])) == [staked]

@@ -1,0 +1,39 @@
+"""Reading polls: drafts only for operators, a lookup of one says NotFound, never Http404."""
+
+import uuid
+
+import pytest
+
+from polls import selectors
+from polls.tests.factories import make_poll, open_poll, scheduled_poll
+from shared_events.kit.errors import NotFound
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_list_hides_drafts_unless_asked_and_filters_by_status():
+    draft, scheduled, running = make_poll(), scheduled_poll(), open_poll()
+    assert set(selectors.poll_list(include_drafts=False)) == {scheduled, running}
+    assert set(selectors.poll_list(include_drafts=True)) == {draft, scheduled, running}
+    assert list(selectors.poll_list(include_drafts=True, status="open")) == [running]
+
+
+def test_a_lookup_brings_the_causes_in_display_order():
+    poll = make_poll(causes=3)
+    found = selectors.poll_get(poll_id=poll.pk, include_drafts=True)
+    assert [entry.cause_id for entry in found.poll_causes.all()] == poll.cause_ids()
+
+
+@pytest.mark.parametrize("include_drafts", [True, False])
+def test_an_unknown_poll_is_not_found(include_drafts):
+    with pytest.raises(NotFound) as raised:
+        selectors.poll_get(poll_id=uuid.uuid4(), include_drafts=include_drafts)
+    assert (raised.value.status_code, raised.value.message) == (
+        404, "No Poll matches the given query.")
+
+
+def test_a_draft_is_not_found_by_those_who_may_not_see_drafts():
+    draft = make_poll()
+    with pytest.raises(NotFound):
+        selectors.poll_get(poll_id=draft.pk, include_drafts=False)
+    assert selectors.poll_get(poll_id=draft.pk, include_drafts=True) == draft
