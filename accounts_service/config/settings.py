@@ -59,10 +59,8 @@ JWT_BROWSER_TTL_SECONDS = int(env("JWT_BROWSER_TTL_SECONDS", str(2 * 3600)))
 # A new delegator can vote before the next epoch credits them (issue: voting power).
 POINTS_INITIAL_GRANT = int(env("POINTS_INITIAL_GRANT", "100"))
 
-# Voting power grows every Cardano epoch (accounts/epochs.py, accounts/services/accrual.py).
-CARDANO_EPOCH_REFERENCE_NUMBER = int(env("CARDANO_EPOCH_REFERENCE_NUMBER", "208"))
-CARDANO_EPOCH_REFERENCE_START = env("CARDANO_EPOCH_REFERENCE_START", "2020-07-29T21:44:51+00:00")
-CARDANO_EPOCH_LENGTH_SECONDS = int(env("CARDANO_EPOCH_LENGTH_SECONDS", "432000"))
+# Voting power grows every Cardano epoch (accounts/services/accrual.py; the epoch clock's
+# settings are every service's, shared_events/kit/service_settings.py).
 POINTS_PER_EPOCH = int(env("POINTS_PER_EPOCH", "1"))
 
 # The pool's stake distribution per epoch (accounts/chain/sources). CHAIN_SOURCE: none (the

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from shared_events.kit.chain_mode import mode_summary
 from shared_events.kit.charts import bar_chart
 from shared_events.kit.errors import DomainError, NotFound
 
@@ -191,14 +192,20 @@ class PollAdmin(ServiceErrorsAdmin):
     search_fields = ("title", "description")
     date_hierarchy = "opens_at"
     actions = ("schedule", "close", "cancel", "download_results")
-    results_fields = ("results_summary", "results_table", "results_chart")
-    fieldsets = (
-        (None, {"fields": ("id", "status", "title", "description")}),
-        ("Fund and window", {"fields": ("fund_lovelace", "opens_at", "closes_at",
-                                        "results_visibility")}),
-        ("Results", {"fields": results_fields}),
-        ("History", {"fields": ("created_at", "updated_at", "version")}),
-    )
+    results_fields = ("results_summary", "power_summary", "results_table", "results_chart")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Poll | None = None) -> list:
+        return [
+            (None, {"fields": ("id", "status", "title", "description")}),
+            ("Fund and window", {"fields": ("fund_lovelace", "opens_at", "closes_at",
+                                            "results_visibility")}),
+            # Said here, where a formula is chosen: the open mode refuses the stake ones.
+            ("Voting power (fixed once the poll opens)", {
+                "fields": services.POWER_FIELDS, "description": f"This platform runs in "
+                f"{mode_summary()}."}),
+            ("Results", {"fields": self.results_fields}),
+            ("History", {"fields": ("created_at", "updated_at", "version")}),
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Poll | None = None) -> list[str]:
         fixed = ["id", "status", "created_at", "updated_at", "version", *self.results_fields]
@@ -231,6 +238,23 @@ class PollAdmin(ServiceErrorsAdmin):
             "Nobody allocated points, so there are no payouts." if poll.no_payouts else
             f"{poll.fund_ada:,f} ada paid out.", poll.ballots_digest or "-",
             poll.receipts_digest or "-", csv_url)
+
+    @admin.display(description="voting power")
+    def power_summary(self, poll: Poll) -> str:
+        if poll.pk is None or poll.status in (PollStatus.DRAFT, PollStatus.SCHEDULED,
+                                              PollStatus.CANCELLED):
+            return "-"
+        results = selectors.poll_results_for_operator(poll=poll)
+        unknown = "not known yet"
+        return format_html(
+            "{} ({}), snapshot epoch {}: {} eligible delegators, {} voting power in all{}.",
+            results.power_formula,
+            "final" if results.final else "as voting counts it so far",
+            results.snapshot_epoch if results.snapshot_epoch is not None else unknown,
+            results.eligible if results.eligible is not None else unknown,
+            results.total_power if results.total_power is not None else unknown,
+            f", {results.total_points} of it allocated" if results.total_power is not None
+            else "")
 
     @admin.display(description="per cause")
     def results_table(self, poll: Poll) -> str:

@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from shared_events.core.consumer.replicas import ReplicaModel
 from shared_events.core.outbox.published import PublishedModel
-from shared_events.core.schemas.polls import CauseState, PollState, PollStatus, ResultsVisibility
+from shared_events.core.schemas.polls import (
+    CauseState,
+    PollState,
+    PollStatus,
+    PowerFormula,
+    ResultsVisibility,
+)
 
 LOVELACE_PER_ADA = 1_000_000
 # All the ada there will ever be: a fund above it is a typo, and it keeps fund x points in range.
@@ -71,6 +77,18 @@ class Poll(PublishedModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Voting power: voting computes it from these once, when the poll opens, and freezes it.
+    power_formula = models.CharField(max_length=16, choices=PowerFormula.choices,
+                                     default=PowerFormula.POINTS)
+    min_stake_lovelace = models.PositiveBigIntegerField(
+        default=0, help_text="a delegator with less active stake has no power in this poll")
+    cap_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="no voter above this share of the total power "
+        "(1-100; the excess is cut, not redistributed); blank: no cap")
+    snapshot_epoch = models.PositiveIntegerField(
+        null=True, blank=True, help_text="the epoch whose stake distribution counts; blank: "
+        "the epoch the poll opens in (set when it opens)")
+
     # Final results (set once, by finalization from voting's final tally).
     total_points = models.PositiveBigIntegerField(null=True, blank=True)
     ballot_count = models.PositiveIntegerField(null=True, blank=True)
@@ -79,10 +97,16 @@ class Poll(PublishedModel):
     finalized_at = models.DateTimeField(null=True, blank=True)
     no_payouts = models.BooleanField(
         default=False, help_text="Finalized with no points allocated, so nothing is paid out.")
+    # From the final tally (None from a voting that predates voting power).
+    eligible_voters = models.PositiveIntegerField(
+        null=True, blank=True, help_text="delegators who had voting power in the poll")
+    total_power = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="the sum of their frozen voting power")
 
     event_aggregate = "polls.poll"
     published_fields = frozenset({"title", "description", "fund_lovelace", "opens_at",
-                                  "closes_at", "status", "results_visibility"})
+                                  "closes_at", "status", "results_visibility", "power_formula",
+                                  "min_stake_lovelace", "cap_percent", "snapshot_epoch"})
 
     class Meta(PublishedModel.Meta):
         ordering = ["-opens_at", "-created_at"]
@@ -91,6 +115,9 @@ class Poll(PublishedModel):
                                    name="poll_fund_positive"),
             models.CheckConstraint(condition=models.Q(opens_at__lt=models.F("closes_at")),
                                    name="poll_opens_before_it_closes"),
+            models.CheckConstraint(condition=models.Q(cap_percent__isnull=True)
+                                   | models.Q(cap_percent__gte=1, cap_percent__lte=100),
+                                   name="poll_cap_percent_1_to_100"),
         ]
         indexes = [models.Index(fields=["status", "opens_at"]),
                    models.Index(fields=["status", "closes_at"])]
@@ -118,6 +145,8 @@ class Poll(PublishedModel):
             closes_at=_iso_utc(self.closes_at), status=self.status,
             results_visibility=self.results_visibility,
             causes=[str(c) for c in self.cause_ids()],
+            power_formula=self.power_formula, min_stake_lovelace=self.min_stake_lovelace,
+            cap_percent=self.cap_percent, snapshot_epoch=self.snapshot_epoch,
         )
 
 
@@ -196,6 +225,11 @@ class TallyReplica(ReplicaModel):
     # On a final tally: the instant from which voting accepted no ballot (None from a voting
     # that predates it).
     closes_at = models.DateTimeField(null=True, blank=True)
+    # Voting power as voting applied it (None from a voting that predates it).
+    power_formula = models.CharField(max_length=16, blank=True)
+    snapshot_epoch = models.PositiveIntegerField(null=True, blank=True)
+    eligible = models.PositiveIntegerField(null=True, blank=True)
+    total_power = models.PositiveBigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"tally of poll {self.id}"

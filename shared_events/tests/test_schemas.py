@@ -80,3 +80,47 @@ def test_old_schema_versions_keep_decoding_through_upcasters():
                         data={"id": "g1", "color": "green", "size": 4})
     assert decode(v1).data == GadgetState(id="g1", color="green", size=0)
     assert decode(v2).data == GadgetState(id="g1", color="green", size=4)
+
+
+POLL_BEFORE_POWER = {"id": "p1", "title": "Q3", "description": "", "fund_lovelace": 5,
+                     "opens_at": "2026-01-01T00:00:00+00:00",
+                     "closes_at": "2026-01-08T00:00:00+00:00", "status": "open",
+                     "results_visibility": "live", "causes": ["c1", "c2"]}
+TALLY_BEFORE_POWER = {"poll_id": "p1", "causes": [{"cause_id": "c1", "points": 3, "voters": 1}],
+                      "ballots": 1, "total_points": 3, "final": False, "ballots_digest": None,
+                      "computed_at": "2026-01-02T00:00:00+00:00"}
+
+
+def test_polls_and_tallies_from_before_voting_power_still_decode_with_the_old_behaviour():
+    poll = decode(envelope_bytes(type="polls.poll.updated", data=POLL_BEFORE_POWER)).data
+    assert (poll.power_formula, poll.min_stake_lovelace, poll.cap_percent,
+            poll.snapshot_epoch) == ("points", 0, None, None)
+    tally = decode(envelope_bytes(type="voting.tally.updated", data=TALLY_BEFORE_POWER)).data
+    assert (tally.power_formula, tally.snapshot_epoch, tally.eligible,
+            tally.total_power) == (None, None, None, None)
+
+
+def test_the_voting_power_fields_travel_in_polls_and_tallies():
+    power = {"power_formula": "sqrt_stake", "min_stake_lovelace": 10_000_000,
+             "cap_percent": 20, "snapshot_epoch": 512}
+    poll = decode(envelope_bytes(type="polls.poll.updated",
+                                 data={**POLL_BEFORE_POWER, **power})).data
+    assert {name: getattr(poll, name) for name in power} == power
+    assert {name: poll.to_dict()[name] for name in power} == power
+    counted = {"power_formula": "sqrt_stake", "snapshot_epoch": 512, "eligible": 40,
+               "total_power": 1_234}
+    tally = decode(envelope_bytes(type="voting.tally.updated",
+                                  data={**TALLY_BEFORE_POWER, **counted})).data
+    assert {name: getattr(tally, name) for name in counted} == counted
+
+
+@pytest.mark.parametrize("kind, base, field, value", [
+    ("polls.poll.updated", POLL_BEFORE_POWER, "cap_percent", "20"),
+    ("polls.poll.updated", POLL_BEFORE_POWER, "min_stake_lovelace", None),
+    ("polls.poll.updated", POLL_BEFORE_POWER, "snapshot_epoch", True),
+    ("voting.tally.updated", TALLY_BEFORE_POWER, "total_power", 1.5),
+    ("voting.tally.updated", TALLY_BEFORE_POWER, "eligible", "40"),
+])
+def test_a_voting_power_field_of_the_wrong_type_is_a_poison_message(kind, base, field, value):
+    with pytest.raises(EventDecodeError, match=field):
+        decode(envelope_bytes(type=kind, data={**base, field: value}))

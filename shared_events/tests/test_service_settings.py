@@ -1,6 +1,7 @@
 """What the environment makes of the settings that keep platforms and clients apart:
 CELERY_QUEUE_PREFIX reaches the cache's keys, TRUSTED_PROXY_COUNT the throttles' NUM_PROXIES."""
 
+import re
 import subprocess
 import sysconfig
 from pathlib import Path
@@ -81,3 +82,41 @@ def test_the_relay_after_publish_hook_is_off_unless_the_environment_names_one(mo
     fault = "shared_events.core.testing.kill_after_publish"
     ns = configured(monkeypatch, tmp_path, SHARED_EVENTS_RELAY_AFTER_PUBLISH=fault)
     assert ns["SHARED_EVENTS"]["RELAY_AFTER_PUBLISH"] == fault
+
+
+def test_every_service_runs_in_the_open_mode_on_mainnets_epochs_by_default(monkeypatch,
+                                                                          tmp_path):
+    for name in ("CHAIN_SOURCE", "OPEN_ELIGIBILITY", "CARDANO_EPOCH_REFERENCE_NUMBER",
+                 "CARDANO_EPOCH_REFERENCE_START", "CARDANO_EPOCH_LENGTH_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    ns = configured(monkeypatch, tmp_path)
+    assert (ns["CHAIN_SOURCE"], ns["OPEN_ELIGIBILITY"]) == ("none", False)
+    assert (ns["CARDANO_EPOCH_REFERENCE_NUMBER"], ns["CARDANO_EPOCH_REFERENCE_START"],
+            ns["CARDANO_EPOCH_LENGTH_SECONDS"]) == (208, "2020-07-29T21:44:51+00:00", 432000)
+
+
+def test_the_chain_settings_come_from_the_environment(monkeypatch, tmp_path):
+    ns = configured(monkeypatch, tmp_path, CHAIN_SOURCE="koios", OPEN_ELIGIBILITY="true",
+                    CARDANO_EPOCH_REFERENCE_NUMBER="0",
+                    CARDANO_EPOCH_REFERENCE_START="2022-06-01T00:00:00+00:00",
+                    CARDANO_EPOCH_LENGTH_SECONDS="60")
+    assert (ns["CHAIN_SOURCE"], ns["OPEN_ELIGIBILITY"]) == ("koios", True)
+    assert (ns["CARDANO_EPOCH_REFERENCE_NUMBER"], ns["CARDANO_EPOCH_REFERENCE_START"],
+            ns["CARDANO_EPOCH_LENGTH_SECONDS"]) == (0, "2022-06-01T00:00:00+00:00", 60)
+
+
+@pytest.mark.parametrize("environ, problem", [
+    ({"CHAIN_SOURCE": "chainfrost"}, "CHAIN_SOURCE='chainfrost' is not one of none, "
+     "blockfrost, koios, file"),
+    ({"OPEN_ELIGIBILITY": "ture"}, "OPEN_ELIGIBILITY='ture' is neither true nor false"),
+    ({"CARDANO_EPOCH_LENGTH_SECONDS": "0"}, "CARDANO_EPOCH_LENGTH_SECONDS must be at least 1"),
+    ({"CARDANO_EPOCH_LENGTH_SECONDS": "5 days"}, "CARDANO_EPOCH_LENGTH_SECONDS='5 days'"),
+    ({"CARDANO_EPOCH_REFERENCE_NUMBER": "-1"}, "CARDANO_EPOCH_REFERENCE_NUMBER='-1'"),
+    ({"CARDANO_EPOCH_REFERENCE_START": "2020-07-29T21:44:51"}, "with its offset"),
+    ({"CARDANO_EPOCH_REFERENCE_START": "yesterday"}, "'yesterday' is not an ISO 8601 time"),
+])
+def test_a_chain_setting_that_cannot_work_stops_the_service(monkeypatch, tmp_path, environ,
+                                                            problem):
+    """A typo must not quietly change who may vote or when an epoch starts."""
+    with pytest.raises(ImproperlyConfigured, match=re.escape(problem)):
+        configured(monkeypatch, tmp_path, **environ)

@@ -14,9 +14,9 @@ def agent_create_delegators(n: int, *, label: str, points: int = 1000, tokens: b
     from django.db import transaction
     from django.utils import timezone
 
-    from accounts.epochs import epoch_at
     from accounts.models import Account, Role
     from accounts.services import browser_token_issue
+    from shared_events.kit.epochs import epoch_at
     from tests.bench.agent import progress
 
     unusable = make_password(None)

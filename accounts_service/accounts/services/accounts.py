@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from ..epochs import epoch_at
+from shared_events.kit.epochs import epoch_at
+
 from ..models import Account, LedgerEntry, Role
 from .tokens import refresh_tokens_revoke_all
 

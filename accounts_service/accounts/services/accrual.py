@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..epochs import epoch_at
+from shared_events.kit.epochs import epoch_at
+
 from ..models import Account, LedgerEntry, Role
 
 

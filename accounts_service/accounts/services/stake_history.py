@@ -23,11 +23,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from shared_events.kit.epochs import epoch_start
 from shared_events.kit.errors import Conflict
 
 from ..chain.sources import ChainSource, ChainSourceError, StakeRow, configured_source, values
 from ..chain.sources.snapshot_file import StakeSnapshotFile
-from ..epochs import epoch_start
 from ..models import ChainSyncState, EpochStake, EpochStakeImport
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.db.models.deletion import Collector
 
-from accounts.epochs import epoch_at, epoch_start
 from accounts.models import Account, LedgerAppendOnlyError, LedgerEntry
 from accounts.services import accrue_epoch_points, points_adjust
+from shared_events.kit.epochs import epoch_at, epoch_start
 
 from .conftest import PASSWORD
 

@@ -18,8 +18,24 @@ from shared_events.kit.identity.permissions import IsOperator
 from shared_events.kit.pagination import LimitOffsetPagination
 
 from .. import selectors, services
-from ..models import MAX_LOVELACE, Poll, PollStatus, ResultsVisibility, lovelace_to_ada
+from ..models import (
+    MAX_LOVELACE,
+    Poll,
+    PollStatus,
+    PowerFormula,
+    ResultsVisibility,
+    lovelace_to_ada,
+)
+from ..services.power import MAX_EPOCH
 from .causes import CauseOutput
+
+POWER_FORMULA_HELP = (
+    "how voting turns each delegator's stake and loyalty into voting power, once, when the "
+    "poll opens: `points` (loyalty points), `stake` (active stake in whole ada), `sqrt_stake` "
+    "(its square root, which damps whales), `stake_x_loyalty` (whole ada times the epochs in a "
+    "row delegated to the pool). The stake formulas need a chain source: in the open mode "
+    "(CHAIN_SOURCE=none) they are refused with a 400. Default `points`; fixed once the poll "
+    "opens, like the other voting power fields.")
 
 
 class PollOutput(serializers.ModelSerializer):
@@ -29,9 +45,11 @@ class PollOutput(serializers.ModelSerializer):
     class Meta:
         model = Poll
         fields = ["id", "title", "description", "fund_lovelace", "fund_ada", "opens_at",
-                  "closes_at", "status", "results_visibility", "causes", "created_at",
+                  "closes_at", "status", "results_visibility", "causes", "power_formula",
+                  "min_stake_lovelace", "cap_percent", "snapshot_epoch", "created_at",
                   "updated_at", "finalized_at"]
         read_only_fields = fields
+        extra_kwargs = {"power_formula": {"help_text": POWER_FORMULA_HELP}}
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_causes(self, poll: Poll) -> list[str]:
@@ -65,6 +83,20 @@ class PollInput(StrictFieldsMixin, serializers.Serializer):
                                                  required=False)
     causes = serializers.ListField(child=serializers.UUIDField(), required=False,
                                    help_text="cause ids, in display order")
+    power_formula = serializers.ChoiceField(choices=PowerFormula.choices, required=False,
+                                            help_text=POWER_FORMULA_HELP)
+    min_stake_lovelace = StrictIntegerField(
+        min_value=0, max_value=MAX_LOVELACE, required=False,
+        help_text="a delegator with less active stake in the snapshot epoch has no power in "
+        "this poll (default 0; more needs a chain source)")
+    cap_percent = StrictIntegerField(
+        min_value=1, max_value=100, required=False, allow_null=True,
+        help_text="no voter's power above this share of the total power (1-100): the excess "
+        "is cut, not given to others; null (default): no cap")
+    snapshot_epoch = StrictIntegerField(
+        min_value=0, max_value=MAX_EPOCH, required=False, allow_null=True,
+        help_text="the epoch whose stake distribution counts, at most the epoch the poll opens "
+        "in; null (default): polls sets it to the epoch of opens_at when the poll opens")
 
     # What the output shows but a client cannot set: sending it is "read-only", not "unknown".
     id = serializers.UUIDField(read_only=True)

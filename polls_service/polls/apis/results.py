@@ -53,6 +53,18 @@ class PollResultsOutput(serializers.Serializer):
         help_text="finalized, but nobody allocated points, so nothing is paid out")
     message = serializers.CharField()
     causes = CauseResultOutput(many=True)
+    power_formula = serializers.CharField(
+        help_text="the formula voting power was computed with (points, stake, sqrt_stake or "
+        "stake_x_loyalty)")
+    snapshot_epoch = serializers.IntegerField(
+        allow_null=True, help_text="the epoch whose stake distribution counted; null until "
+        "the poll opens")
+    eligible = serializers.IntegerField(
+        allow_null=True, help_text="how many delegators have voting power in this poll; null "
+        "until voting says")
+    total_power = serializers.IntegerField(
+        allow_null=True, help_text="the sum of their frozen voting power (`total_points` is "
+        "how much of it was allocated); null until voting says")
 
 
 class PollResultsApi(APIView):

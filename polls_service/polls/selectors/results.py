@@ -42,6 +42,12 @@ class PollResults:
     no_payouts: bool
     message: str
     causes: list[CauseResult]
+    # Voting power: the formula and snapshot epoch it was computed with, how many delegators
+    # had power and its sum (None until voting says; a voting that predates it never does).
+    power_formula: str
+    snapshot_epoch: int | None
+    eligible: int | None
+    total_power: int | None
 
 
 class ResultsHidden(Refused):
@@ -92,6 +98,9 @@ def _final_results(poll: Poll) -> PollResults:
         causes=[CauseResult(cause_id=r.cause_id, title=r.cause.title, points=r.points,
                             voters=r.voters, share=r.share, payout_lovelace=r.payout_lovelace)
                 for r in rows],
+        # Finalizing checked that the final tally was counted with the poll's own.
+        power_formula=poll.power_formula, snapshot_epoch=poll.snapshot_epoch,
+        eligible=poll.eligible_voters, total_power=poll.total_power,
     )
 
 
@@ -125,6 +134,13 @@ def _tally_results(poll: Poll) -> PollResults:
                             share=share_of(counted.get(str(c.pk), {}).get("points", 0), total),
                             payout_lovelace=None)
                 for c in offered],
+        # What voting says it applies; the poll's own settings until it says.
+        power_formula=(tally.power_formula if tally and tally.power_formula
+                       else poll.power_formula),
+        snapshot_epoch=(tally.snapshot_epoch if tally and tally.snapshot_epoch is not None
+                        else poll.snapshot_epoch),
+        eligible=tally.eligible if tally else None,
+        total_power=tally.total_power if tally else None,
     )
 
 

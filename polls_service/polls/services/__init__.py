@@ -12,12 +12,14 @@ from .polls import (
     poll_schedule,
     poll_update,
 )
+from .power import POWER_FIELDS
 from .results import TallyMismatch, poll_finalize_if_ready, tally_apply_state
 from .schedule import polls_open_and_close_due
 
 __all__ = [
     "CAUSE_FIELDS",
     "POLL_FIELDS",
+    "POWER_FIELDS",
     "TallyMismatch",
     "accounts_apply_states",
     "cause_check_deactivation",

@@ -21,12 +21,13 @@ from django.utils import timezone
 
 from ..models import MAX_LOVELACE, Cause, Poll, PollCause, PollStatus, ResultsVisibility
 from ..signals import causes_batch
+from .power import POWER_DEFAULTS, POWER_FIELDS, refuse_in_open_mode, validate_power
 
 POLL_FIELDS = ("title", "description", "fund_lovelace", "opens_at", "closes_at",
-               "results_visibility")
+               "results_visibility", *POWER_FIELDS)
 _TEXT_FIELDS = frozenset({"title", "description"})
-# What may still change in each state: the offer (causes, fund, times, visibility) is fixed once
-# voters can see it, the wording is not; finalized and cancelled are terminal.
+# What may still change in each state: the offer (causes, fund, times, visibility, voting power)
+# is fixed once voters can see it, the wording is not; finalized and cancelled are terminal.
 CHANGEABLE = {
     PollStatus.DRAFT: frozenset({*POLL_FIELDS, "causes"}),
     PollStatus.SCHEDULED: frozenset({*POLL_FIELDS, "causes"}),
@@ -75,6 +76,7 @@ def _validate_values(values: dict[str, Any]) -> None:
     if values.get("results_visibility") not in ResultsVisibility.values:
         errors["results_visibility"] = [
             f"Use one of: {', '.join(ResultsVisibility.values)}."]
+    validate_power(values, errors)
     if errors:
         raise ValidationError(errors)
 
@@ -141,9 +143,12 @@ def poll_check_changes(*, poll: Poll | None, changes: dict[str, Any], lock: bool
             raise ValidationError({name: [reason.format(status=poll.status)]
                                    for name in refused})
     else:
-        current = {"description": "", "results_visibility": ResultsVisibility.LIVE}
+        current = {"description": "", "results_visibility": ResultsVisibility.LIVE,
+                   **POWER_DEFAULTS}
+        changed = set(changes) - {"causes"}
     values = {**current, **{k: v for k, v in changes.items() if k != "causes"}}
     _validate_values(values)
+    refuse_in_open_mode(values, chosen=changed)
     causes = _load_causes(changes["causes"], lock=lock) if "causes" in changes else None
     if poll is not None and poll.status == PollStatus.SCHEDULED:
         # A scheduled poll must stay schedulable through its changes.
@@ -168,11 +173,14 @@ def _locked(poll: Poll) -> Poll:
 @transaction.atomic
 def poll_create(*, title: str, fund_lovelace: int, opens_at: datetime, closes_at: datetime,
                 description: str = "", results_visibility: str = ResultsVisibility.LIVE,
-                causes: Sequence[CauseRef] = ()) -> Poll:
-    """A new poll, in draft."""
+                causes: Sequence[CauseRef] = (), **power: Any) -> Poll:
+    """A new poll, in draft. `power`: any of POWER_FIELDS (their defaults otherwise)."""
+    unknown = set(power) - set(POWER_FIELDS)
+    if unknown:
+        raise TypeError(f"not poll fields: {sorted(unknown)}")
     values = {"title": title, "description": description, "fund_lovelace": fund_lovelace,
               "opens_at": opens_at, "closes_at": closes_at,
-              "results_visibility": results_visibility}
+              "results_visibility": results_visibility, **POWER_DEFAULTS, **power}
     offered = poll_check_changes(poll=None, changes={**values, "causes": causes}, lock=True)
     poll = Poll(**values)
     poll.full_clean(exclude=["causes"])
@@ -220,6 +228,8 @@ def poll_schedule(*, poll: Poll) -> Poll:
     causes = list(Cause.objects.select_for_update().filter(poll_entries__poll=poll)
                   .order_by("poll_entries__position"))
     _validate_schedulable(closes_at=poll.closes_at, causes=causes, now=timezone.now())
+    # A draft made in chain mode cannot go ahead in the open mode: nobody's stake is known.
+    refuse_in_open_mode({f: getattr(poll, f) for f in POWER_FIELDS}, chosen=set(POWER_FIELDS))
     poll.status = PollStatus.SCHEDULED
     poll.save(update_fields=["status", "updated_at"])
     return poll

@@ -53,6 +53,10 @@ def tally_apply_state(*, state: TallyState, version: int) -> bool:
             "computed_at": datetime.fromisoformat(state.computed_at),
             "closes_at": (datetime.fromisoformat(state.closes_at)
                           if state.closes_at else None),
+            "power_formula": state.power_formula or "",
+            "snapshot_epoch": state.snapshot_epoch,
+            "eligible": state.eligible,
+            "total_power": state.total_power,
         },
     )
     if changed and state.final and not state.deleted:
@@ -84,6 +88,17 @@ def poll_finalize_if_ready(*, poll_id: uuid.UUID, strict: bool = False) -> bool:
         return True
 
 
+def _check_power(poll: Poll, tally: TallyReplica) -> None:
+    """A count made with another formula or another epoch's stake than the poll's would pay
+    out by power the poll never promised. A voting that predates voting power says neither."""
+    said = {"power_formula": tally.power_formula or None, "snapshot_epoch": tally.snapshot_epoch}
+    for name, counted in said.items():
+        own = getattr(poll, name)
+        if counted is not None and own is not None and counted != own:
+            raise TallyMismatch(f"the final tally of poll {poll.pk} was counted with "
+                                f"{name} {counted}, but the poll's is {own}")
+
+
 def _finalize(poll: Poll, tally: TallyReplica) -> None:
     offered = poll.cause_ids()
     counted = tally.points_by_cause()
@@ -96,6 +111,7 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
     if total != tally.total_points:
         raise TallyMismatch(f"the final tally of poll {poll.pk} says {tally.total_points} "
                             f"points in all but its causes add up to {total}")
+    _check_power(poll, tally)
     payouts = split_fund(poll.fund_lovelace, points)
     PollResult.objects.bulk_create([
         PollResult(poll=poll, cause_id=cause, position=position, points=points[cause],
@@ -114,6 +130,8 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
     poll.receipts_digest = tally.receipts_digest
     poll.finalized_at = timezone.now()
     poll.no_payouts = total == 0
+    poll.eligible_voters = tally.eligible
+    poll.total_power = tally.total_power
     poll.save()
     log.info("poll %s finalized: %d points from %d ballots, %s", poll.pk, total, tally.ballots,
              "no payouts" if poll.no_payouts else f"{poll.fund_lovelace} lovelace paid out")

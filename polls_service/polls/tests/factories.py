@@ -73,9 +73,11 @@ def tally_message(poll: Poll, version: int, counts: dict | None = None, *, final
                   ballots: int | None = None, digest: str | None = None,
                   receipts: str | None = None, verb: str = "updated",
                   total_points: int | None = None, deleted: bool = False,
-                  closes_at: datetime | None = None) -> IncomingMessage:
+                  closes_at: datetime | None = None, power: dict | None = None
+                  ) -> IncomingMessage:
     """A `voting.tally.*` message as voting_service would publish it. `counts` maps a cause
-    (or its id) to points or to (points, voters)."""
+    (or its id) to points or to (points, voters); `power`: the voting power fields
+    (power_formula, snapshot_epoch, eligible, total_power), left out as an older voting did."""
     causes = []
     for cause, value in (counts or {}).items():
         points, voters = value if isinstance(value, tuple) else (value, 1 if value else 0)
@@ -92,5 +94,6 @@ def tally_message(poll: Poll, version: int, counts: dict | None = None, *, final
                  "ballots_digest": digest if digest is not None else ("d" * 64 if final else None),
                  **({} if receipts is None else {"receipts_digest": receipts}),
                  **({} if closes_at is None else {"closes_at": closes_at.isoformat()}),
+                 **(power or {}),
                  "computed_at": datetime.now(UTC).isoformat(), "deleted": deleted},
     }).encode())

@@ -40,15 +40,19 @@ def admin_client(client):
 
 
 def form_data(*, title="Round", fund="1000000", opens=None, closes=None,
-              visibility="live", causes=(), existing=()) -> dict:
+              visibility="live", causes=(), existing=(), formula="points", min_stake="0",
+              cap="", snapshot="") -> dict:
     """The poll change form as a browser posts it: `existing` are (row id, cause, position,
-    delete) of rows already there, `causes` new rows (cause, position)."""
+    delete) of rows already there, `causes` new rows (cause, position); the voting power
+    fields as the form shows them for a new poll unless given."""
     opens = opens or timezone.now() + timedelta(days=1)
     closes = closes or opens + timedelta(days=7)
     data = {"title": title, "description": "", "fund_lovelace": fund,
             "opens_at_0": opens.strftime("%Y-%m-%d"), "opens_at_1": opens.strftime("%H:%M:%S"),
             "closes_at_0": closes.strftime("%Y-%m-%d"),
             "closes_at_1": closes.strftime("%H:%M:%S"), "results_visibility": visibility,
+            "power_formula": formula, "min_stake_lovelace": min_stake, "cap_percent": cap,
+            "snapshot_epoch": snapshot,
             "poll_causes-TOTAL_FORMS": str(len(existing) + len(causes)),
             "poll_causes-INITIAL_FORMS": str(len(existing)),
             "poll_causes-MIN_NUM_FORMS": "0", "poll_causes-MAX_NUM_FORMS": "1000"}
@@ -353,3 +357,84 @@ def test_titles_that_would_run_as_formulas_are_exported_as_text(admin_client):
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(r["poll"], r["cause"], r["points"], r["payout_lovelace"]) for r in rows] == [
         ("'-1+1 round", "'=1+1", "1", "500000"), ("'-1+1 round", "'+cmd", "1", "500000")]
+
+
+# Voting power
+
+def test_the_voting_power_is_chosen_in_the_admin_until_the_poll_opens(admin_client, settings):
+    settings.CHAIN_SOURCE = "file"
+    page = admin_client.get(f"{POLLS}add/").content.decode()
+    assert "Voting power (fixed once the poll opens)" in page
+    assert "chain mode (CHAIN_SOURCE=file)" in page
+    wells, schools = make_cause("Wells"), make_cause("Schools")
+    response = admin_client.post(f"{POLLS}add/", form_data(
+        title="Q4", causes=[(wells, 0), (schools, 1)], formula="stake_x_loyalty",
+        min_stake="3000000", cap="15"))
+    assert response.status_code == 302, errors_on_page(response)
+    poll = Poll.objects.get(title="Q4")
+    assert (poll.power_formula, poll.min_stake_lovelace, poll.cap_percent,
+            poll.snapshot_epoch) == ("stake_x_loyalty", 3_000_000, 15, None)
+    assert last_event(poll)["data"]["power_formula"] == "stake_x_loyalty"
+    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
+        title="Q4", opens=poll.opens_at, closes=poll.closes_at, existing=existing_rows(poll),
+        formula="stake_x_loyalty", min_stake="3000000", cap="0"))
+    assert errors_on_page(response)["cap_percent"] == [
+        "The cap is a whole percentage from 1 to 100 (or none, for no cap)."]
+
+
+def test_once_open_the_voting_power_is_read_only(admin_client):
+    poll = open_poll(cap_percent=40)
+    page = admin_client.get(f"{POLLS}{poll.pk}/change/")
+    assert not set(page.context["adminform"].form.fields) & {
+        "power_formula", "min_stake_lovelace", "cap_percent", "snapshot_epoch"}
+    html = page.content.decode()
+    assert "Voting power (fixed once the poll opens)" in html
+    response = admin_client.post(f"{POLLS}{poll.pk}/change/", {
+        "title": poll.title, "description": "", "cap_percent": "90", "snapshot_epoch": "1",
+        "poll_causes-TOTAL_FORMS": "0", "poll_causes-INITIAL_FORMS": "0",
+        "poll_causes-MIN_NUM_FORMS": "0", "poll_causes-MAX_NUM_FORMS": "0"})
+    assert response.status_code == 302
+    before = poll.snapshot_epoch
+    poll.refresh_from_db()
+    assert (poll.cap_percent, poll.snapshot_epoch) == (40, before)
+
+
+def test_the_admin_says_the_open_mode_and_refuses_a_stake_formula_next_to_its_field(
+        admin_client):
+    page = admin_client.get(f"{POLLS}add/").content.decode()
+    assert "open mode (CHAIN_SOURCE=none)" in page
+    assert "one person with many accounts has many votes" in page
+    response = admin_client.post(f"{POLLS}add/", form_data(formula="sqrt_stake"))
+    assert response.status_code == 200
+    (message,) = errors_on_page(response)["power_formula"]
+    assert message.startswith("“sqrt_stake” needs a chain source")
+    assert not Poll.objects.exists()
+
+
+def test_the_results_say_how_voting_power_was_counted(admin_client, settings):
+    settings.CHAIN_SOURCE = "koios"
+    poll = open_poll(power_formula="sqrt_stake", causes=[make_cause("Wells"),
+                                                         make_cause("Schools")])
+    wells, schools = poll.causes.order_by("poll_entries__position")
+    html = admin_client.get(f"{POLLS}{poll.pk}/change/").content.decode()
+    assert (f"sqrt_stake (as voting counts it so far), snapshot epoch {poll.snapshot_epoch}: "
+            "not known yet eligible delegators") in html
+    counted = {"power_formula": "sqrt_stake", "snapshot_epoch": poll.snapshot_epoch,
+               "eligible": 9, "total_power": 77}
+    apply_batch([tally_message(poll, 1, {wells: (5, 1)}, power=counted)])
+    html = admin_client.get(f"{POLLS}{poll.pk}/change/").content.decode()
+    assert ("as voting counts it so far), snapshot epoch "
+            f"{poll.snapshot_epoch}: 9 eligible delegators, 77 voting power in all, 5 of it "
+            "allocated.") in html
+    services.polls_open_and_close_due(now=poll.closes_at)
+    apply_batch([tally_message(poll, 2, {wells: (30, 2), schools: (10, 1)}, final=True,
+                               power=counted)])
+    html = admin_client.get(f"{POLLS}{poll.pk}/change/").content.decode()
+    assert (f"sqrt_stake (final), snapshot epoch {poll.snapshot_epoch}: 9 eligible "
+            "delegators, 77 voting power in all, 40 of it allocated.") in html
+    rows = list(csv.DictReader(io.StringIO(
+        admin_client.get(f"{POLLS}{poll.pk}/results.csv").content.decode())))
+    assert [(r["cause"], r["power_formula"], r["snapshot_epoch"], r["eligible"],
+             r["total_power"]) for r in rows] == [
+        ("Wells", "sqrt_stake", str(poll.snapshot_epoch), "9", "77"),
+        ("Schools", "sqrt_stake", str(poll.snapshot_epoch), "9", "77")]

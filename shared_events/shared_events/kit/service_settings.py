@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any, overload
 from urllib.parse import urlparse
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 import dj_database_url
 
 from ..core.celery_app import beat_schedule
+from .chain_mode import checked_chain_source
 from .identity.keys import load_public_keys, write_once
 from .owner_only import owner_only_dir, owner_only_sqlite
 
@@ -45,6 +47,40 @@ def env_count(name: str, default: int) -> int:
 
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number")
     return int(value)
+
+
+def env_strict_bool(name: str, default: bool = False) -> bool:
+    """Like env_bool, but a value that is neither yes nor no is refused, not read as no: for a
+    setting whose typo would quietly change who may vote."""
+    value = env(name)
+    if value is None:
+        return default
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"{name}={value!r} is neither true nor false")
+
+
+def epoch_clock(ns: dict[str, Any]) -> None:
+    """The Cardano epoch clock (kit/epochs.py): mainnet's unless a testnet or a demo says."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    ns["CARDANO_EPOCH_REFERENCE_NUMBER"] = env_count("CARDANO_EPOCH_REFERENCE_NUMBER", 208)
+    start = env("CARDANO_EPOCH_REFERENCE_START", "2020-07-29T21:44:51+00:00")
+    try:
+        aware = datetime.fromisoformat(start).tzinfo is not None
+    except ValueError:
+        aware = False
+    if not aware:
+        raise ImproperlyConfigured(
+            f"CARDANO_EPOCH_REFERENCE_START={start!r} is not an ISO 8601 time with its offset")
+    ns["CARDANO_EPOCH_REFERENCE_START"] = start
+    ns["CARDANO_EPOCH_LENGTH_SECONDS"] = env_count("CARDANO_EPOCH_LENGTH_SECONDS", 432000)
+    if ns["CARDANO_EPOCH_LENGTH_SECONDS"] < 1:
+        raise ImproperlyConfigured("CARDANO_EPOCH_LENGTH_SECONDS must be at least 1")
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -264,6 +300,12 @@ def configure(
     ns["SERVICE_PUBLIC_URLS"] = {
         name: env(f"{name.upper()}_PUBLIC_URL", "") for name in ("accounts", "polls", "voting")
     }
+
+    # Voting power (kit/chain_mode.py): every service knows where accounts reads the pool's
+    # stake from and whether the platform runs in the open mode; and the epoch clock.
+    ns["CHAIN_SOURCE"] = checked_chain_source(env("CHAIN_SOURCE", "none"))
+    ns["OPEN_ELIGIBILITY"] = env_strict_bool("OPEN_ELIGIBILITY")
+    epoch_clock(ns)
 
     # The browsable API's sign-in, shared by all services on a host (identity/browser.py).
     ns["BROWSER_TOKEN_COOKIE"] = env("BROWSER_TOKEN_COOKIE", "charity_vote_access")

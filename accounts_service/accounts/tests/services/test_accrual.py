@@ -12,9 +12,9 @@ from django.db import connection
 
 import config
 from accounts import tasks
-from accounts.epochs import epoch_at, epoch_start
 from accounts.models import Account, LedgerEntry, Role
 from accounts.services import account_register, account_set_active, accrue_epoch_points
+from shared_events.kit.epochs import epoch_at, epoch_start
 
 from ..conftest import PASSWORD
 

@@ -11,7 +11,6 @@ from pycardano import Network
 
 from accounts.chain.sources import StakeRow
 from accounts.chain.sources.koios import KoiosSource
-from accounts.epochs import epoch_at, epoch_start
 from accounts.models import (
     ChainSyncState,
     EpochStake,
@@ -19,6 +18,7 @@ from accounts.models import (
     StakeHistoryAppendOnlyError,
 )
 from accounts.services import epoch_stake_import, stake_history_sync
+from shared_events.kit.epochs import epoch_at, epoch_start
 from shared_events.kit.errors import Conflict
 
 from ..chain.local_http import Answer

@@ -37,7 +37,9 @@ def test_a_new_poll_is_a_draft_published_with_its_causes_in_order():
         "id": str(poll.pk), "title": "Round 1", "description": "", "fund_lovelace": 5_000_000,
         "opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat(),
         "status": "draft", "results_visibility": "live",
-        "causes": [str(second.pk), str(first.pk)], "deleted": False}
+        "causes": [str(second.pk), str(first.pk)], "deleted": False,
+        "power_formula": "points", "min_stake_lovelace": 0, "cap_percent": None,
+        "snapshot_epoch": None}
     assert event["data"]["opens_at"].endswith("+00:00")
 
 

@@ -195,3 +195,63 @@ def test_a_bad_final_tally_never_stops_a_poll_from_closing():
     apply_batch([tally_message(poll, 1, {uuid.uuid4(): 3}, final=True)])  # stored: not closed
     poll = services.poll_close(poll=poll)
     assert poll.status == PollStatus.CLOSING and not PollResult.objects.exists()
+
+
+# Voting power, as voting reports it on its tallies
+
+def power(poll, **overrides) -> dict:
+    return {"power_formula": poll.power_formula, "snapshot_epoch": poll.snapshot_epoch,
+            "eligible": 40, "total_power": 1_000, **overrides}
+
+
+def test_live_tallies_carry_the_voting_power_newest_wins():
+    poll = open_poll()
+    a, b = causes_of(poll)
+    apply_batch([tally_message(poll, 1, {a: 5}, power=power(poll, eligible=39)),
+                 tally_message(poll, 3, {a: 5, b: 7}, power=power(poll)),
+                 tally_message(poll, 2, {a: 6}, power=power(poll, eligible=1, total_power=2))])
+    tally = TallyReplica.objects.get(pk=poll.pk)
+    assert (tally.power_formula, tally.snapshot_epoch, tally.eligible, tally.total_power) == (
+        "points", poll.snapshot_epoch, 40, 1_000)
+
+
+def test_a_final_tally_records_how_many_were_eligible_and_their_total_power():
+    poll = closed_poll()
+    a, b = causes_of(poll)
+    apply_batch([tally_message(poll, 4, {a: 600, b: 150}, final=True,
+                               power=power(poll, eligible=12, total_power=900))])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.FINALIZED
+    assert (poll.eligible_voters, poll.total_power, poll.total_points) == (12, 900, 750)
+
+
+def test_a_final_tally_from_before_voting_power_finalizes_without_it():
+    poll = closed_poll()
+    a, b = causes_of(poll)
+    apply_batch([tally_message(poll, 4, {a: 1, b: 1}, final=True)])
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.FINALIZED
+    assert (poll.eligible_voters, poll.total_power) == (None, None)
+    tally = TallyReplica.objects.get(pk=poll.pk)
+    assert (tally.power_formula, tally.snapshot_epoch, tally.eligible, tally.total_power) == (
+        "", None, None, None)
+
+
+@pytest.mark.parametrize("field, counted", [("power_formula", "stake"),
+                                            ("snapshot_epoch", "one earlier")])
+def test_a_final_tally_counted_with_other_power_is_dead_lettered_not_paid_out(field, counted,
+                                                                               settings):
+    poll = closed_poll()
+    a, b = causes_of(poll)
+    said = power(poll, **{field: poll.snapshot_epoch - 1 if counted == "one earlier"
+                          else counted})
+    message = tally_message(poll, 3, {a: 1, b: 1}, final=True, power=said)
+    assert apply_batch([message])[0].action == Action.NAK
+    last_try = type(message)(**{**message.__dict__,
+                                "num_delivered": settings.SHARED_EVENTS.get(
+                                    "CONSUMER_MAX_DELIVERIES", 5)})
+    assert apply_batch([last_try])[0].action == Action.TERM
+    dead = DeadLetter.objects.get(event_type="voting.tally.updated")
+    assert f"counted with {field}" in dead.error
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.CLOSED and not PollResult.objects.exists()

@@ -45,6 +45,21 @@ class ResultsVisibility(TextChoices):
     AFTER_CLOSE = "after_close", "after close (nothing is shown until the poll closes)"
 
 
+class PowerFormula(TextChoices):
+    """`PollState.power_formula`: how voting turns a delegator's stake and loyalty into voting
+    power in the poll, computed once and frozen when the poll opens."""
+
+    POINTS = "points", "points (loyalty points)"
+    STAKE = "stake", "stake (active stake in whole ada)"
+    SQRT_STAKE = "sqrt_stake", "square root of the stake (damps whales)"
+    STAKE_X_LOYALTY = "stake_x_loyalty", "stake × loyalty (whole ada × consecutive epochs)"
+
+
+# The formulas that read the pool's stake distribution: they need a chain source.
+STAKE_FORMULAS = frozenset({PowerFormula.STAKE, PowerFormula.SQRT_STAKE,
+                            PowerFormula.STAKE_X_LOYALTY})
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PollState(EventData):
     """A funding round as voting_service needs it: when ballots are accepted, for which causes,
@@ -60,6 +75,14 @@ class PollState(EventData):
     results_visibility: str  # a ResultsVisibility value
     causes: list[str]  # cause ids, in display order
     deleted: bool = False
+    # Added later (voting power from the chain), so optional with the behaviour from before:
+    # a PowerFormula value; stake below the minimum gives no power; no voter's power above
+    # cap_percent of the total (1-100, None: no cap); the epoch whose stake distribution
+    # counts (None until the poll opens, then fixed).
+    power_formula: str = PowerFormula.POINTS.value
+    min_stake_lovelace: int = 0
+    cap_percent: int | None = None
+    snapshot_epoch: int | None = None
 
 
 POLL_EVENTS = define_aggregate_events("polls.poll", PollState)

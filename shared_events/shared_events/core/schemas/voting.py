@@ -35,6 +35,13 @@ class TallyState(EventData):
     # accepted no ballot of the poll. Every counted revision was accepted before it, so polls
     # records it as the poll's closes_at.
     closes_at: str | None = None
+    # Added later (voting power from the chain), so optional: the poll's power formula and
+    # snapshot epoch as voting applied them, how many delegators may vote and the sum of their
+    # frozen power (None from a voting that predates them).
+    power_formula: str | None = None
+    snapshot_epoch: int | None = None
+    eligible: int | None = None
+    total_power: int | None = None
 
 
 TALLY_EVENTS = define_aggregate_events("voting.tally", TallyState)

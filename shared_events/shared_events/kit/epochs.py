@@ -1,6 +1,7 @@
-"""Cardano epochs as the clock of voting power. Mainnet: epoch 208 began 2020-07-29T21:44:51Z
-and every epoch lasts 432,000 s (5 days). Both are settings, so a testnet or a local demo can
-run on short epochs."""
+"""Cardano epochs, the clock of voting power for every service: accounts credits loyalty per
+epoch, polls fixes a poll's snapshot epoch when it opens, voting reads that epoch's stake.
+Mainnet: epoch 208 began 2020-07-29T21:44:51Z and every epoch lasts 432,000 s (5 days). Both
+are settings (`service_settings`), so a testnet or a local demo can run on short epochs."""
 
 from __future__ import annotations
 
