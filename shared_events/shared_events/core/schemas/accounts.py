@@ -22,3 +22,21 @@ class AccountState(EventData):
 
 
 ACCOUNT_EVENTS = define_aggregate_events("accounts.account", AccountState)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EpochStakePart(EventData):
+    """One part of the pool's stake distribution in one epoch (aggregate `accounts.epoch_stake`,
+    id "{epoch}-{part}"), published once, when accounts has stored the whole epoch. Each row is
+    [stake_address, lovelace, loyalty], sorted by stake address, at most 1000 a part; an empty
+    epoch is one part with no rows. Loyalty: the consecutive epochs ending at this one
+    (inclusive) in which the address was in the pool's distribution."""
+
+    epoch: int
+    part: int  # 0-based
+    parts: int
+    pool_id: str
+    rows: list[list]
+
+
+EPOCH_STAKE_EVENTS = define_aggregate_events("accounts.epoch_stake", EpochStakePart)
