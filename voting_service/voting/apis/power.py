@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,12 +32,18 @@ class PowerOutput(serializers.Serializer):
         "when eligible.")
 
 
+class DetailOutput(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+NOT_COMPUTED = OpenApiResponse(
+    response=DetailOutput, description="chain mode: the poll's power is not computed yet (its "
+    "snapshot epoch's stake is not complete here yet)")
+
+
 class PowerApi(APIView):
     @extend_schema(
-        responses={200: PowerOutput, 404: OpenApiResponse(description="no such poll"),
-                   409: OpenApiResponse(description="chain mode: the poll's power is not "
-                                        "computed yet (its snapshot epoch's stake is not "
-                                        "complete here, or the poll is not open yet)")},
+        responses={200: PowerOutput, 409: NOT_COMPUTED},
         summary="My voting power in this poll",
         description="Checked by the rules a ballot meets. While the poll takes ballots, asking "
         "freezes power not frozen yet (the open mode's points, say), so the answer is what your "
@@ -46,7 +53,22 @@ class PowerApi(APIView):
         return Response(PowerOutput(answer).data)
 
 
+class CsvRenderer(BaseRenderer):
+    """Lets a client ask for text/csv; the table itself is an HttpResponse of its own, so
+    this renders only an error's detail, as a one-column CSV."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        detail = data.get("detail", "") if isinstance(data, dict) else data
+        return f"detail\n{detail}\n".encode()
+
+
 class PowerTableApi(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
     def get_permissions(self) -> list:
         return [IsAuthenticated(), IsOperator()]
 

@@ -1,6 +1,8 @@
 """The one write path of a ballot (a cast, a re-vote, a retraction), in raw SQL: lock the voter's
-row and the poll's, read them with the voter's ballot in the poll, and write what the caller
-makes of them (`plan`), or nothing when it refuses; all in one transaction.
+row and the poll's, read them with the voter's ballot in the poll and the voter's frozen power
+there (`voting.eligibility.PowerRead`), and write what the caller makes of them (`plan`: the
+ballot's revision, and the power frozen when this is its first need), or nothing when it
+refuses; all in one transaction.
 
 Raw SQL because a ballot is the hottest write (README, Performance). The two locks, always in
 this order:
@@ -166,16 +168,23 @@ _POLL_COLUMNS = ("title", "status", "opens_at", "closes_at", "causes", "is_delet
 _BALLOT_COLUMNS = ("id", "revision", "receipt", "created_at", "retracted_at")
 _BALLOT_AT = len(_VOTER_COLUMNS) + len(_POLL_COLUMNS)
 _POWER_AT = _BALLOT_AT + len(_BALLOT_COLUMNS)
-# The voter's power in the poll, of the voter `v` and the poll `p`: one indexed lookup each.
-# The table's cap (NULL: not frozen; -1: frozen without a cap), the voter's open-mode row, the
-# row of their stake address (-1: a row without its power yet) and their snapshot stake.
-_POWER_SELECT = (
+# The voter's power in the poll, of the voter `v` and the poll `p`, one indexed lookup each,
+# in the order `_power` takes them. Chain mode: the table's cap (NULL: not frozen; -1: frozen
+# without a cap), the row of the voter's stake address (-1: a row without its power yet) and
+# their snapshot stake. Open mode: the voter's own row only (the others NULL), so a ballot
+# there looks up nothing it does not use.
+_VOTER_ROW = f"(SELECT w.power FROM {_POWER} w WHERE w.poll_id = p.id AND w.voter_id = v.id)"
+_POWER_SELECT_OPEN = f"NULL, {_VOTER_ROW}, NULL, NULL"
+_POWER_SELECT_CHAIN = (
     f"(SELECT COALESCE(t.cap, -1) FROM {_POWER_TABLE} t WHERE t.poll_id = p.id),"
-    f" (SELECT w.power FROM {_POWER} w WHERE w.poll_id = p.id AND w.voter_id = v.id),"
-    f" (SELECT COALESCE(w.power, -1) FROM {_POWER} w"
+    f" NULL, (SELECT COALESCE(w.power, -1) FROM {_POWER} w"
     " WHERE w.poll_id = p.id AND w.stake_address = v.stake_address),"
     f" (SELECT e.lovelace FROM {_STAKE} e"
     " WHERE e.epoch = p.snapshot_epoch AND e.stake_address = v.stake_address)")
+
+
+def _power_select() -> str:
+    return _POWER_SELECT_OPEN if open_eligibility() else _POWER_SELECT_CHAIN
 
 
 def _columns(alias: str, names: Sequence[str]) -> str:
@@ -188,7 +197,8 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked | None:
     here. The transaction stays open for `write_and_commit` (or `rollback`)."""
     with connection.cursor() as cursor:
         prepare_on_this_connection(cursor, _PREPARED)
-        execute_prepared(cursor, f"BEGIN; {_READ.execute}", [voter_id, poll_id])
+        read = _READ_OPEN if open_eligibility() else _READ_CHAIN
+        execute_prepared(cursor, f"BEGIN; {read.execute}", [voter_id, poll_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -237,7 +247,7 @@ def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
         cursor.execute(f"SELECT {', '.join(_BALLOT_COLUMNS)} FROM {_BALLOT}"
                        " WHERE poll_id = %s AND voter_id = %s", [_uuid(poll_id), _uuid(voter_id)])
         row = cursor.fetchone()
-        cursor.execute(f"SELECT {_POWER_SELECT} FROM {_VOTER} v CROSS JOIN {_POLL} p"
+        cursor.execute(f"SELECT {_power_select()} FROM {_VOTER} v CROSS JOIN {_POLL} p"
                        " WHERE v.id = %s AND p.id = %s", [_uuid(voter_id), _uuid(poll_id)])
         power = _power(cursor.fetchone())
     return Locked(voter=voter, poll=poll, ballot=None if row is None else _ballot(voter, poll, row),
@@ -378,14 +388,23 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[object]]]:
     return statements
 
 
-# PostgreSQL only (`begin_and_read`). The ballot is left-joined: the voter may have none yet.
-_READ = Statement(
-    "voting_cast_read", ("uuid", "uuid"),
-    f"SELECT {_columns('v', _VOTER_COLUMNS)}, {_columns('p', _POLL_COLUMNS)},"
-    f" {_columns('b', _BALLOT_COLUMNS)}, {_POWER_SELECT}"
-    f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
-    f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
-    " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
+
+
+def _read(name: str, power_select: str) -> Statement:
+    """PostgreSQL only (`begin_and_read`). The ballot is left-joined: the voter may have none
+    yet."""
+    return Statement(
+        name, ("uuid", "uuid"),
+        f"SELECT {_columns('v', _VOTER_COLUMNS)}, {_columns('p', _POLL_COLUMNS)},"
+        f" {_columns('b', _BALLOT_COLUMNS)}, {power_select}"
+        f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
+        f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
+        " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
+
+
+# One per mode, both prepared: the mode is a setting, read on every write.
+_READ_OPEN = _read("voting_cast_read", _POWER_SELECT_OPEN)
+_READ_CHAIN = _read("voting_cast_read_chain", _POWER_SELECT_CHAIN)
 # Text, not varchar(n), parameters: a value too long for its column is refused by the insert,
 # where a cast to varchar(n) would cut it.
 _INSERT_BALLOT = Statement(
@@ -424,5 +443,5 @@ _FREEZE_ADDRESS_POWER = Statement(
     "voting_cast_freeze_address_power", ("bigint", "bigint", "uuid", "text"),
     f"UPDATE {_POWER} SET uncapped = %s, power = %s"
     " WHERE poll_id = %s AND stake_address = %s AND power IS NULL")
-_PREPARED = (_READ, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT, _INSERT_REVISION,
-             _INSERT_ALLOCATIONS, _FREEZE_VOTER_POWER, _FREEZE_ADDRESS_POWER)
+_PREPARED = (_READ_OPEN, _READ_CHAIN, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT,
+             _INSERT_REVISION, _INSERT_ALLOCATIONS, _FREEZE_VOTER_POWER, _FREEZE_ADDRESS_POWER)

@@ -200,3 +200,12 @@ def test_twenty_thousand_delegators_freeze_in_one_statement(django_assert_max_nu
         set_poll(poll, status="open")
     assert PollPower.objects.filter(poll=poll).count() == 20_000
     assert PollPowerTable.objects.get(pk=poll.pk).uncapped_total == 20_000 * 20_001 // 2
+
+
+def test_the_readmes_worked_example():
+    epoch_stored(rows=[[A, 1_500_000_000, 3], [B, 250_999_999, 4], [C, 10_000_000_000, 2],
+                       [D, 99_000_000, 8]])
+    poll = make_poll(power_formula="stake_x_loyalty", snapshot_epoch=EPOCH,
+                     min_stake_lovelace=100_000_000, cap_percent=50)
+    assert powers(poll) == {A: 4500, B: 1000, C: 12_750}
+    assert power_summary(poll=poll).total_power == 18_250
