@@ -10,7 +10,7 @@ turned into points.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -37,7 +37,7 @@ def opening_epoch(opens_at: datetime) -> int:
     return min(max(epoch_at(opens_at), 0), MAX_EPOCH)
 
 
-def _whole(value: Any) -> bool:
+def _whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -84,4 +84,3 @@ def refuse_in_open_mode(values: dict[str, Any], *, chosen: set[str]) -> None:
         errors["min_stake_lovelace"] = [f"A minimum stake {NEEDS_A_CHAIN_SOURCE}"]
     if errors:
         raise ValidationError(errors)
-
