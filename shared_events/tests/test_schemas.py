@@ -124,3 +124,52 @@ def test_the_voting_power_fields_travel_in_polls_and_tallies():
 def test_a_voting_power_field_of_the_wrong_type_is_a_poison_message(kind, base, field, value):
     with pytest.raises(EventDecodeError, match=field):
         decode(envelope_bytes(type=kind, data={**base, field: value}))
+
+
+def epoch_stake_bytes(**data) -> bytes:
+    doc = {"epoch": 512, "part": 0, "parts": 1, "pool_id": "pool1x",
+           "rows": [["stake1a", 5_000_000, 3]], **data}
+    return envelope_bytes(type="accounts.epoch_stake.created", aggregate_id="512-0", version=1,
+                          data=doc)
+
+
+def test_an_epoch_stake_part_decodes_to_its_typed_payload():
+    from shared_events.core.schemas.accounts import EpochStakePart
+
+    event = decode(epoch_stake_bytes())
+    assert event.data == EpochStakePart(epoch=512, part=0, parts=1, pool_id="pool1x",
+                                        rows=[["stake1a", 5_000_000, 3]])
+    assert event.data.aggregate_id == "512-0" and event.data.loyalty_window is None
+    # A column added later is tolerated; the first three keep their meaning.
+    assert decode(epoch_stake_bytes(rows=[["stake1a", 1, 1, "later"]])).data.rows[0][2] == 1
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"rows": [["stake1a", 5]]}, r"rows\[0\] is not \[stake_address, lovelace, loyalty\]"),
+    ({"rows": [[5, 5, 1]]}, r"rows\[0\] is not"),
+    ({"rows": [["stake1a", -1, 1]]}, r"rows\[0\] is not"),
+    ({"rows": [["stake1a", 1, True]]}, "expected an integer"),
+    ({"rows": [["stake1a", 1.5, 1]]}, "expected"),
+    ({"rows": ["stake1a"]}, "expected a list"),
+    ({"part": 1, "parts": 1}, "part 1 of 1"),
+    ({"parts": 0}, "part 0 of 0"),
+])
+def test_a_malformed_epoch_stake_part_is_a_decode_error(data, message):
+    with pytest.raises(EventDecodeError, match=message):
+        decode(epoch_stake_bytes(**data))
+
+
+def test_a_full_part_stays_far_below_the_event_size_limit():
+    from shared_events.core.schemas.accounts import EPOCH_STAKE_ROWS_PER_PART, EpochStakePart
+    from shared_events.core.schemas.envelope import MAX_EVENT_BYTES
+
+    # The longest there is: testnet addresses, the most lovelace there is, a long loyalty.
+    address = "stake_test1" + "q" * 53
+    part = EpochStakePart(epoch=10**6, part=0, parts=1, pool_id="pool1" + "q" * 51,
+                          rows=[[address, 45 * 10**15, 10**4]] * EPOCH_STAKE_ROWS_PER_PART,
+                          loyalty_window=10**4)
+    raw = Envelope(id=uuid.uuid4(), type="accounts.epoch_stake.created", schema_version=1,
+                   aggregate_id="1000000-0", version=1, occurred_at=datetime.now(UTC),
+                   data=part.to_dict()).to_json()
+    assert len(raw) < MAX_EVENT_BYTES / 4
+    assert decode(raw).data == part

@@ -116,16 +116,16 @@ def epoch_stake_apply_part(*, state: EpochStakePart, version: int) -> bool:
 
 
 def _stake_rows(state: EpochStakePart) -> list[tuple[str, int, int]]:
-    """The part's rows as (stake address, lovelace, loyalty); a row of another shape is a
-    producer's bug, refused (the event is retried, then dead-lettered) rather than guessed."""
-    if state.epoch < 0 or not 0 <= state.part < state.parts:
-        raise ValueError(f"epoch stake part {state.part} of {state.parts} in epoch "
-                         f"{state.epoch} is not a part")
+    """The part's rows as (stake address, lovelace, loyalty): the first three columns, which
+    the schema checked (later columns may be added). A row of another shape is a producer's
+    bug, refused (the event is retried, then dead-lettered) rather than guessed."""
     rows = []
     for index, row in enumerate(state.rows):
-        if (len(row) != 3 or not isinstance(row[0], str) or not row[0]
-                or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in row[1:])):
+        address, lovelace, loyalty = row[:3]
+        if (not isinstance(address, str) or not address
+                or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
+                       for v in (lovelace, loyalty))):
             raise ValueError(f"epoch {state.epoch} part {state.part} row {index} is not "
                              f"[stake_address, lovelace, loyalty]: {row!r}")
-        rows.append((row[0], row[1], row[2]))
+        rows.append((address, int(lovelace), int(loyalty)))
     return rows

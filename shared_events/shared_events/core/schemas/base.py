@@ -68,8 +68,6 @@ Decoder = Callable[[Any, str], Any]
 def _decoder(hint: Any) -> Decoder:
     """A function that checks and converts one JSON value for `hint`, worked out once per field
     (typing's introspection per value was most of decoding a batch of events)."""
-    if hint in (list, tuple):  # bare: items of any type (a row of mixed values, say)
-        hint = hint[Any]
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(hint)
