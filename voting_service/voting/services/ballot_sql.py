@@ -197,8 +197,9 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked | None:
     here. The transaction stays open for `write_and_commit` (or `rollback`)."""
     with connection.cursor() as cursor:
         prepare_on_this_connection(cursor, _PREPARED)
-        read = _READ_OPEN if open_eligibility() else _READ_CHAIN
-        execute_prepared(cursor, f"BEGIN; {read.execute}", [voter_id, poll_id])
+        # Chain mode's read runs unprepared: the open mode's ballots are the ones in bulk.
+        read = _READ_OPEN.execute if open_eligibility() else _READ_CHAIN.sql
+        execute_prepared(cursor, f"BEGIN; {read}", [voter_id, poll_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -367,10 +368,12 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[object]]]:
         ballot_id, revision.number, revision.kind, json.dumps(revision.allocations),
         revision.total_points, revision.voter_points, _datetime(revision.created_at),
         revision.receipt, revision.previous_receipt, revision.nonce]))
-    if write.power_freeze is not None:
-        calls.append(_freeze_call(poll_id=ballot.poll_id, voter_id=ballot.voter_id,
-                                  freeze=write.power_freeze, at=revision.created_at))
     statements = [(s.execute if postgresql else s.sql, params) for s, params in calls]
+    if write.power_freeze is not None:
+        # Unprepared: once per voter and poll, not on every ballot.
+        freeze, params = _freeze_call(poll_id=ballot.poll_id, voter_id=ballot.voter_id,
+                                      freeze=write.power_freeze, at=revision.created_at)
+        statements.append((freeze.sql, params))
     if not allocations:
         return statements  # a retraction
     if postgresql:
@@ -402,7 +405,7 @@ def _read(name: str, power_select: str) -> Statement:
         " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
 
 
-# One per mode, both prepared: the mode is a setting, read on every write.
+# One per mode (a setting, read on every write); the open mode's is prepared.
 _READ_OPEN = _read("voting_cast_read", _POWER_SELECT_OPEN)
 _READ_CHAIN = _read("voting_cast_read_chain", _POWER_SELECT_CHAIN)
 # Text, not varchar(n), parameters: a value too long for its column is refused by the insert,
@@ -432,9 +435,10 @@ _INSERT_ALLOCATIONS = Statement(
     f"INSERT INTO {_ALLOCATION} (ballot_id, poll_id, cause_id, points, position)"
     " SELECT %s, %s, given.cause, given.points, given.n - 1"
     " FROM unnest(%s, %s) WITH ORDINALITY AS given(cause, points, n)")
-# The first need of a voter's power in a poll freezes it (`voting.eligibility.voter_power`).
-# A plain INSERT: a row another write froze since this one read breaks the unique constraint,
-# and the write reads again (`_write_in_two_round_trips`).
+# The first need of a voter's power in a poll freezes it (`voting.eligibility.voter_power`),
+# in statements run unprepared (`Statement.sql`). A plain INSERT: a row another write froze
+# since this one read breaks the unique constraint, and the write reads again
+# (`_write_in_two_round_trips`).
 _FREEZE_VOTER_POWER = Statement(
     "voting_cast_freeze_voter_power", ("uuid", "uuid", "bigint", "bigint", "timestamptz"),
     f"INSERT INTO {_POWER} (poll_id, stake_address, voter_id, lovelace, loyalty, uncapped,"
@@ -443,5 +447,5 @@ _FREEZE_ADDRESS_POWER = Statement(
     "voting_cast_freeze_address_power", ("bigint", "bigint", "uuid", "text"),
     f"UPDATE {_POWER} SET uncapped = %s, power = %s"
     " WHERE poll_id = %s AND stake_address = %s AND power IS NULL")
-_PREPARED = (_READ_OPEN, _READ_CHAIN, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT,
-             _INSERT_REVISION, _INSERT_ALLOCATIONS, _FREEZE_VOTER_POWER, _FREEZE_ADDRESS_POWER)
+_PREPARED = (_READ_OPEN, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT, _INSERT_REVISION,
+             _INSERT_ALLOCATIONS)
