@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from shared_events.kit.chain_mode import mode_summary
 from shared_events.kit.charts import bar_chart, step_chart
 
 from .models import (
@@ -24,7 +25,7 @@ from .models import (
 )
 from .selectors.exports import ballots_csv
 from .selectors.participation import participation_over_time
-from .selectors.power import power_table_csv
+from .selectors.power import power_summary, power_table_csv
 from .selectors.tallies import tally_compute
 
 
@@ -76,7 +77,19 @@ class PollReplicaAdmin(ReadOnlyAdmin):
     list_filter = ("status", "results_visibility", "power_formula", "is_deleted")
     search_fields = ("id", "title")
     actions = ("download_ballots", "download_power_table")
-    readonly_fields = ("participation_chart", "points_chart")
+    readonly_fields = ("voting_power", "participation_chart", "points_chart")
+
+    @admin.display(description="voting power")
+    def voting_power(self, poll: PollReplica) -> str:
+        """The mode the platform runs in and what this poll's power is, frozen or not yet; the
+        table itself is the "Download the frozen power table" action."""
+        summary = power_summary(poll=poll)
+        if summary.eligible is None:
+            state = "not computed yet (its snapshot epoch's stake is not complete here)"
+        else:
+            state = (f"{summary.power_formula}, snapshot epoch {summary.snapshot_epoch}: "
+                     f"{summary.eligible} eligible, total power {summary.total_power}")
+        return f"{mode_summary()}. This poll: {state}."
 
     @admin.display(description="participation")
     def participation_chart(self, poll: PollReplica) -> str:
