@@ -9,7 +9,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,21 +52,8 @@ class PowerApi(APIView):
         return Response(PowerOutput(answer).data)
 
 
-class CsvRenderer(BaseRenderer):
-    """Lets a client ask for text/csv; the table itself is an HttpResponse of its own, so
-    this renders only an error's detail, as a one-column CSV."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        detail = data.get("detail", "") if isinstance(data, dict) else data
-        return f"detail\n{detail}\n".encode()
-
-
 class PowerTableApi(APIView):
-    renderer_classes = [JSONRenderer, CsvRenderer]
+    """The table is an HttpResponse of its own (text/csv); a refusal is JSON, as everywhere."""
 
     def get_permissions(self) -> list:
         return [IsAuthenticated(), IsOperator()]
