@@ -195,6 +195,11 @@ def _matrix(w: World) -> dict[tuple[str, str, str], tuple[dict, Any, dict[str, i
             {"poll_id": poll}, None, {**anon401, "alice": 204, "bob": 204, "dee": 403,
                                       "op": 403}),
         ("voting", "GET", "polls/{poll_id}/tally/"): ({"poll_id": poll}, None, everyone),
+        # Anyone signed in may ask their power (an answer that says why not, if not eligible);
+        # the whole table is the operators'.
+        ("voting", "GET", "polls/{poll_id}/power/"): ({"poll_id": poll}, None, everyone),
+        ("voting", "GET", "polls/{poll_id}/power/table/"): ({"poll_id": poll}, None,
+                                                            {**ops_only, "op": 200}),
         ("voting", "GET", "polls/{poll_id}/ballot/revisions/"): (  # one's own history only
             {"poll_id": poll}, None, {**anon401, "alice": 200, "bob": 200, "dee": 404,
                                       "op": 404}),  # bob voted above; dee and op never did

@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from shared_events.kit.chain_mode import mode_summary
 from shared_events.kit.charts import bar_chart, step_chart
 
-from .models import Allocation, Ballot, BallotRevision, CauseReplica, PollReplica, PollTally, Voter
+from .models import (
+    Allocation,
+    Ballot,
+    BallotRevision,
+    CauseReplica,
+    EpochStakePartReplica,
+    PollPowerTable,
+    PollReplica,
+    PollTally,
+    Voter,
+)
 from .selectors.exports import ballots_csv
 from .selectors.participation import participation_over_time
+from .selectors.power import power_summary, power_table_csv
 from .selectors.tallies import tally_compute
 
 
@@ -61,11 +73,23 @@ class CauseReplicaAdmin(ReadOnlyAdmin):
 @admin.register(PollReplica)
 class PollReplicaAdmin(ReadOnlyAdmin):
     list_display = ("title", "status", "opens_at", "closes_at", "results_visibility",
-                    "source_version", "replicated_at")
-    list_filter = ("status", "results_visibility", "is_deleted")
+                    "power_formula", "snapshot_epoch", "source_version", "replicated_at")
+    list_filter = ("status", "results_visibility", "power_formula", "is_deleted")
     search_fields = ("id", "title")
-    actions = ("download_ballots",)
-    readonly_fields = ("participation_chart", "points_chart")
+    actions = ("download_ballots", "download_power_table")
+    readonly_fields = ("voting_power", "participation_chart", "points_chart")
+
+    @admin.display(description="voting power")
+    def voting_power(self, poll: PollReplica) -> str:
+        """The mode the platform runs in and what this poll's power is, frozen or not yet; the
+        table itself is the "Download the frozen power table" action."""
+        summary = power_summary(poll=poll)
+        if summary.eligible is None:
+            state = "not computed yet (its snapshot epoch's stake is not complete here)"
+        else:
+            state = (f"{summary.power_formula}, snapshot epoch {summary.snapshot_epoch}: "
+                     f"{summary.eligible} eligible, total power {summary.total_power}")
+        return f"{mode_summary()}. This poll: {state}."
 
     @admin.display(description="participation")
     def participation_chart(self, poll: PollReplica) -> str:
@@ -86,6 +110,19 @@ class PollReplicaAdmin(ReadOnlyAdmin):
         response = HttpResponse(ballots_csv(queryset.order_by("opens_at")),
                                 content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="ballots.csv"'
+        return response
+
+    @admin.action(description="Download the frozen power table of the selected poll (CSV)")
+    def download_power_table(self, request: HttpRequest, queryset: QuerySet[PollReplica]
+                             ) -> HttpResponse | None:
+        polls = list(queryset[:2])
+        if len(polls) != 1:
+            self.message_user(request, "Select one poll: its table is one file.",
+                              level=messages.WARNING)
+            return None
+        response = HttpResponse(power_table_csv(poll=polls[0]),
+                                content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="power-{polls[0].pk}.csv"'
         return response
 
 
@@ -127,3 +164,21 @@ class PollTallyAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PollTally]:
         return super().get_queryset(request).select_related("poll")
+
+
+@admin.register(PollPowerTable)
+class PollPowerTableAdmin(ReadOnlyAdmin):
+    """A poll's frozen power (chain mode); the rows are in the poll's CSV download."""
+
+    list_display = ("poll", "power_formula", "snapshot_epoch", "min_stake_lovelace",
+                    "cap_percent", "uncapped_total", "cap", "frozen_at")
+    list_select_related = ("poll",)
+    search_fields = ("poll__title", "poll__id")
+
+
+@admin.register(EpochStakePartReplica)
+class EpochStakePartAdmin(ReadOnlyAdmin):
+    """The parts of the pool's stake distribution replicated here, per epoch."""
+
+    list_display = ("epoch", "part", "parts", "pool_id", "source_version", "replicated_at")
+    list_filter = ("epoch",)

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from shared_events.core.consumer.registry import handles
 from shared_events.core.schemas import Event
-from shared_events.core.schemas.accounts import AccountState
+from shared_events.core.schemas.accounts import AccountState, EpochStakePart
 from shared_events.core.schemas.polls import CauseState, PollState
 
 from . import services
@@ -29,3 +29,10 @@ def poll_changed(event: Event[PollState]) -> None:
     """Full state, applied only if newer; the final tally is written once, so a redelivered
     close publishes nothing new."""
     services.poll_apply_state(state=event.data, version=event.version)
+
+
+@handles("accounts.epoch_stake.created", "accounts.epoch_stake.updated")
+def epoch_stake_part(event: Event[EpochStakePart]) -> None:
+    """One part of an epoch's stake distribution, applied only if newer; the epoch's last part
+    freezes the power of the polls waiting for it."""
+    services.epoch_stake_apply_part(state=event.data, version=event.version)

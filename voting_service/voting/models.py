@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from shared_events.core.consumer.replicas import ReplicaModel
 from shared_events.core.outbox.published import PublishedModel
-from shared_events.core.schemas.polls import PollStatus, ResultsVisibility
+from shared_events.core.schemas.polls import PollStatus, PowerFormula, ResultsVisibility
 from shared_events.core.schemas.voting import CauseTally, TallyState
 
 from .eligibility import voter_refusal
@@ -69,6 +69,13 @@ class PollReplica(ReplicaModel):
         (v.value, v.name.replace("_", " ").title()) for v in ResultsVisibility])
     # Cause ids (strings) in display order; the poll, not the cause replica, says what counts.
     causes = models.JSONField(default=list)
+    # How voting power is computed and frozen in this poll (`services.power`), fixed by polls
+    # once the poll opens; the defaults are a poll's from before these fields.
+    power_formula = models.CharField(max_length=16, choices=PowerFormula.choices,
+                                     default=PowerFormula.POINTS)
+    min_stake_lovelace = models.PositiveBigIntegerField(default=0)
+    cap_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    snapshot_epoch = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.title
@@ -85,6 +92,91 @@ class PollReplica(ReplicaModel):
     @property
     def results_visible(self) -> bool:
         return self.results_visibility == ResultsVisibility.LIVE or self.is_closed
+
+
+class EpochStakePartReplica(ReplicaModel):
+    """One part of the pool's stake distribution in one epoch, as accounts published it (id
+    "{epoch}-{part}"); its rows are `EpochStake`. An epoch is complete here once all its
+    `parts` are (`selectors.power.epoch_complete`)."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    epoch = models.PositiveIntegerField()
+    part = models.PositiveIntegerField()
+    parts = models.PositiveIntegerField()
+    pool_id = models.CharField(max_length=120)
+
+    class Meta:
+        indexes = [models.Index(fields=["epoch"], name="stake_part_epoch_idx")]
+
+    def __str__(self) -> str:
+        return f"epoch {self.epoch}, part {self.part + 1} of {self.parts}"
+
+
+class EpochStake(models.Model):
+    """A stake address in the pool's distribution of an epoch: its active stake and loyalty
+    (consecutive epochs in the pool, this one included)."""
+
+    part = models.ForeignKey(EpochStakePartReplica, on_delete=models.CASCADE,
+                             related_name="stakes", db_index=False)  # epoch_stake_part_idx
+    epoch = models.PositiveIntegerField()
+    stake_address = models.CharField(max_length=120)
+    lovelace = models.PositiveBigIntegerField()
+    loyalty = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["epoch", "stake_address"],
+                                               name="one_stake_per_epoch_and_address")]
+        indexes = [models.Index(fields=["part"], name="epoch_stake_part_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.stake_address} in epoch {self.epoch}"
+
+
+class PollPowerTable(models.Model):
+    """That a poll's power table is frozen (chain mode), with what it was computed from. Its
+    rows are `PollPower`; none of them changes after, except that a row of the points formula
+    whose voter was not known gets its power when first needed (`services.power`)."""
+
+    poll = models.OneToOneField(PollReplica, primary_key=True, on_delete=models.PROTECT,
+                                related_name="power_table")
+    power_formula = models.CharField(max_length=16, choices=PowerFormula.choices)
+    snapshot_epoch = models.PositiveIntegerField()
+    min_stake_lovelace = models.PositiveBigIntegerField()
+    cap_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    uncapped_total = models.PositiveBigIntegerField()  # the total the cap is a share of
+    cap = models.PositiveBigIntegerField(null=True, blank=True)  # the most power of one voter
+    frozen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"power table of {self.poll_id}"
+
+
+class PollPower(models.Model):
+    """A frozen voting power in a poll: in chain mode one row per stake address of the
+    snapshot epoch with at least the minimum stake; in the open mode one per voter, frozen at
+    their first need. `power` is after the cap; None only for a points-formula row whose voter
+    was not known at the freeze."""
+
+    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="+",
+                             db_index=False)  # the unique constraints lead with it
+    stake_address = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001
+    voter_id = models.UUIDField(null=True, blank=True)
+    lovelace = models.PositiveBigIntegerField(null=True, blank=True)
+    loyalty = models.PositiveIntegerField(null=True, blank=True)
+    uncapped = models.PositiveBigIntegerField(null=True, blank=True)
+    power = models.PositiveBigIntegerField(null=True, blank=True)
+    frozen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "stake_address"],
+                                    name="one_power_per_poll_and_address"),
+            models.UniqueConstraint(fields=["poll", "voter_id"],
+                                    name="one_power_per_poll_and_voter"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.power} in {self.poll_id}"
 
 
 class Ballot(models.Model):
@@ -197,11 +289,18 @@ class PollTally(PublishedModel):
     computed_at = models.DateTimeField(default=timezone.now)
     # Final only: the instant from which no ballot of the poll was accepted; None before.
     closes_at = models.DateTimeField(null=True, blank=True)
+    # The poll's power as voting applied it (`selectors.power.power_summary`); None when
+    # not computed yet.
+    power_formula = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
+    snapshot_epoch = models.PositiveIntegerField(null=True, blank=True)
+    eligible = models.PositiveIntegerField(null=True, blank=True)
+    total_power = models.PositiveBigIntegerField(null=True, blank=True)
 
     event_aggregate = "voting.tally"
     published_fields = frozenset({"causes", "ballots", "total_points", "final",
                                   "ballots_digest", "receipts_digest", "computed_at",
-                                  "closes_at"})
+                                  "closes_at", "power_formula", "snapshot_epoch", "eligible",
+                                  "total_power"})
 
     class Meta(PublishedModel.Meta):
         verbose_name_plural = "poll tallies"
@@ -221,5 +320,9 @@ class PollTally(PublishedModel):
             receipts_digest=self.receipts_digest,
             computed_at=self.computed_at.isoformat(),
             closes_at=self.closes_at.isoformat() if self.closes_at else None,
+            power_formula=self.power_formula,
+            snapshot_epoch=self.snapshot_epoch,
+            eligible=self.eligible,
+            total_power=self.total_power,
         )
 

@@ -11,4 +11,6 @@ from . import services
 def refresh_tallies() -> int:
     # Closing polls whose closes_at passed get their final tally first, in the same tick.
     services.polls_close_due()
+    # A poll that opened before its snapshot epoch was complete here gets its power now.
+    services.powers_freeze_due()
     return services.tallies_refresh_open()

@@ -25,6 +25,7 @@ from ..allocations import (
 )
 from ..eligibility import NO_BALLOT
 from .lookups import poll_or_404
+from .power import NOT_COMPUTED
 
 
 class AllocationIO(serializers.Serializer):
@@ -115,11 +116,13 @@ class BallotApi(APIView):
         return Response(BallotOutput(ballot).data)
 
     @extend_schema(
-        request=Input, responses={200: BallotOutput, 201: BallotOutput},
+        request=Input, responses={200: BallotOutput, 201: BallotOutput, 409: NOT_COMPUTED},
         summary="Cast or replace my ballot",
-        description="Spread at most your current points over the poll's causes while it is "
-        "open. Replaces any earlier ballot of yours in this poll (the earlier one stays in the "
-        "history). Points are voting power per poll: every poll gets all of them.")
+        description="Spread at most your voting power in this poll (see its power endpoint: "
+        "in the open mode your points, frozen at your first need) over the poll's causes while "
+        "it is open. Replaces any earlier ballot of yours in this poll (the earlier one stays "
+        "in the history). Power is per poll: every poll gets all of it. 409 while chain mode's "
+        "power of the poll is not computed yet.")
     def put(self, request: Request, poll_id: uuid.UUID) -> Response:
         allocations = ballot_allocations(request.data)
         # The ballot as stored: the service returns it with its poll and allocations.

@@ -3,8 +3,10 @@
 from ..allocations import AllocationIn
 from .ballots import ballot_cast, ballot_retract
 from .closing import polls_close_due
+from .power import PowerAnswer, power_freeze_if_ready, powers_freeze_due, voter_power_in_poll
 from .replicas import (
     cause_apply_state,
+    epoch_stake_apply_part,
     poll_apply_state,
     voters_apply_account_states,
 )
@@ -12,13 +14,18 @@ from .tallies import tallies_refresh_open, tally_finalize, tally_refresh
 
 __all__ = [
     "AllocationIn",
+    "PowerAnswer",
     "ballot_cast",
     "ballot_retract",
     "cause_apply_state",
+    "epoch_stake_apply_part",
     "poll_apply_state",
     "polls_close_due",
+    "power_freeze_if_ready",
+    "powers_freeze_due",
     "tallies_refresh_open",
     "tally_finalize",
     "tally_refresh",
+    "voter_power_in_poll",
     "voters_apply_account_states",
 ]

@@ -1,6 +1,8 @@
 """The one write path of a ballot (a cast, a re-vote, a retraction), in raw SQL: lock the voter's
-row and the poll's, read them with the voter's ballot in the poll, and write what the caller
-makes of them (`plan`), or nothing when it refuses; all in one transaction.
+row and the poll's, read them with the voter's ballot in the poll and the voter's frozen power
+there (`voting.eligibility.PowerRead`), and write what the caller makes of them (`plan`: the
+ballot's revision, and the power frozen when this is its first need), or nothing when it
+refuses; all in one transaction.
 
 Raw SQL because a ballot is the hottest write (README, Performance). The two locks, always in
 this order:
@@ -40,7 +42,19 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
-from ..models import Allocation, Ballot, BallotRevision, PollReplica, Voter
+from shared_events.kit.chain_mode import open_eligibility
+
+from ..eligibility import PowerFreeze, PowerRead
+from ..models import (
+    Allocation,
+    Ballot,
+    BallotRevision,
+    EpochStake,
+    PollPower,
+    PollPowerTable,
+    PollReplica,
+    Voter,
+)
 from .prepared_statements import (
     PreparedStatementsStale,
     Statement,
@@ -53,28 +67,34 @@ _POLL = PollReplica._meta.db_table
 _BALLOT = Ballot._meta.db_table
 _ALLOCATION = Allocation._meta.db_table
 _REVISION = BallotRevision._meta.db_table
+_POWER = PollPower._meta.db_table
+_POWER_TABLE = PollPowerTable._meta.db_table
+_STAKE = EpochStake._meta.db_table
 
 
 @dataclass(frozen=True)
 class Locked:
     """What the rules of a write read, under its locks, as unsaved model instances: the voter
-    and the poll (None when not here) and the voter's ballot in the poll (None before the
-    first cast)."""
+    and the poll (None when not here), the voter's ballot in the poll (None before the
+    first cast) and what the poll's power table says of the voter."""
 
     voter: Voter | None
     poll: PollReplica | None
     ballot: Ballot | None
+    power: PowerRead = PowerRead()  # noqa: RUF009 (frozen, so shared safely)
 
 
 @dataclass(frozen=True)
 class BallotWrite:
     """The rows of one write: the ballot (inserted when `created`, updated otherwise), its
-    current allocations replaced by `allocations`, and its new `revision` appended."""
+    current allocations replaced by `allocations`, its new `revision` appended, and the
+    voter's power frozen when this is its first need (`power_freeze`)."""
 
     ballot: Ballot
     created: bool
     allocations: list[Allocation]
     revision: BallotRevision
+    power_freeze: PowerFreeze | None = None
 
 
 def ballot_write(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
@@ -143,10 +163,29 @@ def _written(write: BallotWrite) -> BallotWrite:
 
 
 # The columns each row is read with, in the order `_voter`, `_poll` and `_ballot` take them.
-_VOTER_COLUMNS = ("role", "is_active", "is_deleted", "points")
-_POLL_COLUMNS = ("title", "status", "opens_at", "closes_at", "causes", "is_deleted")
+_VOTER_COLUMNS = ("role", "is_active", "is_deleted", "points", "stake_address")
+_POLL_COLUMNS = ("title", "status", "opens_at", "closes_at", "causes", "is_deleted",
+                 "power_formula", "min_stake_lovelace", "snapshot_epoch")
 _BALLOT_COLUMNS = ("id", "revision", "receipt", "created_at", "retracted_at")
 _BALLOT_AT = len(_VOTER_COLUMNS) + len(_POLL_COLUMNS)
+_POWER_AT = _BALLOT_AT + len(_BALLOT_COLUMNS)
+# The voter's power in the poll, of the voter `v` and the poll `p`, one indexed lookup each,
+# in the order `_power` takes them. Chain mode: the table's cap (NULL: not frozen; -1: frozen
+# without a cap), the row of the voter's stake address (-1: a row without its power yet) and
+# their snapshot stake. Open mode: the voter's own row only (the others NULL), so a ballot
+# there looks up nothing it does not use.
+_VOTER_ROW = f"(SELECT w.power FROM {_POWER} w WHERE w.poll_id = p.id AND w.voter_id = v.id)"
+_POWER_SELECT_OPEN = f"NULL, {_VOTER_ROW}, NULL, NULL"
+_POWER_SELECT_CHAIN = (
+    f"(SELECT COALESCE(t.cap, -1) FROM {_POWER_TABLE} t WHERE t.poll_id = p.id),"
+    f" NULL, (SELECT COALESCE(w.power, -1) FROM {_POWER} w"
+    " WHERE w.poll_id = p.id AND w.stake_address = v.stake_address),"
+    f" (SELECT e.lovelace FROM {_STAKE} e"
+    " WHERE e.epoch = p.snapshot_epoch AND e.stake_address = v.stake_address)")
+
+
+def _power_select() -> str:
+    return _POWER_SELECT_OPEN if open_eligibility() else _POWER_SELECT_CHAIN
 
 
 def _columns(alias: str, names: Sequence[str]) -> str:
@@ -159,15 +198,18 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked | None:
     here. The transaction stays open for `write_and_commit` (or `rollback`)."""
     with connection.cursor() as cursor:
         prepare_on_this_connection(cursor, _PREPARED)
-        execute_prepared(cursor, f"BEGIN; {_READ.execute}", [voter_id, poll_id])
+        # Chain mode's read runs unprepared: the open mode's ballots are the ones in bulk.
+        read = _READ_OPEN.execute if open_eligibility() else _READ_CHAIN.sql
+        execute_prepared(cursor, f"BEGIN; {read}", [voter_id, poll_id])
         row = cursor.fetchone()
     if row is None:
         return None
     voter = _voter(voter_id, row[:len(_VOTER_COLUMNS)])
     poll = _poll(poll_id, row[len(_VOTER_COLUMNS):_BALLOT_AT])
-    stored = row[_BALLOT_AT:]
+    stored = row[_BALLOT_AT:_POWER_AT]
     return Locked(voter=voter, poll=poll,
-                  ballot=None if stored[0] is None else _ballot(voter, poll, stored))
+                  ballot=None if stored[0] is None else _ballot(voter, poll, stored),
+                  power=_power(row[_POWER_AT:]))
 
 
 def write_and_commit(write: BallotWrite) -> None:
@@ -207,7 +249,11 @@ def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
         cursor.execute(f"SELECT {', '.join(_BALLOT_COLUMNS)} FROM {_BALLOT}"
                        " WHERE poll_id = %s AND voter_id = %s", [_uuid(poll_id), _uuid(voter_id)])
         row = cursor.fetchone()
-    return Locked(voter=voter, poll=poll, ballot=None if row is None else _ballot(voter, poll, row))
+        cursor.execute(f"SELECT {_power_select()} FROM {_VOTER} v CROSS JOIN {_POLL} p"
+                       " WHERE v.id = %s AND p.id = %s", [_uuid(voter_id), _uuid(poll_id)])
+        power = _power(cursor.fetchone())
+    return Locked(voter=voter, poll=poll, ballot=None if row is None else _ballot(voter, poll, row),
+                  power=power)
 
 
 def write_rows(write: BallotWrite) -> None:
@@ -223,18 +269,51 @@ def write_rows(write: BallotWrite) -> None:
                 cursor.execute(sql, params)
 
 
+def power_freeze_write(*, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: PowerFreeze,
+                       at: datetime) -> None:
+    """Freeze the voter's power without a ballot (a power query's first need), inside the
+    transaction of a `lock_and_read`."""
+    statement, params = _freeze_call(poll_id=poll_id, voter_id=voter_id, freeze=freeze, at=at)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+
+
+def _freeze_call(*, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: PowerFreeze,
+                 at: datetime) -> tuple[Statement, list[object]]:
+    if freeze.stake_address is None:
+        return _FREEZE_VOTER_POWER, [_uuid(poll_id), _uuid(voter_id), freeze.uncapped,
+                                     freeze.power, _datetime(at)]
+    return _FREEZE_ADDRESS_POWER, [freeze.uncapped, freeze.power, _uuid(poll_id),
+                                   freeze.stake_address]
+
+
 def _voter(voter_id: uuid.UUID, row: Sequence[Any]) -> Voter:
-    role, is_active, is_deleted, points = row
+    role, is_active, is_deleted, points, stake_address = row
     return Voter(id=voter_id, role=role, is_active=bool(is_active), is_deleted=bool(is_deleted),
-                 points=int(points))
+                 points=int(points), stake_address=stake_address)
 
 
 def _poll(poll_id: uuid.UUID, row: Sequence[Any]) -> PollReplica:
-    title, status, opens_at, closes_at, causes, is_deleted = row
+    (title, status, opens_at, closes_at, causes, is_deleted, power_formula, min_stake_lovelace,
+     snapshot_epoch) = row
     return PollReplica(id=poll_id, title=title, status=status,
                        opens_at=_read_datetime(opens_at), closes_at=_read_datetime(closes_at),
                        causes=json.loads(causes) if isinstance(causes, str) else causes,
-                       is_deleted=bool(is_deleted))
+                       is_deleted=bool(is_deleted), power_formula=power_formula,
+                       min_stake_lovelace=int(min_stake_lovelace),
+                       snapshot_epoch=snapshot_epoch)
+
+
+def _power(row: Sequence[Any]) -> PowerRead:
+    """`_POWER_SELECT`'s values, read in the mode the platform runs in."""
+    cap, voter_power, address_power, snapshot_lovelace = row
+    return PowerRead(
+        open_mode=open_eligibility(),
+        voter_power=voter_power,
+        table_frozen=cap is not None, cap=None if cap is None or cap < 0 else cap,
+        address_in_table=address_power is not None,
+        address_power=None if address_power is None or address_power < 0 else address_power,
+        snapshot_lovelace=snapshot_lovelace)
 
 
 def _ballot(voter: Voter, poll: PollReplica, row: Sequence[Any]) -> Ballot:
@@ -291,6 +370,11 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
         revision.total_points, revision.voter_points, _datetime(revision.created_at),
         revision.receipt, revision.previous_receipt, revision.nonce]))
     statements = [(s.execute if postgresql else s.sql, params) for s, params in calls]
+    if write.power_freeze is not None:
+        # Unprepared: once per voter and poll, not on every ballot.
+        freeze, params = _freeze_call(poll_id=ballot.poll_id, voter_id=ballot.voter_id,
+                                      freeze=write.power_freeze, at=revision.created_at)
+        statements.append((freeze.sql, params))
     if not allocations:
         return statements  # a retraction
     if postgresql:
@@ -308,14 +392,23 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
     return statements
 
 
-# PostgreSQL only (`begin_and_read`). The ballot is left-joined: the voter may have none yet.
-_READ = Statement(
-    "voting_cast_read", ("uuid", "uuid"),
-    f"SELECT {_columns('v', _VOTER_COLUMNS)}, {_columns('p', _POLL_COLUMNS)},"
-    f" {_columns('b', _BALLOT_COLUMNS)}"
-    f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
-    f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
-    " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
+
+
+def _read(name: str, power_select: str) -> Statement:
+    """PostgreSQL only (`begin_and_read`). The ballot is left-joined: the voter may have none
+    yet."""
+    return Statement(
+        name, ("uuid", "uuid"),
+        f"SELECT {_columns('v', _VOTER_COLUMNS)}, {_columns('p', _POLL_COLUMNS)},"
+        f" {_columns('b', _BALLOT_COLUMNS)}, {power_select}"
+        f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
+        f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
+        " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
+
+
+# One per mode (a setting, read on every write); the open mode's is prepared.
+_READ_OPEN = _read("voting_cast_read", _POWER_SELECT_OPEN)
+_READ_CHAIN = _read("voting_cast_read_chain", _POWER_SELECT_CHAIN)
 # Text, not varchar(n), parameters: a value too long for its column is refused by the insert,
 # where a cast to varchar(n) would cut it.
 _INSERT_BALLOT = Statement(
@@ -343,5 +436,17 @@ _INSERT_ALLOCATIONS = Statement(
     f"INSERT INTO {_ALLOCATION} (ballot_id, poll_id, cause_id, points, position)"
     " SELECT %s, %s, given.cause, given.points, given.n - 1"
     " FROM unnest(%s, %s) WITH ORDINALITY AS given(cause, points, n)")
-_PREPARED = (_READ, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT, _INSERT_REVISION,
+# The first need of a voter's power in a poll freezes it (`voting.eligibility.voter_power`),
+# in statements run unprepared (`Statement.sql`). A plain INSERT: a row another write froze
+# since this one read breaks the unique constraint, and the write reads again
+# (`_write_in_two_round_trips`).
+_FREEZE_VOTER_POWER = Statement(
+    "voting_cast_freeze_voter_power", ("uuid", "uuid", "bigint", "bigint", "timestamptz"),
+    f"INSERT INTO {_POWER} (poll_id, stake_address, voter_id, lovelace, loyalty, uncapped,"
+    " power, frozen_at) VALUES (%s, NULL, %s, NULL, NULL, %s, %s, %s)")
+_FREEZE_ADDRESS_POWER = Statement(
+    "voting_cast_freeze_address_power", ("bigint", "bigint", "uuid", "text"),
+    f"UPDATE {_POWER} SET uncapped = %s, power = %s"
+    " WHERE poll_id = %s AND stake_address = %s AND power IS NULL")
+_PREPARED = (_READ_OPEN, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT, _INSERT_REVISION,
              _INSERT_ALLOCATIONS)

@@ -7,6 +7,7 @@ worded from those rows, or it writes the ballot's next revision, in the same tra
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,10 +32,13 @@ def ballot_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
 
     def cast(locked: Locked) -> BallotWrite:
         now = timezone.now()
-        voter, poll = eligibility.ballot_cast_check(voter=locked.voter, poll=locked.poll,
-                                                    allocations=given, now=now)
-        return _next_revision(voter=voter, poll=poll, ballot=locked.ballot,
-                              kind=BallotRevision.Kind.CAST, allocations=given, now=now)
+        voter, poll, (power, freeze) = eligibility.ballot_cast_check(
+            voter=locked.voter, poll=locked.poll, allocations=given, now=now,
+            power=locked.power)
+        write = _next_revision(voter=voter, poll=poll, ballot=locked.ballot,
+                               kind=BallotRevision.Kind.CAST, allocations=given, now=now,
+                               power=power)
+        return dataclasses.replace(write, power_freeze=freeze)
 
     written = ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=cast)
     return written.ballot, written.created
@@ -49,13 +53,24 @@ def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
         voter, poll, ballot = eligibility.ballot_retract_check(
             voter=locked.voter, poll=locked.poll, ballot=locked.ballot, now=now)
         return _next_revision(voter=voter, poll=poll, ballot=ballot,
-                              kind=BallotRevision.Kind.RETRACT, allocations=[], now=now)
+                              kind=BallotRevision.Kind.RETRACT, allocations=[], now=now,
+                              power=_power_of_retraction(voter, locked))
 
     return ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=retract).ballot
 
 
+def _power_of_retraction(voter: Voter, locked: Locked) -> int:
+    """The power a retraction records: the frozen one if any, else the voter's points (a
+    retraction needs no power, so it freezes none)."""
+    power = locked.power
+    if power.open_mode:
+        return voter.points if power.voter_power is None else power.voter_power
+    return power.address_power if power.address_power is not None else voter.points
+
+
 def _next_revision(*, voter: Voter, poll: PollReplica, ballot: Ballot | None, kind: str,
-                   allocations: Sequence[AllocationIn], now: datetime) -> BallotWrite:
+                   allocations: Sequence[AllocationIn], now: datetime,
+                   power: int) -> BallotWrite:
     """The rows of the ballot's next revision, unsaved: the ballot (new if None) moved on to
     it, with its receipt chained to the previous one, and its allocations (none for a
     retraction)."""
@@ -74,7 +89,7 @@ def _next_revision(*, voter: Voter, poll: PollReplica, ballot: Ballot | None, ki
     revision = BallotRevision(
         ballot=ballot, number=number, kind=kind,
         allocations=[{"cause": str(a["cause"]), "points": a["points"]} for a in allocations],
-        total_points=sum(a["points"] for a in allocations), voter_points=voter.points,
+        total_points=sum(a["points"] for a in allocations), voter_points=power,
         created_at=now, receipt=receipt, previous_receipt=previous, nonce=nonce)
     rows = [Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"],
                        position=i) for i, a in enumerate(allocations)]

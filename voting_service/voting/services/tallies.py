@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from shared_events.kit.errors import NotFound
 
 from ..models import PollReplica, PollStatus, PollTally
+from ..selectors.power import power_summary
 from ..selectors.tallies import TallyResult, tally_compute, tally_recount
 from .locks import poll_lock_shared
 
@@ -22,12 +23,15 @@ log = logging.getLogger(__name__)
 
 
 def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> PollTally:
+    power = power_summary(poll=poll)
     values = {"causes": result.causes, "ballots": result.ballots,
               "total_points": result.total_points, "final": result.final,
               "ballots_digest": result.ballots_digest, "receipts_digest": result.receipts_digest,
               "computed_at": result.computed_at,
               # The poll row holds what voting enforced (`services.closing`).
-              "closes_at": poll.closes_at if result.final else None}
+              "closes_at": poll.closes_at if result.final else None,
+              "power_formula": power.power_formula, "snapshot_epoch": power.snapshot_epoch,
+              "eligible": power.eligible, "total_power": power.total_power}
     if tally is None:
         # An INSERT, never Django's UPDATE-then-INSERT: a row another transaction committed
         # since we looked must make this fail, not be overwritten with version 1.

@@ -11,7 +11,7 @@ from itertools import count
 from rest_framework.test import APIClient
 
 from shared_events.core.consumer.apply import IncomingMessage
-from shared_events.core.schemas.accounts import AccountState
+from shared_events.core.schemas.accounts import AccountState, EpochStakePart
 from shared_events.core.schemas.polls import PollState
 from shared_events.kit.testing import make_token
 from voting import services
@@ -21,9 +21,11 @@ _seq = count(1)
 
 
 def account_state(account_id: uuid.UUID | None = None, *, points: int = 100,
-                  is_active: bool = True, role: str = "delegator") -> AccountState:
+                  is_active: bool = True, role: str = "delegator",
+                  stake_address: str | None = None) -> AccountState:
     return AccountState(id=str(account_id or uuid.uuid4()), role=role, is_active=is_active,
-                        points=points, stake_address=None, joined_at="2026-01-01T00:00:00+00:00")
+                        points=points, stake_address=stake_address,
+                        joined_at="2026-01-01T00:00:00+00:00")
 
 
 def make_voter(points: int = 100, **kwargs) -> Voter:
@@ -34,7 +36,8 @@ def make_voter(points: int = 100, **kwargs) -> Voter:
 
 def set_voter(voter: Voter, **changes) -> Voter:
     state = dataclasses.replace(account_state(voter.pk, points=voter.points,
-                                              is_active=voter.is_active, role=voter.role),
+                                              is_active=voter.is_active, role=voter.role,
+                                              stake_address=voter.stake_address),
                                 **changes)
     services.voters_apply_account_states(states=[(state, voter.source_version + 1)])
     return Voter.objects.get(pk=voter.pk)
@@ -66,7 +69,9 @@ def poll_state_of(poll: PollReplica, **changes) -> PollState:
               "fund_lovelace": poll.fund_lovelace, "opens_at": poll.opens_at.isoformat(),
               "closes_at": poll.closes_at.isoformat(), "status": poll.status,
               "results_visibility": poll.results_visibility, "causes": list(poll.causes),
-              "deleted": poll.is_deleted}
+              "deleted": poll.is_deleted, "power_formula": poll.power_formula,
+              "min_stake_lovelace": poll.min_stake_lovelace, "cap_percent": poll.cap_percent,
+              "snapshot_epoch": poll.snapshot_epoch}
     return PollState(**{**values, **changes})
 
 
@@ -112,3 +117,18 @@ def cast(voter: Voter, poll: PollReplica, *points: int) -> None:
     services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
                          allocations=[{"cause": c, "points": p}
                                       for c, p in zip(poll.causes, points, strict=False)])
+
+
+def stake_part(epoch: int, rows: list[list], *, part: int = 0, parts: int = 1,
+               pool_id: str = "pool1test") -> EpochStakePart:
+    return EpochStakePart(epoch=epoch, part=part, parts=parts, pool_id=pool_id, rows=rows)
+
+
+def epoch_stake_message(state: EpochStakePart, version: int = 1) -> IncomingMessage:
+    aggregate_id = f"{state.epoch}-{state.part}"
+    return IncomingMessage("ACCOUNTS", next(_seq), f"accounts.epoch_stake.{aggregate_id}",
+                           json.dumps({
+                               "id": str(uuid.uuid4()), "type": "accounts.epoch_stake.created",
+                               "schema_version": 1, "aggregate_id": aggregate_id,
+                               "version": version, "occurred_at": datetime.now(UTC).isoformat(),
+                               "data": state.to_dict()}).encode())

@@ -15,7 +15,7 @@ from ..factories import account_message, poll_message, poll_state
 
 pytestmark = pytest.mark.django_db
 def test_voting_follows_accounts_and_causes():
-    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*"],
+    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*", "accounts.epoch_stake.*"],
                                "POLLS": ["polls.cause.*", "polls.poll.*"]}
 
 
