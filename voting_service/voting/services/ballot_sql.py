@@ -279,7 +279,7 @@ def power_freeze_write(*, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: Power
 
 
 def _freeze_call(*, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: PowerFreeze,
-                 at: datetime) -> tuple[Statement, list[object]]:
+                 at: datetime) -> tuple[Statement, list[Any]]:
     if freeze.stake_address is None:
         return _FREEZE_VOTER_POWER, [_uuid(poll_id), _uuid(voter_id), freeze.uncapped,
                                      freeze.power, _datetime(at)]

@@ -103,11 +103,15 @@ def power_freeze_if_ready(*, poll: PollReplica) -> PollPowerTable | None:
 
 
 def _freeze(poll: PollReplica) -> PollPowerTable:
+    # Only a poll whose snapshot epoch is complete here is frozen (the callers check it).
+    snapshot_epoch = poll.snapshot_epoch
+    if snapshot_epoch is None:
+        raise ValueError(f"poll {poll.pk} has no snapshot epoch to freeze its power from")
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(_rows_sql(poll.power_formula),
                        [_db_uuid(poll.pk), connection.ops.adapt_datetimefield_value(now),
-                        poll.snapshot_epoch, poll.min_stake_lovelace])
+                        snapshot_epoch, poll.min_stake_lovelace])
         cursor.execute(f"SELECT COALESCE(SUM(uncapped), 0) FROM {_POWER} WHERE poll_id = %s",
                        [_db_uuid(poll.pk)])
         total = int(cursor.fetchone()[0])
@@ -116,7 +120,7 @@ def _freeze(poll: PollReplica) -> PollPowerTable:
             cursor.execute(f"UPDATE {_POWER} SET power = %s WHERE poll_id = %s AND power > %s",
                            [cap, _db_uuid(poll.pk), cap])
     table = PollPowerTable.objects.create(
-        poll=poll, power_formula=poll.power_formula, snapshot_epoch=poll.snapshot_epoch,
+        poll=poll, power_formula=poll.power_formula, snapshot_epoch=snapshot_epoch,
         min_stake_lovelace=poll.min_stake_lovelace, cap_percent=poll.cap_percent,
         uncapped_total=total, cap=cap, frozen_at=now)
     log.info("power of poll %s frozen: %s of epoch %d, total %d, cap %s", poll.pk,
