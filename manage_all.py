@@ -80,8 +80,9 @@ def _int_env(environ: dict[str, str], name: str, default: int) -> int:
     return int(value)
 
 
-def platform_config(environ: dict[str, str] | None = None, *,
-                    web_workers: int | None = None) -> PlatformConfig:
+def platform_config(
+    environ: dict[str, str] | None = None, *, web_workers: int | None = None
+) -> PlatformConfig:
     """What `up` would run, read from the environment (os.environ by default)."""
     environ = dict(os.environ if environ is None else environ)
     var_dir = Path(environ.get("VAR_DIR") or ROOT / "var").resolve()
@@ -94,8 +95,9 @@ def platform_config(environ: dict[str, str] | None = None, *,
         environ=environ,
         var_dir=var_dir,
         python=sys.executable,
-        ports={svc: _int_env(environ, f"{svc.upper()}_PORT", port)
-               for svc, port in SERVICES.items()},
+        ports={
+            svc: _int_env(environ, f"{svc.upper()}_PORT", port) for svc, port in SERVICES.items()
+        },
         nats_port=nats_port,
         nats_url=nats_url,
         embedded_broker=not environ.get("CELERY_BROKER_URL"),
@@ -135,31 +137,103 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
     """Every process of the platform, in start order. `up` and the system tests run these."""
     specs = []
     if config.nats_port is not None:
-        specs.append(ProcessSpec(
-            "nats", [scripts_binary("nats-server"), "-a", "127.0.0.1", "-p",
-                     str(config.nats_port), "-js", "-sd", str(config.var_dir / "nats")],
-            ROOT, dict(config.environ)))
+        specs.append(
+            ProcessSpec(
+                "nats",
+                [
+                    scripts_binary("nats-server"),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(config.nats_port),
+                    "-js",
+                    "-sd",
+                    str(config.var_dir / "nats"),
+                ],
+                ROOT,
+                dict(config.environ),
+            )
+        )
     if config.embedded_broker:
-        specs.append(ProcessSpec(
-            "redis", [scripts_binary("redis-server"), "--port", "0", "--unixsocket",
-                      str(config.redis_socket), "--unixsocketperm", "700", "--save", "",
-                      "--appendonly", "no", "--dir", str(config.var_dir)],
-            ROOT, dict(config.environ)))
+        specs.append(
+            ProcessSpec(
+                "redis",
+                [
+                    scripts_binary("redis-server"),
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(config.redis_socket),
+                    "--unixsocketperm",
+                    "700",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(config.var_dir),
+                ],
+                ROOT,
+                dict(config.environ),
+            )
+        )
     py = config.python
     for service, port in config.ports.items():
         cwd, env = ROOT / f"{service}_service", service_env(config, service)
         specs += [
-            ProcessSpec(f"{service}-web", [
-                py, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                "--workers", str(config.web_workers), "--threads", "8",
-                "--worker-class", "gthread", "--no-control-socket", "--access-logfile", "-",
-                "--graceful-timeout", str(WEB_GRACEFUL_TIMEOUT)], cwd, env),
-            ProcessSpec(f"{service}-worker", [
-                py, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
-                "--concurrency", "4", "--loglevel", "INFO", "-n", f"{service}@%h",
-                "--without-gossip", "--without-mingle"], cwd, env),
-            ProcessSpec(f"{service}-beat", [
-                py, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"], cwd, env),
+            ProcessSpec(
+                f"{service}-web",
+                [
+                    py,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(config.web_workers),
+                    "--threads",
+                    "8",
+                    "--worker-class",
+                    "gthread",
+                    "--no-control-socket",
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    str(WEB_GRACEFUL_TIMEOUT),
+                ],
+                cwd,
+                env,
+            ),
+            ProcessSpec(
+                f"{service}-worker",
+                [
+                    py,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    "4",
+                    "--loglevel",
+                    "INFO",
+                    "-n",
+                    f"{service}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                cwd,
+                env,
+            ),
+            ProcessSpec(
+                f"{service}-beat",
+                [py, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
+                cwd,
+                env,
+            ),
             ProcessSpec(f"{service}-consumer", [py, "manage.py", "consume_events"], cwd, env),
         ]
     return specs
@@ -193,6 +267,7 @@ def nats_reachable(url: str, timeout: float = 2.0) -> bool:
 
 # ---------------------------------------------------------------------------------- checks --
 
+
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
@@ -207,16 +282,23 @@ def preflight(config: PlatformConfig) -> None:
     """Refuse to start anything if any part could not start: never a half-started platform."""
     wanted = [(port, f"{svc} web", f"{svc.upper()}_PORT") for svc, port in config.ports.items()]
     if config.nats_port is not None:
-        wanted.append((config.nats_port, "the embedded NATS server",
-                       "EMBEDDED_NATS_PORT (or NATS_URL to use a NATS of your own)"))
+        wanted.append(
+            (
+                config.nats_port,
+                "the embedded NATS server",
+                "EMBEDDED_NATS_PORT (or NATS_URL to use a NATS of your own)",
+            )
+        )
     seen: dict[int, str] = {}
     for port, what, var in wanted:
         if port in seen:
             fail(f"port {port} is configured for both {seen[port]} and {what}; set {var}")
         seen[port] = what
         if not port_free(port):
-            fail(f"port {port} ({what}) is already in use; stop what uses it or set {var} "
-                 f"to another port")
+            fail(
+                f"port {port} ({what}) is already in use; stop what uses it or set {var} "
+                f"to another port"
+            )
     if config.embedded_broker:
         sock_path = config.redis_socket
         if len(str(sock_path)) > 100:
@@ -224,11 +306,14 @@ def preflight(config: PlatformConfig) -> None:
         if sock_path.exists():
             with socket.socket(socket.AF_UNIX) as sock:
                 if sock.connect_ex(str(sock_path)) == 0:
-                    fail(f"a Redis is already listening on {sock_path}: is the platform "
-                         f"already running with VAR_DIR={config.var_dir}?")
+                    fail(
+                        f"a Redis is already listening on {sock_path}: is the platform "
+                        f"already running with VAR_DIR={config.var_dir}?"
+                    )
 
 
 # -------------------------------------------------------------------------------- database --
+
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database a URL names if it does not exist yet."""
@@ -241,9 +326,13 @@ def ensure_database(url: str) -> None:
     from psycopg2 import sql
 
     name = database["NAME"]
-    conn = psycopg2.connect(dbname="postgres", user=database["USER"] or None,
-                            password=database["PASSWORD"] or None,
-                            host=database["HOST"] or None, port=database["PORT"] or None)
+    conn = psycopg2.connect(
+        dbname="postgres",
+        user=database["USER"] or None,
+        password=database["PASSWORD"] or None,
+        host=database["HOST"] or None,
+        port=database["PORT"] or None,
+    )
     try:
         conn.autocommit = True
         with conn.cursor() as cursor:
@@ -265,8 +354,13 @@ def migrate(config: PlatformConfig, services: list[str] | None = None) -> None:
         if env.get("DATABASE_URL"):
             ensure_database(env["DATABASE_URL"])
         running[service] = subprocess.Popen(
-            [config.python, "manage.py", "migrate", "--noinput"], cwd=ROOT / f"{service}_service",
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [config.python, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT / f"{service}_service",
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     failed = []
     try:
         for service, proc in running.items():
@@ -275,8 +369,10 @@ def migrate(config: PlatformConfig, services: list[str] | None = None) -> None:
             if proc.returncode:
                 failed.append(service)
                 print(output, end="", flush=True)
-            say(f"{service}: migrate {'FAILED' if proc.returncode else 'ok'}"
-                + (f" ({applied} migrations applied)" if applied else ""))
+            say(
+                f"{service}: migrate {'FAILED' if proc.returncode else 'ok'}"
+                + (f" ({applied} migrations applied)" if applied else "")
+            )
     finally:  # interrupted: leave no migration running
         for proc in running.values():
             if proc.poll() is None:
@@ -288,20 +384,32 @@ def migrate(config: PlatformConfig, services: list[str] | None = None) -> None:
 
 # ------------------------------------------------------------------------------------- up --
 
+
 def banner(config: PlatformConfig) -> str:
     lines = ["", "=" * 78, " The platform is up. Every service is ready:", ""]
     for service in config.ports:
         url = base_url(config, service)
-        lines += [f"   {service:<9} API   {url}api/", f"   {'':<9} admin {url}admin/",
-                  f"   {'':<9} docs  {url}api/docs/"]
-    lines += ["", f"   NATS      {config.nats_url}"
-              + (" (embedded)" if config.nats_port is not None else ""),
-              "   broker    " + (f"redis on {config.redis_socket} (embedded)"
-                                 if config.embedded_broker else "CELERY_BROKER_URL"),
-              f"   var dir   {config.var_dir}", "",
-              " An operator for the admins: python3 manage_all.py createoperator "
-              "--email E --password P",
-              " Stop everything with Ctrl-C.", "=" * 78, ""]
+        lines += [
+            f"   {service:<9} API   {url}api/",
+            f"   {'':<9} admin {url}admin/",
+            f"   {'':<9} docs  {url}api/docs/",
+        ]
+    lines += [
+        "",
+        f"   NATS      {config.nats_url}" + (" (embedded)" if config.nats_port is not None else ""),
+        "   broker    "
+        + (
+            f"redis on {config.redis_socket} (embedded)"
+            if config.embedded_broker
+            else "CELERY_BROKER_URL"
+        ),
+        f"   var dir   {config.var_dir}",
+        "",
+        " An operator for the admins: python3 manage_all.py createoperator --email E --password P",
+        " Stop everything with Ctrl-C.",
+        "=" * 78,
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -313,8 +421,10 @@ def wait_ready_then_announce(config: PlatformConfig, stopped: threading.Event) -
             if http_status(base_url(config, service) + "health/ready", timeout=1.0) == 200:
                 pending.discard(service)
         if pending and time.monotonic() > deadline:
-            say(f"still not ready after {READY_TIMEOUT:.0f}s: {', '.join(sorted(pending))} "
-                f"(see the log lines above)")
+            say(
+                f"still not ready after {READY_TIMEOUT:.0f}s: {', '.join(sorted(pending))} "
+                f"(see the log lines above)"
+            )
             return
         stopped.wait(0.25)
     if not pending and not stopped.is_set():
@@ -331,13 +441,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     manager = Manager()
     for spec in specs:
         # `exec`: the process itself, not a shell, is the group leader honcho signals.
-        manager.add_process(spec.name, "exec " + shlex.join(spec.argv), env=spec.env,
-                            cwd=str(spec.cwd))
+        manager.add_process(
+            spec.name, "exec " + shlex.join(spec.argv), env=spec.env, cwd=str(spec.cwd)
+        )
     stopped = threading.Event()
     # Started before honcho forks its output readers, which inherit no lock from it: while they
     # fork it is polling over HTTP (it prints only once every service is ready).
-    threading.Thread(target=wait_ready_then_announce, args=(config, stopped), name="readiness",
-                     daemon=True).start()
+    threading.Thread(
+        target=wait_ready_then_announce, args=(config, stopped), name="readiness", daemon=True
+    ).start()
     say(f"starting {len(specs)} processes (runner pid {os.getpid()})")
     try:
         manager.loop()
@@ -350,6 +462,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------ other commands --
+
 
 def cmd_setup(args: argparse.Namespace) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 (setup runs under any python3)
@@ -364,13 +477,16 @@ def cmd_setup(args: argparse.Namespace) -> int:
             fail("could not create the virtualenv (on Debian/Ubuntu: apt install python3-venv)")
     stamp = VENV / ".requirements.stamp"
     inputs = sorted((ROOT / "requirements").glob("*.txt")) + [ROOT / "shared_events/pyproject.toml"]
-    fingerprint = "\n".join(f"{p.relative_to(ROOT)} {p.stat().st_mtime_ns} {p.stat().st_size}"
-                            for p in inputs)
+    fingerprint = "\n".join(
+        f"{p.relative_to(ROOT)} {p.stat().st_mtime_ns} {p.stat().st_size}" for p in inputs
+    )
     if not args.force and stamp.exists() and stamp.read_text() == fingerprint:
         say("dependencies are up to date (use --force to reinstall)")
         return 0
-    for step in (["-m", "pip", "install", "--upgrade", "pip"],
-                 ["-m", "pip", "install", "-r", "requirements/dev.txt"]):
+    for step in (
+        ["-m", "pip", "install", "--upgrade", "pip"],
+        ["-m", "pip", "install", "-r", "requirements/dev.txt"],
+    ):
         say(" ".join(["pip", *step[2:]]))
         if subprocess.call([str(VENV_PYTHON), *step], cwd=ROOT):
             fail("pip failed (see above)")
@@ -385,8 +501,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def run_manage(config: PlatformConfig, service: str, argv: list[str]) -> int:
-    return subprocess.call([config.python, "manage.py", *argv], cwd=ROOT / f"{service}_service",
-                           env=service_env(config, service))
+    return subprocess.call(
+        [config.python, "manage.py", *argv],
+        cwd=ROOT / f"{service}_service",
+        env=service_env(config, service),
+    )
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -396,8 +515,9 @@ def cmd_manage(args: argparse.Namespace) -> int:
 def cmd_createoperator(args: argparse.Namespace) -> int:
     config = platform_config()
     migrate(config, ["accounts"])
-    return run_manage(config, "accounts",
-                      ["createoperator", "--email", args.email, "--password", args.password])
+    return run_manage(
+        config, "accounts", ["createoperator", "--email", args.email, "--password", args.password]
+    )
 
 
 def events_status(config: PlatformConfig, service: str) -> dict:
@@ -408,9 +528,14 @@ def events_status(config: PlatformConfig, service: str) -> dict:
 
     python = str(VENV_PYTHON) if VENV_PYTHON.exists() else config.python
     try:
-        done = subprocess.run([python, "manage.py", "events_status", "--json"],
-                              cwd=ROOT / f"{service}_service", env=service_env(config, service),
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [python, "manage.py", "events_status", "--json"],
+            cwd=ROOT / f"{service}_service",
+            env=service_env(config, service),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except subprocess.TimeoutExpired:
         return {"error": "events_status did not answer within 30 s"}
     lines = done.stdout.strip().splitlines()
@@ -431,9 +556,14 @@ def chain_status(config: PlatformConfig) -> dict:
 
     python = str(VENV_PYTHON) if VENV_PYTHON.exists() else config.python
     try:
-        done = subprocess.run([python, "manage.py", "chain_status", "--json"],
-                              cwd=ROOT / "accounts_service", env=service_env(config, "accounts"),
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [python, "manage.py", "chain_status", "--json"],
+            cwd=ROOT / "accounts_service",
+            env=service_env(config, "accounts"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except subprocess.TimeoutExpired:
         return {"error": "chain_status did not answer within 30 s"}
     lines = done.stdout.strip().splitlines()
@@ -454,16 +584,21 @@ def _status_lines(events: dict) -> list[str]:
         return [f"{pad}events: {events['error']}"]
     outbox, dead = events["outbox"], events["dead_letters"]["dead"]
     age = outbox["oldest_pending_age_seconds"]
-    lines = [f"{pad}outbox: {outbox['pending']} pending"
-             + (f", {outbox['failing']} failing" if outbox["failing"] else "")
-             + (f", oldest {age:.1f} s" if age is not None else "")
-             + f"   dead letters: {dead}" + ("  <- see the admin" if dead else "")]
+    lines = [
+        f"{pad}outbox: {outbox['pending']} pending"
+        + (f", {outbox['failing']} failing" if outbox["failing"] else "")
+        + (f", oldest {age:.1f} s" if age is not None else "")
+        + f"   dead letters: {dead}"
+        + ("  <- see the admin" if dead else "")
+    ]
     for stream, lag in events["consumers"].items():
         if "error" in lag:
             lines.append(f"{pad}consumer {stream}: {lag['error'][:120]}")
         else:
-            lines.append(f"{pad}consumer {stream}: lag {lag['pending']}, "
-                         f"{lag['unacked']} in flight, {lag['redelivered']} redelivered")
+            lines.append(
+                f"{pad}consumer {stream}: lag {lag['pending']}, "
+                f"{lag['unacked']} in flight, {lag['redelivered']} redelivered"
+            )
     return lines
 
 
@@ -478,11 +613,16 @@ def status_problems(report: dict[str, dict], nats_up: bool, nats_url: str) -> li
         if "error" in events:
             found.append(f"{service}: {events['error']}")
         else:
-            found += [f"{service}: {p}" for p in events.get("problems", [])
-                      if not (p.startswith("nats:") and not nats_up)]  # said once above
+            found += [
+                f"{service}: {p}"
+                for p in events.get("problems", [])
+                if not (p.startswith("nats:") and not nats_up)
+            ]  # said once above
         chain = r.get("chain", {})
-        found += [f"{service}: {p}" for p in
-                  ([chain["error"]] if "error" in chain else chain.get("problems", []))]
+        found += [
+            f"{service}: {p}"
+            for p in ([chain["error"]] if "error" in chain else chain.get("problems", []))
+        ]
     return found
 
 
@@ -510,12 +650,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     problems = status_problems(report, nats_up, config.nats_url)
     healthy = not problems
     if args.json:
-        print(json.dumps({"healthy": healthy, "problems": problems, "services": report,
-                          "nats": {"url": config.nats_url, "reachable": nats_up}}))
+        print(
+            json.dumps(
+                {
+                    "healthy": healthy,
+                    "problems": problems,
+                    "services": report,
+                    "nats": {"url": config.nats_url, "reachable": nats_up},
+                }
+            )
+        )
         return 0 if healthy else 1
     for service, r in report.items():
-        print(f"{service:<9} {r['url']:<36} live: {r['live'] or 'down'}  "
-              f"ready: {r['ready'] or 'down'}")
+        print(
+            f"{service:<9} {r['url']:<36} live: {r['live'] or 'down'}  "
+            f"ready: {r['ready'] or 'down'}"
+        )
         for line in _status_lines(r["events"]):
             print(line)
         if "chain" in r:
@@ -548,6 +698,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------------- main --
 
+
 def dependencies_importable() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in REQUIRED_MODULES)
 
@@ -560,17 +711,27 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_setup)
     sub.add_parser("up", help="run the whole platform (Ctrl-C stops it)").set_defaults(func=cmd_up)
     sub.add_parser("migrate", help="migrate every service").set_defaults(func=cmd_migrate)
-    s = sub.add_parser("demo", help="a whole funding round on the embedded default, then "
-                       "the platform keeps running to look around")
+    s = sub.add_parser(
+        "demo",
+        help="a whole funding round on the embedded default, then "
+        "the platform keeps running to look around",
+    )
     s.add_argument("--exit", action="store_true", help="stop the platform when the round ends")
     s.set_defaults(func=cmd_demo)
     s = sub.add_parser("test", help="run every test suite (-- passes arguments to pytest)")
-    s.add_argument("targets", nargs="*", metavar="TARGET",
-                   help="shared_events, accounts, polls, voting, system (default: all)")
+    s.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="shared_events, accounts, polls, voting, system (default: all)",
+    )
     s.set_defaults(func=cmd_test)
-    s = sub.add_parser("bench", help="the performance benchmark: figures beside ceilings "
-                       "measured in the same run (--quick: a small smoke version; --help)",
-                       add_help=False)
+    s = sub.add_parser(
+        "bench",
+        help="the performance benchmark: figures beside ceilings "
+        "measured in the same run (--quick: a small smoke version; --help)",
+        add_help=False,
+    )
     s.set_defaults(func=cmd_bench)
     s = sub.add_parser("createoperator", help="create an operator account")
     s.add_argument("--email", required=True)
@@ -580,8 +741,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("service", choices=list(SERVICES))
     s.add_argument("args", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_manage)
-    s = sub.add_parser("status", help="health of every service and NATS, outbox backlog, "
-                       "consumer lag and dead letters")
+    s = sub.add_parser(
+        "status",
+        help="health of every service and NATS, outbox backlog, consumer lag and dead letters",
+    )
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_status)
     return p
@@ -592,15 +755,14 @@ def main(argv: list[str] | None = None) -> int:
     extra: list[str] = []
     if argv[:1] == ["test"] and "--" in argv:
         cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1:]
+        argv, extra = argv[:cut], argv[cut + 1 :]
     elif argv[:1] == ["bench"]:
         argv, extra = argv[:1], argv[1:]  # its own options (tests/bench/runner.py)
     args = parser().parse_args(argv)
     args.extra = extra
     if args.command not in ("setup", "status") and not dependencies_importable():
         if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV.resolve():
-            os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(Path(__file__).resolve()),
-                                   *sys.argv[1:]])
+            os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
         fail("the dependencies are not installed: run `python3 manage_all.py setup` first")
     return args.func(args)
 

@@ -25,13 +25,23 @@ import manage_all
 from shared_events.core.testing import port_open, wait_until
 from tests.system.harness import Platform, Response
 
-CAUSES = ["Clean water wells", "School meals", "Reforestation", "Animal shelter",
-          "Open-source Cardano tooling"]
+CAUSES = [
+    "Clean water wells",
+    "School meals",
+    "Reforestation",
+    "Animal shelter",
+    "Open-source Cardano tooling",
+]
 DELEGATORS = 50
 FUND_LOVELACE = 25_000_000_000  # 25,000 ADA
 # Only the embedded default: a developer's database or broker settings are left alone.
-_EMBEDDED_ONLY = ("DATABASE_URL", "NATS_URL", "CELERY_BROKER_URL", "CACHE_URL",
-                  *(f"{s.upper()}_DATABASE_URL" for s in manage_all.SERVICES))
+_EMBEDDED_ONLY = (
+    "DATABASE_URL",
+    "NATS_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    *(f"{s.upper()}_DATABASE_URL" for s in manage_all.SERVICES),
+)
 
 
 class Progress:
@@ -117,59 +127,117 @@ def run(platform: Platform, *, seed: int = 7) -> dict[str, Any]:
     password = f"demo-{secrets.token_hex(6)}"
     operator_email = f"operator-{secrets.token_hex(3)}@demo.example"
 
-    created = platform.manage("accounts", "createoperator", "--email", operator_email,
-                              "--password", password)
+    created = platform.manage(
+        "accounts", "createoperator", "--email", operator_email, "--password", password
+    )
     if created.returncode != 0:
         raise RuntimeError(created.stderr)
-    operator = _ok(platform.api("POST", "accounts", "token/",
-                                {"email": operator_email, "password": password}), 200)["access"]
+    operator = _ok(
+        platform.api("POST", "accounts", "token/", {"email": operator_email, "password": password}),
+        200,
+    )["access"]
     print(f"  operator {operator_email} / {password}")
 
-    causes = [_ok(platform.api("POST", "polls", "causes/", {
-        "title": title, "description": f"Demo cause: {title.lower()}.",
-        "url": "https://example.org/" + title.split()[0].lower()}, token=operator), 201)["id"]
-        for title in CAUSES]
+    causes = [
+        _ok(
+            platform.api(
+                "POST",
+                "polls",
+                "causes/",
+                {
+                    "title": title,
+                    "description": f"Demo cause: {title.lower()}.",
+                    "url": "https://example.org/" + title.split()[0].lower(),
+                },
+                token=operator,
+            ),
+            201,
+        )["id"]
+        for title in CAUSES
+    ]
 
     def enrol(i: int) -> dict[str, Any]:
         email = f"delegator{i:02d}-{secrets.token_hex(2)}@demo.example"
-        account = _ok(platform.api("POST", "accounts", "register/",
-                                   {"email": email, "password": password}), 201)
+        account = _ok(
+            platform.api("POST", "accounts", "register/", {"email": email, "password": password}),
+            201,
+        )
         # The initial grant is 100: from 10 to 500 points, never exactly 100 (a change of 0
         # points is refused). Drawn in the worker threads, so in any order, hence per index.
         extra = random.Random(seed * 1000 + i).choice([p for p in range(10, 501) if p != 100]) - 100
-        _ok(platform.api("POST", "accounts", f"accounts/{account['id']}/points/",
-                         {"delta": extra, "reason": "demo: stake-weighted bonus"},
-                         token=operator), 201)
-        token = _ok(platform.api("POST", "accounts", "token/",
-                                 {"email": email, "password": password}), 200)["access"]
+        _ok(
+            platform.api(
+                "POST",
+                "accounts",
+                f"accounts/{account['id']}/points/",
+                {"delta": extra, "reason": "demo: stake-weighted bonus"},
+                token=operator,
+            ),
+            201,
+        )
+        token = _ok(
+            platform.api("POST", "accounts", "token/", {"email": email, "password": password}), 200
+        )["access"]
         return {"id": account["id"], "token": token, "points": 100 + extra}
 
     delegators = _parallel("registering delegators", list(range(DELEGATORS)), enrol)
 
     opens_at = datetime.now(UTC) + timedelta(seconds=4)
     closes_at = opens_at + timedelta(seconds=15)
-    poll = _ok(platform.api("POST", "polls", "polls/", {
-        "title": "Demo funding round", "description": "Where should this epoch's fund go?",
-        "fund_lovelace": FUND_LOVELACE, "opens_at": opens_at.isoformat(),
-        "closes_at": closes_at.isoformat(), "causes": causes, "results_visibility": "live"},
-        token=operator), 201)
+    poll = _ok(
+        platform.api(
+            "POST",
+            "polls",
+            "polls/",
+            {
+                "title": "Demo funding round",
+                "description": "Where should this epoch's fund go?",
+                "fund_lovelace": FUND_LOVELACE,
+                "opens_at": opens_at.isoformat(),
+                "closes_at": closes_at.isoformat(),
+                "causes": causes,
+                "results_visibility": "live",
+            },
+            token=operator,
+        ),
+        201,
+    )
     _ok(platform.api("POST", "polls", f"polls/{poll['id']}/schedule/", token=operator), 200)
 
     _wait_with_progress("waiting for the poll to open", opens_at)
-    wait_until(lambda: platform.api("GET", "polls", f"polls/{poll['id']}/",
-                                    token=operator).body.get("status") == "open",
-               timeout=30, message="the poll to open")
+    wait_until(
+        lambda: (
+            platform.api("GET", "polls", f"polls/{poll['id']}/", token=operator).body.get("status")
+            == "open"
+        ),
+        timeout=30,
+        message="the poll to open",
+    )
 
     def cast(delegator: dict[str, Any], allocations: list[dict[str, Any]] | None = None) -> None:
         body = {"allocations": allocations or _allocation(rng, causes, delegator["points"])}
-        wait_until(lambda: platform.api("PUT", "voting", f"polls/{poll['id']}/ballot/", body,
-                                        token=delegator["token"]).status in (200, 201),
-                   timeout=30, message="a ballot to be accepted")
+        wait_until(
+            lambda: (
+                platform.api(
+                    "PUT", "voting", f"polls/{poll['id']}/ballot/", body, token=delegator["token"]
+                ).status
+                in (200, 201)
+            ),
+            timeout=30,
+            message="a ballot to be accepted",
+        )
 
     _parallel("casting ballots", delegators, cast)
     _parallel("re-voting", rng.sample(delegators, 10), cast)
-    _parallel("retracting", rng.sample(delegators, 3), lambda d: _ok(platform.api(
-        "DELETE", "voting", f"polls/{poll['id']}/ballot/", token=d["token"]), 204, 404))
+    _parallel(
+        "retracting",
+        rng.sample(delegators, 3),
+        lambda d: _ok(
+            platform.api("DELETE", "voting", f"polls/{poll['id']}/ballot/", token=d["token"]),
+            204,
+            404,
+        ),
+    )
 
     _wait_with_progress("waiting for the close", closes_at)
     bar = Progress("final tally and payouts", 1)
@@ -191,17 +259,25 @@ def print_results(results: dict[str, Any]) -> None:
     print("  " + "-" * 71)
     for c in rows:
         share = f"{Decimal(c['share']) * 100:.2f}%"
-        print(f"  {c['title']:<30} {c['points']:>7} {c['voters']:>6} {share:>8} "
-              f"{Decimal(c['payout_ada']):>16,.6f}")
+        print(
+            f"  {c['title']:<30} {c['points']:>7} {c['voters']:>6} {share:>8} "
+            f"{Decimal(c['payout_ada']):>16,.6f}"
+        )
     paid = sum(c["payout_lovelace"] for c in rows)
     print("  " + "-" * 71)
-    print(f"  {'total':<30} {results['total_points']:>7} {results['ballots']:>6} "
-          f"{'':>8} {Decimal(paid) / 1_000_000:>16,.6f}")
+    print(
+        f"  {'total':<30} {results['total_points']:>7} {results['ballots']:>6} "
+        f"{'':>8} {Decimal(paid) / 1_000_000:>16,.6f}"
+    )
     print(f"\n  ballots counted: {results['ballots']}; digest {results['ballots_digest']}")
-    print(f"  receipts digest: {results['receipts_digest']} (the receipts at "
-          f"/voting/api/polls/{results['poll']}/receipts/)")
-    print(f"  payouts sum to the fund exactly: {paid == results['fund_lovelace']} "
-          f"({paid} of {results['fund_lovelace']} lovelace)")
+    print(
+        f"  receipts digest: {results['receipts_digest']} (the receipts at "
+        f"/voting/api/polls/{results['poll']}/receipts/)"
+    )
+    print(
+        f"  payouts sum to the fund exactly: {paid == results['fund_lovelace']} "
+        f"({paid} of {results['fund_lovelace']} lovelace)"
+    )
 
 
 def main(*, exit_after: bool) -> int:
@@ -210,19 +286,26 @@ def main(*, exit_after: bool) -> int:
     started = time.monotonic()
     try:
         platform.start()
-        print(f"  up in {time.monotonic() - started:.1f}s: accounts {platform.url('accounts')}, "
-              f"polls {platform.url('polls')}, voting {platform.url('voting')}")
+        print(
+            f"  up in {time.monotonic() - started:.1f}s: accounts {platform.url('accounts')}, "
+            f"polls {platform.url('polls')}, voting {platform.url('voting')}"
+        )
         results = run(platform)
         print_results(results)
         print(f"\nDemo finished in {time.monotonic() - started:.0f}s.")
         if not exit_after:
-            print(f"The platform keeps running: admin {platform.url('accounts', 'admin/')}, "
-                  f"API docs {platform.url('polls', 'api/docs/')}. Ctrl-C stops it.")
+            print(
+                f"The platform keeps running: admin {platform.url('accounts', 'admin/')}, "
+                f"API docs {platform.url('polls', 'api/docs/')}. Ctrl-C stops it."
+            )
             signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly too
             while True:
                 time.sleep(3600)
-        return 0 if sum(c["payout_lovelace"] for c in results["causes"]) == results[
-            "fund_lovelace"] else 1
+        return (
+            0
+            if sum(c["payout_lovelace"] for c in results["causes"]) == results["fund_lovelace"]
+            else 1
+        )
     except KeyboardInterrupt:
         return 130
     except Exception:
@@ -231,4 +314,3 @@ def main(*, exit_after: bool) -> int:
     finally:
         print("Stopping the platform ...")
         platform.close()
-

@@ -41,15 +41,29 @@ def has_tests(target: str) -> bool:
 
 
 # pytest options whose value is a separate argument that may look like a test path.
-_OPTIONS_WITH_A_VALUE = {"--deselect", "--ignore", "--ignore-glob", "-k", "-m", "-p", "-o",
-                         "-c", "--rootdir", "--confcutdir", "--basetemp"}
+_OPTIONS_WITH_A_VALUE = {
+    "--deselect",
+    "--ignore",
+    "--ignore-glob",
+    "-k",
+    "-m",
+    "-p",
+    "-o",
+    "-c",
+    "--rootdir",
+    "--confcutdir",
+    "--basetemp",
+}
 
 
 def _names_tests(extra: list[str]) -> bool:
     """Whether pytest's arguments name test files or test ids under tests/ themselves."""
-    return any(not arg.startswith("-") and arg.split("::")[0].startswith("tests/")
-               and (i == 0 or extra[i - 1] not in _OPTIONS_WITH_A_VALUE)
-               for i, arg in enumerate(extra))
+    return any(
+        not arg.startswith("-")
+        and arg.split("::")[0].startswith("tests/")
+        and (i == 0 or extra[i - 1] not in _OPTIONS_WITH_A_VALUE)
+        for i, arg in enumerate(extra)
+    )
 
 
 def command(target: str, extra: list[str]) -> tuple[list[str], Path, dict[str, str]]:
@@ -83,12 +97,18 @@ def counts(summary: str) -> tuple[int, int]:
 
 def run_target(target: str, extra: list[str]) -> Result:
     argv, cwd, env = command(target, extra)
-    print(f"\n>>> {target}: {' '.join(argv[1:])}  (in {cwd.relative_to(ROOT) or '.'})",
-          flush=True)
+    print(f"\n>>> {target}: {' '.join(argv[1:])}  (in {cwd.relative_to(ROOT) or '.'})", flush=True)
     started = time.monotonic()
     summary = ""
-    with subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             sys.stdout.write(line)
@@ -113,8 +133,10 @@ def run_test_targets(targets: list[str], extra: list[str]) -> int:
     results = [run_target(target, extra) for target in targets]
     print("\n" + "=" * 30 + " manage_all test summary " + "=" * 30)
     for r in results:
-        print(f"  {r.target:<14} {r.passed:>4} passed {r.failed:>3} failed  "
-              f"{r.seconds:6.1f}s  {r.verdict}")
+        print(
+            f"  {r.target:<14} {r.passed:>4} passed {r.failed:>3} failed  "
+            f"{r.seconds:6.1f}s  {r.verdict}"
+        )
     passed, failed = sum(r.passed for r in results), sum(r.failed for r in results)
     bad = [r for r in results if r.verdict.startswith("FAILED")]
     print(f"{passed} passed, {failed} failed", flush=True)

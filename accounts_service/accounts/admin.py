@@ -63,8 +63,9 @@ class LedgerAdjustmentFormSet(BaseInlineFormSet):
                 form.add_error("reason", "Say why the points change.")
             balance += delta
             if balance < 0:
-                form.add_error("delta", f"The account has {self.instance.points} points; "
-                                        "it cannot go below 0.")
+                form.add_error(
+                    "delta", f"The account has {self.instance.points} points; it cannot go below 0."
+                )
 
 
 class LedgerEntryInline(admin.TabularInline):
@@ -98,13 +99,27 @@ class AccountAdmin(UserAdmin):
     form = AccountChangeForm
     add_form = AccountCreationForm
     model = Account
-    list_display = ("__str__", "role", "points", "is_active", "stake_address",
-                    "stake_address_verified_at", "date_joined")
+    list_display = (
+        "__str__",
+        "role",
+        "points",
+        "is_active",
+        "stake_address",
+        "stake_address_verified_at",
+        "date_joined",
+    )
     list_filter = ("role", "is_active")
     search_fields = ("email", "stake_address")
     ordering = ("-date_joined",)
-    readonly_fields = ("id", "stake_address", "stake_address_verified_at", "points",
-                       "date_joined", "last_login", "version")
+    readonly_fields = (
+        "id",
+        "stake_address",
+        "stake_address_verified_at",
+        "points",
+        "date_joined",
+        "last_login",
+        "version",
+    )
     filter_horizontal = ()
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
@@ -113,8 +128,7 @@ class AccountAdmin(UserAdmin):
         ("History", {"fields": ("date_joined", "last_login", "version")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",),
-                "fields": ("email", "role", "password1", "password2")}),
+        (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
     )
     inlines = [LedgerEntryInline]
     actions = ("deactivate", "activate")
@@ -129,7 +143,8 @@ class AccountAdmin(UserAdmin):
         data = form.cleaned_data
         if not change:
             account = services.account_register(
-                email=data["email"], password=data.get("password1") or None, role=data["role"])
+                email=data["email"], password=data.get("password1") or None, role=data["role"]
+            )
             obj.pk, obj._state.adding = account.pk, False
             return
         # Each change through its service: deactivation also ends the account's sessions.
@@ -148,9 +163,14 @@ class AccountAdmin(UserAdmin):
             if not entry_form.has_changed() or entry_form.instance.pk:
                 continue
             try:
-                formset.new_objects.append(services.points_adjust(
-                    account=form.instance, delta=entry_form.cleaned_data["delta"],
-                    reason=entry_form.cleaned_data.get("reason", ""), by=request.user))
+                formset.new_objects.append(
+                    services.points_adjust(
+                        account=form.instance,
+                        delta=entry_form.cleaned_data["delta"],
+                        reason=entry_form.cleaned_data.get("reason", ""),
+                        by=request.user,
+                    )
+                )
             except ValidationError as exc:
                 messages.error(request, "; ".join(exc.messages))
 
@@ -165,7 +185,6 @@ class AccountAdmin(UserAdmin):
         for account in queryset:
             services.account_set_active(account=account, is_active=True)
         self.message_user(request, "Activated.")
-
 
 
 # The pool's stake history (accounts/chain): imported epochs, their rows, the file import.

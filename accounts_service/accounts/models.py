@@ -60,7 +60,8 @@ class Account(AbstractBaseUser, PublishedModel):
     event_aggregate = "accounts.account"
     # What voting needs to decide eligibility and power; email and password stay here.
     published_fields = frozenset(
-        {"role", "is_active", "points", "stake_address", "stake_address_verified_at"})
+        {"role", "is_active", "points", "stake_address", "stake_address_verified_at"}
+    )
 
     class Meta(PublishedModel.Meta):
         constraints = [
@@ -113,7 +114,8 @@ class LedgerAppendOnlyError(Exception):
     def __init__(self, what: str) -> None:
         super().__init__(
             f"The points ledger is append-only: {what} is refused. Entries are never changed "
-            "or deleted; record a correction as a new entry (accounts.services.points_adjust).")
+            "or deleted; record a correction as a new entry (accounts.services.points_adjust)."
+        )
 
 
 class LedgerEntryQuerySet(models.QuerySet):
@@ -160,8 +162,9 @@ class LedgerEntry(models.Model):
     balance_after = models.PositiveBigIntegerField()
     epoch = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     # The default manager, so related managers (`account.ledger`) have the guards too.
@@ -170,8 +173,11 @@ class LedgerEntry(models.Model):
     class Meta:
         constraints = [
             # An epoch is credited to an account once, however often or wherever accrual runs.
-            models.UniqueConstraint(fields=["account", "epoch"], condition=models.Q(
-                epoch__isnull=False), name="ledger_one_credit_per_epoch"),
+            models.UniqueConstraint(
+                fields=["account", "epoch"],
+                condition=models.Q(epoch__isnull=False),
+                name="ledger_one_credit_per_epoch",
+            ),
         ]
         indexes = [models.Index(fields=["account", "-created_at"], name="ledger_account_idx")]
         ordering = ["-created_at", "-id"]
@@ -201,16 +207,19 @@ def _refuse_ledger_deletion(sender, instance, **kwargs) -> None:
     raise LedgerAppendOnlyError("deleting a ledger entry")
 
 
-pre_delete.connect(_refuse_ledger_deletion, sender=LedgerEntry,
-                   dispatch_uid="accounts-ledger-append-only")
+pre_delete.connect(
+    _refuse_ledger_deletion, sender=LedgerEntry, dispatch_uid="accounts-ledger-append-only"
+)
 
 
 class StakeHistoryAppendOnlyError(Exception):
     """An attempt to change or delete the stored stake history of the pool."""
 
     def __init__(self, what: str) -> None:
-        super().__init__(f"The pool's stake history is append-only: {what} is refused. An "
-                         "epoch's active stake never changes on chain, so it is stored once.")
+        super().__init__(
+            f"The pool's stake history is append-only: {what} is refused. An "
+            "epoch's active stake never changes on chain, so it is stored once."
+        )
 
 
 class _AppendOnlyQuerySet(models.QuerySet):
@@ -277,19 +286,24 @@ class EpochStake(_AppendOnlyModel):
 
     id = models.BigAutoField(primary_key=True)
     # No index of its own: the unique (epoch, stake_address) index leads with it.
-    epoch = models.ForeignKey(EpochStakeImport, on_delete=models.PROTECT, db_column="epoch",
-                              db_index=False, related_name="stakes")
+    epoch = models.ForeignKey(
+        EpochStakeImport,
+        on_delete=models.PROTECT,
+        db_column="epoch",
+        db_index=False,
+        related_name="stakes",
+    )
     stake_address = models.CharField(max_length=120)
     lovelace = models.PositiveBigIntegerField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["epoch", "stake_address"],
-                                    name="epoch_stake_one_row_per_address"),
+            models.UniqueConstraint(
+                fields=["epoch", "stake_address"], name="epoch_stake_one_row_per_address"
+            ),
         ]
         # Loyalty walks one address's epochs; the unique index serves one epoch's rows.
-        indexes = [models.Index(fields=["stake_address", "epoch"],
-                                name="epoch_stake_address_idx")]
+        indexes = [models.Index(fields=["stake_address", "epoch"], name="epoch_stake_address_idx")]
         ordering = ["epoch_id", "stake_address"]
         verbose_name = "delegator's stake in an epoch"
         verbose_name_plural = "delegators' stakes per epoch"
@@ -304,8 +318,13 @@ class EpochStakePublication(_AppendOnlyModel):
     them only when its loyalty is final: every epoch of its loyalty window (`loyalty_window`
     epochs ending at it) stored (services/epoch_stake_events.py)."""
 
-    epoch = models.OneToOneField(EpochStakeImport, on_delete=models.PROTECT, primary_key=True,
-                                 db_column="epoch", related_name="publication")
+    epoch = models.OneToOneField(
+        EpochStakeImport,
+        on_delete=models.PROTECT,
+        primary_key=True,
+        db_column="epoch",
+        related_name="publication",
+    )
     parts = models.PositiveIntegerField()
     loyalty_window = models.PositiveIntegerField()
     recorded_at = models.DateTimeField(default=timezone.now)
@@ -324,8 +343,11 @@ def _refuse_stake_history_deletion(sender, instance, **kwargs) -> None:
 
 
 for _model in (EpochStakeImport, EpochStake, EpochStakePublication):
-    pre_delete.connect(_refuse_stake_history_deletion, sender=_model,
-                       dispatch_uid=f"accounts-stake-history-append-only-{_model.__name__}")
+    pre_delete.connect(
+        _refuse_stake_history_deletion,
+        sender=_model,
+        dispatch_uid=f"accounts-stake-history-append-only-{_model.__name__}",
+    )
 
 
 class ChainSyncState(models.Model):
@@ -376,8 +398,9 @@ class StakeAddressChallenge(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="+")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     stake_address = models.CharField(max_length=120, blank=True, default="")
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -389,7 +412,8 @@ class StakeAddressChallenge(models.Model):
             models.CheckConstraint(
                 condition=models.Q(purpose="link", account__isnull=False)
                 | models.Q(purpose="sign_in", account__isnull=True) & ~models.Q(stake_address=""),
-                name="stake_challenge_names_its_subject"),
+                name="stake_challenge_names_its_subject",
+            ),
         ]
         indexes = [models.Index(fields=["expires_at"], name="stake_challenge_expires_idx")]
 

@@ -50,8 +50,10 @@ class FailureThrottleMixin:
     def _keys(self) -> list[tuple[str, int]]:
         address = client_address(self.request) if self.request else ""
         email = (self.data.get("username") or "").strip().lower()
-        return [(f"signin-failures:addr:{address}", _limit("login")),
-                (f"signin-failures:email:{email}", _limit("login_email"))]
+        return [
+            (f"signin-failures:addr:{address}", _limit("login")),
+            (f"signin-failures:email:{email}", _limit("login_email")),
+        ]
 
     def _too_many_failures(self) -> bool:
         try:
@@ -73,8 +75,9 @@ class FailureThrottleMixin:
 
     def clean(self):  # type: ignore[override]
         if self._too_many_failures():
-            raise ValidationError("Too many failed sign-ins; wait a minute and try again.",
-                                  code="throttled")
+            raise ValidationError(
+                "Too many failed sign-ins; wait a minute and try again.", code="throttled"
+            )
         try:
             return super().clean()  # type: ignore[misc]
         except ValidationError:
@@ -116,7 +119,12 @@ class BrowserLoginView(LoginView):
 @csrf_protect
 def browser_logout(request: HttpRequest) -> HttpResponse:
     logout(request)
-    response = redirect(safe_next(request, request.POST.get("next") or request.GET.get("next"),
-                                  "/accounts/api/auth/login/"))
+    response = redirect(
+        safe_next(
+            request,
+            request.POST.get("next") or request.GET.get("next"),
+            "/accounts/api/auth/login/",
+        )
+    )
     forget_browser_token(response)
     return response

@@ -28,6 +28,5 @@ def admin_sso_start(request: HttpRequest) -> HttpResponse:
         # Sign in to the accounts admin first (the only place a password is typed).
         return redirect_to_login(request.get_full_path(), login_url=reverse("admin:login"))
     ticket = admin_sso_ticket_issue(account=request.user, service=service)
-    query = urlencode({"token": ticket,
-                       "next": safe_admin_path(request.GET.get("next"), service)})
+    query = urlencode({"token": ticket, "next": safe_admin_path(request.GET.get("next"), service)})
     return redirect(f"{public_url(service)}/{service}/admin/sso/?{query}")

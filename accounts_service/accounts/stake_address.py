@@ -66,18 +66,22 @@ def normalize_stake_address(value: str) -> str:
     try:
         hrp, payload = bech32_decode(value)
     except ValueError as exc:
-        raise ValidationError(f"Not a valid bech32 stake address ({exc}).",
-                              code="invalid") from None
+        raise ValidationError(
+            f"Not a valid bech32 stake address ({exc}).", code="invalid"
+        ) from None
     if hrp not in _NETWORKS:
-        raise ValidationError("A stake address starts with stake1 (mainnet) or stake_test1.",
-                              code="invalid")
+        raise ValidationError(
+            "A stake address starts with stake1 (mainnet) or stake_test1.", code="invalid"
+        )
     if len(payload) != 29:
-        raise ValidationError("A stake address holds a 1-byte header and a 28-byte hash.",
-                              code="invalid")
+        raise ValidationError(
+            "A stake address holds a 1-byte header and a 28-byte hash.", code="invalid"
+        )
     header_type, network = payload[0] >> 4, payload[0] & 0x0F
     if header_type not in (0b1110, 0b1111):
         raise ValidationError("That bech32 string is not a stake address.", code="invalid")
     if network != _NETWORKS[hrp]:
-        raise ValidationError(f"The address header is for network {network}, not {hrp}.",
-                              code="invalid")
+        raise ValidationError(
+            f"The address header is for network {network}, not {hrp}.", code="invalid"
+        )
     return value.lower()

@@ -23,9 +23,12 @@ def accrue_epoch_points_task() -> int:
 
 # The Blockfrost SDK sets no request timeout: the soft limit ends a sync stuck on a hung call
 # (recorded as a failure, the epochs stored so far stay), the hard limit a stuck worker.
-@shared_task(name="accounts.sync_stake_history", ignore_result=True,
-             soft_time_limit=settings.CHAIN_SYNC_TIME_LIMIT_SECONDS,
-             time_limit=settings.CHAIN_SYNC_TIME_LIMIT_SECONDS + 60)
+@shared_task(
+    name="accounts.sync_stake_history",
+    ignore_result=True,
+    soft_time_limit=settings.CHAIN_SYNC_TIME_LIMIT_SECONDS,
+    time_limit=settings.CHAIN_SYNC_TIME_LIMIT_SECONDS + 60,
+)
 def sync_stake_history_task() -> int:
     return len(stake_history_sync().imported)
 

@@ -21,9 +21,13 @@ configure(
     ),
     extra_beat_schedule={
         "purge-expired-refresh-tokens": {
-            "task": "accounts.purge_expired_refresh_tokens", "schedule": 3600.0},
+            "task": "accounts.purge_expired_refresh_tokens",
+            "schedule": 3600.0,
+        },
         "purge-expired-stake-challenges": {
-            "task": "accounts.purge_expired_stake_challenges", "schedule": 3600.0},
+            "task": "accounts.purge_expired_stake_challenges",
+            "schedule": 3600.0,
+        },
         "accrue-epoch-points": {
             "task": "accounts.accrue_epoch_points",
             "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
@@ -43,8 +47,10 @@ configure(
 AUTH_USER_MODEL = "accounts.Account"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -92,12 +98,15 @@ CHAIN_SYNC_TIME_LIMIT_SECONDS = env_count("CHAIN_SYNC_TIME_LIMIT_SECONDS", 3600)
 CARDANO_NETWORK = env("CARDANO_NETWORK", "mainnet")
 if CARDANO_NETWORK not in ("mainnet", "preprod", "preview"):
     raise ImproperlyConfigured(
-        f"CARDANO_NETWORK is {CARDANO_NETWORK!r}; use mainnet, preprod or preview.")
+        f"CARDANO_NETWORK is {CARDANO_NETWORK!r}; use mainnet, preprod or preview."
+    )
 STAKE_PROOF_DOMAIN = env("STAKE_PROOF_DOMAIN", "")
 STAKE_PROOF_CHALLENGE_TTL_SECONDS = int(env("STAKE_PROOF_CHALLENGE_TTL_SECONDS", "300"))
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({  # noqa: F821 (set by configure)
-    # Wallet sign-in per stake address, as password sign-in is counted per email.
-    "login_stake_address": env("THROTTLE_LOGIN_STAKE_ADDRESS", "5/min"),
-    # Linking a stake address, per account.
-    "stake_proof": env("THROTTLE_STAKE_PROOF", "10/min"),
-})
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # noqa: F821 (set by configure)
+    {
+        # Wallet sign-in per stake address, as password sign-in is counted per email.
+        "login_stake_address": env("THROTTLE_LOGIN_STAKE_ADDRESS", "5/min"),
+        # Linking a stake address, per account.
+        "stake_proof": env("THROTTLE_STAKE_PROOF", "10/min"),
+    }
+)

@@ -42,8 +42,13 @@ class ServiceErrorsAdmin(admin.ModelAdmin):
     """The forms check the rules before saving; should a rule still fail in the service (a
     concurrent change), the whole save is rolled back and the reason shown, not a 500."""
 
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None,
-                        form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except (ValidationError, DomainError) as exc:
@@ -63,8 +68,9 @@ class CauseForm(forms.ModelForm):
         cleaned = super().clean()
         if self.instance.pk and "is_active" in cleaned:
             try:
-                services.cause_check_deactivation(cause=self.instance,
-                                                  is_active=cleaned["is_active"])
+                services.cause_check_deactivation(
+                    cause=self.instance, is_active=cleaned["is_active"]
+                )
             except (ValidationError, DomainError) as exc:
                 _file_errors(self, exc)
         return cleaned
@@ -81,8 +87,9 @@ class CauseAdmin(ServiceErrorsAdmin):
     def save_model(self, request, obj, form, change):
         # Through the service, like every other write.
         data = {f: form.cleaned_data[f] for f in services.CAUSE_FIELDS if f in form.cleaned_data}
-        saved = services.cause_update(cause=obj, **data) if change else services.cause_create(
-            **data)
+        saved = (
+            services.cause_update(cause=obj, **data) if change else services.cause_create(**data)
+        )
         obj.pk = saved.pk
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -90,8 +97,9 @@ class CauseAdmin(ServiceErrorsAdmin):
 
 
 class PollCauseForm(forms.ModelForm):
-    position = forms.IntegerField(required=False, min_value=0,
-                                  help_text="lower first; blank puts it last")
+    position = forms.IntegerField(
+        required=False, min_value=0, help_text="lower first; blank puts it last"
+    )
 
     class Meta:
         model = PollCause
@@ -107,14 +115,23 @@ class PollCauseFormSet(forms.BaseInlineFormSet):
 
     def new_cause_list(self) -> list[Any] | None:
         """The causes in their new order, or None if the operator changed nothing here."""
-        kept = [f for f in self.forms if f.cleaned_data and f.cleaned_data.get("cause")
-                and not self._should_delete_form(f)]
+        kept = [
+            f
+            for f in self.forms
+            if f.cleaned_data and f.cleaned_data.get("cause") and not self._should_delete_form(f)
+        ]
         if not self.has_changed():
             return None
         unnumbered = 10**9  # blank positions go last, in the order they are listed
-        ordered = sorted(enumerate(kept), key=lambda item: (
-            item[1].cleaned_data.get("position") if item[1].cleaned_data.get("position")
-            is not None else unnumbered, item[0]))
+        ordered = sorted(
+            enumerate(kept),
+            key=lambda item: (
+                item[1].cleaned_data.get("position")
+                if item[1].cleaned_data.get("position") is not None
+                else unnumbered,
+                item[0],
+            ),
+        )
         return [form.cleaned_data["cause"].pk for _, form in ordered]
 
     def clean(self) -> None:
@@ -132,8 +149,7 @@ class PollCauseFormSet(forms.BaseInlineFormSet):
         except ValidationError as exc:
             # Errors about the poll's own fields are shown by the poll's form already.
             own = set(services.POLL_FIELDS)
-            problems = [m for field, ms in exc.message_dict.items() if field not in own
-                        for m in ms]
+            problems = [m for field, ms in exc.message_dict.items() if field not in own for m in ms]
             if problems:
                 raise ValidationError(problems) from None
 
@@ -186,8 +202,15 @@ class PollForm(forms.ModelForm):
 class PollAdmin(ServiceErrorsAdmin):
     form = PollForm
     inlines = [PollCauseInline]
-    list_display = ("title", "status", "fund_ada", "opens_at", "closes_at",
-                    "results_visibility", "finalized_at")
+    list_display = (
+        "title",
+        "status",
+        "fund_ada",
+        "opens_at",
+        "closes_at",
+        "results_visibility",
+        "finalized_at",
+    )
     list_filter = ("status", "results_visibility")
     search_fields = ("title", "description")
     date_hierarchy = "opens_at"
@@ -197,12 +220,18 @@ class PollAdmin(ServiceErrorsAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Poll | None = None) -> list:
         return [
             (None, {"fields": ("id", "status", "title", "description")}),
-            ("Fund and window", {"fields": ("fund_lovelace", "opens_at", "closes_at",
-                                            "results_visibility")}),
+            (
+                "Fund and window",
+                {"fields": ("fund_lovelace", "opens_at", "closes_at", "results_visibility")},
+            ),
             # Said here, where a formula is chosen: the open mode refuses the stake ones.
-            ("Voting power (fixed once the poll opens)", {
-                "fields": services.POWER_FIELDS, "description": f"This platform runs in "
-                f"{mode_summary()}."}),
+            (
+                "Voting power (fixed once the poll opens)",
+                {
+                    "fields": services.POWER_FIELDS,
+                    "description": f"This platform runs in {mode_summary()}.",
+                },
+            ),
             ("Results", {"fields": self.results_fields}),
             ("History", {"fields": ("created_at", "updated_at", "version")}),
         ]
@@ -224,25 +253,35 @@ class PollAdmin(ServiceErrorsAdmin):
     @admin.display(description="summary")
     def results_summary(self, poll: Poll) -> str:
         if poll.pk is None or poll.status != PollStatus.FINALIZED:
-            return {PollStatus.CLOSED: "Closed: waiting for voting's final count.",
-                    PollStatus.CLOSING: "Closing: voting takes ballots until closes_at (later "
-                    "if it hears late), then sends its final count with when it stopped.",
-                    PollStatus.CANCELLED: "Cancelled: no results."}.get(
-                poll.status, "The results are computed when the poll is finalized.")
+            return {
+                PollStatus.CLOSED: "Closed: waiting for voting's final count.",
+                PollStatus.CLOSING: "Closing: voting takes ballots until closes_at (later "
+                "if it hears late), then sends its final count with when it stopped.",
+                PollStatus.CANCELLED: "Cancelled: no results.",
+            }.get(poll.status, "The results are computed when the poll is finalized.")
         csv_url = reverse("admin:polls_poll_results_csv", args=[poll.pk])
         return format_html(
             "Finalized {}: {} points from {} ballots. {}<br>Ballots digest: <code>{}</code>"
             "<br>Receipts digest: <code>{}</code>"
-            "<br><a href=\"{}\">Download the results (CSV)</a>",
-            poll.finalized_at, poll.total_points, poll.ballot_count,
-            "Nobody allocated points, so there are no payouts." if poll.no_payouts else
-            f"{poll.fund_ada:,f} ada paid out.", poll.ballots_digest or "-",
-            poll.receipts_digest or "-", csv_url)
+            '<br><a href="{}">Download the results (CSV)</a>',
+            poll.finalized_at,
+            poll.total_points,
+            poll.ballot_count,
+            "Nobody allocated points, so there are no payouts."
+            if poll.no_payouts
+            else f"{poll.fund_ada:,f} ada paid out.",
+            poll.ballots_digest or "-",
+            poll.receipts_digest or "-",
+            csv_url,
+        )
 
     @admin.display(description="voting power")
     def power_summary(self, poll: Poll) -> str:
-        if poll.pk is None or poll.status in (PollStatus.DRAFT, PollStatus.SCHEDULED,
-                                              PollStatus.CANCELLED):
+        if poll.pk is None or poll.status in (
+            PollStatus.DRAFT,
+            PollStatus.SCHEDULED,
+            PollStatus.CANCELLED,
+        ):
             return "-"
         results = selectors.poll_results_for_operator(poll=poll)
         unknown = "not known yet"
@@ -253,37 +292,61 @@ class PollAdmin(ServiceErrorsAdmin):
             results.snapshot_epoch if results.snapshot_epoch is not None else unknown,
             results.eligible if results.eligible is not None else unknown,
             results.total_power if results.total_power is not None else unknown,
-            f", {results.total_points} of it allocated" if results.total_power is not None
-            else "")
+            f", {results.total_points} of it allocated" if results.total_power is not None else "",
+        )
 
     @admin.display(description="per cause")
     def results_table(self, poll: Poll) -> str:
-        rows = (list(selectors.poll_final_results(poll=poll))
-                if poll.status == PollStatus.FINALIZED else [])
+        rows = (
+            list(selectors.poll_final_results(poll=poll))
+            if poll.status == PollStatus.FINALIZED
+            else []
+        )
         if not rows:
             return "-"
         return format_html(
             "<table><thead><tr><th>cause</th><th>points</th><th>voters</th><th>share</th>"
             "<th>payout (lovelace)</th><th>payout (ada)</th></tr></thead><tbody>{}</tbody>"
             "</table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                             "<td>{}</td></tr>",
-                             ((r.cause.title, r.points, r.voters, f"{r.share:f}",
-                               r.payout_lovelace, f"{lovelace_to_ada(r.payout_lovelace):f}")
-                              for r in rows)))
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        r.cause.title,
+                        r.points,
+                        r.voters,
+                        f"{r.share:f}",
+                        r.payout_lovelace,
+                        f"{lovelace_to_ada(r.payout_lovelace):f}",
+                    )
+                    for r in rows
+                ),
+            ),
+        )
 
     @admin.display(description="chart")
     def results_chart(self, poll: Poll) -> str:
         if poll.pk is None or poll.status in (PollStatus.DRAFT, PollStatus.SCHEDULED):
             return "-"
         results = selectors.poll_results_for_operator(poll=poll)
-        charts = [bar_chart([(c.title, c.points) for c in results.causes],
-                            title="Final points per cause" if results.final
-                            else "Points per cause so far (live tally)", unit="points")]
+        charts = [
+            bar_chart(
+                [(c.title, c.points) for c in results.causes],
+                title="Final points per cause"
+                if results.final
+                else "Points per cause so far (live tally)",
+                unit="points",
+            )
+        ]
         if results.final and not results.no_payouts:
-            charts.append(bar_chart(
-                [(c.title, lovelace_to_ada(c.payout_lovelace or 0)) for c in results.causes],
-                title="Payout per cause", unit="ada"))
+            charts.append(
+                bar_chart(
+                    [(c.title, lovelace_to_ada(c.payout_lovelace or 0)) for c in results.causes],
+                    title="Payout per cause",
+                    unit="ada",
+                )
+            )
         return format_html_join("", "<div>{}</div>", ((chart,) for chart in charts))
 
     def save_model(self, request: HttpRequest, obj: Poll, form, change: bool) -> None:
@@ -296,8 +359,7 @@ class PollAdmin(ServiceErrorsAdmin):
                 causes = formset.new_cause_list()
             # Nothing is saved row by row; the change message reads these.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        fields = {f: form.cleaned_data[f] for f in services.POLL_FIELDS
-                  if f in form.cleaned_data}
+        fields = {f: form.cleaned_data[f] for f in services.POLL_FIELDS if f in form.cleaned_data}
         if not change:
             poll = services.poll_create(**fields, causes=causes or [])
             form.instance.pk, form.instance._state.adding = poll.pk, False
@@ -307,16 +369,16 @@ class PollAdmin(ServiceErrorsAdmin):
             changes["causes"] = causes
         services.poll_update(poll=form.instance, **changes)
 
-    def _transition(self, request: HttpRequest, queryset: QuerySet[Poll], service,
-                    done: str) -> None:
+    def _transition(
+        self, request: HttpRequest, queryset: QuerySet[Poll], service, done: str
+    ) -> None:
         succeeded = 0
         for poll in queryset:
             try:
                 service(poll=poll)
                 succeeded += 1
             except (ValidationError, DomainError) as exc:
-                self.message_user(request, f"“{poll}” not {done}: {_reason(exc)}",
-                                  messages.ERROR)
+                self.message_user(request, f"“{poll}” not {done}: {_reason(exc)}", messages.ERROR)
         if succeeded:
             self.message_user(request, f"{succeeded} poll(s) {done}.", messages.SUCCESS)
 
@@ -334,13 +396,19 @@ class PollAdmin(ServiceErrorsAdmin):
 
     @admin.action(description="Download the results of the selected finalized polls (CSV)")
     def download_results(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
-        return _csv_response(queryset.filter(status=PollStatus.FINALIZED).order_by("opens_at"),
-                             "poll-results.csv")
+        return _csv_response(
+            queryset.filter(status=PollStatus.FINALIZED).order_by("opens_at"), "poll-results.csv"
+        )
 
     def get_urls(self):
-        return [path("<uuid:poll_id>/results.csv",
-                     self.admin_site.admin_view(self.results_csv_view),
-                     name="polls_poll_results_csv"), *super().get_urls()]
+        return [
+            path(
+                "<uuid:poll_id>/results.csv",
+                self.admin_site.admin_view(self.results_csv_view),
+                name="polls_poll_results_csv",
+            ),
+            *super().get_urls(),
+        ]
 
     def results_csv_view(self, request: HttpRequest, poll_id) -> HttpResponse:
         if not self.has_view_permission(request):

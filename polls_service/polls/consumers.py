@@ -17,8 +17,9 @@ def tally_changed(event: Event[TallyState]) -> None:
     services.tally_apply_state(state=event.data, version=event.version)
 
 
-@handles("accounts.account.created", "accounts.account.updated", "accounts.account.deleted",
-         many=True)
+@handles(
+    "accounts.account.created", "accounts.account.updated", "accounts.account.deleted", many=True
+)
 def accounts_changed(events: Sequence[Event[AccountState]]) -> None:
     """Role and active flag, for operator rights: full states, each applied only if newer, many
     at once (an epoch's accrual changes every account)."""

@@ -51,8 +51,14 @@ class Cause(PublishedModel):
         return self.title
 
     def event_state(self) -> CauseState:
-        return CauseState(id=str(self.id), title=self.title, description=self.description,
-                          url=self.url, image_url=self.image_url, is_active=self.is_active)
+        return CauseState(
+            id=str(self.id),
+            title=self.title,
+            description=self.description,
+            url=self.url,
+            image_url=self.image_url,
+            is_active=self.is_active,
+        )
 
 
 def _iso_utc(value: Any) -> str:
@@ -69,25 +75,35 @@ class Poll(PublishedModel):
     fund_lovelace = models.PositiveBigIntegerField(help_text="1 ada = 1,000,000 lovelace")
     opens_at = models.DateTimeField()
     closes_at = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=PollStatus.choices,
-                              default=PollStatus.DRAFT, db_index=True)
-    results_visibility = models.CharField(max_length=16, choices=ResultsVisibility.choices,
-                                          default=ResultsVisibility.LIVE)
+    status = models.CharField(
+        max_length=16, choices=PollStatus.choices, default=PollStatus.DRAFT, db_index=True
+    )
+    results_visibility = models.CharField(
+        max_length=16, choices=ResultsVisibility.choices, default=ResultsVisibility.LIVE
+    )
     causes = models.ManyToManyField(Cause, through="PollCause", related_name="polls")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     # Voting power: voting computes it from these once, when the poll opens, and freezes it.
-    power_formula = models.CharField(max_length=16, choices=PowerFormula.choices,
-                                     default=PowerFormula.POINTS)
+    power_formula = models.CharField(
+        max_length=16, choices=PowerFormula.choices, default=PowerFormula.POINTS
+    )
     min_stake_lovelace = models.PositiveBigIntegerField(
-        default=0, help_text="a delegator with less active stake has no power in this poll")
+        default=0, help_text="a delegator with less active stake has no power in this poll"
+    )
     cap_percent = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="no voter above this share of the total power "
-        "(1-100; the excess is cut, not redistributed); blank: no cap")
+        null=True,
+        blank=True,
+        help_text="no voter above this share of the total power "
+        "(1-100; the excess is cut, not redistributed); blank: no cap",
+    )
     snapshot_epoch = models.PositiveIntegerField(
-        null=True, blank=True, help_text="the epoch whose stake distribution counts; blank: "
-        "the epoch the poll opens in (set when it opens)")
+        null=True,
+        blank=True,
+        help_text="the epoch whose stake distribution counts; blank: "
+        "the epoch the poll opens in (set when it opens)",
+    )
 
     # Final results (set once, by finalization from voting's final tally).
     total_points = models.PositiveBigIntegerField(null=True, blank=True)
@@ -96,31 +112,53 @@ class Poll(PublishedModel):
     receipts_digest = models.CharField(max_length=128, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
     no_payouts = models.BooleanField(
-        default=False, help_text="Finalized with no points allocated, so nothing is paid out.")
+        default=False, help_text="Finalized with no points allocated, so nothing is paid out."
+    )
     # From the final tally (None from a voting that predates voting power).
     eligible_voters = models.PositiveIntegerField(
-        null=True, blank=True, help_text="delegators who had voting power in the poll")
+        null=True, blank=True, help_text="delegators who had voting power in the poll"
+    )
     total_power = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="the sum of their frozen voting power")
+        null=True, blank=True, help_text="the sum of their frozen voting power"
+    )
 
     event_aggregate = "polls.poll"
-    published_fields = frozenset({"title", "description", "fund_lovelace", "opens_at",
-                                  "closes_at", "status", "results_visibility", "power_formula",
-                                  "min_stake_lovelace", "cap_percent", "snapshot_epoch"})
+    published_fields = frozenset(
+        {
+            "title",
+            "description",
+            "fund_lovelace",
+            "opens_at",
+            "closes_at",
+            "status",
+            "results_visibility",
+            "power_formula",
+            "min_stake_lovelace",
+            "cap_percent",
+            "snapshot_epoch",
+        }
+    )
 
     class Meta(PublishedModel.Meta):
         ordering = ["-opens_at", "-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(fund_lovelace__gt=0),
-                                   name="poll_fund_positive"),
-            models.CheckConstraint(condition=models.Q(opens_at__lt=models.F("closes_at")),
-                                   name="poll_opens_before_it_closes"),
-            models.CheckConstraint(condition=models.Q(cap_percent__isnull=True)
-                                   | models.Q(cap_percent__gte=1, cap_percent__lte=100),
-                                   name="poll_cap_percent_1_to_100"),
+            models.CheckConstraint(
+                condition=models.Q(fund_lovelace__gt=0), name="poll_fund_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(opens_at__lt=models.F("closes_at")),
+                name="poll_opens_before_it_closes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cap_percent__isnull=True)
+                | models.Q(cap_percent__gte=1, cap_percent__lte=100),
+                name="poll_cap_percent_1_to_100",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "opens_at"]),
-                   models.Index(fields=["status", "closes_at"])]
+        indexes = [
+            models.Index(fields=["status", "opens_at"]),
+            models.Index(fields=["status", "closes_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -135,18 +173,27 @@ class Poll(PublishedModel):
 
     def cause_ids(self) -> list[uuid.UUID]:
         """The causes on offer, in display order (read from the database, as published)."""
-        return list(PollCause.objects.filter(poll_id=self.pk).order_by("position")
-                    .values_list("cause_id", flat=True))
+        return list(
+            PollCause.objects.filter(poll_id=self.pk)
+            .order_by("position")
+            .values_list("cause_id", flat=True)
+        )
 
     def event_state(self) -> PollState:
         return PollState(
-            id=str(self.id), title=self.title, description=self.description,
-            fund_lovelace=self.fund_lovelace, opens_at=_iso_utc(self.opens_at),
-            closes_at=_iso_utc(self.closes_at), status=self.status,
+            id=str(self.id),
+            title=self.title,
+            description=self.description,
+            fund_lovelace=self.fund_lovelace,
+            opens_at=_iso_utc(self.opens_at),
+            closes_at=_iso_utc(self.closes_at),
+            status=self.status,
             results_visibility=self.results_visibility,
             causes=[str(c) for c in self.cause_ids()],
-            power_formula=self.power_formula, min_stake_lovelace=self.min_stake_lovelace,
-            cap_percent=self.cap_percent, snapshot_epoch=self.snapshot_epoch,
+            power_formula=self.power_formula,
+            min_stake_lovelace=self.min_stake_lovelace,
+            cap_percent=self.cap_percent,
+            snapshot_epoch=self.snapshot_epoch,
         )
 
 
@@ -157,7 +204,8 @@ class PollCauseQuerySet(models.QuerySet):
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise NotSupportedError(
             "a poll's causes are part of its published state: change them with "
-            "polls.services.poll_update(poll=..., causes=[...])")
+            "polls.services.poll_update(poll=..., causes=[...])"
+        )
 
     bulk_create = bulk_update = update = _refuse  # type: ignore[assignment]
 
@@ -192,8 +240,9 @@ class PollResult(models.Model):
     position = models.PositiveIntegerField()
     points = models.PositiveBigIntegerField()
     voters = models.PositiveIntegerField()
-    share = models.DecimalField(max_digits=7, decimal_places=6,
-                                help_text="points / total points (0 when nobody voted)")
+    share = models.DecimalField(
+        max_digits=7, decimal_places=6, help_text="points / total points (0 when nobody voted)"
+    )
     payout_lovelace = models.PositiveBigIntegerField()
 
     class Meta:
@@ -235,8 +284,9 @@ class TallyReplica(ReplicaModel):
         return f"tally of poll {self.id}"
 
     def points_by_cause(self) -> dict[str, dict[str, int]]:
-        return {str(c["cause_id"]): {"points": c["points"], "voters": c["voters"]}
-                for c in self.causes}
+        return {
+            str(c["cause_id"]): {"points": c["points"], "voters": c["voters"]} for c in self.causes
+        }
 
 
 class AccountReplica(ReplicaModel):

@@ -26,8 +26,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 
 from .models import Poll, PollCause
 
-_batched: ContextVar[frozenset[uuid.UUID]] = ContextVar("polls_causes_batched",
-                                                        default=frozenset())
+_batched: ContextVar[frozenset[uuid.UUID]] = ContextVar("polls_causes_batched", default=frozenset())
 
 
 @contextmanager
@@ -41,21 +40,25 @@ def causes_batch(poll: Poll) -> Iterator[None]:
         _batched.reset(token)
 
 
-def _require_transaction(sender: type[PollCause], instance: PollCause, using: str,
-                         **kwargs: Any) -> None:
+def _require_transaction(
+    sender: type[PollCause], instance: PollCause, using: str, **kwargs: Any
+) -> None:
     # Checked before the write: in autocommit the row would commit before its poll event.
     if not kwargs.get("raw") and not connections[using].in_atomic_block:
-        raise RuntimeError("change a poll's causes inside transaction.atomic() (better: "
-                           "polls.services.poll_update), so the row and the poll event commit "
-                           "together")
+        raise RuntimeError(
+            "change a poll's causes inside transaction.atomic() (better: "
+            "polls.services.poll_update), so the row and the poll event commit "
+            "together"
+        )
 
 
 def _deleting_the_poll(origin: Any) -> bool:
     return isinstance(origin, Poll) or (isinstance(origin, QuerySet) and origin.model is Poll)
 
 
-def _republish_poll(sender: type[PollCause], instance: PollCause, using: str,
-                    **kwargs: Any) -> None:
+def _republish_poll(
+    sender: type[PollCause], instance: PollCause, using: str, **kwargs: Any
+) -> None:
     if kwargs.get("raw") or instance.poll_id in _batched.get():
         return
     if _deleting_the_poll(kwargs.get("origin")):
@@ -65,8 +68,8 @@ def _republish_poll(sender: type[PollCause], instance: PollCause, using: str,
 
 def connect() -> None:
     pre_save.connect(_require_transaction, sender=PollCause, dispatch_uid="polls-causes-pre-save")
-    pre_delete.connect(_require_transaction, sender=PollCause,
-                       dispatch_uid="polls-causes-pre-delete")
+    pre_delete.connect(
+        _require_transaction, sender=PollCause, dispatch_uid="polls-causes-pre-delete"
+    )
     post_save.connect(_republish_poll, sender=PollCause, dispatch_uid="polls-causes-post-save")
-    post_delete.connect(_republish_poll, sender=PollCause,
-                        dispatch_uid="polls-causes-post-delete")
+    post_delete.connect(_republish_poll, sender=PollCause, dispatch_uid="polls-causes-post-delete")

@@ -8,8 +8,7 @@ urlpatterns = [
     path("polls/", polls.PollListApi.as_view(), name="poll-list"),
     path("polls/<uuid:poll_id>/", polls.PollDetailApi.as_view(), name="poll-detail"),
     path("polls/<uuid:poll_id>/results/", results.PollResultsApi.as_view(), name="poll-results"),
-    path("polls/<uuid:poll_id>/schedule/", polls.PollScheduleApi.as_view(),
-         name="poll-schedule"),
+    path("polls/<uuid:poll_id>/schedule/", polls.PollScheduleApi.as_view(), name="poll-schedule"),
     path("polls/<uuid:poll_id>/close/", polls.PollCloseApi.as_view(), name="poll-close"),
     path("polls/<uuid:poll_id>/cancel/", polls.PollCancelApi.as_view(), name="poll-cancel"),
 ]

@@ -20,8 +20,13 @@ def stream_messages(url: str, stream: str) -> list[dict]:
                     msg = await js.get_msg(stream, seq)
                 except nats.js.errors.NotFoundError:
                     continue  # removed by the per-subject limit
-                out.append({"subject": msg.subject, "msg_id": (msg.headers or {}).get(
-                    "Nats-Msg-Id"), "envelope": json.loads(msg.data)})
+                out.append(
+                    {
+                        "subject": msg.subject,
+                        "msg_id": (msg.headers or {}).get("Nats-Msg-Id"),
+                        "envelope": json.loads(msg.data),
+                    }
+                )
             return out
         finally:
             await nc.close()

@@ -23,23 +23,30 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 ROOT_URLCONF = "tests.urls"
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 _db_url = os.environ.get("SHARED_EVENTS_DATABASE_URL")
 DATABASES = {
     # A file, not :memory:, so the consumer's and relays' threads share it with real locking.
-    "default": database_from_url(_db_url) if _db_url else {
+    "default": database_from_url(_db_url)
+    if _db_url
+    else {
         **sqlite_database(Path(tempfile.gettempdir()) / "shared-events-tests.sqlite3"),
-        "TEST": {"NAME": str(Path(tempfile.gettempdir())
-                             / f"shared-events-test-{os.getpid()}.sqlite3")},
+        "TEST": {
+            "NAME": str(Path(tempfile.gettempdir()) / f"shared-events-test-{os.getpid()}.sqlite3")
+        },
     }
 }
 SHARED_EVENTS = {

@@ -36,8 +36,9 @@ def test_whole_numbers_in_bounds_are_read(raw, value):
     assert whole_number("limit", raw, minimum=1, maximum=500, message="m") == value
 
 
-@pytest.mark.parametrize("raw", ["0", "501", "-1", "+5", " 5", "5_0", "1.0", "1e3", "", "٥",
-                                 "9" * 10_000])
+@pytest.mark.parametrize(
+    "raw", ["0", "501", "-1", "+5", " 5", "5_0", "1.0", "1e3", "", "٥", "9" * 10_000]
+)
 def test_anything_else_is_a_400_naming_the_parameter(raw):
     with pytest.raises(ValidationError) as refused:
         whole_number("limit", raw, minimum=1, maximum=500, message="Use 1 to 500.")

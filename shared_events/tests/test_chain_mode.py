@@ -8,16 +8,20 @@ from shared_events.kit.chain_mode import mode_summary, open_eligibility
 from shared_events.kit.epochs import epoch_at, epoch_start
 
 
-@pytest.mark.parametrize("source, open_eligibility_set, is_open", [
-    ("none", False, True),
-    ("none", True, True),
-    ("blockfrost", False, False),
-    ("koios", False, False),
-    ("file", False, False),
-    ("file", True, True),  # explicitly open although the stake is known
-])
+@pytest.mark.parametrize(
+    "source, open_eligibility_set, is_open",
+    [
+        ("none", False, True),
+        ("none", True, True),
+        ("blockfrost", False, False),
+        ("koios", False, False),
+        ("file", False, False),
+        ("file", True, True),  # explicitly open although the stake is known
+    ],
+)
 def test_open_mode_is_no_chain_source_or_open_eligibility_said_explicitly(
-        settings, source, open_eligibility_set, is_open):
+    settings, source, open_eligibility_set, is_open
+):
     settings.CHAIN_SOURCE, settings.OPEN_ELIGIBILITY = source, open_eligibility_set
     assert open_eligibility() is is_open
     assert mode_summary().startswith("open mode" if is_open else "chain mode")

@@ -43,9 +43,13 @@ def terminate_own_backend() -> None:
     own.ensure_connection()
     pid = own.connection.info.backend_pid
     params = own.settings_dict
-    admin = psycopg2.connect(dbname="postgres", user=params["USER"] or None,
-                             password=params["PASSWORD"] or None, host=params["HOST"] or None,
-                             port=params["PORT"] or None)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=params["USER"] or None,
+        password=params["PASSWORD"] or None,
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+    )
     try:
         admin.autocommit = True
         with admin.cursor() as cursor:
@@ -61,6 +65,7 @@ def terminate_own_backend() -> None:
 
 
 # -- requests ------------------------------------------------------------------------------
+
 
 class LosesItsConnectionApi(APIView):
     authentication_classes: list = []
@@ -138,6 +143,7 @@ def test_other_errors_are_still_500(web):
 
 # -- the relay -----------------------------------------------------------------------------
 
+
 def lose_the_connection_once(monkeypatch) -> list[str]:
     """At the relay's after-publish point, right after JetStream acknowledged a batch and before
     the rows are marked, the connection of the thread marking them is terminated (once)."""
@@ -163,7 +169,8 @@ def test_the_relay_marks_on_a_new_connection_when_it_lost_its_own(fresh_streams,
 
 
 def test_the_relay_marks_a_backlog_on_a_new_connection_in_its_marking_thread(
-        fresh_streams, monkeypatch, settings):
+    fresh_streams, monkeypatch, settings
+):
     settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_BATCH_SIZE": 10}
     Widget.objects.bulk_create([Widget(name=f"w{i}") for i in range(50)])
     lost = lose_the_connection_once(monkeypatch)
@@ -174,7 +181,8 @@ def test_the_relay_marks_a_backlog_on_a_new_connection_in_its_marking_thread(
 
 
 def test_the_test_fault_ends_the_session_between_publish_and_mark_and_only_when_set(
-        fresh_streams, monkeypatch, settings):
+    fresh_streams, monkeypatch, settings
+):
     """The system test's way to hit that moment every time (tests/system/test_faults.py)."""
     sessions = []
     real_mark = relay._mark
@@ -190,7 +198,8 @@ def test_the_test_fault_ends_the_session_between_publish_and_mark_and_only_when_
     before = connection.connection
     settings.SHARED_EVENTS = {
         **settings.SHARED_EVENTS,
-        "RELAY_AFTER_PUBLISH": "shared_events.core.testing.lose_db_connection_after_publish"}
+        "RELAY_AFTER_PUBLISH": "shared_events.core.testing.lose_db_connection_after_publish",
+    }
     assert relay.relay_batch().published == 1
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
     assert len(sessions) == 2 and sessions[0] is before is not sessions[1]  # a new one
@@ -233,12 +242,19 @@ def test_a_connection_that_still_works_is_not_retried():
 
 # -- the consumer --------------------------------------------------------------------------
 
+
 def widget_message(widget: str, version: int, name: str) -> IncomingMessage:
-    data = json.dumps({
-        "id": str(uuid.uuid4()), "type": "testing.widget.updated", "schema_version": 1,
-        "aggregate_id": widget, "version": version, "occurred_at": datetime.now(UTC).isoformat(),
-        "data": {"id": widget, "name": name, "color": "red", "deleted": False},
-    }).encode()
+    data = json.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "type": "testing.widget.updated",
+            "schema_version": 1,
+            "aggregate_id": widget,
+            "version": version,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "data": {"id": widget, "name": name, "color": "red", "deleted": False},
+        }
+    ).encode()
     return IncomingMessage("TESTING", version, f"testing.widget.{widget}", data, 1)
 
 
@@ -255,7 +271,8 @@ def test_the_consumer_applies_a_batch_again_on_a_new_connection(monkeypatch):
 
     monkeypatch.setattr(apply, "inbox_seen", inbox_seen_losing_the_connection_once)
     runner._db_state.checked = time.monotonic()  # no start-of-batch check to hide the loss
-    outcomes = runner._apply_in_db_thread([widget_message(widget, 1, "gear"),
-                                           widget_message(widget, 2, "cog")])
+    outcomes = runner._apply_in_db_thread(
+        [widget_message(widget, 1, "gear"), widget_message(widget, 2, "cog")]
+    )
     assert lost and [o.action for o in outcomes] == [Action.ACK, Action.ACK]
     assert WidgetReplica.objects.get(pk=widget).name == "cog"

@@ -25,15 +25,27 @@ pytestmark = pytest.mark.django_db
 WIDGET = str(uuid.uuid4())
 
 
-def widget_event(version: int, *, name: str = "gear", color: str = "red", deleted: bool = False,
-                 verb: str = "updated", event_id: str | None = None, widget: str = WIDGET
-                 ) -> bytes:
-    return json.dumps({
-        "id": event_id or str(uuid.uuid4()), "type": f"testing.widget.{verb}",
-        "schema_version": 1, "aggregate_id": widget, "version": version,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "data": {"id": widget, "name": name, "color": color, "deleted": deleted},
-    }).encode()
+def widget_event(
+    version: int,
+    *,
+    name: str = "gear",
+    color: str = "red",
+    deleted: bool = False,
+    verb: str = "updated",
+    event_id: str | None = None,
+    widget: str = WIDGET,
+) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id or str(uuid.uuid4()),
+            "type": f"testing.widget.{verb}",
+            "schema_version": 1,
+            "aggregate_id": widget,
+            "version": version,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "data": {"id": widget, "name": name, "color": color, "deleted": deleted},
+        }
+    ).encode()
 
 
 _seq = iter(range(1, 10**9))
@@ -95,10 +107,12 @@ def test_a_deletion_is_a_tombstone_that_an_older_state_cannot_undo():
 def test_a_failing_handler_is_retried_with_backoff_and_others_still_apply():
     consumers.FAILING_NAMES.add("bad")
     other = str(uuid.uuid4())
-    outcomes = apply_batch([
-        msg(widget_event(1, name="bad")),
-        msg(widget_event(1, name="fine", widget=other)),
-    ])
+    outcomes = apply_batch(
+        [
+            msg(widget_event(1, name="bad")),
+            msg(widget_event(1, name="fine", widget=other)),
+        ]
+    )
     assert [o.action for o in outcomes] == [Action.NAK, Action.ACK]
     assert outcomes[0].delay > 0
     assert WidgetReplica.objects.filter(pk=other).exists()
@@ -125,14 +139,25 @@ def test_after_the_last_delivery_it_is_dead_lettered_and_replayable_once_fixed()
         replay_dead_letter(DeadLetter.objects.get())
 
 
-@pytest.mark.parametrize("raw", [
-    b"\xff\xfe garbage",
-    b'{"id": "x"}',
-    json.dumps({"id": str(uuid.uuid4()), "type": "testing.unheard.of", "schema_version": 1,
-                "aggregate_id": "a", "version": 1, "occurred_at": "2026-01-01T00:00:00+00:00",
-                "data": {}}).encode(),
-    b"{" + b" " * 600_000 + b"}",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff\xfe garbage",
+        b'{"id": "x"}',
+        json.dumps(
+            {
+                "id": str(uuid.uuid4()),
+                "type": "testing.unheard.of",
+                "schema_version": 1,
+                "aggregate_id": "a",
+                "version": 1,
+                "occurred_at": "2026-01-01T00:00:00+00:00",
+                "data": {},
+            }
+        ).encode(),
+        b"{" + b" " * 600_000 + b"}",
+    ],
+)
 def test_malformed_unknown_or_oversized_events_are_dead_lettered_at_once(raw):
     [outcome] = apply_batch([msg(raw)])
     assert outcome.action is Action.TERM
@@ -146,8 +171,11 @@ def test_the_admin_lists_and_replays_dead_letters(admin_client):
     page = admin_client.get("/admin/shared_events/deadletter/")
     assert page.status_code == 200 and b"testing.widget.updated" in page.content
     consumers.FAILING_NAMES.clear()
-    response = admin_client.post("/admin/shared_events/deadletter/", {
-        "action": "replay", "_selected_action": [dead.pk]}, follow=True)
+    response = admin_client.post(
+        "/admin/shared_events/deadletter/",
+        {"action": "replay", "_selected_action": [dead.pk]},
+        follow=True,
+    )
     assert response.status_code == 200
     assert DeadLetter.objects.get().status == DeadLetter.Status.REPLAYED
     assert WidgetReplica.objects.filter(pk=WIDGET).exists()
@@ -159,7 +187,8 @@ def test_a_batch_applies_many_aggregates_and_the_newest_state_of_each():
     outcomes = apply_batch(batch)
     assert [o.action for o in outcomes] == [Action.ACK] * 9
     assert {(str(r.pk), r.color, r.source_version) for r in WidgetReplica.objects.all()} == {
-        (w, "c3", 3) for w in others}
+        (w, "c3", 3) for w in others
+    }
     assert ProcessedEvent.objects.count() == 9
 
 
@@ -175,18 +204,28 @@ def test_replica_apply_many_stores_only_newer_states_and_returns_which():
     a, b, c = (str(uuid.uuid4()) for _ in range(3))
 
     def state(pk, version, color="red", deleted=False):
-        return ReplicaState(pk=pk, version=version, deleted=deleted,
-                            fields={"name": "w", "color": color})
+        return ReplicaState(
+            pk=pk, version=version, deleted=deleted, fields={"name": "w", "color": color}
+        )
 
     assert replica_apply_many(WidgetReplica, [state(a, 2, "blue"), state(b, 1)]) == {
-        uuid.UUID(a), uuid.UUID(b)}
+        uuid.UUID(a),
+        uuid.UUID(b),
+    }
     # a: older (no effect); b: newer twice in one call (the newest wins); c: new, a tombstone.
-    stored = replica_apply_many(WidgetReplica, [
-        state(a, 1, "stale"), state(b, 3, "green"), state(b, 2, "older"),
-        state(c, 4, deleted=True)])
+    stored = replica_apply_many(
+        WidgetReplica,
+        [
+            state(a, 1, "stale"),
+            state(b, 3, "green"),
+            state(b, 2, "older"),
+            state(c, 4, deleted=True),
+        ],
+    )
     assert stored == {uuid.UUID(b), uuid.UUID(c)}
-    rows = {str(r.pk): (r.color, r.source_version, r.is_deleted)
-            for r in WidgetReplica.objects.all()}
+    rows = {
+        str(r.pk): (r.color, r.source_version, r.is_deleted) for r in WidgetReplica.objects.all()
+    }
     assert rows == {a: ("blue", 2, False), b: ("green", 3, False), c: ("red", 4, True)}
     assert replica_apply_many(WidgetReplica, []) == set()
 
@@ -194,8 +233,9 @@ def test_replica_apply_many_stores_only_newer_states_and_returns_which():
 def test_replica_apply_many_refuses_a_value_too_long_for_its_column_instead_of_cutting_it():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite does not enforce a column's length")
-    long = ReplicaState(pk=uuid.uuid4(), version=1, deleted=False,
-                        fields={"name": "w", "color": "x" * 21})  # the column holds 20
+    long = ReplicaState(
+        pk=uuid.uuid4(), version=1, deleted=False, fields={"name": "w", "color": "x" * 21}
+    )  # the column holds 20
     with pytest.raises(DataError), transaction.atomic():
         replica_apply_many(WidgetReplica, [long])
     assert not WidgetReplica.objects.exists()

@@ -28,7 +28,10 @@ def test_percent_encoded_parts_are_decoded_and_a_socket_directory_is_a_host():
     database = database_from_url("postgres://us%40er:p%3Ass%2Fw@%2Fvar%2Frun%2Fpostgresql/poll%20s")
     assert database["HOST"] == "/var/run/postgresql"
     assert (database["USER"], database["PASSWORD"], database["NAME"]) == (
-        "us@er", "p:ss/w", "poll s")
+        "us@er",
+        "p:ss/w",
+        "poll s",
+    )
 
 
 def test_a_sqlite_url_gets_the_settings_of_a_shared_file(tmp_path: Path):

@@ -29,8 +29,12 @@ def hung(server):
     server.proc.send_signal(signal.SIGSTOP)
     # A signal is delivered when the kernel gets to it: on a loaded machine the server could
     # still answer right after the call, so the block starts once it is seen stopped.
-    wait_until(lambda: process_state(server.proc.pid) == "T", timeout=10, interval=0.01,
-               message="the server to be stopped")
+    wait_until(
+        lambda: process_state(server.proc.pid) == "T",
+        timeout=10,
+        interval=0.01,
+        message="the server to be stopped",
+    )
     try:
         yield
     finally:
@@ -56,11 +60,19 @@ def test_the_relay_publishes_again_soon_after_a_hung_server_resumes(own_nats_ser
         result, _ = relay_pending()  # its flush times out; the late PONG comes after SIGCONT
         assert result.failed == 1 and result.published == 0
     # Once the server answers again, the held rows are published without a restart.
-    wait_until(lambda: relay_pending() and unpublished() == 0, timeout=30, interval=0.2,
-               message="the outbox to drain after the server resumed")
+    wait_until(
+        lambda: relay_pending() and unpublished() == 0,
+        timeout=30,
+        interval=0.2,
+        message="the outbox to drain after the server resumed",
+    )
     Widget.objects.create(name="after")
-    wait_until(lambda: relay_pending() and unpublished() == 0, timeout=30, interval=0.2,
-               message="a new change to be published")
+    wait_until(
+        lambda: relay_pending() and unpublished() == 0,
+        timeout=30,
+        interval=0.2,
+        message="a new change to be published",
+    )
     assert usable(get_publisher()._nc)
 
 
@@ -76,6 +88,7 @@ async def open_pull_source(server) -> tuple:
 def test_a_pull_source_on_a_connection_that_stopped_reading_raises(own_nats_server):
     """The very failure seen in the field: a flush that timed out during the hang leaves nats-py
     a cancelled PONG future; the late PONG kills its read loop, yet it still says connected."""
+
     async def run():
         nc, source = await open_pull_source(own_nats_server)
         try:
@@ -120,8 +133,7 @@ def relayed_everything() -> bool:
     return unpublished() == 0
 
 
-def test_relay_and_consumer_converge_after_a_hang_with_writes_going_on(own_nats_server,
-                                                                       settings):
+def test_relay_and_consumer_converge_after_a_hang_with_writes_going_on(own_nats_server, settings):
     settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_PUBLISH_TIMEOUT_SECONDS": 0.5}
 
     def replicas_match() -> bool:
@@ -138,6 +150,10 @@ def test_relay_and_consumer_converge_after_a_hang_with_writes_going_on(own_nats_
                 Widget.objects.create(name=f"during{i}")
                 relay_pending()
             time.sleep(3)  # the consumer's pull requests go unanswered meanwhile
-        wait_until(relayed_everything, timeout=30, interval=0.2,
-                   message="the outbox to drain after the server resumed")
+        wait_until(
+            relayed_everything,
+            timeout=30,
+            interval=0.2,
+            message="the outbox to drain after the server resumed",
+        )
         wait_until(replicas_match, timeout=30, message="the replica to converge")

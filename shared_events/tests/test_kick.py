@@ -20,9 +20,21 @@ def broker(tmp_path, settings, monkeypatch):
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery prefers it to broker=...
     sock = tmp_path / "redis.sock"
     server = subprocess.Popen(
-        [str(Path(sysconfig.get_path("scripts")) / "redis-server"), "--port", "0",
-         "--unixsocket", str(sock), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL)
+        [
+            str(Path(sysconfig.get_path("scripts")) / "redis-server"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     client = redis.Redis(unix_socket_path=str(sock))
     wait_until(lambda: sock.exists() and client.ping(), timeout=10, message="redis")
     settings.CELERY_BROKER_URL = f"redis+socket://{sock}"

@@ -64,10 +64,20 @@ def test_only_the_transport_package_imports_nats():
 
 def test_relative_imports_are_read_as_the_modules_they_name():
     source = "from ...kit import health\nfrom .. import kit\nfrom .models import OutboxEvent\n"
-    found = {name for _, name in imported_modules(
-        source, "shared_events.core.outbox.relay", is_package=False)}
-    assert {"shared_events.kit", "shared_events.kit.health",
-            "shared_events.core.kit", "shared_events.core.outbox.models"} <= found
-    package = {name for _, name in imported_modules(
-        "from .. import kit\n", "shared_events.core", is_package=True)}
+    found = {
+        name
+        for _, name in imported_modules(source, "shared_events.core.outbox.relay", is_package=False)
+    }
+    assert {
+        "shared_events.kit",
+        "shared_events.kit.health",
+        "shared_events.core.kit",
+        "shared_events.core.outbox.models",
+    } <= found
+    package = {
+        name
+        for _, name in imported_modules(
+            "from .. import kit\n", "shared_events.core", is_package=True
+        )
+    }
     assert "shared_events.kit" in package

@@ -19,8 +19,7 @@ pytestmark = pytest.mark.django_db
 def events_for(obj_or_pk) -> list[tuple[str, int, dict]]:
     pk = getattr(obj_or_pk, "pk", obj_or_pk)
     rows = OutboxEvent.objects.filter(aggregate_id=str(pk)).order_by("seq")
-    return [(r.event_type, r.aggregate_version, json.loads(bytes(r.payload))["data"])
-            for r in rows]
+    return [(r.event_type, r.aggregate_version, json.loads(bytes(r.payload))["data"]) for r in rows]
 
 
 def test_create_and_update_write_full_state_events_with_increasing_versions():
@@ -29,10 +28,16 @@ def test_create_and_update_write_full_state_events_with_increasing_versions():
     widget.save()
     assert widget.version == 2
     assert events_for(widget) == [
-        ("testing.widget.created", 1, {"id": str(widget.pk), "name": "gear", "color": "red",
-                                       "deleted": False}),
-        ("testing.widget.updated", 2, {"id": str(widget.pk), "name": "gear", "color": "blue",
-                                       "deleted": False}),
+        (
+            "testing.widget.created",
+            1,
+            {"id": str(widget.pk), "name": "gear", "color": "red", "deleted": False},
+        ),
+        (
+            "testing.widget.updated",
+            2,
+            {"id": str(widget.pk), "name": "gear", "color": "blue", "deleted": False},
+        ),
     ]
     row = OutboxEvent.objects.filter(aggregate_id=str(widget.pk)).last()
     assert row.subject == f"testing.widget.{widget.pk}"
@@ -62,7 +67,9 @@ def test_a_partial_save_publishes_the_row_as_committed_not_a_stale_copy():
     stale.name = "cog"
     stale.save(update_fields=["name"])
     assert events_for(widget)[-1][1:] == (
-        3, {"id": str(widget.pk), "name": "cog", "color": "green", "deleted": False})
+        3,
+        {"id": str(widget.pk), "name": "cog", "color": "green", "deleted": False},
+    )
 
 
 def test_queryset_update_emits_one_event_per_row_and_bumps_versions():
@@ -88,7 +95,9 @@ def test_bulk_create_and_bulk_update_emit_events():
     Widget.objects.bulk_update(widgets, ["color"])
     for widget in widgets:
         assert [e[:2] for e in events_for(widget)] == [
-            ("testing.widget.created", 1), ("testing.widget.updated", 2)]
+            ("testing.widget.created", 1),
+            ("testing.widget.updated", 2),
+        ]
         assert events_for(widget)[-1][2]["color"] == "white"
 
 
@@ -104,8 +113,11 @@ def test_delete_and_cascades_emit_tombstones():
     sprocket = Sprocket.objects.create(widget=widget)
     widget_pk, sprocket_pk = widget.pk, sprocket.pk
     widget.delete()  # Django clears pk on delete
-    assert events_for(widget_pk)[-1] == ("testing.widget.deleted", 2, {
-        "id": str(widget_pk), "name": "gear", "color": "red", "deleted": True})
+    assert events_for(widget_pk)[-1] == (
+        "testing.widget.deleted",
+        2,
+        {"id": str(widget_pk), "name": "gear", "color": "red", "deleted": True},
+    )
     assert events_for(sprocket_pk)[-1][:2] == ("testing.sprocket.deleted", 2)
 
 
@@ -118,16 +130,26 @@ def test_queryset_delete_emits_tombstones():
 @pytest.mark.django_db(transaction=True)  # the default test wraps everything in a transaction
 def test_recording_an_event_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError, match="inside transaction.atomic"):
-        record_events([PendingEvent("testing.widget.updated", "x", 1,
-                                    WidgetState(id="x", name="n", color="c"))])
+        record_events(
+            [
+                PendingEvent(
+                    "testing.widget.updated", "x", 1, WidgetState(id="x", name="n", color="c")
+                )
+            ]
+        )
 
 
 def test_recording_the_wrong_payload_class_is_refused():
     from tests.testapp.events import SprocketState
 
     with transaction.atomic(), pytest.raises(TypeError):
-        record_events([PendingEvent("testing.widget.updated", "x", 1,
-                                    SprocketState(id="x", widget_id="w", teeth=1))])
+        record_events(
+            [
+                PendingEvent(
+                    "testing.widget.updated", "x", 1, SprocketState(id="x", widget_id="w", teeth=1)
+                )
+            ]
+        )
 
 
 def test_the_guard_catches_a_change_made_around_the_outbox():
@@ -166,5 +188,7 @@ def test_republish_records_the_current_state_as_a_new_version():
     widget = Widget.objects.create(name="gear")
     widget.republish()
     assert [e[:2] for e in events_for(widget)] == [
-        ("testing.widget.created", 1), ("testing.widget.updated", 2)]
+        ("testing.widget.created", 1),
+        ("testing.widget.updated", 2),
+    ]
     assert widget.version == 2

@@ -23,8 +23,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def replicas_match_sources() -> bool:
     source = {str(w.pk): (w.name, w.color, w.version) for w in Widget.objects.all()}
-    replica = {str(r.pk): (r.name, r.color, r.source_version)
-               for r in WidgetReplica.objects.filter(is_deleted=False)}
+    replica = {
+        str(r.pk): (r.name, r.color, r.source_version)
+        for r in WidgetReplica.objects.filter(is_deleted=False)
+    }
     return source == replica
 
 
@@ -53,10 +55,16 @@ def test_a_poison_message_is_dead_lettered_while_later_messages_flow(fresh_strea
             relay_pending()
             later = [Widget.objects.create(name=f"later{i}") for i in range(5)]
             relay_pending()
-            wait_until(lambda: WidgetReplica.objects.filter(pk__in=[w.pk for w in later]).count()
-                       == 5, timeout=10, message="later messages applied")
-            wait_until(lambda: DeadLetter.objects.filter(event_type="testing.widget.created")
-                       .exists(), timeout=10, message="the dead letter")
+            wait_until(
+                lambda: WidgetReplica.objects.filter(pk__in=[w.pk for w in later]).count() == 5,
+                timeout=10,
+                message="later messages applied",
+            )
+            wait_until(
+                lambda: DeadLetter.objects.filter(event_type="testing.widget.created").exists(),
+                timeout=10,
+                message="the dead letter",
+            )
             dead = DeadLetter.objects.get()
             assert dead.deliveries == 3 and str(poison.pk) in dead.subject
             assert not WidgetReplica.objects.filter(pk=poison.pk).exists()
@@ -64,8 +72,9 @@ def test_a_poison_message_is_dead_lettered_while_later_messages_flow(fresh_strea
         consumers.FAILING_NAMES.clear()
 
 
-def test_duplicates_and_stale_versions_injected_into_nats_have_no_effect(fresh_streams,
-                                                                          monkeypatch):
+def test_duplicates_and_stale_versions_injected_into_nats_have_no_effect(
+    fresh_streams, monkeypatch
+):
     handed: list[str] = []  # the id of every event a handler was given
 
     def spy(events):
@@ -86,29 +95,42 @@ def test_duplicates_and_stale_versions_injected_into_nats_have_no_effect(fresh_s
         applied = ProcessedEvent.objects.get(event_id=current.event_id)
         replica = WidgetReplica.objects.get(pk=widget.pk)
         # A stale state (version 1) under a new event id, and the current one again.
-        stale = {"id": str(uuid.uuid4()), "type": "testing.widget.updated",
-                 "schema_version": 1, "aggregate_id": str(widget.pk), "version": 1,
-                 "occurred_at": "2026-01-01T00:00:00+00:00",
-                 "data": {"id": str(widget.pk), "name": "w", "color": "stale"}}
+        stale = {
+            "id": str(uuid.uuid4()),
+            "type": "testing.widget.updated",
+            "schema_version": 1,
+            "aggregate_id": str(widget.pk),
+            "version": 1,
+            "occurred_at": "2026-01-01T00:00:00+00:00",
+            "data": {"id": str(widget.pk), "name": "w", "color": "stale"},
+        }
         publish_raw(fresh_streams, f"testing.widget.{widget.pk}", json.dumps(stale).encode())
         # The current event byte for byte (same event id), under a Nats-Msg-Id of its own so
         # that JetStream's duplicate window does not drop it before the consumer sees it.
-        publish_raw(fresh_streams, current.subject, bytes(current.payload),
-                    msg_id=str(uuid.uuid4()))
-        copies = [m for m in stream_messages(fresh_streams, "TESTING")
-                  if m["envelope"]["id"] == current_id]
+        publish_raw(
+            fresh_streams, current.subject, bytes(current.payload), msg_id=str(uuid.uuid4())
+        )
+        copies = [
+            m
+            for m in stream_messages(fresh_streams, "TESTING")
+            if m["envelope"]["id"] == current_id
+        ]
         assert len(copies) == 2 and copies[0]["msg_id"] != copies[1]["msg_id"]
         marker = Widget.objects.create(name="marker")  # applied after the injected ones
         relay_pending()
-        wait_until(lambda: WidgetReplica.objects.filter(pk=marker.pk).exists(), timeout=10,
-                   message="marker")
+        wait_until(
+            lambda: WidgetReplica.objects.filter(pk=marker.pk).exists(),
+            timeout=10,
+            message="marker",
+        )
         assert replicas_match_sources()
         # The stale one reached the handler and its version guard; the duplicate stopped at
         # the inbox: never handed to a handler, its inbox row still the first copy's.
         assert handed.count(stale["id"]) == 1
         assert handed.count(current_id) == 1
         assert ProcessedEvent.objects.get(event_id=current.event_id).stream_seq == (
-            applied.stream_seq)
+            applied.stream_seq
+        )
         assert WidgetReplica.objects.get(pk=widget.pk).replicated_at == replica.replicated_at
         assert not DeadLetter.objects.exists()
 

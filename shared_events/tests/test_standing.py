@@ -25,8 +25,11 @@ def replica(settings):
 
 
 def user(role: str) -> TokenUser:
-    return TokenUser(TokenClaims(subject=uuid.uuid4(), role=role, token_type="access",
-                                 jti="j", issued_at=0, expires_at=0))
+    return TokenUser(
+        TokenClaims(
+            subject=uuid.uuid4(), role=role, token_type="access", jti="j", issued_at=0, expires_at=0
+        )
+    )
 
 
 def test_an_account_the_replica_does_not_know_keeps_its_token_role():
@@ -34,9 +37,11 @@ def test_an_account_the_replica_does_not_know_keeps_its_token_role():
     assert caller.is_operator and caller.is_active and caller.role == "operator"
 
 
-@pytest.mark.parametrize("standing", [Standing(role="delegator", is_active=True),
-                                      Standing(role="operator", is_active=False)],
-                         ids=["demoted", "deactivated"])
+@pytest.mark.parametrize(
+    "standing",
+    [Standing(role="delegator", is_active=True), Standing(role="operator", is_active=False)],
+    ids=["demoted", "deactivated"],
+)
 def test_the_replica_overrules_the_token(standing):
     caller = user("operator")
     KNOWN[caller.id] = standing

@@ -21,8 +21,15 @@ from tests.testapp.models import Widget, WidgetReplica
 def healthy_status(**changes) -> dict:
     status = {
         "outbox": {"pending": 3, "failing": 0, "oldest_pending_age_seconds": 0.4},
-        "consumers": {"TESTING": {"pending": 10, "unacked": 5, "redelivered": 0,
-                                  "ack_floor": 90, "progressing": True}},
+        "consumers": {
+            "TESTING": {
+                "pending": 10,
+                "unacked": 5,
+                "redelivered": 0,
+                "ack_floor": 90,
+                "progressing": True,
+            }
+        },
         "dead_letters": {"dead": 0},
         "nats": {"answers": True},
     }
@@ -37,24 +44,51 @@ def verdict(status: dict) -> list[str]:
 
 def test_a_pipeline_that_moves_is_healthy_even_with_a_backlog():
     assert verdict(healthy_status()) == []
-    idle = {"TESTING": {"pending": 0, "unacked": 0, "redelivered": 0, "ack_floor": 90,
-                        "progressing": None}}
+    idle = {
+        "TESTING": {
+            "pending": 0,
+            "unacked": 0,
+            "redelivered": 0,
+            "ack_floor": 90,
+            "progressing": None,
+        }
+    }
     assert verdict(healthy_status(consumers=idle)) == []
 
 
-@pytest.mark.parametrize(("changes", "said"), [
-    ({"outbox": {"failing": 2, "last_error": "TransportError: no ack"}},
-     "outbox: 2 events failing to publish (TransportError: no ack)"),
-    ({"outbox": {"oldest_pending_age_seconds": 75.0}}, "oldest unpublished event 75.0 s old"),
-    ({"consumers": {"TESTING": {"pending": 4, "unacked": 0, "redelivered": 0, "ack_floor": 9,
-                                "progressing": False}}},
-     "consumer TESTING: lag 4 not shrinking"),
-    ({"consumers": {"TESTING": {"error": "NotFoundError: consumer not found"}}},
-     "consumer TESTING: NotFoundError"),
-    ({"dead_letters": {"dead": 1}}, "dead letters: 1"),
-    ({"nats": {"answers": False, "error": "NATS did not answer a ping"}},
-     "nats: NATS did not answer a ping"),
-])
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        (
+            {"outbox": {"failing": 2, "last_error": "TransportError: no ack"}},
+            "outbox: 2 events failing to publish (TransportError: no ack)",
+        ),
+        ({"outbox": {"oldest_pending_age_seconds": 75.0}}, "oldest unpublished event 75.0 s old"),
+        (
+            {
+                "consumers": {
+                    "TESTING": {
+                        "pending": 4,
+                        "unacked": 0,
+                        "redelivered": 0,
+                        "ack_floor": 9,
+                        "progressing": False,
+                    }
+                }
+            },
+            "consumer TESTING: lag 4 not shrinking",
+        ),
+        (
+            {"consumers": {"TESTING": {"error": "NotFoundError: consumer not found"}}},
+            "consumer TESTING: NotFoundError",
+        ),
+        ({"dead_letters": {"dead": 1}}, "dead letters: 1"),
+        (
+            {"nats": {"answers": False, "error": "NATS did not answer a ping"}},
+            "nats: NATS did not answer a ping",
+        ),
+    ],
+)
 def test_each_problem_makes_it_unhealthy_and_says_why(changes, said):
     found = verdict(healthy_status(**changes))
     assert len(found) == 1 and said in found[0], found
@@ -65,9 +99,15 @@ def test_failing_rows_and_dead_letters_are_reported_by_the_command(own_nats_serv
     own_nats_server.kill()
     Widget.objects.create(name="held")
     assert relay_batch().failed == 1
-    DeadLetter.objects.create(stream="TESTING", stream_seq=1, subject="testing.widget.x",
-                              event_type="testing.widget.created", payload=b"{}", error="boom",
-                              deliveries=1)
+    DeadLetter.objects.create(
+        stream="TESTING",
+        stream_seq=1,
+        subject="testing.widget.x",
+        event_type="testing.widget.created",
+        payload=b"{}",
+        error="boom",
+        deliveries=1,
+    )
     with pytest.raises(SystemExit) as exited:
         call_command("events_status", "--json", "--sample-seconds", "0.2")
     assert exited.value.code == 1
@@ -109,9 +149,13 @@ def test_a_lag_that_does_not_shrink_is_a_problem_and_one_that_does_is_not(fresh_
     relay_pending()
     status = events_status(sample_seconds=0.5)
     assert status["consumers"]["TESTING"]["progressing"] is False
-    assert status["problems"] == ["consumer TESTING: lag 3 not shrinking (nothing "
-                                  "acknowledged in 0.5 s)"], status
+    assert status["problems"] == [
+        "consumer TESTING: lag 3 not shrinking (nothing acknowledged in 0.5 s)"
+    ], status
     with RunnerThread():
         wait_until(lambda: WidgetReplica.objects.count() == 4, timeout=15, message="replicas")
-        wait_until(lambda: events_status(sample_seconds=0.2)["healthy"], timeout=15,
-                   message="the lag to be taken and the verdict healthy again")
+        wait_until(
+            lambda: events_status(sample_seconds=0.2)["healthy"],
+            timeout=15,
+            message="the lag to be taken and the verdict healthy again",
+        )

@@ -25,17 +25,20 @@ def test_the_ack_subject_gives_stream_sequence_and_deliveries():
 
 
 def test_it_agrees_with_nats_py_where_both_parse():
-    for reply in ("$JS.ACK.ACCOUNTS.d.2.5.4.1764612345000000000.0",
-                  "$JS.ACK._.HASH.VOTING.d.7.9.8.1764612345000000000.3.zz"):
+    for reply in (
+        "$JS.ACK.ACCOUNTS.d.2.5.4.1764612345000000000.0",
+        "$JS.ACK._.HASH.VOTING.d.7.9.8.1764612345000000000.3.zz",
+    ):
         meta = _msg(reply).metadata
-        assert _ack_metadata(_msg(reply)) == (meta.stream, meta.sequence.stream,
-                                              meta.num_delivered)
+        assert _ack_metadata(_msg(reply)) == (meta.stream, meta.sequence.stream, meta.num_delivered)
 
 
 # -- PullSource, the consumer's fetch, against a real server ------------------------------------
 
+
 def _with_source(url: str, body, *, subjects=("pulltest.>",)):
     """Run `body(nc, js, source)` on a fresh PULLTEST stream with a durable consumer."""
+
     async def run():
         nc = await connect(url, name="pull-source-test")
         js = nc.jetstream()
@@ -65,7 +68,9 @@ def test_a_fetch_returns_what_is_waiting_up_to_the_batch_then_the_rest(fresh_str
     first, rest = _with_source(fresh_streams, body)
     assert [d.data for d in first] == [b"m0", b"m1", b"m2", b"m3", b"m4"]
     assert [(d.data, d.stream, d.stream_seq, d.num_delivered) for d in rest] == [
-        (b"m5", "PULLTEST", 6, 1), (b"m6", "PULLTEST", 7, 1)]
+        (b"m5", "PULLTEST", 6, 1),
+        (b"m6", "PULLTEST", 7, 1),
+    ]
 
 
 def test_a_fetch_waits_its_timeout_for_a_first_message_and_returns_it_promptly(fresh_streams):

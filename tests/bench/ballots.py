@@ -35,8 +35,14 @@ NAME = "ballots"
 
 def _ballot_builder(poll: str, causes: list[str], tokens: list[str], points: int):
     path = f"/voting/api/polls/{poll}/ballot/"
-    headers = [{"Authorization": f"Bearer {t}", "Content-Type": "application/json",
-                "Accept": "application/json"} for t in tokens]
+    headers = [
+        {
+            "Authorization": f"Bearer {t}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        for t in tokens
+    ]
 
     def build(rng: random.Random) -> Request:
         who = rng.randrange(len(tokens))
@@ -49,8 +55,14 @@ def _ballot_builder(poll: str, causes: list[str], tokens: list[str], points: int
 
 
 def _ceiling_builder(tokens: list[str]):
-    headers = [{"Authorization": f"Bearer {t}", "Content-Type": "application/json",
-                "Accept": "application/json"} for t in tokens]
+    headers = [
+        {
+            "Authorization": f"Bearer {t}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        for t in tokens
+    ]
     body = json.dumps({"note": "bench"}).encode()
 
     def build(rng: random.Random) -> Request:
@@ -60,9 +72,14 @@ def _ceiling_builder(tokens: list[str]):
 
 
 def _describe(result: LoadResult) -> dict[str, Any]:
-    return {"requests_per_second": round(result.per_second, 1), "ok": result.ok,
-            "errors": result.errors, "statuses": {str(k): v for k, v in result.statuses.items()},
-            "error_samples": result.samples_of_errors[:5], **summary_ms(result.latencies)}
+    return {
+        "requests_per_second": round(result.per_second, 1),
+        "ok": result.ok,
+        "errors": result.errors,
+        "statuses": {str(k): v for k, v in result.statuses.items()},
+        "error_samples": result.samples_of_errors[:5],
+        **summary_ms(result.latencies),
+    }
 
 
 def run(ctx: Any) -> dict[str, Any]:
@@ -76,41 +93,83 @@ def run(ctx: Any) -> dict[str, Any]:
     pg = connect(ctx.platform.db_url("voting"))
     databases = [database_name(ctx.platform.db_url(s)) for s in SERVICES]
     cpu = {phase: CpuMeter(roots, pg, databases) for phase in ("before", "ballots", "after")}
-    before = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
-                      warmup=p.warmup, label="ceiling (insert one row)", seed=1,
-                      cpu=cpu["before"])
+    before = run_load(
+        port,
+        ceiling,
+        clients=p.clients,
+        duration=p.ceiling_seconds,
+        warmup=p.warmup,
+        label="ceiling (insert one row)",
+        seed=1,
+        cpu=cpu["before"],
+    )
     # The memory sampler runs beside the ballots (it reads /proc twice a second).
     load_at_start = load_average()
     with RssSampler(roots) as sampler:
-        ballots = run_load(port, ballot, clients=p.clients, duration=p.ballot_seconds,
-                           warmup=p.warmup, label="cast ballots", seed=2, cpu=cpu["ballots"])
+        ballots = run_load(
+            port,
+            ballot,
+            clients=p.clients,
+            duration=p.ballot_seconds,
+            warmup=p.warmup,
+            label="cast ballots",
+            seed=2,
+            cpu=cpu["ballots"],
+        )
     load_at_end = load_average()
-    after = run_load(port, ceiling, clients=p.clients, duration=p.ceiling_seconds,
-                     warmup=p.warmup, label="ceiling again (insert one row)", seed=3,
-                     cpu=cpu["after"])
+    after = run_load(
+        port,
+        ceiling,
+        clients=p.clients,
+        duration=p.ceiling_seconds,
+        warmup=p.warmup,
+        label="ceiling again (insert one row)",
+        seed=3,
+        cpu=cpu["after"],
+    )
     pg.close()
     # The lag under load gets a ballot load of its own: the probe (a points change every
     # 0.1 s, each followed through relay and consumer, its replica polled every few ms) is a
     # load in itself, which would lower the measured ballots' rate.
-    probe = Agent("accounts", "lag.agent_probe", {
-        "account_ids": seed["probe_ids"], "voting_db_url": ctx.platform.db_url("voting"),
-        "start_at": time.time() + p.warmup, "duration": p.lag_load_seconds,
-        "interval": p.lag_interval_loaded,
-    }, env=ctx.platform.service_env("accounts"), log_dir=ctx.log_dir)
+    probe = Agent(
+        "accounts",
+        "lag.agent_probe",
+        {
+            "account_ids": seed["probe_ids"],
+            "voting_db_url": ctx.platform.db_url("voting"),
+            "start_at": time.time() + p.warmup,
+            "duration": p.lag_load_seconds,
+            "interval": p.lag_interval_loaded,
+        },
+        env=ctx.platform.service_env("accounts"),
+        log_dir=ctx.log_dir,
+    )
     try:
-        beside_probe = run_load(port, ballot, clients=p.clients, duration=p.lag_load_seconds,
-                                warmup=p.warmup, label="ballots beside the lag probe", seed=4)
+        beside_probe = run_load(
+            port,
+            ballot,
+            clients=p.clients,
+            duration=p.lag_load_seconds,
+            warmup=p.warmup,
+            label="ballots beside the lag probe",
+            seed=4,
+        )
         loaded_lag = probe.result(timeout=p.lag_load_seconds + 60)
     finally:
         probe.kill()
 
     ceiling_rate = (before.per_second + after.per_second) / 2
     return {
-        "delegators": len(seed["tokens"]), "causes": len(seed["causes"]), "clients": p.clients,
-        "seconds": p.ballot_seconds, "web_workers": ctx.platform.web_workers,
+        "delegators": len(seed["tokens"]),
+        "causes": len(seed["causes"]),
+        "clients": p.clients,
+        "seconds": p.ballot_seconds,
+        "web_workers": ctx.platform.web_workers,
         "ballots": _describe(ballots),
-        "new_ballots": ballots.statuses.get(201, 0), "re_votes": ballots.statuses.get(200, 0),
-        "ceiling_before": _describe(before), "ceiling_after": _describe(after),
+        "new_ballots": ballots.statuses.get(201, 0),
+        "re_votes": ballots.statuses.get(200, 0),
+        "ceiling_before": _describe(before),
+        "ceiling_after": _describe(after),
         "ceiling_requests_per_second": round(ceiling_rate, 1),
         "ratio": ballots.per_second / ceiling_rate if ceiling_rate else None,
         "lag_under_load": lag.summarize(loaded_lag),
@@ -119,13 +178,16 @@ def run(ctx: Any) -> dict[str, Any]:
         "cpu_ms_per_request": {
             "ballots": cpu["ballots"].per_request_ms(ballots.per_second),
             "ceiling_before": cpu["before"].per_request_ms(before.per_second),
-            "ceiling_after": cpu["after"].per_request_ms(after.per_second)},
+            "ceiling_after": cpu["after"].per_request_ms(after.per_second),
+        },
         "machine_busy_percent": {
             phase: round(100 * m.seconds.get("machine", 0) / m.wall, 1) if m.wall else None
-            for phase, m in cpu.items()},
+            for phase, m in cpu.items()
+        },
         "peak_rss_bytes": dict(sorted(sampler.peak.items())),
         "rss_samples": sampler.samples,
-        "load_average_at_start": load_at_start, "load_average_at_end": load_at_end,
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": load_at_end,
     }
 
 
@@ -138,25 +200,54 @@ def figures(result: dict[str, Any]) -> list[dict[str, Any]]:
 
     ceiling_p50, ceiling_p99 = both("p50_ms"), both("p99_ms")
     ratio = result["ratio"]
-    scenario = (f"cast ballots over the API: {result['delegators']:,} delegators, "
-                f"{result['causes']} causes, {result['clients']} clients, "
-                f"{result['seconds']:.0f} s")
+    scenario = (
+        f"cast ballots over the API: {result['delegators']:,} delegators, "
+        f"{result['causes']} causes, {result['clients']} clients, "
+        f"{result['seconds']:.0f} s"
+    )
     return [
-        {"scenario": scenario, "figure": "ballots/s", "value": b["requests_per_second"],
-         "ceiling": result["ceiling_requests_per_second"],
-         "ceiling_what": "authenticated POST inserting one row", "ratio": ratio,
-         "goal": ">= 60 % of ceiling", "met": ratio is not None and ratio >= 0.60 and
-         b["errors"] == 0},
-        {"scenario": "  ballot latency p50", "figure": "ms", "value": b["p50_ms"],
-         "ceiling": ceiling_p50, "ratio": None, "goal": "reported", "met": None},
-        {"scenario": "  ballot latency p99", "figure": "ms", "value": b["p99_ms"],
-         "ceiling": ceiling_p99, "ratio": None, "goal": "< 100 ms",
-         "met": b["p99_ms"] is not None and b["p99_ms"] < 100},
-        {"scenario": "  CPU per request: voting web / PostgreSQL / load generator / machine",
-         "figure": "ms", "value": _cpu_split(result["cpu_ms_per_request"]["ballots"]),
-         "ceiling": _cpu_split(_averaged(result["cpu_ms_per_request"]["ceiling_before"],
-                                         result["cpu_ms_per_request"]["ceiling_after"])),
-         "ratio": None, "goal": "reported", "met": None},
+        {
+            "scenario": scenario,
+            "figure": "ballots/s",
+            "value": b["requests_per_second"],
+            "ceiling": result["ceiling_requests_per_second"],
+            "ceiling_what": "authenticated POST inserting one row",
+            "ratio": ratio,
+            "goal": ">= 60 % of ceiling",
+            "met": ratio is not None and ratio >= 0.60 and b["errors"] == 0,
+        },
+        {
+            "scenario": "  ballot latency p50",
+            "figure": "ms",
+            "value": b["p50_ms"],
+            "ceiling": ceiling_p50,
+            "ratio": None,
+            "goal": "reported",
+            "met": None,
+        },
+        {
+            "scenario": "  ballot latency p99",
+            "figure": "ms",
+            "value": b["p99_ms"],
+            "ceiling": ceiling_p99,
+            "ratio": None,
+            "goal": "< 100 ms",
+            "met": b["p99_ms"] is not None and b["p99_ms"] < 100,
+        },
+        {
+            "scenario": "  CPU per request: voting web / PostgreSQL / load generator / machine",
+            "figure": "ms",
+            "value": _cpu_split(result["cpu_ms_per_request"]["ballots"]),
+            "ceiling": _cpu_split(
+                _averaged(
+                    result["cpu_ms_per_request"]["ceiling_before"],
+                    result["cpu_ms_per_request"]["ceiling_after"],
+                )
+            ),
+            "ratio": None,
+            "goal": "reported",
+            "met": None,
+        },
     ]
 
 

@@ -31,11 +31,14 @@ def agent_consumer(n: int) -> dict[str, Any]:
     seconds, applied = asyncio.run(_consume(n))
     voters = Voter.objects.count()
     return {
-        "events": n, "batch_size": batch,
+        "events": n,
+        "batch_size": batch,
         "ceiling_seconds": round(ceiling_seconds, 3),
         "ceiling_per_second": round(n / ceiling_seconds),
-        "consumer_seconds": round(seconds, 3), "consumer_per_second": round(n / seconds),
-        "applied": applied, "voters": voters,
+        "consumer_seconds": round(seconds, 3),
+        "consumer_per_second": round(n / seconds),
+        "applied": applied,
+        "voters": voters,
     }
 
 
@@ -50,10 +53,18 @@ async def _fetch_and_ack(url: str, n: int, batch: int) -> float:
     try:
         js = nc.jetstream()
         durable = "bench-ceiling"
-        await js.add_consumer("ACCOUNTS", ConsumerConfig(
-            durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30, max_deliver=-1, max_ack_pending=batch * 4,
-            filter_subject="accounts.account.*"))
+        await js.add_consumer(
+            "ACCOUNTS",
+            ConsumerConfig(
+                durable_name=durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=30,
+                max_deliver=-1,
+                max_ack_pending=batch * 4,
+                filter_subject="accounts.account.*",
+            ),
+        )
         sub = await js.pull_subscribe_bind(durable, stream="ACCOUNTS")
         got = 0
         started = time.perf_counter()
@@ -99,9 +110,15 @@ async def _consume(n: int) -> tuple[float, int]:
 
 def figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     rate, ceiling = result["consumer_per_second"], result["ceiling_per_second"]
-    return [{
-        "scenario": f"consumer: backlog of {result['events']:,} events applied to replicas",
-        "figure": "events/s", "value": rate, "ceiling": ceiling,
-        "ceiling_what": "nats-py fetch+ack, no apply", "ratio": rate / ceiling if ceiling else None,
-        "goal": ">= 3,000/s per process", "met": rate >= 3_000,
-    }]
+    return [
+        {
+            "scenario": f"consumer: backlog of {result['events']:,} events applied to replicas",
+            "figure": "events/s",
+            "value": rate,
+            "ceiling": ceiling,
+            "ceiling_what": "nats-py fetch+ack, no apply",
+            "ratio": rate / ceiling if ceiling else None,
+            "goal": ">= 3,000/s per process",
+            "met": rate >= 3_000,
+        }
+    ]

@@ -35,15 +35,21 @@ ROOT = manage_all.ROOT
 SERVICES = list(manage_all.SERVICES)
 AGENT = Path(__file__).resolve().with_name("agent.py")
 # Set by the bench for the platform; never taken from the developer's shell.
-_BENCH_OWNED = ("CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "EMBEDDED_DEFAULTS",
-                *(f"{s.upper()}_DATABASE_URL" for s in SERVICES))
+_BENCH_OWNED = (
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "EMBEDDED_DEFAULTS",
+    *(f"{s.upper()}_DATABASE_URL" for s in SERVICES),
+)
 
 
 class BenchConfig:
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         environ = dict(os.environ if environ is None else environ)
-        self.postgres_url = environ.get("BENCH_POSTGRES_URL",
-                                        "postgres://postgres@127.0.0.1:5432/postgres")
+        self.postgres_url = environ.get(
+            "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+        )
         self.redis_url = environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
         self.web_workers = int(environ.get("WEB_WORKERS") or 2)
 
@@ -55,13 +61,16 @@ class BenchConfig:
         try:
             psycopg2.connect(self.postgres_url, connect_timeout=3).close()
         except Exception as exc:
-            raise SystemExit(f"bench: PostgreSQL at {self.postgres_url} is not usable ({exc}); "
-                             "set BENCH_POSTGRES_URL") from None
+            raise SystemExit(
+                f"bench: PostgreSQL at {self.postgres_url} is not usable ({exc}); "
+                "set BENCH_POSTGRES_URL"
+            ) from None
         try:
             redis.Redis.from_url(self.redis_url, socket_timeout=3).ping()
         except Exception as exc:
-            raise SystemExit(f"bench: Redis at {self.redis_url} is not usable ({exc}); "
-                             "set BENCH_REDIS_URL") from None
+            raise SystemExit(
+                f"bench: Redis at {self.redis_url} is not usable ({exc}); set BENCH_REDIS_URL"
+            ) from None
 
 
 # -- databases ---------------------------------------------------------------------------------
@@ -105,8 +114,14 @@ def scalar(conn: Any, sql: str, params: Any = None) -> Any:
     return row[0] if row else None
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05,
-             what: str = "condition", on_poll: Callable[[], None] | None = None) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    interval: float = 0.05,
+    what: str = "condition",
+    on_poll: Callable[[], None] | None = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -126,8 +141,14 @@ class RedisKeys:
     """Deletes at the end exactly the keys that appeared in the bench's Redis database during
     the run and look like the platform's (queues, kombu bindings, relay markers, cache)."""
 
-    PATTERNS = ("bench-*", "_kombu.*", "unacked*", "shared_events:*", "celery*",
-                *(f"{s}:*" for s in SERVICES))
+    PATTERNS = (
+        "bench-*",
+        "_kombu.*",
+        "unacked*",
+        "shared_events:*",
+        "celery*",
+        *(f"{s}:*" for s in SERVICES),
+    )
 
     def __init__(self, url: str) -> None:
         import redis
@@ -144,7 +165,7 @@ class RedisKeys:
     def cleanup(self) -> int:
         new = list(self._keys() - self.before)
         for start in range(0, len(new), 500):
-            self.client.delete(*new[start:start + 500])
+            self.client.delete(*new[start : start + 500])
         return len(new)
 
 
@@ -162,8 +183,11 @@ class BenchPlatform(Platform):
         self.run_id = databases.run_id
 
     def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if k not in _NOT_INHERITED and k not in _BENCH_OWNED and not k.startswith("BENCH_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _NOT_INHERITED and k not in _BENCH_OWNED and not k.startswith("BENCH_")
+        }
         env["VAR_DIR"] = str(self.var_dir)
         env["EMBEDDED_NATS_PORT"] = str(free_port())
         for service in SERVICES:
@@ -195,15 +219,25 @@ class BenchPlatform(Platform):
         super().close(keep_files=keep_files)
 
 
-def standalone_env(service: str, *, database_url: str, nats_url: str, var_dir: Path,
-                   redis_url: str, run_id: str) -> dict[str, str]:
+def standalone_env(
+    service: str, *, database_url: str, nats_url: str, var_dir: Path, redis_url: str, run_id: str
+) -> dict[str, str]:
     """A service's environment without a running platform (relay and consumer scenarios)."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in _NOT_INHERITED and k not in _BENCH_OWNED and not k.startswith("BENCH_")}
-    env.update({"VAR_DIR": str(var_dir), "NATS_URL": nats_url,
-                f"{service.upper()}_DATABASE_URL": database_url,
-                "CELERY_BROKER_URL": redis_url, "CACHE_URL": redis_url,
-                "CELERY_QUEUE_PREFIX": f"bench-{run_id}-"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _NOT_INHERITED and k not in _BENCH_OWNED and not k.startswith("BENCH_")
+    }
+    env.update(
+        {
+            "VAR_DIR": str(var_dir),
+            "NATS_URL": nats_url,
+            f"{service.upper()}_DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": redis_url,
+            "CACHE_URL": redis_url,
+            "CELERY_QUEUE_PREFIX": f"bench-{run_id}-",
+        }
+    )
     config = manage_all.platform_config(env)
     return manage_all.service_env(config, service)
 
@@ -215,8 +249,13 @@ def migrate(env_by_service: dict[str, dict[str, str]]) -> None:
         service = key.split(":")[0]
         manage_all.ensure_database(env["DATABASE_URL"])
         running[key] = subprocess.Popen(
-            [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT / f"{service}_service",
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT / f"{service}_service",
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     for key, proc in running.items():
         output, _ = proc.communicate()
         if proc.returncode:
@@ -230,9 +269,16 @@ class Agent:
     """`tests/bench/agent.py <module.function>` in a service's folder and environment. Its
     `progress(done, total, note)` lines drive a callback; its result comes back as JSON."""
 
-    def __init__(self, service: str, function: str, kwargs: dict[str, Any], *,
-                 env: dict[str, str], log_dir: Path,
-                 on_progress: Callable[[float, float, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        function: str,
+        kwargs: dict[str, Any],
+        *,
+        env: dict[str, str],
+        log_dir: Path,
+        on_progress: Callable[[float, float, str], None] | None = None,
+    ) -> None:
         self.function = function
         log_dir.mkdir(parents=True, exist_ok=True)
         stem = f"agent-{service}-{function.replace('.', '-')}-{time.monotonic_ns()}"
@@ -243,14 +289,29 @@ class Agent:
         profile_dir = os.environ.get("BENCH_PROFILE")
         if profile_dir:  # sample every thread of the agent with py-spy (pip install py-spy)
             Path(profile_dir).mkdir(parents=True, exist_ok=True)
-            argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--rate", "250",
-                    "--idle", "--format", "raw", "--output", str(Path(profile_dir) / f"{stem}.txt"),
-                    "--", *argv]
+            argv = [
+                str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "--rate",
+                "250",
+                "--idle",
+                "--format",
+                "raw",
+                "--output",
+                str(Path(profile_dir) / f"{stem}.txt"),
+                "--",
+                *argv,
+            ]
         self.proc = subprocess.Popen(
             argv,
-            cwd=ROOT / f"{service}_service", env={**env, "PYTHONUNBUFFERED": "1"},
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            cwd=ROOT / f"{service}_service",
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(kwargs))
         self.proc.stdin.close()
@@ -283,8 +344,9 @@ class Agent:
         self._reader.join(5)
         if self.proc.returncode != 0 or not self.result_path.exists():
             tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-40:])
-            raise RuntimeError(f"agent {self.function} failed (exit {self.proc.returncode}):\n"
-                               f"{tail}")
+            raise RuntimeError(
+                f"agent {self.function} failed (exit {self.proc.returncode}):\n{tail}"
+            )
         return json.loads(self.result_path.read_text())
 
     def kill(self) -> None:
@@ -294,16 +356,24 @@ class Agent:
             pass
 
 
-def run_agent(service: str, function: str, kwargs: dict[str, Any] | None = None, *,
-              env: dict[str, str], log_dir: Path, progress: Any = None,
-              timeout: float = 900) -> Any:
+def run_agent(
+    service: str,
+    function: str,
+    kwargs: dict[str, Any] | None = None,
+    *,
+    env: dict[str, str],
+    log_dir: Path,
+    progress: Any = None,
+    timeout: float = 900,
+) -> Any:
     def on_progress(done: float, total: float, note: str) -> None:
         if progress is not None:
             progress.total = max(total, 1e-9)
             progress.update(done, note or None)
 
-    agent = Agent(service, function, kwargs or {}, env=env, log_dir=log_dir,
-                  on_progress=on_progress)
+    agent = Agent(
+        service, function, kwargs or {}, env=env, log_dir=log_dir, on_progress=on_progress
+    )
     try:
         return agent.result(timeout)
     finally:
@@ -440,14 +510,16 @@ class CpuMeter:
 
     def _backends(self) -> list[int]:
         with self._pg.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)"
-                           " AND pid <> pg_backend_pid()", [self._databases])
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)"
+                " AND pid <> pg_backend_pid()",
+                [self._databases],
+            )
             return [pid for (pid,) in cursor.fetchall()]
 
     def _snapshot(self) -> dict[int, tuple[str, float]]:
         tree = _children()
-        groups = {pid: name for name, root in self.roots.items()
-                  for pid in descendants(root, tree)}
+        groups = {pid: name for name, root in self.roots.items() for pid in descendants(root, tree)}
         groups.update({pid: "postgres" for pid in self._backends()})
         groups[os.getpid()] = "load generator"
         return {pid: (group, cpu_seconds(pid)) for pid, group in groups.items()}

@@ -17,10 +17,17 @@ from typing import Any
 from .stats import summary_ms
 
 
-def agent_probe(*, account_ids: list[str], voting_db_url: str, start_at: float,
-                duration: float | None = None, samples: int | None = None,
-                interval: float = 0.1, poll_every: float = 0.005,
-                timeout: float = 10.0) -> dict[str, Any]:
+def agent_probe(
+    *,
+    account_ids: list[str],
+    voting_db_url: str,
+    start_at: float,
+    duration: float | None = None,
+    samples: int | None = None,
+    interval: float = 0.1,
+    poll_every: float = 0.005,
+    timeout: float = 10.0,
+) -> dict[str, Any]:
     import psycopg2
 
     from accounts.models import Account
@@ -46,13 +53,13 @@ def agent_probe(*, account_ids: list[str], voting_db_url: str, start_at: float,
         account = accounts[i % len(accounts)]
         i += 1
         next_at = time.monotonic() + interval
-        entry = points_adjust(account=account, delta=1, reason="bench: replication lag probe",
-                              by=None)
+        entry = points_adjust(
+            account=account, delta=1, reason="bench: replication lag probe", by=None
+        )
         committed = time.time()
         version = entry.account.version
         while True:
-            cursor.execute("SELECT source_version FROM voting_voter WHERE id = %s",
-                           [account.pk])
+            cursor.execute("SELECT source_version FROM voting_voter WHERE id = %s", [account.pk])
             row = cursor.fetchone()
             now = time.time()
             if row and row[0] >= version:
@@ -64,8 +71,11 @@ def agent_probe(*, account_ids: list[str], voting_db_url: str, start_at: float,
             time.sleep(poll_every)
         total = samples if samples is not None else duration
         done = i if samples is not None else time.monotonic() - begun
-        progress(done, total or 1, f"lag p50 {sorted(lags)[len(lags) // 2] * 1000:.0f} ms"
-                 if lags else "")
+        progress(
+            done,
+            total or 1,
+            f"lag p50 {sorted(lags)[len(lags) // 2] * 1000:.0f} ms" if lags else "",
+        )
         time.sleep(max(0.0, next_at - time.monotonic()))
     replica.close()
     return {"lags": lags, "timeouts": timeouts}
@@ -76,17 +86,28 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def figures(idle: dict[str, Any], loaded: dict[str, Any] | None) -> list[dict[str, Any]]:
-    rows = [{
-        "scenario": "replication lag, idle: commit in accounts -> voter replica in voting",
-        "figure": "p50 / p99 ms", "value": f"{idle['p50_ms']:.0f} / {idle['p99_ms']:.0f}",
-        "ceiling": None, "ratio": None, "goal": "reported (goals are under load)", "met": None,
-    }]
+    rows = [
+        {
+            "scenario": "replication lag, idle: commit in accounts -> voter replica in voting",
+            "figure": "p50 / p99 ms",
+            "value": f"{idle['p50_ms']:.0f} / {idle['p99_ms']:.0f}",
+            "ceiling": None,
+            "ratio": None,
+            "goal": "reported (goals are under load)",
+            "met": None,
+        }
+    ]
     if loaded is not None:
         p50, p99 = loaded["p50_ms"], loaded["p99_ms"]
-        rows.append({
-            "scenario": "replication lag under the ballot load",
-            "figure": "p50 / p99 ms", "value": f"{p50:.0f} / {p99:.0f}", "ceiling": None,
-            "ratio": None, "goal": "p50 <= 50 ms, p99 <= 250 ms",
-            "met": p50 <= 50 and p99 <= 250 and loaded["timeouts"] == 0,
-        })
+        rows.append(
+            {
+                "scenario": "replication lag under the ballot load",
+                "figure": "p50 / p99 ms",
+                "value": f"{p50:.0f} / {p99:.0f}",
+                "ceiling": None,
+                "ratio": None,
+                "goal": "p50 <= 50 ms, p99 <= 250 ms",
+                "met": p50 <= 50 and p99 <= 250 and loaded["timeouts"] == 0,
+            }
+        )
     return rows

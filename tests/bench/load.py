@@ -39,9 +39,17 @@ class LoadResult:
         return self.ok / self.seconds if self.seconds else 0.0
 
 
-def run_load(port: int, build: Callable[[random.Random], Request], *, clients: int,
-             duration: float, warmup: float, label: str, seed: int = 1,
-             cpu: CpuMeter | None = None) -> LoadResult:
+def run_load(
+    port: int,
+    build: Callable[[random.Random], Request],
+    *,
+    clients: int,
+    duration: float,
+    warmup: float,
+    label: str,
+    seed: int = 1,
+    cpu: CpuMeter | None = None,
+) -> LoadResult:
     """Warm up for `warmup` seconds (connections, the workers' first requests), then measure
     for `duration` seconds. Requests in flight at the end are not counted. A `cpu` meter runs
     over the measured seconds (to the progress loop's 0.2 s)."""

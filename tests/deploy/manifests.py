@@ -56,8 +56,9 @@ class Render:
     def by_original_name(self, kind: str, name: str) -> Obj | None:
         """A generated ConfigMap or Secret by its name before kustomize's hash suffix."""
         for o in self.objects:
-            if o["kind"] == kind and (o["metadata"]["name"] == name
-                                      or o["metadata"]["name"].rsplit("-", 1)[0] == name):
+            if o["kind"] == kind and (
+                o["metadata"]["name"] == name or o["metadata"]["name"].rsplit("-", 1)[0] == name
+            ):
                 return o
         return None
 
@@ -71,13 +72,19 @@ def render(target: str) -> Render:
     """`kubectl kustomize kustomize/<target>` (target: base, overlays/dev, overlays/prod)."""
     exe = kubectl()
     assert exe, "kubectl is not installed"
-    proc = subprocess.run([exe, "kustomize", str(KUSTOMIZE / target)], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.run(
+        [exe, "kustomize", str(KUSTOMIZE / target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     objects = [o for o in yaml.safe_load_all(proc.stdout) if o] if proc.returncode == 0 else []
     return Render(target, objects, proc.stderr, proc.returncode)
 
 
 # --------------------------------------------------------------------------------- pods --
+
 
 @dataclass
 class Pod:
@@ -116,14 +123,21 @@ def pods(r: Render) -> list[Pod]:
     found = []
     for o in r.of_kind("Deployment", "StatefulSet"):
         template = o["spec"]["template"]
-        found.append(Pod(f"{o['kind']}/{o['metadata']['name']}",
-                         dict(template["metadata"].get("labels", {})), template["spec"],
-                         o["spec"].get("replicas"), o))
+        found.append(
+            Pod(
+                f"{o['kind']}/{o['metadata']['name']}",
+                dict(template["metadata"].get("labels", {})),
+                template["spec"],
+                o["spec"].get("replicas"),
+                o,
+            )
+        )
     for o in r.of_kind("Cluster"):  # CloudNativePG: instance pods carry inheritedMetadata
         labels = dict(o["spec"].get("inheritedMetadata", {}).get("labels", {}))
         labels["cnpg.io/cluster"] = o["metadata"]["name"]
-        found.append(Pod(f"Cluster/{o['metadata']['name']}", labels, None,
-                         o["spec"]["instances"], o))
+        found.append(
+            Pod(f"Cluster/{o['metadata']['name']}", labels, None, o["spec"]["instances"], o)
+        )
     return found
 
 
@@ -143,6 +157,7 @@ def main_container(pod: Pod) -> Obj:
 
 
 # ----------------------------------------------------------------------------- selectors --
+
 
 def matches(selector: Obj | None, labels: dict[str, str]) -> bool:
     """A LabelSelector (matchLabels/matchExpressions) or a Service's plain map."""
@@ -178,6 +193,7 @@ def selector_of(o: Obj) -> Obj | None:
 
 
 # ------------------------------------------------------------------------------ secrets --
+
 
 def secret_refs(pod: Pod) -> set[str]:
     """Every Secret a pod's containers or volumes name."""
@@ -225,8 +241,9 @@ class Unresolved(str):
     """A value from an object the render does not hold (a Secret created outside it)."""
 
 
-def container_env(r: Render, container: Obj,
-                  external_secrets: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+def container_env(
+    r: Render, container: Obj, external_secrets: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
     """The environment a container starts with, as Kubernetes builds it (envFrom, then env).
     Secrets that the render does not hold come from `external_secrets`, else Unresolved."""
     external_secrets = external_secrets or {}
@@ -290,6 +307,7 @@ def load_yaml(path: Path) -> Any:
 
 # ---------------------------------------------------------------------- network policies --
 
+
 @dataclass
 class Endpoint:
     """A pod as a NetworkPolicy sees it: its namespace's labels, its own labels and its named
@@ -311,15 +329,20 @@ def namespace_labels(r: Render) -> dict[str, str]:
 
 
 def endpoint(r: Render, pod: Pod) -> Endpoint:
-    ports = {p["name"]: p["containerPort"] for c in pod.containers for p in c.get("ports", [])
-             if p.get("name")}
+    ports = {
+        p["name"]: p["containerPort"]
+        for c in pod.containers
+        for p in c.get("ports", [])
+        if p.get("name")
+    }
     return Endpoint(pod.owner, namespace_labels(r), pod.labels, ports)
 
 
 def outside(namespace: str, labels: dict[str, str]) -> Endpoint:
     """A pod of another namespace (the cluster DNS, the ingress controller, anything)."""
-    return Endpoint(f"{namespace}/{labels}", {"kubernetes.io/metadata.name": namespace}, labels,
-                    inside=False)
+    return Endpoint(
+        f"{namespace}/{labels}", {"kubernetes.io/metadata.name": namespace}, labels, inside=False
+    )
 
 
 KUBE_DNS = outside("kube-system", {"k8s-app": "kube-dns"})
@@ -333,8 +356,9 @@ def peer_matches(peer: Obj, ep: Endpoint, own_namespace: dict[str, str]) -> bool
             return False
     elif ep.namespace_labels != own_namespace:
         return False  # a podSelector alone selects pods of the policy's own namespace
-    return "podSelector" not in peer or matches(peer["podSelector"] or {"matchLabels": {}},
-                                                 ep.labels)
+    return "podSelector" not in peer or matches(
+        peer["podSelector"] or {"matchLabels": {}}, ep.labels
+    )
 
 
 def port_matches(rule_ports: list[Obj] | None, port: int, protocol: str, dst: Endpoint) -> bool:
@@ -358,33 +382,46 @@ def policy_types(policy: Obj) -> list[str]:
     return spec.get("policyTypes") or (["Ingress"] + (["Egress"] if "egress" in spec else []))
 
 
-def direction_allows(r: Render, subject: Endpoint, peer: Endpoint, direction: str, port: int,
-                     protocol: str, dst: Endpoint) -> bool:
+def direction_allows(
+    r: Render,
+    subject: Endpoint,
+    peer: Endpoint,
+    direction: str,
+    port: int,
+    protocol: str,
+    dst: Endpoint,
+) -> bool:
     """Whether the policies that select `subject` let it send to (egress) or accept from
     (ingress) `peer` on `port`. A pod no policy selects in that direction is not isolated."""
     if not subject.inside:
         return True  # another namespace's policies are not ours to know
     own = namespace_labels(r)
     key = "to" if direction == "egress" else "from"
-    isolating = [p for p in r.of_kind("NetworkPolicy")
-                 if direction.capitalize() in policy_types(p)
-                 and matches(p["spec"]["podSelector"] or {"matchLabels": {}}, subject.labels)]
+    isolating = [
+        p
+        for p in r.of_kind("NetworkPolicy")
+        if direction.capitalize() in policy_types(p)
+        and matches(p["spec"]["podSelector"] or {"matchLabels": {}}, subject.labels)
+    ]
     if not isolating:
         return True
     for policy in isolating:
         for rule in policy["spec"].get(direction) or []:
             peers = rule.get(key) or []
-            if (not peers or any(peer_matches(x, peer, own) for x in peers)) and \
-                    port_matches(rule.get("ports"), port, protocol, dst):
+            if (not peers or any(peer_matches(x, peer, own) for x in peers)) and port_matches(
+                rule.get("ports"), port, protocol, dst
+            ):
                 return True
     return False
 
 
-def connection_allowed(r: Render, src: Endpoint, dst: Endpoint, port: int,
-                       protocol: str = "TCP") -> bool:
+def connection_allowed(
+    r: Render, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP"
+) -> bool:
     """src may open a connection to dst's `port`: src's egress and dst's ingress both allow it."""
-    return (direction_allows(r, src, dst, "egress", port, protocol, dst)
-            and direction_allows(r, dst, src, "ingress", port, protocol, dst))
+    return direction_allows(r, src, dst, "egress", port, protocol, dst) and direction_allows(
+        r, dst, src, "ingress", port, protocol, dst
+    )
 
 
 def service_backend(r: Render, url: str) -> tuple[Pod, int]:
@@ -399,18 +436,43 @@ def service_backend(r: Render, url: str) -> tuple[Pod, int]:
     assert len({p.owner for p in selected}) == 1, f"Service {parts.hostname}: {selected}"
     target = port.get("targetPort", port["port"])
     if isinstance(target, str):
-        target = next(cp["containerPort"] for c in selected[0].containers
-                      for cp in c.get("ports", []) if cp.get("name") == target)
+        target = next(
+            cp["containerPort"]
+            for c in selected[0].containers
+            for cp in c.get("ports", [])
+            if cp.get("name") == target
+        )
     return selected[0], target
 
 
 # ------------------------------------------------------------------ sizes, configuration --
 
-_NATS_UNITS = {"": 1, "K": 1000, "KB": 1024, "KIB": 1024, "M": 1000**2, "MB": 1024**2,
-               "MIB": 1024**2, "G": 1000**3, "GB": 1024**3, "GIB": 1024**3, "T": 1000**4,
-               "TB": 1024**4, "TIB": 1024**4}
-_QUANTITY_UNITS = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4, "Ki": 1024,
-                   "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+_NATS_UNITS = {
+    "": 1,
+    "K": 1000,
+    "KB": 1024,
+    "KIB": 1024,
+    "M": 1000**2,
+    "MB": 1024**2,
+    "MIB": 1024**2,
+    "G": 1000**3,
+    "GB": 1024**3,
+    "GIB": 1024**3,
+    "T": 1000**4,
+    "TB": 1024**4,
+    "TIB": 1024**4,
+}
+_QUANTITY_UNITS = {
+    "": 1,
+    "k": 1000,
+    "M": 1000**2,
+    "G": 1000**3,
+    "T": 1000**4,
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+}
 
 
 def nats_size(value: str) -> int:
@@ -442,7 +504,7 @@ def nats_block(conf: str, name: str) -> str | None:
     while depth:
         depth += {"{": 1, "}": -1}.get(text[i], 0)
         i += 1
-    return text[m.end():i - 1]
+    return text[m.end() : i - 1]
 
 
 def nats_value(block: str, key: str) -> str | None:
@@ -453,8 +515,11 @@ def nats_value(block: str, key: str) -> str | None:
 def nats_conf(r: Render) -> str:
     """The rendered nats.conf that the NATS StatefulSet mounts."""
     nats = r.get("StatefulSet", "nats")
-    name = next(v["configMap"]["name"] for v in nats["spec"]["template"]["spec"]["volumes"]
-                if v["name"] == "config")
+    name = next(
+        v["configMap"]["name"]
+        for v in nats["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "config"
+    )
     return configmap_data(r, name)["nats.conf"]
 
 
@@ -463,12 +528,14 @@ def mount_for(pod: Pod, container: Obj, path: str) -> tuple[Obj, Obj] | None:
     The volume of a StatefulSet's volumeClaimTemplate is {"persistentVolumeClaim": template}."""
     volumes = {v["name"]: v for v in (pod.spec or {}).get("volumes", [])}
     for t in pod.workload.get("spec", {}).get("volumeClaimTemplates", []):
-        volumes.setdefault(t["metadata"]["name"], {"name": t["metadata"]["name"],
-                                                   "persistentVolumeClaim": t})
+        volumes.setdefault(
+            t["metadata"]["name"], {"name": t["metadata"]["name"], "persistentVolumeClaim": t}
+        )
     best = None
     for m in container.get("volumeMounts", []):
         root = m["mountPath"].rstrip("/") or "/"
-        if (path == root or path.startswith(root.rstrip("/") + "/")) and \
-                (best is None or len(root) > len(best["mountPath"].rstrip("/"))):
+        if (path == root or path.startswith(root.rstrip("/") + "/")) and (
+            best is None or len(root) > len(best["mountPath"].rstrip("/"))
+        ):
             best = m
     return (best, volumes.get(best["name"], {})) if best else None

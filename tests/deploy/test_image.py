@@ -18,14 +18,20 @@ from tests.deploy.manifests import ROOT, SERVICES
 DOCKERFILE = ROOT / "Dockerfile"
 
 
-def run_in_service(service: str, argv: list[str], env: dict[str, str],
-                   timeout: float = 120) -> subprocess.CompletedProcess:
+def run_in_service(
+    service: str, argv: list[str], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess:
     """argv as a pod would run it (`python` is this interpreter), in the service's folder, with
     exactly `env` (nothing inherited from this machine but PATH)."""
     argv = [sys.executable if a == "python" else a for a in argv]
-    return subprocess.run(argv, cwd=ROOT / f"{service}_service", capture_output=True,
-                          text=True, timeout=timeout,
-                          env={"PATH": os.environ.get("PATH", ""), **env})
+    return subprocess.run(
+        argv,
+        cwd=ROOT / f"{service}_service",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+    )
 
 
 @functools.cache
@@ -33,8 +39,11 @@ def management_commands(service: str) -> frozenset[str]:
     import tempfile
 
     with tempfile.TemporaryDirectory() as var:
-        proc = run_in_service(service, ["python", "manage.py", "help", "--commands"],
-                              {"VAR_DIR": var, "HOME": var, "STATIC_ROOT": f"{var}/static"})
+        proc = run_in_service(
+            service,
+            ["python", "manage.py", "help", "--commands"],
+            {"VAR_DIR": var, "HOME": var, "STATIC_ROOT": f"{var}/static"},
+        )
     assert proc.returncode == 0, proc.stderr
     return frozenset(proc.stdout.split())
 
@@ -60,8 +69,9 @@ def check_python_command(service: str, argv: list[str]) -> None:
     folder = ROOT / f"{service}_service"
     if argv[1] == "manage.py":
         assert (folder / "manage.py").exists()
-        assert argv[2] in management_commands(service), \
+        assert argv[2] in management_commands(service), (
             f"{service}: no management command {argv[2]!r}"
+        )
     elif argv[1:3] == ["-m", "gunicorn"]:
         assert "gunicorn" in requirement_names()
         module, attr = argv[3].split(":")
@@ -73,8 +83,9 @@ def check_python_command(service: str, argv: list[str]) -> None:
         app = argv[argv.index("-A") + 1]
         package = folder / app.replace(".", "/")
         # celery -A config finds config.celery_app (config/__init__.py) or config/celery.py's app.
-        assert (package / "celery.py").exists() and \
-            re.search(r"^app\s*=", (package / "celery.py").read_text(), re.M), package
+        assert (package / "celery.py").exists() and re.search(
+            r"^app\s*=", (package / "celery.py").read_text(), re.M
+        ), package
         assert "celery_app" in (package / "__init__.py").read_text()
     else:
         pytest.fail(f"{service}: unknown command {argv}")
@@ -108,8 +119,13 @@ def test_each_role_runs_the_command_manage_all_up_runs(overlay, tmp_path):
         import manage_all
     finally:
         sys.path.remove(str(ROOT))
-    config = manage_all.platform_config({"NATS_URL": "nats://nats:4222", "VAR_DIR": str(tmp_path),
-                                         "CELERY_BROKER_URL": "redis://redis:6379/0"})
+    config = manage_all.platform_config(
+        {
+            "NATS_URL": "nats://nats:4222",
+            "VAR_DIR": str(tmp_path),
+            "CELERY_BROKER_URL": "redis://redis:6379/0",
+        }
+    )
     specs = {spec.name: spec for spec in manage_all.platform_processes(config)}
     for service in SERVICES:
         for role in manifests.ROLES:
@@ -137,19 +153,27 @@ def test_each_service_starts_with_the_environment_its_pods_get(overlay, service,
     check`, the web command with gunicorn's --check-config (loads the WSGI app), and the
     Celery app. Paths the image provides (STATIC_ROOT) or a volume does are moved to tmp."""
     pods = [manifests.app_pod(overlay, service, role) for role in manifests.ROLES]
-    envs = [manifests.container_env(overlay, c, external_secrets_from_dev())
-            for p in pods for c in p.all_containers]
+    envs = [
+        manifests.container_env(overlay, c, external_secrets_from_dev())
+        for p in pods
+        for c in p.all_containers
+    ]
     assert all(e == envs[0] for e in envs), f"{service}: the containers' environments differ"
     env = dict(envs[0])
     unresolved = [k for k, v in env.items() if isinstance(v, manifests.Unresolved)]
     assert not unresolved, unresolved
-    env.update(HOME=str(tmp_path), VAR_DIR=str(tmp_path / "var"),
-               STATIC_ROOT=str(tmp_path / "static"),
-               CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "var" / "celerybeat-schedule"))
+    env.update(
+        HOME=str(tmp_path),
+        VAR_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "var" / "celerybeat-schedule"),
+    )
     web = manifests.main_container(pods[0])
-    for argv in (["python", "manage.py", "check", "--fail-level", "ERROR"],
-                 [*web["command"], "--check-config"],
-                 ["python", "-m", "celery", "-A", "config", "report"]):
+    for argv in (
+        ["python", "manage.py", "check", "--fail-level", "ERROR"],
+        [*web["command"], "--check-config"],
+        ["python", "-m", "celery", "-A", "config", "report"],
+    ):
         proc = run_in_service(service, argv, env)
         assert proc.returncode == 0, f"{' '.join(argv)}:\n{proc.stdout}\n{proc.stderr}"
 
@@ -160,7 +184,7 @@ def test_each_service_starts_with_the_environment_its_pods_get(overlay, service,
 def dockerfile_copies() -> dict[str, str]:
     """Destination (absolute) -> source, for the final stage's COPY lines from the context."""
     text = DOCKERFILE.read_text()
-    final = text[text.rindex("\nFROM "):]
+    final = text[text.rindex("\nFROM ") :]
     workdir, copies = "/", {}
     for line in final.splitlines():
         parts = line.split()
@@ -200,25 +224,30 @@ def test_the_ci_workflow_runs_the_tests_and_builds_the_image():
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on:` as True
     assert {"push", "pull_request"} <= set(triggers)
     jobs = workflow["jobs"]
-    test_jobs = [j for j in jobs.values()
-                 if any("bash .ci/run" in str(s.get("run", "")) for s in j["steps"])]
+    test_jobs = [
+        j for j in jobs.values() if any("bash .ci/run" in str(s.get("run", "")) for s in j["steps"])
+    ]
     assert len(test_jobs) == 1, "one job runs bash .ci/run"
     services = test_jobs[0]["services"]
     assert str(services["postgres"]["image"]).startswith("postgres:15")
     assert str(services["redis"]["image"]).startswith("redis:")
     uses = [s.get("uses", "") for s in test_jobs[0]["steps"]]
-    python = [s for s in test_jobs[0]["steps"] if s.get("uses", "").startswith(
-        "actions/setup-python@")]
+    python = [
+        s for s in test_jobs[0]["steps"] if s.get("uses", "").startswith("actions/setup-python@")
+    ]
     assert python and str(python[0]["with"]["python-version"]) == "3.11"
     assert any(u.startswith("azure/setup-kubectl@") for u in uses), "kubectl for tests/deploy"
-    builds = [s for j in jobs.values() for s in j["steps"]
-              if s.get("uses", "").startswith("docker/build-push-action@")]
+    builds = [
+        s
+        for j in jobs.values()
+        for s in j["steps"]
+        if s.get("uses", "").startswith("docker/build-push-action@")
+    ]
     assert builds, "no job builds the image"
     for step in builds:
         # Never an unconditional push: only where registry credentials are configured.
         push = step["with"].get("push", False)
-        assert push is False or ("env.PUSH" in str(push) and "env.PUSH" in step.get("if", "")), \
-            step
+        assert push is False or ("env.PUSH" in str(push) and "env.PUSH" in step.get("if", "")), step
     job_env = " ".join(str(j.get("env", {})) for j in jobs.values())
     assert "secrets.REGISTRY_PASSWORD != ''" in job_env
 
@@ -228,17 +257,20 @@ def smoke_test_script() -> tuple[dict, str, list[str]]:
     workflow = manifests.load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
     for job in workflow["jobs"].values():
         steps = job["steps"]
-        builds = [i for i, s in enumerate(steps) if s.get("uses", "").startswith(
-            "docker/build-push-action@") and s["with"].get("load")]
+        builds = [
+            i
+            for i, s in enumerate(steps)
+            if s.get("uses", "").startswith("docker/build-push-action@") and s["with"].get("load")
+        ]
         smokes = [i for i, s in enumerate(steps) if "docker run" in str(s.get("run", ""))]
         if builds and smokes:
             assert len(smokes) == 1 and builds[0] < smokes[0], "build, then smoke-test"
             step, tag = steps[smokes[0]], steps[builds[0]]["with"]["tags"]
             run = step["run"]
-            docker = run[run.index("docker run"):run.index('sh -c "')]
+            docker = run[run.index("docker run") : run.index('sh -c "')]
             assert docker.rstrip("\\ \n").endswith(tag), f"the smoke test runs not {tag}"
             inner = re.search(r'sh -c "(.*?)"', run, re.S)
-            assert inner, "docker run ... sh -c \"<script>\""
+            assert inner, 'docker run ... sh -c "<script>"'
             return step, docker, [line.strip() for line in inner[1].splitlines() if line.strip()]
     pytest.fail("no job builds the image (load: true) and then runs it (docker run)")
 
@@ -249,8 +281,12 @@ def test_the_ci_smoke_test_runs_every_container_command_s_code_in_the_image(dev)
     step, docker, script = smoke_test_script()
     loop = re.search(r"^\s*for service in ([a-z ]+); do$", step["run"], re.M)
     assert loop and set(loop[1].split()) == set(SERVICES), "every service"
-    for flag in ("--read-only", "--tmpfs /tmp", f"--user {manifests.APP_UID}:{manifests.APP_UID}",
-                 "-w /app/${service}_service"):
+    for flag in (
+        "--read-only",
+        "--tmpfs /tmp",
+        f"--user {manifests.APP_UID}:{manifests.APP_UID}",
+        "-w /app/${service}_service",
+    ):
         assert flag in docker, f"the smoke test runs the image without {flag}"
     # A failing command fails the step: the script stops at the first (set -e or &&).
     assert script[0] == "set -e" or all(line.endswith("&&") for line in script[:-1]), script
@@ -268,16 +304,23 @@ def test_the_ci_smoke_test_runs_every_container_command_s_code_in_the_image(dev)
                     gunicorn_apps.add(argv[3])
                 else:
                     pytest.fail(f"{pod.owner}: what proves {argv} in the image?")
-    assert {"python manage.py help consume_events", "python manage.py help migrate",
-            "python -m celery -A config report"} <= wanted
+    assert {
+        "python manage.py help consume_events",
+        "python manage.py help migrate",
+        "python -m celery -A config report",
+    } <= wanted
     for command in sorted(wanted):
-        assert any(line == command or line.startswith(f"{command} ") for line in lines), \
+        assert any(line == command or line.startswith(f"{command} ") for line in lines), (
             f"the CI smoke test does not run {command!r} in the image"
+        )
     assert gunicorn_apps == {"config.wsgi:application"}
     for app in gunicorn_apps:
-        assert any(line.startswith(f"python -m gunicorn {app} ") and "--check-config" in line
-                   and "--no-control-socket" in line for line in lines), \
-            f"the CI smoke test does not load {app} with gunicorn --check-config"
+        assert any(
+            line.startswith(f"python -m gunicorn {app} ")
+            and "--check-config" in line
+            and "--no-control-socket" in line
+            for line in lines
+        ), f"the CI smoke test does not load {app} with gunicorn --check-config"
     assert any(re.fullmatch(r"test -f /app/static/\$\{service\}/\S+", line) for line in lines)
 
 
@@ -293,24 +336,41 @@ def test_the_readme_says_what_prod_needs(prod):
     for ingress in prod.of_kind("Ingress"):
         needed |= {t["secretName"] for t in ingress["spec"].get("tls", [])}
     for name in sorted(needed - rendered - by_operator):
-        assert f"`{name}`" in section or f" {name} " in section, \
+        assert f"`{name}`" in section or f" {name} " in section, (
             f"the README's deploy section does not say how to create the Secret {name}"
-    for words in ("kubectl apply -k kustomize/overlays/prod", "kubectl apply -k "
-                  "kustomize/overlays/dev", "CloudNativePG", "ingress-nginx", "createoperator",
-                  *manifests.KUBERNETES_VERSIONS,
-                  # What the cluster needs besides: PersistentVolumes for NATS and the
-                  # databases, metrics for the autoscalers, the DNS the policies allow.
-                  "StorageClass", "metrics-server", "NetworkPolicies", "kube-dns"):
+        )
+    for words in (
+        "kubectl apply -k kustomize/overlays/prod",
+        "kubectl apply -k kustomize/overlays/dev",
+        "CloudNativePG",
+        "ingress-nginx",
+        "createoperator",
+        *manifests.KUBERNETES_VERSIONS,
+        # What the cluster needs besides: PersistentVolumes for NATS and the
+        # databases, metrics for the autoscalers, the DNS the policies allow.
+        "StorageClass",
+        "metrics-server",
+        "NetworkPolicies",
+        "kube-dns",
+    ):
         assert words in section, f"the README's deploy section does not mention {words!r}"
     # How to scale: a subsection that names every role, the autoscaler and NATS.
     subsections = dict(part.split("\n", 1) for part in section.split("\n### ")[1:])
     assert "Scale" in subsections, "the README's deploy section has no ### Scale"
     scale = subsections["Scale"]
-    for words in (*(f"**{role}**" for role in manifests.ROLES), "**NATS**",
-                  "HorizontalPodAutoscaler", "minReplicas", "maxReplicas", "replicas"):
+    for words in (
+        *(f"**{role}**" for role in manifests.ROLES),
+        "**NATS**",
+        "HorizontalPodAutoscaler",
+        "minReplicas",
+        "maxReplicas",
+        "replicas",
+    ):
         assert words in scale, f"the README's Scale subsection does not mention {words!r}"
     # ... and what it says of beat and the consumer is what the manifests do.
-    assert re.search(r"\*\*beat\*\*: always one", scale), \
+    assert re.search(r"\*\*beat\*\*: always one", scale), (
         "the README's Scale subsection: beat, always one"
-    assert re.search(r"\*\*consumer\*\*: one per service", scale), \
+    )
+    assert re.search(r"\*\*consumer\*\*: one per service", scale), (
         "the README's Scale subsection: consumer, one per service"
+    )

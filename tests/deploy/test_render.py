@@ -34,8 +34,10 @@ def custom_schema(obj: dict) -> dict | None:
 
 def require_kubernetes_validate() -> None:
     if kubernetes_validate is None:
-        pytest.fail("kubernetes-validate is missing: pip install -r requirements/dev.txt "
-                    "(or python3 manage_all.py setup)")
+        pytest.fail(
+            "kubernetes-validate is missing: pip install -r requirements/dev.txt "
+            "(or python3 manage_all.py setup)"
+        )
 
 
 @pytest.mark.parametrize("target", ["base", *(f"overlays/{o}" for o in manifests.OVERLAYS)])
@@ -62,8 +64,10 @@ def test_every_object_validates_against_the_api_schema(overlay, version):
         except jsonschema.ValidationError as e:
             errors.append(f"{where}: {'.'.join(map(str, e.path))}: {e.message}")
         except kubernetes_validate.SchemaNotFoundError:
-            errors.append(f"{where}: no schema for {obj['apiVersion']} {obj['kind']} in "
-                          f"Kubernetes {version}, and none vendored in {SCHEMAS}")
+            errors.append(
+                f"{where}: no schema for {obj['apiVersion']} {obj['kind']} in "
+                f"Kubernetes {version}, and none vendored in {SCHEMAS}"
+            )
     assert not errors, f"{overlay.target} against Kubernetes {version}:\n" + "\n".join(errors)
 
 

@@ -48,8 +48,11 @@ def mypy(paths: list[str], cwd: Path, settings: str, tmp_path: Path) -> str:
     env = embedded_env(tmp_path, *(f"{s.upper()}_DATABASE_URL" for s in SERVICES))
     # The Django plugin loads these settings, the way the code under check runs.
     env["DJANGO_SETTINGS_MODULE"] = settings
-    return run([sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-                *paths], cwd, env)
+    return run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), *paths],
+        cwd,
+        env,
+    )
 
 
 def typed_paths(service: str) -> list[str]:
@@ -74,13 +77,19 @@ def test_mypy_finds_nothing_in_what_holds_a_services_rules(service: str, tmp_pat
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_model_change_has_its_migration(service: str, tmp_path: Path):
     env = embedded_env(tmp_path, f"{service.upper()}_DATABASE_URL")
-    run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
-        ROOT / f"{service}_service", env)
+    run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        ROOT / f"{service}_service",
+        env,
+    )
 
 
 def test_the_system_tests_send_their_requests_through_one_client():
     """harness.http: one place for the headers, the timeout and what an error status is. A
     browser keeping cookies (build_opener) is another concern and may differ."""
-    others = [path.name for path in sorted((ROOT / "tests" / "system").glob("*.py"))
-              if path.name != "harness.py" and "urlopen(" in path.read_text()]
+    others = [
+        path.name
+        for path in sorted((ROOT / "tests" / "system").glob("*.py"))
+        if path.name != "harness.py" and "urlopen(" in path.read_text()
+    ]
     assert others == []

@@ -28,8 +28,9 @@ class Operator:
 
 def create_operator(platform: Platform) -> Operator:
     email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
-    created = platform.manage("accounts", "createoperator", "--email", email,
-                              "--password", PASSWORD)
+    created = platform.manage(
+        "accounts", "createoperator", "--email", email, "--password", PASSWORD
+    )
     assert created.returncode == 0, created.stdout + created.stderr
     tokens = platform.api("POST", "accounts", "token/", {"email": email, "password": PASSWORD})
     assert tokens.status == 200, tokens
@@ -43,44 +44,72 @@ class Round:
     causes: list[str]
 
 
-def open_round(platform: Platform, operator: Operator, *, minutes: float = 30,
-               n_causes: int = 3, visibility: str = "live") -> Round:
+def open_round(
+    platform: Platform,
+    operator: Operator,
+    *,
+    minutes: float = 30,
+    n_causes: int = 3,
+    visibility: str = "live",
+) -> Round:
     """Causes and a poll that opens in a few seconds and stays open `minutes`; returns once
     voting knows it is open."""
     causes = []
     for i in range(n_causes):
-        response = platform.api("POST", "polls", "causes/", {"title": f"Cause {i + 1}"},
-                                token=operator.token)
+        response = platform.api(
+            "POST", "polls", "causes/", {"title": f"Cause {i + 1}"}, token=operator.token
+        )
         assert response.status == 201, response
         causes.append(response.body["id"])
     opens_at = datetime.now(UTC) + timedelta(seconds=2)
-    poll = platform.api("POST", "polls", "polls/", {
-        "title": "Fault round", "fund_lovelace": 1_000_000_000, "opens_at": opens_at.isoformat(),
-        "closes_at": (opens_at + timedelta(minutes=minutes)).isoformat(), "causes": causes,
-        "results_visibility": visibility}, token=operator.token)
+    poll = platform.api(
+        "POST",
+        "polls",
+        "polls/",
+        {
+            "title": "Fault round",
+            "fund_lovelace": 1_000_000_000,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": (opens_at + timedelta(minutes=minutes)).isoformat(),
+            "causes": causes,
+            "results_visibility": visibility,
+        },
+        token=operator.token,
+    )
     assert poll.status == 201, poll
     poll_id = poll.body["id"]
     scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=operator.token)
     assert scheduled.status == 200, scheduled
-    wait_until(lambda: platform.api("GET", "voting", f"polls/{poll_id}/tally/",
-                                    token=operator.token).status == 200
-               and _voting_poll_status(platform, poll_id) == "open",
-               timeout=40, interval=0.2, message="voting to see the poll open")
+    wait_until(
+        lambda: (
+            platform.api("GET", "voting", f"polls/{poll_id}/tally/", token=operator.token).status
+            == 200
+            and _voting_poll_status(platform, poll_id) == "open"
+        ),
+        timeout=40,
+        interval=0.2,
+        message="voting to see the poll open",
+    )
     return Round(poll_id, causes)
 
 
 def _voting_poll_status(platform: Platform, poll_id: str) -> str | None:
-    result = platform.manage("voting", "shell", "-c",
-                             "from voting.models import PollReplica as P; "
-                             f"print('STATUS', P.objects.get(pk='{poll_id}').status)")
+    result = platform.manage(
+        "voting",
+        "shell",
+        "-c",
+        "from voting.models import PollReplica as P; "
+        f"print('STATUS', P.objects.get(pk='{poll_id}').status)",
+    )
     for line in result.stdout.splitlines():
         if line.startswith("STATUS "):
             return line.split()[1]
     return None
 
 
-def admin_browser(platform: Platform, operator: Operator, service: str, path: str = ""
-                  ) -> tuple[OpenerDirector, str]:
+def admin_browser(
+    platform: Platform, operator: Operator, service: str, path: str = ""
+) -> tuple[OpenerDirector, str]:
     """A cookie-keeping browser signed in as the operator: it opens `service`'s admin page
     `path`, is sent to accounts' login, signs in there (the one password), and lands back.
     Returns the browser and the landed page's HTML."""
@@ -89,10 +118,16 @@ def admin_browser(platform: Platform, operator: Operator, service: str, path: st
         login_url, html = page.url, page.read().decode()
     if service != "accounts" or "login" in login_url:
         assert login_url.startswith(platform.url("accounts", "admin/login/")), login_url
-        form = urlencode({"csrfmiddlewaretoken": csrf_token(html), "username": operator.email,
-                          "password": PASSWORD}).encode()
-        with browser.open(Request(login_url, data=form, headers={"Referer": login_url}),
-                          timeout=15) as page:
+        form = urlencode(
+            {
+                "csrfmiddlewaretoken": csrf_token(html),
+                "username": operator.email,
+                "password": PASSWORD,
+            }
+        ).encode()
+        with browser.open(
+            Request(login_url, data=form, headers={"Referer": login_url}), timeout=15
+        ) as page:
             landed, html = page.url, page.read().decode()
         assert landed.startswith(platform.url(service, "admin/")), (landed, html[:500])
     return browser, html

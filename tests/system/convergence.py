@@ -47,7 +47,8 @@ def _common():
 """
 
 SNAPSHOT_CODE = {
-    "accounts": _COMMON + """
+    "accounts": _COMMON
+    + """
 from django.db.models import Count, Sum
 from accounts.models import Account, LedgerEntry
 snap = _common()
@@ -64,7 +65,8 @@ snap["epoch_credited_twice"] = [
     .annotate(n=Count("id")).filter(n__gt=1)]
 print("%s" + json.dumps(snap))
 """,
-    "polls": _COMMON + """
+    "polls": _COMMON
+    + """
 from polls.models import Cause, Poll, PollResult, TallyReplica
 snap = _common()
 snap["causes"] = {str(c.pk): [c.title, c.is_active, c.version] for c in Cause.objects.all()}
@@ -80,7 +82,8 @@ for r in PollResult.objects.all():
 snap["results"] = results
 print("%s" + json.dumps(snap))
 """,
-    "voting": _COMMON + """
+    "voting": _COMMON
+    + """
 from collections import defaultdict
 from voting.models import Allocation, Ballot, CauseReplica, PollReplica, PollTally, Voter
 snap = _common()
@@ -119,9 +122,11 @@ def snapshot_service(platform: Platform, service: str) -> dict[str, Any]:
     result = platform.manage(service, "shell", "-c", SNAPSHOT_CODE[service], timeout=60)
     for line in result.stdout.splitlines():
         if line.startswith(MARK):
-            return json.loads(line[len(MARK):])
-    raise RuntimeError(f"no snapshot from {service} (exit {result.returncode}): "
-                       f"{result.stdout[-1500:]} {result.stderr[-3000:]}")
+            return json.loads(line[len(MARK) :])
+    raise RuntimeError(
+        f"no snapshot from {service} (exit {result.returncode}): "
+        f"{result.stdout[-1500:]} {result.stderr[-3000:]}"
+    )
 
 
 def snapshot(platform: Platform) -> dict[str, dict[str, Any]]:
@@ -136,8 +141,13 @@ def _nonzero(causes: dict[str, list[int]]) -> dict[str, list[int]]:
     return {c: v for c, v in causes.items() if v[0] > 0}
 
 
-def differences(snap: dict[str, dict[str, Any]], *, dead_letters: dict[str, int] | None = None,
-                writer: Writer | None = None, replicas_only: bool = False) -> list[str]:
+def differences(
+    snap: dict[str, dict[str, Any]],
+    *,
+    dead_letters: dict[str, int] | None = None,
+    writer: Writer | None = None,
+    replicas_only: bool = False,
+) -> list[str]:
     """Everything that is not (yet) consistent, as readable lines; [] when all is well."""
     accounts, polls, voting = snap["accounts"], snap["polls"], snap["voting"]
     found: list[str] = []
@@ -145,16 +155,24 @@ def differences(snap: dict[str, dict[str, Any]], *, dead_letters: dict[str, int]
     def compare(what: str, source: dict, replica: dict) -> None:
         for key in sorted(set(source) | set(replica)):
             if source.get(key) != replica.get(key):
-                found.append(f"{what} {key}: source {source.get(key)} != replica "
-                             f"{replica.get(key)}")
+                found.append(
+                    f"{what} {key}: source {source.get(key)} != replica {replica.get(key)}"
+                )
 
     # 1. Replicas equal their sources (state and version).
-    compare("voter", accounts["accounts"],
-            {k: v[:4] for k, v in voting["voters"].items() if not v[4]})
-    compare("cause", polls["causes"],
-            {k: [v[0], v[1], v[2]] for k, v in voting["causes"].items() if not v[3]})
-    compare("poll", polls["polls"],
-            {k: [v[0], v[1], v[2]] for k, v in voting["polls"].items() if not v[3]})
+    compare(
+        "voter", accounts["accounts"], {k: v[:4] for k, v in voting["voters"].items() if not v[4]}
+    )
+    compare(
+        "cause",
+        polls["causes"],
+        {k: [v[0], v[1], v[2]] for k, v in voting["causes"].items() if not v[3]},
+    )
+    compare(
+        "poll",
+        polls["polls"],
+        {k: [v[0], v[1], v[2]] for k, v in voting["polls"].items() if not v[3]},
+    )
     if replicas_only:
         return found
     compare("tally", voting["tallies"], polls["tallies"])
@@ -165,8 +183,10 @@ def differences(snap: dict[str, dict[str, Any]], *, dead_letters: dict[str, int]
         tally = voting["tallies"].get(poll_id)
         counted = (tally[3], _nonzero(tally[5])) if tally else (0, {})
         if counted != (recount["ballots"], _nonzero(recount["causes"])):
-            found.append(f"tally of poll {poll_id} {counted} != recount of its ballots "
-                         f"{(recount['ballots'], _nonzero(recount['causes']))}")
+            found.append(
+                f"tally of poll {poll_id} {counted} != recount of its ballots "
+                f"{(recount['ballots'], _nonzero(recount['causes']))}"
+            )
     for poll_id, results in polls["results"].items():
         tally = polls["tallies"].get(poll_id)
         if tally is None or _nonzero(results) != _nonzero(tally[5]):
@@ -178,23 +198,28 @@ def differences(snap: dict[str, dict[str, Any]], *, dead_letters: dict[str, int]
         if data["outbox_pending"]:
             found.append(f"{service}: {data['outbox_pending']} events still in the outbox")
         if data["dead_letters"] != expected_dead.get(service, 0):
-            found.append(f"{service}: {data['dead_letters']} dead letters, expected "
-                         f"{expected_dead.get(service, 0)}")
+            found.append(
+                f"{service}: {data['dead_letters']} dead letters, expected "
+                f"{expected_dead.get(service, 0)}"
+            )
 
     # 4. Nothing counted twice.
     for account_id, epoch in accounts["epoch_credited_twice"]:
         found.append(f"account {account_id} credited twice for epoch {epoch}")
     for account_id, row in accounts["accounts"].items():
         if row[2] != accounts["ledger_sum"].get(account_id, 0):
-            found.append(f"account {account_id} has {row[2]} points but its ledger sums to "
-                         f"{accounts['ledger_sum'].get(account_id, 0)}")
+            found.append(
+                f"account {account_id} has {row[2]} points but its ledger sums to "
+                f"{accounts['ledger_sum'].get(account_id, 0)}"
+            )
     if writer is not None:
         found += writer.differences(snap)
     return found
 
 
-def wait_converged(platform: Platform, *, timeout: float = 90.0, **checks: Any
-                   ) -> tuple[float, dict[str, dict[str, Any]]]:
+def wait_converged(
+    platform: Platform, *, timeout: float = 90.0, **checks: Any
+) -> tuple[float, dict[str, dict[str, Any]]]:
     """Poll until `differences` is empty. Returns the seconds it took and the last snapshot;
     at the deadline, fails with what still differs."""
     started = time.monotonic()
@@ -204,15 +229,19 @@ def wait_converged(platform: Platform, *, timeout: float = 90.0, **checks: Any
         if not found:
             return time.monotonic() - started, snap
         if time.monotonic() - started > timeout:
-            raise AssertionError(f"not converged after {timeout:.0f}s; {len(found)} "
-                                 f"differences:\n  " + "\n  ".join(found[:40]))
+            raise AssertionError(
+                f"not converged after {timeout:.0f}s; {len(found)} "
+                f"differences:\n  " + "\n  ".join(found[:40])
+            )
         time.sleep(0.5)
 
 
 # ---------------------------------------------------------------------------- the writer --
 
-def request(method: str, url: str, data: Any = None, token: str | None = None,
-            timeout: float = 10.0) -> tuple[str, int | None, Any]:
+
+def request(
+    method: str, url: str, data: Any = None, token: str | None = None, timeout: float = 10.0
+) -> tuple[str, int | None, Any]:
     """(outcome, status, body). Outcome: "ok" (2xx), "refused" (4xx), "failed" (5xx, or the
     connection was refused: nothing was done), "unknown" (sent, but no answer: it may or may
     not have been applied)."""
@@ -236,8 +265,9 @@ class Voter:
 
 def new_delegator(platform: Platform) -> Voter:
     email = f"writer-{uuid.uuid4().hex[:10]}@example.com"
-    registered = platform.api("POST", "accounts", "register/",
-                              {"email": email, "password": PASSWORD})
+    registered = platform.api(
+        "POST", "accounts", "register/", {"email": email, "password": PASSWORD}
+    )
     assert registered.status == 201, registered
     tokens = platform.api("POST", "accounts", "token/", {"email": email, "password": PASSWORD})
     assert tokens.status == 200, tokens
@@ -250,9 +280,9 @@ class History:
     outlive one scenario): voter id -> [(outcome, allocations)], account id -> [outcome]."""
 
     ballots: dict[str, list[tuple[str, list[list[Any]]]]] = dataclasses.field(
-        default_factory=lambda: defaultdict(list))
-    adjustments: dict[str, list[str]] = dataclasses.field(
-        default_factory=lambda: defaultdict(list))
+        default_factory=lambda: defaultdict(list)
+    )
+    adjustments: dict[str, list[str]] = dataclasses.field(default_factory=lambda: defaultdict(list))
     registered: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -262,9 +292,19 @@ class Writer(threading.Thread):
     now and then a registration. Every write and its outcome is recorded, so a scenario can say
     how many were in flight and check that each acknowledged one is there exactly once."""
 
-    def __init__(self, platform: Platform, *, operator: str, voters: list[Voter], poll_id: str,
-                 causes: list[str], history: History | None = None, interval: float = 0.12,
-                 max_writes: int = 2000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        operator: str,
+        voters: list[Voter],
+        poll_id: str,
+        causes: list[str],
+        history: History | None = None,
+        interval: float = 0.12,
+        max_writes: int = 2000,
+        seed: int = 0,
+    ) -> None:
         super().__init__(name="writer", daemon=True)
         self.platform, self.operator, self.voters = platform, operator, voters
         self.poll_id, self.causes = poll_id, causes
@@ -321,8 +361,11 @@ class Writer(threading.Thread):
         allocations = [[first, a], [second, self.random.randint(0, 100 - a)]]
         body = {"allocations": [{"cause": c, "points": p} for c, p in allocations]}
         outcome, status, answer = request(
-            "PUT", self.platform.url("voting", f"api/polls/{self.poll_id}/ballot/"), body,
-            voter.token)
+            "PUT",
+            self.platform.url("voting", f"api/polls/{self.poll_id}/ballot/"),
+            body,
+            voter.token,
+        )
         if outcome == "refused":
             raise AssertionError(f"a valid ballot was refused: {status} {answer}")
         with self.lock:
@@ -331,8 +374,11 @@ class Writer(threading.Thread):
 
     def _adjust(self, voter: Voter) -> None:
         outcome, status, answer = request(
-            "POST", self.platform.url("accounts", f"api/accounts/{voter.id}/points/"),
-            {"delta": 1, "reason": "writer"}, self.operator)
+            "POST",
+            self.platform.url("accounts", f"api/accounts/{voter.id}/points/"),
+            {"delta": 1, "reason": "writer"},
+            self.operator,
+        )
         if outcome == "refused":
             raise AssertionError(f"a valid adjustment was refused: {status} {answer}")
         with self.lock:
@@ -341,8 +387,10 @@ class Writer(threading.Thread):
 
     def _register(self) -> None:
         outcome, status, answer = request(
-            "POST", self.platform.url("accounts", "api/register/"),
-            {"email": f"w-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD})
+            "POST",
+            self.platform.url("accounts", "api/register/"),
+            {"email": f"w-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD},
+        )
         if outcome == "refused":
             raise AssertionError(f"a valid registration was refused: {status} {answer}")
         with self.lock:
@@ -363,16 +411,20 @@ class Writer(threading.Thread):
             ok, unknown = outcomes.count("ok"), outcomes.count("unknown")
             have = snap["accounts"]["adjustments"].get(voter_id, 0)
             if not ok <= have <= ok + unknown:
-                found.append(f"account {voter_id}: {have} adjustments recorded, {ok} "
-                             f"acknowledged (+{unknown} unanswered)")
+                found.append(
+                    f"account {voter_id}: {have} adjustments recorded, {ok} "
+                    f"acknowledged (+{unknown} unanswered)"
+                )
         for voter_id, casts in self.ballots.items():
             ok = sum(1 for o, _ in casts if o == "ok")
             unknown = sum(1 for o, _ in casts if o == "unknown")
             ballot = voting["ballots"].get(f"{voter_id}:{self.poll_id}")
             revisions = ballot[0] if ballot else 0
             if not ok <= revisions <= ok + unknown:
-                found.append(f"voter {voter_id}: ballot revision {revisions}, {ok} casts "
-                             f"acknowledged (+{unknown} unanswered)")
+                found.append(
+                    f"voter {voter_id}: ballot revision {revisions}, {ok} casts "
+                    f"acknowledged (+{unknown} unanswered)"
+                )
             last_ok = max((i for i, (o, _) in enumerate(casts) if o == "ok"), default=None)
             if last_ok is None:
                 continue
@@ -380,8 +432,9 @@ class Writer(threading.Thread):
             candidates = [a for o, a in casts[last_ok:] if o in ("ok", "unknown")]
             have = ballot[2] if ballot else None
             if have not in candidates:
-                found.append(f"voter {voter_id}: ballot {have}, last acknowledged "
-                             f"{casts[last_ok][1]}")
+                found.append(
+                    f"voter {voter_id}: ballot {have}, last acknowledged {casts[last_ok][1]}"
+                )
         return found
 
 

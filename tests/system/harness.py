@@ -39,8 +39,15 @@ from shared_events.core.testing import free_port, port_open, wait_until
 ROOT = manage_all.ROOT
 SERVICES = list(manage_all.SERVICES)
 # Environment the platform must not inherit from the developer's shell.
-_NOT_INHERITED = ("DATABASE_URL", "NATS_URL", "VAR_DIR", "EMBEDDED_NATS_PORT", "WEB_WORKERS",
-                  "CELERY_QUEUE_PREFIX", *(f"{s.upper()}_PORT" for s in SERVICES))
+_NOT_INHERITED = (
+    "DATABASE_URL",
+    "NATS_URL",
+    "VAR_DIR",
+    "EMBEDDED_NATS_PORT",
+    "WEB_WORKERS",
+    "CELERY_QUEUE_PREFIX",
+    *(f"{s.upper()}_PORT" for s in SERVICES),
+)
 
 
 class Response(NamedTuple):
@@ -52,8 +59,15 @@ class Response(NamedTuple):
         return f"<{self.status} {str(self.body)[:300]}>"
 
 
-def http(method: str, url: str, data: Any = None, *, token: str | None = None,
-         accept: str = "application/json", timeout: float = 30.0) -> Response:
+def http(
+    method: str,
+    url: str,
+    data: Any = None,
+    *,
+    token: str | None = None,
+    accept: str = "application/json",
+    timeout: float = 30.0,
+) -> Response:
     """One JSON request, the system tests' one HTTP client. An HTTP error status is a Response;
     no answer (refused, reset, timed out) raises the OSError. The timeout is generous: a loaded
     CI machine is slow, and a test waits for an answer, not for speed."""
@@ -92,9 +106,13 @@ def postgres_connection(url: str, dbname: str | None = None) -> Any:
     import psycopg2
 
     database = dj_database_url.parse(url)
-    conn = psycopg2.connect(dbname=dbname or database["NAME"], user=database["USER"] or None,
-                            password=database["PASSWORD"] or None,
-                            host=database["HOST"] or None, port=database["PORT"] or None)
+    conn = psycopg2.connect(
+        dbname=dbname or database["NAME"],
+        user=database["USER"] or None,
+        password=database["PASSWORD"] or None,
+        host=database["HOST"] or None,
+        port=database["PORT"] or None,
+    )
     conn.autocommit = True
     return conn
 
@@ -147,8 +165,7 @@ class Platform:
 
     def start(self, timeout: float = 90.0) -> Platform:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.config = manage_all.platform_config(self.environment(),
-                                                 web_workers=self.web_workers)
+        self.config = manage_all.platform_config(self.environment(), web_workers=self.web_workers)
         try:
             manage_all.migrate(self.config)
         except SystemExit as exc:
@@ -159,18 +176,26 @@ class Platform:
         self.wait_ready(timeout=timeout, all_alive=True)
         return self
 
-    def spawn(self, name: str, *, extra_env: dict[str, str] | None = None
-              ) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, *, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """Start one process of the platform (`extra_env`: for this start only)."""
         spec = self.specs[name]
         with open(self.log_dir / f"{name}.log", "ab") as log:
-            log.write(f"\n----- started {time.strftime('%H:%M:%S')}: {spec.argv}"
-                      f"{' with ' + str(extra_env) if extra_env else ''}\n".encode())
+            log.write(
+                f"\n----- started {time.strftime('%H:%M:%S')}: {spec.argv}"
+                f"{' with ' + str(extra_env) if extra_env else ''}\n".encode()
+            )
             log.flush()
-            proc = subprocess.Popen(spec.argv, cwd=spec.cwd, env={**spec.env, **(extra_env or {})},
-                                    stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)  # a process group of its own
+            proc = subprocess.Popen(
+                spec.argv,
+                cwd=spec.cwd,
+                env={**spec.env, **(extra_env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # a process group of its own
         self.procs[name] = proc
         return proc
 
@@ -180,26 +205,33 @@ class Platform:
         assert self.config is not None
         return manage_all.base_url(self.config, service) + path.lstrip("/")
 
-    def api(self, method: str, service: str, path: str, data: Any = None, *,
-            token: str | None = None) -> Response:
+    def api(
+        self, method: str, service: str, path: str, data: Any = None, *, token: str | None = None
+    ) -> Response:
         return http(method, self.url(service, "api/" + path.lstrip("/")), data, token=token)
 
     def ready(self, service: str) -> bool:
         return manage_all.http_status(self.url(service, "health/ready")) == 200
 
-    def wait_ready(self, services: list[str] | None = None, timeout: float = 60.0, *,
-                   all_alive: bool = False) -> None:
+    def wait_ready(
+        self, services: list[str] | None = None, timeout: float = 60.0, *, all_alive: bool = False
+    ) -> None:
         """Until each service's web answers ready. `all_alive`: fail at once if any process of
         the platform exits meanwhile (at start-up, when nothing may have been killed yet)."""
         for service in services or SERVICES:
-            wait_until(lambda s=service: (all_alive and self.exited()) or self.ready(s),
-                       timeout=timeout, interval=0.1, message=f"{service} to be ready")
+            wait_until(
+                lambda s=service: (all_alive and self.exited()) or self.ready(s),
+                timeout=timeout,
+                interval=0.1,
+                message=f"{service} to be ready",
+            )
             if all_alive and self.exited():
                 raise RuntimeError(f"platform processes exited: {self.exited()}")
         assert self.config is not None
         if self.config.nats_port is not None:
-            wait_until(lambda: port_open(self.config.nats_port), timeout=timeout,
-                       message="NATS to listen")
+            wait_until(
+                lambda: port_open(self.config.nats_port), timeout=timeout, message="NATS to listen"
+            )
 
     def exited(self) -> dict[str, int]:
         """Processes that are not running, with their exit codes."""
@@ -209,18 +241,27 @@ class Platform:
         parts = []
         for path in sorted(self.log_dir.glob("*.log")):
             lines = path.read_text(errors="replace").splitlines()
-            parts.append(f"===== {path.stem} (last {min(tail, len(lines))} of {len(lines)} "
-                         f"lines, {path}) =====\n" + "\n".join(lines[-tail:]))
+            parts.append(
+                f"===== {path.stem} (last {min(tail, len(lines))} of {len(lines)} "
+                f"lines, {path}) =====\n" + "\n".join(lines[-tail:])
+            )
         return "\n".join(parts)
 
     # -- acting -------------------------------------------------------------------------------
 
-    def manage(self, service: str, *args: str, timeout: float = 120.0
-               ) -> subprocess.CompletedProcess[str]:
+    def manage(
+        self, service: str, *args: str, timeout: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
         """`manage.py <args>` in the service's folder with the platform's environment."""
         spec = self.specs[f"{service}-web"]
-        return subprocess.run([spec.argv[0], "manage.py", *args], cwd=spec.cwd, env=spec.env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [spec.argv[0], "manage.py", *args],
+            cwd=spec.cwd,
+            env=spec.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 20.0) -> None:
         proc = self.procs[name]
@@ -252,8 +293,9 @@ class Platform:
             self.wait_ready([service])
         elif name == "nats":
             assert self.config is not None
-            wait_until(lambda: port_open(self.config.nats_port), timeout=20,
-                       message="NATS to listen again")
+            wait_until(
+                lambda: port_open(self.config.nats_port), timeout=20, message="NATS to listen again"
+            )
 
     # -- tearing down -------------------------------------------------------------------------
 
@@ -283,12 +325,19 @@ class RunningCommand:
     """A command run as a user runs it (`manage_all.py up`, `manage_all.py demo`), its output
     collected by a thread."""
 
-    def __init__(self, argv: list[str], *, env: dict[str, str], new_session: bool = False
-                 ) -> None:
+    def __init__(self, argv: list[str], *, env: dict[str, str], new_session: bool = False) -> None:
         self.lines: list[str] = []
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, errors="replace",
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=new_session)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 

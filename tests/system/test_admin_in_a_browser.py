@@ -24,14 +24,22 @@ from tests.system.harness import ROOT, Platform
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
+    CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
+)
 
 PASSWORD = "a-long-enough-passphrase-42"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 # What this closed network needs: no background connections Chromium would make on its own.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture
@@ -59,14 +67,17 @@ def shot(page, name: str) -> Path:
 def added(page) -> None:
     """The admin's success message, waited for: a click returns once the next page's navigation
     has begun, so its body may not be parsed yet (page.content() then shows an empty <body>)."""
-    playwright_api.expect(page.locator("ul.messagelist")).to_contain_text(
-        "was added successfully")
+    playwright_api.expect(page.locator("ul.messagelist")).to_contain_text("was added successfully")
 
 
 def test_an_operator_sets_up_a_poll_in_the_admin_and_voting_sees_it(platform: Platform, page):
     email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
-    assert platform.manage("accounts", "createoperator", "--email", email,
-                           "--password", PASSWORD).returncode == 0
+    assert (
+        platform.manage(
+            "accounts", "createoperator", "--email", email, "--password", PASSWORD
+        ).returncode
+        == 0
+    )
 
     # 1. The polls admin sends the operator to accounts to sign in, and back.
     page.goto(platform.url("polls", "admin/"))
@@ -132,8 +143,9 @@ def test_a_delegator_signs_in_once_and_browses_every_service(platform: Platform,
     operator = create_operator(platform)
     round_ = open_round(platform, operator, n_causes=2)  # returns once voting sees it open
     email = f"delegator-{uuid.uuid4().hex[:8]}@example.com"
-    registered = platform.api("POST", "accounts", "register/",
-                              {"email": email, "password": PASSWORD})
+    registered = platform.api(
+        "POST", "accounts", "register/", {"email": email, "password": PASSWORD}
+    )
     assert registered.status == 201, registered
     account_id = registered.body["id"]
 
@@ -153,8 +165,9 @@ def test_a_delegator_signs_in_once_and_browses_every_service(platform: Platform,
         return status == "HTTP 200 OK" and body["id"] == account_id and body["points"] == 100
 
     try:
-        wait_until(me_with_the_initial_grant, timeout=30,
-                   message="voting's replica with the initial grant")
+        wait_until(
+            me_with_the_initial_grant, timeout=30, message="voting's replica with the initial grant"
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}; the page last showed {shown}") from None
     assert shown[0][1]["can_vote"] is True
@@ -179,11 +192,12 @@ def test_a_delegator_signs_in_once_and_browses_every_service(platform: Platform,
     ballot_path = f"polls/{round_.poll_id}/ballot/"
     page.goto(platform.url("voting", f"api/{ballot_path}"))
     assert shown_answer(page)[0] == "HTTP 404 Not Found"  # no ballot yet
-    allocations = [{"cause": round_.causes[0], "points": 60},
-                   {"cause": round_.causes[1], "points": 40}]
+    allocations = [
+        {"cause": round_.causes[0], "points": 60},
+        {"cause": round_.causes[1], "points": 40},
+    ]
     form = page.locator("#put-generic-content-form")
-    form.locator("textarea[name=_content]").fill(json.dumps({"allocations": allocations},
-                                                            indent=2))
+    form.locator("textarea[name=_content]").fill(json.dumps({"allocations": allocations}, indent=2))
     form.locator("button", has_text="PUT").click()
     # The form's script replaces the page with the answer once it arrives: wait for it.
     playwright_api.expect(page.locator(".response-info")).to_contain_text("201 Created")
@@ -198,5 +212,6 @@ def test_a_delegator_signs_in_once_and_browses_every_service(platform: Platform,
     ballot = platform.api("GET", "voting", ballot_path, token=tokens.body["access"])
     assert ballot.status == 200, ballot
     assert sorted((a["cause"], a["points"]) for a in ballot.body["allocations"]) == sorted(
-        (a["cause"], a["points"]) for a in allocations), ballot
+        (a["cause"], a["points"]) for a in allocations
+    ), ballot
     assert (ballot.body["revisions"], ballot.body["retracted"]) == (1, False), ballot

@@ -17,8 +17,9 @@ PASSWORD = "a-long-enough-passphrase-42"
 
 def test_one_sign_in_opens_every_admin(platform: Platform):
     email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
-    created = platform.manage("accounts", "createoperator", "--email", email,
-                              "--password", PASSWORD)
+    created = platform.manage(
+        "accounts", "createoperator", "--email", email, "--password", PASSWORD
+    )
     assert created.returncode == 0, created.stdout + created.stderr
     browser = build_opener(HTTPCookieProcessor(CookieJar()))
 
@@ -30,10 +31,12 @@ def test_one_sign_in_opens_every_admin(platform: Platform):
     assert csrf, html[:500]
 
     # 2. They sign in there, once, and land in the polls admin, signed in.
-    form = urlencode({"csrfmiddlewaretoken": csrf[1], "username": email,
-                      "password": PASSWORD}).encode()
-    with browser.open(Request(login_url, data=form, headers={"Referer": login_url}),
-                      timeout=10) as page:
+    form = urlencode(
+        {"csrfmiddlewaretoken": csrf[1], "username": email, "password": PASSWORD}
+    ).encode()
+    with browser.open(
+        Request(login_url, data=form, headers={"Referer": login_url}), timeout=10
+    ) as page:
         landed, html = page.url, page.read().decode()
     assert landed == platform.url("polls", "admin/"), (landed, html[:500])
     assert "Log out" in html or "logout" in html, html[:500]

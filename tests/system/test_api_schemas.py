@@ -36,11 +36,21 @@ from tests.system.convergence import Voter, new_delegator
 from tests.system.harness import Platform
 
 EXAMPLES = 12
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                    phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=list(HealthCheck))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +61,20 @@ def callers(platform: Platform) -> dict[str, Any]:
     return {"operator": operator, "delegator": delegator, "round": round_}
 
 
-def run_operation(operation: Any, base_url: str, token: str,
-                  modes: list[HypothesisTestMode], path_parameters: dict[str, str] | None,
-                  sent: list[dict[str, Any]]) -> str | None:
+def run_operation(
+    operation: Any,
+    base_url: str,
+    token: str,
+    modes: list[HypothesisTestMode],
+    path_parameters: dict[str, str] | None,
+    sent: list[dict[str, Any]],
+) -> str | None:
     """Generate and send in the given phases; the first failure's report, or None."""
-    known = {k: v for k, v in (path_parameters or {}).items()
-             if k in {p.name for p in operation.path_parameters}}
+    known = {
+        k: v
+        for k, v in (path_parameters or {}).items()
+        if k in {p.name for p in operation.path_parameters}
+    }
     session = requests.Session()
 
     bounds = page_bounds(operation)
@@ -64,21 +82,36 @@ def run_operation(operation: Any, base_url: str, token: str,
     def check(case: Any) -> None:
         query = dict(case.query or {})
         sent.append(query)
-        response = case.call_and_validate(base_url=base_url, session=session, checks=CHECKS,
-                                          headers={"Authorization": f"Bearer {token}"},
-                                          timeout=15)
-        outside = {name: query[name] for name in bounds
-                   if name in query and not within(query[name], *bounds[name])}
+        response = case.call_and_validate(
+            base_url=base_url,
+            session=session,
+            checks=CHECKS,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=15,
+        )
+        outside = {
+            name: query[name]
+            for name in bounds
+            if name in query and not within(query[name], *bounds[name])
+        }
         # Schemathesis's negative_data_rejection would say the same, but also fails on DRF's
         # lenient fields (0 for false, "5" for 5), which are not this test's concern.
         assert not outside or response.status_code >= 400, (
-            f"{operation.label} served {outside} with {response.status_code}")
+            f"{operation.label} served {outside} with {response.status_code}"
+        )
 
     # Schemathesis's own test builder (what its pytest plugin uses): the coverage phase's cases
     # become explicit examples, the fuzzing phase draws positive and negative cases.
-    test = create_test(operation=operation, test_func=check, config=HypothesisTestConfig(
-        project=operation.schema.config, modes=modes, settings=SETTINGS,
-        override=Override(path_parameters=known)))
+    test = create_test(
+        operation=operation,
+        test_func=check,
+        config=HypothesisTestConfig(
+            project=operation.schema.config,
+            modes=modes,
+            settings=SETTINGS,
+            override=Override(path_parameters=known),
+        ),
+    )
     try:
         test()
     except (Exception, BaseExceptionGroup) as exc:  # a check failed, or a transport error
@@ -99,9 +132,14 @@ def describe(exc: BaseException) -> str:
 
 def page_bounds(operation: Any) -> dict[str, tuple[int, int]]:
     """The page parameters' bounds as the schema states them; a database integer at most."""
-    return {p.name: (p.definition["schema"].get("minimum", 1 if p.name == "limit" else 0),
-                     p.definition["schema"].get("maximum", 2**63 - 1))
-            for p in operation.query if p.name in ("limit", "offset")}
+    return {
+        p.name: (
+            p.definition["schema"].get("minimum", 1 if p.name == "limit" else 0),
+            p.definition["schema"].get("maximum", 2**63 - 1),
+        )
+        for p in operation.query
+        if p.name in ("limit", "offset")
+    }
 
 
 def within(value: Any, minimum: int, maximum: int) -> bool:
@@ -113,14 +151,18 @@ def within(value: Any, minimum: int, maximum: int) -> bool:
 
 @pytest.mark.parametrize("service", ["accounts", "polls", "voting"])
 def test_generated_requests_get_no_5xx_and_answers_match_the_schema(
-        platform: Platform, callers: dict[str, Any], service: str, capsys):
+    platform: Platform, callers: dict[str, Any], service: str, capsys
+):
     operator: Operator = callers["operator"]
     delegator: Voter = callers["delegator"]
     round_: Round = callers["round"]
     schema = schemathesis.openapi.from_url(platform.url(service, "api/schema/?format=json"))
     base_url = platform.url(service, "").split(f"/{service}/")[0]
-    known_ids = {"poll_id": round_.poll_id, "cause_id": round_.causes[0],
-                 "account_id": delegator.id}
+    known_ids = {
+        "poll_id": round_.poll_id,
+        "cause_id": round_.causes[0],
+        "account_id": delegator.id,
+    }
     both = [HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING]
     failures, unbounded = [], []
     operations = requests_sent = 0
@@ -138,13 +180,16 @@ def test_generated_requests_get_no_5xx_and_answers_match_the_schema(
                     failures.append(f"as {who}: {failure}")
         requests_sent += len(sent)
         bounds = page_bounds(operation)
-        if "limit" in bounds and all(within(q["limit"], *bounds["limit"])
-                                     for q in sent if "limit" in q):
+        if "limit" in bounds and all(
+            within(q["limit"], *bounds["limit"]) for q in sent if "limit" in q
+        ):
             unbounded.append(operation.label)
     with capsys.disabled():
-        print(f"\n[schemathesis] {service}: {operations} operations, {requests_sent} requests "
-              f"(coverage phase, and up to {EXAMPLES} fuzzed per caller and id source); "
-              f"{len(failures)} failures")
+        print(
+            f"\n[schemathesis] {service}: {operations} operations, {requests_sent} requests "
+            f"(coverage phase, and up to {EXAMPLES} fuzzed per caller and id source); "
+            f"{len(failures)} failures"
+        )
     assert operations and not failures, "\n\n".join(failures)
     # A guard against a vacuous pass: the page parameters were tried out of their range.
     assert not unbounded, f"no out-of-range limit was sent to {unbounded}"

@@ -22,32 +22,53 @@ def bench_backends() -> dict[str, str]:
     postgres = os.environ.get("ACCOUNTS_DATABASE_URL", "")
     redis = os.environ.get("CELERY_BROKER_URL", "")
     if not postgres.startswith(("postgres://", "postgresql://")) or not redis.startswith(
-            "redis://"):
-        pytest.skip("the bench needs PostgreSQL and Redis (ACCOUNTS_DATABASE_URL, "
-                    "CELERY_BROKER_URL); the embedded default has neither")
+        "redis://"
+    ):
+        pytest.skip(
+            "the bench needs PostgreSQL and Redis (ACCOUNTS_DATABASE_URL, "
+            "CELERY_BROKER_URL); the embedded default has neither"
+        )
     # Its own Redis database number, so its cleanup never meets the other suites' keys.
-    return {"BENCH_POSTGRES_URL": _with_database(postgres, "postgres"),
-            "BENCH_REDIS_URL": urlparse(redis)._replace(path="/12").geturl()}
+    return {
+        "BENCH_POSTGRES_URL": _with_database(postgres, "postgres"),
+        "BENCH_REDIS_URL": urlparse(redis)._replace(path="/12").geturl(),
+    }
 
 
 def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     env = {**os.environ, **bench_backends()}
     out = tmp_path / "bench.json"
-    done = subprocess.run([sys.executable, "manage_all.py", "bench", "--quick", "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "manage_all.py", "bench", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(out.read_text())
     assert report["quick"] and report["errors"] == {}, report["errors"]
     assert report["scenarios_selected"] == SCENARIOS
-    for name in ("relay", "consumer", "ballots", "lag_idle", "accrual", "catchup",
-                 "memory_idle_embedded", "memory_under_load"):
+    for name in (
+        "relay",
+        "consumer",
+        "ballots",
+        "lag_idle",
+        "accrual",
+        "catchup",
+        "memory_idle_embedded",
+        "memory_under_load",
+    ):
         assert name in report["scenarios"], name
     figures = report["figures"]
     # catch-up has two rows, ballots four (rate, p50, p99, CPU per request)
     assert len(figures) == 13, [f["scenario"] for f in figures]
     for figure in figures:
         assert isinstance(figure["value"], int | float | str) and figure["value"] not in (
-            None, ""), figure
+            None,
+            "",
+        ), figure
     # The ceiling endpoint, served by the bench's own app, inserted rows.
     for phase in ("ceiling_before", "ceiling_after"):
         statuses = report["scenarios"]["ballots"][phase]["statuses"]
@@ -55,16 +76,20 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     # The CPU meter found voting's web, PostgreSQL's backends and the load generator at work.
     cpu = report["scenarios"]["ballots"]["cpu_ms_per_request"]
     for phase in ("ballots", "ceiling_before", "ceiling_after"):
-        assert all(cpu[phase].get(g, 0) > 0 for g in
-                   ("voting-web", "postgres", "load generator", "machine")), cpu
+        assert all(
+            cpu[phase].get(g, 0) > 0
+            for g in ("voting-web", "postgres", "load generator", "machine")
+        ), cpu
     # Nothing left behind: its databases are dropped.
     import psycopg2
 
     conn = psycopg2.connect(env["BENCH_POSTGRES_URL"])
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                           [f"bench\\_%\\_{report['run_id']}"])
+            cursor.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                [f"bench\\_%\\_{report['run_id']}"],
+            )
             assert cursor.fetchall() == []
     finally:
         conn.close()

@@ -46,8 +46,12 @@ def operator(platform: Platform) -> Operator:
 def voters(platform: Platform) -> list[Voter]:
     pool = [new_delegator(platform) for _ in range(CLIENTS)]
     for voter in pool:
-        wait_until(lambda v=voter: platform.api("GET", "voting", "me/", token=v.token).status
-                   == 200, timeout=60, interval=0.2, message="voting to know every delegator")
+        wait_until(
+            lambda v=voter: platform.api("GET", "voting", "me/", token=v.token).status == 200,
+            timeout=60,
+            interval=0.2,
+            message="voting to know every delegator",
+        )
     return pool
 
 
@@ -76,12 +80,17 @@ class Client(threading.Thread):
         try:
             while time.monotonic() < deadline:
                 allocations = self._split()
-                response = http("PUT", url, {"allocations": [
-                    {"cause": c, "points": p} for c, p in allocations.items()]},
-                    token=self.voter.token, timeout=60)
+                response = http(
+                    "PUT",
+                    url,
+                    {"allocations": [{"cause": c, "points": p} for c, p in allocations.items()]},
+                    token=self.voter.token,
+                    timeout=60,
+                )
                 body = response.body if isinstance(response.body, dict) else {}
-                self.answers.append(Answer(response.status, body.get("receipt"), allocations,
-                                           response.body))
+                self.answers.append(
+                    Answer(response.status, body.get("receipt"), allocations, response.body)
+                )
                 if response.status == 400 and "closed" in str(body.get("poll")):
                     return
                 time.sleep(self.random.uniform(0.02, 0.1))
@@ -124,44 +133,58 @@ def _start_clients(platform: Platform, voters: list[Voter], round_: Round) -> li
     for client in clients:
         client.start()
     # Re-voting steadily by the close, so ballots are in flight at its every moment.
-    wait_until(lambda: all(len(c.accepted) >= 3 or c.error for c in clients), timeout=90,
-               interval=0.1, message="every client's first re-votes")
+    wait_until(
+        lambda: all(len(c.accepted) >= 3 or c.error for c in clients),
+        timeout=90,
+        interval=0.1,
+        message="every client's first re-votes",
+    )
     return clients
 
 
 def _close(platform: Platform, operator: Operator, round_: Round) -> datetime:
-    closed = platform.api("POST", "polls", f"polls/{round_.poll_id}/close/",
-                          token=operator.token)
+    closed = platform.api("POST", "polls", f"polls/{round_.poll_id}/close/", token=operator.token)
     assert closed.status == 200, closed
     assert closed.body["status"] == "closing", closed
     return _at(closed.body["closes_at"])
 
 
-def _finish(platform: Platform, operator: Operator, round_: Round, clients: list[Client]
-            ) -> dict:
+def _finish(platform: Platform, operator: Operator, round_: Round, clients: list[Client]) -> dict:
     for client in clients:
         client.join(DEADLINE + 30)
-    wait_until(lambda: _poll(platform, operator, round_.poll_id)["status"] == "finalized",
-               timeout=90, interval=0.5, message="polls to finalize the poll")
+    wait_until(
+        lambda: _poll(platform, operator, round_.poll_id)["status"] == "finalized",
+        timeout=90,
+        interval=0.5,
+        message="polls to finalize the poll",
+    )
     return _poll(platform, operator, round_.poll_id)
 
 
-def _check_the_boundary(platform: Platform, operator: Operator, round_: Round,
-                        clients: list[Client], poll: dict) -> dict:
+def _check_the_boundary(
+    platform: Platform, operator: Operator, round_: Round, clients: list[Client], poll: dict
+) -> dict:
     """The property, from what the clients were told and what the services show."""
     closes_at = _at(poll["closes_at"])
     for client in clients:
         assert client.error is None, client.error
-        unexpected = [a for a in client.answers if a.status not in (200, 201)
-                      and not (a.status == 400 and "closed" in str(a.body))]
+        unexpected = [
+            a
+            for a in client.answers
+            if a.status not in (200, 201) and not (a.status == 400 and "closed" in str(a.body))
+        ]
         assert not unexpected, unexpected  # 2xx or "closed", nothing else
         assert client.accepted and client.answers[-1].status == 400, client.answers[-3:]
 
     expected_points = {c: 0 for c in round_.causes}
     told_counted: set[str] = set()
     for client in clients:
-        revisions = _pages(platform, "voting", f"polls/{round_.poll_id}/ballot/revisions/",
-                           token=client.voter.token)
+        revisions = _pages(
+            platform,
+            "voting",
+            f"polls/{round_.poll_id}/ballot/revisions/",
+            token=client.voter.token,
+        )
         by_receipt = {r["receipt"]: r for r in revisions}
         accepted = [a.receipt for a in client.accepted]
         # Every revision voting has is one a client was told about (2xx), and vice versa.
@@ -172,33 +195,36 @@ def _check_the_boundary(platform: Platform, operator: Operator, round_: Round,
             # Nothing at or after the recorded closes_at was accepted ...
             assert _at(revision["created_at"]) < closes_at, (revision, poll["closes_at"])
             # ... and every 2xx counts: the last one, the earlier ones replaced by it.
-            assert revision["status"] == ("counted" if answer is last else "superseded"), \
-                revision
+            assert revision["status"] == ("counted" if answer is last else "superseded"), revision
         told_counted.add(last.receipt)
         for cause, points in last.allocations.items():
             expected_points[cause] += points
 
     # The list the receipts digest is computed over is exactly the clients' last 2xx.
-    listed = _pages(platform, "voting", f"polls/{round_.poll_id}/receipts/",
-                    token=operator.token)
+    listed = _pages(platform, "voting", f"polls/{round_.poll_id}/receipts/", token=operator.token)
     assert sorted(listed) == sorted(told_counted)
-    results = platform.api("GET", "polls", f"polls/{round_.poll_id}/results/",
-                           token=operator.token)
+    results = platform.api("GET", "polls", f"polls/{round_.poll_id}/results/", token=operator.token)
     assert results.status == 200 and results.body["final"], results
     assert results.body["ballots"] == len(clients)
     assert {c["cause"]: c["points"] for c in results.body["causes"]} == expected_points
-    assert sum(c["payout_lovelace"] for c in results.body["causes"]) == \
-        results.body["fund_lovelace"]
+    assert (
+        sum(c["payout_lovelace"] for c in results.body["causes"]) == results.body["fund_lovelace"]
+    )
     return {"accepted": sum(len(c.accepted) for c in clients), "closes_at": closes_at}
 
 
-def _accepted_after(platform: Platform, round_: Round, clients: list[Client],
-                    moment: datetime) -> int:
+def _accepted_after(
+    platform: Platform, round_: Round, clients: list[Client], moment: datetime
+) -> int:
     """How many accepted revisions voting created at or after `moment`."""
     count = 0
     for client in clients:
-        revisions = _pages(platform, "voting", f"polls/{round_.poll_id}/ballot/revisions/",
-                           token=client.voter.token)
+        revisions = _pages(
+            platform,
+            "voting",
+            f"polls/{round_.poll_id}/ballot/revisions/",
+            token=client.voter.token,
+        )
         count += sum(1 for r in revisions if _at(r["created_at"]) >= moment)
     return count
 
@@ -210,21 +236,29 @@ def report(capsys, scenario: str, **facts) -> None:
 
 # ----------------------------------------------------------------------------- scenarios --
 
-def test_a_close_while_twenty_clients_re_vote(platform: Platform, operator: Operator,
-                                               voters: list[Voter], capsys):
+
+def test_a_close_while_twenty_clients_re_vote(
+    platform: Platform, operator: Operator, voters: list[Voter], capsys
+):
     round_ = open_round(platform, operator)
     clients = _start_clients(platform, voters, round_)
     requested = _close(platform, operator, round_)
     poll = _finish(platform, operator, round_, clients)
     checked = _check_the_boundary(platform, operator, round_, clients, poll)
     moved = (checked["closes_at"] - requested).total_seconds()
-    report(capsys, "every process running", clients=len(clients),
-           accepted=checked["accepted"], closes_at_moved_by=f"{moved:.3f} s")
+    report(
+        capsys,
+        "every process running",
+        clients=len(clients),
+        accepted=checked["accepted"],
+        closes_at_moved_by=f"{moved:.3f} s",
+    )
 
 
 @pytest.mark.parametrize("stalled", ["polls-worker", "voting-worker"])
-def test_a_close_with_a_stalled_relay(platform: Platform, operator: Operator,
-                                      voters: list[Voter], stalled: str, capsys):
+def test_a_close_with_a_stalled_relay(
+    platform: Platform, operator: Operator, voters: list[Voter], stalled: str, capsys
+):
     """polls-worker: voting hears of the close only after its requested closes_at, so it keeps
     accepting (and answering 2xx) until then; the final tally says so and polls records it.
     voting-worker: voting enforces the requested closes_at, but its final tally waits; polls
@@ -235,13 +269,19 @@ def test_a_close_with_a_stalled_relay(platform: Platform, operator: Operator,
     try:
         requested = _close(platform, operator, round_)
         # Well past the requested closes_at, with the relay still stalled.
-        wait_until(lambda: time.time() > requested.timestamp() + 5, timeout=60,
-                   message="the requested closes_at to pass")
+        wait_until(
+            lambda: time.time() > requested.timestamp() + 5,
+            timeout=60,
+            message="the requested closes_at to pass",
+        )
         if stalled == "voting-worker":
             # Voting refuses ballots by the clock from closes_at on; closing the poll and
             # sending its final tally wait for the worker, so polls still shows it closing.
-            wait_until(lambda: all(not c.is_alive() for c in clients), timeout=DEADLINE,
-                       message="every client to be refused")
+            wait_until(
+                lambda: all(not c.is_alive() for c in clients),
+                timeout=DEADLINE,
+                message="every client to be refused",
+            )
         still = _poll(platform, operator, round_.poll_id)
     finally:
         platform.spawn(stalled)
@@ -255,6 +295,11 @@ def test_a_close_with_a_stalled_relay(platform: Platform, operator: Operator,
         # and the closes_at polls finally shows covers those ballots.
         assert after_requested > 0 and checked["closes_at"] > requested
     moved = (checked["closes_at"] - requested).total_seconds()
-    report(capsys, f"{stalled} stopped across the close", clients=len(clients),
-           accepted=checked["accepted"], accepted_after_requested_closes_at=after_requested,
-           closes_at_moved_by=f"{moved:.3f} s")
+    report(
+        capsys,
+        f"{stalled} stopped across the close",
+        clients=len(clients),
+        accepted=checked["accepted"],
+        accepted_after_requested_closes_at=after_requested,
+        closes_at_moved_by=f"{moved:.3f} s",
+    )

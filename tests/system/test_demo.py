@@ -42,8 +42,10 @@ def processes_under(directory: Path) -> list[int]:
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
-            if marker in (proc / "cmdline").read_bytes() or marker in (proc / "environ"
-                                                                       ).read_bytes():
+            if (
+                marker in (proc / "cmdline").read_bytes()
+                or marker in (proc / "environ").read_bytes()
+            ):
                 found.append(int(proc.name))
         except OSError:
             continue
@@ -52,8 +54,7 @@ def processes_under(directory: Path) -> list[int]:
 
 def receipts_digest(poll_id: str, receipts: list[str]) -> str:
     """Format `charity-vote-receipts/1` (voting/receipts.py), written out again here."""
-    text = f"charity-vote-receipts/1 poll={poll_id}\n" + "".join(f"{r}\n" for r in
-                                                                sorted(receipts))
+    text = f"charity-vote-receipts/1 poll={poll_id}\n" + "".join(f"{r}\n" for r in sorted(receipts))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -61,16 +62,18 @@ def check_the_round(output: str) -> str:
     """Read the finished round from the running platform with a token of the test's own and
     check it: polls' results against voting's final tally, the payouts against the fund, the
     receipts digest against the receipts. Returns a summary line."""
-    up = re.search(r"accounts (http\S+/accounts/), polls (http\S+/polls/), "
-                   r"voting (http\S+/voting/)", output)
+    up = re.search(
+        r"accounts (http\S+/accounts/), polls (http\S+/polls/), "
+        r"voting (http\S+/voting/)",
+        output,
+    )
     operator = re.search(r"operator (\S+@\S+) / (\S+)", output)
     poll = re.search(r"/voting/api/polls/([0-9a-f-]{36})/receipts/", output)
     assert up and operator and poll, output[-3000:]
     accounts, polls, voting = up[1], up[2], up[3]
     poll_id = poll[1]
 
-    tokens = http("POST", accounts + "api/token/",
-                  {"email": operator[1], "password": operator[2]})
+    tokens = http("POST", accounts + "api/token/", {"email": operator[1], "password": operator[2]})
     assert tokens.status == 200, tokens
     token = tokens.body["access"]
     results = http("GET", polls + f"api/polls/{poll_id}/results/", token=token)
@@ -91,27 +94,35 @@ def check_the_round(output: str) -> str:
         assert abs(cause["payout_lovelace"] * total - fund * cause["points"]) < total, cause
 
     # polls' final results are voting's final tally, cause by cause.
-    counted = {c["cause_id"]: (c["points"], c["voters"]) for c in tally["causes"]
-               if c["points"]}
+    counted = {c["cause_id"]: (c["points"], c["voters"]) for c in tally["causes"] if c["points"]}
     shown = {c["cause"]: (c["points"], c["voters"]) for c in results["causes"] if c["points"]}
     assert shown == counted, (shown, counted)
-    assert (results["ballots"], results["total_points"]) == (tally["ballots"],
-                                                             tally["total_points"])
+    assert (results["ballots"], results["total_points"]) == (
+        tally["ballots"],
+        tally["total_points"],
+    )
     assert results["ballots"] == BALLOTS_COUNTED, results
     assert (results["ballots_digest"], results["receipts_digest"]) == (
-        tally["ballots_digest"], tally["receipts_digest"])
+        tally["ballots_digest"],
+        tally["receipts_digest"],
+    )
 
     # The receipts voting publishes: one per counted ballot, and they make up the digest.
     published = listed["results"] if isinstance(listed, dict) else listed
     assert len(set(published)) == len(published) == BALLOTS_COUNTED, listed
     assert receipts_digest(poll_id, published) == tally["receipts_digest"]
-    return (f"{results['ballots']} ballots, {total} points over {len(counted)} causes, "
-            f"{paid} of {fund} lovelace paid, receipts digest recomputed")
+    return (
+        f"{results['ballots']} ballots, {total} points over {len(counted)} causes, "
+        f"{paid} of {fund} lovelace paid, receipts digest recomputed"
+    )
 
 
 def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith("DATABASE_URL") and k not in ("NATS_URL", "CELERY_BROKER_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("DATABASE_URL") and k not in ("NATS_URL", "CELERY_BROKER_URL")
+    }
     scratch = Path(tempfile.mkdtemp(prefix="demo-test-"))
     env["VAR_DIR"] = str(scratch / "var")
     env["TMPDIR"] = str(scratch)  # the demo's platform makes its working folder here
@@ -119,8 +130,12 @@ def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
     demo = Demo(env)
     try:
         try:
-            wait_until(lambda: "Demo finished" in demo.output or demo.proc.poll() is not None,
-                       timeout=DEMO_TIMEOUT, interval=0.5, message="the demo to finish")
+            wait_until(
+                lambda: "Demo finished" in demo.output or demo.proc.poll() is not None,
+                timeout=DEMO_TIMEOUT,
+                interval=0.5,
+                message="the demo to finish",
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{demo.output[-3000:]}") from None
         output = demo.output
@@ -135,8 +150,11 @@ def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
         code = demo.ctrl_c()
         assert code == 130, demo.output[-3000:]
         assert "Stopping the platform" in demo.output
-        wait_until(lambda: not processes_under(scratch), timeout=30,
-                   message="the demo's processes to be gone")
+        wait_until(
+            lambda: not processes_under(scratch),
+            timeout=30,
+            message="the demo's processes to be gone",
+        )
         with capsys.disabled():
             print(f"\ndemo checked over the API: {checked}")
     finally:

@@ -37,8 +37,11 @@ def bare_python() -> str:
 
 
 def new_user_environment(var_dir: Path, ports: dict[str, int]) -> dict[str, str]:
-    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TERM", "USER")
-           if name in os.environ}
+    env = {
+        name: os.environ[name]
+        for name in ("PATH", "HOME", "LANG", "TERM", "USER")
+        if name in os.environ
+    }
     env["VAR_DIR"] = str(var_dir)
     env.update({name: str(port) for name, port in ports.items()})
     return env
@@ -47,8 +50,9 @@ def new_user_environment(var_dir: Path, ports: dict[str, int]) -> dict[str, str]
 def default_or_free_ports() -> dict[str, int]:
     ports = {f"{s.upper()}_PORT": p for s, p in manage_all.SERVICES.items()}
     ports["EMBEDDED_NATS_PORT"] = manage_all.EMBEDDED_NATS_PORT
-    return {name: port if manage_all.port_free(port) else free_port()
-            for name, port in ports.items()}
+    return {
+        name: port if manage_all.port_free(port) else free_port() for name, port in ports.items()
+    }
 
 
 def processes_with(var_dir: Path) -> list[str]:
@@ -109,17 +113,21 @@ def sign_in_to_the_admin(admin: str, email: str, password: str) -> None:
     jar = CookieJar()
     browser = build_opener(HTTPCookieProcessor(jar))
     login = admin + "login/"
-    with browser.open(f"{login}?{urlencode({'next': urlparse(admin).path})}",
-                      timeout=15) as page:
+    with browser.open(f"{login}?{urlencode({'next': urlparse(admin).path})}", timeout=15) as page:
         assert page.status == 200, page.status
         html = page.read().decode()
     assert any(c.name == "accounts_csrftoken" for c in jar), [c.name for c in jar]
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert token, html[:1000]
-    form = urlencode({"csrfmiddlewaretoken": token[1], "username": email,
-                      "password": password, "next": urlparse(admin).path}).encode()
-    with browser.open(Request(login, data=form, headers={"Referer": login}),
-                      timeout=15) as page:
+    form = urlencode(
+        {
+            "csrfmiddlewaretoken": token[1],
+            "username": email,
+            "password": password,
+            "next": urlparse(admin).path,
+        }
+    ).encode()
+    with browser.open(Request(login, data=form, headers={"Referer": login}), timeout=15) as page:
         landed, html = page.url, page.read().decode()
     assert landed == admin, (landed, html[:2000])
     assert any(c.name == "accounts_sessionid" for c in jar), [c.name for c in jar]
@@ -127,8 +135,9 @@ def sign_in_to_the_admin(admin: str, email: str, password: str) -> None:
         status, landed, html = page.status, page.url, page.read().decode()
     assert (status, landed) == (200, admin), (status, landed, html[:2000])
     assert 'id="login-form"' not in html, html[:2000]
-    assert "accounts administration" in html and 'action="/accounts/admin/logout/"' in html, \
-        html[:2000]
+    assert "accounts administration" in html and 'action="/accounts/admin/logout/"' in html, html[
+        :2000
+    ]
 
 
 @pytest.fixture
@@ -143,8 +152,12 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
     try:
         # 1. The banner comes once every service answers ready.
         try:
-            wait_until(lambda: "The platform is up" in runner.output or runner.proc.poll()
-                       is not None, timeout=START_TIMEOUT, interval=0.2, message="the banner")
+            wait_until(
+                lambda: "The platform is up" in runner.output or runner.proc.poll() is not None,
+                timeout=START_TIMEOUT,
+                interval=0.2,
+                message="the banner",
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{runner.output[-6000:]}") from None
         assert runner.proc.poll() is None, runner.output[-6000:]
@@ -161,8 +174,14 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         assert tokens.status == 200, tokens
 
         # 3. voting_service's replica shows them, through the embedded NATS and Redis.
-        wait_until(lambda: http("GET", voting + "me/", token=tokens.body["access"]).body
-                   .get("id") == registered.body["id"], timeout=30, message="the voter")
+        wait_until(
+            lambda: (
+                http("GET", voting + "me/", token=tokens.body["access"]).body.get("id")
+                == registered.body["id"]
+            ),
+            timeout=30,
+            message="the voter",
+        )
         reached = time.monotonic() - started
 
         # 4. An operator, made with the README's command while `up` runs, signs in to the
@@ -170,28 +189,47 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         admin = f"http://127.0.0.1:{ports['ACCOUNTS_PORT']}/accounts/admin/"
         operator_email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
         created = subprocess.run(
-            [bare_python(), "manage_all.py", "createoperator", "--email", operator_email,
-             "--password", PASSWORD], cwd=ROOT, env=new_user_environment(var_dir, ports),
-            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+            [
+                bare_python(),
+                "manage_all.py",
+                "createoperator",
+                "--email",
+                operator_email,
+                "--password",
+                PASSWORD,
+            ],
+            cwd=ROOT,
+            env=new_user_environment(var_dir, ports),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         assert created.returncode == 0, created.stdout + created.stderr
         sign_in_to_the_admin(admin, operator_email, PASSWORD)
 
         # 5. Ctrl-C: the terminal signals the runner's foreground process group.
         pgids = runner.child_pgids()
-        assert len(pgids) == len(manage_all.platform_processes(
-            manage_all.platform_config({"VAR_DIR": str(var_dir)}))), runner.output[-3000:]
+        assert len(pgids) == len(
+            manage_all.platform_processes(manage_all.platform_config({"VAR_DIR": str(var_dir)}))
+        ), runner.output[-3000:]
         stop_started = time.monotonic()
         os.killpg(runner.proc.pid, signal.SIGINT)
         code = runner.wait(STOP_TIMEOUT)
         with capsys.disabled():
-            print(f"\nembedded up: registration reached voting in {reached * 1000:.0f} ms; "
-                  f"Ctrl-C stopped everything in {time.monotonic() - stop_started:.1f} s "
-                  f"(exit code {code})")
+            print(
+                f"\nembedded up: registration reached voting in {reached * 1000:.0f} ms; "
+                f"Ctrl-C stopped everything in {time.monotonic() - stop_started:.1f} s "
+                f"(exit code {code})"
+            )
         assert code in (0, 130), runner.output[-6000:]
 
         # 6. Nothing it started is left.
-        wait_until(lambda: not groups_alive(pgids | {runner.proc.pid}), timeout=10,
-                   message="every process group to be gone")
+        wait_until(
+            lambda: not groups_alive(pgids | {runner.proc.pid}),
+            timeout=10,
+            message="every process group to be gone",
+        )
         assert processes_with(var_dir) == []
         assert "every process stopped" in runner.output
     finally:
@@ -227,12 +265,20 @@ def test_up_runs_nats_where_a_service_looks_for_it_by_default():
 def test_the_runner_of_up_loads_none_of_the_services_packages():
     """honcho forks the runner once per process to read its output: each fork maps all the
     runner has loaded, so `up` must not import Django, Celery or shared_events itself."""
-    probe = ("import sys, manage_all\n"
-             "manage_all.platform_processes(manage_all.platform_config())\n"
-             "import honcho.manager\n"
-             "print(sorted({m.split('.')[0] for m in sys.modules} & {'shared_events', 'django',"
-             " 'celery', 'kombu', 'rest_framework', 'cryptography', 'nats'}))")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env=new_user_environment(Path("/nonexistent"), {}))
+    probe = (
+        "import sys, manage_all\n"
+        "manage_all.platform_processes(manage_all.platform_config())\n"
+        "import honcho.manager\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'shared_events', 'django',"
+        " 'celery', 'kombu', 'rest_framework', 'cryptography', 'nats'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=new_user_environment(Path("/nonexistent"), {}),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout

@@ -39,8 +39,10 @@ async def _stream_messages(url: str) -> dict[str, int]:
     nc = await connect(url, name="systest-external-nats")
     try:
         js = nc.jetstream()
-        return {name: (await js.stream_info(name)).state.messages
-                for name in ("ACCOUNTS", "POLLS", "VOTING")}
+        return {
+            name: (await js.stream_info(name)).state.messages
+            for name in ("ACCOUNTS", "POLLS", "VOTING")
+        }
     finally:
         await nc.close()
 
@@ -55,12 +57,21 @@ def test_nats_url_puts_the_platform_on_that_server(external_nats: NatsServer, tm
 
         # 2. A registration reaches voting through it.
         email = f"external-{uuid.uuid4().hex[:8]}@example.com"
-        assert platform.api("POST", "accounts", "register/",
-                            {"email": email, "password": PASSWORD}).status == 201
-        access = platform.api("POST", "accounts", "token/",
-                              {"email": email, "password": PASSWORD}).body["access"]
-        wait_until(lambda: platform.api("GET", "voting", "me/", token=access).status == 200,
-                   timeout=30, interval=0.1, message="the voter in voting")
+        assert (
+            platform.api(
+                "POST", "accounts", "register/", {"email": email, "password": PASSWORD}
+            ).status
+            == 201
+        )
+        access = platform.api(
+            "POST", "accounts", "token/", {"email": email, "password": PASSWORD}
+        ).body["access"]
+        wait_until(
+            lambda: platform.api("GET", "voting", "me/", token=access).status == 200,
+            timeout=30,
+            interval=0.1,
+            message="the voter in voting",
+        )
 
         # 3. The streams, and the account's event, are on that server.
         messages = asyncio.run(_stream_messages(external_nats.url))

@@ -92,10 +92,18 @@ def history() -> History:
 
 
 @pytest.fixture
-def writer(platform: Platform, operator: Operator, round_: Round, voters: list[Voter],
-           history: History) -> Iterator[Writer]:
-    running = Writer(platform, operator=operator.token, voters=voters, poll_id=round_.poll_id,
-                     causes=round_.causes, history=history, seed=int(time.time()) & 0xFFFF)
+def writer(
+    platform: Platform, operator: Operator, round_: Round, voters: list[Voter], history: History
+) -> Iterator[Writer]:
+    running = Writer(
+        platform,
+        operator=operator.token,
+        voters=voters,
+        poll_id=round_.poll_id,
+        causes=round_.causes,
+        history=history,
+        seed=int(time.time()) & 0xFFFF,
+    )
     running.start()
     yield running
     if running.is_alive():
@@ -122,6 +130,7 @@ def stop_and_converge(platform: Platform, writer: Writer, **checks) -> tuple[dic
 
 # ----------------------------------------------------------------------------- scenarios --
 
+
 def test_1_voting_consumer_killed_mid_stream(platform: Platform, writer: Writer, capsys):
     writes_for(writer, 2)
     platform.kill("voting-consumer")  # SIGKILL: no chance to finish its batch
@@ -133,9 +142,13 @@ def test_1_voting_consumer_killed_mid_stream(platform: Platform, writer: Writer,
     restarted = time.monotonic()
     summary, _ = stop_and_converge(platform, writer)
     assert summary.get("failed", 0) == 0 and summary.get("unknown", 0) == 0, summary
-    report(capsys, "1 voting consumer SIGKILL", writes=summary,
-           stream_backlog_at_restart=backlog["num_pending"] + backlog["num_ack_pending"],
-           converged_after_restart=f"{time.monotonic() - restarted:.1f} s")
+    report(
+        capsys,
+        "1 voting consumer SIGKILL",
+        writes=summary,
+        stream_backlog_at_restart=backlog["num_pending"] + backlog["num_ack_pending"],
+        converged_after_restart=f"{time.monotonic() - restarted:.1f} s",
+    )
 
 
 def test_2_nats_killed_while_writes_continue(platform: Platform, writer: Writer, capsys):
@@ -160,14 +173,17 @@ def test_2_nats_killed_while_writes_continue(platform: Platform, writer: Writer,
     platform.restart("nats")
     restarted = time.monotonic()
     summary, _ = stop_and_converge(platform, writer)
-    report(capsys, "2 NATS SIGKILL", writes_during_outage=during,
-           accounts_outbox_held=held["pending"],
-           oldest_held=f"{held['oldest_pending_age_seconds']:.1f} s",
-           converged_after_restart=f"{time.monotonic() - restarted:.1f} s")
+    report(
+        capsys,
+        "2 NATS SIGKILL",
+        writes_during_outage=during,
+        accounts_outbox_held=held["pending"],
+        oldest_held=f"{held['oldest_pending_age_seconds']:.1f} s",
+        converged_after_restart=f"{time.monotonic() - restarted:.1f} s",
+    )
 
 
-def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer: Writer,
-                                                     capsys):
+def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer: Writer, capsys):
     """The accounts worker is restarted with the relay's after-publish hook set to a test fault
     (RELAY_FAULT_ENV, off unless set) that SIGKILLs the process after JetStream confirmed a
     batch and before the rows are marked: the one moment that matters, hit every time.
@@ -179,14 +195,19 @@ def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer:
     platform.stop("accounts-worker")  # nothing publishes while the counts are taken
     before = snapshot(platform)["accounts"]["outbox_published"]
     seq_before = natsctl.stream_info(url, "ACCOUNTS")["last_seq"]
-    proc = platform.spawn("accounts-worker",
-                          extra_env={RELAY_FAULT_ENV: "shared_events.core.testing."
-                                                     "kill_after_publish"})
+    proc = platform.spawn(
+        "accounts-worker",
+        extra_env={RELAY_FAULT_ENV: "shared_events.core.testing.kill_after_publish"},
+    )
     wait_until(lambda: proc.poll() is not None, timeout=30, message="the relay to kill itself")
     assert proc.returncode == -signal.SIGKILL, proc.returncode
-    leased = _count(platform, "accounts", "from shared_events.core.outbox.models import "
-                    "OutboxEvent as O; print('COUNT', O.objects.filter(published_at__isnull=True, "
-                    "claim_token__isnull=False).count())")
+    leased = _count(
+        platform,
+        "accounts",
+        "from shared_events.core.outbox.models import "
+        "OutboxEvent as O; print('COUNT', O.objects.filter(published_at__isnull=True, "
+        "claim_token__isnull=False).count())",
+    )
     assert leased > 0  # published, not marked: they will be sent a second time
     platform.spawn("accounts-worker")
     restarted = time.monotonic()
@@ -196,9 +217,15 @@ def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer:
     # Every row marked published once, and JetStream stored each event once: the second
     # sending of the leased rows was dropped as a duplicate.
     assert stored == published, (stored, published)
-    report(capsys, "3 relay SIGKILL between publish and mark", writes=summary,
-           left_unmarked=leased, events_published=published, stored_in_stream=stored,
-           converged_after_restart=f"{time.monotonic() - restarted:.1f} s")
+    report(
+        capsys,
+        "3 relay SIGKILL between publish and mark",
+        writes=summary,
+        left_unmarked=leased,
+        events_published=published,
+        stored_in_stream=stored,
+        converged_after_restart=f"{time.monotonic() - restarted:.1f} s",
+    )
 
 
 @pytest.mark.parametrize("down", ["polls", "voting"])
@@ -214,13 +241,19 @@ def test_4_a_whole_service_down(platform: Platform, writer: Writer, down: str, c
         # The writer registers only every 12th write: keep voting down (bounded) until at
         # least one registration and one points change were acknowledged since it went.
         try:
-            wait_until(lambda: all(writer.summary(since=all_down).get(kind, 0) > 0
-                                   for kind in ("register ok", "points ok")),
-                       timeout=30, interval=0.1,
-                       message="a registration and a points change while voting is down")
+            wait_until(
+                lambda: all(
+                    writer.summary(since=all_down).get(kind, 0) > 0
+                    for kind in ("register ok", "points ok")
+                ),
+                timeout=30,
+                interval=0.1,
+                message="a registration and a points change while voting is down",
+            )
         except AssertionError as exc:
-            raise AssertionError(f"{exc}; writes meanwhile: {writer.summary(since=all_down)}"
-                                 ) from None
+            raise AssertionError(
+                f"{exc}; writes meanwhile: {writer.summary(since=all_down)}"
+            ) from None
     during = writer.summary(since=before)
     while_down = writer.summary(since=all_down)
     for service in manage_all.SERVICES:  # the others stay ready: readiness is their own DB
@@ -230,43 +263,61 @@ def test_4_a_whole_service_down(platform: Platform, writer: Writer, down: str, c
     else:  # accounts registers and adjusts points while voting is down; ballots fail
         assert during.get("points ok", 0) > 0 and during.get("points failed", 0) == 0, during
         assert during.get("register failed", 0) == 0, during
-        assert while_down.get("register ok", 0) > 0 and while_down.get("points ok", 0) > 0, \
+        assert while_down.get("register ok", 0) > 0 and while_down.get("points ok", 0) > 0, (
             while_down
+        )
         assert during.get("ballot ok", 0) == 0, during
     for name in platform.service_processes(down):
         platform.spawn(name)
     platform.wait_ready([down])
     restarted = time.monotonic()
     summary, _ = stop_and_converge(platform, writer)
-    report(capsys, f"4 {down} down (web, worker, beat, consumer)", writes_while_down=during,
-           down_for=f"{restarted - stopped_at:.1f} s",
-           converged_after_restart=f"{time.monotonic() - restarted:.1f} s")
+    report(
+        capsys,
+        f"4 {down} down (web, worker, beat, consumer)",
+        writes_while_down=during,
+        down_for=f"{restarted - stopped_at:.1f} s",
+        converged_after_restart=f"{time.monotonic() - restarted:.1f} s",
+    )
 
 
 def test_5_poison_message_dead_lettered_then_replayed_from_the_admin(
-        platform: Platform, writer: Writer, operator: Operator, capsys):
+    platform: Platform, writer: Writer, operator: Operator, capsys
+):
     """A genuine failure of one message: voting's database refuses the update of one voter
     (a trigger stands in for whatever can go wrong in a database: a constraint, a broken
     migration, a full disk). The consumer retries it with backoff, dead-letters it after
     CONSUMER_MAX_DELIVERIES, and the rest flows on meanwhile. Then the database is fixed (the
     trigger dropped) and an operator replays the dead letter from voting's admin."""
     victim = new_delegator(platform)
-    wait_until(lambda: _voter_points(platform, victim) == 100, timeout=30,
-               message="the victim in voting")
+    wait_until(
+        lambda: _voter_points(platform, victim) == 100, timeout=30, message="the victim in voting"
+    )
     _poison_trigger(platform, create=True)
     try:
         sent_at = time.monotonic()
-        response = platform.api("POST", "accounts", f"accounts/{victim.id}/points/",
-                                {"delta": POISON_POINTS - 100, "reason": "poison"},
-                                token=operator.token)
+        response = platform.api(
+            "POST",
+            "accounts",
+            f"accounts/{victim.id}/points/",
+            {"delta": POISON_POINTS - 100, "reason": "poison"},
+            token=operator.token,
+        )
         assert response.status == 201, response
         # The rest flows on while the poison is retried: a delegator registered after it.
         later = new_delegator(platform)
-        wait_until(lambda: _voter_points(platform, later) == 100, timeout=20,
-                   message="a later event to pass the poison")
+        wait_until(
+            lambda: _voter_points(platform, later) == 100,
+            timeout=20,
+            message="a later event to pass the poison",
+        )
         flowed = time.monotonic() - sent_at
-        wait_until(lambda: snapshot(platform)["voting"]["dead_letters"] == 1, timeout=60,
-                   interval=1, message="the poison message to be dead-lettered")
+        wait_until(
+            lambda: snapshot(platform)["voting"]["dead_letters"] == 1,
+            timeout=60,
+            interval=1,
+            message="the poison message to be dead-lettered",
+        )
         dead_after = time.monotonic() - sent_at
         assert _voter_points(platform, victim) == 100
     finally:
@@ -278,21 +329,35 @@ def test_5_poison_message_dead_lettered_then_replayed_from_the_admin(
     browser, html = admin_browser(platform, operator, "voting", changelist)
     selected = [v for v in _selected_actions(html)]
     assert len(selected) == 1, html[:3000]
-    landed, html = post_form(browser, platform.url("voting", f"admin/{changelist}"), {
-        "csrfmiddlewaretoken": csrf_token(html), "action": "replay", "index": "0",
-        "select_across": "0", "_selected_action": selected})
+    landed, html = post_form(
+        browser,
+        platform.url("voting", f"admin/{changelist}"),
+        {
+            "csrfmiddlewaretoken": csrf_token(html),
+            "action": "replay",
+            "index": "0",
+            "select_across": "0",
+            "_selected_action": selected,
+        },
+    )
     assert "applied" in html, html[:3000]
     assert _voter_points(platform, victim) == POISON_POINTS
     took, snap = wait_converged(platform, timeout=CONVERGE_TIMEOUT, writer=writer)
     assert snap["voting"]["replayed_letters"] == 1
-    report(capsys, "5 poison message", writes=summary,
-           later_event_applied_after=f"{flowed:.1f} s",
-           dead_lettered_after=f"{dead_after:.1f} s", replayed_from_admin="applied",
-           converged=f"{took:.1f} s")
+    report(
+        capsys,
+        "5 poison message",
+        writes=summary,
+        later_event_applied_after=f"{flowed:.1f} s",
+        dead_lettered_after=f"{dead_after:.1f} s",
+        replayed_from_admin="applied",
+        converged=f"{took:.1f} s",
+    )
 
 
 def test_7_duplicates_and_stale_versions_injected_into_nats(
-        platform: Platform, writer: Writer, voters: list[Voter], round_: Round, capsys):
+    platform: Platform, writer: Writer, voters: list[Voter], round_: Round, capsys
+):
     url = platform.config.nats_url
     writes_for(writer, 1.5)
     subject = f"accounts.account.{voters[0].id}"
@@ -306,48 +371,86 @@ def test_7_duplicates_and_stale_versions_injected_into_nats(
     #    the consumer's inbox drops it.
     injected.append(natsctl.publish(url, subject, data, {"Nats-Msg-Id": uuid.uuid4().hex}))
     # c) a stale state: version 1, new event id, absurd points: the version guard drops it.
-    stale = {**envelope, "id": str(uuid.uuid4()), "version": 1,
-             "data": {**envelope["data"], "points": 999_999}}
-    injected.append(natsctl.publish(url, subject, json.dumps(stale).encode(),
-                                    {"Nats-Msg-Id": stale["id"]}))
+    stale = {
+        **envelope,
+        "id": str(uuid.uuid4()),
+        "version": 1,
+        "data": {**envelope["data"], "points": 999_999},
+    }
+    injected.append(
+        natsctl.publish(url, subject, json.dumps(stale).encode(), {"Nats-Msg-Id": stale["id"]})
+    )
     # The same on the other side: voting's tally, as polls_service receives it.
     tally_subject = f"voting.tally.{round_.poll_id}"
-    wait_until(lambda: _has_message(url, "VOTING", tally_subject), timeout=20,
-               message="a tally on the stream")
+    wait_until(
+        lambda: _has_message(url, "VOTING", tally_subject),
+        timeout=20,
+        message="a tally on the stream",
+    )
     data, headers = natsctl.last_message(url, "VOTING", tally_subject)
     tally = json.loads(data)
-    injected.append(natsctl.publish(url, tally_subject, data,
-                                    {"Nats-Msg-Id": uuid.uuid4().hex}))
-    stale_tally = {**tally, "id": str(uuid.uuid4()), "version": 1,
-                   "data": {**tally["data"], "ballots": 0, "total_points": 0, "causes": []}}
-    injected.append(natsctl.publish(url, tally_subject, json.dumps(stale_tally).encode(),
-                                    {"Nats-Msg-Id": stale_tally["id"]}))
+    injected.append(natsctl.publish(url, tally_subject, data, {"Nats-Msg-Id": uuid.uuid4().hex}))
+    stale_tally = {
+        **tally,
+        "id": str(uuid.uuid4()),
+        "version": 1,
+        "data": {**tally["data"], "ballots": 0, "total_points": 0, "causes": []},
+    }
+    injected.append(
+        natsctl.publish(
+            url, tally_subject, json.dumps(stale_tally).encode(), {"Nats-Msg-Id": stale_tally["id"]}
+        )
+    )
     assert not any(a["duplicate"] for a in injected), injected
-    wait_until(lambda: _consumed(url, "ACCOUNTS", "voting-accounts", injected[1]["seq"])
-               and _consumed(url, "VOTING", "polls-voting", injected[3]["seq"]),
-               timeout=30, message="the consumers to take the injected messages")
+    wait_until(
+        lambda: (
+            _consumed(url, "ACCOUNTS", "voting-accounts", injected[1]["seq"])
+            and _consumed(url, "VOTING", "polls-voting", injected[3]["seq"])
+        ),
+        timeout=30,
+        message="the consumers to take the injected messages",
+    )
     summary, took = stop_and_converge(platform, writer)
-    report(capsys, "7 duplicates and stale versions injected", writes=summary,
-           injected=len(injected) + 1, dropped_by_jetstream=1, applied=0,
-           converged=f"{took:.1f} s")
+    report(
+        capsys,
+        "7 duplicates and stale versions injected",
+        writes=summary,
+        injected=len(injected) + 1,
+        dropped_by_jetstream=1,
+        applied=0,
+        converged=f"{took:.1f} s",
+    )
 
 
 def test_8_the_round_closes_and_is_finalized_after_all_that(
-        platform: Platform, operator: Operator, round_: Round, capsys):
-    closed = platform.api("POST", "polls", f"polls/{round_.poll_id}/close/",
-                          token=operator.token)
+    platform: Platform, operator: Operator, round_: Round, capsys
+):
+    closed = platform.api("POST", "polls", f"polls/{round_.poll_id}/close/", token=operator.token)
     assert closed.status == 200, closed
     # Closing until voting's final tally arrives (a few seconds ahead): converged before that.
-    wait_until(lambda: platform.api("GET", "polls", f"polls/{round_.poll_id}/",
-                                    token=operator.token).body["status"] == "finalized",
-               timeout=CONVERGE_TIMEOUT, interval=0.5, message="the round to be finalized")
+    wait_until(
+        lambda: (
+            platform.api("GET", "polls", f"polls/{round_.poll_id}/", token=operator.token).body[
+                "status"
+            ]
+            == "finalized"
+        ),
+        timeout=CONVERGE_TIMEOUT,
+        interval=0.5,
+        message="the round to be finalized",
+    )
     took, snap = wait_converged(platform, timeout=CONVERGE_TIMEOUT)
     assert snap["polls"]["polls"][round_.poll_id][0] == "finalized"
     results = snap["polls"]["results"][round_.poll_id]
     recount = snap["voting"]["recount"][round_.poll_id]
     assert {c: v for c, v in results.items() if v[0]} == recount["causes"]
-    report(capsys, "closing the round", ballots=recount["ballots"],
-           points=sum(v[0] for v in results.values()), finalized_in=f"{took:.1f} s")
+    report(
+        capsys,
+        "closing the round",
+        ballots=recount["ballots"],
+        points=sum(v[0] for v in results.values()),
+        finalized_in=f"{took:.1f} s",
+    )
 
 
 def test_6_voting_rebuilds_every_replica_from_the_streams(platform: Platform, capsys):
@@ -377,22 +480,39 @@ def test_6_voting_rebuilds_every_replica_from_the_streams(platform: Platform, ca
     # Back in service, the rebuilt voting publishes what it now has (a final tally of no
     # ballots for the finalized poll, at version 1); polls_service holds a newer version of
     # that tally, so its final results stay as they were.
-    wait_until(lambda: snapshot(platform)["voting"]["outbox_pending"] == 0, timeout=30,
-               message="voting's outbox to drain")
-    wait_until(lambda: natsctl.consumer_info(platform.config.nats_url, "VOTING",
-                                             "polls-voting")["num_pending"] == 0
-               and natsctl.consumer_info(platform.config.nats_url, "VOTING",
-                                         "polls-voting")["num_ack_pending"] == 0,
-               timeout=30, message="polls to take voting's events")
+    wait_until(
+        lambda: snapshot(platform)["voting"]["outbox_pending"] == 0,
+        timeout=30,
+        message="voting's outbox to drain",
+    )
+    wait_until(
+        lambda: (
+            natsctl.consumer_info(platform.config.nats_url, "VOTING", "polls-voting")["num_pending"]
+            == 0
+            and natsctl.consumer_info(platform.config.nats_url, "VOTING", "polls-voting")[
+                "num_ack_pending"
+            ]
+            == 0
+        ),
+        timeout=30,
+        message="polls to take voting's events",
+    )
     polls_after = snapshot(platform)["polls"]
     assert polls_after["results"] == polls_before["results"]
     assert polls_after["tallies"] == polls_before["tallies"]
-    report(capsys, "6 voting rebuilt from an empty database", output=replayed.stdout.strip(),
-           voters=len(before["voters"]), causes=len(before["causes"]),
-           polls=len(before["polls"]), migrate_and_replay=f"{took:.1f} s")
+    report(
+        capsys,
+        "6 voting rebuilt from an empty database",
+        output=replayed.stdout.strip(),
+        voters=len(before["voters"]),
+        causes=len(before["causes"]),
+        polls=len(before["polls"]),
+        migrate_and_replay=f"{took:.1f} s",
+    )
 
 
 # ------------------------------------------------------------------------------- helpers --
+
 
 def _count(platform: Platform, service: str, code: str) -> int:
     result = platform.manage(service, "shell", "-c", code)
@@ -428,7 +548,8 @@ def _selected_actions(html: str) -> list[str]:
 
 _TRIGGER_SQLITE = (
     "CREATE TRIGGER systest_poison BEFORE UPDATE ON voting_voter "
-    f"WHEN NEW.points = {POISON_POINTS} BEGIN SELECT RAISE(ABORT, 'systest poison'); END")
+    f"WHEN NEW.points = {POISON_POINTS} BEGIN SELECT RAISE(ABORT, 'systest poison'); END"
+)
 _TRIGGER_POSTGRES = [
     "CREATE FUNCTION systest_poison() RETURNS trigger AS $$ BEGIN "
     "RAISE EXCEPTION 'systest poison'; END $$ LANGUAGE plpgsql",
@@ -436,8 +557,10 @@ _TRIGGER_POSTGRES = [
     f"WHEN (NEW.points = {POISON_POINTS}) EXECUTE FUNCTION systest_poison()",
 ]
 _DROP_SQLITE = ["DROP TRIGGER IF EXISTS systest_poison"]
-_DROP_POSTGRES = ["DROP TRIGGER IF EXISTS systest_poison ON voting_voter",
-                  "DROP FUNCTION IF EXISTS systest_poison()"]
+_DROP_POSTGRES = [
+    "DROP TRIGGER IF EXISTS systest_poison ON voting_voter",
+    "DROP FUNCTION IF EXISTS systest_poison()",
+]
 
 
 def _poison_trigger(platform: Platform, *, create: bool) -> None:
@@ -445,12 +568,14 @@ def _poison_trigger(platform: Platform, *, create: bool) -> None:
         "sqlite": [_TRIGGER_SQLITE] if create else _DROP_SQLITE,
         "postgresql": _TRIGGER_POSTGRES if create else _DROP_POSTGRES,
     }
-    code = ("from django.db import connection\n"
-            f"statements = {statements!r}[connection.vendor]\n"
-            "with connection.cursor() as c:\n"
-            "    for s in statements:\n"
-            "        c.execute(s)\n"
-            "print('DONE')\n")
+    code = (
+        "from django.db import connection\n"
+        f"statements = {statements!r}[connection.vendor]\n"
+        "with connection.cursor() as c:\n"
+        "    for s in statements:\n"
+        "        c.execute(s)\n"
+        "print('DONE')\n"
+    )
     result = platform.manage("voting", "shell", "-c", code)
     assert "DONE" in result.stdout, result.stdout + result.stderr
 
@@ -490,11 +615,17 @@ def test_9_database_connection_loss(platform: Platform, operator: Operator, caps
     database = database_name(url)
     round_ = open_round(platform, operator)
     clients = [new_delegator(platform) for _ in range(BALLOT_CLIENTS)]
-    wait_until(lambda: all(platform.api("GET", "voting", "me/", token=c.token).status == 200
-                           for c in clients), timeout=60, message="voting to know the clients")
+    wait_until(
+        lambda: all(
+            platform.api("GET", "voting", "me/", token=c.token).status == 200 for c in clients
+        ),
+        timeout=60,
+        message="voting to know the clients",
+    )
     ballot_url = platform.url("voting", f"api/polls/{round_.poll_id}/ballot/")
     answers: dict[str, list[tuple[int | None, str | None, list[list]]]] = {
-        c.id: [] for c in clients}
+        c.id: [] for c in clients
+    }
     storm_over = threading.Event()
 
     def cast_until_the_storm_is_over(client: Voter, seed: int) -> None:
@@ -507,16 +638,19 @@ def test_9_database_connection_loss(platform: Platform, operator: Operator, caps
             answers[client.id].append((status, retry_after, allocations))
             storm_over.wait(0.05)
 
-    casters = [threading.Thread(target=cast_until_the_storm_is_over, args=(c, i), daemon=True)
-               for i, c in enumerate(clients)]
+    casters = [
+        threading.Thread(target=cast_until_the_storm_is_over, args=(c, i), daemon=True)
+        for i, c in enumerate(clients)
+    ]
     platform.stop("voting-worker")
-    platform.spawn("voting-worker", extra_env={
-        RELAY_FAULT_ENV: "shared_events.core.testing.lose_db_connection_after_publish"})
+    platform.spawn(
+        "voting-worker",
+        extra_env={RELAY_FAULT_ENV: "shared_events.core.testing.lose_db_connection_after_publish"},
+    )
     for caster in casters:
         caster.start()
     try:
-        terminated = _terminate_backends_repeatedly(url, database, STORM_SECONDS,
-                                                    STORM_INTERVAL)
+        terminated = _terminate_backends_repeatedly(url, database, STORM_SECONDS, STORM_INTERVAL)
     finally:
         storm_over.set()
         for caster in casters:
@@ -529,35 +663,54 @@ def test_9_database_connection_loss(platform: Platform, operator: Operator, caps
         platform.spawn("voting-worker")
 
 
-def _converges_after_the_storm(platform: Platform, round_: Round, clients: list[Voter],
-                               answers: dict[str, list[tuple[int | None, str | None, list]]],
-                               terminated: int, over: float, capsys) -> None:
+def _converges_after_the_storm(
+    platform: Platform,
+    round_: Round,
+    clients: list[Voter],
+    answers: dict[str, list[tuple[int | None, str | None, list]]],
+    terminated: int,
+    over: float,
+    capsys,
+) -> None:
     url = platform.specs["voting-web"].env["DATABASE_URL"]
     statuses = Counter(status for given in answers.values() for status, _, _ in given)
     assert terminated > 0, "no backend was terminated"
     assert set(statuses) <= {200, 201, 503}, statuses  # no 500, no unanswered request
-    assert all(retry_after for given in answers.values()
-               for status, retry_after, _ in given if status == 503)
+    assert all(
+        retry_after
+        for given in answers.values()
+        for status, retry_after, _ in given
+        if status == 503
+    )
     assert statuses[200] + statuses[201] > 0, statuses
     worker_log = (platform.log_dir / "voting-worker.log").read_text(errors="replace")
     this_start = worker_log.split("----- started")[-1]
     assert "ending this database session" in this_start  # the hook did hit the marking
 
     # Read with plain SQL, not `snapshot` (whose manage.py processes take seconds to start).
-    wait_until(lambda: _voting_outbox_pending(url) == 0, timeout=CONVERGE_TIMEOUT,
-               interval=0.1, message="voting's outbox to drain")
+    wait_until(
+        lambda: _voting_outbox_pending(url) == 0,
+        timeout=CONVERGE_TIMEOUT,
+        interval=0.1,
+        message="voting's outbox to drain",
+    )
     drained = time.monotonic() - over
     # Rows left leased by a relay that lost its connection would wait out the lease.
     assert drained < shared_events_conf.DEFAULTS["RELAY_LEASE_SECONDS"], (
-        f"drained {drained:.1f} s after the storm")
+        f"drained {drained:.1f} s after the storm"
+    )
     polls_url = platform.specs["polls-web"].env["DATABASE_URL"]
 
     def polls_has_votings_tally() -> bool:
         in_voting, in_polls = _tally_versions(url, polls_url, round_.poll_id)
         return in_voting is not None and in_voting == in_polls
 
-    wait_until(polls_has_votings_tally, timeout=CONVERGE_TIMEOUT, interval=0.1,
-               message="polls to have voting's tally")
+    wait_until(
+        polls_has_votings_tally,
+        timeout=CONVERGE_TIMEOUT,
+        interval=0.1,
+        message="polls to have voting's tally",
+    )
     replicated = time.monotonic() - over
 
     def tally_converged() -> list[str]:
@@ -566,45 +719,63 @@ def _converges_after_the_storm(platform: Platform, round_: Round, clients: list[
         for client in clients:
             ballot = snap["voting"]["ballots"].get(f"{client.id}:{round_.poll_id}")
             given = answers[client.id]
-            last_ok = max(i for i, (s, _, _) in enumerate(given) if s in (200, 201)) if any(
-                s in (200, 201) for s, _, _ in given) else None
+            last_ok = (
+                max(i for i, (s, _, _) in enumerate(given) if s in (200, 201))
+                if any(s in (200, 201) for s, _, _ in given)
+                else None
+            )
             if last_ok is None:
                 continue
             # The last acknowledged ballot, or a later one whose 503 came after its commit.
             candidates = [a for s, _, a in given[last_ok:] if s in (200, 201, 503)]
             if (ballot[2] if ballot else None) not in candidates:
-                found.append(f"client {client.id}: ballot {ballot}, last acknowledged "
-                             f"{given[last_ok][2]}")
+                found.append(
+                    f"client {client.id}: ballot {ballot}, last acknowledged {given[last_ok][2]}"
+                )
         tally = snap["voting"]["tallies"].get(round_.poll_id)
         recount = snap["voting"]["recount"].get(round_.poll_id, {"ballots": 0, "causes": {}})
         if tally is None or (tally[3], _nonzero(tally[5])) != (
-                recount["ballots"], _nonzero(recount["causes"])):
+            recount["ballots"],
+            _nonzero(recount["causes"]),
+        ):
             found.append(f"voting's tally {tally} != recount {recount}")
         if snap["polls"]["tallies"].get(round_.poll_id) != tally:
-            found.append(f"polls' tally {snap['polls']['tallies'].get(round_.poll_id)} != "
-                         f"voting's {tally}")
+            found.append(
+                f"polls' tally {snap['polls']['tallies'].get(round_.poll_id)} != voting's {tally}"
+            )
         return found
 
-    wait_until(lambda: not tally_converged(), timeout=CONVERGE_TIMEOUT, interval=0.5,
-               message="the ballots and the tally to converge")
-    report(capsys, "9 voting's database connections terminated every 0.5 s for 20 s",
-           backends_terminated=terminated, ballots=dict(sorted(statuses.items())),
-           outbox_drained_after=f"{drained:.1f} s",
-           polls_had_votings_tally_after=f"{replicated:.1f} s")
+    wait_until(
+        lambda: not tally_converged(),
+        timeout=CONVERGE_TIMEOUT,
+        interval=0.5,
+        message="the ballots and the tally to converge",
+    )
+    report(
+        capsys,
+        "9 voting's database connections terminated every 0.5 s for 20 s",
+        backends_terminated=terminated,
+        ballots=dict(sorted(statuses.items())),
+        outbox_drained_after=f"{drained:.1f} s",
+        polls_had_votings_tally_after=f"{replicated:.1f} s",
+    )
 
 
 def _put_ballot(url: str, token: str, allocations: list[list]) -> tuple[int | None, str | None]:
     """(status, Retry-After) of one ballot; status None when no answer came."""
     try:
-        answer = http("PUT", url, {"allocations": [{"cause": c, "points": p}
-                                                   for c, p in allocations]}, token=token)
+        answer = http(
+            "PUT",
+            url,
+            {"allocations": [{"cause": c, "points": p} for c, p in allocations]},
+            token=token,
+        )
     except OSError:
         return None, None
     return answer.status, answer.headers.get("Retry-After")
 
 
-def _terminate_backends_repeatedly(url: str, database: str, seconds: float,
-                                   interval: float) -> int:
+def _terminate_backends_repeatedly(url: str, database: str, seconds: float, interval: float) -> int:
     """pg_terminate_backend on every session of `database` (this one is on another database)
     every `interval` seconds for `seconds`; returns how many sessions it ended."""
     conn = postgres_connection(url, "postgres")
@@ -613,8 +784,11 @@ def _terminate_backends_repeatedly(url: str, database: str, seconds: float,
         with conn.cursor() as cursor:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
-                cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE datname = %s AND pid <> pg_backend_pid()", [database])
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [database],
+                )
                 terminated += cursor.fetchone()[0]
                 time.sleep(interval)
     finally:
@@ -626,8 +800,7 @@ def _voting_outbox_pending(url: str) -> int:
     conn = postgres_connection(url)
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM shared_events_outbox "
-                           "WHERE published_at IS NULL")
+            cursor.execute("SELECT count(*) FROM shared_events_outbox WHERE published_at IS NULL")
             return cursor.fetchone()[0]
     finally:
         conn.close()
@@ -637,8 +810,9 @@ def _tally_versions(voting_url: str, polls_url: str, poll_id: str) -> tuple[int 
     """The version of the poll's tally in voting, and the one polls has replicated."""
     found = []
     for url, statement in (
-            (voting_url, "SELECT version FROM voting_polltally WHERE poll_id = %s"),
-            (polls_url, "SELECT source_version FROM polls_tallyreplica WHERE id = %s")):
+        (voting_url, "SELECT version FROM voting_polltally WHERE poll_id = %s"),
+        (polls_url, "SELECT source_version FROM polls_tallyreplica WHERE id = %s"),
+    ):
         conn = postgres_connection(url)
         try:
             with conn.cursor() as cursor:
@@ -664,17 +838,24 @@ def writer_on_a_new_round(platform: Platform, operator: Operator) -> Iterator[Wr
     voters = [new_delegator(platform) for _ in range(4)]
     # Every voter known to voting first; replicas only, as test 6 wiped voting's tallies.
     wait_converged(platform, timeout=CONVERGE_TIMEOUT, replicas_only=True)
-    running = Writer(platform, operator=operator.token, voters=voters, poll_id=round_.poll_id,
-                     causes=round_.causes, history=History(),
-                     seed=int(time.time()) & 0xFFFF)
+    running = Writer(
+        platform,
+        operator=operator.token,
+        voters=voters,
+        poll_id=round_.poll_id,
+        causes=round_.causes,
+        history=History(),
+        seed=int(time.time()) & 0xFFFF,
+    )
     running.start()
     yield running
     if running.is_alive():
         running.stop()
 
 
-def test_10_nats_hangs_while_writes_continue(platform: Platform,
-                                             writer_on_a_new_round: Writer, capsys):
+def test_10_nats_hangs_while_writes_continue(
+    platform: Platform, writer_on_a_new_round: Writer, capsys
+):
     """NATS frozen (SIGSTOP), not dead: connections stay open and nothing answers. The relays'
     flushes and acks miss their deadlines; nats-py's read loop may die on a late PONG. Every
     connection that missed a deadline is thrown away, so after SIGCONT every outbox drains and
@@ -714,15 +895,26 @@ def test_10_nats_hangs_while_writes_continue(platform: Platform,
             drained.append(time.monotonic() - resumed)
         return not differences(snap, replicas_only=True)
 
-    wait_until(drained_and_converged, timeout=DRAIN_TIMEOUT, interval=0.5,
-               message="every outbox to drain and every replica to converge after SIGCONT")
+    wait_until(
+        drained_and_converged,
+        timeout=DRAIN_TIMEOUT,
+        interval=0.5,
+        message="every outbox to drain and every replica to converge after SIGCONT",
+    )
     converged = time.monotonic() - resumed
     # Nothing was restarted to get there.
-    assert {name: platform.procs[name].pid for name in running
-            if platform.procs[name].poll() is None} == running
-    report(capsys, "10 NATS hung (SIGSTOP) while writes continue",
-           hang=f"{HANG_SECONDS:.0f} s", writes_during_hang=during, writes=summary,
-           outbox_pending_at_sigcont=pending_at_resume,
-           status_during_hang=status.get("problems", [])[:3],
-           drained_after_sigcont=f"{drained[0]:.1f} s",
-           converged_after_sigcont=f"{converged:.1f} s", restarts=0)
+    assert {
+        name: platform.procs[name].pid for name in running if platform.procs[name].poll() is None
+    } == running
+    report(
+        capsys,
+        "10 NATS hung (SIGSTOP) while writes continue",
+        hang=f"{HANG_SECONDS:.0f} s",
+        writes_during_hang=during,
+        writes=summary,
+        outbox_pending_at_sigcont=pending_at_resume,
+        status_during_hang=status.get("problems", [])[:3],
+        drained_after_sigcont=f"{drained[0]:.1f} s",
+        converged_after_sigcont=f"{converged:.1f} s",
+        restarts=0,
+    )

@@ -28,13 +28,19 @@ def sign_in(platform: Platform, email: str) -> str:
 
 def delegator(platform: Platform, operator: str, extra_points: int) -> tuple[str, str]:
     email = f"voter-{uuid.uuid4().hex[:8]}@example.com"
-    registered = platform.api("POST", "accounts", "register/",
-                              {"email": email, "password": PASSWORD})
+    registered = platform.api(
+        "POST", "accounts", "register/", {"email": email, "password": PASSWORD}
+    )
     assert registered.status == 201, registered
     account_id = registered.body["id"]
     if extra_points:
-        adjusted = platform.api("POST", "accounts", f"accounts/{account_id}/points/",
-                                {"delta": extra_points, "reason": "round test"}, token=operator)
+        adjusted = platform.api(
+            "POST",
+            "accounts",
+            f"accounts/{account_id}/points/",
+            {"delta": extra_points, "reason": "round test"},
+            token=operator,
+        )
         assert adjusted.status == 201, adjusted
     return account_id, sign_in(platform, email)
 
@@ -69,8 +75,9 @@ def split(fund: int, points: dict[str, int]) -> dict[str, int]:
 def test_a_funding_round_from_causes_to_payouts(platform: Platform):
     # 1. An operator (created with the platform's own command) signs in.
     email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
-    created = platform.manage("accounts", "createoperator", "--email", email,
-                              "--password", PASSWORD)
+    created = platform.manage(
+        "accounts", "createoperator", "--email", email, "--password", PASSWORD
+    )
     assert created.returncode == 0, created.stderr
     operator = sign_in(platform, email)
 
@@ -83,10 +90,21 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
     water, meals, trees = causes
     opens_at = datetime.now(UTC) + timedelta(seconds=6)
     closes_at = opens_at + timedelta(seconds=14)
-    poll = platform.api("POST", "polls", "polls/", {
-        "title": "Round 1", "description": "Epoch 500 charity fund", "fund_lovelace": FUND,
-        "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat(),
-        "causes": causes, "results_visibility": "live"}, token=operator)
+    poll = platform.api(
+        "POST",
+        "polls",
+        "polls/",
+        {
+            "title": "Round 1",
+            "description": "Epoch 500 charity fund",
+            "fund_lovelace": FUND,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+            "causes": causes,
+            "results_visibility": "live",
+        },
+        token=operator,
+    )
     assert poll.status == 201, poll
     poll_id = poll.body["id"]
     scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=operator)
@@ -97,24 +115,46 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
     bob, bob_token = delegator(platform, operator, 50)
     carol, carol_token = delegator(platform, operator, -70)
     dave, dave_token = delegator(platform, operator, 0)
-    for token, points in ((alice_token, 100), (bob_token, 150), (carol_token, 30),
-                          (dave_token, 100)):
-        eventually(lambda t=token, p=points: (
-            r := platform.api("GET", "voting", "me/", token=t),
-            r.status == 200 and r.body["points"] == p), "voting to know each voter's points")
+    for token, points in (
+        (alice_token, 100),
+        (bob_token, 150),
+        (carol_token, 30),
+        (dave_token, 100),
+    ):
+        eventually(
+            lambda t=token, p=points: (
+                r := platform.api("GET", "voting", "me/", token=t),
+                r.status == 200 and r.body["points"] == p,
+            ),
+            "voting to know each voter's points",
+        )
 
     # 4. Ballots are refused before the poll opens, then accepted once it opened on schedule.
-    early = platform.api("PUT", "voting", f"polls/{poll_id}/ballot/",
-                         {"allocations": [{"cause": water, "points": 1}]}, token=alice_token)
+    early = platform.api(
+        "PUT",
+        "voting",
+        f"polls/{poll_id}/ballot/",
+        {"allocations": [{"cause": water, "points": 1}]},
+        token=alice_token,
+    )
     assert early.status in (400, 404), early
-    eventually(lambda: (r := platform.api("GET", "polls", f"polls/{poll_id}/", token=operator),
-                        r.body.get("status") == "open"), "the scheduler to open the poll")
+    eventually(
+        lambda: (
+            r := platform.api("GET", "polls", f"polls/{poll_id}/", token=operator),
+            r.body.get("status") == "open",
+        ),
+        "the scheduler to open the poll",
+    )
 
     def cast(token: str, allocations: dict[str, int]) -> Response:
         body = {"allocations": [{"cause": c, "points": p} for c, p in allocations.items()]}
-        return eventually(lambda: (
-            r := platform.api("PUT", "voting", f"polls/{poll_id}/ballot/", body, token=token),
-            r.status in (200, 201)), "a ballot to be accepted")
+        return eventually(
+            lambda: (
+                r := platform.api("PUT", "voting", f"polls/{poll_id}/ballot/", body, token=token),
+                r.status in (200, 201),
+            ),
+            "a ballot to be accepted",
+        )
 
     first = cast(alice_token, {water: 60, meals: 40}).body["receipt"]
     bob_receipt = cast(bob_token, {meals: 150}).body["receipt"]
@@ -122,28 +162,41 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
     dave_receipt = cast(dave_token, {trees: 100}).body["receipt"]
 
     # 5. Carol overspends: a 400 that says why, and her ballot stays as it was.
-    over = platform.api("PUT", "voting", f"polls/{poll_id}/ballot/",
-                        {"allocations": [{"cause": water, "points": 31}]}, token=carol_token)
+    over = platform.api(
+        "PUT",
+        "voting",
+        f"polls/{poll_id}/ballot/",
+        {"allocations": [{"cause": water, "points": 31}]},
+        token=carol_token,
+    )
     assert over.status == 400 and "you have 30" in str(over.body["allocations"]), over
 
     # 6. Alice changes her mind; Dave retracts.
     alice_receipt = cast(alice_token, {trees: 100}).body["receipt"]
-    assert platform.api("DELETE", "voting", f"polls/{poll_id}/ballot/",
-                        token=dave_token).status == 204
+    assert (
+        platform.api("DELETE", "voting", f"polls/{poll_id}/ballot/", token=dave_token).status == 204
+    )
     mine = platform.api("GET", "voting", "me/ballots/", token=alice_token)
     assert mine.body["results"][0]["revisions"] == 2, mine
 
     # 7. The live tally reaches polls_service while the poll is open.
     expected = {water: 10, meals: 150, trees: 120}
-    eventually(lambda: (
-        r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=bob_token),
-        r.status == 200 and {c["cause"]: c["points"] for c in r.body["causes"]} == expected),
-        "the live tally in polls_service")
+    eventually(
+        lambda: (
+            r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=bob_token),
+            r.status == 200 and {c["cause"]: c["points"] for c in r.body["causes"]} == expected,
+        ),
+        "the live tally in polls_service",
+    )
 
     # 8. The poll closes on schedule; voting publishes the final tally; polls finalizes.
-    final = eventually(lambda: (
-        r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=bob_token),
-        r.status == 200 and r.body["final"]), "final results")
+    final = eventually(
+        lambda: (
+            r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=bob_token),
+            r.status == 200 and r.body["final"],
+        ),
+        "final results",
+    )
     body = final.body
     assert body["status"] == "finalized" and not body["no_payouts"]
     assert body["ballots"] == 3 and body["total_points"] == 280
@@ -158,10 +211,12 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
 
     # 10. Anyone can recompute the digest of the ballots counted (voting/digest.py's format).
     lines = [f"charity-vote-ballots/1 poll={poll_id}\n"]
-    for voter, allocations in sorted({alice: {trees: 100}, bob: {meals: 150},
-                                      carol: {water: 10, trees: 20}}.items()):
-        lines.append(f"{voter} " + ",".join(f"{c}={p}" for c, p in sorted(allocations.items()))
-                     + "\n")
+    for voter, allocations in sorted(
+        {alice: {trees: 100}, bob: {meals: 150}, carol: {water: 10, trees: 20}}.items()
+    ):
+        lines.append(
+            f"{voter} " + ",".join(f"{c}={p}" for c, p in sorted(allocations.items())) + "\n"
+        )
     assert body["ballots_digest"] == hashlib.sha256("".join(lines).encode()).hexdigest()
 
     # 11. Receipts: polls shows the digest of the receipts counted; voting lists them, so anyone
@@ -171,17 +226,26 @@ def test_a_funding_round_from_causes_to_payouts(platform: Platform):
     assert listed.status == 200 and listed.body["results"] == counted, listed
     text = f"charity-vote-receipts/1 poll={poll_id}\n" + "".join(f"{r}\n" for r in counted)
     assert body["receipts_digest"] == hashlib.sha256(text.encode()).hexdigest()
-    for receipt, status in ((alice_receipt, "counted"), (first, "superseded"),
-                            (carol_receipt, "counted"), (dave_receipt, "retracted")):
+    for receipt, status in (
+        (alice_receipt, "counted"),
+        (first, "superseded"),
+        (carol_receipt, "counted"),
+        (dave_receipt, "retracted"),
+    ):
         checked = platform.api("GET", "voting", f"receipts/{receipt}/")
         assert checked.status == 200 and checked.body["status"] == status, checked
-    history = platform.api("GET", "voting", f"polls/{poll_id}/ballot/revisions/",
-                           token=alice_token)
-    assert [(r["receipt"], r["previous_receipt"], r["status"]) for r in history.body[
-        "results"]] == [(first, None, "superseded"), (alice_receipt, first, "counted")]
+    history = platform.api("GET", "voting", f"polls/{poll_id}/ballot/revisions/", token=alice_token)
+    assert [
+        (r["receipt"], r["previous_receipt"], r["status"]) for r in history.body["results"]
+    ] == [(first, None, "superseded"), (alice_receipt, first, "counted")]
 
     # 12. After the close, voting refuses ballots.
-    late = platform.api("PUT", "voting", f"polls/{poll_id}/ballot/",
-                        {"allocations": [{"cause": water, "points": 1}]}, token=alice_token)
+    late = platform.api(
+        "PUT",
+        "voting",
+        f"polls/{poll_id}/ballot/",
+        {"allocations": [{"cause": water, "points": 1}]},
+        token=alice_token,
+    )
     assert late.status == 400 and "closed" in str(late.body), late
     assert time.time() > closes_at.timestamp()

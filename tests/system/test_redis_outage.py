@@ -46,9 +46,23 @@ class RedisServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.workdir / "redis.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [manage_all.scripts_binary("redis-server"), "--bind", "127.0.0.1", "--port",
-                 str(self.port), "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                [
+                    manage_all.scripts_binary("redis-server"),
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.workdir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         wait_until(lambda: port_open(self.port), timeout=20, message="redis-server to listen")
 
     def stop(self) -> None:
@@ -101,20 +115,41 @@ def test_nothing_answers_500_while_redis_is_away_and_all_drains_once_it_is_back(
 
     def one_round_of_writes(n: int) -> None:
         email = f"outage-{uuid.uuid4().hex[:10]}@example.com"
-        registered = platform.api("POST", "accounts", "register/",
-                                  {"email": email, "password": PASSWORD})
-        signed_in = platform.api("POST", "accounts", "token/",
-                                 {"email": email, "password": PASSWORD})
-        wrong = platform.api("POST", "accounts", "token/",
-                             {"email": email, "password": "not-the-password"})
+        registered = platform.api(
+            "POST", "accounts", "register/", {"email": email, "password": PASSWORD}
+        )
+        signed_in = platform.api(
+            "POST", "accounts", "token/", {"email": email, "password": PASSWORD}
+        )
+        wrong = platform.api(
+            "POST", "accounts", "token/", {"email": email, "password": "not-the-password"}
+        )
         voter = voters[n % len(voters)]
-        ballot = platform.api("PUT", "voting", f"polls/{funding.poll_id}/ballot/", {
-            "allocations": [{"cause": funding.causes[0], "points": 10 + n % 50},
-                            {"cause": funding.causes[1], "points": 5}]}, token=voter.token)
-        answers.extend([("register", registered.status), ("token", signed_in.status),
-                        ("wrong password", wrong.status), ("ballot", ballot.status)])
+        ballot = platform.api(
+            "PUT",
+            "voting",
+            f"polls/{funding.poll_id}/ballot/",
+            {
+                "allocations": [
+                    {"cause": funding.causes[0], "points": 10 + n % 50},
+                    {"cause": funding.causes[1], "points": 5},
+                ]
+            },
+            token=voter.token,
+        )
+        answers.extend(
+            [
+                ("register", registered.status),
+                ("token", signed_in.status),
+                ("wrong password", wrong.status),
+                ("ballot", ballot.status),
+            ]
+        )
         assert (registered.status, signed_in.status, wrong.status) == (201, 200, 401), (
-            registered, signed_in, wrong)
+            registered,
+            signed_in,
+            wrong,
+        )
         assert ballot.status in (200, 201), ballot  # 201: the voter's first ballot
 
     # Writes go on until accounts' outbox holds the registrations' events: a relay task that was
@@ -128,8 +163,10 @@ def test_nothing_answers_500_while_redis_is_away_and_all_drains_once_it_is_back(
             break
         assert time.monotonic() < deadline, "no event waits in accounts' outbox without Redis"
     assert all(status < 500 for _what, status in answers), answers
-    print(f"\nwhile Redis was away: {len(answers)} requests, none 5xx; {waiting} events "
-          f"waiting in accounts' outbox")
+    print(
+        f"\nwhile Redis was away: {len(answers)} requests, none 5xx; {waiting} events "
+        f"waiting in accounts' outbox"
+    )
 
     platform.redis.start()
     took, _snap = wait_converged(platform, timeout=CONVERGE_TIMEOUT)

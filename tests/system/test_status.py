@@ -24,9 +24,14 @@ from tests.system.harness import ROOT, Platform, http
 
 def manage_all_status(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
     assert platform.config is not None
-    return subprocess.run([sys.executable, "manage_all.py", "status", *args], cwd=ROOT,
-                          env=platform.config.environ, capture_output=True, text=True,
-                          timeout=90)
+    return subprocess.run(
+        [sys.executable, "manage_all.py", "status", *args],
+        cwd=ROOT,
+        env=platform.config.environ,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
 
 
 def test_liveness_and_readiness_per_service(platform: Platform):
@@ -40,10 +45,12 @@ def test_liveness_and_readiness_per_service(platform: Platform):
 def discard_dead_letters(platform: Platform) -> None:
     """As an operator would in the admin once they are dealt with: earlier tests on this
     session's platform leave dead letters on purpose, and any dead letter is a problem."""
-    code = ("from django.utils import timezone\n"
-            "from shared_events.core.consumer.models import DeadLetter as D\n"
-            "D.objects.filter(status=D.Status.DEAD).update(status=D.Status.DISCARDED, "
-            "resolved_at=timezone.now())\nprint('DONE')")
+    code = (
+        "from django.utils import timezone\n"
+        "from shared_events.core.consumer.models import DeadLetter as D\n"
+        "D.objects.filter(status=D.Status.DEAD).update(status=D.Status.DISCARDED, "
+        "resolved_at=timezone.now())\nprint('DONE')"
+    )
     for service in ("polls", "voting"):
         done = platform.manage(service, "shell", "-c", code)
         assert "DONE" in done.stdout, done.stdout + done.stderr
@@ -58,6 +65,7 @@ def wait_healthy(platform: Platform, timeout: float = 60) -> tuple[dict[str, Any
         result = manage_all_status(platform, "--json")
         shown[:] = [result.returncode, result.stdout[-3000:], result.stderr[-1000:]]
         return result.returncode == 0
+
     try:
         wait_until(healthy, timeout=timeout, interval=1.0, message="status to say healthy")
     except AssertionError as exc:
@@ -119,36 +127,56 @@ def test_status_shows_a_dead_letter_and_a_stopped_consumers_lag(platform: Platfo
 
     # 1. Something voting cannot decode, straight into a subject it follows: a dead letter.
     dead_before = voting_events(platform)["dead_letters"]["dead"]
-    ack = natsctl.publish(url, f"accounts.account.{uuid.uuid4()}", b"\xff\xfe{ not an event",
-                          {"Nats-Msg-Id": uuid.uuid4().hex})
+    ack = natsctl.publish(
+        url,
+        f"accounts.account.{uuid.uuid4()}",
+        b"\xff\xfe{ not an event",
+        {"Nats-Msg-Id": uuid.uuid4().hex},
+    )
     assert not ack["duplicate"], ack
     try:
-        wait_until(lambda: status_shows(lambda e: e["dead_letters"]["dead"] >= dead_before + 1),
-                   timeout=60, interval=0.5, message="status to show the new dead letter")
+        wait_until(
+            lambda: status_shows(lambda e: e["dead_letters"]["dead"] >= dead_before + 1),
+            timeout=60,
+            interval=0.5,
+            message="status to show the new dead letter",
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}; status last showed {shown}") from None
     # Unhealthy, and it says why.
     verdict = manage_all_status(platform, "--json")
     assert verdict.returncode == 1, verdict.stdout + verdict.stderr
     said = json.loads(verdict.stdout)
-    assert not said["healthy"] and any(p.startswith("voting: dead letters: ")
-                                       for p in said["problems"]), said["problems"]
+    assert not said["healthy"] and any(
+        p.startswith("voting: dead letters: ") for p in said["problems"]
+    ), said["problems"]
 
     # 2. voting's consumer stopped: an account change made now waits in the stream, and status
     #    shows it as lag on voting's ACCOUNTS consumer.
     operator = create_operator(platform)
     voter = new_delegator(platform)
-    wait_until(lambda: _voting_points(platform, voter.token) == 100, timeout=30,
-               message="the delegator in voting")
+    wait_until(
+        lambda: _voting_points(platform, voter.token) == 100,
+        timeout=30,
+        message="the delegator in voting",
+    )
     platform.stop("voting-consumer")
     try:
-        changed = platform.api("POST", "accounts", f"accounts/{voter.id}/points/",
-                               {"delta": 5, "reason": "status test"}, token=operator.token)
+        changed = platform.api(
+            "POST",
+            "accounts",
+            f"accounts/{voter.id}/points/",
+            {"delta": 5, "reason": "status test"},
+            token=operator.token,
+        )
         assert changed.status == 201, changed
         try:
-            wait_until(lambda: status_shows(lambda e: e["consumers"]["ACCOUNTS"]
-                                            .get("pending", 0) >= 1),
-                       timeout=60, interval=0.5, message="status to show the consumer's lag")
+            wait_until(
+                lambda: status_shows(lambda e: e["consumers"]["ACCOUNTS"].get("pending", 0) >= 1),
+                timeout=60,
+                interval=0.5,
+                message="status to show the consumer's lag",
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}; status last showed {shown}") from None
         lagging = shown[0]["consumers"]["ACCOUNTS"]
@@ -158,7 +186,8 @@ def test_status_shows_a_dead_letter_and_a_stopped_consumers_lag(platform: Platfo
         # A lag that does not shrink is a problem: exit 1, and the text says which.
         assert text.returncode == 1, text.stdout + text.stderr
         assert "UNHEALTHY" in text.stdout and re.search(
-            r"voting: consumer ACCOUNTS: lag [1-9]\d* not shrinking", text.stdout), text.stdout
+            r"voting: consumer ACCOUNTS: lag [1-9]\d* not shrinking", text.stdout
+        ), text.stdout
     finally:
         if platform.procs["voting-consumer"].poll() is not None:
             platform.spawn("voting-consumer")
@@ -166,9 +195,17 @@ def test_status_shows_a_dead_letter_and_a_stopped_consumers_lag(platform: Platfo
 
     # 3. Restarted, it catches up: lag 0, nothing in flight, the change applied.
     try:
-        wait_until(lambda: status_shows(lambda e: e["consumers"]["ACCOUNTS"].get("pending")
-                                        == 0 and e["consumers"]["ACCOUNTS"].get("unacked") == 0),
-                   timeout=60, interval=0.5, message="status to show the lag back at 0")
+        wait_until(
+            lambda: status_shows(
+                lambda e: (
+                    e["consumers"]["ACCOUNTS"].get("pending") == 0
+                    and e["consumers"]["ACCOUNTS"].get("unacked") == 0
+                )
+            ),
+            timeout=60,
+            interval=0.5,
+            message="status to show the lag back at 0",
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}; status last showed {shown}") from None
     caught_up = time.monotonic() - restarted
@@ -176,9 +213,11 @@ def test_status_shows_a_dead_letter_and_a_stopped_consumers_lag(platform: Platfo
     discard_dead_letters(platform)
     wait_healthy(platform)  # nothing else was wrong
     with capsys.disabled():
-        print(f"\n[status] dead letters {dead_before} -> {shown[0]['dead_letters']['dead']}; "
-              f"voting's ACCOUNTS lag {lagging['pending']} while its consumer was stopped, "
-              f"0 again {caught_up:.1f} s after the restart")
+        print(
+            f"\n[status] dead letters {dead_before} -> {shown[0]['dead_letters']['dead']}; "
+            f"voting's ACCOUNTS lag {lagging['pending']} while its consumer was stopped, "
+            f"0 again {caught_up:.1f} s after the restart"
+        )
 
 
 def _voting_points(platform: Platform, token: str) -> int | None:
@@ -187,22 +226,30 @@ def _voting_points(platform: Platform, token: str) -> int | None:
 
 
 def test_status_says_a_hung_nats_does_not_answer_and_healthy_once_it_resumes(
-        platform: Platform, capsys):
+    platform: Platform, capsys
+):
     """NATS frozen (SIGSTOP): it still accepts connections, so only a ping tells. Status exits 1
     naming NATS; after SIGCONT the relays and consumers carry on (no restart) and a change made
     during the hang reaches voting."""
     operator = create_operator(platform)
     voter = new_delegator(platform)
-    wait_until(lambda: _voting_points(platform, voter.token) == 100, timeout=30,
-               message="the delegator in voting")
+    wait_until(
+        lambda: _voting_points(platform, voter.token) == 100,
+        timeout=30,
+        message="the delegator in voting",
+    )
     discard_dead_letters(platform)
     wait_healthy(platform)
     nats = platform.procs["nats"]
     os.killpg(nats.pid, signal.SIGSTOP)
     try:
-        changed = platform.api("POST", "accounts", f"accounts/{voter.id}/points/",
-                               {"delta": 7, "reason": "status during a hang"},
-                               token=operator.token)
+        changed = platform.api(
+            "POST",
+            "accounts",
+            f"accounts/{voter.id}/points/",
+            {"delta": 7, "reason": "status during a hang"},
+            token=operator.token,
+        )
         assert changed.status == 201, changed  # accounts' own write needs no NATS
         shown = manage_all_status(platform, "--json")
     finally:
@@ -212,11 +259,16 @@ def test_status_says_a_hung_nats_does_not_answer_and_healthy_once_it_resumes(
     status = json.loads(shown.stdout)
     assert not status["healthy"] and not status["nats"]["reachable"]
     assert any(p.startswith("nats: does not answer") for p in status["problems"]), status
-    wait_until(lambda: _voting_points(platform, voter.token) == 107, timeout=60,
-               message="the change made during the hang to reach voting")
+    wait_until(
+        lambda: _voting_points(platform, voter.token) == 107,
+        timeout=60,
+        message="the change made during the hang to reach voting",
+    )
     applied = time.monotonic() - resumed
     _, healthy_after = wait_healthy(platform)
     with capsys.disabled():
-        print(f"\n[status] NATS hung: status exit {shown.returncode}, problems "
-              f"{status['problems'][:4]}; the change made during the hang applied in voting "
-              f"{applied:.1f} s after SIGCONT, status healthy {healthy_after:.1f} s after that")
+        print(
+            f"\n[status] NATS hung: status exit {shown.returncode}, problems "
+            f"{status['problems'][:4]}; the change made during the hang applied in voting "
+            f"{applied:.1f} s after SIGCONT, status healthy {healthy_after:.1f} s after that"
+        )

@@ -57,8 +57,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(Voter)
 class VoterAdmin(ReadOnlyAdmin):
-    list_display = ("id", "role", "is_active", "points", "stake_address", "source_version",
-                    "replicated_at")
+    list_display = (
+        "id",
+        "role",
+        "is_active",
+        "points",
+        "stake_address",
+        "source_version",
+        "replicated_at",
+    )
     list_filter = ("role", "is_active", "is_deleted")
     search_fields = ("id", "stake_address")
 
@@ -72,8 +79,17 @@ class CauseReplicaAdmin(ReadOnlyAdmin):
 
 @admin.register(PollReplica)
 class PollReplicaAdmin(ReadOnlyAdmin):
-    list_display = ("title", "status", "opens_at", "closes_at", "results_visibility",
-                    "power_formula", "snapshot_epoch", "source_version", "replicated_at")
+    list_display = (
+        "title",
+        "status",
+        "opens_at",
+        "closes_at",
+        "results_visibility",
+        "power_formula",
+        "snapshot_epoch",
+        "source_version",
+        "replicated_at",
+    )
     list_filter = ("status", "results_visibility", "power_formula", "is_deleted")
     search_fields = ("id", "title")
     actions = ("download_ballots", "download_power_table")
@@ -87,41 +103,54 @@ class PollReplicaAdmin(ReadOnlyAdmin):
         if summary.eligible is None:
             state = "not computed yet (its snapshot epoch's stake is not complete here)"
         else:
-            state = (f"{summary.power_formula}, snapshot epoch {summary.snapshot_epoch}: "
-                     f"{summary.eligible} eligible, total power {summary.total_power}")
+            state = (
+                f"{summary.power_formula}, snapshot epoch {summary.snapshot_epoch}: "
+                f"{summary.eligible} eligible, total power {summary.total_power}"
+            )
         return f"{mode_summary()}. This poll: {state}."
 
     @admin.display(description="participation")
     def participation_chart(self, poll: PollReplica) -> str:
-        return step_chart(participation_over_time(poll=poll), title="Ballots standing over time",
-                          unit="ballots")
+        return step_chart(
+            participation_over_time(poll=poll), title="Ballots standing over time", unit="ballots"
+        )
 
     @admin.display(description="points per cause")
     def points_chart(self, poll: PollReplica) -> str:
         titles = dict(CauseReplica.objects.values_list("id", "title"))
         tally = tally_compute(poll=poll)
-        return bar_chart([(titles.get(uuid.UUID(c["cause_id"]), c["cause_id"]), c["points"])
-                          for c in tally.causes], title="Points per cause (live count)",
-                         unit="points")
+        return bar_chart(
+            [
+                (titles.get(uuid.UUID(c["cause_id"]), c["cause_id"]), c["points"])
+                for c in tally.causes
+            ],
+            title="Points per cause (live count)",
+            unit="points",
+        )
 
     @admin.action(description="Download the ballots of the selected polls (CSV, pseudonymous)")
-    def download_ballots(self, request: HttpRequest, queryset: QuerySet[PollReplica]
-                         ) -> HttpResponse:
-        response = HttpResponse(ballots_csv(queryset.order_by("opens_at")),
-                                content_type="text/csv; charset=utf-8")
+    def download_ballots(
+        self, request: HttpRequest, queryset: QuerySet[PollReplica]
+    ) -> HttpResponse:
+        response = HttpResponse(
+            ballots_csv(queryset.order_by("opens_at")), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = 'attachment; filename="ballots.csv"'
         return response
 
     @admin.action(description="Download the frozen power table of the selected poll (CSV)")
-    def download_power_table(self, request: HttpRequest, queryset: QuerySet[PollReplica]
-                             ) -> HttpResponse | None:
+    def download_power_table(
+        self, request: HttpRequest, queryset: QuerySet[PollReplica]
+    ) -> HttpResponse | None:
         polls = list(queryset[:2])
         if len(polls) != 1:
-            self.message_user(request, "Select one poll: its table is one file.",
-                              level=messages.WARNING)
+            self.message_user(
+                request, "Select one poll: its table is one file.", level=messages.WARNING
+            )
             return None
-        response = HttpResponse(power_table_csv(poll=polls[0]),
-                                content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            power_table_csv(poll=polls[0]), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="power-{polls[0].pk}.csv"'
         return response
 
@@ -134,8 +163,15 @@ class AllocationInline(ReadOnlyInline):
 
 class BallotRevisionInline(ReadOnlyInline):
     model = BallotRevision
-    fields = ("number", "kind", "allocations", "total_points", "voter_points", "created_at",
-              "receipt")
+    fields = (
+        "number",
+        "kind",
+        "allocations",
+        "total_points",
+        "voter_points",
+        "created_at",
+        "receipt",
+    )
     verbose_name_plural = "revisions (every cast and retraction)"
 
 
@@ -146,8 +182,16 @@ class BallotAdmin(ReadOnlyAdmin):
     # A voter asking about a receipt: "=" matches any revision's receipt exactly (indexed).
     search_fields = ("id", "voter__id", "poll__title", "poll__id", "=revisions__receipt")
     list_select_related = ("poll",)
-    readonly_fields = ("id", "poll", "voter", "revision", "receipt", "retracted_at",
-                       "created_at", "updated_at")
+    readonly_fields = (
+        "id",
+        "poll",
+        "voter",
+        "revision",
+        "receipt",
+        "retracted_at",
+        "created_at",
+        "updated_at",
+    )
     inlines = (AllocationInline, BallotRevisionInline)
     # A poll may have many thousands of ballots: no full count, no voter dropdown.
     show_full_result_count = False
@@ -159,8 +203,18 @@ class PollTallyAdmin(ReadOnlyAdmin):
     list_filter = ("final",)
     search_fields = ("poll__title", "poll__id")
     list_select_related = ("poll",)
-    readonly_fields = ("poll", "final", "ballots", "total_points", "causes", "ballots_digest",
-                       "receipts_digest", "closes_at", "version", "computed_at")
+    readonly_fields = (
+        "poll",
+        "final",
+        "ballots",
+        "total_points",
+        "causes",
+        "ballots_digest",
+        "receipts_digest",
+        "closes_at",
+        "version",
+        "computed_at",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PollTally]:
         return super().get_queryset(request).select_related("poll")
@@ -170,8 +224,16 @@ class PollTallyAdmin(ReadOnlyAdmin):
 class PollPowerTableAdmin(ReadOnlyAdmin):
     """A poll's frozen power (chain mode); the rows are in the poll's CSV download."""
 
-    list_display = ("poll", "power_formula", "snapshot_epoch", "min_stake_lovelace",
-                    "cap_percent", "uncapped_total", "cap", "frozen_at")
+    list_display = (
+        "poll",
+        "power_formula",
+        "snapshot_epoch",
+        "min_stake_lovelace",
+        "cap_percent",
+        "uncapped_total",
+        "cap",
+        "frozen_at",
+    )
     list_select_related = ("poll",)
     search_fields = ("poll__title", "poll__id")
 

@@ -76,13 +76,23 @@ def allocations_validate(given: object) -> list[AllocationIn]:
     if given is None:
         raise AllocationsInvalid([NULL])
     if not isinstance(given, list | tuple):
-        raise AllocationsInvalid({"non_field_errors": [
-            f'Expected a list of items but got type "{type(given).__name__}".']})
+        raise AllocationsInvalid(
+            {
+                "non_field_errors": [
+                    f'Expected a list of items but got type "{type(given).__name__}".'
+                ]
+            }
+        )
     if not given:
         raise AllocationsInvalid([EMPTY_BALLOT])
     if len(given) > MAX_ALLOCATIONS:
-        raise AllocationsInvalid({"non_field_errors": [
-            f"Ensure this field has no more than {MAX_ALLOCATIONS} elements."]})
+        raise AllocationsInvalid(
+            {
+                "non_field_errors": [
+                    f"Ensure this field has no more than {MAX_ALLOCATIONS} elements."
+                ]
+            }
+        )
     allocations: list[AllocationIn] = []
     errors: dict[Any, Errors] = {}
     for index, item in enumerate(given):
@@ -100,8 +110,9 @@ def allocations_validate(given: object) -> list[AllocationIn]:
             repeated.append(cause)
         seen.add(cause)
     if repeated:
-        raise AllocationsInvalid([
-            "Each cause may appear only once; repeated: " + ", ".join(map(str, repeated)) + "."])
+        raise AllocationsInvalid(
+            ["Each cause may appear only once; repeated: " + ", ".join(map(str, repeated)) + "."]
+        )
     if not any(a["points"] > 0 for a in allocations):
         raise AllocationsInvalid([NOTHING_ABOVE_ZERO])
     return allocations
@@ -111,8 +122,13 @@ def _allocation(item: object) -> AllocationIn:
     if item is None:
         raise _Invalid([NULL])
     if not isinstance(item, Mapping):
-        raise _Invalid({"non_field_errors": [
-            f"Invalid data. Expected a dictionary, but got {type(item).__name__}."]})
+        raise _Invalid(
+            {
+                "non_field_errors": [
+                    f"Invalid data. Expected a dictionary, but got {type(item).__name__}."
+                ]
+            }
+        )
     unknown = [key for key in item if key not in _FIELDS]
     if unknown:
         raise _Invalid({key: ["Unknown field."] for key in unknown})

@@ -10,8 +10,9 @@ from shared_events.core.schemas.polls import CauseState, PollState
 from . import services
 
 
-@handles("accounts.account.created", "accounts.account.updated", "accounts.account.deleted",
-         many=True)
+@handles(
+    "accounts.account.created", "accounts.account.updated", "accounts.account.deleted", many=True
+)
 def accounts_changed(events: Sequence[Event[AccountState]]) -> None:
     """Full states, each applied only if newer: a redelivered or reordered event changes
     nothing. Many at once (one upsert per 500 voters): an epoch's accrual changes them all."""

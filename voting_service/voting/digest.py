@@ -46,7 +46,8 @@ def _canonical_id(value: uuid.UUID | str) -> str:
 
 
 def canonical_ballots_text(
-    *, poll_id: uuid.UUID | str,
+    *,
+    poll_id: uuid.UUID | str,
     ballots: Mapping[Any, Iterable[tuple[Any, int]]],
 ) -> str:
     """The text the digest is taken over. `ballots` maps a voter id to (cause id, points)."""
@@ -61,7 +62,8 @@ def canonical_ballots_text(
 
 
 def ballots_digest(
-    *, poll_id: uuid.UUID | str,
+    *,
+    poll_id: uuid.UUID | str,
     ballots: Mapping[Any, Iterable[tuple[Any, int]]],
 ) -> str:
     text = canonical_ballots_text(poll_id=poll_id, ballots=ballots)

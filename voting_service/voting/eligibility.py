@@ -62,8 +62,9 @@ class PowerFreeze:
     stake_address: str | None = None
 
 
-def voter_power(*, voter: Voter, poll: PollReplica, power: PowerRead
-                ) -> tuple[int, PowerFreeze | None]:
+def voter_power(
+    *, voter: Voter, poll: PollReplica, power: PowerRead
+) -> tuple[int, PowerFreeze | None]:
     """The voter's power in the poll and what to freeze for it, or the refusal: `Conflict`
     (409) while chain mode's table is not frozen, `Refused` (403) naming why not eligible."""
     if power.open_mode:
@@ -76,16 +77,21 @@ def voter_power(*, voter: Voter, poll: PollReplica, power: PowerRead
         raise Refused(NO_STAKE_ADDRESS)
     if not power.address_in_table:
         if power.snapshot_lovelace is None:
-            raise Refused("Not eligible: your stake address is not in the pool's stake "
-                          f"distribution of epoch {poll.snapshot_epoch}.")
-        raise Refused(f"Not eligible: your stake in epoch {poll.snapshot_epoch}, "
-                      f"{power.snapshot_lovelace} lovelace, is below this poll's minimum of "
-                      f"{poll.min_stake_lovelace} lovelace.")
+            raise Refused(
+                "Not eligible: your stake address is not in the pool's stake "
+                f"distribution of epoch {poll.snapshot_epoch}."
+            )
+        raise Refused(
+            f"Not eligible: your stake in epoch {poll.snapshot_epoch}, "
+            f"{power.snapshot_lovelace} lovelace, is below this poll's minimum of "
+            f"{poll.min_stake_lovelace} lovelace."
+        )
     if power.address_power is not None:
         return power.address_power, None
     capped = voter.points if power.cap is None else min(voter.points, power.cap)
-    return capped, PowerFreeze(uncapped=voter.points, power=capped,
-                               stake_address=voter.stake_address)
+    return capped, PowerFreeze(
+        uncapped=voter.points, power=capped, stake_address=voter.stake_address
+    )
 
 
 def voter_refusal(voter: Voter | None) -> str | None:
@@ -103,10 +109,14 @@ def voter_refusal(voter: Voter | None) -> str | None:
     return None
 
 
-def ballot_cast_check(*, voter: Voter | None, poll: PollReplica | None,
-                      allocations: Sequence[AllocationIn], now: datetime,
-                      power: PowerRead = PowerRead()  # noqa: B008 (frozen, so shared safely)
-                      ) -> tuple[Voter, PollReplica, tuple[int, PowerFreeze | None]]:
+def ballot_cast_check(
+    *,
+    voter: Voter | None,
+    poll: PollReplica | None,
+    allocations: Sequence[AllocationIn],
+    now: datetime,
+    power: PowerRead = PowerRead(),  # noqa: B008 (frozen, so shared safely)
+) -> tuple[Voter, PollReplica, tuple[int, PowerFreeze | None]]:
     """Raise the refusal of this cast, if any; otherwise the voter, the poll, and the voter's
     power with what to freeze for it (`voter_power`)."""
     voter, poll = _voter_and_poll(voter, poll)
@@ -114,19 +124,21 @@ def ballot_cast_check(*, voter: Voter | None, poll: PollReplica | None,
     in_poll = {str(c) for c in poll.causes}
     foreign = [str(a["cause"]) for a in allocations if str(a["cause"]) not in in_poll]
     if foreign:
-        raise ValidationError({"allocations": [
-            "Not a cause of this poll: " + ", ".join(foreign) + "."]})
+        raise ValidationError(
+            {"allocations": ["Not a cause of this poll: " + ", ".join(foreign) + "."]}
+        )
     has, freeze = voter_power(voter=voter, poll=poll, power=power)
     total = sum(a["points"] for a in allocations)
     if total > has:
-        raise ValidationError({"allocations": [
-            f"These allocations total {total} points; you have {has}."]})
+        raise ValidationError(
+            {"allocations": [f"These allocations total {total} points; you have {has}."]}
+        )
     return voter, poll, (has, freeze)
 
 
-def ballot_retract_check(*, voter: Voter | None, poll: PollReplica | None,
-                         ballot: Ballot | None, now: datetime
-                         ) -> tuple[Voter, PollReplica, Ballot]:
+def ballot_retract_check(
+    *, voter: Voter | None, poll: PollReplica | None, ballot: Ballot | None, now: datetime
+) -> tuple[Voter, PollReplica, Ballot]:
     """Raise the refusal of this retraction, if any; the voter, poll and ballot otherwise."""
     voter, poll = _voter_and_poll(voter, poll)
     if ballot is None or ballot.is_retracted:
@@ -135,8 +147,7 @@ def ballot_retract_check(*, voter: Voter | None, poll: PollReplica | None,
     return voter, poll, ballot
 
 
-def _voter_and_poll(voter: Voter | None, poll: PollReplica | None
-                    ) -> tuple[Voter, PollReplica]:
+def _voter_and_poll(voter: Voter | None, poll: PollReplica | None) -> tuple[Voter, PollReplica]:
     refusal = voter_refusal(voter)
     if refusal is not None:
         raise Refused(refusal)

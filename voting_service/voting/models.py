@@ -65,14 +65,17 @@ class PollReplica(ReplicaModel):
     closes_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=PollStatus.choices)
     # Labelled as Django names the values: polls' labels here would be a migration for nothing.
-    results_visibility = models.CharField(max_length=16, choices=[
-        (v.value, v.name.replace("_", " ").title()) for v in ResultsVisibility])
+    results_visibility = models.CharField(
+        max_length=16,
+        choices=[(v.value, v.name.replace("_", " ").title()) for v in ResultsVisibility],
+    )
     # Cause ids (strings) in display order; the poll, not the cause replica, says what counts.
     causes = models.JSONField(default=list)
     # How voting power is computed and frozen in this poll (`services.power`), fixed by polls
     # once the poll opens; the defaults are a poll's from before these fields.
-    power_formula = models.CharField(max_length=16, choices=PowerFormula.choices,
-                                     default=PowerFormula.POINTS)
+    power_formula = models.CharField(
+        max_length=16, choices=PowerFormula.choices, default=PowerFormula.POINTS
+    )
     min_stake_lovelace = models.PositiveBigIntegerField(default=0)
     cap_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     snapshot_epoch = models.PositiveIntegerField(null=True, blank=True)
@@ -116,16 +119,20 @@ class EpochStake(models.Model):
     """A stake address in the pool's distribution of an epoch: its active stake and loyalty
     (consecutive epochs in the pool, this one included)."""
 
-    part = models.ForeignKey(EpochStakePartReplica, on_delete=models.CASCADE,
-                             related_name="stakes", db_index=False)  # epoch_stake_part_idx
+    part = models.ForeignKey(
+        EpochStakePartReplica, on_delete=models.CASCADE, related_name="stakes", db_index=False
+    )  # epoch_stake_part_idx
     epoch = models.PositiveIntegerField()
     stake_address = models.CharField(max_length=120)
     lovelace = models.PositiveBigIntegerField()
     loyalty = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["epoch", "stake_address"],
-                                               name="one_stake_per_epoch_and_address")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["epoch", "stake_address"], name="one_stake_per_epoch_and_address"
+            )
+        ]
         indexes = [models.Index(fields=["part"], name="epoch_stake_part_idx")]
 
     def __str__(self) -> str:
@@ -137,8 +144,9 @@ class PollPowerTable(models.Model):
     rows are `PollPower`; none of them changes after, except that a row of the points formula
     whose voter was not known gets its power when first needed (`services.power`)."""
 
-    poll = models.OneToOneField(PollReplica, primary_key=True, on_delete=models.PROTECT,
-                                related_name="power_table")
+    poll = models.OneToOneField(
+        PollReplica, primary_key=True, on_delete=models.PROTECT, related_name="power_table"
+    )
     power_formula = models.CharField(max_length=16, choices=PowerFormula.choices)
     snapshot_epoch = models.PositiveIntegerField()
     min_stake_lovelace = models.PositiveBigIntegerField()
@@ -157,8 +165,9 @@ class PollPower(models.Model):
     their first need. `power` is after the cap; None only for a points-formula row whose voter
     was not known at the freeze."""
 
-    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="+",
-                             db_index=False)  # the unique constraints lead with it
+    poll = models.ForeignKey(
+        PollReplica, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the unique constraints lead with it
     stake_address = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001
     voter_id = models.UUIDField(null=True, blank=True)
     lovelace = models.PositiveBigIntegerField(null=True, blank=True)
@@ -169,10 +178,12 @@ class PollPower(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["poll", "stake_address"],
-                                    name="one_power_per_poll_and_address"),
-            models.UniqueConstraint(fields=["poll", "voter_id"],
-                                    name="one_power_per_poll_and_voter"),
+            models.UniqueConstraint(
+                fields=["poll", "stake_address"], name="one_power_per_poll_and_address"
+            ),
+            models.UniqueConstraint(
+                fields=["poll", "voter_id"], name="one_power_per_poll_and_voter"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,10 +198,12 @@ class Ballot(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of their own (db_index=False) where one below leads with them: each index is
     # written on every insert, so a ballot writes only the ones its reads use.
-    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="ballots",
-                             db_index=False)  # one_ballot_per_voter_and_poll
-    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="ballots",
-                              db_index=False)  # ballot_voter_idx
+    poll = models.ForeignKey(
+        PollReplica, on_delete=models.PROTECT, related_name="ballots", db_index=False
+    )  # one_ballot_per_voter_and_poll
+    voter = models.ForeignKey(
+        Voter, on_delete=models.PROTECT, related_name="ballots", db_index=False
+    )  # ballot_voter_idx
     revision = models.PositiveIntegerField(default=0)  # the latest revision's number
     retracted_at = models.DateTimeField(null=True, blank=True)
     # The latest revision's receipt, kept here so the next revision chains to it without a
@@ -219,13 +232,15 @@ class Allocation(models.Model):
     """A current allocation: what the tallies aggregate. `poll` repeats the ballot's poll so a
     tally is one indexed aggregate over this table."""
 
-    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="allocations",
-                               db_index=False)  # one_allocation_per_cause leads with it
+    ballot = models.ForeignKey(
+        Ballot, on_delete=models.CASCADE, related_name="allocations", db_index=False
+    )  # one_allocation_per_cause leads with it
     # The ballot's poll again, kept right by the code that writes both; no database constraint
     # of its own, because its check locked the one poll row (KEY SHARE) for every allocation of
     # every concurrent ballot. The ballot's own foreign key to the poll stands.
-    poll = models.ForeignKey(PollReplica, on_delete=models.PROTECT, related_name="+",
-                             db_constraint=False, db_index=False)  # allocation_poll_cause_idx
+    poll = models.ForeignKey(
+        PollReplica, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )  # allocation_poll_cause_idx
     cause_id = models.UUIDField()
     points = models.PositiveBigIntegerField()
     position = models.PositiveSmallIntegerField()  # order as the voter sent them
@@ -248,8 +263,9 @@ class BallotRevision(models.Model):
         CAST = "cast"
         RETRACT = "retract"
 
-    ballot = models.ForeignKey(Ballot, on_delete=models.PROTECT, related_name="revisions",
-                               db_index=False)  # one_revision_per_number leads with it
+    ballot = models.ForeignKey(
+        Ballot, on_delete=models.PROTECT, related_name="revisions", db_index=False
+    )  # one_revision_per_number leads with it
     number = models.PositiveIntegerField()
     kind = models.CharField(max_length=8, choices=Kind.choices)
     allocations = models.JSONField(default=list)  # [{"cause": id, "points": int}], as sent
@@ -276,8 +292,9 @@ class PollTally(PublishedModel):
     about once a second while the poll is open and only when the counts changed; the final one
     is written in the transaction that applies the poll's close and never changes after."""
 
-    poll = models.OneToOneField(PollReplica, primary_key=True, on_delete=models.PROTECT,
-                                related_name="tally")
+    poll = models.OneToOneField(
+        PollReplica, primary_key=True, on_delete=models.PROTECT, related_name="tally"
+    )
     causes = models.JSONField(default=list)  # [{"cause_id", "points", "voters"}], poll order
     ballots = models.PositiveIntegerField(default=0)
     total_points = models.PositiveBigIntegerField(default=0)
@@ -297,10 +314,22 @@ class PollTally(PublishedModel):
     total_power = models.PositiveBigIntegerField(null=True, blank=True)
 
     event_aggregate = "voting.tally"
-    published_fields = frozenset({"causes", "ballots", "total_points", "final",
-                                  "ballots_digest", "receipts_digest", "computed_at",
-                                  "closes_at", "power_formula", "snapshot_epoch", "eligible",
-                                  "total_power"})
+    published_fields = frozenset(
+        {
+            "causes",
+            "ballots",
+            "total_points",
+            "final",
+            "ballots_digest",
+            "receipts_digest",
+            "computed_at",
+            "closes_at",
+            "power_formula",
+            "snapshot_epoch",
+            "eligible",
+            "total_power",
+        }
+    )
 
     class Meta(PublishedModel.Meta):
         verbose_name_plural = "poll tallies"
@@ -311,8 +340,10 @@ class PollTally(PublishedModel):
     def event_state(self) -> TallyState:
         return TallyState(
             poll_id=str(self.pk),
-            causes=[CauseTally(cause_id=c["cause_id"], points=c["points"], voters=c["voters"])
-                    for c in self.causes],
+            causes=[
+                CauseTally(cause_id=c["cause_id"], points=c["points"], voters=c["voters"])
+                for c in self.causes
+            ],
             ballots=self.ballots,
             total_points=self.total_points,
             final=self.final,
@@ -325,4 +356,3 @@ class PollTally(PublishedModel):
             eligible=self.eligible,
             total_power=self.total_power,
         )
-

@@ -56,16 +56,25 @@ def _canonical_id(value: uuid.UUID | str) -> str:
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
-def receipt_text(*, poll_id: uuid.UUID | str, previous: str | None, number: int, kind: str,
-                 at: datetime, allocations: Sequence[tuple[uuid.UUID | str, int]],
-                 nonce: str) -> str:
+def receipt_text(
+    *,
+    poll_id: uuid.UUID | str,
+    previous: str | None,
+    number: int,
+    kind: str,
+    at: datetime,
+    allocations: Sequence[tuple[uuid.UUID | str, int]],
+    nonce: str,
+) -> str:
     stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     given = sorted((_canonical_id(c), int(p)) for c, p in allocations)
-    return (f"{RECEIPT_FORMAT} poll={_canonical_id(poll_id)}\n"
-            f"previous={previous or 'none'}\n"
-            f"revision={number} kind={kind} at={stamp}\n"
-            "allocations=" + ",".join(f"{c}={p}" for c, p in given) + "\n"
-            f"nonce={nonce}\n")
+    return (
+        f"{RECEIPT_FORMAT} poll={_canonical_id(poll_id)}\n"
+        f"previous={previous or 'none'}\n"
+        f"revision={number} kind={kind} at={stamp}\n"
+        "allocations=" + ",".join(f"{c}={p}" for c, p in given) + "\n"
+        f"nonce={nonce}\n"
+    )
 
 
 def revision_receipt(**fields) -> str:
@@ -74,8 +83,9 @@ def revision_receipt(**fields) -> str:
 
 
 def receipts_digest_text(*, poll_id: uuid.UUID | str, receipts: Iterable[str]) -> str:
-    return "".join([f"{DIGEST_FORMAT} poll={_canonical_id(poll_id)}\n",
-                    *(f"{r}\n" for r in sorted(receipts))])
+    return "".join(
+        [f"{DIGEST_FORMAT} poll={_canonical_id(poll_id)}\n", *(f"{r}\n" for r in sorted(receipts))]
+    )
 
 
 def receipts_digest(*, poll_id: uuid.UUID | str, receipts: Iterable[str]) -> str:

@@ -21,8 +21,16 @@ from ..models import Account, LedgerEntry, Role
 class AccountOutput(serializers.ModelSerializer):
     class Meta:
         model = Account
-        fields = ["id", "email", "role", "stake_address", "stake_address_verified_at", "points",
-                  "is_active", "date_joined"]
+        fields = [
+            "id",
+            "email",
+            "role",
+            "stake_address",
+            "stake_address_verified_at",
+            "points",
+            "is_active",
+            "date_joined",
+        ]
         read_only_fields = fields
 
 
@@ -32,15 +40,19 @@ class StakeAddressClearField(serializers.CharField):
 
     default_error_messages = {
         "unproven": "A stake address is set only by a proof that you hold its key: POST "
-                    "me/stake-address/challenge/ (signed in), sign its payload_hex with the stake "
-                    "key, and send the signature to me/stake-address/verify/.",
+        "me/stake-address/challenge/ (signed in), sign its payload_hex with the stake "
+        "key, and send the signature to me/stake-address/verify/.",
     }
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "Only null or \"\" (none; in PATCH me/, unlink mine): a "
-                                       "proof sets one, me/stake-address/challenge/.")
-        super().__init__(max_length=120, required=False, allow_null=True, allow_blank=True,
-                         **kwargs)
+        kwargs.setdefault(
+            "help_text",
+            'Only null or "" (none; in PATCH me/, unlink mine): a '
+            "proof sets one, me/stake-address/challenge/.",
+        )
+        super().__init__(
+            max_length=120, required=False, allow_null=True, allow_blank=True, **kwargs
+        )
 
     def to_internal_value(self, data):
         super().to_internal_value(data)
@@ -61,9 +73,14 @@ class AccountListApi(APIView):
     permission_classes = [IsAuthenticated, IsOperator]
 
     @extend_schema(
-        parameters=[OpenApiParameter("role", enum=Role.values), OpenApiParameter("is_active",
-                    bool), OpenApiParameter("search", str)],
-        responses={200: AccountOutput(many=True)}, summary="Accounts (operators)")
+        parameters=[
+            OpenApiParameter("role", enum=Role.values),
+            OpenApiParameter("is_active", bool),
+            OpenApiParameter("search", str),
+        ],
+        responses={200: AccountOutput(many=True)},
+        summary="Accounts (operators)",
+    )
     def get(self, request: Request) -> Response:
         is_active = request.query_params.get("is_active")
         if is_active not in (None, "true", "false"):
@@ -71,8 +88,11 @@ class AccountListApi(APIView):
         role = request.query_params.get("role")
         if role not in (None, *Role.values):
             raise serializers.ValidationError({"role": [f"Use one of {', '.join(Role.values)}."]})
-        qs = selectors.account_list(role=role, search=request.query_params.get("search"),
-                                    is_active=None if is_active is None else is_active == "true")
+        qs = selectors.account_list(
+            role=role,
+            search=request.query_params.get("search"),
+            is_active=None if is_active is None else is_active == "true",
+        )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(AccountOutput(page, many=True).data)
@@ -89,14 +109,18 @@ class AccountDetailApi(APIView):
     def get(self, request: Request, account_id) -> Response:
         return Response(AccountOutput(selectors.account_get(account_id=account_id)).data)
 
-    @extend_schema(request=AccountUpdateInput, responses={200: AccountOutput},
-                   summary="Activate, deactivate or change the role of an account (operators)")
+    @extend_schema(
+        request=AccountUpdateInput,
+        responses={200: AccountOutput},
+        summary="Activate, deactivate or change the role of an account (operators)",
+    )
     def patch(self, request: Request, account_id) -> Response:
         account = selectors.account_get(account_id=account_id)
         serializer = self.AccountUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = services.account_change_standing(account=account, by=request.user,
-                                                   **serializer.validated_data)
+        account = services.account_change_standing(
+            account=account, by=request.user, **serializer.validated_data
+        )
         return Response(AccountOutput(account).data)
 
 
@@ -107,12 +131,16 @@ class AccountPointsApi(APIView):
         delta = serializers.IntegerField(min_value=-(10**15), max_value=10**15)
         reason = serializers.CharField(max_length=500)
 
-    @extend_schema(request=PointsAdjustmentInput, responses={201: LedgerEntryOutput},
-                   summary="Adjust an account's points with a ledger entry (operators)")
+    @extend_schema(
+        request=PointsAdjustmentInput,
+        responses={201: LedgerEntryOutput},
+        summary="Adjust an account's points with a ledger entry (operators)",
+    )
     def post(self, request: Request, account_id) -> Response:
         account = selectors.account_get(account_id=account_id)
         serializer = self.PointsAdjustmentInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = services.points_adjust(account=account, by=request.user,
-                              **serializer.validated_data)
+        entry = services.points_adjust(
+            account=account, by=request.user, **serializer.validated_data
+        )
         return Response(LedgerEntryOutput(entry).data, status=status.HTTP_201_CREATED)

@@ -18,10 +18,16 @@ from .. import services
 from ..throttles import LoginAddressThrottle, LoginEmailThrottle, RegisterThrottle
 from .accounts import AccountOutput, StakeAddressClearField
 
-TokenPairOutput = inline_serializer("TokenPair", {
-    "access": serializers.CharField(), "refresh": serializers.CharField(),
-    "token_type": serializers.CharField(), "access_expires_at": serializers.IntegerField(),
-    "refresh_expires_at": serializers.IntegerField()})
+TokenPairOutput = inline_serializer(
+    "TokenPair",
+    {
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+        "token_type": serializers.CharField(),
+        "access_expires_at": serializers.IntegerField(),
+        "refresh_expires_at": serializers.IntegerField(),
+    },
+)
 
 
 class RegisterApi(APIView):
@@ -31,12 +37,17 @@ class RegisterApi(APIView):
 
     class RegisterInput(StrictFieldsMixin, serializers.Serializer):
         email = serializers.CharField(max_length=254)
-        password = serializers.CharField(max_length=128, write_only=True,
-                                         style={"input_type": "password"})
+        password = serializers.CharField(
+            max_length=128, write_only=True, style={"input_type": "password"}
+        )
         stake_address = StakeAddressClearField()
 
-    @extend_schema(request=RegisterInput, responses={201: AccountOutput}, auth=[],
-                   summary="Register a delegator")
+    @extend_schema(
+        request=RegisterInput,
+        responses={201: AccountOutput},
+        auth=[],
+        summary="Register a delegator",
+    )
     def post(self, request: Request) -> Response:
         data = self._validated(request)
         data.pop("stake_address", None)  # none: a proof links one once registered
@@ -58,16 +69,23 @@ class TokenObtainApi(APIView):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, style={"input_type": "password"})
 
-    @extend_schema(request=SignInInput, responses={200: TokenPairOutput}, auth=[],
-                   summary="Sign in: a JWT access/refresh pair")
+    @extend_schema(
+        request=SignInInput,
+        responses={200: TokenPairOutput},
+        auth=[],
+        summary="Sign in: a JWT access/refresh pair",
+    )
     def post(self, request: Request) -> Response:
         serializer = self.SignInInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         # Django's ModelBackend, as the sign-in forms use it: every refusal (no such email, a
         # deactivated account, a wrong or unusable password) costs one password hash, as a
         # success does, so the answer's timing does not tell which emails have an account.
-        account = authenticate(request, username=serializer.validated_data["email"].lower(),
-                               password=serializer.validated_data["password"])
+        account = authenticate(
+            request,
+            username=serializer.validated_data["email"].lower(),
+            password=serializer.validated_data["password"],
+        )
         if account is None:
             raise exceptions.AuthenticationFailed("No active account with these credentials.")
         return Response(services.token_pair_sign_in(account=account))
@@ -80,8 +98,12 @@ class TokenRefreshApi(APIView):
     class RefreshInput(StrictFieldsMixin, serializers.Serializer):
         refresh = serializers.CharField()
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput}, auth=[],
-                   summary="Exchange a refresh token for a new pair (the old one is revoked)")
+    @extend_schema(
+        request=RefreshInput,
+        responses={200: TokenPairOutput},
+        auth=[],
+        summary="Exchange a refresh token for a new pair (the old one is revoked)",
+    )
     def post(self, request: Request) -> Response:
         serializer = self.RefreshInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -96,14 +118,16 @@ class LogoutApi(APIView):
     class LogoutInput(StrictFieldsMixin, serializers.Serializer):
         refresh = serializers.CharField()
 
-    @extend_schema(request=LogoutInput, responses={204: None},
-                   summary="Sign out: revoke this refresh token")
+    @extend_schema(
+        request=LogoutInput, responses={204: None}, summary="Sign out: revoke this refresh token"
+    )
     def post(self, request: Request) -> Response:
         serializer = self.LogoutInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            services.token_revoke(refresh=serializer.validated_data["refresh"],
-                                account=request.user)
+            services.token_revoke(
+                refresh=serializer.validated_data["refresh"], account=request.user
+            )
         except InvalidToken as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -20,13 +20,13 @@ class MeApi(APIView):
         email = serializers.CharField(max_length=254, required=False)
         stake_address = StakeAddressClearField()
         password = serializers.CharField(max_length=128, required=False, write_only=True)
-        current_password = serializers.CharField(max_length=128, required=False,
-                                                 write_only=True)
+        current_password = serializers.CharField(max_length=128, required=False, write_only=True)
 
         def validate(self, attrs):
             if "password" in attrs and "current_password" not in attrs:
                 raise serializers.ValidationError(
-                    {"current_password": ["Give your current password to set a new one."]})
+                    {"current_password": ["Give your current password to set a new one."]}
+                )
             return attrs
 
         # Read-only fields of the account, so sending them says "read-only", not "unknown".
@@ -41,17 +41,22 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(AccountOutput(request.user).data)
 
-    @extend_schema(request=ProfileUpdateInput, responses={200: AccountOutput},
-                   summary="Change my email or password, or unlink my stake address")
+    @extend_schema(
+        request=ProfileUpdateInput,
+        responses={200: AccountOutput},
+        summary="Change my email or password, or unlink my stake address",
+    )
     def patch(self, request: Request) -> Response:
         serializer = self.ProfileUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         account = request.user
         if "password" in data:
-            account = services.account_change_password(account=account,
-                                    current_password=data.pop("current_password"),
-                                    new_password=data.pop("password"))
+            account = services.account_change_password(
+                account=account,
+                current_password=data.pop("current_password"),
+                new_password=data.pop("password"),
+            )
         data.pop("current_password", None)
         if "stake_address" in data:
             data.pop("stake_address")
@@ -65,10 +70,12 @@ class MeLedgerApi(APIView):
     # Declared, not just used: the OpenAPI schema then shows the page and limit/offset.
     pagination_class = LimitOffsetPagination
 
-    @extend_schema(responses={200: LedgerEntryOutput(many=True)},
-                   summary="My points ledger, newest first")
+    @extend_schema(
+        responses={200: LedgerEntryOutput(many=True)}, summary="My points ledger, newest first"
+    )
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.ledger_for(account=request.user), request,
-                                           view=self)
+        page = paginator.paginate_queryset(
+            selectors.ledger_for(account=request.user), request, view=self
+        )
         return paginator.get_paginated_response(LedgerEntryOutput(page, many=True).data)

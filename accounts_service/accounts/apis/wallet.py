@@ -72,24 +72,33 @@ def _validated(serializer_class, request: Request) -> dict:
 class MeStakeAddressChallengeApi(APIView):
     throttle_classes = [StakeProofThrottle]
 
-    @extend_schema(request=None, responses={201: StakeChallengeOutput},
-                   summary="A challenge to prove my stake address", description=SIGNING)
+    @extend_schema(
+        request=None,
+        responses={201: StakeChallengeOutput},
+        summary="A challenge to prove my stake address",
+        description=SIGNING,
+    )
     def post(self, request: Request) -> Response:
         _validated(NoInput, request)
-        challenge = services.stake_address_challenge_issue(account=request.user,
-                                                           domain=_domain(request))
+        challenge = services.stake_address_challenge_issue(
+            account=request.user, domain=_domain(request)
+        )
         return Response(StakeChallengeOutput(challenge).data, status=status.HTTP_201_CREATED)
 
 
 class MeStakeAddressVerifyApi(APIView):
     throttle_classes = [StakeProofThrottle]
 
-    @extend_schema(request=StakeProofInput, responses={200: AccountOutput},
-                   summary="Prove my stake address: it is then mine, and counts",
-                   description=PROVING + " The address moves from any account that had it.")
+    @extend_schema(
+        request=StakeProofInput,
+        responses={200: AccountOutput},
+        summary="Prove my stake address: it is then mine, and counts",
+        description=PROVING + " The address moves from any account that had it.",
+    )
     def post(self, request: Request) -> Response:
-        account = services.stake_address_prove(account=request.user,
-                                               **_validated(StakeProofInput, request))
+        account = services.stake_address_prove(
+            account=request.user, **_validated(StakeProofInput, request)
+        )
         return Response(AccountOutput(account).data)
 
 
@@ -101,12 +110,18 @@ class WalletChallengeApi(APIView):
     class WalletChallengeInput(StrictFieldsMixin, serializers.Serializer):
         stake_address = serializers.CharField(max_length=120)
 
-    @extend_schema(request=WalletChallengeInput, responses={201: StakeChallengeOutput}, auth=[],
-                   summary="A challenge to sign in with a wallet", description=SIGNING)
+    @extend_schema(
+        request=WalletChallengeInput,
+        responses={201: StakeChallengeOutput},
+        auth=[],
+        summary="A challenge to sign in with a wallet",
+        description=SIGNING,
+    )
     def post(self, request: Request) -> Response:
         data = _validated(self.WalletChallengeInput, request)
-        challenge = services.wallet_challenge_issue(stake_address=data["stake_address"],
-                                                    domain=_domain(request))
+        challenge = services.wallet_challenge_issue(
+            stake_address=data["stake_address"], domain=_domain(request)
+        )
         return Response(StakeChallengeOutput(challenge).data, status=status.HTTP_201_CREATED)
 
 
@@ -115,10 +130,14 @@ class WalletTokenApi(APIView):
     authentication_classes = [AnonymousWithBearerChallenge]
     throttle_classes = [LoginAddressThrottle]
 
-    @extend_schema(request=StakeProofInput, responses={200: TokenPairOutput}, auth=[],
-                   summary="Sign in with a wallet: a JWT access/refresh pair",
-                   description=PROVING + " The first sign-in makes the account (no password; "
-                   "an email may be added later with PATCH me/).")
+    @extend_schema(
+        request=StakeProofInput,
+        responses={200: TokenPairOutput},
+        auth=[],
+        summary="Sign in with a wallet: a JWT access/refresh pair",
+        description=PROVING + " The first sign-in makes the account (no password; "
+        "an email may be added later with PATCH me/).",
+    )
     def post(self, request: Request) -> Response:
         account = services.wallet_sign_in(**_validated(StakeProofInput, request))
         return Response(services.token_pair_sign_in(account=account))

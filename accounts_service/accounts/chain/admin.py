@@ -44,17 +44,21 @@ def _show_chain_status(request: HttpRequest) -> None:
 
 
 class StakeSnapshotForm(forms.Form):
-    file = forms.FileField(help_text="CSV or JSON with stake_address, epoch, lovelace "
-                                     "(optionally pool_id), as exported from db-sync.")
-    epoch = forms.IntegerField(required=False, min_value=0,
-                               help_text="Only for a file of one epoch; required when the epoch "
-                                         "has no delegators (a file without rows).")
+    file = forms.FileField(
+        help_text="CSV or JSON with stake_address, epoch, lovelace "
+        "(optionally pool_id), as exported from db-sync."
+    )
+    epoch = forms.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Only for a file of one epoch; required when the epoch "
+        "has no delegators (a file without rows).",
+    )
 
 
 @admin.register(EpochStakeImport)
 class EpochStakeImportAdmin(_ReadOnlyAdmin):
-    list_display = ("epoch", "delegators", "total_ada", "sent", "source", "pool_id",
-                    "imported_at")
+    list_display = ("epoch", "delegators", "total_ada", "sent", "source", "pool_id", "imported_at")
     list_filter = ("source",)
     list_select_related = ("publication",)
     change_list_template = "admin/accounts/epochstakeimport/change_list.html"
@@ -71,8 +75,14 @@ class EpochStakeImportAdmin(_ReadOnlyAdmin):
         return f"{obj.total_lovelace / 1_000_000:,.6f}"
 
     def get_urls(self):
-        return [path("import/", self.admin_site.admin_view(self.import_view),
-                     name="accounts_epochstakeimport_import"), *super().get_urls()]
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="accounts_epochstakeimport_import",
+            ),
+            *super().get_urls(),
+        ]
 
     def import_view(self, request: HttpRequest):
         form = StakeSnapshotForm(request.POST or None, request.FILES or None)
@@ -90,9 +100,16 @@ class EpochStakeImportAdmin(_ReadOnlyAdmin):
                 for result in imported:
                     self.message_user(request, result.describe().capitalize())
                 return HttpResponseRedirect(reverse("admin:accounts_epochstakeimport_changelist"))
-        return TemplateResponse(request, "admin/accounts/epochstakeimport/import_form.html", {
-            **self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
-            "title": "Import a stake snapshot file"})
+        return TemplateResponse(
+            request,
+            "admin/accounts/epochstakeimport/import_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "opts": self.model._meta,
+                "title": "Import a stake snapshot file",
+            },
+        )
 
 
 @admin.register(EpochStake)

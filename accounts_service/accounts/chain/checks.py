@@ -18,6 +18,11 @@ def chain_source_configured(app_configs, **kwargs) -> list[Error]:
         if settings.CHAIN_SOURCE in SOURCES and settings.CHAIN_SOURCE != "none":
             configured_pool_id()
     except ImproperlyConfigured as problem:
-        return [Error(str(problem), hint="See the Configuration section of the README.",
-                      id="accounts.E101")]
+        return [
+            Error(
+                str(problem),
+                hint="See the Configuration section of the README.",
+                id="accounts.E101",
+            )
+        ]
     return []

@@ -10,6 +10,11 @@ from .stake_history import (
 )
 
 __all__ = [
-    "account_get", "account_list", "chain_status", "epoch_stake_distribution",
-    "epoch_stake_newest", "epoch_stake_with_loyalty", "ledger_for",
+    "account_get",
+    "account_list",
+    "chain_status",
+    "epoch_stake_distribution",
+    "epoch_stake_newest",
+    "epoch_stake_with_loyalty",
+    "ledger_for",
 ]

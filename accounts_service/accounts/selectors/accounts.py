@@ -20,8 +20,9 @@ def account_get(*, account_id: uuid.UUID | str) -> Account:
     return account
 
 
-def account_list(*, role: str | None = None, is_active: bool | None = None,
-                 search: str | None = None) -> QuerySet[Account]:
+def account_list(
+    *, role: str | None = None, is_active: bool | None = None, search: str | None = None
+) -> QuerySet[Account]:
     qs = Account.objects.all().order_by("date_joined", "id")
     if role:
         qs = qs.filter(role=role)

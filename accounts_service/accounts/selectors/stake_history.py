@@ -23,8 +23,7 @@ def epoch_stake_distribution(*, epoch: int) -> dict[str, int] | None:
     is not stored (unknown is not the same as no delegators)."""
     if not EpochStakeImport.objects.filter(epoch=epoch).exists():
         return None
-    return dict(EpochStake.objects.filter(epoch_id=epoch).values_list("stake_address",
-                                                                       "lovelace"))
+    return dict(EpochStake.objects.filter(epoch_id=epoch).values_list("stake_address", "lovelace"))
 
 
 def loyalty_window_start(epoch: int, window: int | None = None) -> int:
@@ -37,8 +36,11 @@ def epoch_stake_missing_for_loyalty(*, epoch: int) -> list[int]:
     """The epochs of `epoch`'s loyalty window that are not stored: until they are, its loyalty
     is not final and the epoch is not sent to the other services."""
     start = loyalty_window_start(epoch)
-    stored = set(EpochStakeImport.objects.filter(epoch__gte=start, epoch__lt=epoch)
-                 .values_list("epoch", flat=True))
+    stored = set(
+        EpochStakeImport.objects.filter(epoch__gte=start, epoch__lt=epoch).values_list(
+            "epoch", flat=True
+        )
+    )
     return [e for e in range(start, epoch) if e not in stored]
 
 
@@ -83,10 +85,15 @@ def chain_status() -> dict[str, Any]:
         "open_mode": open_eligibility(),
         "pool_id": settings.POOL_ID,
         "epochs_stored": EpochStakeImport.objects.aggregate(n=Count("epoch"))["n"],
-        "newest_epoch": None if newest is None else {
-            "epoch": newest.epoch, "delegators": newest.delegators,
-            "total_lovelace": newest.total_lovelace, "source": newest.source,
-            "imported_at": newest.imported_at.isoformat()},
+        "newest_epoch": None
+        if newest is None
+        else {
+            "epoch": newest.epoch,
+            "delegators": newest.delegators,
+            "total_lovelace": newest.total_lovelace,
+            "source": newest.source,
+            "imported_at": newest.imported_at.isoformat(),
+        },
         "last_attempt_at": _iso(state and state.last_attempt_at),
         "last_success_at": _iso(state and state.last_success_at),
         "stale_since": _iso(stale_since),
@@ -95,7 +102,9 @@ def chain_status() -> dict[str, Any]:
     }
     status["problems"] = (
         [f"chain source {source} stale since {status['stale_since']}: {status['last_error']}"]
-        if stale_since else [])
+        if stale_since
+        else []
+    )
     status["summary"] = _summary(status)
     return status
 
@@ -103,12 +112,15 @@ def chain_status() -> dict[str, Any]:
 def _sent(newest: EpochStakeImport | None) -> dict[str, Any]:
     """What the other services have of the history: the newest epoch sent, and what the newest
     stored epoch waits for when it is not sent yet."""
-    newest_sent = (EpochStakePublication.objects.order_by("-epoch")
-                   .values_list("epoch", flat=True).first())
+    newest_sent = (
+        EpochStakePublication.objects.order_by("-epoch").values_list("epoch", flat=True).first()
+    )
     waiting = None
     if newest is not None and newest_sent != newest.epoch:
-        waiting = {"epoch": newest.epoch,
-                   "missing_epochs": epoch_stake_missing_for_loyalty(epoch=newest.epoch)}
+        waiting = {
+            "epoch": newest.epoch,
+            "missing_epochs": epoch_stake_missing_for_loyalty(epoch=newest.epoch),
+        }
     return {"newest_epoch": newest_sent, "waiting": waiting}
 
 
@@ -116,15 +128,20 @@ def sending_summary(status: dict[str, Any]) -> str:
     """One line for people: which epochs the other services have (voting's eligibility and
     power read them), and why the newest stored one is not among them yet."""
     sent, waiting = status["sent"]["newest_epoch"], status["sent"]["waiting"]
-    line = ("no epoch sent to the other services yet" if sent is None
-            else f"sent to the other services through epoch {sent}")
+    line = (
+        "no epoch sent to the other services yet"
+        if sent is None
+        else f"sent to the other services through epoch {sent}"
+    )
     if waiting is None:
         return line
     missing = waiting["missing_epochs"]
     if not missing:  # its window is complete: the next sync sends it
         return f"{line}; epoch {waiting['epoch']} is sent at the next sync"
-    return (f"{line}; epoch {waiting['epoch']} waits for {_epochs(missing)} of its loyalty "
-            f"window (LOYALTY_BACKFILL_EPOCHS={settings.LOYALTY_BACKFILL_EPOCHS}) to be stored")
+    return (
+        f"{line}; epoch {waiting['epoch']} waits for {_epochs(missing)} of its loyalty "
+        f"window (LOYALTY_BACKFILL_EPOCHS={settings.LOYALTY_BACKFILL_EPOCHS}) to be stored"
+    )
 
 
 def _epochs(numbers: list[int]) -> str:
@@ -144,19 +161,25 @@ def _summary(status: dict[str, Any]) -> str:
     if status["source"] == "none":
         return "chain source: none (open mode: every active delegator may vote)"
     if status["open_mode"]:
-        return (f"{_source_summary(status)}; open mode (OPEN_ELIGIBILITY=true): every active "
-                "delegator earns points and may vote")
+        return (
+            f"{_source_summary(status)}; open mode (OPEN_ELIGIBILITY=true): every active "
+            "delegator earns points and may vote"
+        )
     return _source_summary(status)
 
 
 def _source_summary(status: dict[str, Any]) -> str:
     newest = status["newest_epoch"]
-    stored = ("nothing stored yet" if newest is None else
-              f"newest epoch {newest['epoch']} ({_delegators(newest['delegators'])})")
+    stored = (
+        "nothing stored yet"
+        if newest is None
+        else f"newest epoch {newest['epoch']} ({_delegators(newest['delegators'])})"
+    )
     line = f"chain source: {status['source']}, {stored}"
     if status["stale_since"]:
-        return (f"{line}; STALE since {_readable(status['stale_since'])}: "
-                f"{status['last_error'][:200]}")
+        return (
+            f"{line}; STALE since {_readable(status['stale_since'])}: {status['last_error'][:200]}"
+        )
     if status["last_success_at"]:
         return f"{line}; synced {_readable(status['last_success_at'])}"
     return line

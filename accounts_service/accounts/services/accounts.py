@@ -32,8 +32,7 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def _check_unique(*, email: str | None, stake_address: str | None, exclude: Account | None
-                  ) -> None:
+def _check_unique(*, email: str | None, stake_address: str | None, exclude: Account | None) -> None:
     others = Account.objects.exclude(pk=exclude.pk) if exclude else Account.objects.all()
     errors = {}
     if email and others.filter(email__iexact=email).exists():
@@ -55,8 +54,7 @@ def _save_unique(account: Account, **kwargs) -> None:
 
 
 @transaction.atomic
-def account_register(*, email: str, password: str | None, role: str = Role.DELEGATOR
-                     ) -> Account:
+def account_register(*, email: str, password: str | None, role: str = Role.DELEGATOR) -> Account:
     email = normalize_email(email)
     _check_unique(email=email, stake_address=None, exclude=None)
     account = Account(email=email, role=role)
@@ -72,8 +70,9 @@ def account_register(*, email: str, password: str | None, role: str = Role.DELEG
 def account_register_with_wallet(*, stake_address: str, verified_at: datetime) -> Account:
     """A delegator's account made by a proof of their stake address (services/stake_proofs.py):
     no email and no password, which its holder may add later."""
-    account = Account(stake_address=stake_address, stake_address_verified_at=verified_at,
-                      role=Role.DELEGATOR)
+    account = Account(
+        stake_address=stake_address, stake_address_verified_at=verified_at, role=Role.DELEGATOR
+    )
     account.set_unusable_password()
     return _account_create(account)
 
@@ -85,8 +84,13 @@ def _account_create(account: Account) -> Account:
     account.accrued_through_epoch = epoch_at(account.date_joined)
     _save_unique(account)
     if grant:
-        LedgerEntry.objects.create(account=account, kind=LedgerEntry.Kind.INITIAL_GRANT,
-                                   delta=grant, balance_after=grant, reason="welcome grant")
+        LedgerEntry.objects.create(
+            account=account,
+            kind=LedgerEntry.Kind.INITIAL_GRANT,
+            delta=grant,
+            balance_after=grant,
+            reason="welcome grant",
+        )
     return account
 
 
@@ -111,8 +115,9 @@ def account_update_profile(*, account: Account, email: str | None = None) -> Acc
 
 
 @transaction.atomic
-def account_change_password(*, account: Account, current_password: str, new_password: str
-                            ) -> Account:
+def account_change_password(
+    *, account: Account, current_password: str, new_password: str
+) -> Account:
     account = Account.objects.select_for_update().get(pk=account.pk)
     if not account.check_password(current_password):
         raise ValidationError({"current_password": ["Wrong password."]})
@@ -146,13 +151,15 @@ def account_set_role(*, account: Account, role: str) -> Account:
 
 
 @transaction.atomic
-def account_change_standing(*, account: Account, by: Account, is_active: bool | None = None,
-                            role: str | None = None) -> Account:
+def account_change_standing(
+    *, account: Account, by: Account, is_active: bool | None = None, role: str | None = None
+) -> Account:
     """An operator activates, deactivates or changes the role of an account. Never their own
     demotion or deactivation, so nobody locks themselves out by a slip: another operator can."""
     if account.pk == by.pk and (is_active is False or role not in (None, Role.OPERATOR)):
         raise ValidationError(
-            {"non_field_errors": ["Operators cannot demote or deactivate themselves."]})
+            {"non_field_errors": ["Operators cannot demote or deactivate themselves."]}
+        )
     if is_active is not None:
         account = account_set_active(account=account, is_active=is_active)
     if role is not None:

@@ -41,12 +41,16 @@ class AccrualReport:
 
 def _owed(current: int):
     return Account.objects.filter(role=Role.DELEGATOR, is_active=True).filter(
-        Q(accrued_through_epoch__lt=current) | Q(accrued_through_epoch__isnull=True))
+        Q(accrued_through_epoch__lt=current) | Q(accrued_through_epoch__isnull=True)
+    )
 
 
 def _first_owed(account: Account) -> int:
-    return (account.accrued_through_epoch if account.accrued_through_epoch is not None
-            else epoch_at(account.date_joined)) + 1
+    return (
+        account.accrued_through_epoch
+        if account.accrued_through_epoch is not None
+        else epoch_at(account.date_joined)
+    ) + 1
 
 
 def _credit_chunk(current: int, per_epoch: int, chunk: int) -> tuple[int, int]:
@@ -60,15 +64,21 @@ def _credit_chunk(current: int, per_epoch: int, chunk: int) -> tuple[int, int]:
             balance = account.points
             for epoch in range(first, current + 1):
                 balance += per_epoch
-                entries.append(LedgerEntry(
-                    account=account, kind=LedgerEntry.Kind.EPOCH_ACCRUAL, delta=per_epoch,
-                    balance_after=balance, epoch=epoch, reason=f"epoch {epoch}"))
+                entries.append(
+                    LedgerEntry(
+                        account=account,
+                        kind=LedgerEntry.Kind.EPOCH_ACCRUAL,
+                        delta=per_epoch,
+                        balance_after=balance,
+                        epoch=epoch,
+                        reason=f"epoch {epoch}",
+                    )
+                )
             account.points = balance
             account.accrued_through_epoch = current
         LedgerEntry.objects.bulk_create(entries, batch_size=1000)
         # Guarded bulk update: one account event per credited account, in this transaction.
-        Account.objects.bulk_update(accounts, ["points", "accrued_through_epoch"],
-                                    batch_size=500)
+        Account.objects.bulk_update(accounts, ["points", "accrued_through_epoch"], batch_size=500)
         return len(accounts), len(entries)
 
 
@@ -76,16 +86,18 @@ def _stored_through(current: int) -> int:
     """The newest epoch up to `current` before which no epoch of the loyalty window is
     missing: chain-mode accrual credits through it and waits for the rest."""
     start = loyalty_window_start(current)
-    stored = set(EpochStakeImport.objects.filter(epoch__gte=start, epoch__lte=current)
-                 .values_list("epoch", flat=True))
+    stored = set(
+        EpochStakeImport.objects.filter(epoch__gte=start, epoch__lte=current).values_list(
+            "epoch", flat=True
+        )
+    )
     through = start - 1
     while through < current and through + 1 in stored:
         through += 1
     return through
 
 
-def _credit_chunk_from_chain(through: int, per_epoch: int,
-                             chunk: int) -> tuple[int, int, int]:
+def _credit_chunk_from_chain(through: int, per_epoch: int, chunk: int) -> tuple[int, int, int]:
     """(accounts processed, accounts credited, entries)."""
     with transaction.atomic():
         accounts = list(_owed(through).order_by("pk").select_for_update(skip_locked=True)[:chunk])
@@ -94,10 +106,15 @@ def _credit_chunk_from_chain(through: int, per_epoch: int,
         first = {account.pk: _first_owed(account) for account in accounts}
         addresses = {a.stake_address for a in accounts if a.has_proven_stake_address}
         delegated: dict[str, list[int]] = defaultdict(list)
-        for epoch, address in EpochStake.objects.filter(
-                stake_address__in=addresses, epoch_id__gte=min(first.values()),
-                epoch_id__lte=through).order_by("epoch_id").values_list("epoch_id",
-                                                                        "stake_address"):
+        for epoch, address in (
+            EpochStake.objects.filter(
+                stake_address__in=addresses,
+                epoch_id__gte=min(first.values()),
+                epoch_id__lte=through,
+            )
+            .order_by("epoch_id")
+            .values_list("epoch_id", "stake_address")
+        ):
             delegated[address].append(epoch)
         entries: list[LedgerEntry] = []
         credited: list[Account] = []
@@ -108,10 +125,16 @@ def _credit_chunk_from_chain(through: int, per_epoch: int,
             earned = [e for e in delegated.get(address or "", ()) if e >= first[account.pk]]
             for epoch in earned:
                 balance += per_epoch
-                entries.append(LedgerEntry(
-                    account=account, kind=LedgerEntry.Kind.EPOCH_ACCRUAL, delta=per_epoch,
-                    balance_after=balance, epoch=epoch,
-                    reason=f"epoch {epoch}: {address} delegated to the pool"))
+                entries.append(
+                    LedgerEntry(
+                        account=account,
+                        kind=LedgerEntry.Kind.EPOCH_ACCRUAL,
+                        delta=per_epoch,
+                        balance_after=balance,
+                        epoch=epoch,
+                        reason=f"epoch {epoch}: {address} delegated to the pool",
+                    )
+                )
             account.points = balance
             # Never behind the epoch it joined in (an account from before the watermark).
             watermark = max(through, first[account.pk] - 1)
@@ -122,8 +145,7 @@ def _credit_chunk_from_chain(through: int, per_epoch: int,
                 passed[watermark].append(account.pk)
         LedgerEntry.objects.bulk_create(entries, batch_size=1000)
         # One account event per credited account; the watermark of the others is not published.
-        Account.objects.bulk_update(credited, ["points", "accrued_through_epoch"],
-                                    batch_size=500)
+        Account.objects.bulk_update(credited, ["points", "accrued_through_epoch"], batch_size=500)
         for watermark, pks in passed.items():
             Account.objects.filter(pk__in=pks).update(accrued_through_epoch=watermark)
         return len(accounts), len(credited), len(entries)

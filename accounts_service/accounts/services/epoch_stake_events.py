@@ -48,9 +48,12 @@ def epoch_stakes_publish_ready(*, imported: int | None = None) -> list[int]:
     candidates = sorted(waiting.values_list("epoch", flat=True))
     if not candidates:
         return []
-    stored = set(EpochStakeImport.objects.filter(
-        epoch__gte=loyalty_window_start(candidates[0], window), epoch__lte=candidates[-1],
-    ).values_list("epoch", flat=True))
+    stored = set(
+        EpochStakeImport.objects.filter(
+            epoch__gte=loyalty_window_start(candidates[0], window),
+            epoch__lte=candidates[-1],
+        ).values_list("epoch", flat=True)
+    )
     sent = []
     for epoch in candidates:
         if all(e in stored for e in range(loyalty_window_start(epoch, window), epoch)):
@@ -62,14 +65,28 @@ def epoch_stakes_publish_ready(*, imported: int | None = None) -> list[int]:
 def _publish(epoch: int, window: int) -> None:
     header = EpochStakeImport.objects.get(epoch=epoch)
     rows = epoch_stake_with_loyalty(epoch=epoch, since=loyalty_window_start(epoch, window))
-    parts = [rows[start:start + EPOCH_STAKE_ROWS_PER_PART]
-             for start in range(0, len(rows), EPOCH_STAKE_ROWS_PER_PART)] or [[]]
-    record_events([
-        PendingEvent("accounts.epoch_stake.created", epoch_stake_part_id(epoch, number), 1,
-                     EpochStakePart(epoch=epoch, part=number, parts=len(parts),
-                                    pool_id=header.pool_id, rows=[list(row) for row in part],
-                                    loyalty_window=window))
-        for number, part in enumerate(parts)])
+    parts = [
+        rows[start : start + EPOCH_STAKE_ROWS_PER_PART]
+        for start in range(0, len(rows), EPOCH_STAKE_ROWS_PER_PART)
+    ] or [[]]
+    record_events(
+        [
+            PendingEvent(
+                "accounts.epoch_stake.created",
+                epoch_stake_part_id(epoch, number),
+                1,
+                EpochStakePart(
+                    epoch=epoch,
+                    part=number,
+                    parts=len(parts),
+                    pool_id=header.pool_id,
+                    rows=[list(row) for row in part],
+                    loyalty_window=window,
+                ),
+            )
+            for number, part in enumerate(parts)
+        ]
+    )
     EpochStakePublication.objects.create(epoch=header, parts=len(parts), loyalty_window=window)
 
 

@@ -9,8 +9,7 @@ from ..models import Account, LedgerEntry
 
 
 @transaction.atomic
-def points_adjust(*, account: Account, delta: int, reason: str, by: Account | None
-                  ) -> LedgerEntry:
+def points_adjust(*, account: Account, delta: int, reason: str, by: Account | None) -> LedgerEntry:
     """An operator's correction of an account's points: a ledger entry and the new balance,
     in one transaction (and so one outbox event)."""
     if delta == 0:
@@ -21,9 +20,15 @@ def points_adjust(*, account: Account, delta: int, reason: str, by: Account | No
     balance = account.points + delta
     if balance < 0:
         raise ValidationError(
-            {"delta": [f"The account has {account.points} points; it cannot go below 0."]})
+            {"delta": [f"The account has {account.points} points; it cannot go below 0."]}
+        )
     account.points = balance
     account.save(update_fields=["points", "updated_at"])
-    return LedgerEntry.objects.create(account=account, kind=LedgerEntry.Kind.ADJUSTMENT,
-                                      delta=delta, balance_after=balance, reason=reason.strip(),
-                                      created_by=by)
+    return LedgerEntry.objects.create(
+        account=account,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        delta=delta,
+        balance_after=balance,
+        reason=reason.strip(),
+        created_by=by,
+    )

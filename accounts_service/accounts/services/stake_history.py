@@ -47,8 +47,10 @@ class EpochImport:
 
     def describe(self) -> str:
         state = "imported" if self.created else "already stored, unchanged"
-        return (f"epoch {self.epoch}: {delegators(self.delegators)}, "
-                f"{self.total_lovelace / 1_000_000:,.6f} ada ({state})")
+        return (
+            f"epoch {self.epoch}: {delegators(self.delegators)}, "
+            f"{self.total_lovelace / 1_000_000:,.6f} ada ({state})"
+        )
 
 
 def delegators(count: int) -> str:
@@ -70,8 +72,9 @@ def distribution_digest(rows: Sequence[StakeRow]) -> str:
     return digest.hexdigest()
 
 
-def epoch_stake_import(*, epoch: int, pool_id: str, rows: Sequence[StakeRow],
-                       source: str) -> EpochImport:
+def epoch_stake_import(
+    *, epoch: int, pool_id: str, rows: Sequence[StakeRow], source: str
+) -> EpochImport:
     """Store `rows` as the pool's whole distribution of `epoch`, in one transaction."""
     _check_rows(rows)
     digest = distribution_digest(rows)
@@ -79,11 +82,20 @@ def epoch_stake_import(*, epoch: int, pool_id: str, rows: Sequence[StakeRow],
     try:
         with transaction.atomic():
             EpochStakeImport.objects.create(
-                epoch=epoch, pool_id=pool_id, source=source, delegators=len(rows),
-                total_lovelace=total, digest=digest)
+                epoch=epoch,
+                pool_id=pool_id,
+                source=source,
+                delegators=len(rows),
+                total_lovelace=total,
+                digest=digest,
+            )
             EpochStake.objects.bulk_create(
-                (EpochStake(epoch_id=epoch, stake_address=address, lovelace=lovelace)
-                 for address, lovelace in rows), batch_size=_BATCH)
+                (
+                    EpochStake(epoch_id=epoch, stake_address=address, lovelace=lovelace)
+                    for address, lovelace in rows
+                ),
+                batch_size=_BATCH,
+            )
             # This epoch, and later ones whose loyalty window it completes, go to the other
             # services with the rows, or not at all.
             epoch_stakes_publish_ready(imported=epoch)
@@ -107,11 +119,14 @@ def stake_snapshot_import(*, stream: IO[bytes], epoch: int | None = None) -> lis
     every epoch it holds, or none of them when one is refused. Raises StakeSnapshotFileError
     naming the line and problem, or Conflict for an epoch stored with other rows."""
     pool_id = configured_pool_id()
-    snapshot = StakeSnapshotFile.read(stream, network=values.network_of(settings.CARDANO_NETWORK),
-                                      pool_id=pool_id, epoch=epoch)
+    snapshot = StakeSnapshotFile.read(
+        stream, network=values.network_of(settings.CARDANO_NETWORK), pool_id=pool_id, epoch=epoch
+    )
     with transaction.atomic():
-        return [epoch_stake_import(epoch=number, pool_id=pool_id, rows=rows, source=snapshot.name)
-                for number, rows in snapshot.distributions.items()]
+        return [
+            epoch_stake_import(epoch=number, pool_id=pool_id, rows=rows, source=snapshot.name)
+            for number, rows in snapshot.distributions.items()
+        ]
 
 
 def _check_rows(rows: Sequence[StakeRow]) -> None:
@@ -120,21 +135,23 @@ def _check_rows(rows: Sequence[StakeRow]) -> None:
         if address in seen:
             raise ValidationError(f"{address} is listed twice.", code="duplicate")
         if not 0 <= lovelace <= values.MAX_LOVELACE:
-            raise ValidationError(f"{address}: {lovelace} is not a possible stake.",
-                                  code="invalid")
+            raise ValidationError(f"{address}: {lovelace} is not a possible stake.", code="invalid")
         seen.add(address)
 
 
-def stake_history_sync(*, source: ChainSource | None = None,
-                       now: datetime | None = None) -> SyncReport:
+def stake_history_sync(
+    *, source: ChainSource | None = None, now: datetime | None = None
+) -> SyncReport:
     """Import every epoch of the loyalty window the source has and we have not stored."""
     # Whatever the source: an epoch stored before its events existed, or whose window a
     # smaller LOYALTY_BACKFILL_EPOCHS completed, is sent now.
     epoch_stakes_publish_ready()
     source = source if source is not None else configured_source()
     if source is None:
-        return SyncReport(source=settings.CHAIN_SOURCE,
-                          skipped=f"CHAIN_SOURCE={settings.CHAIN_SOURCE} is not polled")
+        return SyncReport(
+            source=settings.CHAIN_SOURCE,
+            skipped=f"CHAIN_SOURCE={settings.CHAIN_SOURCE} is not polled",
+        )
     pool_id = configured_pool_id()
     now = now or timezone.now()
     if not _lease_taken(now):
@@ -144,7 +161,8 @@ def stake_history_sync(*, source: ChainSource | None = None,
         for epoch in _epochs_wanted(source.current_epoch(), now):
             rows = source.pool_stake_distribution(pool_id, epoch)
             report.imported.append(
-                epoch_stake_import(epoch=epoch, pool_id=pool_id, rows=rows, source=source.name))
+                epoch_stake_import(epoch=epoch, pool_id=pool_id, rows=rows, source=source.name)
+            )
     except (ChainSourceError, Conflict) as failure:
         report.error = str(failure)
         log.warning("chain source %s: %s (stored epochs stay as they are)", source.name, failure)
@@ -161,7 +179,8 @@ def configured_pool_id() -> str:
         return values.pool_id(settings.POOL_ID)
     except ValueError:
         raise ImproperlyConfigured(
-            f"POOL_ID={settings.POOL_ID!r} is not a bech32 pool id (pool1…)") from None
+            f"POOL_ID={settings.POOL_ID!r} is not a bech32 pool id (pool1…)"
+        ) from None
 
 
 def _epochs_wanted(current: int, now: datetime) -> list[int]:
@@ -176,9 +195,12 @@ def _epochs_wanted(current: int, now: datetime) -> list[int]:
 
 def _lease_taken(now: datetime) -> bool:
     ChainSyncState.objects.get_or_create(id=1)
-    return bool(ChainSyncState.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now), id=1,
-    ).update(lease_until=now + _LEASE, last_attempt_at=now))
+    return bool(
+        ChainSyncState.objects.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+            id=1,
+        ).update(lease_until=now + _LEASE, last_attempt_at=now)
+    )
 
 
 def _record(report: SyncReport, now: datetime) -> None:

@@ -39,10 +39,12 @@ def _expiry() -> datetime:
 def stake_address_challenge_issue(*, account: Account, domain: str) -> StakeAddressChallenge:
     """A challenge whose signature links the signer's stake address to `account`."""
     expires_at = _expiry()
-    text = build_link_challenge(domain=domain, account=account.email or str(account.id),
-                                expires_at=expires_at).text
-    return StakeAddressChallenge.objects.create(purpose=Purpose.LINK, account=account, text=text,
-                                                expires_at=expires_at)
+    text = build_link_challenge(
+        domain=domain, account=account.email or str(account.id), expires_at=expires_at
+    ).text
+    return StakeAddressChallenge.objects.create(
+        purpose=Purpose.LINK, account=account, text=text, expires_at=expires_at
+    )
 
 
 def wallet_challenge_issue(*, stake_address: str, domain: str) -> StakeAddressChallenge:
@@ -53,15 +55,16 @@ def wallet_challenge_issue(*, stake_address: str, domain: str) -> StakeAddressCh
     except StakeProofError as refused:
         raise _field_error(refused) from None
     expires_at = _expiry()
-    text = build_sign_in_challenge(domain=domain, stake_address=address,
-                                   expires_at=expires_at).text
-    return StakeAddressChallenge.objects.create(purpose=Purpose.SIGN_IN, stake_address=address,
-                                                text=text, expires_at=expires_at)
+    text = build_sign_in_challenge(domain=domain, stake_address=address, expires_at=expires_at).text
+    return StakeAddressChallenge.objects.create(
+        purpose=Purpose.SIGN_IN, stake_address=address, text=text, expires_at=expires_at
+    )
 
 
 @transaction.atomic
-def stake_address_prove(*, account: Account, challenge_id: UUID, signature: str, key: str
-                        ) -> Account:
+def stake_address_prove(
+    *, account: Account, challenge_id: UUID, signature: str, key: str
+) -> Account:
     """Link the stake address that signed `account`'s challenge to `account`, unlinking it from
     any other account, and publish the change."""
     challenge = _challenge_to_answer(challenge_id, purpose=Purpose.LINK, account=account)
@@ -70,8 +73,9 @@ def stake_address_prove(*, account: Account, challenge_id: UUID, signature: str,
     _unlink_from_others(address, keep=account)
     account = Account.objects.select_for_update().get(pk=account.pk)
     account.stake_address, account.stake_address_verified_at = address, now
-    _save_unique(account, update_fields=["stake_address", "stake_address_verified_at",
-                                         "updated_at"])
+    _save_unique(
+        account, update_fields=["stake_address", "stake_address_verified_at", "updated_at"]
+    )
     _mark_used(challenge, now)
     return account
 
@@ -84,8 +88,11 @@ def wallet_sign_in(*, challenge_id: UUID, signature: str, key: str) -> Account:
     address = _proven_address(challenge, signature=signature, key=key)
     now = timezone.now()
     _mark_used(challenge, now)
-    holder = (Account.objects.select_for_update()
-              .filter(stake_address=address, stake_address_verified_at__isnull=False).first())
+    holder = (
+        Account.objects.select_for_update()
+        .filter(stake_address=address, stake_address_verified_at__isnull=False)
+        .first()
+    )
     if holder is not None:
         if not holder.is_active:
             raise Refused("The account of this stake address is deactivated.")
@@ -110,29 +117,57 @@ def stake_challenges_purge_expired() -> int:
     return deleted
 
 
-def _challenge_to_answer(challenge_id: UUID, *, purpose: str, account: Account | None = None
-                         ) -> StakeAddressChallenge:
+def _challenge_to_answer(
+    challenge_id: UUID, *, purpose: str, account: Account | None = None
+) -> StakeAddressChallenge:
     # Locked, so that two proofs sent at once cannot both use it.
-    challenge = (StakeAddressChallenge.objects.select_for_update()
-                 .filter(pk=challenge_id, purpose=purpose, account=account).first())
+    challenge = (
+        StakeAddressChallenge.objects.select_for_update()
+        .filter(pk=challenge_id, purpose=purpose, account=account)
+        .first()
+    )
     if challenge is None:
-        raise ValidationError({"challenge_id": [ValidationError(
-            "No such challenge: ask for a new one.", code="unknown")]})
+        raise ValidationError(
+            {
+                "challenge_id": [
+                    ValidationError("No such challenge: ask for a new one.", code="unknown")
+                ]
+            }
+        )
     if challenge.used_at is not None:
-        raise ValidationError({"challenge_id": [ValidationError(
-            "This challenge was used already: ask for a new one.", code="used")]})
+        raise ValidationError(
+            {
+                "challenge_id": [
+                    ValidationError(
+                        "This challenge was used already: ask for a new one.", code="used"
+                    )
+                ]
+            }
+        )
     if challenge.expires_at <= timezone.now():
-        raise ValidationError({"challenge_id": [ValidationError(
-            f"This challenge expired at {challenge.expires_at.isoformat()}: ask for a new one.",
-            code="expired")]})
+        raise ValidationError(
+            {
+                "challenge_id": [
+                    ValidationError(
+                        f"This challenge expired at {challenge.expires_at.isoformat()}: "
+                        "ask for a new one.",
+                        code="expired",
+                    )
+                ]
+            }
+        )
     return challenge
 
 
 def _proven_address(challenge: StakeAddressChallenge, *, signature: str, key: str) -> str:
     try:
-        return verify_stake_proof(signature=signature, key=key, payload=challenge.payload,
-                                  network=settings.CARDANO_NETWORK,
-                                  stake_address=challenge.stake_address or None)
+        return verify_stake_proof(
+            signature=signature,
+            key=key,
+            payload=challenge.payload,
+            network=settings.CARDANO_NETWORK,
+            stake_address=challenge.stake_address or None,
+        )
     except StakeProofError as refused:
         raise _field_error(refused) from None
 

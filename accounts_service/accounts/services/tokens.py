@@ -34,8 +34,9 @@ def _signing_key(pem: str) -> Any:
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
 
-def _encode(account: Account, token_type: str, ttl: int, jti: str, **extra: object
-            ) -> tuple[str, int]:
+def _encode(
+    account: Account, token_type: str, ttl: int, jti: str, **extra: object
+) -> tuple[str, int]:
     now = int(timezone.now().timestamp())
     payload = {
         **extra,
@@ -48,22 +49,32 @@ def _encode(account: Account, token_type: str, ttl: int, jti: str, **extra: obje
         "iat": now,
         "exp": now + ttl,
     }
-    token = jwt.encode(payload, _signing_key(settings.JWT_SIGNING_KEY), algorithm=ALGORITHM,
-                       headers={"kid": settings.JWT_SIGNING_KEY_ID})
+    token = jwt.encode(
+        payload,
+        _signing_key(settings.JWT_SIGNING_KEY),
+        algorithm=ALGORITHM,
+        headers={"kid": settings.JWT_SIGNING_KEY_ID},
+    )
     return token, now + ttl
 
 
 @transaction.atomic
 def token_pair_issue(*, account: Account) -> dict[str, object]:
-    access, access_exp = _encode(account, ACCESS, settings.JWT_ACCESS_TTL_SECONDS,
-                                 uuid.uuid4().hex)
+    access, access_exp = _encode(account, ACCESS, settings.JWT_ACCESS_TTL_SECONDS, uuid.uuid4().hex)
     jti = uuid.uuid4().hex
     refresh, refresh_exp = _encode(account, REFRESH, settings.JWT_REFRESH_TTL_SECONDS, jti)
     RefreshToken.objects.create(
-        jti=jti, account=account,
-        expires_at=timezone.now() + timedelta(seconds=settings.JWT_REFRESH_TTL_SECONDS))
-    return {"access": access, "refresh": refresh, "token_type": "Bearer",
-            "access_expires_at": access_exp, "refresh_expires_at": refresh_exp}
+        jti=jti,
+        account=account,
+        expires_at=timezone.now() + timedelta(seconds=settings.JWT_REFRESH_TTL_SECONDS),
+    )
+    return {
+        "access": access,
+        "refresh": refresh,
+        "token_type": "Bearer",
+        "access_expires_at": access_exp,
+        "refresh_expires_at": refresh_exp,
+    }
 
 
 @transaction.atomic
@@ -104,7 +115,8 @@ def token_revoke(*, refresh: str, account: Account) -> None:
     if claims.subject != account.id:
         raise InvalidToken("that refresh token belongs to another account")
     RefreshToken.objects.filter(jti=claims.jti, revoked_at__isnull=True).update(
-        revoked_at=timezone.now())
+        revoked_at=timezone.now()
+    )
 
 
 def browser_token_issue(*, account: Account) -> tuple[str, int]:
@@ -116,14 +128,14 @@ def browser_token_issue(*, account: Account) -> tuple[str, int]:
 
 def admin_sso_ticket_issue(*, account: Account, service: str) -> str:
     """A one-minute ticket that lets an operator's browser into `service`'s admin."""
-    ticket, _ = _encode(account, ADMIN_SSO, 60, uuid.uuid4().hex, svc=service,
-                        email=account.email)
+    ticket, _ = _encode(account, ADMIN_SSO, 60, uuid.uuid4().hex, svc=service, email=account.email)
     return ticket
 
 
 def refresh_tokens_revoke_all(*, account: Account) -> int:
     return RefreshToken.objects.filter(account=account, revoked_at__isnull=True).update(
-        revoked_at=timezone.now())
+        revoked_at=timezone.now()
+    )
 
 
 def refresh_tokens_purge_expired() -> int:

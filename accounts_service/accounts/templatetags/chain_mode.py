@@ -22,5 +22,9 @@ def chain_mode_messages() -> SafeString:
     if status["source"] != "none":
         lines.append(("warning" if status["stale_since"] else "info", status["summary"]))
     # As the admin shows its own messages (capfirst).
-    return format_html('<ul class="messagelist">{}</ul>', format_html_join(
-        "", '<li class="{}">{}</li>', ((level, capfirst(text)) for level, text in lines)))
+    return format_html(
+        '<ul class="messagelist">{}</ul>',
+        format_html_join(
+            "", '<li class="{}">{}</li>', ((level, capfirst(text)) for level, text in lines)
+        ),
+    )

@@ -32,8 +32,9 @@ def operator(db):
 
 
 def sign_in(api: APIClient, email: str, password: str = PASSWORD) -> dict:
-    response = api.post("/accounts/api/token/", {"email": email, "password": password},
-                        format="json")
+    response = api.post(
+        "/accounts/api/token/", {"email": email, "password": password}, format="json"
+    )
     assert response.status_code == 200, response.content
     return response.json()
 

@@ -11,21 +11,24 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def test_a_signed_in_operator_gets_a_one_minute_ticket_for_the_service(client, operator,
-                                                                         settings):
-    settings.SERVICE_PUBLIC_URLS = {**settings.SERVICE_PUBLIC_URLS,
-                                    "polls": "http://127.0.0.1:8002"}
+def test_a_signed_in_operator_gets_a_one_minute_ticket_for_the_service(client, operator, settings):
+    settings.SERVICE_PUBLIC_URLS = {
+        **settings.SERVICE_PUBLIC_URLS,
+        "polls": "http://127.0.0.1:8002",
+    }
     client.login(email=operator.email, password=PASSWORD)
     response = client.get("/accounts/sso/admin/?service=polls&next=/polls/admin/polls/poll/")
     assert response.status_code == 302
     target = urlparse(response["Location"])
-    assert (target.scheme, target.netloc, target.path) == ("http", "127.0.0.1:8002",
-                                                          "/polls/admin/sso/")
+    assert (target.scheme, target.netloc, target.path) == (
+        "http",
+        "127.0.0.1:8002",
+        "/polls/admin/sso/",
+    )
     query = parse_qs(target.query)
     assert query["next"] == ["/polls/admin/polls/poll/"]
     claims = verify_token(query["token"][0], expected_type=ADMIN_SSO)
-    assert (claims.subject, claims.role, claims.extra["svc"]) == (operator.pk, "operator",
-                                                                  "polls")
+    assert (claims.subject, claims.role, claims.extra["svc"]) == (operator.pk, "operator", "polls")
     assert claims.expires_at - claims.issued_at == 60
 
 

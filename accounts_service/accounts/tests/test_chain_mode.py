@@ -25,13 +25,15 @@ def operator_browser(client, operator):
     return client
 
 
-@pytest.mark.parametrize("source, open_eligibility, said", [
-    ("none", False, "open mode (CHAIN_SOURCE=none)"),
-    ("koios", True, "open mode (OPEN_ELIGIBILITY=true)"),
-    ("koios", False, "chain mode (CHAIN_SOURCE=koios)"),
-])
-def test_the_mode_is_logged_when_the_app_starts(settings, caplog, source, open_eligibility,
-                                                said):
+@pytest.mark.parametrize(
+    "source, open_eligibility, said",
+    [
+        ("none", False, "open mode (CHAIN_SOURCE=none)"),
+        ("koios", True, "open mode (OPEN_ELIGIBILITY=true)"),
+        ("koios", False, "chain mode (CHAIN_SOURCE=koios)"),
+    ],
+)
+def test_the_mode_is_logged_when_the_app_starts(settings, caplog, source, open_eligibility, said):
     settings.CHAIN_SOURCE, settings.OPEN_ELIGIBILITY = source, open_eligibility
     with caplog.at_level(logging.INFO, logger="accounts"):
         apps.get_app_config("accounts").ready()
@@ -44,13 +46,14 @@ def test_the_admin_index_says_the_open_mode(operator_browser, settings):
     settings.CHAIN_SOURCE = "none"
     page = operator_browser.get("/accounts/admin/")
     assert page.status_code == 200
-    assert ('<li class="warning">Open mode (CHAIN_SOURCE=none): every active delegator may vote '
-            "with their points, so one person with many accounts has many votes"
-            in page.content.decode())
+    assert (
+        '<li class="warning">Open mode (CHAIN_SOURCE=none): every active delegator may vote '
+        "with their points, so one person with many accounts has many votes"
+        in page.content.decode()
+    )
 
 
-def test_the_admin_index_says_the_chain_mode_and_the_sources_state(operator_browser,
-                                                                  settings):
+def test_the_admin_index_says_the_chain_mode_and_the_sources_state(operator_browser, settings):
     settings.CHAIN_SOURCE, settings.OPEN_ELIGIBILITY, settings.POOL_ID = "koios", False, POOL
     page = operator_browser.get("/accounts/admin/").content.decode()
     assert '<li class="info">Chain mode (CHAIN_SOURCE=koios)' in page
@@ -65,9 +68,11 @@ def test_chain_status_with_open_eligibility(settings):
     call_command("chain_status", "--json", stdout=(out := io.StringIO()))
     status = json.loads(out.getvalue())
     assert status["open_mode"] is True
-    assert status["summary"] == ("chain source: koios, nothing stored yet; open mode "
-                                 "(OPEN_ELIGIBILITY=true): every active delegator earns points "
-                                 "and may vote")
+    assert status["summary"] == (
+        "chain source: koios, nothing stored yet; open mode "
+        "(OPEN_ELIGIBILITY=true): every active delegator earns points "
+        "and may vote"
+    )
 
 
 def test_the_stake_history_pages_say_what_was_sent(operator_browser, settings):
@@ -76,8 +81,10 @@ def test_the_stake_history_pages_say_what_was_sent(operator_browser, settings):
     for epoch in (512, 510):
         epoch_stake_import(epoch=epoch, pool_id=POOL, rows=[StakeRow(address, 1)], source="file")
     page = operator_browser.get("/accounts/admin/accounts/epochstakeimport/").content.decode()
-    assert ("No epoch sent to the other services yet; epoch 512 waits for epoch 511 of its "
-            "loyalty window (LOYALTY_BACKFILL_EPOCHS=3) to be stored") in page
+    assert (
+        "No epoch sent to the other services yet; epoch 512 waits for epoch 511 of its "
+        "loyalty window (LOYALTY_BACKFILL_EPOCHS=3) to be stored"
+    ) in page
     assert "not yet: its loyalty window is not stored whole" in page
     epoch_stake_import(epoch=511, pool_id=POOL, rows=[], source="file")
     page = operator_browser.get("/accounts/admin/accounts/epochstakeimport/").content.decode()

@@ -46,8 +46,9 @@ class Consumer:
         self.runner = ConsumerRunner()
         self.loop = asyncio.new_event_loop()
         self.stop: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.main(),),
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(self.main(),), daemon=True
+        )
 
     async def main(self) -> None:
         self.stop = asyncio.Event()
@@ -68,10 +69,15 @@ def test_every_part_reaches_a_consumer_and_a_rebuild(empty_streams, settings, mo
     settings.POOL_ID = POOL
     settings.LOYALTY_BACKFILL_EPOCHS = 2
     addresses = sorted(stake_addresses(2300, seed="stream"))
-    epoch_stake_import(epoch=511, pool_id=POOL, source="file",
-                       rows=[StakeRow(a, 7) for a in addresses[:1500]])
-    epoch_stake_import(epoch=512, pool_id=POOL, source="file",
-                       rows=[StakeRow(a, 1_000_000 + i) for i, a in enumerate(addresses)])
+    epoch_stake_import(
+        epoch=511, pool_id=POOL, source="file", rows=[StakeRow(a, 7) for a in addresses[:1500]]
+    )
+    epoch_stake_import(
+        epoch=512,
+        pool_id=POOL,
+        source="file",
+        rows=[StakeRow(a, 1_000_000 + i) for i, a in enumerate(addresses)],
+    )
     received = []
     monkeypatch.setitem(registry._handlers, TYPE, received.append)
     assert "accounts.epoch_stake.*" in registry.subscriptions()["ACCOUNTS"]

@@ -25,7 +25,8 @@ def imported_modules(path: Path) -> set[str]:
 def test_services_and_selectors_know_nothing_of_http(package):
     modules = sorted((APP / package).glob("*.py"))
     assert modules, f"accounts/{package}/ is a package of modules"
-    speaking_http = {path.name: sorted(m for m in imported_modules(path)
-                                       if m.startswith(HTTP_MODULES))
-                     for path in modules}
+    speaking_http = {
+        path.name: sorted(m for m in imported_modules(path) if m.startswith(HTTP_MODULES))
+        for path in modules
+    }
     assert {name: found for name, found in speaking_http.items() if found} == {}

@@ -23,8 +23,11 @@ def entry(delegator) -> LedgerEntry:
 
 
 def snapshot() -> list[tuple]:
-    return list(LedgerEntry.objects.order_by("id").values_list(
-        "id", "account_id", "kind", "delta", "balance_after", "epoch", "reason"))
+    return list(
+        LedgerEntry.objects.order_by("id").values_list(
+            "id", "account_id", "kind", "delta", "balance_after", "epoch", "reason"
+        )
+    )
 
 
 def test_entries_are_created_by_every_writer(delegator, operator):
@@ -40,10 +43,16 @@ def test_entries_are_created_by_every_writer(delegator, operator):
     kinds = sorted(LedgerEntry.objects.filter(account=delegator).values_list("kind", flat=True))
     assert kinds == ["adjustment", "epoch_accrual", "epoch_accrual", "initial_grant"]
     assert LedgerEntry.objects.filter(account=delegator).order_by("-id")[0].balance_after == (
-        delegator.points)
+        delegator.points
+    )
     # A plain save() of a new entry too.
-    LedgerEntry(account=delegator, kind=LedgerEntry.Kind.ADJUSTMENT, delta=1,
-                balance_after=delegator.points + 1, reason="direct").save()
+    LedgerEntry(
+        account=delegator,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        delta=1,
+        balance_after=delegator.points + 1,
+        reason="direct",
+    ).save()
     assert LedgerEntry.objects.filter(account=delegator, reason="direct").exists()
 
 
@@ -62,8 +71,14 @@ def test_saving_an_existing_entry_is_refused(entry):
 
 def test_a_new_instance_with_an_existing_entrys_pk_does_not_overwrite_it(entry):
     before = snapshot()
-    impostor = LedgerEntry(pk=entry.pk, account=entry.account, kind=entry.kind, delta=999,
-                           balance_after=999, reason="overwritten")
+    impostor = LedgerEntry(
+        pk=entry.pk,
+        account=entry.account,
+        kind=entry.kind,
+        delta=999,
+        balance_after=999,
+        reason="overwritten",
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         impostor.save()
     assert snapshot() == before
@@ -83,11 +98,15 @@ def test_deleting_an_entry_is_refused(entry):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("write", [
-    lambda qs: qs.update(delta=0),
-    lambda qs: qs.delete(),
-    lambda qs: qs.bulk_update(list(qs), ["delta"]),
-], ids=["update", "delete", "bulk_update"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda qs: qs.update(delta=0),
+        lambda qs: qs.delete(),
+        lambda qs: qs.bulk_update(list(qs), ["delta"]),
+    ],
+    ids=["update", "delete", "bulk_update"],
+)
 def test_bulk_changes_through_the_manager_are_refused(delegator, entry, write):
     before = snapshot()
     querysets = [
@@ -140,22 +159,34 @@ def test_an_account_with_a_ledger_cannot_be_deleted(delegator, operator):
     assert snapshot() == before
 
 
-def test_the_admin_adds_a_row_beside_the_existing_read_only_ones(client, delegator, operator,
-                                                                 entry):
+def test_the_admin_adds_a_row_beside_the_existing_read_only_ones(
+    client, delegator, operator, entry
+):
     """The change form as a browser posts it, with the existing entry as an initial form: the
     new row becomes an entry; the existing one is neither saved nor deleted."""
     assert client.login(email=operator.email, password=PASSWORD)
     before = snapshot()
-    response = client.post(f"/accounts/admin/accounts/account/{delegator.pk}/change/", {
-        "email": delegator.email, "role": "delegator", "stake_address": "", "is_active": "on",
-        "ledger-TOTAL_FORMS": "2", "ledger-INITIAL_FORMS": "1",
-        "ledger-MIN_NUM_FORMS": "0", "ledger-MAX_NUM_FORMS": "1000",
-        "ledger-0-id": str(entry.pk), "ledger-0-account": str(delegator.pk),
-        "ledger-0-delta": "555", "ledger-0-reason": "tampered",
-        "ledger-1-delta": "3", "ledger-1-reason": "helped out",
-    })
+    response = client.post(
+        f"/accounts/admin/accounts/account/{delegator.pk}/change/",
+        {
+            "email": delegator.email,
+            "role": "delegator",
+            "stake_address": "",
+            "is_active": "on",
+            "ledger-TOTAL_FORMS": "2",
+            "ledger-INITIAL_FORMS": "1",
+            "ledger-MIN_NUM_FORMS": "0",
+            "ledger-MAX_NUM_FORMS": "1000",
+            "ledger-0-id": str(entry.pk),
+            "ledger-0-account": str(delegator.pk),
+            "ledger-0-delta": "555",
+            "ledger-0-reason": "tampered",
+            "ledger-1-delta": "3",
+            "ledger-1-reason": "helped out",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     after = snapshot()
     assert after[: len(before)] == before
-    [added] = after[len(before):]
+    [added] = after[len(before) :]
     assert added[2:4] == ("adjustment", 3)

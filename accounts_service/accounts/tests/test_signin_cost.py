@@ -61,8 +61,9 @@ def test_every_refused_token_request_hashes_once_as_a_success_does(api, accounts
     answers = []
 
     def sign_in(email=email, password=password):
-        answers.append(api.post("/accounts/api/token/", {"email": email, "password": password},
-                                format="json"))
+        answers.append(
+            api.post("/accounts/api/token/", {"email": email, "password": password}, format="json")
+        )
 
     assert hashes_during(lambda: sign_in("dee@example.org", PASSWORD)) == 1
     assert hashes_during(sign_in) == 1
@@ -75,7 +76,11 @@ def test_every_refused_token_request_hashes_once_as_a_success_does(api, accounts
 def test_every_refused_form_sign_in_hashes_once(client, accounts, form, refusal):
     email, password = REFUSALS[refusal]
     answers = []
-    assert hashes_during(lambda: answers.append(
-        client.post(form, {"username": email, "password": password}))) == 1
+    assert (
+        hashes_during(
+            lambda: answers.append(client.post(form, {"username": email, "password": password}))
+        )
+        == 1
+    )
     assert answers[0].status_code == 200  # the form again, with its error
     assert b"correct email and password" in answers[0].content

@@ -21,16 +21,22 @@ def test_upper_case_is_accepted_and_stored_lower_case():
     assert normalize_stake_address(VALID[0].upper()) == VALID[0]
 
 
-@pytest.mark.parametrize("address, reason", [
-    (VALID[0][:-1] + ("q" if VALID[0][-1] != "q" else "p"), "bad checksum"),
-    (VALID[0][:10] + VALID[0][10:].upper(), "mixed case"),
-    ("addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2"
-     "wywfgse35a3x", "stake1"),  # a payment address, not a stake address
-    ("stake1" + "q" * 10, "bad checksum"),
-    ("", "too short"),
-    ("stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgb", "invalid character"),
-    ("x" * 121, "at most 120"),
-])
+@pytest.mark.parametrize(
+    "address, reason",
+    [
+        (VALID[0][:-1] + ("q" if VALID[0][-1] != "q" else "p"), "bad checksum"),
+        (VALID[0][:10] + VALID[0][10:].upper(), "mixed case"),
+        (
+            "addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2"
+            "wywfgse35a3x",
+            "stake1",
+        ),  # a payment address, not a stake address
+        ("stake1" + "q" * 10, "bad checksum"),
+        ("", "too short"),
+        ("stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgb", "invalid character"),
+        ("x" * 121, "at most 120"),
+    ],
+)
 def test_anything_else_is_refused_with_a_reason(address, reason):
     with pytest.raises(ValidationError, match=reason):
         normalize_stake_address(address)

@@ -40,13 +40,17 @@ def write(tmp_path, name, text):
 
 
 def test_the_command_imports_a_csv_file(tmp_path):
-    path = write(tmp_path, "stake.csv", f"stake_address,epoch,lovelace\n{A},512,10\n{B},512,"
-                                        f"2500000\n{A},513,11\n")
+    path = write(
+        tmp_path,
+        "stake.csv",
+        f"stake_address,epoch,lovelace\n{A},512,10\n{B},512,2500000\n{A},513,11\n",
+    )
     out = io.StringIO()
     call_command("import_stake_snapshot", path, stdout=out)
     assert out.getvalue().splitlines() == [
         "epoch 512: 2 delegators, 2.500010 ada (imported)",
-        "epoch 513: 1 delegator, 0.000011 ada (imported)"]
+        "epoch 513: 1 delegator, 0.000011 ada (imported)",
+    ]
     assert EpochStakeImport.objects.get(epoch=512).source == "file"
     call_command("import_stake_snapshot", path, stdout=(again := io.StringIO()))
     assert "already stored, unchanged" in again.getvalue()
@@ -54,16 +58,24 @@ def test_the_command_imports_a_csv_file(tmp_path):
 
 
 def test_the_command_imports_an_epoch_without_delegators(tmp_path):
-    call_command("import_stake_snapshot", write(tmp_path, "empty.json", "[]"), "--epoch", "600",
-                 stdout=io.StringIO())
+    call_command(
+        "import_stake_snapshot",
+        write(tmp_path, "empty.json", "[]"),
+        "--epoch",
+        "600",
+        stdout=io.StringIO(),
+    )
     assert EpochStakeImport.objects.get(epoch=600).delegators == 0
 
 
-@pytest.mark.parametrize("text, problem", [
-    (f"stake_address,epoch,lovelace\n{A},512,10\n{B},512,-3\n", "line 3: not an amount"),
-    (f"stake_address,epoch,lovelace\n{A},512,10\n{A},512,10\n", "line 3: "),
-    ("[{\"stake_address\": 5}]", "item 1: columns must be"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (f"stake_address,epoch,lovelace\n{A},512,10\n{B},512,-3\n", "line 3: not an amount"),
+        (f"stake_address,epoch,lovelace\n{A},512,10\n{A},512,10\n", "line 3: "),
+        ('[{"stake_address": 5}]', "item 1: columns must be"),
+    ],
+)
 def test_the_command_names_the_line_and_imports_nothing(tmp_path, text, problem):
     path = write(tmp_path, "bad.txt", text)
     with pytest.raises(CommandError, match=problem):
@@ -100,23 +112,34 @@ def test_chain_status_says_stale_since_and_exits_1(settings):
     settings.CHAIN_SOURCE = "koios"
     epoch_stake_import(epoch=512, pool_id=POOL, rows=[StakeRow(A, 5)], source="koios")
     since = timezone.now() - timedelta(hours=3)
-    ChainSyncState.objects.create(id=1, source="koios", last_success_at=since - timedelta(hours=1),
-                                  failing_since=since, last_error="Koios tip: server error 503")
+    ChainSyncState.objects.create(
+        id=1,
+        source="koios",
+        last_success_at=since - timedelta(hours=1),
+        failing_since=since,
+        last_error="Koios tip: server error 503",
+    )
     out = io.StringIO()
     with pytest.raises(SystemExit) as exited:
         call_command("chain_status", stdout=out)
     assert exited.value.code == 1
     assert out.getvalue().strip() == (
         f"chain source: koios, newest epoch 512 (1 delegator); STALE since "
-        f"{since.astimezone(UTC):%Y-%m-%d %H:%M} UTC: Koios tip: server error 503")
+        f"{since.astimezone(UTC):%Y-%m-%d %H:%M} UTC: Koios tip: server error 503"
+    )
 
 
 def test_the_admin_shows_the_history_and_the_sources_state(operator_browser, settings):
     settings.CHAIN_SOURCE = "koios"
-    epoch_stake_import(epoch=512, pool_id=POOL, rows=[StakeRow(a, int(v)) for a, v in
-                                                      distribution(3)], source="koios")
-    ChainSyncState.objects.create(id=1, source="koios", failing_since=timezone.now(),
-                                  last_error="Koios tip: server error 503")
+    epoch_stake_import(
+        epoch=512,
+        pool_id=POOL,
+        rows=[StakeRow(a, int(v)) for a, v in distribution(3)],
+        source="koios",
+    )
+    ChainSyncState.objects.create(
+        id=1, source="koios", failing_since=timezone.now(), last_error="Koios tip: server error 503"
+    )
     page = operator_browser.get("/accounts/admin/accounts/epochstakeimport/")
     assert page.status_code == 200
     text = page.content.decode()
@@ -126,26 +149,26 @@ def test_the_admin_shows_the_history_and_the_sources_state(operator_browser, set
     # Read-only: no adding, changing or deleting rows of the history.
     assert operator_browser.get("/accounts/admin/accounts/epochstake/add/").status_code == 403
     row = EpochStake.objects.first()
-    deleted = operator_browser.post(f"/accounts/admin/accounts/epochstake/{row.pk}/delete/",
-                                    {"post": "yes"})
+    deleted = operator_browser.post(
+        f"/accounts/admin/accounts/epochstake/{row.pk}/delete/", {"post": "yes"}
+    )
     assert deleted.status_code == 403 and EpochStake.objects.filter(pk=row.pk).exists()
 
 
 def test_the_admin_imports_a_file(operator_browser):
     url = "/accounts/admin/accounts/epochstakeimport/import/"
     assert operator_browser.get(url).status_code == 200
-    upload = SimpleUploadedFile("stake.csv", f"stake_address,epoch,lovelace\n{A},512,10\n"
-                                .encode())
+    upload = SimpleUploadedFile("stake.csv", f"stake_address,epoch,lovelace\n{A},512,10\n".encode())
     done = operator_browser.post(url, {"file": upload})
     assert done.status_code == 302
     assert EpochStakeImport.objects.get(epoch=512).delegators == 1
 
 
 def test_the_admin_shows_a_bad_file_on_the_form(operator_browser):
-    upload = SimpleUploadedFile("stake.csv", f"stake_address,epoch,lovelace\n{A},512,x\n"
-                                .encode())
-    page = operator_browser.post("/accounts/admin/accounts/epochstakeimport/import/",
-                                 {"file": upload})
+    upload = SimpleUploadedFile("stake.csv", f"stake_address,epoch,lovelace\n{A},512,x\n".encode())
+    page = operator_browser.post(
+        "/accounts/admin/accounts/epochstakeimport/import/", {"file": upload}
+    )
     assert page.status_code == 200
     assert "stake.csv: line 2: not an amount of lovelace: &#x27;x&#x27;" in page.content.decode()
     assert not EpochStakeImport.objects.exists()

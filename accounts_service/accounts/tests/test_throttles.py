@@ -28,21 +28,32 @@ def rates(settings):
     """Small limits; NUM_PROXIES as configured (no TRUSTED_PROXY_COUNT: 0), or `proxies`."""
     from accounts.throttles import FailOpenRateThrottle
 
-    def configure(*, proxies: int | None = None, login: str = "3/min",
-                  login_email: str = "1000/min", register: str = "1000/min") -> None:
+    def configure(
+        *,
+        proxies: int | None = None,
+        login: str = "3/min",
+        login_email: str = "1000/min",
+        register: str = "1000/min",
+    ) -> None:
         overrides = {} if proxies is None else {"NUM_PROXIES": proxies}
         settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK, **overrides,
-            "DEFAULT_THROTTLE_RATES": {"login": login, "login_email": login_email,
-                                       "register": register}}
+            **settings.REST_FRAMEWORK,
+            **overrides,
+            "DEFAULT_THROTTLE_RATES": {
+                "login": login,
+                "login_email": login_email,
+                "register": register,
+            },
+        }
         FailOpenRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
     yield configure
     FailOpenRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
 
-def token_attempt(api, *, forwarded_for: str | None = None, remote: str = "192.0.2.10",
-                  email: str | None = None) -> int:
+def token_attempt(
+    api, *, forwarded_for: str | None = None, remote: str = "192.0.2.10", email: str | None = None
+) -> int:
     headers = {"REMOTE_ADDR": remote}
     if forwarded_for is not None:
         headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
@@ -58,10 +69,16 @@ def test_with_no_trusted_proxy_a_forged_forwarded_for_does_not_escape_the_thrott
 
 def test_with_no_trusted_proxy_a_forged_forwarded_for_does_not_escape_registration(api, rates):
     rates(register="2/min")
-    codes = [api.post("/accounts/api/register/",
-                      {"email": f"r{i}@example.org", "password": PASSWORD}, format="json",
-                      REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}"
-                      ).status_code for i in range(3)]
+    codes = [
+        api.post(
+            "/accounts/api/register/",
+            {"email": f"r{i}@example.org", "password": PASSWORD},
+            format="json",
+            REMOTE_ADDR="192.0.2.10",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        ).status_code
+        for i in range(3)
+    ]
     assert codes == [201, 201, 429]
 
 
@@ -76,8 +93,10 @@ def test_behind_one_proxy_each_client_is_throttled_on_its_own(api, rates):
 def test_behind_one_proxy_only_the_entry_the_proxy_appended_counts(api, rates):
     rates(proxies=1)
     # The client forges entries on the left; the ingress appends the address it saw.
-    codes = [token_attempt(api, remote=INGRESS, forwarded_for=f"198.51.100.{i}, 203.0.113.1")
-             for i in range(4)]
+    codes = [
+        token_attempt(api, remote=INGRESS, forwarded_for=f"198.51.100.{i}, 203.0.113.1")
+        for i in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
 
 
@@ -85,10 +104,12 @@ def admin_failures(client: Client, *, forwarded_for: str, n: int) -> list[bool]:
     """Whether each of n failed admin sign-ins (another email each) was refused as throttled."""
     refused = []
     for _ in range(n):
-        response = client.post("/accounts/admin/login/",
-                               {"username": f"{uuid.uuid4().hex[:8]}@example.org",
-                                "password": "wrong"},
-                               REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR=forwarded_for)
+        response = client.post(
+            "/accounts/admin/login/",
+            {"username": f"{uuid.uuid4().hex[:8]}@example.org", "password": "wrong"},
+            REMOTE_ADDR=INGRESS,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
         assert response.status_code == 200
         refused.append(b"Too many failed sign-ins" in response.content)
     return refused
@@ -106,43 +127,53 @@ def test_behind_one_proxy_the_admin_form_locks_out_one_client_not_every_operator
 def test_with_no_trusted_proxy_the_admin_form_counts_by_the_peer_address(rates):
     rates(login="2/min")
     client = Client()
-    refused = [admin_failures(client, forwarded_for=f"198.51.100.{i}", n=1)[0]
-               for i in range(3)]
+    refused = [admin_failures(client, forwarded_for=f"198.51.100.{i}", n=1)[0] for i in range(3)]
     assert refused == [False, False, True]
 
 
 @pytest.fixture
 def cache_away(settings):
     """The cache on a Redis address where nothing listens: what a stopped Redis looks like."""
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{free_port()}/1",
-        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/1",
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+        }
+    }
 
 
 def test_sign_in_and_registration_work_unthrottled_while_the_cache_is_away(
-        api, delegator, rates, cache_away, caplog):
+    api, delegator, rates, cache_away, caplog
+):
     rates()
     caplog.set_level(logging.WARNING, logger="accounts.throttles")
-    registered = api.post("/accounts/api/register/",
-                          {"email": "during@example.org", "password": PASSWORD}, format="json")
+    registered = api.post(
+        "/accounts/api/register/",
+        {"email": "during@example.org", "password": PASSWORD},
+        format="json",
+    )
     assert registered.status_code == 201, registered.content
-    signed_in = api.post("/accounts/api/token/", {"email": delegator.email,
-                                                  "password": PASSWORD}, format="json")
+    signed_in = api.post(
+        "/accounts/api/token/", {"email": delegator.email, "password": PASSWORD}, format="json"
+    )
     assert signed_in.status_code == 200, signed_in.content
     assert token_attempt(api, email=delegator.email) == 401
     assert "cache is unavailable" in caplog.text
 
 
-def test_the_sign_in_forms_work_while_the_cache_is_away(client, delegator, rates, cache_away,
-                                                        caplog):
+def test_the_sign_in_forms_work_while_the_cache_is_away(
+    client, delegator, rates, cache_away, caplog
+):
     rates()
     caplog.set_level(logging.WARNING, logger="accounts.signin")
-    wrong = client.post("/accounts/api/auth/login/", {"username": delegator.email,
-                                                      "password": "wrong"})
+    wrong = client.post(
+        "/accounts/api/auth/login/", {"username": delegator.email, "password": "wrong"}
+    )
     assert wrong.status_code == 200 and b"Too many failed" not in wrong.content
-    right = client.post("/accounts/api/auth/login/", {"username": delegator.email,
-                                                      "password": PASSWORD})
+    right = client.post(
+        "/accounts/api/auth/login/", {"username": delegator.email, "password": PASSWORD}
+    )
     assert right.status_code == 302
     assert "cache is unavailable" in caplog.text
 

@@ -31,8 +31,16 @@ class CauseOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Cause
-        fields = ["id", "title", "description", "url", "image_url", "is_active", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "title",
+            "description",
+            "url",
+            "image_url",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -53,19 +61,24 @@ class CauseListApi(APIView):
             return [IsAuthenticated(), IsOperator()]
         return [IsAuthenticated()]
 
-    @extend_schema(parameters=[OpenApiParameter("include_inactive", bool,
-                               description="operators only")],
-                   responses={200: CauseOutput(many=True)}, summary="Causes")
+    @extend_schema(
+        parameters=[OpenApiParameter("include_inactive", bool, description="operators only")],
+        responses={200: CauseOutput(many=True)},
+        summary="Causes",
+    )
     def get(self, request: Request) -> Response:
-        include_inactive = (request.query_params.get("include_inactive") == "true"
-                            and getattr(request.user, "is_operator", False))
+        include_inactive = request.query_params.get("include_inactive") == "true" and getattr(
+            request.user, "is_operator", False
+        )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            selectors.cause_list(include_inactive=include_inactive), request, view=self)
+            selectors.cause_list(include_inactive=include_inactive), request, view=self
+        )
         return paginator.get_paginated_response(CauseOutput(page, many=True).data)
 
-    @extend_schema(request=CauseInput, responses={201: CauseOutput},
-                   summary="Create a cause (operators)")
+    @extend_schema(
+        request=CauseInput, responses={201: CauseOutput}, summary="Create a cause (operators)"
+    )
     def post(self, request: Request) -> Response:
         serializer = CauseInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -83,11 +96,15 @@ class CauseDetailApi(APIView):
     def get(self, request: Request, cause_id: uuid.UUID) -> Response:
         return Response(CauseOutput(selectors.cause_get(cause_id=cause_id)).data)
 
-    @extend_schema(request=CauseInput(partial=True), responses={200: CauseOutput},
-                   summary="Change a cause; deactivate rather than delete (operators)")
+    @extend_schema(
+        request=CauseInput(partial=True),
+        responses={200: CauseOutput},
+        summary="Change a cause; deactivate rather than delete (operators)",
+    )
     def patch(self, request: Request, cause_id: uuid.UUID) -> Response:
         cause = selectors.cause_get(cause_id=cause_id)
         serializer = CauseInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        return Response(CauseOutput(services.cause_update(cause=cause,
-                                                 **serializer.validated_data)).data)
+        return Response(
+            CauseOutput(services.cause_update(cause=cause, **serializer.validated_data)).data
+        )

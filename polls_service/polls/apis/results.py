@@ -21,14 +21,15 @@ class CauseResultOutput(serializers.Serializer):
     title = serializers.CharField()
     points = serializers.IntegerField()
     voters = serializers.IntegerField()
-    share = serializers.DecimalField(max_digits=7, decimal_places=6,
-                                     help_text="points / total points")
-    payout_lovelace = serializers.IntegerField(allow_null=True,
-                                               help_text="set once the poll is finalized")
+    share = serializers.DecimalField(
+        max_digits=7, decimal_places=6, help_text="points / total points"
+    )
+    payout_lovelace = serializers.IntegerField(
+        allow_null=True, help_text="set once the poll is finalized"
+    )
     payout_ada = serializers.SerializerMethodField()
 
-    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6,
-                                                  allow_null=True))
+    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True))
     def get_payout_ada(self, result: selectors.CauseResult) -> str | None:
         if result.payout_lovelace is None:
             return None
@@ -45,34 +46,48 @@ class PollResultsOutput(serializers.Serializer):
     ballots = serializers.IntegerField()
     ballots_digest = serializers.CharField(allow_null=True)
     receipts_digest = serializers.CharField(
-        allow_null=True, help_text="once final: the digest of the counted ballots' receipts "
-        "(listed by voting_service at /voting/api/polls/<id>/receipts/)")
+        allow_null=True,
+        help_text="once final: the digest of the counted ballots' receipts "
+        "(listed by voting_service at /voting/api/polls/<id>/receipts/)",
+    )
     computed_at = serializers.DateTimeField(allow_null=True)
     finalized_at = serializers.DateTimeField(allow_null=True)
     no_payouts = serializers.BooleanField(
-        help_text="finalized, but nobody allocated points, so nothing is paid out")
+        help_text="finalized, but nobody allocated points, so nothing is paid out"
+    )
     message = serializers.CharField()
     causes = CauseResultOutput(many=True)
     power_formula = serializers.CharField(
         help_text="the formula voting power was computed with (points, stake, sqrt_stake or "
-        "stake_x_loyalty)")
+        "stake_x_loyalty)"
+    )
     snapshot_epoch = serializers.IntegerField(
-        allow_null=True, help_text="the epoch whose stake distribution counted; null until "
-        "the poll opens")
+        allow_null=True,
+        help_text="the epoch whose stake distribution counted; null until the poll opens",
+    )
     eligible = serializers.IntegerField(
-        allow_null=True, help_text="how many delegators have voting power in this poll; null "
-        "until voting says")
+        allow_null=True,
+        help_text="how many delegators have voting power in this poll; null until voting says",
+    )
     total_power = serializers.IntegerField(
-        allow_null=True, help_text="the sum of their frozen voting power (`total_points` is "
-        "how much of it was allocated); null until voting says")
+        allow_null=True,
+        help_text="the sum of their frozen voting power (`total_points` is "
+        "how much of it was allocated); null until voting says",
+    )
 
 
 class PollResultsApi(APIView):
-    @extend_schema(responses={200: PollResultsOutput, 403: OpenApiResponse(
-                       description="not shown now; `detail` says why and when they will be")},
-                   summary="A poll's results: the live tally while it is open (if it shows "
-                   "results live), the final points and payouts once finalized. 403 with the "
-                   "reason while they are not shown.")
+    @extend_schema(
+        responses={
+            200: PollResultsOutput,
+            403: OpenApiResponse(
+                description="not shown now; `detail` says why and when they will be"
+            ),
+        },
+        summary="A poll's results: the live tally while it is open (if it shows "
+        "results live), the final points and payouts once finalized. 403 with the "
+        "reason while they are not shown.",
+    )
     def get(self, request: Request, poll_id: uuid.UUID) -> Response:
         poll = selectors.poll_get(poll_id=poll_id, include_drafts=is_operator(request))
         return Response(PollResultsOutput(selectors.poll_results(poll=poll)).data)

@@ -11,8 +11,11 @@ from ..models import AccountReplica
 
 def account_standing(account_id: uuid.UUID) -> Standing | None:
     """Role and active flag from the replica of accounts (settings.ACCOUNT_STANDING)."""
-    row = (AccountReplica.objects.filter(pk=account_id)
-           .values_list("role", "is_active", "is_deleted").first())
+    row = (
+        AccountReplica.objects.filter(pk=account_id)
+        .values_list("role", "is_active", "is_deleted")
+        .first()
+    )
     if row is None:
         return None
     role, is_active, is_deleted = row

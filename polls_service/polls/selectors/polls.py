@@ -15,8 +15,10 @@ from ..models import Poll, PollCause, PollStatus
 def poll_list(*, include_drafts: bool, status: str | None = None) -> QuerySet[Poll]:
     """Polls, newest opening first, with their causes in display order."""
     qs = Poll.objects.prefetch_related(
-        Prefetch("poll_causes", queryset=PollCause.objects.select_related("cause")
-                 .order_by("position"))).order_by("-opens_at", "-created_at", "id")
+        Prefetch(
+            "poll_causes", queryset=PollCause.objects.select_related("cause").order_by("position")
+        )
+    ).order_by("-opens_at", "-created_at", "id")
     if not include_drafts:
         qs = qs.exclude(status=PollStatus.DRAFT)
     if status is not None:

@@ -14,7 +14,15 @@ from ..models import AccountReplica
 def accounts_apply_states(*, states: Sequence[tuple[AccountState, int]]) -> set[uuid.UUID]:
     """Many account states (with their versions) at once, each stored only if newer than the
     replica's: an epoch's accrual republishes every account. Returns the accounts that changed."""
-    return replica_apply_many(AccountReplica, [
-        ReplicaState(pk=state.id, version=version, deleted=state.deleted,
-                     fields={"role": state.role, "is_active": state.is_active})
-        for state, version in states])
+    return replica_apply_many(
+        AccountReplica,
+        [
+            ReplicaState(
+                pk=state.id,
+                version=version,
+                deleted=state.deleted,
+                fields={"role": state.role, "is_active": state.is_active},
+            )
+            for state, version in states
+        ],
+    )

@@ -15,21 +15,35 @@ def cause_check_deactivation(*, cause: Cause, is_active: bool) -> None:
     it points, and a scheduled poll must keep only active causes to open."""
     if is_active or cause.pk is None:
         return
-    poll = (Poll.objects.filter(poll_causes__cause=cause,
-                                status__in=(PollStatus.SCHEDULED, PollStatus.OPEN))
-            .order_by("opens_at").first())
+    poll = (
+        Poll.objects.filter(
+            poll_causes__cause=cause, status__in=(PollStatus.SCHEDULED, PollStatus.OPEN)
+        )
+        .order_by("opens_at")
+        .first()
+    )
     if poll is not None:
-        hint = ("remove it from that poll first" if poll.status == PollStatus.SCHEDULED
-                else "deactivate it after the poll closes")
-        raise ValidationError({"is_active": [
-            f"“{cause.title}” is on offer in the {poll.status} poll “{poll.title}”: {hint}."]})
+        hint = (
+            "remove it from that poll first"
+            if poll.status == PollStatus.SCHEDULED
+            else "deactivate it after the poll closes"
+        )
+        raise ValidationError(
+            {
+                "is_active": [
+                    f"“{cause.title}” is on offer in the {poll.status} poll “{poll.title}”: {hint}."
+                ]
+            }
+        )
 
 
 @transaction.atomic
-def cause_create(*, title: str, description: str = "", url: str = "", image_url: str = "",
-                 is_active: bool = True) -> Cause:
-    cause = Cause(title=title, description=description, url=url, image_url=image_url,
-                  is_active=is_active)
+def cause_create(
+    *, title: str, description: str = "", url: str = "", image_url: str = "", is_active: bool = True
+) -> Cause:
+    cause = Cause(
+        title=title, description=description, url=url, image_url=image_url, is_active=is_active
+    )
     cause.full_clean()
     cause.save()
     return cause

@@ -23,8 +23,15 @@ from ..models import MAX_LOVELACE, Cause, Poll, PollCause, PollStatus, ResultsVi
 from ..signals import causes_batch
 from .power import POWER_DEFAULTS, POWER_FIELDS, refuse_in_open_mode, validate_power
 
-POLL_FIELDS = ("title", "description", "fund_lovelace", "opens_at", "closes_at",
-               "results_visibility", *POWER_FIELDS)
+POLL_FIELDS = (
+    "title",
+    "description",
+    "fund_lovelace",
+    "opens_at",
+    "closes_at",
+    "results_visibility",
+    *POWER_FIELDS,
+)
 _TEXT_FIELDS = frozenset({"title", "description"})
 # What may still change in each state: the offer (causes, fund, times, visibility, voting power)
 # is fixed once voters can see it, the wording is not; finalized and cancelled are terminal.
@@ -74,8 +81,7 @@ def _validate_values(values: dict[str, Any]) -> None:
         if values["opens_at"] >= values["closes_at"]:
             errors["closes_at"] = ["The poll must close after it opens."]
     if values.get("results_visibility") not in ResultsVisibility.values:
-        errors["results_visibility"] = [
-            f"Use one of: {', '.join(ResultsVisibility.values)}."]
+        errors["results_visibility"] = [f"Use one of: {', '.join(ResultsVisibility.values)}."]
     validate_power(values, errors)
     if errors:
         raise ValidationError(errors)
@@ -87,8 +93,9 @@ def _load_causes(refs: Iterable[CauseRef], *, lock: bool) -> list[Cause]:
     ids = [_cause_id(ref) for ref in refs]
     duplicates = {str(i) for i in ids if ids.count(i) > 1}
     if duplicates:
-        raise ValidationError({"causes": [f"Cause {d} is listed twice." for d in
-                                          sorted(duplicates)]})
+        raise ValidationError(
+            {"causes": [f"Cause {d} is listed twice." for d in sorted(duplicates)]}
+        )
     queryset = Cause.objects.filter(pk__in=ids)
     found = {c.pk: c for c in (queryset.select_for_update() if lock else queryset)}
     missing = [str(i) for i in ids if i not in found]
@@ -97,21 +104,31 @@ def _load_causes(refs: Iterable[CauseRef], *, lock: bool) -> list[Cause]:
     causes = [found[i] for i in ids]
     inactive = [c for c in causes if not c.is_active]
     if inactive:
-        raise ValidationError({"causes": [
-            f"“{c.title}” is inactive; reactivate it to offer it in a poll." for c in inactive]})
+        raise ValidationError(
+            {
+                "causes": [
+                    f"“{c.title}” is inactive; reactivate it to offer it in a poll."
+                    for c in inactive
+                ]
+            }
+        )
     return causes
 
 
-def _validate_schedulable(*, closes_at: datetime, causes: Sequence[Cause], now: datetime
-                          ) -> None:
+def _validate_schedulable(*, closes_at: datetime, causes: Sequence[Cause], now: datetime) -> None:
     errors: dict[str, list[str]] = {}
     active = [c for c in causes if c.is_active]
     if len(active) < MIN_CAUSES_TO_SCHEDULE:
-        errors["causes"] = [f"A poll needs at least {MIN_CAUSES_TO_SCHEDULE} active causes to be "
-                            f"scheduled; it has {len(active)}."]
+        errors["causes"] = [
+            f"A poll needs at least {MIN_CAUSES_TO_SCHEDULE} active causes to be "
+            f"scheduled; it has {len(active)}."
+        ]
     elif len(active) < len(causes):
-        errors["causes"] = ["Every cause on offer must be active: remove or reactivate "
-                            + ", ".join(f"“{c.title}”" for c in causes if not c.is_active) + "."]
+        errors["causes"] = [
+            "Every cause on offer must be active: remove or reactivate "
+            + ", ".join(f"“{c.title}”" for c in causes if not c.is_active)
+            + "."
+        ]
     if closes_at <= now:
         errors["closes_at"] = ["The poll must close in the future to be scheduled."]
     if errors:
@@ -122,8 +139,9 @@ def _current_causes(poll: Poll) -> list[Cause]:
     return list(Cause.objects.filter(poll_entries__poll=poll).order_by("poll_entries__position"))
 
 
-def poll_check_changes(*, poll: Poll | None, changes: dict[str, Any], lock: bool = False
-                       ) -> list[Cause] | None:
+def poll_check_changes(
+    *, poll: Poll | None, changes: dict[str, Any], lock: bool = False
+) -> list[Cause] | None:
     """Every rule a change (or, with `poll=None`, a new poll) must meet, without writing.
     Returns the new causes if `changes` has any. The admin's forms call it to show errors next
     to their fields; the services below call it before they write."""
@@ -132,19 +150,25 @@ def poll_check_changes(*, poll: Poll | None, changes: dict[str, Any], lock: bool
         raise TypeError(f"not poll fields: {sorted(unknown)}")
     if poll is not None:
         current = {name: getattr(poll, name) for name in POLL_FIELDS}
-        changed = {name for name, value in changes.items()
-                   if name != "causes" and value != current[name]}
+        changed = {
+            name for name, value in changes.items() if name != "causes" and value != current[name]
+        }
         if "causes" in changes and [_cause_id(c) for c in changes["causes"]] != poll.cause_ids():
             changed.add("causes")
         refused = sorted(changed - CHANGEABLE[PollStatus(poll.status)])
         if refused:
-            reason = ("A {status} poll cannot be changed." if poll.is_terminal else
-                      "This cannot change once the poll is {status}.")
-            raise ValidationError({name: [reason.format(status=poll.status)]
-                                   for name in refused})
+            reason = (
+                "A {status} poll cannot be changed."
+                if poll.is_terminal
+                else "This cannot change once the poll is {status}."
+            )
+            raise ValidationError({name: [reason.format(status=poll.status)] for name in refused})
     else:
-        current = {"description": "", "results_visibility": ResultsVisibility.LIVE,
-                   **POWER_DEFAULTS}
+        current = {
+            "description": "",
+            "results_visibility": ResultsVisibility.LIVE,
+            **POWER_DEFAULTS,
+        }
         changed = set(changes) - {"causes"}
     values = {**current, **{k: v for k, v in changes.items() if k != "causes"}}
     _validate_values(values)
@@ -152,9 +176,11 @@ def poll_check_changes(*, poll: Poll | None, changes: dict[str, Any], lock: bool
     causes = _load_causes(changes["causes"], lock=lock) if "causes" in changes else None
     if poll is not None and poll.status == PollStatus.SCHEDULED:
         # A scheduled poll must stay schedulable through its changes.
-        _validate_schedulable(closes_at=values["closes_at"],
-                              causes=causes if causes is not None else _current_causes(poll),
-                              now=timezone.now())
+        _validate_schedulable(
+            closes_at=values["closes_at"],
+            causes=causes if causes is not None else _current_causes(poll),
+            now=timezone.now(),
+        )
     return causes
 
 
@@ -171,16 +197,31 @@ def _locked(poll: Poll) -> Poll:
 
 
 @transaction.atomic
-def poll_create(*, title: str, fund_lovelace: int, opens_at: datetime, closes_at: datetime,
-                description: str = "", results_visibility: str = ResultsVisibility.LIVE,
-                causes: Sequence[CauseRef] = (), **power: Any) -> Poll:
+def poll_create(
+    *,
+    title: str,
+    fund_lovelace: int,
+    opens_at: datetime,
+    closes_at: datetime,
+    description: str = "",
+    results_visibility: str = ResultsVisibility.LIVE,
+    causes: Sequence[CauseRef] = (),
+    **power: Any,
+) -> Poll:
     """A new poll, in draft. `power`: any of POWER_FIELDS (their defaults otherwise)."""
     unknown = set(power) - set(POWER_FIELDS)
     if unknown:
         raise TypeError(f"not poll fields: {sorted(unknown)}")
-    values = {"title": title, "description": description, "fund_lovelace": fund_lovelace,
-              "opens_at": opens_at, "closes_at": closes_at,
-              "results_visibility": results_visibility, **POWER_DEFAULTS, **power}
+    values = {
+        "title": title,
+        "description": description,
+        "fund_lovelace": fund_lovelace,
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "results_visibility": results_visibility,
+        **POWER_DEFAULTS,
+        **power,
+    }
     offered = poll_check_changes(poll=None, changes={**values, "causes": causes}, lock=True)
     poll = Poll(**values)
     poll.full_clean(exclude=["causes"])
@@ -213,11 +254,17 @@ def poll_update(*, poll: Poll, **changes: Any) -> Poll:
 
 def _refuse_transition(poll: Poll, action: str, allowed: Sequence[str], hint: str = "") -> None:
     if poll.status not in allowed:
-        states = " or ".join([", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1
-                             else allowed)
-        raise ValidationError({"status": [
-            f"Only a {states} poll can be {action}; this one is {poll.status}."
-            + (f" {hint}" if hint else "")]})
+        states = " or ".join(
+            [", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1 else allowed
+        )
+        raise ValidationError(
+            {
+                "status": [
+                    f"Only a {states} poll can be {action}; this one is {poll.status}."
+                    + (f" {hint}" if hint else "")
+                ]
+            }
+        )
 
 
 @transaction.atomic
@@ -225,8 +272,11 @@ def poll_schedule(*, poll: Poll) -> Poll:
     """draft -> scheduled: from then on the scheduler opens it at opens_at."""
     poll = _locked(poll)
     _refuse_transition(poll, "scheduled", [PollStatus.DRAFT])
-    causes = list(Cause.objects.select_for_update().filter(poll_entries__poll=poll)
-                  .order_by("poll_entries__position"))
+    causes = list(
+        Cause.objects.select_for_update()
+        .filter(poll_entries__poll=poll)
+        .order_by("poll_entries__position")
+    )
     _validate_schedulable(closes_at=poll.closes_at, causes=causes, now=timezone.now())
     # A draft made in chain mode cannot go ahead in the open mode: nobody's stake is known.
     refuse_in_open_mode({f: getattr(poll, f) for f in POWER_FIELDS}, chosen=set(POWER_FIELDS))
@@ -245,12 +295,10 @@ def poll_close(*, poll: Poll) -> Poll:
     from .results import poll_finalize_if_ready
 
     poll = _locked(poll)
-    _refuse_transition(poll, "closed", [PollStatus.OPEN],
-                       "Cancel a poll that has not opened yet.")
+    _refuse_transition(poll, "closed", [PollStatus.OPEN], "Cancel a poll that has not opened yet.")
     requested = timezone.now() + timedelta(seconds=settings.POLL_CLOSE_GRACE_SECONDS)
     # The check constraint wants opens_at < closes_at, even when closed the instant it opened.
-    poll.closes_at = min(poll.closes_at,
-                         max(requested, poll.opens_at + timedelta(microseconds=1)))
+    poll.closes_at = min(poll.closes_at, max(requested, poll.opens_at + timedelta(microseconds=1)))
     poll.status = PollStatus.CLOSING
     poll.save(update_fields=["status", "closes_at", "updated_at"])
     poll_finalize_if_ready(poll_id=poll.pk)
@@ -261,8 +309,7 @@ def poll_close(*, poll: Poll) -> Poll:
 @transaction.atomic
 def poll_cancel(*, poll: Poll) -> Poll:
     poll = _locked(poll)
-    _refuse_transition(poll, "cancelled", [PollStatus.DRAFT, PollStatus.SCHEDULED,
-                                           PollStatus.OPEN])
+    _refuse_transition(poll, "cancelled", [PollStatus.DRAFT, PollStatus.SCHEDULED, PollStatus.OPEN])
     poll.status = PollStatus.CANCELLED
     poll.save(update_fields=["status", "updated_at"])
     return poll

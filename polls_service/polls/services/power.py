@@ -22,13 +22,18 @@ from shared_events.kit.epochs import epoch_at
 from ..models import MAX_LOVELACE
 
 POWER_FIELDS = ("power_formula", "min_stake_lovelace", "cap_percent", "snapshot_epoch")
-POWER_DEFAULTS: dict[str, Any] = {"power_formula": PowerFormula.POINTS.value,
-                                  "min_stake_lovelace": 0, "cap_percent": None,
-                                  "snapshot_epoch": None}
+POWER_DEFAULTS: dict[str, Any] = {
+    "power_formula": PowerFormula.POINTS.value,
+    "min_stake_lovelace": 0,
+    "cap_percent": None,
+    "snapshot_epoch": None,
+}
 MAX_EPOCH = 2**31 - 1  # the column's limit; epochs are 5 days, so never near it
-NEEDS_A_CHAIN_SOURCE = ("needs a chain source: this platform runs in the open mode "
-                        "(CHAIN_SOURCE=none or OPEN_ELIGIBILITY=true), where nobody's stake "
-                        "is known and every active delegator votes with their points.")
+NEEDS_A_CHAIN_SOURCE = (
+    "needs a chain source: this platform runs in the open mode "
+    "(CHAIN_SOURCE=none or OPEN_ELIGIBILITY=true), where nobody's stake "
+    "is known and every active delegator votes with their points."
+)
 
 
 def opening_epoch(opens_at: datetime) -> int:
@@ -48,14 +53,15 @@ def validate_power(values: dict[str, Any], errors: dict[str, list[str]]) -> None
     minimum = values.get("min_stake_lovelace")
     if not _whole(minimum) or minimum < 0:
         errors["min_stake_lovelace"] = [
-            "The minimum stake must be a whole number of lovelace, 0 or more."]
+            "The minimum stake must be a whole number of lovelace, 0 or more."
+        ]
     elif minimum > MAX_LOVELACE:
-        errors["min_stake_lovelace"] = [
-            f"The minimum stake cannot exceed {MAX_LOVELACE} lovelace."]
+        errors["min_stake_lovelace"] = [f"The minimum stake cannot exceed {MAX_LOVELACE} lovelace."]
     cap = values.get("cap_percent")
     if cap is not None and (not _whole(cap) or not 1 <= cap <= 100):
         errors["cap_percent"] = [
-            "The cap is a whole percentage from 1 to 100 (or none, for no cap)."]
+            "The cap is a whole percentage from 1 to 100 (or none, for no cap)."
+        ]
     epoch = values.get("snapshot_epoch")
     opens_at = values.get("opens_at")
     if epoch is None:
@@ -69,7 +75,8 @@ def validate_power(values: dict[str, Any], errors: dict[str, list[str]]) -> None
             # then, so nobody could vote until it is.
             errors["snapshot_epoch"] = [
                 f"The snapshot epoch cannot be after the epoch the poll opens in ({latest}): "
-                "voting power is computed when the poll opens."]
+                "voting power is computed when the poll opens."
+            ]
 
 
 def refuse_in_open_mode(values: dict[str, Any], *, chosen: set[str]) -> None:

@@ -43,16 +43,17 @@ def tally_apply_state(*, state: TallyState, version: int) -> bool:
         version=version,
         deleted=state.deleted,
         fields={
-            "causes": [{"cause_id": c.cause_id, "points": c.points, "voters": c.voters}
-                       for c in state.causes],
+            "causes": [
+                {"cause_id": c.cause_id, "points": c.points, "voters": c.voters}
+                for c in state.causes
+            ],
             "ballots": state.ballots,
             "total_points": state.total_points,
             "final": state.final,
             "ballots_digest": state.ballots_digest or "",
             "receipts_digest": state.receipts_digest or "",
             "computed_at": datetime.fromisoformat(state.computed_at),
-            "closes_at": (datetime.fromisoformat(state.closes_at)
-                          if state.closes_at else None),
+            "closes_at": (datetime.fromisoformat(state.closes_at) if state.closes_at else None),
             "power_formula": state.power_formula or "",
             "snapshot_epoch": state.snapshot_epoch,
             "eligible": state.eligible,
@@ -95,8 +96,10 @@ def _check_power(poll: Poll, tally: TallyReplica) -> None:
     for name, counted in said.items():
         own = getattr(poll, name)
         if counted is not None and own is not None and counted != own:
-            raise TallyMismatch(f"the final tally of poll {poll.pk} was counted with "
-                                f"{name} {counted}, but the poll's is {own}")
+            raise TallyMismatch(
+                f"the final tally of poll {poll.pk} was counted with "
+                f"{name} {counted}, but the poll's is {own}"
+            )
 
 
 def _finalize(poll: Poll, tally: TallyReplica) -> None:
@@ -104,21 +107,33 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
     counted = tally.points_by_cause()
     strangers = sorted(set(counted) - {str(c) for c in offered})
     if strangers:
-        raise TallyMismatch(f"the final tally of poll {poll.pk} counts causes the poll does "
-                            f"not offer: {', '.join(strangers)}")
+        raise TallyMismatch(
+            f"the final tally of poll {poll.pk} counts causes the poll does "
+            f"not offer: {', '.join(strangers)}"
+        )
     points = {cause: counted.get(str(cause), {}).get("points", 0) for cause in offered}
     total = sum(points.values())
     if total != tally.total_points:
-        raise TallyMismatch(f"the final tally of poll {poll.pk} says {tally.total_points} "
-                            f"points in all but its causes add up to {total}")
+        raise TallyMismatch(
+            f"the final tally of poll {poll.pk} says {tally.total_points} "
+            f"points in all but its causes add up to {total}"
+        )
     _check_power(poll, tally)
     payouts = split_fund(poll.fund_lovelace, points)
-    PollResult.objects.bulk_create([
-        PollResult(poll=poll, cause_id=cause, position=position, points=points[cause],
-                   voters=counted.get(str(cause), {}).get("voters", 0),
-                   share=share_of(points[cause], total), payout_lovelace=payouts[cause])
-        for position, cause in enumerate(offered)
-    ])
+    PollResult.objects.bulk_create(
+        [
+            PollResult(
+                poll=poll,
+                cause_id=cause,
+                position=position,
+                points=points[cause],
+                voters=counted.get(str(cause), {}).get("voters", 0),
+                share=share_of(points[cause], total),
+                payout_lovelace=payouts[cause],
+            )
+            for position, cause in enumerate(offered)
+        ]
+    )
     if tally.closes_at is not None:
         # What voting enforced (the check constraint wants it after opens_at; voting accepts
         # nothing before opens_at, so moving it there changes what counts in nothing).
@@ -133,5 +148,10 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
     poll.eligible_voters = tally.eligible
     poll.total_power = tally.total_power
     poll.save()
-    log.info("poll %s finalized: %d points from %d ballots, %s", poll.pk, total, tally.ballots,
-             "no payouts" if poll.no_payouts else f"{poll.fund_lovelace} lovelace paid out")
+    log.info(
+        "poll %s finalized: %d points from %d ballots, %s",
+        poll.pk,
+        total,
+        tally.ballots,
+        "no payouts" if poll.no_payouts else f"{poll.fund_lovelace} lovelace paid out",
+    )

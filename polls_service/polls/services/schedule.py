@@ -26,21 +26,26 @@ from .results import poll_finalize_if_ready
 BATCH_SIZE = 100
 
 
-def _advance(*, from_status: str, to_status: str, due: Q, now: datetime,
-             batch_size: int) -> list[uuid.UUID]:
+def _advance(
+    *, from_status: str, to_status: str, due: Q, now: datetime, batch_size: int
+) -> list[uuid.UUID]:
     moved: list[uuid.UUID] = []
     while True:
         # Short transactions: the lock lasts one batch, never the whole run.
         with transaction.atomic():
-            ids = list(Poll.objects.select_for_update(skip_locked=True)
-                       .filter(due, status=from_status).order_by("pk")
-                       .values_list("pk", flat=True)[:batch_size])
+            ids = list(
+                Poll.objects.select_for_update(skip_locked=True)
+                .filter(due, status=from_status)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
             if not ids:
                 return moved
             also = _snapshot_epochs(ids) if to_status == PollStatus.OPEN else {}
             # The guarded update(): a new version and event per poll, in this transaction.
             if not Poll.objects.filter(pk__in=ids, status=from_status).update(
-                    status=to_status, updated_at=now, **also):
+                status=to_status, updated_at=now, **also
+            ):
                 return moved
             if to_status == PollStatus.CLOSED:
                 for poll_id in ids:
@@ -54,22 +59,37 @@ def _advance(*, from_status: str, to_status: str, due: Q, now: datetime,
 def _snapshot_epochs(ids: list[uuid.UUID]) -> dict[str, Any]:
     """The snapshot_epoch column for polls about to open (locked): set where none was chosen."""
     unset = Poll.objects.filter(pk__in=ids, snapshot_epoch__isnull=True).values_list(
-        "pk", "opens_at")
+        "pk", "opens_at"
+    )
     whens = [When(pk=pk, then=Value(opening_epoch(opens_at))) for pk, opens_at in unset]
     if not whens:
         return {}
-    return {"snapshot_epoch": Case(*whens, default=F("snapshot_epoch"),
-                                   output_field=models.PositiveIntegerField())}
+    return {
+        "snapshot_epoch": Case(
+            *whens, default=F("snapshot_epoch"), output_field=models.PositiveIntegerField()
+        )
+    }
 
 
-def polls_open_and_close_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE
-                             ) -> dict[str, int]:
+def polls_open_and_close_due(
+    *, now: datetime | None = None, batch_size: int = BATCH_SIZE
+) -> dict[str, int]:
     """Open scheduled polls whose opens_at has passed, then close open polls whose closes_at
     has passed (so a poll whose whole window passed while nothing ran opens and closes in one
     run). Returns how many of each."""
     now = now or timezone.now()
-    opened = _advance(from_status=PollStatus.SCHEDULED, to_status=PollStatus.OPEN,
-                      due=Q(opens_at__lte=now), now=now, batch_size=batch_size)
-    closed = _advance(from_status=PollStatus.OPEN, to_status=PollStatus.CLOSED,
-                      due=Q(closes_at__lte=now), now=now, batch_size=batch_size)
+    opened = _advance(
+        from_status=PollStatus.SCHEDULED,
+        to_status=PollStatus.OPEN,
+        due=Q(opens_at__lte=now),
+        now=now,
+        batch_size=batch_size,
+    )
+    closed = _advance(
+        from_status=PollStatus.OPEN,
+        to_status=PollStatus.CLOSED,
+        due=Q(closes_at__lte=now),
+        now=now,
+        batch_size=batch_size,
+    )
     return {"opened": len(opened), "closed": len(closed)}

@@ -15,9 +15,13 @@ def assert_poll_events_carry_current_causes() -> None:
 
     problems = []
     for poll in Poll.objects.all():
-        row = (OutboxEvent.objects.filter(event_type__startswith="polls.poll.",
-                                          aggregate_id=str(poll.pk))
-               .order_by("-aggregate_version", "-seq").first())
+        row = (
+            OutboxEvent.objects.filter(
+                event_type__startswith="polls.poll.", aggregate_id=str(poll.pk)
+            )
+            .order_by("-aggregate_version", "-seq")
+            .first()
+        )
         published = json.loads(bytes(row.payload))["data"] if row else None
         if published != poll.event_state().to_dict():
             problems.append(f"poll {poll.pk} v{poll.version}: published {published}")

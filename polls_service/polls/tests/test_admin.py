@@ -39,23 +39,43 @@ def admin_client(client):
     return client
 
 
-def form_data(*, title="Round", fund="1000000", opens=None, closes=None,
-              visibility="live", causes=(), existing=(), formula="points", min_stake="0",
-              cap="", snapshot="") -> dict:
+def form_data(
+    *,
+    title="Round",
+    fund="1000000",
+    opens=None,
+    closes=None,
+    visibility="live",
+    causes=(),
+    existing=(),
+    formula="points",
+    min_stake="0",
+    cap="",
+    snapshot="",
+) -> dict:
     """The poll change form as a browser posts it: `existing` are (row id, cause, position,
     delete) of rows already there, `causes` new rows (cause, position); the voting power
     fields as the form shows them for a new poll unless given."""
     opens = opens or timezone.now() + timedelta(days=1)
     closes = closes or opens + timedelta(days=7)
-    data = {"title": title, "description": "", "fund_lovelace": fund,
-            "opens_at_0": opens.strftime("%Y-%m-%d"), "opens_at_1": opens.strftime("%H:%M:%S"),
-            "closes_at_0": closes.strftime("%Y-%m-%d"),
-            "closes_at_1": closes.strftime("%H:%M:%S"), "results_visibility": visibility,
-            "power_formula": formula, "min_stake_lovelace": min_stake, "cap_percent": cap,
-            "snapshot_epoch": snapshot,
-            "poll_causes-TOTAL_FORMS": str(len(existing) + len(causes)),
-            "poll_causes-INITIAL_FORMS": str(len(existing)),
-            "poll_causes-MIN_NUM_FORMS": "0", "poll_causes-MAX_NUM_FORMS": "1000"}
+    data = {
+        "title": title,
+        "description": "",
+        "fund_lovelace": fund,
+        "opens_at_0": opens.strftime("%Y-%m-%d"),
+        "opens_at_1": opens.strftime("%H:%M:%S"),
+        "closes_at_0": closes.strftime("%Y-%m-%d"),
+        "closes_at_1": closes.strftime("%H:%M:%S"),
+        "results_visibility": visibility,
+        "power_formula": formula,
+        "min_stake_lovelace": min_stake,
+        "cap_percent": cap,
+        "snapshot_epoch": snapshot,
+        "poll_causes-TOTAL_FORMS": str(len(existing) + len(causes)),
+        "poll_causes-INITIAL_FORMS": str(len(existing)),
+        "poll_causes-MIN_NUM_FORMS": "0",
+        "poll_causes-MAX_NUM_FORMS": "1000",
+    }
     rows = [(row_id, cause, position, delete) for row_id, cause, position, delete in existing]
     rows += [(None, cause, position, False) for cause, position in causes]
     for i, (row_id, cause, position, delete) in enumerate(rows):
@@ -93,8 +113,9 @@ def test_the_poll_list_filters_by_status(admin_client):
 
 def test_adding_a_poll_with_its_causes_is_one_service_call(admin_client):
     wells, schools = make_cause("Wells"), make_cause("Schools")
-    response = admin_client.post(f"{POLLS}add/", form_data(
-        title="Q4", causes=[(wells, 1), (schools, 0)]))
+    response = admin_client.post(
+        f"{POLLS}add/", form_data(title="Q4", causes=[(wells, 1), (schools, 0)])
+    )
     assert response.status_code == 302, errors_on_page(response)
     poll = Poll.objects.get(title="Q4")
     assert poll.status == "draft" and poll.cause_ids() == [schools.pk, wells.pk]
@@ -103,8 +124,9 @@ def test_adding_a_poll_with_its_causes_is_one_service_call(admin_client):
 
 def test_rule_breaks_are_shown_next_to_their_fields(admin_client):
     opens = timezone.now() + timedelta(days=1)
-    response = admin_client.post(f"{POLLS}add/", form_data(fund="0", opens=opens,
-                                                           closes=opens - timedelta(hours=1)))
+    response = admin_client.post(
+        f"{POLLS}add/", form_data(fund="0", opens=opens, closes=opens - timedelta(hours=1))
+    )
     assert response.status_code == 200
     errors = errors_on_page(response)
     assert "fund_lovelace" in errors
@@ -117,8 +139,10 @@ def test_an_inactive_or_repeated_cause_is_refused_in_the_inline(admin_client):
     response = admin_client.post(f"{POLLS}add/", form_data(causes=[(active, 0), (active, 1)]))
     assert response.status_code == 200 and "listed twice" in str(errors_on_page(response))
     poll = make_poll(causes=[active])
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
-        existing=existing_rows(poll), causes=[(Cause.objects.get(pk=retired.pk), 1)]))
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        form_data(existing=existing_rows(poll), causes=[(Cause.objects.get(pk=retired.pk), 1)]),
+    )
     assert response.status_code == 200
     assert "“Retired” is inactive" in errors_on_page(response)["inline"][0]
     assert poll.cause_ids() == [active.pk]
@@ -128,10 +152,18 @@ def test_changing_a_drafts_causes_in_the_inline_republishes_it_once(admin_client
     poll = make_poll(causes=3, title="Round")
     first, second, third = poll.poll_causes.order_by("position")
     events = len(poll_events(poll))
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
-        opens=poll.opens_at, closes=poll.closes_at,
-        existing=[(first.pk, first.cause, 2, False), (second.pk, second.cause, 0, True),
-                  (third.pk, third.cause, 1, False)]))
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        form_data(
+            opens=poll.opens_at,
+            closes=poll.closes_at,
+            existing=[
+                (first.pk, first.cause, 2, False),
+                (second.pk, second.cause, 0, True),
+                (third.pk, third.cause, 1, False),
+            ],
+        ),
+    )
     assert response.status_code == 302, errors_on_page(response)
     assert poll.cause_ids() == [third.cause_id, first.cause_id]
     assert len(poll_events(poll)) == events + 1
@@ -142,8 +174,10 @@ def test_a_scheduled_poll_keeps_two_causes(admin_client):
     poll = scheduled_poll(causes=2)
     rows = existing_rows(poll)
     rows[0] = (*rows[0][:3], True)
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
-        opens=poll.opens_at, closes=poll.closes_at, existing=rows))
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        form_data(opens=poll.opens_at, closes=poll.closes_at, existing=rows),
+    )
     assert response.status_code == 200
     assert "at least 2 active causes" in errors_on_page(response)["inline"][0]
     assert len(poll.cause_ids()) == 2
@@ -154,10 +188,18 @@ def test_once_open_the_fund_and_causes_are_read_only(admin_client):
     page = admin_client.get(f"{POLLS}{poll.pk}/change/")
     form = page.context["adminform"].form
     assert set(form.fields) == {"title", "description"}
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", {
-        "title": "After", "description": "", "fund_lovelace": "1",
-        "poll_causes-TOTAL_FORMS": "0", "poll_causes-INITIAL_FORMS": "0",
-        "poll_causes-MIN_NUM_FORMS": "0", "poll_causes-MAX_NUM_FORMS": "0"})
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        {
+            "title": "After",
+            "description": "",
+            "fund_lovelace": "1",
+            "poll_causes-TOTAL_FORMS": "0",
+            "poll_causes-INITIAL_FORMS": "0",
+            "poll_causes-MIN_NUM_FORMS": "0",
+            "poll_causes-MAX_NUM_FORMS": "0",
+        },
+    )
     assert response.status_code == 302
     poll.refresh_from_db()
     assert (poll.title, poll.fund_lovelace, len(poll.cause_ids())) == ("After", 1_000_000, 2)
@@ -166,8 +208,9 @@ def test_once_open_the_fund_and_causes_are_read_only(admin_client):
 def test_the_schedule_close_and_cancel_actions(admin_client):
     ready = make_poll(causes=2, title="Ready")
     lonely = make_poll(causes=1, title="Lonely")
-    response = admin_client.post(POLLS, {"action": "schedule",
-                                         "_selected_action": [ready.pk, lonely.pk]}, follow=True)
+    response = admin_client.post(
+        POLLS, {"action": "schedule", "_selected_action": [ready.pk, lonely.pk]}, follow=True
+    )
     texts = [str(m) for m in response.context["messages"]]
     assert "1 poll(s) scheduled." in texts
     assert any(t.startswith("“Lonely” not scheduled: A poll needs at least 2") for t in texts)
@@ -179,7 +222,8 @@ def test_the_schedule_close_and_cancel_actions(admin_client):
     admin_client.post(POLLS, {"action": "close", "_selected_action": [running.pk]})
     running.refresh_from_db()
     assert running.status == "closing" and running.closes_at <= timezone.now() + timedelta(
-        seconds=settings.POLL_CLOSE_GRACE_SECONDS)
+        seconds=settings.POLL_CLOSE_GRACE_SECONDS
+    )
 
     admin_client.post(POLLS, {"action": "cancel", "_selected_action": [ready.pk]})
     ready.refresh_from_db()
@@ -203,20 +247,21 @@ def test_causes_cannot_be_deleted_only_deactivated(admin_client):
     action_form = changelist.context["action_form"]  # None: no action at all
     offered = [name for name, _ in action_form.fields["action"].choices] if action_form else []
     assert "delete_selected" not in offered
-    admin_client.post("/polls/admin/polls/cause/", {"action": "delete_selected",
-                                                     "_selected_action": [cause.pk],
-                                                     "post": "yes"})
+    admin_client.post(
+        "/polls/admin/polls/cause/",
+        {"action": "delete_selected", "_selected_action": [cause.pk], "post": "yes"},
+    )
     cause.refresh_from_db()
     assert cause.title == "Wells" and cause.is_active
     assert len(poll_events(cause)) == events  # no deletion published either
 
 
 def finalized_poll():
-    poll = closed_poll(fund_lovelace=2_500_000, causes=[make_cause("Wells"),
-                                                       make_cause("Schools")])
+    poll = closed_poll(fund_lovelace=2_500_000, causes=[make_cause("Wells"), make_cause("Schools")])
     wells, schools = poll.causes.order_by("poll_entries__position")
-    apply_batch([tally_message(poll, 2, {wells: (3, 2), schools: (1, 1)}, final=True,
-                               digest="c" * 64)])
+    apply_batch(
+        [tally_message(poll, 2, {wells: (3, 2), schools: (1, 1)}, final=True, digest="c" * 64)]
+    )
     poll.refresh_from_db()
     assert poll.status == "finalized"
     return poll
@@ -238,11 +283,15 @@ def test_results_download_as_csv(admin_client):
     response = admin_client.get(f"{POLLS}{poll.pk}/results.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert [(r["cause"], r["points"], r["share"], r["payout_lovelace"], r["payout_ada"])
-            for r in rows] == [("Wells", "3", "0.750000", "1875000", "1.875000"),
-                               ("Schools", "1", "0.250000", "625000", "0.625000")]
-    from_action = admin_client.post(POLLS, {"action": "download_results",
-                                            "_selected_action": [poll.pk, make_poll().pk]})
+    assert [
+        (r["cause"], r["points"], r["share"], r["payout_lovelace"], r["payout_ada"]) for r in rows
+    ] == [
+        ("Wells", "3", "0.750000", "1875000", "1.875000"),
+        ("Schools", "1", "0.250000", "625000", "0.625000"),
+    ]
+    from_action = admin_client.post(
+        POLLS, {"action": "download_results", "_selected_action": [poll.pk, make_poll().pk]}
+    )
     assert from_action["Content-Disposition"] == 'attachment; filename="poll-results.csv"'
     assert from_action.content == response.content  # the draft has no results to add
 
@@ -255,15 +304,19 @@ def test_the_csv_needs_the_admin(client):
 def test_a_cause_on_offer_in_an_open_poll_cannot_be_deactivated_in_the_admin(admin_client):
     poll = open_poll()
     cause = poll.causes.first()
-    response = admin_client.post(f"/polls/admin/polls/cause/{cause.pk}/change/", {
-        "title": cause.title, "description": "", "url": "", "image_url": ""})
+    response = admin_client.post(
+        f"/polls/admin/polls/cause/{cause.pk}/change/",
+        {"title": cause.title, "description": "", "url": "", "image_url": ""},
+    )
     assert response.status_code == 200
     assert "deactivate it after the poll closes" in str(response.context["adminform"].form.errors)
     cause.refresh_from_db()
     assert cause.is_active
     services.poll_close(poll=poll)
-    response = admin_client.post(f"/polls/admin/polls/cause/{cause.pk}/change/", {
-        "title": cause.title, "description": "", "url": "", "image_url": ""})
+    response = admin_client.post(
+        f"/polls/admin/polls/cause/{cause.pk}/change/",
+        {"title": cause.title, "description": "", "url": "", "image_url": ""},
+    )
     assert response.status_code == 302
     cause.refresh_from_db()
     assert not cause.is_active
@@ -276,12 +329,18 @@ def test_a_rule_broken_by_a_concurrent_change_is_reported_not_a_500(admin_client
         raise ValidationError({"status": ["This cannot change once the poll is open."]})
 
     monkeypatch.setattr(services, "poll_update", lost_the_race)
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
-        title="After", opens=poll.opens_at, closes=poll.closes_at,
-        existing=existing_rows(poll)), follow=True)
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        form_data(
+            title="After", opens=poll.opens_at, closes=poll.closes_at, existing=existing_rows(poll)
+        ),
+        follow=True,
+    )
     assert response.status_code == 200
-    assert any("Not saved: This cannot change once the poll is open." in str(m)
-               for m in response.context["messages"])
+    assert any(
+        "Not saved: This cannot change once the poll is open." in str(m)
+        for m in response.context["messages"]
+    )
     poll.refresh_from_db()
     assert poll.title == "Before"
 
@@ -293,12 +352,17 @@ def test_a_domain_error_from_a_service_is_reported_like_a_rule_break(admin_clien
         raise Conflict("Someone else changed this poll meanwhile.")
 
     monkeypatch.setattr(services, "poll_update", refused)
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
-        title="After", opens=poll.opens_at, closes=poll.closes_at,
-        existing=existing_rows(poll)), follow=True)
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        form_data(
+            title="After", opens=poll.opens_at, closes=poll.closes_at, existing=existing_rows(poll)
+        ),
+        follow=True,
+    )
     assert response.status_code == 200
     assert "Not saved: Someone else changed this poll meanwhile." in [
-        str(m) for m in response.context["messages"]]
+        str(m) for m in response.context["messages"]
+    ]
     poll.refresh_from_db()
     assert poll.title == "Before"
 
@@ -310,8 +374,10 @@ def test_a_domain_error_from_a_check_is_shown_on_the_form(admin_client, monkeypa
         raise Refused("Polls are frozen for the audit.")
 
     monkeypatch.setattr(services, "poll_check_changes", refused)
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
-        title="After", opens=poll.opens_at, closes=poll.closes_at))
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        form_data(title="After", opens=poll.opens_at, closes=poll.closes_at),
+    )
     assert response.status_code == 200
     assert errors_on_page(response)["__all__"] == ["Polls are frozen for the audit."]
     poll.refresh_from_db()
@@ -325,10 +391,12 @@ def test_an_action_a_service_refuses_says_why(admin_client, monkeypatch):
         raise Refused("Only the pool owner may cancel.")
 
     monkeypatch.setattr(services, "poll_cancel", refused)
-    response = admin_client.post(POLLS, {"action": "cancel", "_selected_action": [poll.pk]},
-                                 follow=True)
+    response = admin_client.post(
+        POLLS, {"action": "cancel", "_selected_action": [poll.pk]}, follow=True
+    )
     assert "“Kept” not cancelled: Only the pool owner may cancel." in [
-        str(m) for m in response.context["messages"]]
+        str(m) for m in response.context["messages"]
+    ]
     poll.refresh_from_db()
     assert poll.status == "draft"
 
@@ -348,18 +416,23 @@ def test_the_poll_page_charts_points_and_payouts_per_cause(admin_client):
 
 
 def test_titles_that_would_run_as_formulas_are_exported_as_text(admin_client):
-    poll = closed_poll(title="-1+1 round", fund_lovelace=1_000_000,
-                       causes=[make_cause("=1+1"), make_cause("+cmd")])
+    poll = closed_poll(
+        title="-1+1 round", fund_lovelace=1_000_000, causes=[make_cause("=1+1"), make_cause("+cmd")]
+    )
     first, second = poll.causes.order_by("poll_entries__position")
-    apply_batch([tally_message(poll, 2, {first: (1, 1), second: (1, 1)}, final=True,
-                               digest="d" * 64)])
+    apply_batch(
+        [tally_message(poll, 2, {first: (1, 1), second: (1, 1)}, final=True, digest="d" * 64)]
+    )
     response = admin_client.get(f"{POLLS}{poll.pk}/results.csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(r["poll"], r["cause"], r["points"], r["payout_lovelace"]) for r in rows] == [
-        ("'-1+1 round", "'=1+1", "1", "500000"), ("'-1+1 round", "'+cmd", "1", "500000")]
+        ("'-1+1 round", "'=1+1", "1", "500000"),
+        ("'-1+1 round", "'+cmd", "1", "500000"),
+    ]
 
 
 # Voting power
+
 
 def test_the_voting_power_is_chosen_in_the_admin_until_the_poll_opens(admin_client, settings):
     settings.CHAIN_SOURCE = "file"
@@ -367,40 +440,73 @@ def test_the_voting_power_is_chosen_in_the_admin_until_the_poll_opens(admin_clie
     assert "Voting power (fixed once the poll opens)" in page
     assert "chain mode (CHAIN_SOURCE=file)" in page
     wells, schools = make_cause("Wells"), make_cause("Schools")
-    response = admin_client.post(f"{POLLS}add/", form_data(
-        title="Q4", causes=[(wells, 0), (schools, 1)], formula="stake_x_loyalty",
-        min_stake="3000000", cap="15"))
+    response = admin_client.post(
+        f"{POLLS}add/",
+        form_data(
+            title="Q4",
+            causes=[(wells, 0), (schools, 1)],
+            formula="stake_x_loyalty",
+            min_stake="3000000",
+            cap="15",
+        ),
+    )
     assert response.status_code == 302, errors_on_page(response)
     poll = Poll.objects.get(title="Q4")
-    assert (poll.power_formula, poll.min_stake_lovelace, poll.cap_percent,
-            poll.snapshot_epoch) == ("stake_x_loyalty", 3_000_000, 15, None)
+    assert (poll.power_formula, poll.min_stake_lovelace, poll.cap_percent, poll.snapshot_epoch) == (
+        "stake_x_loyalty",
+        3_000_000,
+        15,
+        None,
+    )
     assert last_event(poll)["data"]["power_formula"] == "stake_x_loyalty"
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", form_data(
-        title="Q4", opens=poll.opens_at, closes=poll.closes_at, existing=existing_rows(poll),
-        formula="stake_x_loyalty", min_stake="3000000", cap="0"))
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        form_data(
+            title="Q4",
+            opens=poll.opens_at,
+            closes=poll.closes_at,
+            existing=existing_rows(poll),
+            formula="stake_x_loyalty",
+            min_stake="3000000",
+            cap="0",
+        ),
+    )
     assert errors_on_page(response)["cap_percent"] == [
-        "The cap is a whole percentage from 1 to 100 (or none, for no cap)."]
+        "The cap is a whole percentage from 1 to 100 (or none, for no cap)."
+    ]
 
 
 def test_once_open_the_voting_power_is_read_only(admin_client):
     poll = open_poll(cap_percent=40)
     page = admin_client.get(f"{POLLS}{poll.pk}/change/")
     assert not set(page.context["adminform"].form.fields) & {
-        "power_formula", "min_stake_lovelace", "cap_percent", "snapshot_epoch"}
+        "power_formula",
+        "min_stake_lovelace",
+        "cap_percent",
+        "snapshot_epoch",
+    }
     html = page.content.decode()
     assert "Voting power (fixed once the poll opens)" in html
-    response = admin_client.post(f"{POLLS}{poll.pk}/change/", {
-        "title": poll.title, "description": "", "cap_percent": "90", "snapshot_epoch": "1",
-        "poll_causes-TOTAL_FORMS": "0", "poll_causes-INITIAL_FORMS": "0",
-        "poll_causes-MIN_NUM_FORMS": "0", "poll_causes-MAX_NUM_FORMS": "0"})
+    response = admin_client.post(
+        f"{POLLS}{poll.pk}/change/",
+        {
+            "title": poll.title,
+            "description": "",
+            "cap_percent": "90",
+            "snapshot_epoch": "1",
+            "poll_causes-TOTAL_FORMS": "0",
+            "poll_causes-INITIAL_FORMS": "0",
+            "poll_causes-MIN_NUM_FORMS": "0",
+            "poll_causes-MAX_NUM_FORMS": "0",
+        },
+    )
     assert response.status_code == 302
     before = poll.snapshot_epoch
     poll.refresh_from_db()
     assert (poll.cap_percent, poll.snapshot_epoch) == (40, before)
 
 
-def test_the_admin_says_the_open_mode_and_refuses_a_stake_formula_next_to_its_field(
-        admin_client):
+def test_the_admin_says_the_open_mode_and_refuses_a_stake_formula_next_to_its_field(admin_client):
     page = admin_client.get(f"{POLLS}add/").content.decode()
     assert "open mode (CHAIN_SOURCE=none)" in page
     assert "one person with many accounts has many votes" in page
@@ -413,28 +519,46 @@ def test_the_admin_says_the_open_mode_and_refuses_a_stake_formula_next_to_its_fi
 
 def test_the_results_say_how_voting_power_was_counted(admin_client, settings):
     settings.CHAIN_SOURCE = "koios"
-    poll = open_poll(power_formula="sqrt_stake", causes=[make_cause("Wells"),
-                                                         make_cause("Schools")])
+    poll = open_poll(
+        power_formula="sqrt_stake", causes=[make_cause("Wells"), make_cause("Schools")]
+    )
     wells, schools = poll.causes.order_by("poll_entries__position")
     html = admin_client.get(f"{POLLS}{poll.pk}/change/").content.decode()
-    assert (f"sqrt_stake (as voting counts it so far), snapshot epoch {poll.snapshot_epoch}: "
-            "not known yet eligible delegators") in html
-    counted = {"power_formula": "sqrt_stake", "snapshot_epoch": poll.snapshot_epoch,
-               "eligible": 9, "total_power": 77}
+    assert (
+        f"sqrt_stake (as voting counts it so far), snapshot epoch {poll.snapshot_epoch}: "
+        "not known yet eligible delegators"
+    ) in html
+    counted = {
+        "power_formula": "sqrt_stake",
+        "snapshot_epoch": poll.snapshot_epoch,
+        "eligible": 9,
+        "total_power": 77,
+    }
     apply_batch([tally_message(poll, 1, {wells: (5, 1)}, power=counted)])
     html = admin_client.get(f"{POLLS}{poll.pk}/change/").content.decode()
-    assert ("as voting counts it so far), snapshot epoch "
-            f"{poll.snapshot_epoch}: 9 eligible delegators, 77 voting power in all, 5 of it "
-            "allocated.") in html
+    assert (
+        "as voting counts it so far), snapshot epoch "
+        f"{poll.snapshot_epoch}: 9 eligible delegators, 77 voting power in all, 5 of it "
+        "allocated."
+    ) in html
     services.polls_open_and_close_due(now=poll.closes_at)
-    apply_batch([tally_message(poll, 2, {wells: (30, 2), schools: (10, 1)}, final=True,
-                               power=counted)])
+    apply_batch(
+        [tally_message(poll, 2, {wells: (30, 2), schools: (10, 1)}, final=True, power=counted)]
+    )
     html = admin_client.get(f"{POLLS}{poll.pk}/change/").content.decode()
-    assert (f"sqrt_stake (final), snapshot epoch {poll.snapshot_epoch}: 9 eligible "
-            "delegators, 77 voting power in all, 40 of it allocated.") in html
-    rows = list(csv.DictReader(io.StringIO(
-        admin_client.get(f"{POLLS}{poll.pk}/results.csv").content.decode())))
-    assert [(r["cause"], r["power_formula"], r["snapshot_epoch"], r["eligible"],
-             r["total_power"]) for r in rows] == [
+    assert (
+        f"sqrt_stake (final), snapshot epoch {poll.snapshot_epoch}: 9 eligible "
+        "delegators, 77 voting power in all, 40 of it allocated."
+    ) in html
+    rows = list(
+        csv.DictReader(
+            io.StringIO(admin_client.get(f"{POLLS}{poll.pk}/results.csv").content.decode())
+        )
+    )
+    assert [
+        (r["cause"], r["power_formula"], r["snapshot_epoch"], r["eligible"], r["total_power"])
+        for r in rows
+    ] == [
         ("Wells", "sqrt_stake", str(poll.snapshot_epoch), "9", "77"),
-        ("Schools", "sqrt_stake", str(poll.snapshot_epoch), "9", "77")]
+        ("Schools", "sqrt_stake", str(poll.snapshot_epoch), "9", "77"),
+    ]

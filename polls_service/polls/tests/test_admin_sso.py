@@ -10,8 +10,15 @@ pytestmark = pytest.mark.django_db
 
 
 def ticket(role="operator", svc="polls", **claims):
-    return make_token(uuid.uuid4(), role, token_type="admin_sso", ttl=60, svc=svc,
-                      email="op@example.org", **claims)
+    return make_token(
+        uuid.uuid4(),
+        role,
+        token_type="admin_sso",
+        ttl=60,
+        svc=svc,
+        email="op@example.org",
+        **claims,
+    )
 
 
 def test_the_admin_login_page_sends_the_browser_to_accounts(client):
@@ -37,14 +44,21 @@ def test_a_valid_ticket_opens_an_admin_session_once(client, settings):
     assert replay.status_code == 403 and b"already used" in replay.content
 
 
-@pytest.mark.parametrize("token, reason", [
-    (lambda: ticket(role="delegator"), b"Only operators"),
-    (lambda: ticket(svc="voting"), b"another service"),
-    (lambda: make_token(uuid.uuid4(), "operator"), b"expected an admin_sso"),
-    (lambda: make_token(uuid.uuid4(), "operator", token_type="admin_sso", ttl=-120,
-                        svc="polls"), b"expired"),
-    (lambda: "forged", b"malformed"),
-])
+@pytest.mark.parametrize(
+    "token, reason",
+    [
+        (lambda: ticket(role="delegator"), b"Only operators"),
+        (lambda: ticket(svc="voting"), b"another service"),
+        (lambda: make_token(uuid.uuid4(), "operator"), b"expected an admin_sso"),
+        (
+            lambda: make_token(
+                uuid.uuid4(), "operator", token_type="admin_sso", ttl=-120, svc="polls"
+            ),
+            b"expired",
+        ),
+        (lambda: "forged", b"malformed"),
+    ],
+)
 def test_bad_tickets_are_refused(client, token, reason):
     response = client.get("/polls/admin/sso/", {"token": token()})
     assert response.status_code == 403 and reason in response.content
@@ -52,8 +66,7 @@ def test_bad_tickets_are_refused(client, token, reason):
 
 
 def test_next_cannot_leave_the_service(client):
-    response = client.get("/polls/admin/sso/", {"token": ticket(),
-                                                "next": "https://evil.example/"})
+    response = client.get("/polls/admin/sso/", {"token": ticket(), "next": "https://evil.example/"})
     assert response["Location"] == "/polls/admin/"
 
 
@@ -75,8 +88,12 @@ def test_an_admin_session_goes_back_to_accounts_after_the_recheck_interval(clien
 def test_a_ticket_that_cannot_be_marked_used_gets_503_while_the_cache_is_away(client, settings):
     from shared_events.core.testing import free_port
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": f"redis://127.0.0.1:{free_port()}/1"}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/1",
+        }
+    }
     response = client.get("/polls/admin/sso/", {"token": ticket()})
     assert response.status_code == 503 and response["Retry-After"]
     assert client.get("/polls/admin/").status_code == 302

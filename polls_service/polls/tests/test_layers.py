@@ -30,6 +30,9 @@ def test_every_layer_module_is_checked():
 
 @pytest.mark.parametrize("path", layer_modules(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_no_http_types_below_the_views(path):
-    http = sorted(name for name in imported(path)
-                  if any(name == m or name.startswith(f"{m}.") for m in HTTP_MODULES))
+    http = sorted(
+        name
+        for name in imported(path)
+        if any(name == m or name.startswith(f"{m}.") for m in HTTP_MODULES)
+    )
     assert http == [], f"{path.name} imports {http}: raise a shared_events.kit.errors instead"

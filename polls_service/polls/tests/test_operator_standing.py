@@ -22,16 +22,35 @@ COOKIE = "charity_vote_access"
 _seq = count(1)
 
 
-def account_message(account_id, version, *, role="operator", is_active=True, deleted=False,
-                    verb="updated"):
-    data = {"id": str(account_id), "role": role, "is_active": is_active, "points": 0,
-            "stake_address": None, "joined_at": "2026-01-01T00:00:00+00:00"}
+def account_message(
+    account_id, version, *, role="operator", is_active=True, deleted=False, verb="updated"
+):
+    data = {
+        "id": str(account_id),
+        "role": role,
+        "is_active": is_active,
+        "points": 0,
+        "stake_address": None,
+        "joined_at": "2026-01-01T00:00:00+00:00",
+    }
     if deleted:
         data["deleted"] = True
-    return IncomingMessage("ACCOUNTS", next(_seq), f"accounts.account.{account_id}", json.dumps({
-        "id": str(uuid.uuid4()), "type": f"accounts.account.{verb}", "schema_version": 1,
-        "aggregate_id": str(account_id), "version": version,
-        "occurred_at": datetime.now(UTC).isoformat(), "data": data}).encode())
+    return IncomingMessage(
+        "ACCOUNTS",
+        next(_seq),
+        f"accounts.account.{account_id}",
+        json.dumps(
+            {
+                "id": str(uuid.uuid4()),
+                "type": f"accounts.account.{verb}",
+                "schema_version": 1,
+                "aggregate_id": str(account_id),
+                "version": version,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "data": data,
+            }
+        ).encode(),
+    )
 
 
 def replicate(*messages):
@@ -44,16 +63,20 @@ def create_cause(client):
 
 def test_account_states_reach_the_replica_newest_wins():
     account = uuid.uuid4()
-    replicate(account_message(account, 1, verb="created"),
-              account_message(account, 3, role="delegator"),
-              account_message(account, 2, is_active=False))
+    replicate(
+        account_message(account, 1, verb="created"),
+        account_message(account, 3, role="delegator"),
+        account_message(account, 2, is_active=False),
+    )
     row = AccountReplica.objects.get(pk=account)
     assert (row.role, row.is_active, row.source_version) == ("delegator", True, 3)
 
 
-@pytest.mark.parametrize("change", [{"role": "delegator"}, {"is_active": False},
-                                    {"deleted": True, "verb": "deleted"}],
-                         ids=["demoted", "deactivated", "deleted"])
+@pytest.mark.parametrize(
+    "change",
+    [{"role": "delegator"}, {"is_active": False}, {"deleted": True, "verb": "deleted"}],
+    ids=["demoted", "deactivated", "deleted"],
+)
 def test_an_operator_token_loses_its_rights_once_the_replica_says_so(change):
     operator = uuid.uuid4()
     client = client_with(make_token(operator, "operator"))
@@ -74,8 +97,9 @@ def test_the_browser_cookie_of_a_demoted_operator_cannot_cancel_a_poll():
     browser = APIClient()
     browser.cookies[COOKIE] = make_token(operator, "operator")
     poll = scheduled_poll()
-    replicate(account_message(operator, 1, verb="created"),
-              account_message(operator, 2, role="delegator"))
+    replicate(
+        account_message(operator, 1, verb="created"), account_message(operator, 2, role="delegator")
+    )
     assert browser.post(f"/polls/api/polls/{poll.pk}/cancel/").status_code == 403
     poll.refresh_from_db()
     assert poll.status == PollStatus.SCHEDULED
@@ -100,17 +124,18 @@ def test_a_demoted_operator_no_longer_sees_drafts():
     client = client_with(make_token(operator, "operator"))
     assert str(draft.pk) in {p["id"] for p in client.get("/polls/api/polls/").json()["results"]}
     replicate(account_message(operator, 1, role="delegator"))
-    assert str(draft.pk) not in {p["id"] for p in
-                                 client.get("/polls/api/polls/").json()["results"]}
+    assert str(draft.pk) not in {p["id"] for p in client.get("/polls/api/polls/").json()["results"]}
 
 
 def sso_ticket(account_id):
-    return make_token(account_id, "operator", token_type="admin_sso", ttl=60, svc="polls",
-                      email="op@example.org")
+    return make_token(
+        account_id, "operator", token_type="admin_sso", ttl=60, svc="polls", email="op@example.org"
+    )
 
 
-@pytest.mark.parametrize("change", [{"role": "delegator"}, {"is_active": False}],
-                         ids=["demoted", "deactivated"])
+@pytest.mark.parametrize(
+    "change", [{"role": "delegator"}, {"is_active": False}], ids=["demoted", "deactivated"]
+)
 def test_the_admin_session_of_a_demoted_operator_ends_at_the_next_request(client, change):
     operator = uuid.uuid4()
     replicate(account_message(operator, 1, verb="created"))

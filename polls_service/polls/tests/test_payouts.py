@@ -16,7 +16,10 @@ def test_an_even_split_needs_no_rounding():
 
 def test_proportional_to_points():
     assert split_fund(1_000_000, {"a": 600, "b": 300, "c": 100}) == {
-        "a": 600_000, "b": 300_000, "c": 100_000}
+        "a": 600_000,
+        "b": 300_000,
+        "c": 100_000,
+    }
 
 
 def test_leftover_lovelace_go_to_the_largest_remainders():
@@ -60,10 +63,18 @@ def test_large_funds_and_points_are_exact():
         assert abs(payouts[key] - Fraction(fund * value, total)) < 1
 
 
-@pytest.mark.parametrize("fund, points", [
-    (-1, {"a": 1}), (1.5, {"a": 1}), (True, {"a": 1}), (10, {"a": -1}), (10, {"a": 1.0}),
-    (10, {"a": True}), (10, {uuid.UUID(int=1): 1, str(uuid.UUID(int=1)): 1}),
-])
+@pytest.mark.parametrize(
+    "fund, points",
+    [
+        (-1, {"a": 1}),
+        (1.5, {"a": 1}),
+        (True, {"a": 1}),
+        (10, {"a": -1}),
+        (10, {"a": 1.0}),
+        (10, {"a": True}),
+        (10, {uuid.UUID(int=1): 1, str(uuid.UUID(int=1)): 1}),
+    ],
+)
 def test_bad_input_is_refused(fund, points):
     with pytest.raises(ValueError):
         split_fund(fund, points)
@@ -111,7 +122,8 @@ def _check_random_round(rng: random.Random) -> None:
     assert split_fund(fund, dict(shuffled)) == payouts
     # Keys as strings give the same split as UUIDs (ties use the string either way).
     assert split_fund(fund, {str(c): p for c, p in points.items()}) == {
-        str(c): p for c, p in payouts.items()}
+        str(c): p for c, p in payouts.items()
+    }
 
 
 def test_share_has_six_decimals():

@@ -41,14 +41,19 @@ def test_moving_a_row_directly_republishes_the_poll():
     assert published_causes(poll)[-1] == str(entry.cause_id)
 
 
-@pytest.mark.parametrize("write", [
-    lambda poll, cause: PollCause.objects.bulk_create([PollCause(poll=poll, cause=cause,
-                                                                 position=7)]),
-    lambda poll, cause: PollCause.objects.filter(poll=poll).update(position=3),
-    lambda poll, cause: PollCause.objects.bulk_update(list(PollCause.objects.filter(poll=poll)),
-                                                      ["position"]),
-    lambda poll, cause: poll.causes.add(cause, through_defaults={"position": 7}),
-])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda poll, cause: PollCause.objects.bulk_create(
+            [PollCause(poll=poll, cause=cause, position=7)]
+        ),
+        lambda poll, cause: PollCause.objects.filter(poll=poll).update(position=3),
+        lambda poll, cause: PollCause.objects.bulk_update(
+            list(PollCause.objects.filter(poll=poll)), ["position"]
+        ),
+        lambda poll, cause: poll.causes.add(cause, through_defaults={"position": 7}),
+    ],
+)
 def test_writes_that_send_no_signals_are_refused(write):
     poll = make_poll(causes=2)
     count = len(poll_events(poll))
@@ -69,8 +74,10 @@ def test_a_row_outside_a_transaction_is_refused_before_it_is_written():
 def test_raw_sql_around_the_guards_is_caught_by_the_test_check():
     poll = make_poll(causes=2)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {PollCause._meta.db_table} WHERE poll_id = %s",
-                       [poll.pk.hex if connection.vendor == "sqlite" else poll.pk])
+        cursor.execute(
+            f"DELETE FROM {PollCause._meta.db_table} WHERE poll_id = %s",
+            [poll.pk.hex if connection.vendor == "sqlite" else poll.pk],
+        )
     with pytest.raises(AssertionError, match="newest event is not their state"):
         assert_poll_events_carry_current_causes()
     with transaction.atomic():
@@ -83,6 +90,9 @@ def test_deleting_a_poll_publishes_one_tombstone_after_its_last_version():
     Poll.objects.get(pk=poll.pk).delete()
     tail = poll_events(poll)[-1]
     assert (tail["type"], tail["version"], tail["data"]["deleted"]) == (
-        "polls.poll.deleted", version + 1, True)
+        "polls.poll.deleted",
+        version + 1,
+        True,
+    )
     versions = [e["version"] for e in poll_events(poll)]
     assert len(versions) == len(set(versions))

@@ -39,14 +39,22 @@ class DeadLetterAdmin(admin.ModelAdmin):
         from django.utils import timezone
 
         n = queryset.filter(status=DeadLetter.Status.DEAD).update(
-            status=DeadLetter.Status.DISCARDED, resolved_at=timezone.now())
+            status=DeadLetter.Status.DISCARDED, resolved_at=timezone.now()
+        )
         self.message_user(request, f"discarded {n}")
 
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(admin.ModelAdmin):
-    list_display = ("seq", "event_type", "aggregate_id", "aggregate_version", "created_at",
-                    "published_at", "attempts")
+    list_display = (
+        "seq",
+        "event_type",
+        "aggregate_id",
+        "aggregate_version",
+        "created_at",
+        "published_at",
+        "attempts",
+    )
     list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
     search_fields = ("aggregate_id", "event_id")
     exclude = ("payload",)

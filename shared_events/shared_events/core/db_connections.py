@@ -45,9 +45,14 @@ def _close_quietly(connection) -> None:
         connection.connection = None
 
 
-def on_fresh_connection(operation: Callable[[], T], *, what: str,
-                        alias: str = DEFAULT_DB_ALIAS, attempts: int = 4,
-                        pause: float = 0.1) -> T:
+def on_fresh_connection(
+    operation: Callable[[], T],
+    *,
+    what: str,
+    alias: str = DEFAULT_DB_ALIAS,
+    attempts: int = 4,
+    pause: float = 0.1,
+) -> T:
     """Run `operation`; if the connection was lost under it, close it and run it again on a
     new one, at most `attempts` times in all (pausing a little longer each time). Only for
     operations that are safe to repeat, and never inside an atomic block (whose transaction
@@ -59,12 +64,16 @@ def on_fresh_connection(operation: Callable[[], T], *, what: str,
         try:
             return operation()
         except CONNECTION_ERRORS as exc:
-            if (attempt == attempts or connection.in_atomic_block
-                    or not _lost(connection, raw)):
+            if attempt == attempts or connection.in_atomic_block or not _lost(connection, raw):
                 raise
-            log.warning("%s: the database connection was lost (%s: %s); reconnecting "
-                        "(attempt %d of %d)", what, type(exc).__name__,
-                        str(exc).strip()[:200], attempt + 1, attempts)
+            log.warning(
+                "%s: the database connection was lost (%s: %s); reconnecting (attempt %d of %d)",
+                what,
+                type(exc).__name__,
+                str(exc).strip()[:200],
+                attempt + 1,
+                attempts,
+            )
             _close_quietly(connection)
             time.sleep(pause * attempt)
     raise AssertionError("unreachable")

@@ -23,18 +23,25 @@ _PING_TIMEOUT_SECONDS = 2.0
 
 def outbox_status() -> dict[str, Any]:
     pending = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
-        count=Count("seq"), oldest=Min("created_at"))
+        count=Count("seq"), oldest=Min("created_at")
+    )
     failing = OutboxEvent.objects.filter(published_at__isnull=True, attempts__gt=0)
     oldest = pending["oldest"]
     status: dict[str, Any] = {
         "pending": pending["count"],
         "failing": failing.count(),
         "oldest_pending_age_seconds": round((timezone.now() - oldest).total_seconds(), 3)
-        if oldest else None,
+        if oldest
+        else None,
     }
     if status["failing"]:
-        status["last_error"] = (failing.exclude(last_error="").order_by("-seq")
-                                .values_list("last_error", flat=True).first() or "")[:300]
+        status["last_error"] = (
+            failing.exclude(last_error="")
+            .order_by("-seq")
+            .values_list("last_error", flat=True)
+            .first()
+            or ""
+        )[:300]
     return status
 
 
@@ -47,9 +54,12 @@ async def _lag_sample(js: Any, stream: str) -> dict[str, Any]:
         info = await js.consumer_info(stream, durable_name(conf.service_name(), stream))
     except Exception as exc:  # not created yet: the consumer has never started
         return {"error": f"{type(exc).__name__}: {exc}"}
-    return {"pending": info.num_pending, "unacked": info.num_ack_pending,
-            "redelivered": info.num_redelivered,
-            "ack_floor": info.ack_floor.stream_seq if info.ack_floor else 0}
+    return {
+        "pending": info.num_pending,
+        "unacked": info.num_ack_pending,
+        "redelivered": info.num_redelivered,
+        "ack_floor": info.ack_floor.stream_seq if info.ack_floor else 0,
+    }
 
 
 def _has_work(sample: dict[str, Any]) -> bool:
@@ -61,8 +71,10 @@ def _progress(first: dict[str, Any], second: dict[str, Any]) -> bool | None:
     floor moved or its lag shrank. None when there was nothing to do (or no sample)."""
     if not _has_work(first) or "error" in second:
         return None
-    return (second["ack_floor"] > first["ack_floor"]
-            or second["pending"] + second["unacked"] < first["pending"] + first["unacked"])
+    return (
+        second["ack_floor"] > first["ack_floor"]
+        or second["pending"] + second["unacked"] < first["pending"] + first["unacked"]
+    )
 
 
 async def _nats_and_consumers(sample_seconds: float) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -97,18 +109,20 @@ async def _nats_and_consumers(sample_seconds: float) -> tuple[dict[str, Any], di
         await close_bounded(nc)
 
 
-def problems(status: dict[str, Any], *, stale_after: float,
-             sample_seconds: float) -> list[str]:
+def problems(status: dict[str, Any], *, stale_after: float, sample_seconds: float) -> list[str]:
     """Why the pipeline of one service is not healthy, as readable lines ([] when it is)."""
     found = []
     outbox = status["outbox"]
     if outbox["failing"]:
-        found.append(f"outbox: {outbox['failing']} events failing to publish"
-                     + (f" ({outbox['last_error']})" if outbox.get("last_error") else ""))
+        found.append(
+            f"outbox: {outbox['failing']} events failing to publish"
+            + (f" ({outbox['last_error']})" if outbox.get("last_error") else "")
+        )
     age = outbox["oldest_pending_age_seconds"]
     if age is not None and age > stale_after:
-        found.append(f"outbox: oldest unpublished event {age:.1f} s old "
-                     f"(more than {stale_after:g} s)")
+        found.append(
+            f"outbox: oldest unpublished event {age:.1f} s old (more than {stale_after:g} s)"
+        )
     if not status["nats"]["answers"]:
         found.append(f"nats: {status['nats'].get('error', 'does not answer')}")
     for stream, lag in status["consumers"].items():
@@ -116,8 +130,10 @@ def problems(status: dict[str, Any], *, stale_after: float,
             if status["nats"]["answers"]:  # else already said
                 found.append(f"consumer {stream}: {lag['error']}")
         elif lag.get("progressing") is False:
-            found.append(f"consumer {stream}: lag {lag['pending'] + lag['unacked']} not "
-                         f"shrinking (nothing acknowledged in {sample_seconds:g} s)")
+            found.append(
+                f"consumer {stream}: lag {lag['pending'] + lag['unacked']} not "
+                f"shrinking (nothing acknowledged in {sample_seconds:g} s)"
+            )
     if status["dead_letters"]["dead"]:
         found.append(f"dead letters: {status['dead_letters']['dead']} (see the admin)")
     return found
@@ -134,7 +150,8 @@ def events_status(*, sample_seconds: float | None = None) -> dict[str, Any]:
         "dead_letters": dead_letter_status(),
         "nats": nats,
     }
-    status["problems"] = problems(status, stale_after=conf.get("OUTBOX_STALE_AFTER_SECONDS"),
-                                  sample_seconds=sample_seconds)
+    status["problems"] = problems(
+        status, stale_after=conf.get("OUTBOX_STALE_AFTER_SECONDS"), sample_seconds=sample_seconds
+    )
     status["healthy"] = not status["problems"]
     return status

@@ -45,8 +45,13 @@ def nats_server_binary() -> str:
     return found
 
 
-def wait_until(predicate: Callable[[], object], *, timeout: float, interval: float = 0.05,
-               message: str = "condition") -> object:
+def wait_until(
+    predicate: Callable[[], object],
+    *,
+    timeout: float,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> object:
     """Poll until `predicate()` is truthy; raise AssertionError at the deadline."""
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
@@ -58,8 +63,10 @@ def wait_until(predicate: Callable[[], object], *, timeout: float, interval: flo
         except Exception as exc:  # the thing polled may not be up yet
             last_exc = exc
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}"
-                         + (f" (last error: {last_exc})" if last_exc else ""))
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {message}"
+        + (f" (last error: {last_exc})" if last_exc else "")
+    )
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -92,8 +99,10 @@ class NatsServer:
             if not self._port_chosen_here:
                 break
             self.port = free_port()
-        raise RuntimeError(f"nats-server could not listen on 127.0.0.1:{self.port}: "
-                           + self._log().decode(errors="replace")[-500:])
+        raise RuntimeError(
+            f"nats-server could not listen on 127.0.0.1:{self.port}: "
+            + self._log().decode(errors="replace")[-500:]
+        )
 
     def _log_path(self) -> Path:
         return self.store_dir / "server.log"
@@ -106,13 +115,25 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         with self._log_path().open("wb") as log:  # nats-server logs to stderr
             self.proc = subprocess.Popen(
-                [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
-                 "-sd", str(self.store_dir)],
-                stdout=subprocess.DEVNULL, stderr=log,
+                [
+                    nats_server_binary(),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-js",
+                    "-sd",
+                    str(self.store_dir),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
             )
         proc = self.proc
-        wait_until(lambda: proc.poll() is not None or b"Server is ready" in self._log(),
-                   timeout=timeout, message="nats-server to be ready")
+        wait_until(
+            lambda: proc.poll() is not None or b"Server is ready" in self._log(),
+            timeout=timeout,
+            message="nats-server to be ready",
+        )
         return proc.poll() is None
 
     def kill(self) -> None:

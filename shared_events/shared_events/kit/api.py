@@ -30,14 +30,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     if is_database_unavailable(exc):
         database_lost(exc)
         set_rollback()
-        return Response({"detail": MESSAGE}, status=503,
-                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return Response(
+            {"detail": MESSAGE}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     if isinstance(exc, DomainError):
         set_rollback()
         return Response({"detail": exc.message}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, list):
         response.data = {"non_field_errors": response.data}
@@ -50,7 +52,8 @@ class StrictFieldsMixin:
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             writable = {
-                name for name, field in self.fields.items()  # type: ignore[attr-defined]
+                name
+                for name, field in self.fields.items()  # type: ignore[attr-defined]
                 if not field.read_only
             }
             readable = set(self.fields)  # type: ignore[attr-defined]
@@ -76,7 +79,7 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 def view_name(view: Any) -> str:
-    """"MeLedgerApi" reads "Me ledger" in the browsable API, not "Me Ledger Api"."""
+    """ "MeLedgerApi" reads "Me ledger" in the browsable API, not "Me Ledger Api"."""
     from rest_framework.views import get_view_name
 
     name = get_view_name(view)
@@ -100,5 +103,11 @@ def json_server_error(request: HttpRequest) -> Any:
     return server_error(request)
 
 
-__all__ = ["StrictFieldsMixin", "StrictIntegerField", "exception_handler", "exceptions",
-           "json_not_found", "json_server_error"]
+__all__ = [
+    "StrictFieldsMixin",
+    "StrictIntegerField",
+    "exception_handler",
+    "exceptions",
+    "json_not_found",
+    "json_server_error",
+]

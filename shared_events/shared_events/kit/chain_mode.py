@@ -20,7 +20,8 @@ def checked_chain_source(value: str) -> str:
     """`value` if it names a chain source; raises ImproperlyConfigured naming it otherwise."""
     if value not in CHAIN_SOURCES:
         raise ImproperlyConfigured(
-            f"CHAIN_SOURCE={value!r} is not one of {', '.join(CHAIN_SOURCES)}")
+            f"CHAIN_SOURCE={value!r} is not one of {', '.join(CHAIN_SOURCES)}"
+        )
     return value
 
 
@@ -32,9 +33,12 @@ def open_eligibility() -> bool:
 def mode_summary() -> str:
     """One line for start-up logs and the admins."""
     if not open_eligibility():
-        return (f"chain mode (CHAIN_SOURCE={settings.CHAIN_SOURCE}): only the pool's "
-                "delegators with a verified stake address may vote")
-    why = ("CHAIN_SOURCE=none" if settings.CHAIN_SOURCE == "none"
-           else "OPEN_ELIGIBILITY=true")
-    return (f"open mode ({why}): every active delegator may vote with their points, so one "
-            "person with many accounts has many votes; stake formulas need a chain source")
+        return (
+            f"chain mode (CHAIN_SOURCE={settings.CHAIN_SOURCE}): only the pool's "
+            "delegators with a verified stake address may vote"
+        )
+    why = "CHAIN_SOURCE=none" if settings.CHAIN_SOURCE == "none" else "OPEN_ELIGIBILITY=true"
+    return (
+        f"open mode ({why}): every active delegator may vote with their points, so one "
+        "person with many accounts has many votes; stake formulas need a chain source"
+    )

@@ -16,6 +16,9 @@ def service_links(request: HttpRequest) -> dict[str, Any]:
     return {
         "service_name": settings.SERVICE_NAME,
         "service_api_root": f"{base[settings.SERVICE_NAME]}/{settings.SERVICE_NAME}/api/",
-        "service_links": [{"name": s, "url": f"{base[s]}/{s}/api/"} for s in SERVICES
-                          if s != settings.SERVICE_NAME],
+        "service_links": [
+            {"name": s, "url": f"{base[s]}/{s}/api/"}
+            for s in SERVICES
+            if s != settings.SERVICE_NAME
+        ],
     }

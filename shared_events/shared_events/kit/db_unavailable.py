@@ -37,8 +37,11 @@ def is_database_unavailable(exc: BaseException | None) -> TypeGuard[BaseExceptio
 def database_lost(exc: BaseException) -> None:
     """Log it (once, as a warning: the client is told to retry) and drop the broken
     connection."""
-    log.warning("database unavailable while serving a request (%s: %s); answered 503",
-                type(exc).__name__, str(exc).strip()[:300])
+    log.warning(
+        "database unavailable while serving a request (%s: %s); answered 503",
+        type(exc).__name__,
+        str(exc).strip()[:300],
+    )
     discard_broken_connections()
 
 
@@ -60,8 +63,7 @@ class DatabaseUnavailableMiddleware:
             return unavailable_response()
         return response
 
-    def process_exception(self, request: HttpRequest, exception: Exception
-                          ) -> HttpResponse | None:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_database_unavailable(exception):
             return None
         database_lost(exception)

@@ -11,9 +11,11 @@ from django.conf import settings
 
 
 def _reference() -> tuple[int, datetime, int]:
-    return (settings.CARDANO_EPOCH_REFERENCE_NUMBER,
-            datetime.fromisoformat(settings.CARDANO_EPOCH_REFERENCE_START),
-            settings.CARDANO_EPOCH_LENGTH_SECONDS)
+    return (
+        settings.CARDANO_EPOCH_REFERENCE_NUMBER,
+        datetime.fromisoformat(settings.CARDANO_EPOCH_REFERENCE_START),
+        settings.CARDANO_EPOCH_LENGTH_SECONDS,
+    )
 
 
 def epoch_at(moment: datetime) -> int:

@@ -30,8 +30,9 @@ def ready(request: HttpRequest) -> JsonResponse:
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute("SELECT 1")
         if not _migrations_applied():
-            return JsonResponse({"status": "unavailable", "database": "migrations pending"},
-                                status=503)
+            return JsonResponse(
+                {"status": "unavailable", "database": "migrations pending"}, status=503
+            )
     except Exception as exc:
         return JsonResponse({"status": "unavailable", "database": str(exc)[:200]}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})

@@ -27,8 +27,13 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         raw = request.query_params.get(self.limit_query_param)
         if raw is None:
             return self.default_limit
-        return whole_number(self.limit_query_param, raw, minimum=1, maximum=self.max_limit,
-                            message=f"Use a whole number from 1 to {self.max_limit}.")
+        return whole_number(
+            self.limit_query_param,
+            raw,
+            minimum=1,
+            maximum=self.max_limit,
+            message=f"Use a whole number from 1 to {self.max_limit}.",
+        )
 
     def get_offset(self, request: Request) -> int:
         raw = request.query_params.get(self.offset_query_param)
@@ -36,15 +41,21 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
             return 0
         # An offset past the count answers an empty page without a query (DRF's
         # paginate_queryset); the bound only keeps the number inside a database integer.
-        return whole_number(self.offset_query_param, raw, minimum=0, maximum=MAX_OFFSET,
-                            message=f"Use a whole number from 0 to {MAX_OFFSET}.")
+        return whole_number(
+            self.offset_query_param,
+            raw,
+            minimum=0,
+            maximum=MAX_OFFSET,
+            message=f"Use a whole number from 0 to {MAX_OFFSET}.",
+        )
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.limit_query_param:
-                parameter["schema"].update(minimum=1, maximum=self.max_limit,
-                                           default=self.default_limit)
+                parameter["schema"].update(
+                    minimum=1, maximum=self.max_limit, default=self.default_limit
+                )
             elif parameter["name"] == self.offset_query_param:
                 parameter["schema"].update(minimum=0, maximum=MAX_OFFSET, default=0)
         return parameters
@@ -54,7 +65,10 @@ def whole_number(name: str, raw: str, *, minimum: int, maximum: int, message: st
     """Digits only (int() would also take " 5", "+5" and "5_0"), within the bounds, or a 400
     naming the parameter. A string longer than the maximum is refused unconverted."""
     digits = raw.lstrip("0") or "0"
-    if (not _WHOLE_NUMBER.fullmatch(raw) or len(digits) > len(str(maximum))
-            or not minimum <= int(digits) <= maximum):
+    if (
+        not _WHOLE_NUMBER.fullmatch(raw)
+        or len(digits) > len(str(maximum))
+        or not minimum <= int(digits) <= maximum
+    ):
         raise ValidationError({name: [message]})
     return int(digits)

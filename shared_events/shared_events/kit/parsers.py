@@ -30,18 +30,23 @@ def nests_deeper_than(data: Any, limit: int) -> bool:
             continue
         if depth > limit:
             return True
-        pending.extend((child, depth + 1) for child in children
-                       if isinstance(child, (dict, list)))
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
 
 
 class BoundedJSONParser(JSONParser):
     max_depth = MAX_JSON_DEPTH
 
-    def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: Mapping[str, Any] | None = None) -> Any:
-        message = (f"JSON parse error - the body nests lists or objects more than "
-                   f"{self.max_depth} levels deep.")
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        message = (
+            f"JSON parse error - the body nests lists or objects more than "
+            f"{self.max_depth} levels deep."
+        )
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

@@ -20,8 +20,9 @@ class RefuseNulCharactersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if NUL in request.path or any(
-                NUL in key or any(NUL in value for value in values)
-                for key, values in request.GET.lists()):
+            NUL in key or any(NUL in value for value in values)
+            for key, values in request.GET.lists()
+        ):
             if "/api/" in request.path:
                 return JsonResponse({"detail": MESSAGE}, status=400)
             return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")

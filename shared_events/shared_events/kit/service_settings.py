@@ -76,7 +76,8 @@ def epoch_clock(ns: dict[str, Any]) -> None:
         aware = False
     if not aware:
         raise ImproperlyConfigured(
-            f"CARDANO_EPOCH_REFERENCE_START={start!r} is not an ISO 8601 time with its offset")
+            f"CARDANO_EPOCH_REFERENCE_START={start!r} is not an ISO 8601 time with its offset"
+        )
     ns["CARDANO_EPOCH_REFERENCE_START"] = start
     ns["CARDANO_EPOCH_LENGTH_SECONDS"] = env_count("CARDANO_EPOCH_LENGTH_SECONDS", 432000)
     if ns["CARDANO_EPOCH_LENGTH_SECONDS"] < 1:
@@ -163,8 +164,9 @@ def configure(
     prefix = f"/{service}/"
     if not env_bool("EMBEDDED_DEFAULTS", True):
         # Deployed: a missing setting must fail loudly, not fall back to a local file.
-        missing = [n for n in ("SECRET_KEY", "DATABASE_URL", "NATS_URL", "CELERY_BROKER_URL")
-                   if not env(n)]
+        missing = [
+            n for n in ("SECRET_KEY", "DATABASE_URL", "NATS_URL", "CELERY_BROKER_URL") if not env(n)
+        ]
         if missing:
             from django.core.exceptions import ImproperlyConfigured
 
@@ -258,9 +260,12 @@ def configure(
     ns["CACHES"] = {
         # The queue's name as key prefix: platforms sharing one Redis keep their counters apart.
         # Short timeouts: a Redis that is away must not hold a request (the callers fail open).
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": cache_url, "KEY_PREFIX": queue,
-                    "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": cache_url,
+            "KEY_PREFIX": queue,
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+        }
         if cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
@@ -277,7 +282,8 @@ def configure(
     ns["CELERY_WORKER_HIJACK_ROOT_LOGGER"] = False
     ns["CELERY_BEAT_SCHEDULE"] = {**beat_schedule(), **(extra_beat_schedule or {})}
     ns["CELERY_BEAT_SCHEDULE_FILENAME"] = env(
-        "CELERY_BEAT_SCHEDULE_FILENAME", str(var / f"{service}-celerybeat-schedule"))
+        "CELERY_BEAT_SCHEDULE_FILENAME", str(var / f"{service}-celerybeat-schedule")
+    )
 
     ns["SHARED_EVENTS"] = {
         "SERVICE": service,

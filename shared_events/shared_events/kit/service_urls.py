@@ -28,8 +28,7 @@ class ApiRoot(APIView):
 
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
-        return Response({name: request.build_absolute_uri(url)
-                         for name, url in self.links.items()})
+        return Response({name: request.build_absolute_uri(url) for name, url in self.links.items()})
 
 
 def _links(prefix: str, patterns: list[URLPattern | URLResolver]) -> dict[str, str]:
@@ -74,11 +73,15 @@ def service_urlpatterns(
                     path("health/live", health.live, name="health-live"),
                     path("health/ready", health.ready, name="health-ready"),
                     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-                    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"),
-                         name="api-docs"),
+                    path(
+                        "api/docs/",
+                        SpectacularSwaggerView.as_view(url_name="schema"),
+                        name="api-docs",
+                    ),
                     path("api/auth/", include((browser_auth, "rest_framework"))),
-                    path("api/", ApiRoot.as_view(links=_links(prefix, api_patterns)),
-                         name="api-root"),
+                    path(
+                        "api/", ApiRoot.as_view(links=_links(prefix, api_patterns)), name="api-root"
+                    ),
                     path("api/", include(api_patterns)),
                 ]
             ),

@@ -22,9 +22,18 @@ def widget_changed(events: Sequence[Event[WidgetState]]) -> None:
     """Version-guarded bulk upsert: a redelivered or older state changes nothing."""
     for event in events:
         _check(event)
-    replica_apply_many(WidgetReplica, [
-        ReplicaState(pk=e.data.id, version=e.version, deleted=e.data.deleted,
-                     fields={"name": e.data.name, "color": e.data.color}) for e in events])
+    replica_apply_many(
+        WidgetReplica,
+        [
+            ReplicaState(
+                pk=e.data.id,
+                version=e.version,
+                deleted=e.data.deleted,
+                fields={"name": e.data.name, "color": e.data.color},
+            )
+            for e in events
+        ],
+    )
 
 
 def widget_changed_one(event: Event[WidgetState]) -> None:

@@ -39,6 +39,9 @@ def _gadget_v1_to_v2(data: dict) -> dict:
 WIDGET_EVENTS = define_aggregate_events("testing.widget", WidgetState)
 SPROCKET_EVENTS = define_aggregate_events("testing.sprocket", SprocketState)
 GADGET_EVENTS = define_aggregate_events(
-    "testing.gadget", GadgetState, verbs=("updated",), schema_version=2,
+    "testing.gadget",
+    GadgetState,
+    verbs=("updated",),
+    schema_version=2,
     upcasters={1: _gadget_v1_to_v2},
 )

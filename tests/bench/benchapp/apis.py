@@ -24,7 +24,9 @@ class BenchInsertApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
-        row = BenchRow.objects.create(caller=request.user.id,
-                                      note=serializer.validated_data["note"],
-                                      created_at=timezone.now())
+        row = BenchRow.objects.create(
+            caller=request.user.id,
+            note=serializer.validated_data["note"],
+            created_at=timezone.now(),
+        )
         return Response({"id": row.pk}, status=status.HTTP_201_CREATED)

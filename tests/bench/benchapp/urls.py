@@ -8,8 +8,11 @@ from config import urls as service_urls
 from .apis import BenchInsertApi
 
 urlpatterns = [
-    path(f"{settings.URL_PREFIX.strip('/')}/api/bench/insert/", BenchInsertApi.as_view(),
-         name="bench-insert"),
+    path(
+        f"{settings.URL_PREFIX.strip('/')}/api/bench/insert/",
+        BenchInsertApi.as_view(),
+        name="bench-insert",
+    ),
     *service_urls.urlpatterns,
 ]
 handler404 = service_urls.handler404

@@ -69,12 +69,13 @@ class BallotOutput(serializers.Serializer):
     poll_status = serializers.CharField(source="poll.status")
     allocations = AllocationIO(many=True, source="current_allocations")
     total_points = serializers.SerializerMethodField()
-    revisions = serializers.IntegerField(source="revision",
-                                         help_text="How many times it was cast or retracted.")
+    revisions = serializers.IntegerField(
+        source="revision", help_text="How many times it was cast or retracted."
+    )
     retracted = serializers.BooleanField(source="is_retracted")
     receipt = serializers.CharField(
-        help_text="The receipt of the latest revision (see the revisions and receipts "
-        "endpoints).")
+        help_text="The receipt of the latest revision (see the revisions and receipts endpoints)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -84,8 +85,9 @@ class BallotOutput(serializers.Serializer):
     def to_representation(self, ballot: Any) -> dict[str, Any]:
         # Written out, for speed on the hot path: the fields above still define the schema,
         # and test_ballot_output_matches_the_declared_fields keeps the two equal.
-        allocations = [{"cause": str(a.cause_id), "points": a.points}
-                       for a in ballot.current_allocations]
+        allocations = [
+            {"cause": str(a.cause_id), "points": a.points} for a in ballot.current_allocations
+        ]
         return {
             "poll": str(ballot.poll_id),
             "poll_title": str(ballot.poll.title),
@@ -116,20 +118,25 @@ class BallotApi(APIView):
         return Response(BallotOutput(ballot).data)
 
     @extend_schema(
-        request=Input, responses={200: BallotOutput, 201: BallotOutput, 409: NOT_COMPUTED},
+        request=Input,
+        responses={200: BallotOutput, 201: BallotOutput, 409: NOT_COMPUTED},
         summary="Cast or replace my ballot",
         description="Spread at most your voting power in this poll (see its power endpoint: "
         "in the open mode your points, frozen at your first need) over the poll's causes while "
         "it is open. Replaces any earlier ballot of yours in this poll (the earlier one stays "
         "in the history). Power is per poll: every poll gets all of it. 409 while chain mode's "
-        "power of the poll is not computed yet.")
+        "power of the poll is not computed yet.",
+    )
     def put(self, request: Request, poll_id: uuid.UUID) -> Response:
         allocations = ballot_allocations(request.data)
         # The ballot as stored: the service returns it with its poll and allocations.
-        ballot, created = services.ballot_cast(voter_id=request.user.id, poll_id=poll_id,
-                                               allocations=allocations)
-        return Response(BallotOutput(ballot).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        ballot, created = services.ballot_cast(
+            voter_id=request.user.id, poll_id=poll_id, allocations=allocations
+        )
+        return Response(
+            BallotOutput(ballot).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
     @extend_schema(responses={204: None}, summary="Retract my ballot while the poll is open")
     def delete(self, request: Request, poll_id: uuid.UUID) -> Response:
@@ -141,10 +148,13 @@ class MyBallotsApi(APIView):
     # Declared, not just used: the OpenAPI schema then shows the page and limit/offset.
     pagination_class = LimitOffsetPagination
 
-    @extend_schema(responses={200: BallotOutput(many=True)},
-                   summary="My ballots in every poll, most recently changed first")
+    @extend_schema(
+        responses={200: BallotOutput(many=True)},
+        summary="My ballots in every poll, most recently changed first",
+    )
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            selectors.ballots_of_voter(voter_id=request.user.id), request, view=self)
+            selectors.ballots_of_voter(voter_id=request.user.id), request, view=self
+        )
         return paginator.get_paginated_response(BallotOutput(page, many=True).data)

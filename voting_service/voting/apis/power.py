@@ -23,12 +23,16 @@ from .lookups import poll_or_404
 class PowerOutput(serializers.Serializer):
     eligible = serializers.BooleanField(help_text="Whether you may vote in this poll.")
     power = serializers.IntegerField(
-        allow_null=True, help_text="Your frozen voting power in this poll: what a ballot's "
-        "points may add up to. Null when not eligible.")
+        allow_null=True,
+        help_text="Your frozen voting power in this poll: what a ballot's "
+        "points may add up to. Null when not eligible.",
+    )
     reason = serializers.CharField(
-        allow_null=True, help_text="Why you may not vote (no proven stake address, not in the "
+        allow_null=True,
+        help_text="Why you may not vote (no proven stake address, not in the "
         "pool's stake distribution of the snapshot epoch, below the minimum stake, …); null "
-        "when eligible.")
+        "when eligible.",
+    )
 
 
 class DetailOutput(serializers.Serializer):
@@ -36,8 +40,10 @@ class DetailOutput(serializers.Serializer):
 
 
 NOT_COMPUTED = OpenApiResponse(
-    response=DetailOutput, description="chain mode: the poll's power is not computed yet (its "
-    "snapshot epoch's stake is not complete here yet)")
+    response=DetailOutput,
+    description="chain mode: the poll's power is not computed yet (its "
+    "snapshot epoch's stake is not complete here yet)",
+)
 
 
 class PowerApi(APIView):
@@ -46,7 +52,8 @@ class PowerApi(APIView):
         summary="My voting power in this poll",
         description="Checked by the rules a ballot meets. While the poll takes ballots, asking "
         "freezes power not frozen yet (the open mode's points, say), so the answer is what your "
-        "ballot will be checked against.")
+        "ballot will be checked against.",
+    )
     def get(self, request: Request, poll_id: uuid.UUID) -> Response:
         answer = services.voter_power_in_poll(voter_id=request.user.id, poll_id=poll_id)
         return Response(PowerOutput(answer).data)
@@ -63,7 +70,8 @@ class PowerTableApi(APIView):
         summary="The poll's frozen power table (CSV, operators)",
         description="A row per stake address (chain mode) or per voter whose power was frozen "
         "(open mode, pseudonymous): stake_address, voter, lovelace, loyalty, uncapped_power, "
-        "power, frozen_at.")
+        "power, frozen_at.",
+    )
     def get(self, request: Request, poll_id: uuid.UUID) -> HttpResponse:
         poll = poll_or_404(poll_id)
         response = HttpResponse(power_table_csv(poll=poll), content_type="text/csv; charset=utf-8")

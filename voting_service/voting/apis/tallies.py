@@ -28,19 +28,26 @@ class TallyOutput(serializers.Serializer):
     ballots = serializers.IntegerField()
     total_points = serializers.IntegerField()
     final = serializers.BooleanField(
-        help_text="The count of the closed poll, written once at its close.")
+        help_text="The count of the closed poll, written once at its close."
+    )
     ballots_digest = serializers.CharField(
-        allow_null=True, help_text="SHA-256 of the counted ballots (format in voting.digest).")
+        allow_null=True, help_text="SHA-256 of the counted ballots (format in voting.digest)."
+    )
     receipts_digest = serializers.CharField(
-        allow_null=True, help_text="Once final: SHA-256 of the counted ballots' receipts "
-        "(format in voting.receipts; the list is at polls/<id>/receipts/).")
+        allow_null=True,
+        help_text="Once final: SHA-256 of the counted ballots' receipts "
+        "(format in voting.receipts; the list is at polls/<id>/receipts/).",
+    )
     computed_at = serializers.DateTimeField()
 
 
 class TallyApi(APIView):
-    @extend_schema(responses={200: TallyOutput}, summary="The tally of a poll",
-                   description="Live while the poll is open if its results are visible live; "
-                   "otherwise once it has closed, then the final count with its digest.")
+    @extend_schema(
+        responses={200: TallyOutput},
+        summary="The tally of a poll",
+        description="Live while the poll is open if its results are visible live; "
+        "otherwise once it has closed, then the final count with its digest.",
+    )
     def get(self, request: Request, poll_id: uuid.UUID) -> Response:
         poll = poll_or_404(poll_id)
         if not poll.results_visible:

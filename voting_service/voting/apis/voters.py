@@ -18,15 +18,27 @@ class VoterOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Voter
-        fields = ["id", "role", "is_active", "points", "stake_address", "can_vote",
-                  "source_version", "replicated_at"]
+        fields = [
+            "id",
+            "role",
+            "is_active",
+            "points",
+            "stake_address",
+            "can_vote",
+            "source_version",
+            "replicated_at",
+        ]
         read_only_fields = fields
 
 
 class MeApi(APIView):
-    @extend_schema(responses={200: VoterOutput, 404: OpenApiResponse(
-                       description="voting does not know this account yet")},
-                   summary="Me as voting sees me: eligibility and voting power")
+    @extend_schema(
+        responses={
+            200: VoterOutput,
+            404: OpenApiResponse(description="voting does not know this account yet"),
+        },
+        summary="Me as voting sees me: eligibility and voting power",
+    )
     def get(self, request: Request) -> Response:
         voter = selectors.voter_get(voter_id=request.user.id)
         if voter is None or voter.is_deleted:

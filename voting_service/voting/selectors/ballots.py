@@ -13,8 +13,12 @@ def _with_allocations(qs: QuerySet[Ballot]) -> QuerySet[Ballot]:
     """Each ballot with its poll and `current_allocations`, a list in position order (as
     `services.ballot_cast` returns a ballot)."""
     return qs.select_related("poll").prefetch_related(
-        Prefetch("allocations", queryset=Allocation.objects.order_by("position"),
-                 to_attr="current_allocations"))
+        Prefetch(
+            "allocations",
+            queryset=Allocation.objects.order_by("position"),
+            to_attr="current_allocations",
+        )
+    )
 
 
 def ballot_get(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot | None:
@@ -25,6 +29,6 @@ def ballot_get(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot | None:
 def ballots_of_voter(*, voter_id: uuid.UUID) -> QuerySet[Ballot]:
     """Every ballot of the voter, retracted ones included (their history counts), most recently
     changed first."""
-    return _with_allocations(Ballot.objects.filter(voter_id=voter_id).exclude(
-        poll__status=PollStatus.DRAFT)).order_by(
-        "-updated_at", "id")
+    return _with_allocations(
+        Ballot.objects.filter(voter_id=voter_id).exclude(poll__status=PollStatus.DRAFT)
+    ).order_by("-updated_at", "id")

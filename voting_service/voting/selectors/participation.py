@@ -12,8 +12,11 @@ def participation_over_time(*, poll: PollReplica) -> list[tuple[datetime, int]]:
     A retracted ballot cast again counts again when it is cast again."""
     steps: list[tuple[datetime, int]] = []
     standing = 0
-    events = (BallotRevision.objects.filter(ballot__poll=poll)
-              .order_by("created_at", "id").values_list("created_at", "kind", "ballot_id"))
+    events = (
+        BallotRevision.objects.filter(ballot__poll=poll)
+        .order_by("created_at", "id")
+        .values_list("created_at", "kind", "ballot_id")
+    )
     counted: set = set()
     for moment, kind, ballot_id in events.iterator(chunk_size=5000):
         if kind == BallotRevision.Kind.RETRACT:

@@ -22,7 +22,8 @@ def epoch_complete(*, epoch: int) -> bool:
     """Whether every part of the epoch's stake distribution is replicated here: as many parts
     as they say there are, all agreeing on that number."""
     seen = EpochStakePartReplica.objects.filter(epoch=epoch, is_deleted=False).aggregate(
-        count=Count("pk"), least=Min("parts"), most=Max("parts"))
+        count=Count("pk"), least=Min("parts"), most=Max("parts")
+    )
     return seen["count"] > 0 and seen["least"] == seen["most"] == seen["count"]
 
 
@@ -46,9 +47,11 @@ def power_summary(*, poll: PollReplica) -> PowerSummary:
         if table is None:
             return PowerSummary(poll.power_formula, poll.snapshot_epoch, None, None)
         counted = PollPower.objects.filter(poll=poll).aggregate(
-            eligible=Count("pk"), total=Coalesce(Sum("power"), 0))
-        return PowerSummary(table.power_formula, table.snapshot_epoch, counted["eligible"],
-                            counted["total"])
+            eligible=Count("pk"), total=Coalesce(Sum("power"), 0)
+        )
+        return PowerSummary(
+            table.power_formula, table.snapshot_epoch, counted["eligible"], counted["total"]
+        )
     # One pass over the voters, their frozen rows joined (a hash join, not a lookup each).
     with connection.cursor() as cursor:
         cursor.execute(
@@ -56,13 +59,22 @@ def power_summary(*, poll: PollReplica) -> PowerSummary:
             f" FROM {Voter._meta.db_table} v LEFT JOIN {PollPower._meta.db_table} w"
             " ON w.poll_id = %s AND w.voter_id = v.id"
             " WHERE v.role = 'delegator' AND v.is_active AND NOT v.is_deleted",
-            [poll.pk if connection.vendor == "postgresql" else poll.pk.hex])
+            [poll.pk if connection.vendor == "postgresql" else poll.pk.hex],
+        )
         eligible, total = cursor.fetchone()
     return PowerSummary(PowerFormula.POINTS.value, None, int(eligible), int(total))
 
 
-CSV_HEADER = ["poll_id", "stake_address", "voter", "lovelace", "loyalty", "uncapped_power",
-              "power", "frozen_at"]
+CSV_HEADER = [
+    "poll_id",
+    "stake_address",
+    "voter",
+    "lovelace",
+    "loyalty",
+    "uncapped_power",
+    "power",
+    "frozen_at",
+]
 
 
 def power_table_csv(*, poll: PollReplica) -> str:
@@ -72,13 +84,26 @@ def power_table_csv(*, poll: PollReplica) -> str:
     out = io.StringIO()
     writer = SpreadsheetSafeWriter(out)
     writer.writerow(CSV_HEADER)
-    rows = (PollPower.objects.filter(poll=poll).order_by("stake_address", "voter_id")
-            .values_list("stake_address", "voter_id", "lovelace", "loyalty", "uncapped",
-                         "power", "frozen_at"))
+    rows = (
+        PollPower.objects.filter(poll=poll)
+        .order_by("stake_address", "voter_id")
+        .values_list(
+            "stake_address", "voter_id", "lovelace", "loyalty", "uncapped", "power", "frozen_at"
+        )
+    )
     for address, voter_id, lovelace, loyalty, uncapped, power, frozen_at in rows.iterator(
-            chunk_size=2000):
-        writer.writerow([
-            poll.pk, address,
-            None if voter_id is None else voter_pseudonym(poll_id=poll.pk, voter_id=voter_id),
-            lovelace, loyalty, uncapped, power, frozen_at.isoformat()])
+        chunk_size=2000
+    ):
+        writer.writerow(
+            [
+                poll.pk,
+                address,
+                None if voter_id is None else voter_pseudonym(poll_id=poll.pk, voter_id=voter_id),
+                lovelace,
+                loyalty,
+                uncapped,
+                power,
+                frozen_at.isoformat(),
+            ]
+        )
     return out.getvalue()

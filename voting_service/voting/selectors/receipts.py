@@ -24,13 +24,13 @@ class ReceiptStatus(enum.StrEnum):
 
 _EXPLANATIONS = {
     ReceiptStatus.COUNTED: "Counted: this ballot is in the poll's final tally, and this receipt "
-                           "is in the list the published receipts digest is computed over.",
+    "is in the list the published receipts digest is computed over.",
     ReceiptStatus.PENDING: "Your current ballot: it will be counted if it is still your latest "
-                           "revision when the poll closes.",
+    "revision when the poll closes.",
     ReceiptStatus.SUPERSEDED: "Replaced by a later revision of the same ballot, which is the "
-                              "one that counts.",
+    "one that counts.",
     ReceiptStatus.RETRACTED: "The ballot was withdrawn (by this revision or a later one): it "
-                             "is not counted unless it is cast again.",
+    "is not counted unless it is cast again.",
     ReceiptStatus.CANCELLED: "The poll was cancelled: no ballot of it is counted.",
 }
 
@@ -59,11 +59,13 @@ def revisions_of_ballot(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> QuerySet[
     """Every revision of the voter's ballot in the poll, oldest first (none if they never
     voted in it)."""
     return BallotRevision.objects.filter(
-        ballot__voter_id=voter_id, ballot__poll_id=poll_id).order_by("number")
+        ballot__voter_id=voter_id, ballot__poll_id=poll_id
+    ).order_by("number")
 
 
-def revision_status(*, poll: PollReplica, final: bool, number: int,
-                    latest: tuple[int, str]) -> ReceiptStatus:
+def revision_status(
+    *, poll: PollReplica, final: bool, number: int, latest: tuple[int, str]
+) -> ReceiptStatus:
     """What became of revision `number` of a ballot whose latest revision is `latest` (number,
     kind); `final`: whether the poll's final tally exists."""
     latest_number, latest_kind = latest
@@ -78,26 +80,42 @@ def revision_status(*, poll: PollReplica, final: bool, number: int,
 
 def receipt_check(*, receipt: str) -> ReceiptCheck | None:
     """What became of the revision with this receipt; None if no revision has it."""
-    revision = (BallotRevision.objects.select_related("ballot__poll")
-                .filter(receipt=receipt).exclude(ballot__poll__status=PollStatus.DRAFT)
-                .first())
+    revision = (
+        BallotRevision.objects.select_related("ballot__poll")
+        .filter(receipt=receipt)
+        .exclude(ballot__poll__status=PollStatus.DRAFT)
+        .first()
+    )
     if revision is None:
         return None
     ballot, poll = revision.ballot, revision.ballot.poll
     final = final_tally(poll=poll)
-    latest_kind = (BallotRevision.Kind.RETRACT if ballot.is_retracted
-                   else BallotRevision.Kind.CAST)
-    status = revision_status(poll=poll, final=final is not None, number=revision.number,
-                             latest=(ballot.revision, latest_kind))
+    latest_kind = BallotRevision.Kind.RETRACT if ballot.is_retracted else BallotRevision.Kind.CAST
+    status = revision_status(
+        poll=poll,
+        final=final is not None,
+        number=revision.number,
+        latest=(ballot.revision, latest_kind),
+    )
     return ReceiptCheck(
-        receipt=revision.receipt, poll=poll, revision=revision.number, kind=revision.kind,
-        created_at=revision.created_at, status=status, latest_revision=ballot.revision,
-        receipts_digest=final.receipts_digest if final is not None else None)
+        receipt=revision.receipt,
+        poll=poll,
+        revision=revision.number,
+        kind=revision.kind,
+        created_at=revision.created_at,
+        status=status,
+        latest_revision=ballot.revision,
+        receipts_digest=final.receipts_digest if final is not None else None,
+    )
 
 
 def counted_receipts(*, poll: PollReplica) -> QuerySet[Ballot, str]:
     """The receipts of the ballots the final tally counted (each one's latest revision), sorted:
     the list the receipts digest is computed over. Only for a poll with a final tally: after
     the close no ballot of it changes."""
-    return (Ballot.objects.filter(poll=poll, allocations__points__gt=0).distinct()
-            .order_by("receipt").values_list("receipt", flat=True))
+    return (
+        Ballot.objects.filter(poll=poll, allocations__points__gt=0)
+        .distinct()
+        .order_by("receipt")
+        .values_list("receipt", flat=True)
+    )

@@ -16,8 +16,7 @@ def voter_get(*, voter_id: uuid.UUID) -> Voter | None:
 def account_standing(account_id: uuid.UUID) -> Standing | None:
     """Role and active flag from the voter replica (settings.ACCOUNT_STANDING): what decides
     operator rights here, as eligibility is decided for ballots."""
-    row = (Voter.objects.filter(pk=account_id)
-           .values_list("role", "is_active", "is_deleted").first())
+    row = Voter.objects.filter(pk=account_id).values_list("role", "is_active", "is_deleted").first()
     if row is None:
         return None
     role, is_active, is_deleted = row
@@ -27,5 +26,8 @@ def account_standing(account_id: uuid.UUID) -> Standing | None:
 def poll_get(*, poll_id: uuid.UUID) -> PollReplica | None:
     """The poll unless it is unknown here, deleted at its source, or a draft (an operator's
     work in progress, which polls shows nobody but operators: voting shows it to nobody)."""
-    return (PollReplica.objects.filter(pk=poll_id, is_deleted=False)
-            .exclude(status=PollStatus.DRAFT).first())
+    return (
+        PollReplica.objects.filter(pk=poll_id, is_deleted=False)
+        .exclude(status=PollStatus.DRAFT)
+        .first()
+    )

@@ -34,7 +34,10 @@ class TallyResult:
 
     def same_counts(self, tally: PollTally) -> bool:
         return (self.causes, self.ballots, self.total_points) == (
-            tally.causes, tally.ballots, tally.total_points)
+            tally.causes,
+            tally.ballots,
+            tally.total_points,
+        )
 
 
 def _ordered_causes(poll: PollReplica, counts: dict[str, tuple[int, int]]) -> list[dict]:
@@ -42,8 +45,10 @@ def _ordered_causes(poll: PollReplica, counts: dict[str, tuple[int, int]]) -> li
     is no longer in the poll (removed while ballots named it), by id: a tally hides nothing."""
     listed = [str(c) for c in poll.causes]
     extra = sorted(set(counts) - set(listed))
-    return [{"cause_id": c, "points": counts.get(c, (0, 0))[0], "voters": counts.get(c, (0, 0))[1]}
-            for c in [*listed, *extra]]
+    return [
+        {"cause_id": c, "points": counts.get(c, (0, 0))[0], "voters": counts.get(c, (0, 0))[1]}
+        for c in [*listed, *extra]
+    ]
 
 
 def tally_compute(*, poll: PollReplica) -> TallyResult:
@@ -52,18 +57,26 @@ def tally_compute(*, poll: PollReplica) -> TallyResult:
     One statement, so the per-cause sums and the ballot count come from the same snapshot even
     while ballots commit beside it."""
     counted = Allocation.objects.filter(poll=poll, points__gt=0)
-    ballots = (counted.order_by().values("poll")
-               .annotate(n=Count("ballot_id", distinct=True)).values("n"))
-    rows = (counted.order_by().values("cause_id")
-            .annotate(points=Sum("points"), voters=Count("id"), ballots=Subquery(ballots)))
+    ballots = (
+        counted.order_by().values("poll").annotate(n=Count("ballot_id", distinct=True)).values("n")
+    )
+    rows = (
+        counted.order_by()
+        .values("cause_id")
+        .annotate(points=Sum("points"), voters=Count("id"), ballots=Subquery(ballots))
+    )
     counts: dict[str, tuple[int, int]] = {}
     n_ballots = 0
     for row in rows:
         counts[str(row["cause_id"])] = (int(row["points"]), int(row["voters"]))
         n_ballots = int(row["ballots"])
     return TallyResult(
-        poll_id=poll.pk, causes=_ordered_causes(poll, counts), ballots=n_ballots,
-        total_points=sum(p for p, _ in counts.values()), computed_at=timezone.now())
+        poll_id=poll.pk,
+        causes=_ordered_causes(poll, counts),
+        ballots=n_ballots,
+        total_points=sum(p for p, _ in counts.values()),
+        computed_at=timezone.now(),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +93,8 @@ def counted_ballots(*, poll: PollReplica) -> CountedBallots:
     receipts: set[str] = set()
     rows: Iterable[tuple[uuid.UUID, str, uuid.UUID, int]] = (
         Allocation.objects.filter(poll=poll, points__gt=0)
-        .order_by().values_list("ballot__voter_id", "ballot__receipt", "cause_id", "points")
+        .order_by()
+        .values_list("ballot__voter_id", "ballot__receipt", "cause_id", "points")
     )
     for voter_id, receipt, cause_id, points in rows:
         ballots[voter_id].append((cause_id, int(points)))
@@ -102,10 +116,15 @@ def tally_recount(*, poll: PollReplica) -> TallyResult:
             voters[str(cause_id)] += 1
     counts = {c: (points[c], voters[c]) for c in points}
     return TallyResult(
-        poll_id=poll.pk, causes=_ordered_causes(poll, counts), ballots=len(ballots),
-        total_points=sum(points.values()), computed_at=timezone.now(), final=True,
+        poll_id=poll.pk,
+        causes=_ordered_causes(poll, counts),
+        ballots=len(ballots),
+        total_points=sum(points.values()),
+        computed_at=timezone.now(),
+        final=True,
         ballots_digest=ballots_digest(poll_id=poll.pk, ballots=ballots),
-        receipts_digest=receipts_digest(poll_id=poll.pk, receipts=counted.receipts))
+        receipts_digest=receipts_digest(poll_id=poll.pk, receipts=counted.receipts),
+    )
 
 
 def final_tally(*, poll: PollReplica) -> PollTally | None:

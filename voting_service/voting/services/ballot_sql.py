@@ -97,8 +97,9 @@ class BallotWrite:
     power_freeze: PowerFreeze | None = None
 
 
-def ballot_write(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
-                 plan: Callable[[Locked], BallotWrite]) -> BallotWrite:
+def ballot_write(
+    *, voter_id: uuid.UUID, poll_id: uuid.UUID, plan: Callable[[Locked], BallotWrite]
+) -> BallotWrite:
     """Lock, read, let `plan` check the rules and make the rows, write them and commit. `plan`
     raises the refusal instead when a rule fails: nothing is written and it propagates.
     Returns what was written, the ballot with its allocations in `current_allocations` (as
@@ -117,12 +118,16 @@ def ballot_write(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
 
 def _may_run_own_transaction() -> bool:
     """On PostgreSQL, and not inside a transaction of the caller's."""
-    return (connection.vendor == "postgresql" and not connection.in_atomic_block
-            and connection.get_autocommit())
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    )
 
 
-def _write_in_two_round_trips(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
-                              plan: Callable[[Locked], BallotWrite]) -> BallotWrite | None:
+def _write_in_two_round_trips(
+    *, voter_id: uuid.UUID, poll_id: uuid.UUID, plan: Callable[[Locked], BallotWrite]
+) -> BallotWrite | None:
     """`BEGIN` and one locking read of voter, poll and ballot together, then the writes and
     `COMMIT` together.
 
@@ -164,8 +169,17 @@ def _written(write: BallotWrite) -> BallotWrite:
 
 # The columns each row is read with, in the order `_voter`, `_poll` and `_ballot` take them.
 _VOTER_COLUMNS = ("role", "is_active", "is_deleted", "points", "stake_address")
-_POLL_COLUMNS = ("title", "status", "opens_at", "closes_at", "causes", "is_deleted",
-                 "power_formula", "min_stake_lovelace", "snapshot_epoch")
+_POLL_COLUMNS = (
+    "title",
+    "status",
+    "opens_at",
+    "closes_at",
+    "causes",
+    "is_deleted",
+    "power_formula",
+    "min_stake_lovelace",
+    "snapshot_epoch",
+)
 _BALLOT_COLUMNS = ("id", "revision", "receipt", "created_at", "retracted_at")
 _BALLOT_AT = len(_VOTER_COLUMNS) + len(_POLL_COLUMNS)
 _POWER_AT = _BALLOT_AT + len(_BALLOT_COLUMNS)
@@ -181,7 +195,8 @@ _POWER_SELECT_CHAIN = (
     f" NULL, (SELECT COALESCE(w.power, -1) FROM {_POWER} w"
     " WHERE w.poll_id = p.id AND w.stake_address = v.stake_address),"
     f" (SELECT e.lovelace FROM {_STAKE} e"
-    " WHERE e.epoch = p.snapshot_epoch AND e.stake_address = v.stake_address)")
+    " WHERE e.epoch = p.snapshot_epoch AND e.stake_address = v.stake_address)"
+)
 
 
 def _power_select() -> str:
@@ -204,12 +219,15 @@ def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    voter = _voter(voter_id, row[:len(_VOTER_COLUMNS)])
-    poll = _poll(poll_id, row[len(_VOTER_COLUMNS):_BALLOT_AT])
+    voter = _voter(voter_id, row[: len(_VOTER_COLUMNS)])
+    poll = _poll(poll_id, row[len(_VOTER_COLUMNS) : _BALLOT_AT])
     stored = row[_BALLOT_AT:_POWER_AT]
-    return Locked(voter=voter, poll=poll,
-                  ballot=None if stored[0] is None else _ballot(voter, poll, stored),
-                  power=_power(row[_POWER_AT:]))
+    return Locked(
+        voter=voter,
+        poll=poll,
+        ballot=None if stored[0] is None else _ballot(voter, poll, stored),
+        power=_power(row[_POWER_AT:]),
+    )
 
 
 def write_and_commit(write: BallotWrite) -> None:
@@ -236,24 +254,40 @@ def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
     sees whatever the voter's previous write committed while this one waited."""
     postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(_VOTER_COLUMNS)} FROM {_VOTER} WHERE id = %s"
-                       + (" FOR UPDATE" if postgresql else ""), [_uuid(voter_id)])
+        cursor.execute(
+            f"SELECT {', '.join(_VOTER_COLUMNS)} FROM {_VOTER} WHERE id = %s"
+            + (" FOR UPDATE" if postgresql else ""),
+            [_uuid(voter_id)],
+        )
         row = cursor.fetchone()
         voter = None if row is None else _voter(voter_id, row)
-        cursor.execute(f"SELECT {', '.join(_POLL_COLUMNS)} FROM {_POLL} WHERE id = %s"
-                       + (" FOR SHARE" if postgresql else ""), [_uuid(poll_id)])
+        cursor.execute(
+            f"SELECT {', '.join(_POLL_COLUMNS)} FROM {_POLL} WHERE id = %s"
+            + (" FOR SHARE" if postgresql else ""),
+            [_uuid(poll_id)],
+        )
         row = cursor.fetchone()
         poll = None if row is None else _poll(poll_id, row)
         if voter is None or poll is None:
             return Locked(voter=voter, poll=poll, ballot=None)
-        cursor.execute(f"SELECT {', '.join(_BALLOT_COLUMNS)} FROM {_BALLOT}"
-                       " WHERE poll_id = %s AND voter_id = %s", [_uuid(poll_id), _uuid(voter_id)])
+        cursor.execute(
+            f"SELECT {', '.join(_BALLOT_COLUMNS)} FROM {_BALLOT}"
+            " WHERE poll_id = %s AND voter_id = %s",
+            [_uuid(poll_id), _uuid(voter_id)],
+        )
         row = cursor.fetchone()
-        cursor.execute(f"SELECT {_power_select()} FROM {_VOTER} v CROSS JOIN {_POLL} p"
-                       " WHERE v.id = %s AND p.id = %s", [_uuid(voter_id), _uuid(poll_id)])
+        cursor.execute(
+            f"SELECT {_power_select()} FROM {_VOTER} v CROSS JOIN {_POLL} p"
+            " WHERE v.id = %s AND p.id = %s",
+            [_uuid(voter_id), _uuid(poll_id)],
+        )
         power = _power(cursor.fetchone())
-    return Locked(voter=voter, poll=poll, ballot=None if row is None else _ballot(voter, poll, row),
-                  power=power)
+    return Locked(
+        voter=voter,
+        poll=poll,
+        ballot=None if row is None else _ballot(voter, poll, row),
+        power=power,
+    )
 
 
 def write_rows(write: BallotWrite) -> None:
@@ -269,8 +303,9 @@ def write_rows(write: BallotWrite) -> None:
                 cursor.execute(sql, params)
 
 
-def power_freeze_write(*, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: PowerFreeze,
-                       at: datetime) -> None:
+def power_freeze_write(
+    *, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: PowerFreeze, at: datetime
+) -> None:
     """Freeze the voter's power without a ballot (a power query's first need), inside the
     transaction of a `lock_and_read`."""
     statement, params = _freeze_call(poll_id=poll_id, voter_id=voter_id, freeze=freeze, at=at)
@@ -278,30 +313,61 @@ def power_freeze_write(*, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: Power
         cursor.execute(statement.sql, params)
 
 
-def _freeze_call(*, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: PowerFreeze,
-                 at: datetime) -> tuple[Statement, list[Any]]:
+def _freeze_call(
+    *, poll_id: uuid.UUID, voter_id: uuid.UUID, freeze: PowerFreeze, at: datetime
+) -> tuple[Statement, list[Any]]:
     if freeze.stake_address is None:
-        return _FREEZE_VOTER_POWER, [_uuid(poll_id), _uuid(voter_id), freeze.uncapped,
-                                     freeze.power, _datetime(at)]
-    return _FREEZE_ADDRESS_POWER, [freeze.uncapped, freeze.power, _uuid(poll_id),
-                                   freeze.stake_address]
+        return _FREEZE_VOTER_POWER, [
+            _uuid(poll_id),
+            _uuid(voter_id),
+            freeze.uncapped,
+            freeze.power,
+            _datetime(at),
+        ]
+    return _FREEZE_ADDRESS_POWER, [
+        freeze.uncapped,
+        freeze.power,
+        _uuid(poll_id),
+        freeze.stake_address,
+    ]
 
 
 def _voter(voter_id: uuid.UUID, row: Sequence[Any]) -> Voter:
     role, is_active, is_deleted, points, stake_address = row
-    return Voter(id=voter_id, role=role, is_active=bool(is_active), is_deleted=bool(is_deleted),
-                 points=int(points), stake_address=stake_address)
+    return Voter(
+        id=voter_id,
+        role=role,
+        is_active=bool(is_active),
+        is_deleted=bool(is_deleted),
+        points=int(points),
+        stake_address=stake_address,
+    )
 
 
 def _poll(poll_id: uuid.UUID, row: Sequence[Any]) -> PollReplica:
-    (title, status, opens_at, closes_at, causes, is_deleted, power_formula, min_stake_lovelace,
-     snapshot_epoch) = row
-    return PollReplica(id=poll_id, title=title, status=status,
-                       opens_at=_read_datetime(opens_at), closes_at=_read_datetime(closes_at),
-                       causes=json.loads(causes) if isinstance(causes, str) else causes,
-                       is_deleted=bool(is_deleted), power_formula=power_formula,
-                       min_stake_lovelace=int(min_stake_lovelace),
-                       snapshot_epoch=snapshot_epoch)
+    (
+        title,
+        status,
+        opens_at,
+        closes_at,
+        causes,
+        is_deleted,
+        power_formula,
+        min_stake_lovelace,
+        snapshot_epoch,
+    ) = row
+    return PollReplica(
+        id=poll_id,
+        title=title,
+        status=status,
+        opens_at=_read_datetime(opens_at),
+        closes_at=_read_datetime(closes_at),
+        causes=json.loads(causes) if isinstance(causes, str) else causes,
+        is_deleted=bool(is_deleted),
+        power_formula=power_formula,
+        min_stake_lovelace=int(min_stake_lovelace),
+        snapshot_epoch=snapshot_epoch,
+    )
 
 
 def _power(row: Sequence[Any]) -> PowerRead:
@@ -310,17 +376,25 @@ def _power(row: Sequence[Any]) -> PowerRead:
     return PowerRead(
         open_mode=open_eligibility(),
         voter_power=voter_power,
-        table_frozen=cap is not None, cap=None if cap is None or cap < 0 else cap,
+        table_frozen=cap is not None,
+        cap=None if cap is None or cap < 0 else cap,
         address_in_table=address_power is not None,
         address_power=None if address_power is None or address_power < 0 else address_power,
-        snapshot_lovelace=snapshot_lovelace)
+        snapshot_lovelace=snapshot_lovelace,
+    )
 
 
 def _ballot(voter: Voter, poll: PollReplica, row: Sequence[Any]) -> Ballot:
     ballot_id, revision, receipt, created_at, retracted_at = row
-    ballot = Ballot(id=_read_uuid(ballot_id), poll=poll, voter=voter, revision=int(revision),
-                    receipt=receipt, created_at=_read_datetime(created_at),
-                    retracted_at=None if retracted_at is None else _read_datetime(retracted_at))
+    ballot = Ballot(
+        id=_read_uuid(ballot_id),
+        poll=poll,
+        voter=voter,
+        revision=int(revision),
+        receipt=receipt,
+        created_at=_read_datetime(created_at),
+        retracted_at=None if retracted_at is None else _read_datetime(retracted_at),
+    )
     ballot._state.adding = False
     return ballot
 
@@ -357,53 +431,104 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
     ballot_id, poll_id = _uuid(ballot.pk), _uuid(ballot.poll_id)
     calls: list[tuple[Statement, list[object]]] = []
     if write.created:
-        calls.append((_INSERT_BALLOT, [
-            ballot_id, poll_id, _uuid(ballot.voter_id), ballot.revision, ballot.receipt,
-            _datetime(ballot.created_at), _datetime(ballot.updated_at)]))
+        calls.append(
+            (
+                _INSERT_BALLOT,
+                [
+                    ballot_id,
+                    poll_id,
+                    _uuid(ballot.voter_id),
+                    ballot.revision,
+                    ballot.receipt,
+                    _datetime(ballot.created_at),
+                    _datetime(ballot.updated_at),
+                ],
+            )
+        )
     else:
         calls.append((_CLEAR_ALLOCATIONS, [ballot_id]))
-        calls.append((_UPDATE_BALLOT, [ballot.revision, ballot.receipt,
-                                       _datetime(ballot.retracted_at),
-                                       _datetime(ballot.updated_at), ballot_id]))
-    calls.append((_INSERT_REVISION, [
-        ballot_id, revision.number, revision.kind, json.dumps(revision.allocations),
-        revision.total_points, revision.voter_points, _datetime(revision.created_at),
-        revision.receipt, revision.previous_receipt, revision.nonce]))
+        calls.append(
+            (
+                _UPDATE_BALLOT,
+                [
+                    ballot.revision,
+                    ballot.receipt,
+                    _datetime(ballot.retracted_at),
+                    _datetime(ballot.updated_at),
+                    ballot_id,
+                ],
+            )
+        )
+    calls.append(
+        (
+            _INSERT_REVISION,
+            [
+                ballot_id,
+                revision.number,
+                revision.kind,
+                json.dumps(revision.allocations),
+                revision.total_points,
+                revision.voter_points,
+                _datetime(revision.created_at),
+                revision.receipt,
+                revision.previous_receipt,
+                revision.nonce,
+            ],
+        )
+    )
     statements = [(s.execute if postgresql else s.sql, params) for s, params in calls]
     if write.power_freeze is not None:
         # Unprepared: once per voter and poll, not on every ballot.
-        freeze, params = _freeze_call(poll_id=ballot.poll_id, voter_id=ballot.voter_id,
-                                      freeze=write.power_freeze, at=revision.created_at)
+        freeze, params = _freeze_call(
+            poll_id=ballot.poll_id,
+            voter_id=ballot.voter_id,
+            freeze=write.power_freeze,
+            at=revision.created_at,
+        )
         statements.append((freeze.sql, params))
     if not allocations:
         return statements  # a retraction
     if postgresql:
         # The causes and their points as two arrays: one statement whatever their number.
-        statements.append((_INSERT_ALLOCATIONS.execute, [
-            ballot_id, poll_id, [a.cause_id for a in allocations],
-            [a.points for a in allocations]]))
+        statements.append(
+            (
+                _INSERT_ALLOCATIONS.execute,
+                [
+                    ballot_id,
+                    poll_id,
+                    [a.cause_id for a in allocations],
+                    [a.points for a in allocations],
+                ],
+            )
+        )
     else:
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(allocations))
-        statements.append((
-            f"INSERT INTO {_ALLOCATION} (ballot_id, poll_id, cause_id, points, position)"
-            f" VALUES {values}",
-            [v for a in allocations for v in (ballot_id, poll_id, _uuid(a.cause_id), a.points,
-                                               a.position)]))
+        statements.append(
+            (
+                f"INSERT INTO {_ALLOCATION} (ballot_id, poll_id, cause_id, points, position)"
+                f" VALUES {values}",
+                [
+                    v
+                    for a in allocations
+                    for v in (ballot_id, poll_id, _uuid(a.cause_id), a.points, a.position)
+                ],
+            )
+        )
     return statements
-
-
 
 
 def _read(name: str, power_select: str) -> Statement:
     """PostgreSQL only (`begin_and_read`). The ballot is left-joined: the voter may have none
     yet."""
     return Statement(
-        name, ("uuid", "uuid"),
+        name,
+        ("uuid", "uuid"),
         f"SELECT {_columns('v', _VOTER_COLUMNS)}, {_columns('p', _POLL_COLUMNS)},"
         f" {_columns('b', _BALLOT_COLUMNS)}, {power_select}"
         f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
         f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
-        " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p")
+        " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p",
+    )
 
 
 # One per mode (a setting, read on every write); the open mode's is prepared.
@@ -415,38 +540,53 @@ _INSERT_BALLOT = Statement(
     "voting_cast_insert_ballot",
     ("uuid", "uuid", "uuid", "integer", "text", "timestamptz", "timestamptz"),
     f"INSERT INTO {_BALLOT} (id, poll_id, voter_id, revision, retracted_at, receipt,"
-    " created_at, updated_at) VALUES (%s, %s, %s, %s, NULL, %s, %s, %s)")
+    " created_at, updated_at) VALUES (%s, %s, %s, %s, NULL, %s, %s, %s)",
+)
 _CLEAR_ALLOCATIONS = Statement(
-    "voting_cast_clear_allocations", ("uuid",),
-    f"DELETE FROM {_ALLOCATION} WHERE ballot_id = %s")
+    "voting_cast_clear_allocations", ("uuid",), f"DELETE FROM {_ALLOCATION} WHERE ballot_id = %s"
+)
 _UPDATE_BALLOT = Statement(
-    "voting_cast_update_ballot", ("integer", "text", "timestamptz", "timestamptz", "uuid"),
+    "voting_cast_update_ballot",
+    ("integer", "text", "timestamptz", "timestamptz", "uuid"),
     f"UPDATE {_BALLOT} SET revision = %s, receipt = %s, retracted_at = %s,"
-    " updated_at = %s WHERE id = %s")
+    " updated_at = %s WHERE id = %s",
+)
 _INSERT_REVISION = Statement(
     "voting_cast_insert_revision",
-    ("uuid", "integer", "text", "jsonb", "bigint", "bigint", "timestamptz", "text", "text",
-     "text"),
+    ("uuid", "integer", "text", "jsonb", "bigint", "bigint", "timestamptz", "text", "text", "text"),
     f"INSERT INTO {_REVISION} (ballot_id, number, kind, allocations, total_points,"
     " voter_points, created_at, receipt, previous_receipt, nonce)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+)
 # PostgreSQL only: the causes and their points as two arrays, positions in the order given.
 _INSERT_ALLOCATIONS = Statement(
-    "voting_cast_insert_allocations", ("uuid", "uuid", "uuid[]", "bigint[]"),
+    "voting_cast_insert_allocations",
+    ("uuid", "uuid", "uuid[]", "bigint[]"),
     f"INSERT INTO {_ALLOCATION} (ballot_id, poll_id, cause_id, points, position)"
     " SELECT %s, %s, given.cause, given.points, given.n - 1"
-    " FROM unnest(%s, %s) WITH ORDINALITY AS given(cause, points, n)")
+    " FROM unnest(%s, %s) WITH ORDINALITY AS given(cause, points, n)",
+)
 # The first need of a voter's power in a poll freezes it (`voting.eligibility.voter_power`),
 # in statements run unprepared (`Statement.sql`). A plain INSERT: a row another write froze
 # since this one read breaks the unique constraint, and the write reads again
 # (`_write_in_two_round_trips`).
 _FREEZE_VOTER_POWER = Statement(
-    "voting_cast_freeze_voter_power", ("uuid", "uuid", "bigint", "bigint", "timestamptz"),
+    "voting_cast_freeze_voter_power",
+    ("uuid", "uuid", "bigint", "bigint", "timestamptz"),
     f"INSERT INTO {_POWER} (poll_id, stake_address, voter_id, lovelace, loyalty, uncapped,"
-    " power, frozen_at) VALUES (%s, NULL, %s, NULL, NULL, %s, %s, %s)")
+    " power, frozen_at) VALUES (%s, NULL, %s, NULL, NULL, %s, %s, %s)",
+)
 _FREEZE_ADDRESS_POWER = Statement(
-    "voting_cast_freeze_address_power", ("bigint", "bigint", "uuid", "text"),
+    "voting_cast_freeze_address_power",
+    ("bigint", "bigint", "uuid", "text"),
     f"UPDATE {_POWER} SET uncapped = %s, power = %s"
-    " WHERE poll_id = %s AND stake_address = %s AND power IS NULL")
-_PREPARED = (_READ_OPEN, _INSERT_BALLOT, _CLEAR_ALLOCATIONS, _UPDATE_BALLOT, _INSERT_REVISION,
-             _INSERT_ALLOCATIONS)
+    " WHERE poll_id = %s AND stake_address = %s AND power IS NULL",
+)
+_PREPARED = (
+    _READ_OPEN,
+    _INSERT_BALLOT,
+    _CLEAR_ALLOCATIONS,
+    _UPDATE_BALLOT,
+    _INSERT_REVISION,
+    _INSERT_ALLOCATIONS,
+)

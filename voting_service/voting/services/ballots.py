@@ -22,8 +22,9 @@ from . import ballot_sql
 from .ballot_sql import BallotWrite, Locked
 
 
-def ballot_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
-                allocations: Sequence[AllocationIn]) -> tuple[Ballot, bool]:
+def ballot_cast(
+    *, voter_id: uuid.UUID, poll_id: uuid.UUID, allocations: Sequence[AllocationIn]
+) -> tuple[Ballot, bool]:
     """Cast or replace the voter's ballot. Returns the ballot and whether it was new.
 
     Replacing is atomic: the old allocations go and the new ones come in one transaction, and
@@ -33,11 +34,17 @@ def ballot_cast(*, voter_id: uuid.UUID, poll_id: uuid.UUID,
     def cast(locked: Locked) -> BallotWrite:
         now = timezone.now()
         voter, poll, (power, freeze) = eligibility.ballot_cast_check(
-            voter=locked.voter, poll=locked.poll, allocations=given, now=now,
-            power=locked.power)
-        write = _next_revision(voter=voter, poll=poll, ballot=locked.ballot,
-                               kind=BallotRevision.Kind.CAST, allocations=given, now=now,
-                               power=power)
+            voter=locked.voter, poll=locked.poll, allocations=given, now=now, power=locked.power
+        )
+        write = _next_revision(
+            voter=voter,
+            poll=poll,
+            ballot=locked.ballot,
+            kind=BallotRevision.Kind.CAST,
+            allocations=given,
+            now=now,
+            power=power,
+        )
         return dataclasses.replace(write, power_freeze=freeze)
 
     written = ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=cast)
@@ -51,10 +58,17 @@ def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
     def retract(locked: Locked) -> BallotWrite:
         now = timezone.now()
         voter, poll, ballot = eligibility.ballot_retract_check(
-            voter=locked.voter, poll=locked.poll, ballot=locked.ballot, now=now)
-        return _next_revision(voter=voter, poll=poll, ballot=ballot,
-                              kind=BallotRevision.Kind.RETRACT, allocations=[], now=now,
-                              power=_power_of_retraction(voter, locked))
+            voter=locked.voter, poll=locked.poll, ballot=locked.ballot, now=now
+        )
+        return _next_revision(
+            voter=voter,
+            poll=poll,
+            ballot=ballot,
+            kind=BallotRevision.Kind.RETRACT,
+            allocations=[],
+            now=now,
+            power=_power_of_retraction(voter, locked),
+        )
 
     return ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=retract).ballot
 
@@ -68,29 +82,52 @@ def _power_of_retraction(voter: Voter, locked: Locked) -> int:
     return power.address_power if power.address_power is not None else voter.points
 
 
-def _next_revision(*, voter: Voter, poll: PollReplica, ballot: Ballot | None, kind: str,
-                   allocations: Sequence[AllocationIn], now: datetime,
-                   power: int) -> BallotWrite:
+def _next_revision(
+    *,
+    voter: Voter,
+    poll: PollReplica,
+    ballot: Ballot | None,
+    kind: str,
+    allocations: Sequence[AllocationIn],
+    now: datetime,
+    power: int,
+) -> BallotWrite:
     """The rows of the ballot's next revision, unsaved: the ballot (new if None) moved on to
     it, with its receipt chained to the previous one, and its allocations (none for a
     retraction)."""
     created = ballot is None
     if ballot is None:
-        ballot = Ballot(id=uuid.uuid4(), poll=poll, voter=voter, created_at=now, revision=0,
-                        receipt="")
+        ballot = Ballot(
+            id=uuid.uuid4(), poll=poll, voter=voter, created_at=now, revision=0, receipt=""
+        )
     number = ballot.revision + 1
     nonce = new_nonce()
     previous = ballot.receipt or None
     receipt = revision_receipt(
-        poll_id=poll.pk, previous=previous, number=number, kind=kind, at=now,
-        allocations=[(a["cause"], a["points"]) for a in allocations], nonce=nonce)
+        poll_id=poll.pk,
+        previous=previous,
+        number=number,
+        kind=kind,
+        at=now,
+        allocations=[(a["cause"], a["points"]) for a in allocations],
+        nonce=nonce,
+    )
     ballot.revision, ballot.receipt, ballot.updated_at = number, receipt, now
     ballot.retracted_at = now if kind == BallotRevision.Kind.RETRACT else None
     revision = BallotRevision(
-        ballot=ballot, number=number, kind=kind,
+        ballot=ballot,
+        number=number,
+        kind=kind,
         allocations=[{"cause": str(a["cause"]), "points": a["points"]} for a in allocations],
-        total_points=sum(a["points"] for a in allocations), voter_points=power,
-        created_at=now, receipt=receipt, previous_receipt=previous, nonce=nonce)
-    rows = [Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"],
-                       position=i) for i, a in enumerate(allocations)]
+        total_points=sum(a["points"] for a in allocations),
+        voter_points=power,
+        created_at=now,
+        receipt=receipt,
+        previous_receipt=previous,
+        nonce=nonce,
+    )
+    rows = [
+        Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"], position=i)
+        for i, a in enumerate(allocations)
+    ]
     return BallotWrite(ballot=ballot, created=created, allocations=rows, revision=revision)

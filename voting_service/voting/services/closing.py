@@ -30,8 +30,9 @@ from .tallies import tally_finalize
 log = logging.getLogger(__name__)
 
 
-def enforced_closes_at(*, poll: PollReplica | None, status: str, closes_at: datetime,
-                       now: datetime) -> datetime:
+def enforced_closes_at(
+    *, poll: PollReplica | None, status: str, closes_at: datetime, now: datetime
+) -> datetime:
     """The closes_at to store with a newly received state (`status`, `closes_at`) of a poll
     whose replica is `poll` (as it is now, locked; None if new here)."""
     if poll is None or not (poll.takes_ballots or poll.is_closed):
@@ -45,8 +46,9 @@ def enforced_closes_at(*, poll: PollReplica | None, status: str, closes_at: date
     return closes_at
 
 
-def status_to_store(*, poll: PollReplica | None, status: str, closes_at: datetime,
-                    now: datetime) -> str:
+def status_to_store(
+    *, poll: PollReplica | None, status: str, closes_at: datetime, now: datetime
+) -> str:
     """`closing` becomes `closed` here once its enforced closes_at has passed, and stays so."""
     if status != PollStatus.CLOSING:
         return status
@@ -59,14 +61,18 @@ def polls_close_due(*, now: datetime | None = None) -> list[uuid.UUID]:
     """Close here every `closing` poll whose closes_at has passed and write its final tally,
     each in a transaction of its own. Returns the polls closed."""
     now = now or timezone.now()
-    due = PollReplica.objects.filter(status=PollStatus.CLOSING, closes_at__lte=now,
-                                     is_deleted=False).values_list("pk", flat=True)
+    due = PollReplica.objects.filter(
+        status=PollStatus.CLOSING, closes_at__lte=now, is_deleted=False
+    ).values_list("pk", flat=True)
     closed: list[uuid.UUID] = []
     for poll_id in list(due):
         with transaction.atomic():
             # FOR UPDATE: waits for the ballots in flight, which hold the row FOR SHARE.
-            poll = (PollReplica.objects.select_for_update()
-                    .filter(pk=poll_id, status=PollStatus.CLOSING, is_deleted=False).first())
+            poll = (
+                PollReplica.objects.select_for_update()
+                .filter(pk=poll_id, status=PollStatus.CLOSING, is_deleted=False)
+                .first()
+            )
             if poll is None or poll.closes_at > now:
                 continue  # the consumer closed it meanwhile
             PollReplica.objects.filter(pk=poll_id).update(status=PollStatus.CLOSED)

@@ -27,8 +27,14 @@ def poll_lock_shared(poll_id: uuid.UUID) -> PollReplica:
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
         table, pk = quote(PollReplica._meta.db_table), quote(PollReplica._meta.pk.column)
-        poll = next(iter(PollReplica.objects.raw(
-            f"SELECT * FROM {table} WHERE {pk} = %s FOR SHARE", [poll_id])), None)
+        poll = next(
+            iter(
+                PollReplica.objects.raw(
+                    f"SELECT * FROM {table} WHERE {pk} = %s FOR SHARE", [poll_id]
+                )
+            ),
+            None,
+        )
     elif connection.vendor == "sqlite":
         # A write transaction on SQLite (BEGIN IMMEDIATE) already excludes every other writer.
         poll = PollReplica.objects.filter(pk=poll_id).first()

@@ -50,8 +50,10 @@ _POWER = PollPower._meta.db_table
 # float one corrected by one step either way, so it is exact for any stake.
 _FORMULAS = {
     PowerFormula.STAKE: "b.ada",
-    PowerFormula.SQRT_STAKE: ("CASE WHEN (b.root + 1) * (b.root + 1) <= b.ada THEN b.root + 1"
-                              " WHEN b.root * b.root > b.ada THEN b.root - 1 ELSE b.root END"),
+    PowerFormula.SQRT_STAKE: (
+        "CASE WHEN (b.root + 1) * (b.root + 1) <= b.ada THEN b.root + 1"
+        " WHEN b.root * b.root > b.ada THEN b.root - 1 ELSE b.root END"
+    ),
     PowerFormula.STAKE_X_LOYALTY: "b.ada * b.loyalty",
     PowerFormula.POINTS: "b.points",
 }
@@ -64,10 +66,12 @@ def _rows_sql(formula: str) -> str:
         # One voter per address, whatever the replica holds a moment before an address moved
         # between accounts: the most points, so the choice does not depend on row order.
         points = ", vp.points"
-        voters = (f" LEFT JOIN (SELECT stake_address, MAX(points) AS points FROM {_VOTER}"
-                  " WHERE stake_address IS NOT NULL AND NOT is_deleted"
-                  " AND is_active AND role = 'delegator'"
-                  " GROUP BY stake_address) vp ON vp.stake_address = e.stake_address")
+        voters = (
+            f" LEFT JOIN (SELECT stake_address, MAX(points) AS points FROM {_VOTER}"
+            " WHERE stake_address IS NOT NULL AND NOT is_deleted"
+            " AND is_active AND role = 'delegator'"
+            " GROUP BY stake_address) vp ON vp.stake_address = e.stake_address"
+        )
     power = _FORMULAS[PowerFormula(formula)]
     return (
         f"INSERT INTO {_POWER} (poll_id, stake_address, voter_id, lovelace, loyalty, uncapped,"
@@ -77,7 +81,8 @@ def _rows_sql(formula: str) -> str:
         f" e.lovelace / {LOVELACE_PER_ADA} AS ada,"
         f" CAST(FLOOR(SQRT(e.lovelace / {LOVELACE_PER_ADA})) AS BIGINT) AS root{points}"
         f" FROM {_STAKE} e{voters}"
-        " WHERE e.epoch = %s AND e.lovelace >= %s) b")
+        " WHERE e.epoch = %s AND e.lovelace >= %s) b"
+    )
 
 
 def cap_of(*, total: int, cap_percent: int | None) -> int | None:
@@ -109,22 +114,44 @@ def _freeze(poll: PollReplica) -> PollPowerTable:
         raise ValueError(f"poll {poll.pk} has no snapshot epoch to freeze its power from")
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_rows_sql(poll.power_formula),
-                       [_db_uuid(poll.pk), connection.ops.adapt_datetimefield_value(now),
-                        snapshot_epoch, poll.min_stake_lovelace])
-        cursor.execute(f"SELECT COALESCE(SUM(uncapped), 0) FROM {_POWER} WHERE poll_id = %s",
-                       [_db_uuid(poll.pk)])
+        cursor.execute(
+            _rows_sql(poll.power_formula),
+            [
+                _db_uuid(poll.pk),
+                connection.ops.adapt_datetimefield_value(now),
+                snapshot_epoch,
+                poll.min_stake_lovelace,
+            ],
+        )
+        cursor.execute(
+            f"SELECT COALESCE(SUM(uncapped), 0) FROM {_POWER} WHERE poll_id = %s",
+            [_db_uuid(poll.pk)],
+        )
         total = int(cursor.fetchone()[0])
         cap = cap_of(total=total, cap_percent=poll.cap_percent)
         if cap is not None:
-            cursor.execute(f"UPDATE {_POWER} SET power = %s WHERE poll_id = %s AND power > %s",
-                           [cap, _db_uuid(poll.pk), cap])
+            cursor.execute(
+                f"UPDATE {_POWER} SET power = %s WHERE poll_id = %s AND power > %s",
+                [cap, _db_uuid(poll.pk), cap],
+            )
     table = PollPowerTable.objects.create(
-        poll=poll, power_formula=poll.power_formula, snapshot_epoch=snapshot_epoch,
-        min_stake_lovelace=poll.min_stake_lovelace, cap_percent=poll.cap_percent,
-        uncapped_total=total, cap=cap, frozen_at=now)
-    log.info("power of poll %s frozen: %s of epoch %d, total %d, cap %s", poll.pk,
-             poll.power_formula, poll.snapshot_epoch, total, cap)
+        poll=poll,
+        power_formula=poll.power_formula,
+        snapshot_epoch=snapshot_epoch,
+        min_stake_lovelace=poll.min_stake_lovelace,
+        cap_percent=poll.cap_percent,
+        uncapped_total=total,
+        cap=cap,
+        frozen_at=now,
+    )
+    log.info(
+        "power of poll %s frozen: %s of epoch %d, total %d, cap %s",
+        poll.pk,
+        poll.power_formula,
+        poll.snapshot_epoch,
+        total,
+        cap,
+    )
     return table
 
 
@@ -135,8 +162,11 @@ def powers_freeze_due(*, epoch: int | None = None) -> list[uuid.UUID]:
     if open_eligibility():
         return []
     waiting = PollReplica.objects.filter(
-        status__in=(PollStatus.OPEN, PollStatus.CLOSING), is_deleted=False,
-        snapshot_epoch__isnull=False, power_table__isnull=True)
+        status__in=(PollStatus.OPEN, PollStatus.CLOSING),
+        is_deleted=False,
+        snapshot_epoch__isnull=False,
+        power_table__isnull=True,
+    )
     if epoch is not None:
         waiting = waiting.filter(snapshot_epoch=epoch)
     frozen = []
@@ -172,13 +202,15 @@ def voter_power_in_poll(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> PowerAnsw
             return PowerAnswer(eligible=False, power=None, reason=refusal)
         assert locked.voter is not None
         try:
-            power, freeze = eligibility.voter_power(voter=locked.voter, poll=poll,
-                                                    power=locked.power)
+            power, freeze = eligibility.voter_power(
+                voter=locked.voter, poll=poll, power=locked.power
+            )
         except Refused as refused:
             return PowerAnswer(eligible=False, power=None, reason=str(refused.message))
         if freeze is not None and poll.takes_ballots:
-            ballot_sql.power_freeze_write(poll_id=poll_id, voter_id=voter_id, freeze=freeze,
-                                          at=timezone.now())
+            ballot_sql.power_freeze_write(
+                poll_id=poll_id, voter_id=voter_id, freeze=freeze, at=timezone.now()
+            )
         return PowerAnswer(eligible=True, power=power, reason=None)
 
 

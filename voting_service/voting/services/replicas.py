@@ -34,9 +34,15 @@ def _voter_fields(state: AccountState) -> dict[str, Any]:
 def voters_apply_account_states(*, states: Sequence[tuple[AccountState, int]]) -> set[uuid.UUID]:
     """Many account states (with their versions) at once: one upsert per 500 voters, each
     voter's newest state stored if newer than its replica. Returns the voters that changed."""
-    return replica_apply_many(Voter, [
-        ReplicaState(pk=state.id, version=version, deleted=state.deleted,
-                     fields=_voter_fields(state)) for state, version in states])
+    return replica_apply_many(
+        Voter,
+        [
+            ReplicaState(
+                pk=state.id, version=version, deleted=state.deleted, fields=_voter_fields(state)
+            )
+            for state, version in states
+        ],
+    )
 
 
 def cause_apply_state(*, state: CauseState, version: int) -> bool:
@@ -45,8 +51,13 @@ def cause_apply_state(*, state: CauseState, version: int) -> bool:
         pk=state.id,
         version=version,
         deleted=state.deleted,
-        fields={"title": state.title, "description": state.description, "url": state.url,
-                "image_url": state.image_url, "is_active": state.is_active},
+        fields={
+            "title": state.title,
+            "description": state.description,
+            "url": state.url,
+            "image_url": state.image_url,
+            "is_active": state.is_active,
+        },
     )
 
 
@@ -60,8 +71,11 @@ def poll_apply_state(*, state: PollState, version: int) -> bool:
     current = PollReplica.objects.select_for_update().filter(pk=state.id).first()
     now = timezone.now()
     closes_at = closing.enforced_closes_at(
-        poll=current, status=state.status, closes_at=datetime.fromisoformat(state.closes_at),
-        now=now)
+        poll=current,
+        status=state.status,
+        closes_at=datetime.fromisoformat(state.closes_at),
+        now=now,
+    )
     changed = replica_apply(
         PollReplica,
         pk=state.id,
@@ -73,8 +87,9 @@ def poll_apply_state(*, state: PollState, version: int) -> bool:
             "fund_lovelace": state.fund_lovelace,
             "opens_at": datetime.fromisoformat(state.opens_at),
             "closes_at": closes_at,
-            "status": closing.status_to_store(poll=current, status=state.status,
-                                              closes_at=closes_at, now=now),
+            "status": closing.status_to_store(
+                poll=current, status=state.status, closes_at=closes_at, now=now
+            ),
             "results_visibility": state.results_visibility,
             # Canonical form, so comparing with ballots' cause ids is a string comparison.
             "causes": [str(uuid.UUID(c)) for c in state.causes],
@@ -100,17 +115,34 @@ def epoch_stake_apply_part(*, state: EpochStakePart, version: int) -> bool:
     rows = _stake_rows(state)
     with transaction.atomic():
         changed = replica_apply(
-            EpochStakePartReplica, pk=f"{state.epoch}-{state.part}", version=version,
-            deleted=False, fields={"epoch": state.epoch, "part": state.part,
-                                   "parts": state.parts, "pool_id": state.pool_id})
+            EpochStakePartReplica,
+            pk=f"{state.epoch}-{state.part}",
+            version=version,
+            deleted=False,
+            fields={
+                "epoch": state.epoch,
+                "part": state.part,
+                "parts": state.parts,
+                "pool_id": state.pool_id,
+            },
+        )
         if not changed:
             return False
         part_id = f"{state.epoch}-{state.part}"
         EpochStake.objects.filter(part_id=part_id).delete()
         EpochStake.objects.bulk_create(
-            [EpochStake(part_id=part_id, epoch=state.epoch, stake_address=address,
-                        lovelace=lovelace, loyalty=loyalty)
-             for address, lovelace, loyalty in rows], batch_size=1000)
+            [
+                EpochStake(
+                    part_id=part_id,
+                    epoch=state.epoch,
+                    stake_address=address,
+                    lovelace=lovelace,
+                    loyalty=loyalty,
+                )
+                for address, lovelace, loyalty in rows
+            ],
+            batch_size=1000,
+        )
     powers_freeze_due(epoch=state.epoch)
     return True
 
@@ -122,10 +154,16 @@ def _stake_rows(state: EpochStakePart) -> list[tuple[str, int, int]]:
     rows = []
     for index, row in enumerate(state.rows):
         address, lovelace, loyalty = row[:3]
-        if (not isinstance(address, str) or not address
-                or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
-                       for v in (lovelace, loyalty))):
-            raise ValueError(f"epoch {state.epoch} part {state.part} row {index} is not "
-                             f"[stake_address, lovelace, loyalty]: {row!r}")
+        if (
+            not isinstance(address, str)
+            or not address
+            or any(
+                isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in (lovelace, loyalty)
+            )
+        ):
+            raise ValueError(
+                f"epoch {state.epoch} part {state.part} row {index} is not "
+                f"[stake_address, lovelace, loyalty]: {row!r}"
+            )
         rows.append((address, int(lovelace), int(loyalty)))
     return rows

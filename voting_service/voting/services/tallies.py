@@ -24,14 +24,21 @@ log = logging.getLogger(__name__)
 
 def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> PollTally:
     power = power_summary(poll=poll)
-    values = {"causes": result.causes, "ballots": result.ballots,
-              "total_points": result.total_points, "final": result.final,
-              "ballots_digest": result.ballots_digest, "receipts_digest": result.receipts_digest,
-              "computed_at": result.computed_at,
-              # The poll row holds what voting enforced (`services.closing`).
-              "closes_at": poll.closes_at if result.final else None,
-              "power_formula": power.power_formula, "snapshot_epoch": power.snapshot_epoch,
-              "eligible": power.eligible, "total_power": power.total_power}
+    values = {
+        "causes": result.causes,
+        "ballots": result.ballots,
+        "total_points": result.total_points,
+        "final": result.final,
+        "ballots_digest": result.ballots_digest,
+        "receipts_digest": result.receipts_digest,
+        "computed_at": result.computed_at,
+        # The poll row holds what voting enforced (`services.closing`).
+        "closes_at": poll.closes_at if result.final else None,
+        "power_formula": power.power_formula,
+        "snapshot_epoch": power.snapshot_epoch,
+        "eligible": power.eligible,
+        "total_power": power.total_power,
+    }
     if tally is None:
         # An INSERT, never Django's UPDATE-then-INSERT: a row another transaction committed
         # since we looked must make this fail, not be overwritten with version 1.
@@ -77,8 +84,8 @@ def tallies_refresh_open() -> int:
     tallies were published."""
     published = 0
     poll_ids = PollReplica.objects.filter(
-        status__in=(PollStatus.OPEN, PollStatus.CLOSING), is_deleted=False).values_list(
-        "pk", flat=True)
+        status__in=(PollStatus.OPEN, PollStatus.CLOSING), is_deleted=False
+    ).values_list("pk", flat=True)
     for poll_id in list(poll_ids):
         try:
             published += tally_refresh(poll_id=poll_id)
@@ -102,6 +109,11 @@ def tally_finalize(*, poll: PollReplica) -> PollTally | None:
         return tally
     result = tally_recount(poll=poll)
     tally = _store(tally, poll, result)
-    log.info("final tally of poll %s: %d ballots, %d points, digest %s", poll.pk,
-             result.ballots, result.total_points, result.ballots_digest)
+    log.info(
+        "final tally of poll %s: %d ballots, %d points, digest %s",
+        poll.pk,
+        result.ballots,
+        result.total_points,
+        result.ballots_digest,
+    )
     return tally

@@ -22,8 +22,11 @@ def ballot_and_tally():
     poll = make_poll(title="Winter round")
     voter = make_voter()
     for points in (11, 22):
-        services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
-                             allocations=[{"cause": poll.causes[0], "points": points}])
+        services.ballot_cast(
+            voter_id=voter.pk,
+            poll_id=poll.pk,
+            allocations=[{"cause": poll.causes[0], "points": points}],
+        )
     set_poll(poll, status="closed")
     return Ballot.objects.get(poll=poll), PollTally.objects.get(pk=poll.pk)
 
@@ -47,8 +50,12 @@ def test_tallies_are_listed_and_shown(operator_client, ballot_and_tally):
 @pytest.mark.parametrize("model", ["ballot", "polltally", "pollreplica", "voter"])
 def test_nothing_can_be_added_changed_or_deleted(operator_client, ballot_and_tally, model):
     ballot, tally = ballot_and_tally
-    pk = {"ballot": ballot.pk, "polltally": tally.pk, "pollreplica": tally.pk,
-          "voter": ballot.voter_id}[model]
+    pk = {
+        "ballot": ballot.pk,
+        "polltally": tally.pk,
+        "pollreplica": tally.pk,
+        "voter": ballot.voter_id,
+    }[model]
     base = f"/voting/admin/voting/{model}/"
     assert operator_client.get(f"{base}add/").status_code == 403
     assert operator_client.post(f"{base}{pk}/change/", {}).status_code == 403

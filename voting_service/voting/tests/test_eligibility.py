@@ -24,29 +24,52 @@ CAUSE = str(uuid.uuid4())
 
 
 def voter(**changes) -> Voter:
-    return Voter(**{"id": uuid.uuid4(), "role": "delegator", "is_active": True,
-                    "is_deleted": False, "points": 10, **changes})
+    return Voter(
+        **{
+            "id": uuid.uuid4(),
+            "role": "delegator",
+            "is_active": True,
+            "is_deleted": False,
+            "points": 10,
+            **changes,
+        }
+    )
 
 
 def poll(**changes) -> PollReplica:
-    return PollReplica(**{"id": uuid.uuid4(), "title": "Round", "status": "open",
-                          "opens_at": NOW - timedelta(hours=1),
-                          "closes_at": NOW + timedelta(hours=1), "causes": [CAUSE],
-                          "is_deleted": False, **changes})
+    return PollReplica(
+        **{
+            "id": uuid.uuid4(),
+            "title": "Round",
+            "status": "open",
+            "opens_at": NOW - timedelta(hours=1),
+            "closes_at": NOW + timedelta(hours=1),
+            "causes": [CAUSE],
+            "is_deleted": False,
+            **changes,
+        }
+    )
 
 
 def cast_refusal(*, voter, poll, points=1, cause=CAUSE) -> Exception:
     with pytest.raises((Refused, NotFound, ValidationError)) as caught:
-        ballot_cast_check(voter=voter, poll=poll, now=NOW,
-                          allocations=[{"cause": uuid.UUID(cause), "points": points}])
+        ballot_cast_check(
+            voter=voter,
+            poll=poll,
+            now=NOW,
+            allocations=[{"cause": uuid.UUID(cause), "points": points}],
+        )
     return caught.value
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"is_deleted": True}, "Your account was deleted; it cannot vote."),
-    ({"is_active": False}, "Your account is deactivated; it cannot vote."),
-    ({"role": "operator"}, "Only delegators vote; this account is 'operator'."),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"is_deleted": True}, "Your account was deleted; it cannot vote."),
+        ({"is_active": False}, "Your account is deactivated; it cannot vote."),
+        ({"role": "operator"}, "Only delegators vote; this account is 'operator'."),
+    ],
+)
 def test_only_an_active_delegator_votes(changes, message):
     refused = voter(**changes)
     assert voter_refusal(refused) == message and not refused.can_vote
@@ -66,13 +89,16 @@ def test_a_poll_not_shown_here_is_not_found(shown):
     assert isinstance(error, NotFound) and error.message == NO_SUCH_POLL
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"status": "cancelled"}, "This poll was cancelled."),
-    ({"status": "closed"}, "This poll is closed."),
-    ({"closes_at": NOW}, "This poll is closed."),
-    ({"status": "scheduled"}, "This poll is not open yet"),
-    ({"opens_at": NOW + timedelta(seconds=1)}, "This poll is not open yet"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"status": "cancelled"}, "This poll was cancelled."),
+        ({"status": "closed"}, "This poll is closed."),
+        ({"closes_at": NOW}, "This poll is closed."),
+        ({"status": "scheduled"}, "This poll is not open yet"),
+        ({"opens_at": NOW + timedelta(seconds=1)}, "This poll is not open yet"),
+    ],
+)
 def test_a_poll_takes_ballots_while_open_by_status_and_clock(changes, message):
     error = cast_refusal(voter=voter(), poll=poll(**changes))
     assert isinstance(error, ValidationError)
@@ -80,16 +106,22 @@ def test_a_poll_takes_ballots_while_open_by_status_and_clock(changes, message):
 
 
 def test_a_closing_poll_takes_ballots_until_its_closes_at():
-    assert ballot_cast_check(voter=voter(), poll=poll(status="closing"), now=NOW,
-                             allocations=[{"cause": uuid.UUID(CAUSE), "points": 1}])
+    assert ballot_cast_check(
+        voter=voter(),
+        poll=poll(status="closing"),
+        now=NOW,
+        allocations=[{"cause": uuid.UUID(CAUSE), "points": 1}],
+    )
 
 
 def test_causes_are_the_polls_and_points_at_most_the_voters():
     stranger = str(uuid.uuid4())
     assert cast_refusal(voter=voter(), poll=poll(), cause=stranger).message_dict == {
-        "allocations": [f"Not a cause of this poll: {stranger}."]}
+        "allocations": [f"Not a cause of this poll: {stranger}."]
+    }
     assert cast_refusal(voter=voter(points=10), poll=poll(), points=11).message_dict == {
-        "allocations": ["These allocations total 11 points; you have 10."]}
+        "allocations": ["These allocations total 11 points; you have 10."]
+    }
 
 
 def test_a_retraction_needs_a_standing_ballot_and_an_open_poll():

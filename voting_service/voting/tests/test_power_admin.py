@@ -22,18 +22,22 @@ def operator_client(client):
 def test_a_polls_page_says_the_mode_and_its_power(operator_client, settings):
     settings.CHAIN_SOURCE = "file"
     services.epoch_stake_apply_part(
-        state=stake_part(500, [["stake1_a", 2_000_000, 1], ["stake1_b", 9_000_000, 2]]),
-        version=1)
+        state=stake_part(500, [["stake1_a", 2_000_000, 1], ["stake1_b", 9_000_000, 2]]), version=1
+    )
     poll = make_poll(power_formula="stake", snapshot_epoch=500)
     page = operator_client.get(f"/voting/admin/voting/pollreplica/{poll.pk}/change/")
     assert "chain mode (CHAIN_SOURCE=file)" in page.content.decode()
     assert "stake, snapshot epoch 500: 2 eligible, total power 11" in page.content.decode()
-    download = operator_client.post("/voting/admin/voting/pollreplica/", {
-        "action": "download_power_table", "_selected_action": [str(poll.pk)]})
+    download = operator_client.post(
+        "/voting/admin/voting/pollreplica/",
+        {"action": "download_power_table", "_selected_action": [str(poll.pk)]},
+    )
     assert download["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(download.content.decode())))
-    assert [(r["stake_address"], r["power"]) for r in rows] == [("stake1_a", "2"),
-                                                                ("stake1_b", "9")]
+    assert [(r["stake_address"], r["power"]) for r in rows] == [
+        ("stake1_a", "2"),
+        ("stake1_b", "9"),
+    ]
 
 
 def test_the_open_mode_says_so(operator_client):

@@ -16,8 +16,11 @@ pytestmark = pytest.mark.django_db
 def test_each_foreign_key_has_one_index_leading_with_it(model):
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
-    leading = [c["columns"][0] for c in constraints.values()
-               if (c["index"] or c["unique"]) and c["columns"] and not c["primary_key"]]
+    leading = [
+        c["columns"][0]
+        for c in constraints.values()
+        if (c["index"] or c["unique"]) and c["columns"] and not c["primary_key"]
+    ]
     for field in model._meta.concrete_fields:
         if field.is_relation:
             assert leading.count(field.column) == 1, (field.column, constraints)

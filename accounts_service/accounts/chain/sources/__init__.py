@@ -31,17 +31,27 @@ SOURCES = CHAIN_SOURCES
 POLLED_SOURCES = ("blockfrost", "koios")
 
 __all__ = [
-    "ChainSource", "ChainSourceError", "ChainSourceInvalidAnswer", "ChainSourceRefused",
-    "ChainSourceUnavailable", "StakeRow", "StakeSnapshotFileError", "SOURCES", "POLLED_SOURCES",
-    "configured_source", "retry_policy",
+    "ChainSource",
+    "ChainSourceError",
+    "ChainSourceInvalidAnswer",
+    "ChainSourceRefused",
+    "ChainSourceUnavailable",
+    "StakeRow",
+    "StakeSnapshotFileError",
+    "SOURCES",
+    "POLLED_SOURCES",
+    "configured_source",
+    "retry_policy",
 ]
 
 
 def retry_policy() -> RetryPolicy:
-    return RetryPolicy(attempts=settings.CHAIN_SOURCE_ATTEMPTS,
-                       first_delay=settings.CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS,
-                       max_delay=settings.CHAIN_SOURCE_MAX_WAIT_SECONDS,
-                       timeout=settings.CHAIN_SOURCE_TIMEOUT_SECONDS)
+    return RetryPolicy(
+        attempts=settings.CHAIN_SOURCE_ATTEMPTS,
+        first_delay=settings.CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS,
+        max_delay=settings.CHAIN_SOURCE_MAX_WAIT_SECONDS,
+        timeout=settings.CHAIN_SOURCE_TIMEOUT_SECONDS,
+    )
 
 
 def configured_source() -> ChainSource | None:
@@ -62,13 +72,19 @@ def configured_source() -> ChainSource | None:
         if not settings.BLOCKFROST_PROJECT_ID and not settings.BLOCKFROST_API_URL:
             raise ImproperlyConfigured(
                 "CHAIN_SOURCE=blockfrost needs BLOCKFROST_PROJECT_ID (or BLOCKFROST_API_URL "
-                "of a self-hosted instance)")
+                "of a self-hosted instance)"
+            )
         return BlockfrostSource(
             project_id=settings.BLOCKFROST_PROJECT_ID or "",
             api_url=settings.BLOCKFROST_API_URL or default_api_url(network_name),
-            network=network, policy=retry_policy())
+            network=network,
+            policy=retry_policy(),
+        )
     from .koios import DEFAULT_API_URLS, KoiosSource
 
-    return KoiosSource(api_url=settings.KOIOS_API_URL or DEFAULT_API_URLS[network_name],
-                       token=settings.KOIOS_API_TOKEN or None, network=network,
-                       policy=retry_policy())
+    return KoiosSource(
+        api_url=settings.KOIOS_API_URL or DEFAULT_API_URLS[network_name],
+        token=settings.KOIOS_API_TOKEN or None,
+        network=network,
+        policy=retry_policy(),
+    )

@@ -35,8 +35,9 @@ def default_api_url(network_name: str) -> str:
 class BlockfrostSource:
     name = "blockfrost"
 
-    def __init__(self, *, project_id: str, api_url: str, network: Network,
-                 policy: RetryPolicy) -> None:
+    def __init__(
+        self, *, project_id: str, api_url: str, network: Network, policy: RetryPolicy
+    ) -> None:
         self._api = BlockFrostApi(project_id=project_id, base_url=api_url.rstrip("/"))
         # The SDK appends its API version to base_url; ours is the whole prefix, as Blockfrost
         # documents it (…/api/v0) and as a self-hosted instance serves it (often at the root).
@@ -58,15 +59,18 @@ class BlockfrostSource:
         what = f"Blockfrost epochs/{epoch}/stakes/{pool_id}"
         builder = DistributionBuilder(network=self._network, what=what)
         for page in range(1, MAX_PAGES + 1):
+
             def one_page(page: int = page) -> object:
-                return self._api.epoch_pool_stakes(epoch, pool_id, count=PAGE_SIZE, page=page,
-                                                   return_type="json")
+                return self._api.epoch_pool_stakes(
+                    epoch, pool_id, count=PAGE_SIZE, page=page, return_type="json"
+                )
 
             answer = self._call(f"{what} page {page}", one_page)
             items = items_of(answer, fields=("stake_address", "amount"), what=what)
             if len(items) > PAGE_SIZE:
-                raise ChainSourceInvalidAnswer(f"{what}: {len(items)} rows on a page of "
-                                               f"{PAGE_SIZE}")
+                raise ChainSourceInvalidAnswer(
+                    f"{what}: {len(items)} rows on a page of {PAGE_SIZE}"
+                )
             builder.add_all((item["stake_address"], item["amount"]) for item in items)
             if len(items) < PAGE_SIZE:
                 return builder.rows()
@@ -78,8 +82,11 @@ class BlockfrostSource:
                 return request()
             except ApiError as error:
                 raise _classified(what, error) from None
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as error:
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as error:
                 raise Retryable(f"cannot reach Blockfrost ({type(error).__name__})") from None
             except ValueError:  # the SDK decodes the body: not JSON
                 raise ChainSourceInvalidAnswer(f"{what}: the answer is not JSON") from None
@@ -95,8 +102,9 @@ def _classified(what: str, error: ApiError) -> Exception:
         # The SDK keeps the response only when the body was not JSON (a proxy's 429).
         response = error.args[0] if error.args else None
         headers = response.headers if isinstance(response, requests.Response) else {}
-        return Retryable("rate limited (429)",
-                         retry_after=parse_retry_after(headers.get("Retry-After")))
+        return Retryable(
+            "rate limited (429)", retry_after=parse_retry_after(headers.get("Retry-After"))
+        )
     if status >= 500:
         return Retryable(f"server error {status}")
     detail = f": {error.message}" if isinstance(error.message, str) else ""

@@ -49,7 +49,8 @@ def items_of(page: object, *, fields: tuple[str, ...], what: str) -> list[dict]:
     for item in page:
         if not isinstance(item, dict) or any(field not in item for field in fields):
             raise ChainSourceInvalidAnswer(
-                f"{what}: expected objects with {', '.join(fields)}, got {_sample(item)}")
+                f"{what}: expected objects with {', '.join(fields)}, got {_sample(item)}"
+            )
     return page
 
 

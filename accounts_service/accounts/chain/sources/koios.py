@@ -32,8 +32,9 @@ _CONTENT_RANGE = re.compile(r"^(?:(\d+)-(\d+)|\*)/(\d+|\*)$")
 class KoiosSource:
     name = "koios"
 
-    def __init__(self, *, api_url: str, token: str | None, network: Network,
-                 policy: RetryPolicy) -> None:
+    def __init__(
+        self, *, api_url: str, token: str | None, network: Network, policy: RetryPolicy
+    ) -> None:
         self._base = api_url.rstrip("/")
         self._network = network
         self._policy = policy
@@ -58,17 +59,29 @@ class KoiosSource:
         builder = DistributionBuilder(network=self._network, what=what)
         for page in range(MAX_PAGES):
             offset = page * PAGE_SIZE
-            answer, content_range = self._get(what, "pool_delegators_history", {
-                "_pool_bech32": pool_id, "_epoch_no": epoch, "order": "stake_address.asc",
-                "offset": offset, "limit": PAGE_SIZE})
+            answer, content_range = self._get(
+                what,
+                "pool_delegators_history",
+                {
+                    "_pool_bech32": pool_id,
+                    "_epoch_no": epoch,
+                    "order": "stake_address.asc",
+                    "offset": offset,
+                    "limit": PAGE_SIZE,
+                },
+            )
             # Koios documents this array as nullable: null is an epoch without delegators.
-            items = [] if answer is None else items_of(
-                answer, fields=("stake_address", "amount", "epoch_no"), what=what)
+            items = (
+                []
+                if answer is None
+                else items_of(answer, fields=("stake_address", "amount", "epoch_no"), what=what)
+            )
             _check_range(what, content_range, offset, len(items))
             for item in items:
                 if item["epoch_no"] != epoch:
                     raise ChainSourceInvalidAnswer(
-                        f"{what}: a row of epoch {item['epoch_no']!r} in the answer")
+                        f"{what}: a row of epoch {item['epoch_no']!r} in the answer"
+                    )
                 builder.add(item["stake_address"], item["amount"])
             if len(items) < PAGE_SIZE:
                 return builder.rows()
@@ -84,13 +97,14 @@ class KoiosSource:
                 raise Retryable(f"cannot reach Koios ({type(error).__name__})") from None
             status = response.status_code
             if status == 429:
-                raise Retryable("rate limited (429)",
-                                retry_after=parse_retry_after(response.headers.get("Retry-After")))
+                raise Retryable(
+                    "rate limited (429)",
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                )
             if status >= 500:
                 raise Retryable(f"server error {status}")
             if status not in (200, 206):  # 206: PostgREST's answer to a partial range
-                raise ChainSourceRefused(f"{what}: Koios answered {status}: "
-                                         f"{response.text[:200]}")
+                raise ChainSourceRefused(f"{what}: Koios answered {status}: {response.text[:200]}")
             try:
                 return response.json(), response.headers.get("Content-Range")
             except ValueError:
@@ -114,4 +128,5 @@ def _check_range(what: str, header: str | None, offset: int, count: int) -> None
         agrees = int(first) == offset and int(last) - int(first) + 1 == count
     if not agrees:
         raise ChainSourceInvalidAnswer(
-            f"{what}: Content-Range {header!r} for {count} rows from offset {offset}")
+            f"{what}: Content-Range {header!r} for {count} rows from offset {offset}"
+        )

@@ -58,13 +58,21 @@ def with_retries(attempt: Callable[[], T], *, policy: RetryPolicy, what: str) ->
         except Retryable as failure:
             if number == policy.attempts:
                 raise ChainSourceUnavailable(
-                    f"{what}: {failure.reason} (gave up after {number} attempts)") from None
+                    f"{what}: {failure.reason} (gave up after {number} attempts)"
+                ) from None
             wait = policy.delay(number, failure.retry_after)
             if wait > policy.max_delay:
                 raise ChainSourceUnavailable(
                     f"{what}: {failure.reason}; asked to wait {wait:.0f} s, more than the "
-                    f"{policy.max_delay:.0f} s we wait") from None
-            log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", what, failure.reason,
-                        wait, number + 1, policy.attempts)
+                    f"{policy.max_delay:.0f} s we wait"
+                ) from None
+            log.warning(
+                "%s: %s; retrying in %.1f s (attempt %d of %d)",
+                what,
+                failure.reason,
+                wait,
+                number + 1,
+                policy.attempts,
+            )
             time.sleep(wait)
     raise AssertionError("unreachable")  # the loop returns or raises

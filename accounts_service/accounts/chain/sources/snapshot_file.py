@@ -46,29 +46,38 @@ class StakeSnapshotFile:
         self.distributions = distributions
 
     @classmethod
-    def read(cls, stream: IO[bytes], *, network: Network, pool_id: str,
-             epoch: int | None = None) -> StakeSnapshotFile:
+    def read(
+        cls, stream: IO[bytes], *, network: Network, pool_id: str, epoch: int | None = None
+    ) -> StakeSnapshotFile:
         try:
             text = stream.read().decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise StakeSnapshotFileError(f"not UTF-8 text (byte {error.start})") from None
-        records = (_json_records(text) if text.lstrip().startswith(("[", "{"))
-                   else _csv_records(text))
+        records = (
+            _json_records(text) if text.lstrip().startswith(("[", "{")) else _csv_records(text)
+        )
         by_epoch: dict[int, dict[str, tuple[int, str]]] = {} if epoch is None else {epoch: {}}
         for where, record in records:
-            address, row_epoch, amount = _checked(record, where, network=network,
-                                                  pool_id=pool_id, epoch=epoch)
+            address, row_epoch, amount = _checked(
+                record, where, network=network, pool_id=pool_id, epoch=epoch
+            )
             seen = by_epoch.setdefault(row_epoch, {})
             if address in seen:
                 raise StakeSnapshotFileError(
                     f"{address} appears twice in epoch {row_epoch} (first at {seen[address][1]})",
-                    where=where)
+                    where=where,
+                )
             seen[address] = (amount, where)
         if not by_epoch:
             raise StakeSnapshotFileError(
-                "no rows; to import an epoch without delegators, name the epoch")
-        return cls({number: [StakeRow(a, amount) for a, (amount, _) in sorted(rows.items())]
-                    for number, rows in sorted(by_epoch.items())})
+                "no rows; to import an epoch without delegators, name the epoch"
+            )
+        return cls(
+            {
+                number: [StakeRow(a, amount) for a, (amount, _) in sorted(rows.items())]
+                for number, rows in sorted(by_epoch.items())
+            }
+        )
 
     def epochs(self) -> list[int]:
         return sorted(self.distributions)
@@ -97,19 +106,22 @@ def _csv_records(text: str) -> Iterator[tuple[str, dict[str, str]]]:
                 continue  # a blank line
             if len(row) != len(columns):
                 raise StakeSnapshotFileError(
-                    f"{len(row)} fields where the header has {len(columns)}", where=where)
+                    f"{len(row)} fields where the header has {len(columns)}", where=where
+                )
             yield where, dict(zip(columns, (field.strip() for field in row), strict=True))
     except csv.Error as error:
-        raise StakeSnapshotFileError(f"not valid CSV ({error})",
-                                     where=f"line {reader.line_num}") from None
+        raise StakeSnapshotFileError(
+            f"not valid CSV ({error})", where=f"line {reader.line_num}"
+        ) from None
 
 
 def _json_records(text: str) -> Iterator[tuple[str, dict[str, object]]]:
     try:
         items = json.loads(text)
     except json.JSONDecodeError as error:
-        raise StakeSnapshotFileError(f"not valid JSON ({error.msg})",
-                                     where=f"line {error.lineno}") from None
+        raise StakeSnapshotFileError(
+            f"not valid JSON ({error.msg})", where=f"line {error.lineno}"
+        ) from None
     if not isinstance(items, list):
         raise StakeSnapshotFileError("a JSON file holds one array of rows")
     for index, item in enumerate(items, start=1):
@@ -125,16 +137,21 @@ def _check_columns(columns: list[str], *, where: str) -> None:
     unknown = [name for name in columns if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if missing or unknown or repeated:
-        problems = [f"missing {', '.join(missing)}" if missing else "",
-                    f"unknown {', '.join(map(repr, unknown))}" if unknown else "",
-                    f"repeated {', '.join(repeated)}" if repeated else ""]
+        problems = [
+            f"missing {', '.join(missing)}" if missing else "",
+            f"unknown {', '.join(map(repr, unknown))}" if unknown else "",
+            f"repeated {', '.join(repeated)}" if repeated else "",
+        ]
         raise StakeSnapshotFileError(
             f"columns must be {', '.join(REQUIRED_COLUMNS)} (and optionally pool_id): "
-            + "; ".join(p for p in problems if p), where=where)
+            + "; ".join(p for p in problems if p),
+            where=where,
+        )
 
 
-def _checked(record: dict, where: str, *, network: Network, pool_id: str,
-             epoch: int | None) -> tuple[str, int, int]:
+def _checked(
+    record: dict, where: str, *, network: Network, pool_id: str, epoch: int | None
+) -> tuple[str, int, int]:
     try:
         address = values.stake_address(record["stake_address"], network)
         row_epoch = values.epoch_number(_whole(record["epoch"]))
@@ -144,8 +161,9 @@ def _checked(record: dict, where: str, *, network: Network, pool_id: str,
     except ValueError as problem:
         raise StakeSnapshotFileError(str(problem), where=where) from None
     if epoch is not None and row_epoch != epoch:
-        raise StakeSnapshotFileError(f"epoch {row_epoch}, but the import is of epoch {epoch}",
-                                     where=where)
+        raise StakeSnapshotFileError(
+            f"epoch {row_epoch}, but the import is of epoch {epoch}", where=where
+        )
     return address, row_epoch, amount
 
 

@@ -10,8 +10,10 @@ from accounts.selectors import chain_status
 
 
 class Command(BaseCommand):
-    help = ("Show the chain source, the newest stored epoch and whether the source is stale; "
-            "exit 1 when it is.")
+    help = (
+        "Show the chain source, the newest stored epoch and whether the source is stale; "
+        "exit 1 when it is."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")

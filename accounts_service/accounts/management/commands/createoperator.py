@@ -18,6 +18,7 @@ class Command(BaseCommand):
             account = operator_create(email=email, password=password)
         except ValidationError as exc:
             details = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" if k else " ".join(v)
-                                         for k, v in details.items())) from None
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" if k else " ".join(v) for k, v in details.items())
+            ) from None
         self.stdout.write(f"operator {account.email} created ({account.id})")

@@ -12,14 +12,20 @@ from shared_events.kit.errors import Conflict
 
 
 class Command(BaseCommand):
-    help = ("Import the pool's active stake distribution of one or more epochs from a CSV or "
-            "JSON file (columns stake_address, epoch, lovelace).")
+    help = (
+        "Import the pool's active stake distribution of one or more epochs from a CSV or "
+        "JSON file (columns stake_address, epoch, lovelace)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="path of the CSV or JSON file")
-        parser.add_argument("--epoch", type=int, default=None,
-                            help="the one epoch the file holds; needed for an epoch without "
-                                 "delegators (a file with no rows)")
+        parser.add_argument(
+            "--epoch",
+            type=int,
+            default=None,
+            help="the one epoch the file holds; needed for an epoch without "
+            "delegators (a file with no rows)",
+        )
 
     def handle(self, *args, file, epoch, **options):
         try:

@@ -35,8 +35,11 @@ def test_json_nested_a_little_past_the_bound_is_a_400_too(as_delegator):
 
 
 def test_ordinary_nesting_still_reaches_the_fields(api):
-    response = api.post("/accounts/api/register/", {"email": [[["a@example.org"]]],
-                                                    "password": PASSWORD}, format="json")
+    response = api.post(
+        "/accounts/api/register/",
+        {"email": [[["a@example.org"]]], "password": PASSWORD},
+        format="json",
+    )
     assert response.status_code == 400 and "email" in response.json()
 
 
@@ -44,21 +47,25 @@ LIST_ENDPOINTS = ["/accounts/api/me/ledger/", "/accounts/api/accounts/"]
 
 
 @pytest.mark.parametrize("path", LIST_ENDPOINTS)
-@pytest.mark.parametrize("query, parameter", [
-    ("limit=99999999999999999999", "limit"),
-    ("limit=100000", "limit"),
-    ("limit=501", "limit"),
-    ("limit=0", "limit"),
-    ("limit=-1", "limit"),
-    ("limit=abc", "limit"),
-    ("limit=1.5", "limit"),
-    ("limit=", "limit"),
-    ("offset=-1", "offset"),
-    ("offset=abc", "offset"),
-    ("offset=99999999999999999999", "offset"),
-])
-def test_nonsense_page_parameters_are_a_400_naming_the_parameter(as_operator, path, query,
-                                                                  parameter):
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("limit=99999999999999999999", "limit"),
+        ("limit=100000", "limit"),
+        ("limit=501", "limit"),
+        ("limit=0", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=1.5", "limit"),
+        ("limit=", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=abc", "offset"),
+        ("offset=99999999999999999999", "offset"),
+    ],
+)
+def test_nonsense_page_parameters_are_a_400_naming_the_parameter(
+    as_operator, path, query, parameter
+):
     response = as_operator.get(f"{path}?{query}")
     assert response.status_code == 400, response.content
     assert list(response.json()) == [parameter]
@@ -75,8 +82,10 @@ def test_pages_up_to_the_cap_are_served(as_operator, delegator, path):
 
 def test_the_schema_shows_the_page_bounds(api):
     schema = api.get("/accounts/api/schema/?format=json").json()
-    parameters = {p["name"]: p["schema"] for p in
-                  schema["paths"]["/accounts/api/accounts/"]["get"]["parameters"]}
+    parameters = {
+        p["name"]: p["schema"]
+        for p in schema["paths"]["/accounts/api/accounts/"]["get"]["parameters"]
+    }
     assert parameters["limit"]["maximum"] == 500 and parameters["limit"]["minimum"] == 1
     assert parameters["offset"]["minimum"] == 0
 

@@ -50,8 +50,9 @@ def wallet_sign_in(api, wallet: Wallet, **overrides):
 # --- linking a stake address to my account ---------------------------------------------------
 
 
-def test_a_challenge_names_the_domain_and_the_account_and_expires_in_minutes(as_delegator,
-                                                                            delegator):
+def test_a_challenge_names_the_domain_and_the_account_and_expires_in_minutes(
+    as_delegator, delegator
+):
     body = as_delegator.post(CHALLENGE, format="json").json()
     assert set(body) == {"challenge_id", "payload_hex", "text", "expires_at"}
     assert bytes.fromhex(body["payload_hex"]).decode("utf-8") == body["text"]
@@ -117,7 +118,8 @@ def test_an_expired_challenge_is_refused(as_delegator):
     wallet = Wallet()
     challenge = as_delegator.post(CHALLENGE).json()
     StakeAddressChallenge.objects.filter(pk=challenge["challenge_id"]).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     proof = answer(challenge, wallet)
     refused = as_delegator.post(VERIFY, proof, format="json")
     assert refused.status_code == 400 and "expired" in refused.json()["challenge_id"][0]
@@ -136,8 +138,9 @@ def test_another_accounts_challenge_is_unknown(as_delegator, operator):
 
 def test_a_sign_in_challenge_cannot_link(as_delegator, api):
     wallet = Wallet()
-    theirs = api.post(WALLET_CHALLENGE, {"stake_address": wallet.stake_address},
-                      format="json").json()
+    theirs = api.post(
+        WALLET_CHALLENGE, {"stake_address": wallet.stake_address}, format="json"
+    ).json()
     proof = answer(theirs, wallet)
     assert as_delegator.post(VERIFY, proof, format="json").status_code == 400
 
@@ -148,29 +151,54 @@ def forged(proof):
     return {"signature": raw.hex()}
 
 
-@pytest.mark.parametrize("tamper, field, says", [
-    (lambda wallet, payload_hex: forged(wallet.sign_data(payload_hex)), "signature",
-     "forged or altered"),
-    (lambda wallet, payload_hex: {"signature": wallet.sign_data(payload_hex)["signature"][:-6]},
-     "signature", "not valid CBOR"),
-    (lambda wallet, payload_hex: {"key": Wallet().sign_data(payload_hex)["key"]}, "key",
-     "not the stake key"),
-    (lambda wallet, payload_hex: cip8.sign(bytes.fromhex(payload_hex).decode(),
-                                           PaymentSigningKey.generate(), attach_cose_key=True),
-     "signature", "payment address"),
-    (lambda wallet, payload_hex: Wallet(network=Network.TESTNET).sign_data(payload_hex),
-     "signature", "runs on mainnet"),
-    (lambda wallet, payload_hex: wallet.sign_data(b"another text".hex()), "signature",
-     "not this challenge"),
-    (lambda wallet, payload_hex: {"signature": "not hex"}, "signature", "not hex"),
-    (lambda wallet, payload_hex: {"key": "a0"}, "key", "Ed25519 COSE_Key"),
-    (lambda wallet, payload_hex: {"signature": "ab" * 5000}, "signature", "no more than"),
-    (lambda wallet, payload_hex: {"challenge_id": "nope"}, "challenge_id", "UUID"),
-    (lambda wallet, payload_hex: {"signature": None}, "signature", "null"),
-    (lambda wallet, payload_hex: {"extra": 1}, "extra", "Unknown field"),
-])
-def test_every_bad_proof_is_a_400_naming_the_problem(as_delegator, delegator, tamper, field,
-                                                     says):
+@pytest.mark.parametrize(
+    "tamper, field, says",
+    [
+        (
+            lambda wallet, payload_hex: forged(wallet.sign_data(payload_hex)),
+            "signature",
+            "forged or altered",
+        ),
+        (
+            lambda wallet, payload_hex: {
+                "signature": wallet.sign_data(payload_hex)["signature"][:-6]
+            },
+            "signature",
+            "not valid CBOR",
+        ),
+        (
+            lambda wallet, payload_hex: {"key": Wallet().sign_data(payload_hex)["key"]},
+            "key",
+            "not the stake key",
+        ),
+        (
+            lambda wallet, payload_hex: cip8.sign(
+                bytes.fromhex(payload_hex).decode(),
+                PaymentSigningKey.generate(),
+                attach_cose_key=True,
+            ),
+            "signature",
+            "payment address",
+        ),
+        (
+            lambda wallet, payload_hex: Wallet(network=Network.TESTNET).sign_data(payload_hex),
+            "signature",
+            "runs on mainnet",
+        ),
+        (
+            lambda wallet, payload_hex: wallet.sign_data(b"another text".hex()),
+            "signature",
+            "not this challenge",
+        ),
+        (lambda wallet, payload_hex: {"signature": "not hex"}, "signature", "not hex"),
+        (lambda wallet, payload_hex: {"key": "a0"}, "key", "Ed25519 COSE_Key"),
+        (lambda wallet, payload_hex: {"signature": "ab" * 5000}, "signature", "no more than"),
+        (lambda wallet, payload_hex: {"challenge_id": "nope"}, "challenge_id", "UUID"),
+        (lambda wallet, payload_hex: {"signature": None}, "signature", "null"),
+        (lambda wallet, payload_hex: {"extra": 1}, "extra", "Unknown field"),
+    ],
+)
+def test_every_bad_proof_is_a_400_naming_the_problem(as_delegator, delegator, tamper, field, says):
     wallet = Wallet()
     challenge = as_delegator.post(CHALLENGE).json()
     proof = answer(challenge, wallet)
@@ -184,12 +212,19 @@ def test_every_bad_proof_is_a_400_naming_the_problem(as_delegator, delegator, ta
 
 def test_a_stake_address_cannot_be_set_without_a_proof(as_delegator, api):
     wallet = Wallet()
-    refused = as_delegator.patch("/accounts/api/me/", {"stake_address": wallet.stake_address},
-                                 format="json")
+    refused = as_delegator.patch(
+        "/accounts/api/me/", {"stake_address": wallet.stake_address}, format="json"
+    )
     assert refused.status_code == 400 and "proof" in refused.json()["stake_address"][0]
-    registered = api.post("/accounts/api/register/", {
-        "email": "new@example.org", "password": "correct horse battery staple",
-        "stake_address": wallet.stake_address}, format="json")
+    registered = api.post(
+        "/accounts/api/register/",
+        {
+            "email": "new@example.org",
+            "password": "correct horse battery staple",
+            "stake_address": wallet.stake_address,
+        },
+        format="json",
+    )
     assert registered.status_code == 400 and "proof" in registered.json()["stake_address"][0]
 
 
@@ -198,7 +233,9 @@ def test_clearing_my_stake_address_unlinks_it(as_delegator, delegator):
     cleared = as_delegator.patch("/accounts/api/me/", {"stake_address": None}, format="json")
     assert cleared.status_code == 200
     assert (cleared.json()["stake_address"], cleared.json()["stake_address_verified_at"]) == (
-        None, None)
+        None,
+        None,
+    )
     assert last_event(delegator)["data"]["stake_address"] is None
 
 
@@ -217,7 +254,10 @@ def test_the_first_wallet_sign_in_makes_the_account_and_the_next_finds_it(api):
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {first.json()['access']}")
     me = api.get("/accounts/api/me/").json()
     assert (me["email"], me["stake_address"], me["role"]) == (
-        None, wallet.stake_address, "delegator")
+        None,
+        wallet.stake_address,
+        "delegator",
+    )
     assert me["stake_address_verified_at"] is not None
     account = Account.objects.get(pk=me["id"])
     assert not account.has_usable_password()
@@ -238,8 +278,7 @@ def test_a_wallet_account_adds_an_email_later(api):
     assert changed.status_code == 200 and changed.json()["email"] == "later@example.org"
 
 
-def test_a_wallet_sign_in_reaches_the_account_that_proved_the_address(as_delegator, delegator,
-                                                                      api):
+def test_a_wallet_sign_in_reaches_the_account_that_proved_the_address(as_delegator, delegator, api):
     wallet = Wallet()
     assert link(as_delegator, wallet).status_code == 200
     tokens = wallet_sign_in(api, wallet).json()
@@ -271,8 +310,9 @@ def test_a_deactivated_account_cannot_sign_in_with_its_wallet(as_delegator, dele
 
 def test_a_sign_in_signed_for_another_address_is_refused(api):
     wallet, other = Wallet(), Wallet()
-    challenge = api.post(WALLET_CHALLENGE, {"stake_address": other.stake_address},
-                         format="json").json()
+    challenge = api.post(
+        WALLET_CHALLENGE, {"stake_address": other.stake_address}, format="json"
+    ).json()
     proof = answer(challenge, wallet)
     refused = api.post(WALLET_TOKEN, proof, format="json")
     assert refused.status_code == 400 and other.stake_address in refused.json()["signature"][0]
@@ -281,27 +321,42 @@ def test_a_sign_in_signed_for_another_address_is_refused(api):
 
 def test_a_wallet_sign_in_challenge_is_good_for_one_sign_in(api):
     wallet = Wallet()
-    challenge = api.post(WALLET_CHALLENGE, {"stake_address": wallet.stake_address},
-                         format="json").json()
+    challenge = api.post(
+        WALLET_CHALLENGE, {"stake_address": wallet.stake_address}, format="json"
+    ).json()
     proof = answer(challenge, wallet)
     assert api.post(WALLET_TOKEN, proof, format="json").status_code == 200
     again = api.post(WALLET_TOKEN, proof, format="json")
     assert again.status_code == 400 and "used already" in again.json()["challenge_id"][0]
 
 
-@pytest.mark.parametrize("body, says", [
-    ({"stake_address": "stake1nope"}, "bech32"),
-    ({"stake_address": "addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3"
-                       "sq835lu7drv2xwl2wywfgse35a3x"}, "stake1"),
-    ({"stake_address": "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn"},
-     "runs on mainnet"),
-    # A script's stake address (CIP-19 vector): no key can sign for it.
-    ({"stake_address": "stake178phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcccycj5"},
-     "script's stake address"),
-    ({"stake_address": "x" * 121}, "no more than"),
-    ({}, "required"),
-    ({"stake_address": 12}, ""),
-])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ({"stake_address": "stake1nope"}, "bech32"),
+        (
+            {
+                "stake_address": "addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3"
+                "jhsydzer3n0d3vllmyqwsx5w"
+                "ktcd8cc3"
+                "sq835lu7drv2xwl2wywfgse35a3x"
+            },
+            "stake1",
+        ),
+        (
+            {"stake_address": "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn"},
+            "runs on mainnet",
+        ),
+        # A script's stake address (CIP-19 vector): no key can sign for it.
+        (
+            {"stake_address": "stake178phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcccycj5"},
+            "script's stake address",
+        ),
+        ({"stake_address": "x" * 121}, "no more than"),
+        ({}, "required"),
+        ({"stake_address": 12}, ""),
+    ],
+)
 def test_a_bad_stake_address_for_a_wallet_challenge_is_a_400(api, body, says):
     refused = api.post(WALLET_CHALLENGE, body, format="json")
     assert refused.status_code == 400, refused.content
@@ -316,10 +371,15 @@ def test_wallet_challenges_are_throttled_per_stake_address(api, settings):
     FailOpenRateThrottle.THROTTLE_RATES = rates
     try:
         wallet = Wallet()
-        codes = [api.post(WALLET_CHALLENGE, {"stake_address": wallet.stake_address},
-                          format="json").status_code for _ in range(3)]
-        other = api.post(WALLET_CHALLENGE, {"stake_address": Wallet().stake_address},
-                         format="json").status_code
+        codes = [
+            api.post(
+                WALLET_CHALLENGE, {"stake_address": wallet.stake_address}, format="json"
+            ).status_code
+            for _ in range(3)
+        ]
+        other = api.post(
+            WALLET_CHALLENGE, {"stake_address": Wallet().stake_address}, format="json"
+        ).status_code
     finally:
         FailOpenRateThrottle.THROTTLE_RATES = original
     assert codes == [201, 201, 429] and other == 201

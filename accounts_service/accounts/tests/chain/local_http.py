@@ -47,9 +47,11 @@ class LocalHttpServer:
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 parts = urlsplit(self.path)
                 request = Request(
-                    method="GET", path=parts.path,
+                    method="GET",
+                    path=parts.path,
                     query={key: values[-1] for key, values in parse_qs(parts.query).items()},
-                    headers={key.lower(): value for key, value in self.headers.items()})
+                    headers={key.lower(): value for key, value in self.headers.items()},
+                )
                 server.requests.append(request)
                 answer = server.faults.pop(0) if server.faults else server.answer(request)
                 body, content_type = answer.encoded()
@@ -79,8 +81,14 @@ class LocalHttpServer:
         for prefix, handler in self.routes:
             if request.path.startswith(prefix):
                 return handler(request)
-        return Answer(404, {"status_code": 404, "error": "Not Found",
-                            "message": "The requested component has not been found."})
+        return Answer(
+            404,
+            {
+                "status_code": 404,
+                "error": "Not Found",
+                "message": "The requested component has not been found.",
+            },
+        )
 
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]

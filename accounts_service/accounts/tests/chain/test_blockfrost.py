@@ -31,8 +31,12 @@ def remote(http_server):
 
 
 def source_for(remote, *, project_id=None, policy=FAST, network=Network.MAINNET):
-    return BlockfrostSource(project_id=project_id or remote.project_id, api_url=remote.url,
-                            network=network, policy=policy)
+    return BlockfrostSource(
+        project_id=project_id or remote.project_id,
+        api_url=remote.url,
+        network=network,
+        policy=policy,
+    )
 
 
 def expected(rows):
@@ -50,8 +54,7 @@ def test_a_distribution_spans_every_page(remote, http_server):
     rows = source_for(remote).pool_stake_distribution(POOL, 512)
     assert rows == expected(remote.stakes[512])
     pages = [(r.path, r.query["page"], r.query["count"]) for r in http_server.requests]
-    assert pages == [(f"/api/v0/epochs/512/stakes/{POOL}", str(page), "100")
-                     for page in (1, 2, 3)]
+    assert pages == [(f"/api/v0/epochs/512/stakes/{POOL}", str(page), "100") for page in (1, 2, 3)]
 
 
 def test_full_last_page_is_followed_by_an_empty_one(remote, http_server):
@@ -93,10 +96,17 @@ def test_retry_after_beyond_the_longest_wait_gives_up_at_once(remote, http_serve
 
 
 def test_5xx_is_retried_then_succeeds(remote, http_server):
-    http_server.faults = [Answer(503, b"<html>503 Service Unavailable</html>"),
-                          Answer(500, {"status_code": 500, "error": "Internal Server Error",
-                                       "message": "An unexpected response was received from "
-                                                  "the backend."})]
+    http_server.faults = [
+        Answer(503, b"<html>503 Service Unavailable</html>"),
+        Answer(
+            500,
+            {
+                "status_code": 500,
+                "error": "Internal Server Error",
+                "message": "An unexpected response was received from the backend.",
+            },
+        ),
+    ]
     assert source_for(remote).current_epoch() == 512
     assert len(http_server.requests) == 3
 
@@ -112,8 +122,9 @@ def test_a_source_that_is_down_is_unavailable(remote, http_server):
     url = remote.url
     http_server.stop()
     with pytest.raises(ChainSourceUnavailable, match="cannot reach Blockfrost"):
-        BlockfrostSource(project_id="p", api_url=url, network=Network.MAINNET,
-                         policy=FAST).current_epoch()
+        BlockfrostSource(
+            project_id="p", api_url=url, network=Network.MAINNET, policy=FAST
+        ).current_epoch()
 
 
 def test_a_wrong_project_id_is_refused_without_retrying(remote, http_server):
@@ -127,17 +138,31 @@ def test_an_unknown_epoch_is_refused(remote):
         source_for(remote).pool_stake_distribution(POOL, 999)
 
 
-@pytest.mark.parametrize("row, problem", [
-    ({"stake_address": stake_addresses(1)[0], "amount": "-5"}, "not an amount"),
-    ({"stake_address": stake_addresses(1)[0], "amount": -5}, "negative stake"),
-    ({"stake_address": stake_addresses(1)[0], "amount": "1.5"}, "not an amount"),
-    ({"stake_address": stake_addresses(1)[0], "amount": "46000000000000000"}, "ada supply"),
-    ({"stake_address": stake_addresses(1, Network.TESTNET)[0], "amount": "5"}, "another network"),
-    ({"stake_address": POOL, "amount": "5"}, "not a valid Cardano address|not a stake"),
-    ({"stake_address": "addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wkt"
-                       "cd8cc3sq835lu7drv2xwl2wywfgse35a3x", "amount": "5"}, "not a stake"),
-    ({"stake_address": stake_addresses(1)[0]}, "expected objects with stake_address, amount"),
-])
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ({"stake_address": stake_addresses(1)[0], "amount": "-5"}, "not an amount"),
+        ({"stake_address": stake_addresses(1)[0], "amount": -5}, "negative stake"),
+        ({"stake_address": stake_addresses(1)[0], "amount": "1.5"}, "not an amount"),
+        ({"stake_address": stake_addresses(1)[0], "amount": "46000000000000000"}, "ada supply"),
+        (
+            {"stake_address": stake_addresses(1, Network.TESTNET)[0], "amount": "5"},
+            "another network",
+        ),
+        ({"stake_address": POOL, "amount": "5"}, "not a valid Cardano address|not a stake"),
+        (
+            {
+                "stake_address": "addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3"
+                "jhsydzer3n0d3vllmyqwsx5w"
+                "kt"
+                "cd8cc3sq835lu7drv2xwl2wywfgse35a3x",
+                "amount": "5",
+            },
+            "not a stake",
+        ),
+        ({"stake_address": stake_addresses(1)[0]}, "expected objects with stake_address, amount"),
+    ],
+)
 def test_a_nonsense_row_fails_the_whole_epoch(remote, http_server, row, problem):
     good = [{"stake_address": a, "amount": "1"} for a in stake_addresses(3, seed="good")]
     http_server.faults = [Answer(200, good + [row])]
@@ -145,8 +170,9 @@ def test_a_nonsense_row_fails_the_whole_epoch(remote, http_server, row, problem)
         source_for(remote).pool_stake_distribution(POOL, 512)
 
 
-@pytest.mark.parametrize("body", [
-    {"stake_address": "x", "amount": "1"}, b"<html>not json</html>", [1, 2], None])
+@pytest.mark.parametrize(
+    "body", [{"stake_address": "x", "amount": "1"}, b"<html>not json</html>", [1, 2], None]
+)
 def test_an_answer_of_the_wrong_shape_is_invalid(remote, http_server, body):
     http_server.faults = [Answer(200, body)]
     with pytest.raises(ChainSourceInvalidAnswer):

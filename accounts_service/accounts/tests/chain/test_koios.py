@@ -43,10 +43,19 @@ def test_current_epoch_is_the_tips(remote):
 def test_a_distribution_spans_every_page_in_a_fixed_order(remote, http_server):
     remote.stakes[512] = distribution(2500)
     assert source_for(remote).pool_stake_distribution(POOL, 512) == expected(remote.stakes[512])
-    asked = [(r.query["offset"], r.query["limit"], r.query["_epoch_no"], r.query["_pool_bech32"],
-              r.query["order"]) for r in http_server.requests]
-    assert asked == [(str(offset), "1000", "512", POOL, "stake_address.asc")
-                     for offset in (0, 1000, 2000)]
+    asked = [
+        (
+            r.query["offset"],
+            r.query["limit"],
+            r.query["_epoch_no"],
+            r.query["_pool_bech32"],
+            r.query["order"],
+        )
+        for r in http_server.requests
+    ]
+    assert asked == [
+        (str(offset), "1000", "512", POOL, "stake_address.asc") for offset in (0, 1000, 2000)
+    ]
 
 
 def test_full_last_page_is_followed_by_an_empty_one(remote, http_server):
@@ -141,22 +150,38 @@ def test_a_request_that_hangs_times_out(remote, http_server):
         policy = type(FAST)(attempts=2, first_delay=0.05, max_delay=1, timeout=0.3)
         started = time.monotonic()
         with pytest.raises(ChainSourceUnavailable, match="ReadTimeout"):
-            KoiosSource(api_url=url, token=None, network=Network.MAINNET,
-                        policy=policy).current_epoch()
+            KoiosSource(
+                api_url=url, token=None, network=Network.MAINNET, policy=policy
+            ).current_epoch()
         assert time.monotonic() - started < 5
     finally:
         listener.close()
 
 
-@pytest.mark.parametrize("row, problem", [
-    ({"stake_address": stake_addresses(1)[0], "amount": "-1", "epoch_no": 512}, "not an amount"),
-    ({"stake_address": stake_addresses(1)[0], "amount": None, "epoch_no": 512}, "not an amount"),
-    ({"stake_address": stake_addresses(1, Network.TESTNET)[0], "amount": "1", "epoch_no": 512},
-     "another network"),
-    ({"stake_address": "stake1nonsense", "amount": "1", "epoch_no": 512}, "not a"),
-    ({"stake_address": stake_addresses(1)[0], "amount": "1", "epoch_no": 511}, "epoch 511"),
-    ({"stake_address": stake_addresses(1)[0], "amount": "1"}, "expected objects"),
-])
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        (
+            {"stake_address": stake_addresses(1)[0], "amount": "-1", "epoch_no": 512},
+            "not an amount",
+        ),
+        (
+            {"stake_address": stake_addresses(1)[0], "amount": None, "epoch_no": 512},
+            "not an amount",
+        ),
+        (
+            {
+                "stake_address": stake_addresses(1, Network.TESTNET)[0],
+                "amount": "1",
+                "epoch_no": 512,
+            },
+            "another network",
+        ),
+        ({"stake_address": "stake1nonsense", "amount": "1", "epoch_no": 512}, "not a"),
+        ({"stake_address": stake_addresses(1)[0], "amount": "1", "epoch_no": 511}, "epoch 511"),
+        ({"stake_address": stake_addresses(1)[0], "amount": "1"}, "expected objects"),
+    ],
+)
 def test_a_nonsense_row_fails_the_whole_epoch(remote, http_server, row, problem):
     rows = page(distribution(2)) + [row]
     http_server.faults = [Answer(200, rows, {"Content-Range": f"0-{len(rows) - 1}/*"})]
@@ -171,8 +196,10 @@ def test_a_content_range_that_disagrees_with_the_rows_is_invalid(remote, http_se
         source_for(remote).pool_stake_distribution(POOL, 512)
 
 
-@pytest.mark.parametrize("body", [{"epoch_no": 512}, [], [{"epoch_no": 1}, {"epoch_no": 2}],
-                                  [{"epoch_no": "512"}], b"not json"])
+@pytest.mark.parametrize(
+    "body",
+    [{"epoch_no": 512}, [], [{"epoch_no": 1}, {"epoch_no": 2}], [{"epoch_no": "512"}], b"not json"],
+)
 def test_a_tip_of_the_wrong_shape_is_invalid(remote, http_server, body):
     http_server.faults = [Answer(200, body)]
     with pytest.raises(ChainSourceInvalidAnswer):

@@ -31,8 +31,7 @@ def test_csv_with_several_epochs():
     snapshot = read(f"stake_address,epoch,lovelace\n{B},512,20\n{A},512,10\n{A},513,11\n")
     assert snapshot.epochs() == [512, 513]
     assert snapshot.current_epoch() == 513
-    assert snapshot.pool_stake_distribution(POOL, 512) == sorted([StakeRow(A, 10),
-                                                                  StakeRow(B, 20)])
+    assert snapshot.pool_stake_distribution(POOL, 512) == sorted([StakeRow(A, 10), StakeRow(B, 20)])
     assert snapshot.pool_stake_distribution(POOL, 513) == [StakeRow(A, 11)]
 
 
@@ -42,11 +41,14 @@ def test_csv_columns_in_any_order_with_bom_crlf_and_the_pool_named():
 
 
 def test_json_array_of_rows():
-    rows = [{"stake_address": A, "epoch": 512, "lovelace": 10},
-            {"stake_address": B, "epoch": 512, "lovelace": "4440295078"}]
+    rows = [
+        {"stake_address": A, "epoch": 512, "lovelace": 10},
+        {"stake_address": B, "epoch": 512, "lovelace": "4440295078"},
+    ]
     snapshot = read(json.dumps(rows))
-    assert snapshot.pool_stake_distribution(POOL, 512) == sorted([StakeRow(A, 10),
-                                                                  StakeRow(B, 4440295078)])
+    assert snapshot.pool_stake_distribution(POOL, 512) == sorted(
+        [StakeRow(A, 10), StakeRow(B, 4440295078)]
+    )
 
 
 @pytest.mark.parametrize("text", ["stake_address,epoch,lovelace\n", "[]"])
@@ -60,20 +62,27 @@ def test_an_epoch_the_file_does_not_hold_is_refused():
         read(f"stake_address,epoch,lovelace\n{A},512,10\n").pool_stake_distribution(POOL, 9)
 
 
-@pytest.mark.parametrize("body, where, problem", [
-    (f"{A},512,-5", "line 3", "not an amount of lovelace: '-5'"),
-    (f"{A},512,1.5", "line 3", "not an amount of lovelace"),
-    (f"{A},512,", "line 3", "not an amount of lovelace: ''"),
-    (f"{A},twelve,5", "line 3", "not an epoch number: 'twelve'"),
-    (f"{stake_addresses(1, Network.TESTNET)[0]},512,5", "line 3", "another network"),
-    ("addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl"
-     "2wywfgse35a3x,512,5", "line 3", "not a stake (reward) address"),
-    ("stake1garbage,512,5", "line 3", "not a valid Cardano address"),
-    (f"{A},512", "line 3", "2 fields where the header has 3"),
-    (f"{A},512,5,extra", "line 3", "4 fields where the header has 3"),
-    (f"{B},512,5", "line 3", f"{B} appears twice in epoch 512 (first at line 2)"),
-    (f'"{A},512,5', "line 3", "not valid CSV"),
-])
+@pytest.mark.parametrize(
+    "body, where, problem",
+    [
+        (f"{A},512,-5", "line 3", "not an amount of lovelace: '-5'"),
+        (f"{A},512,1.5", "line 3", "not an amount of lovelace"),
+        (f"{A},512,", "line 3", "not an amount of lovelace: ''"),
+        (f"{A},twelve,5", "line 3", "not an epoch number: 'twelve'"),
+        (f"{stake_addresses(1, Network.TESTNET)[0]},512,5", "line 3", "another network"),
+        (
+            "addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl"
+            "2wywfgse35a3x,512,5",
+            "line 3",
+            "not a stake (reward) address",
+        ),
+        ("stake1garbage,512,5", "line 3", "not a valid Cardano address"),
+        (f"{A},512", "line 3", "2 fields where the header has 3"),
+        (f"{A},512,5,extra", "line 3", "4 fields where the header has 3"),
+        (f"{B},512,5", "line 3", f"{B} appears twice in epoch 512 (first at line 2)"),
+        (f'"{A},512,5', "line 3", "not valid CSV"),
+    ],
+)
 def test_a_bad_csv_line_is_named_with_its_problem(body, where, problem):
     error = failure(f"stake_address,epoch,lovelace\n{B},512,1\n{body}\n")
     assert error.where == where
@@ -81,11 +90,14 @@ def test_a_bad_csv_line_is_named_with_its_problem(body, where, problem):
     assert str(error).startswith(f"{where}: ")
 
 
-@pytest.mark.parametrize("header, problem", [
-    ("stake_address,lovelace", "missing epoch"),
-    ("stake_address,epoch,lovelace,amount", "unknown 'amount'"),
-    ("stake_address,epoch,lovelace,epoch", "repeated epoch"),
-])
+@pytest.mark.parametrize(
+    "header, problem",
+    [
+        ("stake_address,lovelace", "missing epoch"),
+        ("stake_address,epoch,lovelace,amount", "unknown 'amount'"),
+        ("stake_address,epoch,lovelace,epoch", "repeated epoch"),
+    ],
+)
 def test_a_bad_header_is_named(header, problem):
     error = failure(f"{header}\n")
     assert error.where == "line 1"
@@ -105,24 +117,30 @@ def test_a_row_of_another_epoch_than_named_is_refused():
 ROW = f'{{"stake_address": "{A}", "epoch": 512'
 
 
-@pytest.mark.parametrize("text, where, problem", [
-    (f"[{ROW}, \"lovelace\": -1}}]", "item 1", "negative stake"),
-    (f"[{ROW}, \"lovelace\": 1.0}}]", "item 1", "not an amount"),
-    (f"[{ROW}, \"lovelace\": true}}]", "item 1", "not an amount"),
-    (f"[{ROW}}}]", "item 1", "missing lovelace"),
-    (f"[{ROW}, \"lovelace\": 1}}, 5]", "item 2", "an object"),
-    (f"[{ROW}, \"lovelace\": 1}},\n {{\"x\": ]", "line 2", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "text, where, problem",
+    [
+        (f'[{ROW}, "lovelace": -1}}]', "item 1", "negative stake"),
+        (f'[{ROW}, "lovelace": 1.0}}]', "item 1", "not an amount"),
+        (f'[{ROW}, "lovelace": true}}]', "item 1", "not an amount"),
+        (f"[{ROW}}}]", "item 1", "missing lovelace"),
+        (f'[{ROW}, "lovelace": 1}}, 5]', "item 2", "an object"),
+        (f'[{ROW}, "lovelace": 1}},\n {{"x": ]', "line 2", "not valid JSON"),
+    ],
+)
 def test_a_bad_json_item_is_named_with_its_problem(text, where, problem):
     error = failure(text)
     assert error.where == where
     assert problem in error.problem
 
 
-@pytest.mark.parametrize("data, problem", [
-    (b"", "the file is empty"),
-    ("stake_address,epoch,lovelace\n".encode("utf-16"), "not UTF-8"),
-    (b'{"stake_address": "x"}', "a JSON file holds one array of rows"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (b"", "the file is empty"),
+        ("stake_address,epoch,lovelace\n".encode("utf-16"), "not UTF-8"),
+        (b'{"stake_address": "x"}', "a JSON file holds one array of rows"),
+    ],
+)
 def test_a_file_that_is_not_a_snapshot_is_refused(data, problem):
     assert problem in failure(data).problem

@@ -18,8 +18,9 @@ A, B = stake_addresses(2)
 
 def test_an_epochs_distribution_and_the_difference_between_unknown_and_empty():
     epoch_stake_import(epoch=511, pool_id=POOL, rows=[], source="koios")
-    epoch_stake_import(epoch=512, pool_id=POOL, rows=[StakeRow(A, 7), StakeRow(B, 9)],
-                       source="koios")
+    epoch_stake_import(
+        epoch=512, pool_id=POOL, rows=[StakeRow(A, 7), StakeRow(B, 9)], source="koios"
+    )
     assert epoch_stake_distribution(epoch=512) == {A: 7, B: 9}
     assert epoch_stake_distribution(epoch=511) == {}
     assert epoch_stake_distribution(epoch=510) is None
@@ -40,13 +41,18 @@ def test_status_after_a_good_sync(settings):
     ChainSyncState.objects.create(id=1, source="blockfrost", last_success_at=synced)
     status = chain_status()
     assert status["newest_epoch"]["delegators"] == 1 and status["problems"] == []
-    assert status["summary"] == ("chain source: blockfrost, newest epoch 512 (1 delegator); "
-                                 "synced 2026-05-01 12:30 UTC")
+    assert status["summary"] == (
+        "chain source: blockfrost, newest epoch 512 (1 delegator); synced 2026-05-01 12:30 UTC"
+    )
 
 
 def test_stale_counts_only_for_a_polled_source(settings):
-    ChainSyncState.objects.create(id=1, source="koios", failing_since=datetime.now(UTC)
-                                  - timedelta(hours=1), last_error="Koios tip: server error 503")
+    ChainSyncState.objects.create(
+        id=1,
+        source="koios",
+        failing_since=datetime.now(UTC) - timedelta(hours=1),
+        last_error="Koios tip: server error 503",
+    )
     settings.CHAIN_SOURCE = "koios"
     assert chain_status()["problems"][0].startswith("chain source koios stale since ")
     # Switched to files: the old source's failures are no longer a problem.

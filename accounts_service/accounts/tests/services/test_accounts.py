@@ -22,22 +22,34 @@ def test_registration_normalizes_grants_points_and_publishes_no_private_data(set
     settings.POINTS_INITIAL_GRANT = 100
     account = account_register(email="  Alice@Example.ORG ", password=PASSWORD)
     assert (account.email, account.stake_address, account.points) == (
-        "alice@example.org", None, 100)
+        "alice@example.org",
+        None,
+        100,
+    )
     assert account.check_password(PASSWORD)
     [grant] = LedgerEntry.objects.filter(account=account)
     assert (grant.kind, grant.delta, grant.balance_after) == ("initial_grant", 100, 100)
     event = last_event(account)
     assert event["type"] == "accounts.account.created"
-    assert event["data"] == {"id": str(account.pk), "role": "delegator", "is_active": True,
-                             "points": 100, "stake_address": None,
-                             "joined_at": account.date_joined.isoformat(), "deleted": False}
+    assert event["data"] == {
+        "id": str(account.pk),
+        "role": "delegator",
+        "is_active": True,
+        "points": 100,
+        "stake_address": None,
+        "joined_at": account.date_joined.isoformat(),
+        "deleted": False,
+    }
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"email": "not-an-email"}, None),
-    ({"email": "ok@example.org", "password": "short"}, "password"),
-    ({"email": "ok@example.org", "password": "password123"}, "password"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"email": "not-an-email"}, None),
+        ({"email": "ok@example.org", "password": "short"}, "password"),
+        ({"email": "ok@example.org", "password": "password123"}, "password"),
+    ],
+)
 def test_bad_registrations_are_refused(kwargs, field):
     kwargs.setdefault("password", PASSWORD)
     with pytest.raises(ValidationError):
@@ -71,8 +83,9 @@ def test_profile_changes_publish_only_when_published_fields_change(delegator):
     assert OutboxEvent.objects.filter(aggregate_id=str(delegator.pk)).count() == versions
     # A proven stake address is published (proofs: services/test_stake_proofs.py), and so is
     # its holder's unlinking it.
-    Account.objects.filter(pk=delegator.pk).update(stake_address=STAKE,
-                                                   stake_address_verified_at=timezone.now())
+    Account.objects.filter(pk=delegator.pk).update(
+        stake_address=STAKE, stake_address_verified_at=timezone.now()
+    )
     assert last_event(delegator)["data"]["stake_address"] == STAKE
     stake_address_unlink(account=delegator)
     assert last_event(delegator)["data"]["stake_address"] is None
@@ -87,8 +100,9 @@ def test_operators_are_staff_in_the_admin_and_delegators_are_not(delegator, oper
 
 
 def test_an_operator_changes_anothers_standing_but_never_demotes_themselves(delegator, operator):
-    account = account_change_standing(account=delegator, by=operator, role=Role.OPERATOR,
-                                      is_active=False)
+    account = account_change_standing(
+        account=delegator, by=operator, role=Role.OPERATOR, is_active=False
+    )
     assert (account.role, account.is_active) == (Role.OPERATOR, False)
     assert last_event(delegator)["data"]["role"] == "operator"
     for change in ({"is_active": False}, {"role": Role.DELEGATOR}):
@@ -96,5 +110,7 @@ def test_an_operator_changes_anothers_standing_but_never_demotes_themselves(dele
             account_change_standing(account=operator, by=operator, **change)
     operator.refresh_from_db()
     assert (operator.role, operator.is_active) == (Role.OPERATOR, True)
-    assert account_change_standing(account=operator, by=operator, is_active=True,
-                                   role=Role.OPERATOR) == operator
+    assert (
+        account_change_standing(account=operator, by=operator, is_active=True, role=Role.OPERATOR)
+        == operator
+    )

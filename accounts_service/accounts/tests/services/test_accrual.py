@@ -36,8 +36,11 @@ def joined(db):
 
 
 def credited_epochs(account):
-    return sorted(LedgerEntry.objects.filter(account=account, kind="epoch_accrual")
-                  .values_list("epoch", flat=True))
+    return sorted(
+        LedgerEntry.objects.filter(account=account, kind="epoch_accrual").values_list(
+            "epoch", flat=True
+        )
+    )
 
 
 def test_the_epoch_one_joins_in_is_not_credited_the_next_ones_are(joined, settings):
@@ -91,8 +94,7 @@ def test_each_credit_is_published_with_the_new_balance(joined):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_never_credit_twice():
-    accounts = [account_register(email=f"d{i}@example.org", password=PASSWORD)
-                for i in range(60)]
+    accounts = [account_register(email=f"d{i}@example.org", password=PASSWORD) for i in range(60)]
     epoch = max(epoch_at(a.date_joined) for a in accounts)
     start = {a.pk: a.points for a in accounts}
     errors = []
@@ -119,8 +121,11 @@ def test_two_workers_at_once_never_credit_twice():
 def test_the_beat_runs_accrual_every_interval_and_drops_stale_runs():
     entry = django_settings.CELERY_BEAT_SCHEDULE["accrue-epoch-points"]
     interval = float(os.environ.get("EPOCH_ACCRUAL_INTERVAL_SECONDS") or "60")
-    assert entry == {"task": "accounts.accrue_epoch_points", "schedule": interval,
-                     "options": {"expires": 30}}
+    assert entry == {
+        "task": "accounts.accrue_epoch_points",
+        "schedule": interval,
+        "options": {"expires": 30},
+    }
     assert tasks.accrue_epoch_points_task.name == "accounts.accrue_epoch_points"
 
 
@@ -143,8 +148,7 @@ def test_the_task_credits_the_current_epoch_through_the_service(joined, settings
     current = epoch_at(datetime.now(UTC))
     # Owed the current epoch, as if it joined in the one before (not a published field).
     Account.objects.filter(pk=account.pk).update(accrued_through_epoch=current - 1)
-    start, events = account.points, OutboxEvent.objects.filter(
-        aggregate_id=str(account.pk)).count()
+    start, events = account.points, OutboxEvent.objects.filter(aggregate_id=str(account.pk)).count()
     assert tasks.accrue_epoch_points_task.apply().get() == 1
     account.refresh_from_db()
     assert account.points == start + 4 and account.accrued_through_epoch == current

@@ -33,17 +33,21 @@ def delegator(name, address=None, *, proven=True):
     account = account_register(email=f"{name}@example.org", password=PASSWORD)
     if address:
         Account.objects.filter(pk=account.pk).update(
-            stake_address=address, stake_address_verified_at=timezone.now() if proven else None)
+            stake_address=address, stake_address_verified_at=timezone.now() if proven else None
+        )
     account.refresh_from_db()
     return account
 
 
 @pytest.fixture
 def people():
-    return {"loyal": delegator("loyal", LOYAL), "sometimes": delegator("some", NOW_AND_THEN),
-            "elsewhere": delegator("else", ELSEWHERE), "unproven": delegator("un", UNPROVEN,
-                                                                            proven=False),
-            "none": delegator("none")}
+    return {
+        "loyal": delegator("loyal", LOYAL),
+        "sometimes": delegator("some", NOW_AND_THEN),
+        "elsewhere": delegator("else", ELSEWHERE),
+        "unproven": delegator("un", UNPROVEN, proven=False),
+        "none": delegator("none"),
+    }
 
 
 def joined():
@@ -51,8 +55,9 @@ def joined():
 
 
 def store(epoch, *addresses):
-    epoch_stake_import(epoch=epoch, pool_id=POOL, source="file",
-                       rows=[StakeRow(a, 5_000_000) for a in addresses])
+    epoch_stake_import(
+        epoch=epoch, pool_id=POOL, source="file", rows=[StakeRow(a, 5_000_000) for a in addresses]
+    )
 
 
 def during(epoch):
@@ -60,8 +65,11 @@ def during(epoch):
 
 
 def credited(account):
-    return sorted(LedgerEntry.objects.filter(account=account, kind="epoch_accrual")
-                  .values_list("epoch", flat=True))
+    return sorted(
+        LedgerEntry.objects.filter(account=account, kind="epoch_accrual").values_list(
+            "epoch", flat=True
+        )
+    )
 
 
 def test_only_a_proven_address_in_the_epochs_distribution_earns_it(people):
@@ -75,8 +83,13 @@ def test_only_a_proven_address_in_the_epochs_distribution_earns_it(people):
     report = accrue_epoch_points(now=during(j + 3))
     assert (report.epoch, report.accounts, report.entries) == (j + 3, 2, 5)
     got = {name: credited(account) for name, account in people.items()}
-    assert got == {"loyal": [j + 1, j + 2, j + 3], "sometimes": [j + 1, j + 3],
-                   "elsewhere": [], "unproven": [], "none": []}
+    assert got == {
+        "loyal": [j + 1, j + 2, j + 3],
+        "sometimes": [j + 1, j + 3],
+        "elsewhere": [],
+        "unproven": [],
+        "none": [],
+    }
     for name, account in people.items():
         account.refresh_from_db()
         assert account.points == start[name] + 2 * len(got[name])
@@ -136,8 +149,9 @@ def test_an_account_from_before_the_watermark_is_not_credited_before_it_joined(p
 
 
 @pytest.mark.parametrize("source, open_eligibility", [("none", False), ("koios", True)])
-def test_the_open_mode_credits_every_active_delegator_as_before(people, settings, source,
-                                                                open_eligibility):
+def test_the_open_mode_credits_every_active_delegator_as_before(
+    people, settings, source, open_eligibility
+):
     settings.CHAIN_SOURCE, settings.OPEN_ELIGIBILITY = source, open_eligibility
     j = joined()
     report = accrue_epoch_points(now=during(j + 2))  # nothing stored at all

@@ -28,16 +28,22 @@ def _pool(settings):
 
 
 def store(epoch, *addresses, lovelace=5_000_000):
-    return epoch_stake_import(epoch=epoch, pool_id=POOL, source="file",
-                              rows=[StakeRow(a, lovelace + i) for i, a in enumerate(addresses)])
+    return epoch_stake_import(
+        epoch=epoch,
+        pool_id=POOL,
+        source="file",
+        rows=[StakeRow(a, lovelace + i) for i, a in enumerate(addresses)],
+    )
 
 
 def parts(epoch=None):
     """The decoded EpochStakePart events in the outbox, in part order."""
     rows = OutboxEvent.objects.filter(event_type__startswith="accounts.epoch_stake.")
     events = [decode(bytes(row.payload)) for row in rows.order_by("seq")]
-    return sorted((e for e in events if epoch is None or e.data.epoch == epoch),
-                  key=lambda e: (e.data.epoch, e.data.part))
+    return sorted(
+        (e for e in events if epoch is None or e.data.epoch == epoch),
+        key=lambda e: (e.data.epoch, e.data.part),
+    )
 
 
 def loyalty(epoch):
@@ -51,9 +57,10 @@ def test_an_epoch_goes_out_in_sorted_parts_of_at_most_1000_rows(settings):
     epoch_stake_import(epoch=512, pool_id=POOL, rows=rows, source="koios")
     sent = parts(512)
     assert [len(e.data.rows) for e in sent] == [1000, 1000, 500]
-    assert [(e.envelope.aggregate_id, e.envelope.version, e.type, e.data.part, e.data.parts)
-            for e in sent] == [(f"512-{n}", 1, "accounts.epoch_stake.created", n, 3)
-                               for n in range(3)]
+    assert [
+        (e.envelope.aggregate_id, e.envelope.version, e.type, e.data.part, e.data.parts)
+        for e in sent
+    ] == [(f"512-{n}", 1, "accounts.epoch_stake.created", n, 3) for n in range(3)]
     assert {e.data.pool_id for e in sent} == {POOL}
     together = [row for e in sent for row in e.data.rows]
     assert together == [[a, lovelace, 1] for a, lovelace in sorted(rows)]
@@ -66,7 +73,11 @@ def test_an_epoch_without_delegators_is_one_part_without_rows(settings):
     store(512)
     [only] = parts(512)
     assert (only.envelope.aggregate_id, only.data.part, only.data.parts, only.data.rows) == (
-        "512-0", 0, 1, [])
+        "512-0",
+        0,
+        1,
+        [],
+    )
 
 
 def test_loyalty_counts_consecutive_epochs_up_to_the_epoch_within_the_window():
@@ -76,8 +87,15 @@ def test_loyalty_counts_consecutive_epochs_up_to_the_epoch_within_the_window():
     # C                                x     -> 1 (new)
     # D            x   x   x   x   x         -> not in 512: no row
     # E                x       x   x   x     -> 3
-    history = {506: [A], 507: [A, D], 508: [A, D, E], 509: [A, B, D], 510: [A, D, E],
-               511: [A, B, D, E], 512: [A, B, C, E]}
+    history = {
+        506: [A],
+        507: [A, D],
+        508: [A, D, E],
+        509: [A, B, D],
+        510: [A, D, E],
+        511: [A, B, D, E],
+        512: [A, B, C, E],
+    }
     for epoch, addresses in history.items():
         store(epoch, *addresses)
     assert loyalty(512) == {A: 4, B: 2, C: 1, E: 3}
@@ -85,7 +103,11 @@ def test_loyalty_counts_consecutive_epochs_up_to_the_epoch_within_the_window():
     assert loyalty(511) == {A: 4, B: 1, D: 4, E: 2}
     # Every epoch whose window is stored went out, each once; 506-508 wait for older epochs.
     assert sorted(EpochStakePublication.objects.values_list("epoch", flat=True)) == [
-        509, 510, 511, 512]
+        509,
+        510,
+        511,
+        512,
+    ]
 
 
 def test_an_epoch_waits_while_the_backfill_runs_newest_first():
@@ -148,8 +170,14 @@ def test_the_parts_decode_as_voting_reads_them():
     assert isinstance(event.data, EpochStakePart)
     raw = json.loads(bytes(OutboxEvent.objects.get(aggregate_id="512-0").payload))
     assert raw["type"] == "accounts.epoch_stake.created"
-    assert raw["data"] == {"epoch": 512, "part": 0, "parts": 1, "pool_id": POOL,
-                           "rows": [[A, 5_000_000, 4], [B, 5_000_001, 4]], "loyalty_window": 4}
+    assert raw["data"] == {
+        "epoch": 512,
+        "part": 0,
+        "parts": 1,
+        "pool_id": POOL,
+        "rows": [[A, 5_000_000, 4], [B, 5_000_001, 4]],
+        "loyalty_window": 4,
+    }
 
 
 @pytest.mark.django_db(transaction=True)

@@ -32,8 +32,11 @@ def rows_of(pairs):
 
 
 def stored(epoch):
-    return list(EpochStake.objects.filter(epoch_id=epoch).order_by("stake_address")
-                .values_list("stake_address", "lovelace"))
+    return list(
+        EpochStake.objects.filter(epoch_id=epoch)
+        .order_by("stake_address")
+        .values_list("stake_address", "lovelace")
+    )
 
 
 def test_an_epoch_is_stored_whole():
@@ -130,7 +133,10 @@ def test_the_first_sync_backfills_the_loyalty_window_newest_first(koios):
         assert stored(epoch) == [tuple(row) for row in rows_of(koios.stakes[epoch])]
     state = ChainSyncState.objects.get()
     assert (state.source, state.last_success_at, state.failing_since) == (
-        "koios", settled(512), None)
+        "koios",
+        settled(512),
+        None,
+    )
 
 
 def test_a_sync_asks_only_for_what_is_missing(koios, http_server):
@@ -162,13 +168,11 @@ def test_a_source_that_fails_leaves_the_stored_epochs_and_is_stale_since(koios, 
     assert state.failing_since == first_failure  # stale since the first failure, not the last
     assert state.last_success_at == settled(512)
     assert "server error 503" in state.last_error
-    assert sorted(EpochStakeImport.objects.values_list("epoch", flat=True)) == [
-        509, 510, 511, 512]
+    assert sorted(EpochStakeImport.objects.values_list("epoch", flat=True)) == [509, 510, 511, 512]
     # Back again: the missing epoch comes in and the state is fresh.
     http_server.faults = []
     later = first_failure + timedelta(hours=2)
-    assert [i.epoch for i in stake_history_sync(source=source(koios), now=later).imported] == [
-        513]
+    assert [i.epoch for i in stake_history_sync(source=source(koios), now=later).imported] == [513]
     state.refresh_from_db()
     assert (state.failing_since, state.last_error, state.last_success_at) == (None, "", later)
 

@@ -30,8 +30,9 @@ def _on_mainnet(settings):
 
 def prove(account, wallet, domain="vote.example.org"):
     challenge = stake_address_challenge_issue(account=account, domain=domain)
-    return stake_address_prove(account=account, challenge_id=challenge.id,
-                               **wallet.sign_data(challenge.payload.hex()))
+    return stake_address_prove(
+        account=account, challenge_id=challenge.id, **wallet.sign_data(challenge.payload.hex())
+    )
 
 
 def test_a_proof_sets_the_address_with_its_time_and_publishes_it(delegator):
@@ -49,8 +50,12 @@ def test_a_refused_proof_changes_nothing_and_leaves_the_challenge_for_another_tr
     version = Account.objects.get(pk=delegator.pk).version
     proof = Wallet().sign_data(challenge.payload.hex())
     with pytest.raises(ValidationError) as refused:
-        stake_address_prove(account=delegator, challenge_id=challenge.id,
-                            signature=proof["signature"], key=Wallet().sign_data("00")["key"])
+        stake_address_prove(
+            account=delegator,
+            challenge_id=challenge.id,
+            signature=proof["signature"],
+            key=Wallet().sign_data("00")["key"],
+        )
     assert refused.value.message_dict.keys() == {"key"}
     assert refused.value.error_dict["key"][0].code == "other_key"
     delegator.refresh_from_db()
@@ -76,13 +81,17 @@ def test_unlinking_clears_the_address_and_its_proof(delegator):
 def test_a_wallet_sign_in_makes_a_delegator_with_the_welcome_grant(settings):
     settings.POINTS_INITIAL_GRANT = 100
     wallet = Wallet()
-    challenge = wallet_challenge_issue(stake_address=wallet.stake_address.upper(),
-                                       domain="d.example")
+    challenge = wallet_challenge_issue(
+        stake_address=wallet.stake_address.upper(), domain="d.example"
+    )
     assert challenge.stake_address == wallet.stake_address
-    account = wallet_sign_in(challenge_id=challenge.id,
-                             **wallet.sign_data(challenge.payload.hex()))
+    account = wallet_sign_in(challenge_id=challenge.id, **wallet.sign_data(challenge.payload.hex()))
     assert (account.email, account.stake_address, account.points, account.role) == (
-        None, wallet.stake_address, 100, "delegator")
+        None,
+        wallet.stake_address,
+        100,
+        "delegator",
+    )
     assert not account.has_usable_password()
     assert str(account) == wallet.stake_address
     [grant] = LedgerEntry.objects.filter(account=account)
@@ -95,6 +104,7 @@ def test_expired_challenges_are_purged():
     old = wallet_challenge_issue(stake_address=wallet.stake_address, domain="d.example")
     fresh = wallet_challenge_issue(stake_address=wallet.stake_address, domain="d.example")
     StakeAddressChallenge.objects.filter(pk=old.pk).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert stake_challenges_purge_expired() == 1
     assert list(StakeAddressChallenge.objects.values_list("pk", flat=True)) == [fresh.pk]

@@ -66,7 +66,8 @@ def test_only_expired_refresh_tokens_are_purged(delegator):
     token_pair_issue(account=delegator)
     stale = RefreshToken.objects.first()
     RefreshToken.objects.filter(pk=stale.pk).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert refresh_tokens_purge_expired() == 1
     assert not RefreshToken.objects.filter(pk=stale.pk).exists()
     assert RefreshToken.objects.count() == 1

@@ -20,13 +20,16 @@ def test_anyone_signed_in_reads_active_causes(as_delegator):
     assert [c["title"] for c in body["results"]] == ["Water wells"]
 
 
-@pytest.mark.parametrize("token, status", [
-    (None, 401),
-    ("garbage", 401),
-    (lambda: make_token(uuid.uuid4(), ttl=-60), 401),
-    (lambda: make_token(uuid.uuid4(), token_type="refresh"), 401),
-    (lambda: make_token(uuid.uuid4()), 200),
-])
+@pytest.mark.parametrize(
+    "token, status",
+    [
+        (None, 401),
+        ("garbage", 401),
+        (lambda: make_token(uuid.uuid4(), ttl=-60), 401),
+        (lambda: make_token(uuid.uuid4(), token_type="refresh"), 401),
+        (lambda: make_token(uuid.uuid4()), 200),
+    ],
+)
 def test_only_valid_access_tokens_are_accepted(db, token, status):
     token = token() if callable(token) else token
     assert client_with(token).get("/polls/api/causes/").status_code == status
@@ -34,10 +37,13 @@ def test_only_valid_access_tokens_are_accepted(db, token, status):
 
 def test_delegators_cannot_create_or_change_causes(as_delegator):
     cause = Cause.objects.create(title="Schools")
-    assert as_delegator.post("/polls/api/causes/", {"title": "x"},
-                             format="json").status_code == 403
-    assert as_delegator.patch(f"/polls/api/causes/{cause.pk}/", {"title": "y"},
-                              format="json").status_code == 403
+    assert as_delegator.post("/polls/api/causes/", {"title": "x"}, format="json").status_code == 403
+    assert (
+        as_delegator.patch(
+            f"/polls/api/causes/{cause.pk}/", {"title": "y"}, format="json"
+        ).status_code
+        == 403
+    )
 
 
 def test_an_unknown_cause_is_a_404_before_its_input_is_read(as_operator):
@@ -49,30 +55,44 @@ def test_an_unknown_cause_is_a_404_before_its_input_is_read(as_operator):
 
 
 def test_operators_create_and_deactivate_causes_and_each_change_is_published(as_operator):
-    created = as_operator.post("/polls/api/causes/", {
-        "title": "Clean water", "description": "Wells in villages",
-        "url": "https://example.org/water", "image_url": "https://example.org/w.png"},
-        format="json")
+    created = as_operator.post(
+        "/polls/api/causes/",
+        {
+            "title": "Clean water",
+            "description": "Wells in villages",
+            "url": "https://example.org/water",
+            "image_url": "https://example.org/w.png",
+        },
+        format="json",
+    )
     assert created.status_code == 201
     cause_id = created.json()["id"]
-    changed = as_operator.patch(f"/polls/api/causes/{cause_id}/", {"is_active": False},
-                                format="json")
+    changed = as_operator.patch(
+        f"/polls/api/causes/{cause_id}/", {"is_active": False}, format="json"
+    )
     assert changed.status_code == 200 and changed.json()["is_active"] is False
-    events = [json.loads(bytes(r.payload)) for r in
-              OutboxEvent.objects.filter(aggregate_id=cause_id).order_by("seq")]
+    events = [
+        json.loads(bytes(r.payload))
+        for r in OutboxEvent.objects.filter(aggregate_id=cause_id).order_by("seq")
+    ]
     assert [(e["type"], e["version"], e["data"]["is_active"]) for e in events] == [
-        ("polls.cause.created", 1, True), ("polls.cause.updated", 2, False)]
+        ("polls.cause.created", 1, True),
+        ("polls.cause.updated", 2, False),
+    ]
     listing = as_operator.get("/polls/api/causes/?include_inactive=true").json()
     assert [c["id"] for c in listing["results"]] == [cause_id]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "title"),
-    ({"title": ""}, "title"),
-    ({"title": "x", "url": "not a url"}, "url"),
-    ({"title": "x", "colour": "red"}, "colour"),
-    ({"title": "x", "id": str(uuid.uuid4())}, "id"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "x", "url": "not a url"}, "url"),
+        ({"title": "x", "colour": "red"}, "colour"),
+        ({"title": "x", "id": str(uuid.uuid4())}, "id"),
+    ],
+)
 def test_bad_cause_input_is_a_field_level_400(as_operator, body, field):
     response = as_operator.post("/polls/api/causes/", body, format="json")
     assert response.status_code == 400 and field in response.json()

@@ -35,16 +35,19 @@ def test_json_nested_past_the_bound_in_a_field_is_a_400(as_operator):
 
 
 @pytest.mark.parametrize("path", LIST_ENDPOINTS)
-@pytest.mark.parametrize("query, parameter", [
-    ("limit=99999999999999999999", "limit"),
-    ("limit=100000", "limit"),
-    ("limit=0", "limit"),
-    ("limit=-5", "limit"),
-    ("limit=ten", "limit"),
-    ("offset=-1", "offset"),
-    ("offset=0.5", "offset"),
-    ("offset=99999999999999999999", "offset"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("limit=99999999999999999999", "limit"),
+        ("limit=100000", "limit"),
+        ("limit=0", "limit"),
+        ("limit=-5", "limit"),
+        ("limit=ten", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=0.5", "offset"),
+        ("offset=99999999999999999999", "offset"),
+    ],
+)
 def test_nonsense_page_parameters_are_a_400(as_delegator, path, query, parameter):
     response = as_delegator.get(f"{path}?{query}")
     assert response.status_code == 400, response.content

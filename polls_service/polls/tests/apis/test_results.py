@@ -23,10 +23,15 @@ def test_live_results_show_the_tally_while_open(as_delegator):
     apply_batch([tally_message(poll, 1, {a: (30, 2), b: (10, 1)})])
     body = as_delegator.get(f"{API}{poll.pk}/results/").json()
     assert (body["final"], body["total_points"], body["ballots"], body["no_payouts"]) == (
-        False, 40, 3, False)
-    assert [(c["cause"], c["points"], c["voters"], c["share"], c["payout_lovelace"])
-            for c in body["causes"]] == [(str(a.pk), 30, 2, "0.750000", None),
-                                         (str(b.pk), 10, 1, "0.250000", None)]
+        False,
+        40,
+        3,
+        False,
+    )
+    assert [
+        (c["cause"], c["points"], c["voters"], c["share"], c["payout_lovelace"])
+        for c in body["causes"]
+    ] == [(str(a.pk), 30, 2, "0.750000", None), (str(b.pk), 10, 1, "0.250000", None)]
 
 
 def test_after_close_results_are_hidden_until_the_close(as_delegator, as_operator):
@@ -61,15 +66,32 @@ def test_no_results_before_opening_or_after_cancelling(as_delegator):
 def test_final_results_show_points_shares_and_payouts(as_delegator):
     poll = closed_poll(fund_lovelace=10, causes=3, results_visibility="after_close")
     a, b, c = ordered_causes(poll)
-    apply_batch([tally_message(poll, 9, {a: (1, 1), b: (1, 1), c: (1, 1)}, final=True,
-                               digest="f" * 64, receipts="e" * 64)])
+    apply_batch(
+        [
+            tally_message(
+                poll,
+                9,
+                {a: (1, 1), b: (1, 1), c: (1, 1)},
+                final=True,
+                digest="f" * 64,
+                receipts="e" * 64,
+            )
+        ]
+    )
     body = as_delegator.get(f"{API}{poll.pk}/results/").json()
-    assert (body["status"], body["final"], body["total_points"], body["ballots"],
-            body["ballots_digest"], body["receipts_digest"], body["no_payouts"]) == (
-        "finalized", True, 3, 3, "f" * 64, "e" * 64, False)
+    assert (
+        body["status"],
+        body["final"],
+        body["total_points"],
+        body["ballots"],
+        body["ballots_digest"],
+        body["receipts_digest"],
+        body["no_payouts"],
+    ) == ("finalized", True, 3, 3, "f" * 64, "e" * 64, False)
     assert body["finalized_at"] is not None
-    payouts = {c["cause"]: (c["payout_lovelace"], c["payout_ada"], c["share"])
-               for c in body["causes"]}
+    payouts = {
+        c["cause"]: (c["payout_lovelace"], c["payout_ada"], c["share"]) for c in body["causes"]
+    }
     # 10 lovelace among three equal causes: 4, 3, 3; the extra one to the lowest id string.
     lowest = min((a, b, c), key=lambda x: str(x.pk))
     assert payouts[str(lowest.pk)] == (4, "0.000004", "0.333333")

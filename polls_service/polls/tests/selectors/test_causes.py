@@ -27,4 +27,6 @@ def test_an_unknown_cause_is_not_found():
     with pytest.raises(NotFound) as raised:
         selectors.cause_get(cause_id=uuid.uuid4())
     assert (raised.value.status_code, raised.value.message) == (
-        404, "No Cause matches the given query.")
+        404,
+        "No Cause matches the given query.",
+    )

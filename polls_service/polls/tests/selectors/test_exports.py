@@ -11,14 +11,27 @@ from shared_events.core.consumer.apply import apply_batch
 
 pytestmark = pytest.mark.django_db
 
-HEADER = ["poll_id", "poll", "cause_id", "cause", "points", "voters", "share",
-          "payout_lovelace", "payout_ada", "power_formula", "snapshot_epoch", "eligible",
-          "total_power"]
+HEADER = [
+    "poll_id",
+    "poll",
+    "cause_id",
+    "cause",
+    "points",
+    "voters",
+    "share",
+    "payout_lovelace",
+    "payout_ada",
+    "power_formula",
+    "snapshot_epoch",
+    "eligible",
+    "total_power",
+]
 
 
 def test_a_finalized_poll_has_a_row_per_cause_and_a_running_one_none():
-    poll = closed_poll(title="Q3", fund_lovelace=3_000_000,
-                       causes=[make_cause("Wells"), make_cause("Schools")])
+    poll = closed_poll(
+        title="Q3", fund_lovelace=3_000_000, causes=[make_cause("Wells"), make_cause("Schools")]
+    )
     wells, schools = poll.causes.order_by("poll_entries__position")
     apply_batch([tally_message(poll, 2, {wells: (2, 2), schools: (1, 1)}, final=True)])
     poll.refresh_from_db()
@@ -27,25 +40,70 @@ def test_a_finalized_poll_has_a_row_per_cause_and_a_running_one_none():
     epoch = str(poll.snapshot_epoch)
     assert rows == [
         HEADER,
-        [str(poll.pk), "Q3", str(wells.pk), "Wells", "2", "2", "0.666667", "2000000",
-         "2.000000", "points", epoch, "", ""],
-        [str(poll.pk), "Q3", str(schools.pk), "Schools", "1", "1", "0.333333", "1000000",
-         "1.000000", "points", epoch, "", ""],
+        [
+            str(poll.pk),
+            "Q3",
+            str(wells.pk),
+            "Wells",
+            "2",
+            "2",
+            "0.666667",
+            "2000000",
+            "2.000000",
+            "points",
+            epoch,
+            "",
+            "",
+        ],
+        [
+            str(poll.pk),
+            "Q3",
+            str(schools.pk),
+            "Schools",
+            "1",
+            "1",
+            "0.333333",
+            "1000000",
+            "1.000000",
+            "points",
+            epoch,
+            "",
+            "",
+        ],
     ]
 
 
 def test_each_row_says_how_the_voting_power_was_counted(settings):
     settings.CHAIN_SOURCE = "koios"
-    poll = closed_poll(title="Q4", fund_lovelace=1_000_000, power_formula="sqrt_stake",
-                       min_stake_lovelace=5_000_000, cap_percent=10,
-                       causes=[make_cause("Wells"), make_cause("Schools")])
+    poll = closed_poll(
+        title="Q4",
+        fund_lovelace=1_000_000,
+        power_formula="sqrt_stake",
+        min_stake_lovelace=5_000_000,
+        cap_percent=10,
+        causes=[make_cause("Wells"), make_cause("Schools")],
+    )
     wells, schools = poll.causes.order_by("poll_entries__position")
-    apply_batch([tally_message(poll, 5, {wells: (30, 2), schools: (10, 1)}, final=True,
-                               power={"power_formula": "sqrt_stake",
-                                      "snapshot_epoch": poll.snapshot_epoch, "eligible": 12,
-                                      "total_power": 250})])
+    apply_batch(
+        [
+            tally_message(
+                poll,
+                5,
+                {wells: (30, 2), schools: (10, 1)},
+                final=True,
+                power={
+                    "power_formula": "sqrt_stake",
+                    "snapshot_epoch": poll.snapshot_epoch,
+                    "eligible": 12,
+                    "total_power": 250,
+                },
+            )
+        ]
+    )
     poll.refresh_from_db()
     rows = list(csv.reader(io.StringIO(selectors.results_csv([poll]))))
     assert [row[9:] for row in rows] == [
-        HEADER[9:], ["sqrt_stake", str(poll.snapshot_epoch), "12", "250"],
-        ["sqrt_stake", str(poll.snapshot_epoch), "12", "250"]]
+        HEADER[9:],
+        ["sqrt_stake", str(poll.snapshot_epoch), "12", "250"],
+        ["sqrt_stake", str(poll.snapshot_epoch), "12", "250"],
+    ]

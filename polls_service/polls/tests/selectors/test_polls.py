@@ -29,7 +29,9 @@ def test_an_unknown_poll_is_not_found(include_drafts):
     with pytest.raises(NotFound) as raised:
         selectors.poll_get(poll_id=uuid.uuid4(), include_drafts=include_drafts)
     assert (raised.value.status_code, raised.value.message) == (
-        404, "No Poll matches the given query.")
+        404,
+        "No Poll matches the given query.",
+    )
 
 
 def test_a_draft_is_not_found_by_those_who_may_not_see_drafts():

@@ -14,12 +14,16 @@ def ordered_causes(poll):
     return list(poll.causes.order_by("poll_entries__position"))
 
 
-@pytest.mark.parametrize("make, reason", [
-    (make_poll, "not opened yet"),
-    (scheduled_poll, "not opened yet"),
-    (lambda: services.poll_cancel(poll=open_poll()), "was cancelled"),
-    (lambda: open_poll(results_visibility="after_close"), "shown after it closes"),
-], ids=["draft", "scheduled", "cancelled", "open-after-close"])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (make_poll, "not opened yet"),
+        (scheduled_poll, "not opened yet"),
+        (lambda: services.poll_cancel(poll=open_poll()), "was cancelled"),
+        (lambda: open_poll(results_visibility="after_close"), "shown after it closes"),
+    ],
+    ids=["draft", "scheduled", "cancelled", "open-after-close"],
+)
 def test_hidden_results_are_refused_with_the_reason(make, reason):
     with pytest.raises(Refused) as raised:
         selectors.poll_results(poll=make())
@@ -34,7 +38,9 @@ def test_operators_see_the_live_count_whatever_the_visibility():
     results = selectors.poll_results_for_operator(poll=poll)
     assert (results.final, results.total_points) == (False, 4)
     assert [(c.cause_id, c.points, str(c.share)) for c in results.causes] == [
-        (a.pk, 3, "0.750000"), (b.pk, 1, "0.250000")]
+        (a.pk, 3, "0.750000"),
+        (b.pk, 1, "0.250000"),
+    ]
 
 
 def test_final_results_come_from_the_stored_results_once_finalized():

@@ -10,8 +10,13 @@ from polls.tests.factories import closed_poll, make_poll, open_poll, scheduled_p
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("make, hint", [(scheduled_poll, "remove it from that poll first"),
-                                        (open_poll, "deactivate it after the poll closes")])
+@pytest.mark.parametrize(
+    "make, hint",
+    [
+        (scheduled_poll, "remove it from that poll first"),
+        (open_poll, "deactivate it after the poll closes"),
+    ],
+)
 def test_a_cause_on_offer_in_a_scheduled_or_open_poll_stays_active(make, hint):
     poll = make()
     cause = poll.causes.first()

@@ -34,12 +34,21 @@ def test_a_new_poll_is_a_draft_published_with_its_causes_in_order():
     event = last_event(poll)
     assert event["type"] == "polls.poll.updated" and event["version"] == poll.version
     assert event["data"] == {
-        "id": str(poll.pk), "title": "Round 1", "description": "", "fund_lovelace": 5_000_000,
-        "opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat(),
-        "status": "draft", "results_visibility": "live",
-        "causes": [str(second.pk), str(first.pk)], "deleted": False,
-        "power_formula": "points", "min_stake_lovelace": 0, "cap_percent": None,
-        "snapshot_epoch": None}
+        "id": str(poll.pk),
+        "title": "Round 1",
+        "description": "",
+        "fund_lovelace": 5_000_000,
+        "opens_at": poll.opens_at.isoformat(),
+        "closes_at": poll.closes_at.isoformat(),
+        "status": "draft",
+        "results_visibility": "live",
+        "causes": [str(second.pk), str(first.pk)],
+        "deleted": False,
+        "power_formula": "points",
+        "min_stake_lovelace": 0,
+        "cap_percent": None,
+        "snapshot_epoch": None,
+    }
     assert event["data"]["opens_at"].endswith("+00:00")
 
 
@@ -69,8 +78,13 @@ def test_the_database_enforces_fund_and_window_too():
 def test_title_visibility_and_time_zone_are_checked():
     naive = timezone.now().replace(tzinfo=None)
     with pytest.raises(ValidationError) as excinfo:
-        services.poll_create(title=" ", fund_lovelace=1, opens_at=naive,
-                             closes_at=timezone.now(), results_visibility="never")
+        services.poll_create(
+            title=" ",
+            fund_lovelace=1,
+            opens_at=naive,
+            closes_at=timezone.now(),
+            results_visibility="never",
+        )
     assert set(errors_of(excinfo)) == {"title", "opens_at", "results_visibility"}
 
 
@@ -94,13 +108,20 @@ def test_a_draft_can_change_anything_in_one_event():
     poll = make_poll(causes=2)
     extra = make_cause()
     before = poll.version
-    poll = services.poll_update(poll=poll, title="Round 2", fund_lovelace=7,
-                                results_visibility="after_close",
-                                causes=[extra.pk, *poll.cause_ids()])
+    poll = services.poll_update(
+        poll=poll,
+        title="Round 2",
+        fund_lovelace=7,
+        results_visibility="after_close",
+        causes=[extra.pk, *poll.cause_ids()],
+    )
     assert poll.version == before + 1
     data = last_event(poll)["data"]
     assert (data["title"], data["fund_lovelace"], data["results_visibility"]) == (
-        "Round 2", 7, "after_close")
+        "Round 2",
+        7,
+        "after_close",
+    )
     assert data["causes"][0] == str(extra.pk) and len(data["causes"]) == 3
 
 
@@ -122,8 +143,9 @@ def test_scheduling_needs_two_active_causes():
     poll = make_poll(causes=1)
     with pytest.raises(ValidationError) as excinfo:
         services.poll_schedule(poll=poll)
-    assert errors_of(excinfo) == {"causes": [
-        "A poll needs at least 2 active causes to be scheduled; it has 1."]}
+    assert errors_of(excinfo) == {
+        "causes": ["A poll needs at least 2 active causes to be scheduled; it has 1."]
+    }
     poll.refresh_from_db()
     assert poll.status == PollStatus.DRAFT
 
@@ -140,8 +162,9 @@ def test_scheduling_needs_a_closing_time_in_the_future():
     poll = make_poll(opens_in=-timedelta(days=2), lasts=timedelta(days=1))
     with pytest.raises(ValidationError) as excinfo:
         services.poll_schedule(poll=poll)
-    assert errors_of(excinfo) == {"closes_at": [
-        "The poll must close in the future to be scheduled."]}
+    assert errors_of(excinfo) == {
+        "closes_at": ["The poll must close in the future to be scheduled."]
+    }
 
 
 def test_a_scheduled_poll_stays_schedulable_through_its_changes():
@@ -151,16 +174,26 @@ def test_a_scheduled_poll_stays_schedulable_through_its_changes():
         services.poll_update(poll=poll, causes=poll.cause_ids()[:1])
     assert list(errors_of(too_few)) == ["causes"]
     with pytest.raises(ValidationError) as past:
-        services.poll_update(poll=poll, opens_at=timezone.now() - timedelta(days=2),
-                             closes_at=timezone.now() - timedelta(days=1))
+        services.poll_update(
+            poll=poll,
+            opens_at=timezone.now() - timedelta(days=2),
+            closes_at=timezone.now() - timedelta(days=1),
+        )
     assert list(errors_of(past)) == ["closes_at"]
     services.poll_update(poll=poll, fund_lovelace=9, causes=[*poll.cause_ids(), make_cause()])
     assert last_event(poll)["data"]["fund_lovelace"] == 9
 
 
-@pytest.mark.parametrize("field, value", [
-    ("fund_lovelace", 2), ("causes", []), ("opens_at", None), ("closes_at", None),
-    ("results_visibility", "after_close")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("fund_lovelace", 2),
+        ("causes", []),
+        ("opens_at", None),
+        ("closes_at", None),
+        ("results_visibility", "after_close"),
+    ],
+)
 def test_once_open_the_offer_is_fixed(field, value):
     poll = open_poll()
     if field in ("opens_at", "closes_at"):
@@ -173,8 +206,9 @@ def test_once_open_the_offer_is_fixed(field, value):
 def test_once_open_the_wording_may_still_change():
     poll = open_poll()
     # Sending the unchanged fund along (as a form does) is no change to refuse.
-    services.poll_update(poll=poll, title="Better title", description="Clearer",
-                         fund_lovelace=poll.fund_lovelace)
+    services.poll_update(
+        poll=poll, title="Better title", description="Clearer", fund_lovelace=poll.fund_lovelace
+    )
     assert last_event(poll)["data"]["title"] == "Better title"
 
 
@@ -210,7 +244,9 @@ def test_a_closing_poll_is_not_closed_again_nor_cancelled_and_its_wording_may_ch
         services.poll_update(poll=poll, fund_lovelace=poll.fund_lovelace + 1)
     # The scheduler leaves it to voting's confirmation, whatever the time.
     assert services.polls_open_and_close_due(now=poll.closes_at + timedelta(days=30)) == {
-        "opened": 0, "closed": 0}
+        "opened": 0,
+        "closed": 0,
+    }
 
 
 def test_only_an_open_poll_can_be_closed():
@@ -252,8 +288,9 @@ def test_scheduling_twice_is_refused():
     poll = scheduled_poll()
     with pytest.raises(ValidationError) as excinfo:
         services.poll_schedule(poll=poll)
-    assert errors_of(excinfo) == {"status": [
-        "Only a draft poll can be scheduled; this one is scheduled."]}
+    assert errors_of(excinfo) == {
+        "status": ["Only a draft poll can be scheduled; this one is scheduled."]
+    }
 
 
 def test_unknown_fields_are_a_programming_error():

@@ -56,43 +56,73 @@ def published_power(poll: Poll) -> dict:
 
 def test_a_new_poll_is_counted_in_points_with_no_minimum_no_cap_and_no_epoch_yet():
     poll = make_poll()
-    expected = {"power_formula": "points", "min_stake_lovelace": 0, "cap_percent": None,
-                "snapshot_epoch": None}
+    expected = {
+        "power_formula": "points",
+        "min_stake_lovelace": 0,
+        "cap_percent": None,
+        "snapshot_epoch": None,
+    }
     assert power_of(poll) == expected and published_power(poll) == expected
 
 
 @pytest.mark.parametrize("formula", ["points", *STAKE_FORMULAS])
-def test_in_chain_mode_the_operator_chooses_any_formula_a_minimum_and_a_cap(chain_mode,
-                                                                            formula):
+def test_in_chain_mode_the_operator_chooses_any_formula_a_minimum_and_a_cap(chain_mode, formula):
     poll = make_poll(power_formula=formula, min_stake_lovelace=10_000_000, cap_percent=5)
-    chosen = {"power_formula": formula, "min_stake_lovelace": 10_000_000, "cap_percent": 5,
-              "snapshot_epoch": None}
+    chosen = {
+        "power_formula": formula,
+        "min_stake_lovelace": 10_000_000,
+        "cap_percent": 5,
+        "snapshot_epoch": None,
+    }
     assert power_of(poll) == chosen and published_power(poll) == chosen
 
 
 def test_the_settings_change_while_the_poll_is_a_draft_or_scheduled(chain_mode):
     poll = scheduled_poll()
     opening = epoch_at(poll.opens_at)
-    services.poll_update(poll=poll, power_formula="stake_x_loyalty", cap_percent=100,
-                         snapshot_epoch=opening - 2, min_stake_lovelace=1)
-    changed = {"power_formula": "stake_x_loyalty", "min_stake_lovelace": 1, "cap_percent": 100,
-               "snapshot_epoch": opening - 2}
+    services.poll_update(
+        poll=poll,
+        power_formula="stake_x_loyalty",
+        cap_percent=100,
+        snapshot_epoch=opening - 2,
+        min_stake_lovelace=1,
+    )
+    changed = {
+        "power_formula": "stake_x_loyalty",
+        "min_stake_lovelace": 1,
+        "cap_percent": 100,
+        "snapshot_epoch": opening - 2,
+    }
     assert power_of(poll) == changed and published_power(poll) == changed
     services.poll_update(poll=poll, cap_percent=None, snapshot_epoch=None)
     assert published_power(poll)["cap_percent"] is None
     assert published_power(poll)["snapshot_epoch"] is None
 
 
-@pytest.mark.parametrize("field, value", [
-    ("power_formula", "votes"), ("power_formula", None), ("power_formula", ""),
-    ("min_stake_lovelace", -1), ("min_stake_lovelace", "5"), ("min_stake_lovelace", True),
-    ("min_stake_lovelace", 1.5), ("min_stake_lovelace", None),
-    ("min_stake_lovelace", 45 * 10**15 + 1),
-    ("cap_percent", 0), ("cap_percent", 101), ("cap_percent", -5), ("cap_percent", "10"),
-    ("cap_percent", 12.5), ("cap_percent", False),
-    ("snapshot_epoch", -1), ("snapshot_epoch", "500"), ("snapshot_epoch", True),
-    ("snapshot_epoch", MAX_EPOCH + 1),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("power_formula", "votes"),
+        ("power_formula", None),
+        ("power_formula", ""),
+        ("min_stake_lovelace", -1),
+        ("min_stake_lovelace", "5"),
+        ("min_stake_lovelace", True),
+        ("min_stake_lovelace", 1.5),
+        ("min_stake_lovelace", None),
+        ("min_stake_lovelace", 45 * 10**15 + 1),
+        ("cap_percent", 0),
+        ("cap_percent", 101),
+        ("cap_percent", -5),
+        ("cap_percent", "10"),
+        ("cap_percent", 12.5),
+        ("cap_percent", False),
+        ("snapshot_epoch", -1),
+        ("snapshot_epoch", "500"),
+        ("snapshot_epoch", True),
+        ("snapshot_epoch", MAX_EPOCH + 1),
+    ],
+)
 def test_a_setting_out_of_its_range_is_refused_naming_it(chain_mode, field, value):
     with pytest.raises(ValidationError) as excinfo:
         make_poll(**{field: value})
@@ -102,13 +132,20 @@ def test_a_setting_out_of_its_range_is_refused_naming_it(chain_mode, field, valu
 
 def test_the_snapshot_epoch_cannot_be_after_the_epoch_the_poll_opens_in(hourly_epochs):
     opens_at = hourly_epochs(1153) + timedelta(minutes=30)
-    values = {"title": "Round", "fund_lovelace": 1, "opens_at": opens_at,
-              "closes_at": opens_at + timedelta(days=1)}
+    values = {
+        "title": "Round",
+        "fund_lovelace": 1,
+        "opens_at": opens_at,
+        "closes_at": opens_at + timedelta(days=1),
+    }
     with pytest.raises(ValidationError) as excinfo:
         services.poll_create(**values, snapshot_epoch=1154)
-    assert excinfo.value.message_dict == {"snapshot_epoch": [
-        "The snapshot epoch cannot be after the epoch the poll opens in (1153): voting power "
-        "is computed when the poll opens."]}
+    assert excinfo.value.message_dict == {
+        "snapshot_epoch": [
+            "The snapshot epoch cannot be after the epoch the poll opens in (1153): voting power "
+            "is computed when the poll opens."
+        ]
+    }
     poll = services.poll_create(**values, snapshot_epoch=1153)
     # Moving the opening earlier than the chosen epoch is the same mistake.
     with pytest.raises(ValidationError) as excinfo:
@@ -119,10 +156,12 @@ def test_the_snapshot_epoch_cannot_be_after_the_epoch_the_poll_opens_in(hourly_e
 
 # The open mode (CHAIN_SOURCE=none, the default, or OPEN_ELIGIBILITY=true)
 
+
 @pytest.mark.parametrize("source, open_eligibility", [("none", False), ("koios", True)])
 @pytest.mark.parametrize("formula", STAKE_FORMULAS)
-def test_the_open_mode_refuses_a_stake_formula_it_could_not_honour(settings, source,
-                                                                   open_eligibility, formula):
+def test_the_open_mode_refuses_a_stake_formula_it_could_not_honour(
+    settings, source, open_eligibility, formula
+):
     settings.CHAIN_SOURCE, settings.OPEN_ELIGIBILITY = source, open_eligibility
     with pytest.raises(ValidationError) as excinfo:
         make_poll(power_formula=formula)
@@ -141,19 +180,26 @@ def test_the_open_mode_refuses_a_minimum_stake_but_takes_points_a_cap_and_an_epo
     with pytest.raises(ValidationError) as excinfo:
         make_poll(min_stake_lovelace=1)
     assert excinfo.value.message_dict["min_stake_lovelace"][0].startswith(
-        "A minimum stake needs a chain source")
-    poll = make_poll(power_formula="points", min_stake_lovelace=0, cap_percent=20,
-                     snapshot_epoch=epoch_at(make_poll().opens_at))
+        "A minimum stake needs a chain source"
+    )
+    poll = make_poll(
+        power_formula="points",
+        min_stake_lovelace=0,
+        cap_percent=20,
+        snapshot_epoch=epoch_at(make_poll().opens_at),
+    )
     assert power_of(poll)["cap_percent"] == 20
 
 
 def test_a_stake_draft_from_chain_mode_keeps_its_wording_open_to_change_but_is_not_scheduled(
-        settings):
+    settings,
+):
     settings.CHAIN_SOURCE = "blockfrost"
     poll = make_poll(power_formula="sqrt_stake", min_stake_lovelace=5)
     settings.CHAIN_SOURCE = "none"
-    services.poll_update(poll=poll, title="Renamed", power_formula="sqrt_stake",
-                         min_stake_lovelace=5)  # unchanged values, as a form sends them
+    services.poll_update(
+        poll=poll, title="Renamed", power_formula="sqrt_stake", min_stake_lovelace=5
+    )  # unchanged values, as a form sends them
     with pytest.raises(ValidationError) as excinfo:
         services.poll_schedule(poll=poll)
     assert set(excinfo.value.message_dict) == {"power_formula", "min_stake_lovelace"}
@@ -163,10 +209,17 @@ def test_a_stake_draft_from_chain_mode_keeps_its_wording_open_to_change_but_is_n
 
 # Fixed once the poll opens
 
-@pytest.mark.parametrize("field, value", [
-    ("power_formula", "stake"), ("min_stake_lovelace", 1), ("cap_percent", 50),
-    ("snapshot_epoch", 0), ("snapshot_epoch", None),
-])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("power_formula", "stake"),
+        ("min_stake_lovelace", 1),
+        ("cap_percent", 50),
+        ("snapshot_epoch", 0),
+        ("snapshot_epoch", None),
+    ],
+)
 @pytest.mark.parametrize("make", [open_poll, closed_poll])
 def test_every_setting_is_fixed_once_the_poll_opens(chain_mode, make, field, value):
     poll = make()
@@ -174,13 +227,15 @@ def test_every_setting_is_fixed_once_the_poll_opens(chain_mode, make, field, val
     with pytest.raises(ValidationError) as excinfo:
         services.poll_update(poll=poll, **{field: value})
     assert excinfo.value.message_dict == {
-        field: [f"This cannot change once the poll is {poll.status}."]}
+        field: [f"This cannot change once the poll is {poll.status}."]
+    }
     assert power_of(poll) == before and len(poll_events(poll)) == events
     # Its own value sent back (as a form does) is no change.
     services.poll_update(poll=poll, **before)
 
 
 # The snapshot epoch, fixed by the opening
+
 
 def test_opening_sets_the_snapshot_epoch_to_the_epoch_of_opens_at(hourly_epochs):
     poll = scheduled_poll(opens_in=opening_in(hourly_epochs(1125) + timedelta(minutes=20)))
@@ -189,8 +244,9 @@ def test_opening_sets_the_snapshot_epoch_to_the_epoch_of_opens_at(hourly_epochs)
     poll.refresh_from_db()
     assert (poll.status, poll.snapshot_epoch) == (PollStatus.OPEN, 1125)
     # The event that says "open" says which epoch's stake counts.
-    assert [e["data"]["snapshot_epoch"] for e in poll_events(poll)
-            if e["data"]["status"] == "open"] == [1125]
+    assert [
+        e["data"]["snapshot_epoch"] for e in poll_events(poll) if e["data"]["status"] == "open"
+    ] == [1125]
 
 
 def test_a_poll_that_opens_late_keeps_the_epoch_of_its_opens_at(hourly_epochs):
@@ -201,16 +257,22 @@ def test_a_poll_that_opens_late_keeps_the_epoch_of_its_opens_at(hourly_epochs):
 
 def test_the_operators_epoch_is_kept_and_a_batch_mixes_both(hourly_epochs, chain_mode):
     start = hourly_epochs(1010) + timedelta(minutes=30)
-    chosen = [scheduled_poll(opens_in=opening_in(start), snapshot_epoch=e)
-              for e in (1003, 1010, 0)]
-    unset = [scheduled_poll(opens_in=opening_in(start + timedelta(hours=h)))
-             for h in (0, 1, 2)]
+    chosen = [scheduled_poll(opens_in=opening_in(start), snapshot_epoch=e) for e in (1003, 1010, 0)]
+    unset = [scheduled_poll(opens_in=opening_in(start + timedelta(hours=h))) for h in (0, 1, 2)]
     assert services.polls_open_and_close_due(now=start + timedelta(hours=3), batch_size=4) == {
-        "opened": 6, "closed": 0}
+        "opened": 6,
+        "closed": 0,
+    }
     assert [power_of(p)["snapshot_epoch"] for p in chosen] == [1003, 1010, 0]
     assert [power_of(p)["snapshot_epoch"] for p in unset] == [1010, 1011, 1012]
     assert [last_event(p)["data"]["snapshot_epoch"] for p in [*chosen, *unset]] == [
-        1003, 1010, 0, 1010, 1011, 1012]
+        1003,
+        1010,
+        0,
+        1010,
+        1011,
+        1012,
+    ]
 
 
 def test_a_poll_opening_before_the_epoch_clocks_reference_gets_epoch_0(settings):
@@ -219,7 +281,9 @@ def test_a_poll_opening_before_the_epoch_clocks_reference_gets_epoch_0(settings)
     settings.CARDANO_EPOCH_REFERENCE_NUMBER = 0
     settings.CARDANO_EPOCH_REFERENCE_START = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     settings.CARDANO_EPOCH_LENGTH_SECONDS = 60
-    early, other = scheduled_poll(opens_in=-timedelta(minutes=1)), scheduled_poll(
-        opens_in=-timedelta(minutes=2))
+    early, other = (
+        scheduled_poll(opens_in=-timedelta(minutes=1)),
+        scheduled_poll(opens_in=-timedelta(minutes=2)),
+    )
     assert services.polls_open_and_close_due()["opened"] == 2
     assert power_of(early)["snapshot_epoch"] == power_of(other)["snapshot_epoch"] == 0

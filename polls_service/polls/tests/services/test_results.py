@@ -28,16 +28,19 @@ def causes_of(poll):
 
 def test_polls_follows_the_tallies_and_the_accounts():
     # Accounts for operator rights only (polls.services.accounts).
-    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*"],
-                               "VOTING": ["voting.tally.*"]}
+    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*"], "VOTING": ["voting.tally.*"]}
 
 
 def test_the_live_tally_is_stored_newest_wins():
     poll = open_poll()
     a, b = causes_of(poll)
-    outcomes = apply_batch([tally_message(poll, 1, {a: 5}, verb="created"),
-                            tally_message(poll, 3, {a: 5, b: 7}),
-                            tally_message(poll, 2, {a: 6})])
+    outcomes = apply_batch(
+        [
+            tally_message(poll, 1, {a: 5}, verb="created"),
+            tally_message(poll, 3, {a: 5, b: 7}),
+            tally_message(poll, 2, {a: 6}),
+        ]
+    )
     assert [o.action for o in outcomes] == [Action.ACK] * 3
     tally = TallyReplica.objects.get(pk=poll.pk)
     assert (tally.source_version, tally.total_points, tally.final) == (3, 12, False)
@@ -49,18 +52,33 @@ def test_the_live_tally_is_stored_newest_wins():
 def test_a_final_tally_finalizes_a_closed_poll_in_the_same_transaction():
     poll = closed_poll(fund_lovelace=1_000_000, causes=3)
     a, b, c = causes_of(poll)
-    apply_batch([tally_message(poll, 7, {a: (2, 2), b: (1, 1), c: (0, 0)}, final=True,
-                               ballots=3, digest="ab" * 32)])
+    apply_batch(
+        [
+            tally_message(
+                poll, 7, {a: (2, 2), b: (1, 1), c: (0, 0)}, final=True, ballots=3, digest="ab" * 32
+            )
+        ]
+    )
     poll.refresh_from_db()
     assert poll.status == PollStatus.FINALIZED
     assert (poll.total_points, poll.ballot_count, poll.ballots_digest, poll.no_payouts) == (
-        3, 3, "ab" * 32, False)
+        3,
+        3,
+        "ab" * 32,
+        False,
+    )
     assert poll.finalized_at is not None
     results = {r.cause_id: r for r in PollResult.objects.filter(poll=poll)}
     # 1,000,000 x 2/3 = 666,666.67 and x 1/3 = 333,333.33: the leftover lovelace goes to a.
-    assert [(results[x.pk].points, results[x.pk].voters, results[x.pk].payout_lovelace,
-             str(results[x.pk].share)) for x in (a, b, c)] == [
-        (2, 2, 666_667, "0.666667"), (1, 1, 333_333, "0.333333"), (0, 0, 0, "0.000000")]
+    assert [
+        (
+            results[x.pk].points,
+            results[x.pk].voters,
+            results[x.pk].payout_lovelace,
+            str(results[x.pk].share),
+        )
+        for x in (a, b, c)
+    ] == [(2, 2, 666_667, "0.666667"), (1, 1, 333_333, "0.333333"), (0, 0, 0, "0.000000")]
     assert sum(r.payout_lovelace for r in results.values()) == poll.fund_lovelace
     assert poll_events(poll)[-1]["data"]["status"] == "finalized"
 
@@ -136,8 +154,13 @@ def test_redelivered_or_later_tallies_do_not_finalize_twice():
     apply_batch([final])
     finalized_at = type(poll).objects.get(pk=poll.pk).finalized_at
     events = len(poll_events(poll))
-    outcomes = apply_batch([final, tally_message(poll, 6, {a: 9, b: 1}, final=True),
-                            tally_message(poll, 4, {a: 1}, final=True)])
+    outcomes = apply_batch(
+        [
+            final,
+            tally_message(poll, 6, {a: 9, b: 1}, final=True),
+            tally_message(poll, 4, {a: 1}, final=True),
+        ]
+    )
     assert [o.action for o in outcomes] == [Action.ACK] * 3
     poll.refresh_from_db()
     assert poll.finalized_at == finalized_at and len(poll_events(poll)) == events
@@ -156,9 +179,12 @@ def test_a_cancelled_poll_is_never_finalized():
 def test_a_deleted_tally_is_a_tombstone_and_finalizes_nothing():
     poll = closed_poll()
     a, b = causes_of(poll)
-    apply_batch([tally_message(poll, 1, {a: 1}), tally_message(poll, 2, {a: 1, b: 1},
-                                                               final=True, verb="deleted",
-                                                               deleted=True)])
+    apply_batch(
+        [
+            tally_message(poll, 1, {a: 1}),
+            tally_message(poll, 2, {a: 1, b: 1}, final=True, verb="deleted", deleted=True),
+        ]
+    )
     assert TallyReplica.objects.get(pk=poll.pk).is_deleted
     poll.refresh_from_db()
     assert poll.status == PollStatus.CLOSED
@@ -176,14 +202,18 @@ def test_a_final_tally_that_does_not_fit_the_poll_is_retried_then_dead_lettered(
     poll = closed_poll()
     a, b = causes_of(poll)
     counts = {a: 1, b: 1, make_cause(): 1} if bad == "stranger" else {a: 1, b: 1}
-    message = tally_message(poll, 3, counts, final=True,
-                            total_points=5 if bad == "wrong_total" else None)
+    message = tally_message(
+        poll, 3, counts, final=True, total_points=5 if bad == "wrong_total" else None
+    )
     assert apply_batch([message])[0].action == Action.NAK
     # Rolled back as a whole: not even the replica changed.
     assert not TallyReplica.objects.filter(pk=poll.pk).exists()
-    last_try = type(message)(**{**message.__dict__,
-                                "num_delivered": settings.SHARED_EVENTS.get(
-                                    "CONSUMER_MAX_DELIVERIES", 5)})
+    last_try = type(message)(
+        **{
+            **message.__dict__,
+            "num_delivered": settings.SHARED_EVENTS.get("CONSUMER_MAX_DELIVERIES", 5),
+        }
+    )
     assert apply_batch([last_try])[0].action == Action.TERM
     assert DeadLetter.objects.filter(event_type="voting.tally.updated").exists()
     poll.refresh_from_db()
@@ -199,27 +229,50 @@ def test_a_bad_final_tally_never_stops_a_poll_from_closing():
 
 # Voting power, as voting reports it on its tallies
 
+
 def power(poll, **overrides) -> dict:
-    return {"power_formula": poll.power_formula, "snapshot_epoch": poll.snapshot_epoch,
-            "eligible": 40, "total_power": 1_000, **overrides}
+    return {
+        "power_formula": poll.power_formula,
+        "snapshot_epoch": poll.snapshot_epoch,
+        "eligible": 40,
+        "total_power": 1_000,
+        **overrides,
+    }
 
 
 def test_live_tallies_carry_the_voting_power_newest_wins():
     poll = open_poll()
     a, b = causes_of(poll)
-    apply_batch([tally_message(poll, 1, {a: 5}, power=power(poll, eligible=39)),
-                 tally_message(poll, 3, {a: 5, b: 7}, power=power(poll)),
-                 tally_message(poll, 2, {a: 6}, power=power(poll, eligible=1, total_power=2))])
+    apply_batch(
+        [
+            tally_message(poll, 1, {a: 5}, power=power(poll, eligible=39)),
+            tally_message(poll, 3, {a: 5, b: 7}, power=power(poll)),
+            tally_message(poll, 2, {a: 6}, power=power(poll, eligible=1, total_power=2)),
+        ]
+    )
     tally = TallyReplica.objects.get(pk=poll.pk)
     assert (tally.power_formula, tally.snapshot_epoch, tally.eligible, tally.total_power) == (
-        "points", poll.snapshot_epoch, 40, 1_000)
+        "points",
+        poll.snapshot_epoch,
+        40,
+        1_000,
+    )
 
 
 def test_a_final_tally_records_how_many_were_eligible_and_their_total_power():
     poll = closed_poll()
     a, b = causes_of(poll)
-    apply_batch([tally_message(poll, 4, {a: 600, b: 150}, final=True,
-                               power=power(poll, eligible=12, total_power=900))])
+    apply_batch(
+        [
+            tally_message(
+                poll,
+                4,
+                {a: 600, b: 150},
+                final=True,
+                power=power(poll, eligible=12, total_power=900),
+            )
+        ]
+    )
     poll.refresh_from_db()
     assert poll.status == PollStatus.FINALIZED
     assert (poll.eligible_voters, poll.total_power, poll.total_points) == (12, 900, 750)
@@ -234,22 +287,30 @@ def test_a_final_tally_from_before_voting_power_finalizes_without_it():
     assert (poll.eligible_voters, poll.total_power) == (None, None)
     tally = TallyReplica.objects.get(pk=poll.pk)
     assert (tally.power_formula, tally.snapshot_epoch, tally.eligible, tally.total_power) == (
-        "", None, None, None)
+        "",
+        None,
+        None,
+        None,
+    )
 
 
-@pytest.mark.parametrize("field, counted", [("power_formula", "stake"),
-                                            ("snapshot_epoch", "one earlier")])
-def test_a_final_tally_counted_with_other_power_is_dead_lettered_not_paid_out(field, counted,
-                                                                               settings):
+@pytest.mark.parametrize(
+    "field, counted", [("power_formula", "stake"), ("snapshot_epoch", "one earlier")]
+)
+def test_a_final_tally_counted_with_other_power_is_dead_lettered_not_paid_out(
+    field, counted, settings
+):
     poll = closed_poll()
     a, b = causes_of(poll)
-    said = power(poll, **{field: poll.snapshot_epoch - 1 if counted == "one earlier"
-                          else counted})
+    said = power(poll, **{field: poll.snapshot_epoch - 1 if counted == "one earlier" else counted})
     message = tally_message(poll, 3, {a: 1, b: 1}, final=True, power=said)
     assert apply_batch([message])[0].action == Action.NAK
-    last_try = type(message)(**{**message.__dict__,
-                                "num_delivered": settings.SHARED_EVENTS.get(
-                                    "CONSUMER_MAX_DELIVERIES", 5)})
+    last_try = type(message)(
+        **{
+            **message.__dict__,
+            "num_delivered": settings.SHARED_EVENTS.get("CONSUMER_MAX_DELIVERIES", 5),
+        }
+    )
     assert apply_batch([last_try])[0].action == Action.TERM
     dead = DeadLetter.objects.get(event_type="voting.tally.updated")
     assert f"counted with {field}" in dead.error

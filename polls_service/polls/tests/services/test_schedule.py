@@ -21,8 +21,7 @@ def statuses(poll) -> list[str]:
 
 def test_the_beat_runs_it_every_second_and_drops_stale_runs():
     entry = settings.CELERY_BEAT_SCHEDULE["polls-open-and-close-due"]
-    assert entry == {"task": "polls.open_and_close_due", "schedule": 1.0,
-                     "options": {"expires": 5}}
+    assert entry == {"task": "polls.open_and_close_due", "schedule": 1.0, "options": {"expires": 5}}
     assert tasks.open_and_close_due.name == "polls.open_and_close_due"
 
 
@@ -33,7 +32,9 @@ def test_a_scheduled_poll_opens_at_opens_at_and_closes_at_closes_at():
     poll.refresh_from_db()
     assert poll.status == PollStatus.OPEN
     assert services.polls_open_and_close_due(now=poll.closes_at - timedelta(seconds=1)) == {
-        "opened": 0, "closed": 0}
+        "opened": 0,
+        "closed": 0,
+    }
     assert services.polls_open_and_close_due(now=poll.closes_at) == {"opened": 0, "closed": 1}
     poll.refresh_from_db()
     assert poll.status == PollStatus.CLOSED
@@ -59,7 +60,9 @@ def test_running_again_changes_nothing():
 def test_a_window_that_passed_while_nothing_ran_opens_and_closes_in_one_run():
     poll = scheduled_poll(opens_in=-timedelta(minutes=1), lasts=timedelta(minutes=2))
     assert services.polls_open_and_close_due(now=poll.closes_at + timedelta(hours=1)) == {
-        "opened": 1, "closed": 1}
+        "opened": 1,
+        "closed": 1,
+    }
     poll.refresh_from_db()
     assert poll.status == PollStatus.CLOSED
 
@@ -78,8 +81,9 @@ def test_drafts_cancelled_and_early_closed_polls_are_left_alone():
 def test_many_due_polls_go_in_batches():
     polls = [scheduled_poll(opens_in=-timedelta(seconds=1)) for _ in range(7)]
     assert services.polls_open_and_close_due(batch_size=3) == {"opened": 7, "closed": 0}
-    assert set(Poll.objects.filter(pk__in=[p.pk for p in polls])
-               .values_list("status", flat=True)) == {"open"}
+    assert set(
+        Poll.objects.filter(pk__in=[p.pk for p in polls]).values_list("status", flat=True)
+    ) == {"open"}
 
 
 def _in_threads(count: int, target) -> list:

@@ -100,10 +100,16 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
             # The same event twice in one batch: one effect; this copy shares the first's fate.
             done = outcomes[first]
             assert done is not None
-            outcomes[i] = Outcome(Action.ACK, note="duplicate") if (
-                done.action is Action.ACK) else done
-        inbox_record([(event.envelope.id, event.type, msg.stream, msg.stream_seq)
-                      for _i, msg, event in applied], now=timezone.now())
+            outcomes[i] = (
+                Outcome(Action.ACK, note="duplicate") if (done.action is Action.ACK) else done
+            )
+        inbox_record(
+            [
+                (event.envelope.id, event.type, msg.stream, msg.stream_seq)
+                for _i, msg, event in applied
+            ],
+            now=timezone.now(),
+        )
     assert all(o is not None for o in outcomes)
     return outcomes  # type: ignore[return-value]
 
@@ -133,14 +139,19 @@ def _apply_together(todo: list[Planned]) -> list[Planned] | None:
             if run_handler is not None:
                 run_handler(run)
     except Exception as exc:
-        log.info("a batch of %d events failed as a whole (%s: %s); applying them one by one",
-                 len(todo), type(exc).__name__, exc)
+        log.info(
+            "a batch of %d events failed as a whole (%s: %s); applying them one by one",
+            len(todo),
+            type(exc).__name__,
+            exc,
+        )
         return None
     return todo
 
 
-def _apply_one_by_one(todo: list[Planned], outcomes: list[Outcome | None],
-                      max_deliveries: int) -> list[Planned]:
+def _apply_one_by_one(
+    todo: list[Planned], outcomes: list[Outcome | None], max_deliveries: int
+) -> list[Planned]:
     """Each event under its own savepoint: a failing one is retried later (NAK with backoff)
     or, at its last delivery, dead-lettered; the others are applied."""
     applied: list[Planned] = []
@@ -162,8 +173,13 @@ def _apply_one_by_one(todo: list[Planned], outcomes: list[Outcome | None],
                     cap=conf.get("CONSUMER_BACKOFF_CAP_SECONDS"),
                 )
                 outcomes[i] = Outcome(Action.NAK, delay=delay, note=str(exc))
-            log.warning("handler for %s %s failed (delivery %d): %s", event.type,
-                        event.envelope.id, msg.num_delivered, exc)
+            log.warning(
+                "handler for %s %s failed (delivery %d): %s",
+                event.type,
+                event.envelope.id,
+                msg.num_delivered,
+                exc,
+            )
             continue
         applied.append((i, msg, event))
     return applied
@@ -223,15 +239,19 @@ def replay_dead_letter(dead_letter: DeadLetter) -> str:
                     handler(event)
             except Exception as exc:
                 DeadLetter.objects.filter(pk=dead_letter.pk).update(
-                    error="".join(traceback.format_exception(exc, limit=8))[:20000],
-                    updated_at=now)
+                    error="".join(traceback.format_exception(exc, limit=8))[:20000], updated_at=now
+                )
                 raise ReplayError(f"{type(exc).__name__}: {exc}") from exc
-            ProcessedEvent.objects.create(event_id=event.envelope.id, event_type=event.type,
-                                          stream=dead_letter.stream,
-                                          stream_seq=dead_letter.stream_seq)
+            ProcessedEvent.objects.create(
+                event_id=event.envelope.id,
+                event_type=event.type,
+                stream=dead_letter.stream,
+                stream_seq=dead_letter.stream_seq,
+            )
             note = "applied"
         DeadLetter.objects.filter(pk=dead_letter.pk).update(
-            status=DeadLetter.Status.REPLAYED, resolved_at=now, updated_at=now)
+            status=DeadLetter.Status.REPLAYED, resolved_at=now, updated_at=now
+        )
     return note
 
 

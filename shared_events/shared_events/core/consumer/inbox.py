@@ -30,8 +30,10 @@ def inbox_seen(event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             by_text = {str(i): i for i in event_ids}
-            cursor.execute(f"SELECT event_id::text FROM {table} WHERE event_id = ANY(%s::uuid[])",
-                           ["{" + ",".join(by_text) + "}"])
+            cursor.execute(
+                f"SELECT event_id::text FROM {table} WHERE event_id = ANY(%s::uuid[])",
+                ["{" + ",".join(by_text) + "}"],
+            )
             return {by_text[row[0]] for row in cursor.fetchall()}
         for start in range(0, len(event_ids), _CHUNK):
             chunk = event_ids[start : start + _CHUNK]
@@ -54,22 +56,37 @@ def inbox_record(rows: Sequence[tuple[uuid.UUID, str, str, int]], *, now: dateti
     processed_at = meta.get_field("processed_at").get_db_prep_save(now, connection)
     quote = connection.ops.quote_name
     fields = {f.name: f for f in meta.concrete_fields}
-    columns = ", ".join(quote(fields[n].column) for n in
-                        ("event_id", "event_type", "stream", "stream_seq", "processed_at"))
+    columns = ", ".join(
+        quote(fields[n].column)
+        for n in ("event_id", "event_type", "stream", "stream_seq", "processed_at")
+    )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT (r->>0)::uuid, r->>1,"
                 " r->>2, (r->>3)::bigint, %s FROM json_array_elements(%s::json) AS r",
-                [processed_at, json.dumps([[str(id_), event_type, stream, stream_seq]
-                                           for id_, event_type, stream, stream_seq in rows])])
+                [
+                    processed_at,
+                    json.dumps(
+                        [
+                            [str(id_), event_type, stream, stream_seq]
+                            for id_, event_type, stream, stream_seq in rows
+                        ]
+                    ),
+                ],
+            )
             return
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
             params: list[object] = []
             for id_, event_type, stream, stream_seq in chunk:
-                params += [event_id.get_db_prep_value(id_, connection), event_type, stream,
-                           stream_seq, processed_at]
+                params += [
+                    event_id.get_db_prep_value(id_, connection),
+                    event_type,
+                    stream,
+                    stream_seq,
+                    processed_at,
+                ]
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
                 + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk)),

@@ -36,8 +36,12 @@ def replica_apply(
 ) -> bool:
     """Store this state if it is newer than the stored one. Returns whether anything changed:
     the same or an older version (a redelivery, a reordering) has no effect."""
-    values = {"source_version": version, "is_deleted": deleted,
-              "replicated_at": timezone.now(), **fields}
+    values = {
+        "source_version": version,
+        "is_deleted": deleted,
+        "replicated_at": timezone.now(),
+        **fields,
+    }
     manager = model._default_manager
     if manager.filter(pk=pk, source_version__lt=version).update(**values):
         return True
@@ -81,9 +85,11 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     using = router.db_for_write(model)
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
-        return {key for key, s in newest.items()
-                if replica_apply(model, pk=key, version=s.version, deleted=s.deleted,
-                                 fields=s.fields)}
+        return {
+            key
+            for key, s in newest.items()
+            if replica_apply(model, pk=key, version=s.version, deleted=s.deleted, fields=s.fields)
+        }
     names = sorted(next(iter(newest.values())).fields)
     keys = sorted(newest)
     for key in keys:
@@ -114,28 +120,36 @@ class _UpsertPlan:
     def of(cls, model: type[ReplicaModel], names: list[str], connection: Any) -> _UpsertPlan:
         pk_field = model._meta.pk
         by_name = {f.name: f for f in model._meta.concrete_fields}
-        fields = [pk_field, *(by_name[n] for n in
-                              ("source_version", "is_deleted", "replicated_at", *names))]
+        fields = [
+            pk_field,
+            *(by_name[n] for n in ("source_version", "is_deleted", "replicated_at", *names)),
+        ]
         # Local columns get their defaults on insert and keep their value on update.
         local = [f for f in model._meta.concrete_fields if f not in fields and f.has_default()]
         quote = connection.ops.quote_name
         table = quote(model._meta.db_table)
         columns = ", ".join(quote(f.column) for f in [*fields, *local])
-        updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
-                            for f in fields[1:])
+        updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields[1:])
         version = quote(by_name["source_version"].column)
         return cls(
-            connection=connection, fields=fields, names=names, local=local,
+            connection=connection,
+            fields=fields,
+            names=names,
+            local=local,
             head=f"INSERT INTO {table} ({columns}) ",
-            tail=(f"ON CONFLICT ({quote(pk_field.column)}) DO UPDATE SET {updates} "
-                  f"WHERE {table}.{version} < EXCLUDED.{version} "),
+            tail=(
+                f"ON CONFLICT ({quote(pk_field.column)}) DO UPDATE SET {updates} "
+                f"WHERE {table}.{version} < EXCLUDED.{version} "
+            ),
             pk_column=quote(pk_field.column),
             now=fields[3].get_db_prep_save(timezone.now(), connection),
-            defaults=[f.get_db_prep_save(f.get_default(), connection) for f in local])
+            defaults=[f.get_db_prep_save(f.get_default(), connection) for f in local],
+        )
 
 
-def _upsert_as_values(cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaState],
-                      keys: list[Any]) -> set[Any]:
+def _upsert_as_values(
+    cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaState], keys: list[Any]
+) -> set[Any]:
     """One statement per 500 rows, every value a parameter (SQLite; PostgreSQL for a replica
     with a field type `_upsert_as_json` does not carry)."""
     connection, pk_field = plan.connection, plan.fields[0]
@@ -144,22 +158,32 @@ def _upsert_as_values(cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaS
     row = "(" + ", ".join(["%s"] * (len(plan.fields) + len(plan.local))) + ")"
     stored: set[Any] = set()
     for start in range(0, len(keys), _UPSERT_CHUNK):
-        chunk = keys[start:start + _UPSERT_CHUNK]
+        chunk = keys[start : start + _UPSERT_CHUNK]
         params: list[Any] = []
         for key in chunk:
             state = newest[key]
-            params += [pk_prep(key, connection), version_prep(state.version, connection),
-                       deleted_prep(state.deleted, connection), plan.now,
-                       *(prep(state.fields[n], connection) for n, prep in named),
-                       *plan.defaults]
-        cursor.execute(plan.head + f"VALUES {', '.join([row] * len(chunk))} " + plan.tail
-                       + f"RETURNING {plan.pk_column}", params)
+            params += [
+                pk_prep(key, connection),
+                version_prep(state.version, connection),
+                deleted_prep(state.deleted, connection),
+                plan.now,
+                *(prep(state.fields[n], connection) for n, prep in named),
+                *plan.defaults,
+            ]
+        cursor.execute(
+            plan.head
+            + f"VALUES {', '.join([row] * len(chunk))} "
+            + plan.tail
+            + f"RETURNING {plan.pk_column}",
+            params,
+        )
         stored.update(pk_field.to_python(r[0]) for r in cursor.fetchall())
     return stored
 
 
-def _upsert_as_json(cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaState],
-                    keys: list[Any]) -> set[Any]:
+def _upsert_as_json(
+    cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaState], keys: list[Any]
+) -> set[Any]:
     """PostgreSQL: the rows as one JSON parameter it unpacks and casts back, one statement per
     2,000 rows, rather than psycopg2 quoting ten parameters a row."""
     connection, pk_field = plan.connection, plan.fields[0]
@@ -175,31 +199,63 @@ def _upsert_as_json(cursor: Any, plan: _UpsertPlan, newest: dict[Any, ReplicaSta
     stored: set[Any] = set()
     for start in range(0, len(keys), _JSON_CHUNK):
         rows = []
-        for key in keys[start:start + _JSON_CHUNK]:
+        for key in keys[start : start + _JSON_CHUNK]:
             state = newest[key]
             values = state.fields
-            rows.append([key, state.version, state.deleted, None,
-                         *(values[n] if prep is None else prep(values[n], connection)
-                           for n, prep in preps)])
+            rows.append(
+                [
+                    key,
+                    state.version,
+                    state.deleted,
+                    None,
+                    *(
+                        values[n] if prep is None else prep(values[n], connection)
+                        for n, prep in preps
+                    ),
+                ]
+            )
         cursor.execute(
-            plan.head + f"SELECT {', '.join(selected)} FROM json_array_elements(%s::json) AS r "
-            + plan.tail + f"RETURNING {returning}",
-            [plan.now, *plan.defaults, json.dumps(rows, default=_json_default)])
-        stored.update(by_text[r[0]] if text_pk else pk_field.to_python(r[0])
-                      for r in cursor.fetchall())
+            plan.head
+            + f"SELECT {', '.join(selected)} FROM json_array_elements(%s::json) AS r "
+            + plan.tail
+            + f"RETURNING {returning}",
+            [plan.now, *plan.defaults, json.dumps(rows, default=_json_default)],
+        )
+        stored.update(
+            by_text[r[0]] if text_pk else pk_field.to_python(r[0]) for r in cursor.fetchall()
+        )
     return stored
 
 
 # Types whose Python values JSON carries as they are (PostgreSQL casts the text back), and
 # those that go through the field's get_db_prep_save first (a datetime made aware, say). Any
 # other type in a replica takes the VALUES path.
-_AS_THEY_ARE = frozenset({
-    "BigIntegerField", "BooleanField", "CharField", "EmailField", "IntegerField", "JSONField",
-    "PositiveBigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
-    "SlugField", "SmallIntegerField", "TextField", "URLField",
-})
-_JSON_READY = _AS_THEY_ARE | {"AutoField", "BigAutoField", "DateField", "DateTimeField",
-                              "DecimalField", "TimeField", "UUIDField"}
+_AS_THEY_ARE = frozenset(
+    {
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "EmailField",
+        "IntegerField",
+        "JSONField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SlugField",
+        "SmallIntegerField",
+        "TextField",
+        "URLField",
+    }
+)
+_JSON_READY = _AS_THEY_ARE | {
+    "AutoField",
+    "BigAutoField",
+    "DateField",
+    "DateTimeField",
+    "DecimalField",
+    "TimeField",
+    "UUIDField",
+}
 
 
 def _json_ready(field: models.Field) -> bool:

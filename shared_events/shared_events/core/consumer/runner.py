@@ -114,13 +114,15 @@ class ConsumerRunner:
         # Batches handed to the database thread, oldest first, with the futures of their
         # outcomes; at most two (one applying, one waiting), so fetching runs ahead by one.
         applying: collections.deque[tuple[list[Delivery], asyncio.Future[list[Outcome]]]] = (
-            collections.deque())
+            collections.deque()
+        )
         fetching: asyncio.Task[list[Delivery]] | None = None
         try:
             while True:
                 if fetching is None and not stop.is_set() and len(applying) < 2:
                     fetching = asyncio.ensure_future(
-                        source.fetch(self.batch_size, self.fetch_timeout))
+                        source.fetch(self.batch_size, self.fetch_timeout)
+                    )
                 waits: list[asyncio.Future] = [f for f in (fetching,) if f is not None]
                 if applying:
                     waits.append(applying[0][1])
@@ -134,11 +136,19 @@ class ConsumerRunner:
                     deliveries = fetching.result()  # a lost connection raises here
                     fetching = None
                     if deliveries:
-                        messages = [IncomingMessage(d.stream, d.stream_seq, d.subject, d.data,
-                                                    d.num_delivered) for d in deliveries]
+                        messages = [
+                            IncomingMessage(
+                                d.stream, d.stream_seq, d.subject, d.data, d.num_delivered
+                            )
+                            for d in deliveries
+                        ]
                         # Not cancelled by a stop: the batch commits and is acked before we exit.
-                        applying.append((deliveries, loop.run_in_executor(
-                            self._db, _apply_in_db_thread, messages)))
+                        applying.append(
+                            (
+                                deliveries,
+                                loop.run_in_executor(self._db, _apply_in_db_thread, messages),
+                            )
+                        )
         finally:
             if fetching is not None:
                 fetching.cancel()
@@ -148,16 +158,24 @@ class ConsumerRunner:
                 try:
                     await self._settle_batch(deliveries, outcome, stop)
                 except Exception as exc:
-                    log.warning("could not settle a batch of %d (%s); it will be redelivered",
-                                len(deliveries), exc)
+                    log.warning(
+                        "could not settle a batch of %d (%s); it will be redelivered",
+                        len(deliveries),
+                        exc,
+                    )
 
-    async def _settle_batch(self, deliveries: list[Delivery],
-                            outcome: asyncio.Future[list[Outcome]], stop: asyncio.Event) -> None:
+    async def _settle_batch(
+        self,
+        deliveries: list[Delivery],
+        outcome: asyncio.Future[list[Outcome]],
+        stop: asyncio.Event,
+    ) -> None:
         try:
             outcomes = await outcome
         except Exception as exc:
-            log.warning("could not apply a batch of %d (%s); it will be redelivered",
-                        len(deliveries), exc)
+            log.warning(
+                "could not apply a batch of %d (%s); it will be redelivered", len(deliveries), exc
+            )
             await _settle(deliveries, [Outcome(Action.NAK, delay=1.0)] * len(deliveries))
             await _sleep_or_stop(stop, 1.0)
             return

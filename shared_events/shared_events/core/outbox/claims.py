@@ -18,7 +18,8 @@ from django.db.models import Field
 from .models import OutboxEvent
 
 Claimed = namedtuple(
-    "Claimed", "seq event_id event_type subject aggregate_version payload attempts")
+    "Claimed", "seq event_id event_type subject aggregate_version payload attempts"
+)
 
 _META = OutboxEvent._meta
 _CHUNK = 500  # seqs per statement, inside SQLite's limit on parameters
@@ -34,8 +35,9 @@ def _column(name: str) -> str:
     return _connection().ops.quote_name(field.column)
 
 
-def claim_due(*, token: uuid.UUID, now: datetime, lease_until: datetime,
-              limit: int) -> list[Claimed]:
+def claim_due(
+    *, token: uuid.UUID, now: datetime, lease_until: datetime, limit: int
+) -> list[Claimed]:
     """Lease up to `limit` due rows, oldest first, to the claim `token` until `lease_until`.
     Returns them in commit order (seq)."""
     connection = _connection()
@@ -60,20 +62,23 @@ def claim_due(*, token: uuid.UUID, now: datetime, lease_until: datetime,
             f" ORDER BY {c('next_attempt_at')}, {c('seq')} LIMIT %s{lock})"
             f" RETURNING {c('seq')}, {c('event_id')}, {c('event_type')}, {c('subject')},"
             f" {c('aggregate_version')}, {c('payload')}, {c('attempts')}",
-            [token_value, prep(lease_until), prep(now), prep(now), limit])
+            [token_value, prep(lease_until), prep(now), prep(now), limit],
+        )
         rows = cursor.fetchall()
         if ordered and outer:
             cursor.execute("SET LOCAL enable_sort TO DEFAULT")  # the caller's transaction goes on
     event_id = _META.get_field("event_id")
-    claimed = [Claimed(seq, event_id.to_python(eid), etype, subject, version, bytes(payload),
-                       attempts)
-               for seq, eid, etype, subject, version, payload, attempts in rows]
+    claimed = [
+        Claimed(seq, event_id.to_python(eid), etype, subject, version, bytes(payload), attempts)
+        for seq, eid, etype, subject, version, payload, attempts in rows
+    ]
     claimed.sort(key=lambda r: r.seq)
     return claimed
 
 
-def mark_sent(*, token: uuid.UUID, seqs: Sequence[int], now: datetime,
-              superseded: bool = False) -> int:
+def mark_sent(
+    *, token: uuid.UUID, seqs: Sequence[int], now: datetime, superseded: bool = False
+) -> int:
     """Mark rows of this claim published at `now` (or superseded by a newer state of their
     aggregate) and release the claim. Rows whose lease another relay took over meanwhile carry
     another token and are left alone."""
@@ -91,6 +96,7 @@ def mark_sent(*, token: uuid.UUID, seqs: Sequence[int], now: datetime,
                 f" {c('claim_token')} = NULL, {c('claimed_until')} = NULL"
                 f" WHERE {c('claim_token')} = %s"
                 f" AND {c('seq')} IN ({', '.join(['%s'] * len(chunk))})",
-                [published, superseded, token_value, *chunk])
+                [published, superseded, token_value, *chunk],
+            )
             changed += cursor.rowcount
     return changed

@@ -41,8 +41,12 @@ class PublishedQuerySet(models.QuerySet):
     def _record_updated(self, pks: Sequence[Any]) -> None:
         fresh = self._plain().filter(pk__in=pks)
         record_events(
-            [PendingEvent(f"{self.model.event_aggregate}.updated", str(o.pk), o.version,
-                          o.event_state()) for o in fresh],
+            [
+                PendingEvent(
+                    f"{self.model.event_aggregate}.updated", str(o.pk), o.version, o.event_state()
+                )
+                for o in fresh
+            ],
             using=self.db,
         )
 
@@ -73,14 +77,19 @@ class PublishedQuerySet(models.QuerySet):
                 obj.version = 1
             created = super().bulk_create(objs, *args, **kwargs)
             record_events(
-                [PendingEvent(f"{self.model.event_aggregate}.created", str(o.pk), 1,
-                              o.event_state()) for o in created],
+                [
+                    PendingEvent(
+                        f"{self.model.event_aggregate}.created", str(o.pk), 1, o.event_state()
+                    )
+                    for o in created
+                ],
                 using=self.db,
             )
         return created
 
-    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
-                    ) -> int:
+    def bulk_update(
+        self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
         objs, fields = list(objs), list(fields)
         if not self._touches_published(fields):
             return super().bulk_update(objs, fields, batch_size=batch_size)
@@ -92,8 +101,10 @@ class PublishedQuerySet(models.QuerySet):
             for chunk in _chunks(objs):
                 chunk_pks = [o.pk for o in chunk]
                 if connections[self.db].vendor == "postgresql" and not any(
-                    hasattr(getattr(o, self.model._meta.get_field(f).attname),
-                            "resolve_expression") for o in chunk for f in fields):
+                    hasattr(getattr(o, self.model._meta.get_field(f).attname), "resolve_expression")
+                    for o in chunk
+                    for f in fields
+                ):
                     changed += self._update_from_values(chunk, fields)
                     self._record_updated(chunk_pks)
                     continue
@@ -120,8 +131,9 @@ class PublishedQuerySet(models.QuerySet):
         columns = [meta.get_field(f) for f in fields]
         typed = [pk, *columns]
         row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in typed) + ")"
-        params = [f.get_db_prep_save(getattr(o, f.attname), connection)
-                  for o in objs for f in typed]
+        params = [
+            f.get_db_prep_save(getattr(o, f.attname), connection) for o in objs for f in typed
+        ]
         names = ", ".join(quote(f.column) for f in typed)
         sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
         with connection.cursor() as cursor:
@@ -130,7 +142,9 @@ class PublishedQuerySet(models.QuerySet):
                 f"{quote(version.column)} = t.{quote(version.column)} + 1 "
                 f"FROM (VALUES {', '.join([row] * len(objs))}) AS v({names}) "
                 f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)} "
-                f"RETURNING t.{quote(pk.column)}, t.{quote(version.column)}", params)
+                f"RETURNING t.{quote(pk.column)}, t.{quote(version.column)}",
+                params,
+            )
             versions = {pk.to_python(key): value for key, value in cursor.fetchall()}
         for obj in objs:
             if obj.pk in versions:
@@ -188,8 +202,14 @@ class PublishedModel(models.Model):
                 )
                 verb = "updated"
             record_events(
-                [PendingEvent(f"{self.event_aggregate}.{verb}", str(self.pk), self.version,
-                              self.event_state())],
+                [
+                    PendingEvent(
+                        f"{self.event_aggregate}.{verb}",
+                        str(self.pk),
+                        self.version,
+                        self.event_state(),
+                    )
+                ],
                 using=using,
             )
 
@@ -202,11 +222,18 @@ class PublishedModel(models.Model):
         using = using or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
             models.QuerySet(type(self), using=using).filter(pk=self.pk).update(
-                version=models.F("version") + 1)
+                version=models.F("version") + 1
+            )
             self.refresh_from_db(using=using)
             record_events(
-                [PendingEvent(f"{self.event_aggregate}.updated", str(self.pk), self.version,
-                              self.event_state())],
+                [
+                    PendingEvent(
+                        f"{self.event_aggregate}.updated",
+                        str(self.pk),
+                        self.version,
+                        self.event_state(),
+                    )
+                ],
                 using=using,
             )
 
@@ -217,23 +244,31 @@ class PublishedModel(models.Model):
             return errors
         for attr in ("event_aggregate", "published_fields"):
             if not hasattr(cls, attr):
-                errors.append(checks.Error(f"{cls.__name__} must set {attr}", obj=cls,
-                                           id="shared_events.E001"))
+                errors.append(
+                    checks.Error(
+                        f"{cls.__name__} must set {attr}", obj=cls, id="shared_events.E001"
+                    )
+                )
         for field in cls._meta.fields:
             on_delete = getattr(getattr(field, "remote_field", None), "on_delete", None)
             if on_delete in (models.SET_NULL, models.SET_DEFAULT) or (
                 on_delete is not None and on_delete.__name__ == "set_on_delete"
             ):
-                errors.append(checks.Error(
-                    f"{cls.__name__}.{field.name} uses on_delete={on_delete.__name__}: Django "
-                    "applies it in raw SQL, so the change would skip the outbox",
-                    hint="use PROTECT or CASCADE, or a service function that saves",
-                    obj=cls, id="shared_events.E002"))
+                errors.append(
+                    checks.Error(
+                        f"{cls.__name__}.{field.name} uses on_delete={on_delete.__name__}: Django "
+                        "applies it in raw SQL, so the change would skip the outbox",
+                        hint="use PROTECT or CASCADE, or a service function that saves",
+                        obj=cls,
+                        id="shared_events.E002",
+                    )
+                )
         return errors
 
 
-def _lock_version_before_delete(sender: type[PublishedModel], instance: PublishedModel,
-                                using: str, **_: Any) -> None:
+def _lock_version_before_delete(
+    sender: type[PublishedModel], instance: PublishedModel, using: str, **_: Any
+) -> None:
     current = (
         models.QuerySet(sender, using=using)
         .select_for_update()
@@ -244,8 +279,9 @@ def _lock_version_before_delete(sender: type[PublishedModel], instance: Publishe
     instance._version_at_delete = current if current is not None else instance.version
 
 
-def _record_deletion(sender: type[PublishedModel], instance: PublishedModel, using: str,
-                     **_: Any) -> None:
+def _record_deletion(
+    sender: type[PublishedModel], instance: PublishedModel, using: str, **_: Any
+) -> None:
     version = getattr(instance, "_version_at_delete", instance.version) + 1
     # Every aggregate's state has the tombstone flag; EventData, the declared type, does not.
     state = dataclasses.replace(instance.event_state(), deleted=True)  # type: ignore[call-arg]
@@ -258,10 +294,18 @@ def _record_deletion(sender: type[PublishedModel], instance: PublishedModel, usi
 def _connect_delete_signals(sender: type[models.Model], **_: Any) -> None:
     # Connected per model (not globally) so other models keep Django's fast bulk delete.
     if issubclass(sender, PublishedModel) and not sender._meta.abstract:
-        pre_delete.connect(_lock_version_before_delete, sender=sender, weak=False,
-                           dispatch_uid=f"outbox-lock-{sender._meta.label}")
-        post_delete.connect(_record_deletion, sender=sender, weak=False,
-                            dispatch_uid=f"outbox-delete-{sender._meta.label}")
+        pre_delete.connect(
+            _lock_version_before_delete,
+            sender=sender,
+            weak=False,
+            dispatch_uid=f"outbox-lock-{sender._meta.label}",
+        )
+        post_delete.connect(
+            _record_deletion,
+            sender=sender,
+            weak=False,
+            dispatch_uid=f"outbox-delete-{sender._meta.label}",
+        )
 
 
 class_prepared.connect(_connect_delete_signals)

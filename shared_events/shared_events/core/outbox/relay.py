@@ -75,7 +75,9 @@ def claim_batch(limit: int) -> tuple[uuid.UUID, list[Claimed]]:
     # to be marked.
     rows = on_fresh_connection(
         lambda: claim_due(token=token, now=now, lease_until=lease_until, limit=limit),
-        what="relay claim", alias=router.db_for_write(OutboxEvent))
+        what="relay claim",
+        alias=router.db_for_write(OutboxEvent),
+    )
     return token, rows
 
 
@@ -107,13 +109,12 @@ def _claim_and_send(limit: int) -> _InFlight | None:
     if not rows:
         return None
     send, superseded = _newest_per_aggregate(rows)
-    messages = [
-        OutgoingMessage(r.subject, r.payload, str(r.event_id), r.event_type) for r in send
-    ]
+    messages = [OutgoingMessage(r.subject, r.payload, str(r.event_id), r.event_type) for r in send]
     batch = _InFlight(token, len(rows), send, superseded, None)
     try:
         batch.publishing = get_publisher().publish_batch_start(
-            messages, timeout=conf.get("RELAY_PUBLISH_TIMEOUT_SECONDS"))
+            messages, timeout=conf.get("RELAY_PUBLISH_TIMEOUT_SECONDS")
+        )
     except Exception as exc:  # keep the rows safe whatever the client library throws
         batch.error = exc
     return batch
@@ -141,16 +142,21 @@ def _finish(batch: _InFlight) -> RelayResult:
     now = timezone.now()
     # JetStream has the events: a lost connection must not leave the rows to wait out their
     # lease. Marking again is harmless (it only touches rows still carrying this claim).
-    on_fresh_connection(lambda: _mark(batch, ok, failed, now), what="relay marking",
-                        alias=router.db_for_write(OutboxEvent))
+    on_fresh_connection(
+        lambda: _mark(batch, ok, failed, now),
+        what="relay marking",
+        alias=router.db_for_write(OutboxEvent),
+    )
     if failed:
         log.warning("relay: %d events not published yet: %s", len(failed), failed[0][1])
-    return RelayResult(claimed=batch.claimed, published=len(ok), superseded=len(superseded),
-                       failed=len(failed))
+    return RelayResult(
+        claimed=batch.claimed, published=len(ok), superseded=len(superseded), failed=len(failed)
+    )
 
 
-def _mark(batch: _InFlight, ok: list[int], failed: list[tuple[Claimed, BaseException]],
-          now: datetime) -> None:
+def _mark(
+    batch: _InFlight, ok: list[int], failed: list[tuple[Claimed, BaseException]], now: datetime
+) -> None:
     """Mark the batch's sent and superseded rows published, back off the failed ones."""
     superseded = batch.superseded
     released = {"claim_token": None, "claimed_until": None}
@@ -191,8 +197,7 @@ class _Marker:
 
     def submit(self, batch: _InFlight, *, more_coming: bool) -> concurrent.futures.Future:
         if self._pool is None and self._threaded and more_coming:
-            self._pool = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix="relay-marker")
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="relay-marker")
         if self._pool is not None:
             return self._pool.submit(_finish, batch)
         done: concurrent.futures.Future = concurrent.futures.Future()

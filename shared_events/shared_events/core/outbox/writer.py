@@ -79,8 +79,10 @@ def _insert(rows: list[OutboxEvent], *, using: str) -> None:
     fields = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     pk = quote(OutboxEvent._meta.pk.column)
-    sql = (f"INSERT INTO {quote(OutboxEvent._meta.db_table)} "
-           f"({', '.join(quote(f.column) for f in fields)}) VALUES ")
+    sql = (
+        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES "
+    )
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     prepared: dict[tuple[str, object], Any] = {}
 

@@ -56,10 +56,15 @@ class EpochStakePart(EventData):
             raise EventDecodeError(f"EpochStakePart: part {self.part} of {self.parts}")
         for index, row in enumerate(self.rows):
             # Later columns may be added; these three keep their places.
-            if (len(row) < 3 or not isinstance(row[0], str) or not _count(row[1])
-                    or not _count(row[2])):
-                raise EventDecodeError(f"EpochStakePart: rows[{index}] is not "
-                                       "[stake_address, lovelace, loyalty]")
+            if (
+                len(row) < 3
+                or not isinstance(row[0], str)
+                or not _count(row[1])
+                or not _count(row[2])
+            ):
+                raise EventDecodeError(
+                    f"EpochStakePart: rows[{index}] is not [stake_address, lovelace, loyalty]"
+                )
 
     @property
     def aggregate_id(self) -> str:

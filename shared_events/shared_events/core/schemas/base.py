@@ -31,8 +31,11 @@ class EventData:
         if plan is None:
             hints = typing.get_type_hints(cls)
             plan = [
-                (f.name, _decoder(hints[f.name]),
-                 f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+                (
+                    f.name,
+                    _decoder(hints[f.name]),
+                    f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+                )
                 for f in dataclasses.fields(cls)
             ]
             cls._plan = plan

@@ -56,8 +56,9 @@ class PowerFormula(TextChoices):
 
 
 # The formulas that read the pool's stake distribution: they need a chain source.
-STAKE_FORMULAS = frozenset({PowerFormula.STAKE, PowerFormula.SQRT_STAKE,
-                            PowerFormula.STAKE_X_LOYALTY})
+STAKE_FORMULAS = frozenset(
+    {PowerFormula.STAKE, PowerFormula.SQRT_STAKE, PowerFormula.STAKE_X_LOYALTY}
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

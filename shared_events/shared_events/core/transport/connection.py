@@ -59,8 +59,7 @@ def usable(nc: Client) -> bool:
     `flush` that timed out; the late PONG then raises in its read loop, which ends while the
     connection still says connected, so every ack after that is lost."""
     reading = getattr(nc, "_reading_task", None)
-    return (not nc.is_closed and nc.is_connected
-            and reading is not None and not reading.done())
+    return not nc.is_closed and nc.is_connected and reading is not None and not reading.done()
 
 
 async def close_bounded(nc: Client, timeout: float = CLOSE_TIMEOUT_SECONDS) -> None:

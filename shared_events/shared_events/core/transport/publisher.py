@@ -74,8 +74,9 @@ def _ack_outcome(msg: Msg) -> BaseException | None:
     """None if JetStream stored the message (a duplicate id counts: it has it), else why not."""
     if not msg.data:
         status = (msg.headers or {}).get("Status", "")
-        return TransportError(f"JetStream did not answer (status {status or 'unknown'}): "
-                              "is the stream there?")
+        return TransportError(
+            f"JetStream did not answer (status {status or 'unknown'}): is the stream there?"
+        )
     if b'"error"' not in msg.data:
         return None
     try:
@@ -141,7 +142,8 @@ class Publisher:
             return
         if self._nc is not None:
             asyncio.run_coroutine_threadsafe(close_bounded(self._nc), self._loop).result(
-                CLOSE_TIMEOUT_SECONDS + 3)
+                CLOSE_TIMEOUT_SECONDS + 3
+            )
         self._nc = None
 
     async def _connection(self) -> Client:
@@ -207,8 +209,12 @@ class Publisher:
         try:
             for i, m in enumerate(messages):
                 self._awaiting[first + i] = (batch, i)
-                await nc.publish(m.subject, m.payload, reply=f"{prefix}.{first + i}",
-                                 headers={MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type})
+                await nc.publish(
+                    m.subject,
+                    m.payload,
+                    reply=f"{prefix}.{first + i}",
+                    headers={MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type},
+                )
             # nats-py annotates the timeout int; it is seconds, fractions too.
             await nc.flush(timeout=max(timeout, 0.1))  # type: ignore[arg-type]
             await asyncio.wait_for(asyncio.shield(batch.done), timeout=timeout)

@@ -108,8 +108,11 @@ class PullSource:
             have = set(info.config.filter_subjects or []) | (
                 {info.config.filter_subject} if info.config.filter_subject else set()
             )
-            if (have != set(self.subjects) or info.config.ack_wait != ack_wait
-                    or info.config.max_ack_pending != max_ack_pending):
+            if (
+                have != set(self.subjects)
+                or info.config.ack_wait != ack_wait
+                or info.config.max_ack_pending != max_ack_pending
+            ):
                 await self._js.add_consumer(self.stream, config)  # same name: an update
         except nats.js.errors.NotFoundError:
             await self._js.add_consumer(self.stream, config)
@@ -140,8 +143,16 @@ class PullSource:
         out = []
         for msg in msgs:
             stream, stream_seq, num_delivered = _ack_metadata(msg)
-            out.append(Delivery(msg, stream=stream, stream_seq=stream_seq,
-                                num_delivered=num_delivered, subject=msg.subject, data=msg.data))
+            out.append(
+                Delivery(
+                    msg,
+                    stream=stream,
+                    stream_seq=stream_seq,
+                    num_delivered=num_delivered,
+                    subject=msg.subject,
+                    data=msg.data,
+                )
+            )
         return out
 
     async def _request(self, batch: int, timeout: float) -> None:
@@ -150,8 +161,9 @@ class PullSource:
         self._waiter = waiter = loop.create_future()
         request = {"batch": batch, "expires": int(timeout * 1e9), "no_wait": True}
         try:
-            await self._nc.publish(self._next_subject, json.dumps(request).encode(),
-                                   reply=self._inbox)
+            await self._nc.publish(
+                self._next_subject, json.dumps(request).encode(), reply=self._inbox
+            )
             # Past the request's end, a lost status only costs this one wait.
             deadline = loop.time() + timeout + _REQUEST_GRACE_SECONDS
             while not waiter.done():
@@ -168,9 +180,10 @@ class PullSource:
             self._waiter = None
         if not self._received and self._ended and self._ended[0] not in _ENDED_QUIETLY:
             status, description = self._ended
-            raise TransportError(f"the server ended a pull request on {self.durable}: "
-                                 f"{status} {description}".rstrip())
-
+            raise TransportError(
+                f"the server ended a pull request on {self.durable}: "
+                f"{status} {description}".rstrip()
+            )
 
     async def _probe(self) -> None:
         """The request's end did not come: a status was lost, or the server hangs. A round
@@ -179,8 +192,9 @@ class PullSource:
             # nats-py annotates the timeout int; it is seconds, fractions too.
             await self._nc.flush(timeout=_PROBE_TIMEOUT_SECONDS)  # type: ignore[arg-type]
         except (TimeoutError, nats.errors.Error, OSError) as exc:
-            raise TransportError(f"NATS did not answer a ping in {_PROBE_TIMEOUT_SECONDS} s "
-                                 f"({type(exc).__name__})") from exc
+            raise TransportError(
+                f"NATS did not answer a ping in {_PROBE_TIMEOUT_SECONDS} s ({type(exc).__name__})"
+            ) from exc
         if not usable(self._nc):
             raise TransportError("the NATS connection stopped reading")
 

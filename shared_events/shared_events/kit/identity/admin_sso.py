@@ -69,15 +69,20 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     if _no_longer_operator(claims.subject):
         # The replica is behind accounts here (a reactivation or a promotion on its way), or
         # the ticket predates a demotion: either way the replica decides, as for API tokens.
-        return HttpResponseForbidden("This service does not know your account as an active "
-                                     "operator yet. Try again in a moment.")
+        return HttpResponseForbidden(
+            "This service does not know your account as an active "
+            "operator yet. Try again in a moment."
+        )
     # One use: a ticket seen in a log or a browser history cannot open a second session.
     try:
         first_use = cache.add(f"admin-sso-ticket:{claims.jti}", 1, timeout=300)
     except CACHE_UNAVAILABLE:
         # A ticket that cannot be marked used could be used twice: refuse it, for now.
-        response = HttpResponse("Sign-in is unavailable for a moment; try again shortly.",
-                                status=503, content_type="text/plain")
+        response = HttpResponse(
+            "Sign-in is unavailable for a moment; try again shortly.",
+            status=503,
+            content_type="text/plain",
+        )
         response["Retry-After"] = "5"
         return response
     if not first_use:
@@ -126,14 +131,18 @@ class AdminSessionRecheckMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         service = settings.SERVICE_NAME
         admin_prefix = f"/{service}/admin/"
-        if (settings.ADMIN_SSO and request.path.startswith(admin_prefix)
-                and not request.path.startswith((f"{admin_prefix}login/", f"{admin_prefix}sso/"))
-                and request.user.is_authenticated):
+        if (
+            settings.ADMIN_SSO
+            and request.path.startswith(admin_prefix)
+            and not request.path.startswith((f"{admin_prefix}login/", f"{admin_prefix}sso/"))
+            and request.user.is_authenticated
+        ):
             # Sessions here come only from sso_callback (the login page is replaced), which
             # stamps them; an unstamped one (a test's force_login) has no ticket age to recheck.
             checked = request.session.get(_CHECKED_AT)
-            stale = (checked is not None
-                     and time.time() - checked > settings.ADMIN_SSO_RECHECK_SECONDS)
+            stale = (
+                checked is not None and time.time() - checked > settings.ADMIN_SSO_RECHECK_SECONDS
+            )
             account_id = _session_account_id(request.user)
             if stale or (account_id is not None and _no_longer_operator(account_id)):
                 from django.contrib.auth import logout

@@ -31,15 +31,24 @@ def known_hosts(request: HttpRequest) -> set[str]:
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
     if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts=known_hosts(request), require_https=request.is_secure()):
+        candidate, allowed_hosts=known_hosts(request), require_https=request.is_secure()
+    ):
         return candidate
     return default
 
 
-def set_browser_token(response: HttpResponse, request: HttpRequest, token: str,
-                      max_age: int) -> None:
-    response.set_cookie(settings.BROWSER_TOKEN_COOKIE, token, max_age=max_age, path="/",
-                        httponly=True, samesite="Lax", secure=request.is_secure())
+def set_browser_token(
+    response: HttpResponse, request: HttpRequest, token: str, max_age: int
+) -> None:
+    response.set_cookie(
+        settings.BROWSER_TOKEN_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
 
 
 def forget_browser_token(response: HttpResponse) -> None:
@@ -64,7 +73,8 @@ def logout_here(request: HttpRequest) -> HttpResponse:
     """This service's "Log out": the cookie is the sign-in, so forgetting it signs out of all.
     The browsable API's header posts it as a form with the page's CSRF token."""
     service = settings.SERVICE_NAME
-    response = redirect(safe_next(request, request.POST.get("next") or request.GET.get("next"),
-                                  f"/{service}/api/"))
+    response = redirect(
+        safe_next(request, request.POST.get("next") or request.GET.get("next"), f"/{service}/api/")
+    )
     forget_browser_token(response)
     return response

@@ -98,7 +98,9 @@ def load_private_key(var: Path) -> tuple[str, str]:
             raise ImproperlyConfigured("set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE")
         text = embedded_keypair(var)[0].read_text()
     private = serialization.load_pem_private_key(text.encode(), password=None)
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return key_id(public_pem), text

@@ -4,8 +4,10 @@ from rest_framework.permissions import BasePermission
 
 from .standing import OPERATOR
 
-NO_LONGER_OPERATOR = ("This account is no longer an active operator: accounts has demoted or "
-                      "deactivated it since this token was issued.")
+NO_LONGER_OPERATOR = (
+    "This account is no longer an active operator: accounts has demoted or "
+    "deactivated it since this token was issued."
+)
 
 
 class IsOperator(BasePermission):

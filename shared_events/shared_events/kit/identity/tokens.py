@@ -77,6 +77,9 @@ def verify_token(token: str, *, expected_type: str = ACCESS) -> TokenClaims:
         jti=str(claims["jti"]),
         issued_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
-        extra={k: v for k, v in claims.items()
-               if k not in {"iss", "aud", "sub", "role", "typ", "jti", "iat", "exp"}},
+        extra={
+            k: v
+            for k, v in claims.items()
+            if k not in {"iss", "aud", "sub", "role", "typ", "jti", "iat", "exp"}
+        },
     )

@@ -25,10 +25,15 @@ def test_cast_then_read_my_ballot(api, poll):
     cast = api.put(url(poll), ballot_body(poll, 60, 0, 40), format="json")
     assert cast.status_code == 201, cast.content
     body = cast.json()
-    assert body["allocations"] == [{"cause": c, "points": p}
-                                   for c, p in zip(poll.causes, [60, 0, 40], strict=True)]
+    assert body["allocations"] == [
+        {"cause": c, "points": p} for c, p in zip(poll.causes, [60, 0, 40], strict=True)
+    ]
     assert (body["poll"], body["total_points"], body["revisions"], body["retracted"]) == (
-        str(poll.pk), 100, 1, False)
+        str(poll.pk),
+        100,
+        1,
+        False,
+    )
     assert api.get(url(poll)).json() == body
 
 
@@ -43,8 +48,10 @@ def test_revote_replaces_the_ballot_and_keeps_the_history(api, poll, voter):
     history = list(ballot.revisions.values_list("number", "kind", "total_points"))
     assert history == [(1, "cast", 100), (2, "cast", 100)]
     first = ballot.revisions.get(number=1).allocations
-    assert first == [{"cause": poll.causes[0], "points": 60},
-                     {"cause": poll.causes[1], "points": 40}]
+    assert first == [
+        {"cause": poll.causes[0], "points": 60},
+        {"cause": poll.causes[1], "points": 40},
+    ]
 
 
 def test_retract_is_a_revision_and_the_ballot_can_be_cast_again(api, poll, voter):
@@ -75,16 +82,18 @@ def test_unknown_voter_is_403_not_known_here_yet(poll):
     assert client.delete(url(poll)).status_code == 403
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"is_active": False}, "Your account is deactivated; it cannot vote."),
-    ({"role": "operator"}, "Only delegators vote; this account is 'operator'."),
-    ({"deleted": True}, "Your account was deleted; it cannot vote."),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"is_active": False}, "Your account is deactivated; it cannot vote."),
+        ({"role": "operator"}, "Only delegators vote; this account is 'operator'."),
+        ({"deleted": True}, "Your account was deleted; it cannot vote."),
+    ],
+)
 def test_only_active_delegators_vote_by_the_replica(poll, change, message):
     voter = set_voter(make_voter(), **change)
     # The token says delegator; the replica decides.
-    response = client_for(voter.pk, "delegator").put(url(poll), ballot_body(poll, 1),
-                                                     format="json")
+    response = client_for(voter.pk, "delegator").put(url(poll), ballot_body(poll, 1), format="json")
     assert response.status_code == 403 and response.json()["detail"] == message
 
 
@@ -111,8 +120,9 @@ def test_a_ballot_is_checked_against_my_current_points(api, poll, voter):
 
 
 def test_unknown_or_deleted_poll_is_404(api, poll):
-    missing = api.put(f"/voting/api/polls/{uuid.uuid4()}/ballot/", ballot_body(poll, 1),
-                      format="json")
+    missing = api.put(
+        f"/voting/api/polls/{uuid.uuid4()}/ballot/", ballot_body(poll, 1), format="json"
+    )
     assert missing.status_code == 404 and missing.json()["detail"] == "No such poll."
     assert api.get(f"/voting/api/polls/{uuid.uuid4()}/ballot/").status_code == 404
     assert api.get("/voting/api/polls/not-a-uuid/ballot/").status_code == 404
@@ -120,14 +130,17 @@ def test_unknown_or_deleted_poll_is_404(api, poll):
     assert api.put(url(poll), ballot_body(poll, 1), format="json").status_code == 404
 
 
-@pytest.mark.parametrize("state, message", [
-    ({"status": "scheduled"}, "This poll is not open yet"),
-    ({"status": "open", "opens_in": timedelta(minutes=5)}, "This poll is not open yet"),
-    ({"status": "open", "closes_in": timedelta(seconds=-1)}, "This poll is closed."),
-    ({"status": "closed"}, "This poll is closed."),
-    ({"status": "finalized"}, "This poll is closed."),
-    ({"status": "cancelled"}, "This poll was cancelled."),
-])
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ({"status": "scheduled"}, "This poll is not open yet"),
+        ({"status": "open", "opens_in": timedelta(minutes=5)}, "This poll is not open yet"),
+        ({"status": "open", "closes_in": timedelta(seconds=-1)}, "This poll is closed."),
+        ({"status": "closed"}, "This poll is closed."),
+        ({"status": "finalized"}, "This poll is closed."),
+        ({"status": "cancelled"}, "This poll was cancelled."),
+    ],
+)
 def test_ballots_only_while_open_by_status_and_clock(api, state, message):
     poll = make_poll(**state)
     response = api.put(url(poll), ballot_body(poll, 1), format="json")
@@ -145,36 +158,45 @@ def test_retract_only_while_open(api, poll):
 
 def test_causes_must_belong_to_the_poll(api, poll):
     stranger = str(uuid.uuid4())
-    response = api.put(url(poll), {"allocations": [{"cause": poll.causes[0], "points": 1},
-                                                   {"cause": stranger, "points": 1}]},
-                       format="json")
+    response = api.put(
+        url(poll),
+        {"allocations": [{"cause": poll.causes[0], "points": 1}, {"cause": stranger, "points": 1}]},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json() == {"allocations": [f"Not a cause of this poll: {stranger}."]}
 
 
 def test_each_cause_at_most_once(api, poll):
     cause = poll.causes[0]
-    response = api.put(url(poll), {"allocations": [{"cause": cause, "points": 1},
-                                                   {"cause": cause, "points": 2}]},
-                       format="json")
+    response = api.put(
+        url(poll),
+        {"allocations": [{"cause": cause, "points": 1}, {"cause": cause, "points": 2}]},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json() == {
-        "allocations": [f"Each cause may appear only once; repeated: {cause}."]}
+        "allocations": [f"Each cause may appear only once; repeated: {cause}."]
+    }
 
 
-@pytest.mark.parametrize("points, message", [
-    (-1, "Points cannot be negative."),
-    (True, "Points must be a whole number (not text, a decimal or true/false)."),
-    (False, "Points must be a whole number (not text, a decimal or true/false)."),
-    (5.0, "Points must be a whole number (not text, a decimal or true/false)."),
-    (2.5, "Points must be a whole number (not text, a decimal or true/false)."),
-    ("5", "Points must be a whole number (not text, a decimal or true/false)."),
-    (None, "This field may not be null."),
-    (2**63, "Too many points."),
-])
+@pytest.mark.parametrize(
+    "points, message",
+    [
+        (-1, "Points cannot be negative."),
+        (True, "Points must be a whole number (not text, a decimal or true/false)."),
+        (False, "Points must be a whole number (not text, a decimal or true/false)."),
+        (5.0, "Points must be a whole number (not text, a decimal or true/false)."),
+        (2.5, "Points must be a whole number (not text, a decimal or true/false)."),
+        ("5", "Points must be a whole number (not text, a decimal or true/false)."),
+        (None, "This field may not be null."),
+        (2**63, "Too many points."),
+    ],
+)
 def test_points_are_non_negative_json_integers(api, poll, points, message):
-    response = api.put(url(poll), {"allocations": [{"cause": poll.causes[0], "points": points}]},
-                       format="json")
+    response = api.put(
+        url(poll), {"allocations": [{"cause": poll.causes[0], "points": points}]}, format="json"
+    )
     assert response.status_code == 400
     # DRF files an item's errors under its index.
     assert response.json() == {"allocations": {"0": {"points": [message]}}}
@@ -186,17 +208,26 @@ def test_at_least_one_cause_above_zero(api, poll):
     assert response.json() == {"allocations": ["Give at least one cause more than zero points."]}
 
 
-@pytest.mark.parametrize("body, errors", [
-    ({}, {"allocations": ["This field is required."]}),
-    ({"allocations": []}, {"allocations": ["Give at least one allocation."]}),
-    ({"allocations": "all"}, {"allocations": {
-        "non_field_errors": ['Expected a list of items but got type "str".']}}),
-    ({"allocations": [], "note": "x"}, {"note": ["Unknown field."]}),
-    ({"allocations": [{"cause": "nope", "points": 1}]},
-     {"allocations": {"0": {"cause": ["Must be a cause id (a UUID)."]}}}),
-    ({"allocations": [{"points": 1}]},
-     {"allocations": {"0": {"cause": ["This field is required."]}}}),
-])
+@pytest.mark.parametrize(
+    "body, errors",
+    [
+        ({}, {"allocations": ["This field is required."]}),
+        ({"allocations": []}, {"allocations": ["Give at least one allocation."]}),
+        (
+            {"allocations": "all"},
+            {"allocations": {"non_field_errors": ['Expected a list of items but got type "str".']}},
+        ),
+        ({"allocations": [], "note": "x"}, {"note": ["Unknown field."]}),
+        (
+            {"allocations": [{"cause": "nope", "points": 1}]},
+            {"allocations": {"0": {"cause": ["Must be a cause id (a UUID)."]}}},
+        ),
+        (
+            {"allocations": [{"points": 1}]},
+            {"allocations": {"0": {"cause": ["This field is required."]}}},
+        ),
+    ],
+)
 def test_malformed_bodies_get_field_errors(api, poll, body, errors):
     response = api.put(url(poll), body, format="json")
     assert response.status_code == 400
@@ -204,8 +235,11 @@ def test_malformed_bodies_get_field_errors(api, poll, body, errors):
 
 
 def test_unknown_fields_in_an_allocation_are_rejected(api, poll):
-    response = api.put(url(poll), {"allocations": [
-        {"cause": poll.causes[0], "points": 1, "weight": 2}]}, format="json")
+    response = api.put(
+        url(poll),
+        {"allocations": [{"cause": poll.causes[0], "points": 1, "weight": 2}]},
+        format="json",
+    )
     assert response.json() == {"allocations": {"0": {"weight": ["Unknown field."]}}}
 
 
@@ -270,8 +304,14 @@ BODIES = [
     {"allocations": [{"cause": 2**200, "points": 1}]},
     {"allocations": [{"cause": "", "points": 1}]},
     {"allocations": [{"cause": ["x"], "points": 1}]},
-    {"allocations": [{"cause": "nope", "points": -1}, {"cause": CAUSE, "points": 1},
-                     {"points": "2", "weight": 1}, {}]},
+    {
+        "allocations": [
+            {"cause": "nope", "points": -1},
+            {"cause": CAUSE, "points": 1},
+            {"points": "2", "weight": 1},
+            {},
+        ]
+    },
     {"allocations": [{"cause": CAUSE, "points": 0}]},
     {"allocations": [{"cause": CAUSE, "points": 1}, {"cause": CAUSE.upper(), "points": 2}]},
     {"allocations": [], "note": "x"},
@@ -285,13 +325,18 @@ BODIES = [
 
 
 class AllocationAsItWas(StrictFieldsMixin, serializers.Serializer):
-    cause = serializers.UUIDField(source="cause_id",
-                                  error_messages={"invalid": "Must be a cause id (a UUID)."})
-    points = StrictIntegerField(min_value=0, max_value=2**63 - 1, error_messages={
-        "invalid": "Points must be a whole number (not text, a decimal or true/false).",
-        "min_value": "Points cannot be negative.",
-        "max_value": "Too many points.",
-    })
+    cause = serializers.UUIDField(
+        source="cause_id", error_messages={"invalid": "Must be a cause id (a UUID)."}
+    )
+    points = StrictIntegerField(
+        min_value=0,
+        max_value=2**63 - 1,
+        error_messages={
+            "invalid": "Points must be a whole number (not text, a decimal or true/false).",
+            "min_value": "Points cannot be negative.",
+            "max_value": "Too many points.",
+        },
+    )
 
 
 class AllocationListAsItWas(serializers.ListSerializer):
@@ -304,8 +349,7 @@ class AllocationListAsItWas(serializers.ListSerializer):
 class BallotInputAsItWas(StrictFieldsMixin, serializers.Serializer):
     """The ballot API's input as DRF's serializers checked it before `voting.allocations`."""
 
-    allocations = AllocationListAsItWas(child=AllocationAsItWas(), min_length=1,
-                                        max_length=1000)
+    allocations = AllocationListAsItWas(child=AllocationAsItWas(), min_length=1, max_length=1000)
 
 
 @pytest.mark.parametrize("body", BODIES)
@@ -324,12 +368,15 @@ def test_the_api_checks_allocations_as_the_serializers_it_replaced(body):
     if not before.is_valid():
         assert errors == json.loads(json.dumps(before.errors))
     elif errors is None:
-        assert now == [{"cause": a["cause_id"], "points": a["points"]}
-                       for a in before.validated_data["allocations"]]
+        assert now == [
+            {"cause": a["cause_id"], "points": a["points"]}
+            for a in before.validated_data["allocations"]
+        ]
     else:
         assert errors["allocations"][0] in (
             "Give at least one cause more than zero points.",
-            f"Each cause may appear only once; repeated: {CAUSE}.")
+            f"Each cause may appear only once; repeated: {CAUSE}.",
+        )
 
 
 def test_ballot_output_matches_the_declared_fields(api, poll, voter):
@@ -343,12 +390,20 @@ def test_ballot_output_matches_the_declared_fields(api, poll, voter):
     def generic(ballot) -> dict:
         return dict(serializers.Serializer.to_representation(BallotOutput(), ballot))
 
-    cast, created = services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk, allocations=[
-        {"cause": uuid.UUID(poll.causes[1]), "points": 7},
-        {"cause": uuid.UUID(poll.causes[0]), "points": 0}])
+    cast, created = services.ballot_cast(
+        voter_id=voter.pk,
+        poll_id=poll.pk,
+        allocations=[
+            {"cause": uuid.UUID(poll.causes[1]), "points": 7},
+            {"cause": uuid.UUID(poll.causes[0]), "points": 0},
+        ],
+    )
     assert created and BallotOutput(cast).data == generic(cast)
-    again, created = services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk, allocations=[
-        {"cause": uuid.UUID(poll.causes[0]), "points": 3}])
+    again, created = services.ballot_cast(
+        voter_id=voter.pk,
+        poll_id=poll.pk,
+        allocations=[{"cause": uuid.UUID(poll.causes[0]), "points": 3}],
+    )
     assert not created and BallotOutput(again).data == generic(again)
     read = selectors.ballot_get(voter_id=voter.pk, poll_id=poll.pk)
     assert BallotOutput(read).data == generic(read)

@@ -14,14 +14,17 @@ COOKIE = "charity_vote_access"
 
 
 def test_the_log_in_link_leads_to_accounts_and_back(settings):
-    settings.SERVICE_PUBLIC_URLS = {"accounts": "http://127.0.0.1:8001",
-                                    "polls": "http://127.0.0.1:8002",
-                                    "voting": "http://127.0.0.1:8003"}
+    settings.SERVICE_PUBLIC_URLS = {
+        "accounts": "http://127.0.0.1:8001",
+        "polls": "http://127.0.0.1:8002",
+        "voting": "http://127.0.0.1:8003",
+    }
     response = Client().get("/voting/api/auth/login/?next=/voting/api/me/ballots/")
     assert response.status_code == 302
     assert response["Location"] == (
         "http://127.0.0.1:8001/accounts/api/auth/login/"
-        "?next=http%3A%2F%2F127.0.0.1%3A8003%2Fvoting%2Fapi%2Fme%2Fballots%2F")
+        "?next=http%3A%2F%2F127.0.0.1%3A8003%2Fvoting%2Fapi%2Fme%2Fballots%2F"
+    )
 
 
 def test_the_cookie_authenticates_reads_and_writes_need_the_csrf_token():
@@ -53,8 +56,11 @@ def test_log_out_here_is_a_post_with_the_csrf_token():
     by_link = browser.get("/voting/api/auth/logout/")
     assert by_link.status_code == 405 and COOKIE not in by_link.cookies
     page = browser.get("/voting/api/me/ballots/", HTTP_ACCEPT="text/html").content.decode()
-    form = re.search(r'<form id="logoutForm" method="post" action="([^"]+)">\s*'
-                     r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">', page)
+    form = re.search(
+        r'<form id="logoutForm" method="post" action="([^"]+)">\s*'
+        r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">',
+        page,
+    )
     assert form, page
     action, token = html.unescape(form[1]), form[2]
     assert action.startswith("/voting/api/auth/logout/")

@@ -14,8 +14,10 @@ NOT_FOUND = {"detail": "No such poll."}
 
 
 def poll_paths(poll_id) -> list[str]:
-    return [f"/voting/api/polls/{poll_id}/{tail}"
-            for tail in ("tally/", "ballot/", "ballot/revisions/", "receipts/")]
+    return [
+        f"/voting/api/polls/{poll_id}/{tail}"
+        for tail in ("tally/", "ballot/", "ballot/revisions/", "receipts/")
+    ]
 
 
 @pytest.fixture

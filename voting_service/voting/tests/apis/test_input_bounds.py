@@ -33,21 +33,27 @@ def list_paths(api, poll) -> list[str]:
     """Every list endpoint of voting, each with something to list."""
     assert api.put(ballot_url(poll), ballot_body(poll, 5), format="json").status_code == 201
     set_poll(poll, status="closed")
-    return ["/voting/api/me/ballots/", f"/voting/api/polls/{poll.pk}/ballot/revisions/",
-            f"/voting/api/polls/{poll.pk}/receipts/"]
+    return [
+        "/voting/api/me/ballots/",
+        f"/voting/api/polls/{poll.pk}/ballot/revisions/",
+        f"/voting/api/polls/{poll.pk}/receipts/",
+    ]
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("limit=99999999999999999999", "limit"),
-    ("limit=100000", "limit"),
-    ("limit=0", "limit"),
-    ("limit=-1", "limit"),
-    ("limit=abc", "limit"),
-    ("limit=%2B5", "limit"),
-    ("offset=-1", "offset"),
-    ("offset=1e3", "offset"),
-    ("offset=99999999999999999999", "offset"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("limit=99999999999999999999", "limit"),
+        ("limit=100000", "limit"),
+        ("limit=0", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=%2B5", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=1e3", "offset"),
+        ("offset=99999999999999999999", "offset"),
+    ],
+)
 def test_nonsense_page_parameters_are_a_400_on_every_list(api, list_paths, query, parameter):
     for path in list_paths:
         response = api.get(f"{path}?{query}")

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 def caller(account_id, role):
     """The request's user as the API's authentication makes it from a bearer token."""
     request = APIRequestFactory().get(
-        "/voting/api/me/", HTTP_AUTHORIZATION=f"Bearer {make_token(account_id, role)}")
+        "/voting/api/me/", HTTP_AUTHORIZATION=f"Bearer {make_token(account_id, role)}"
+    )
     user, _claims = JWTAuthentication().authenticate(request)
     request.user = user
     return request
@@ -29,9 +30,11 @@ def operator_check(request):
     return permission.has_permission(request, None), permission.message
 
 
-@pytest.mark.parametrize("change", [{"role": "delegator"}, {"is_active": False},
-                                    {"deleted": True}],
-                         ids=["demoted", "deactivated", "deleted"])
+@pytest.mark.parametrize(
+    "change",
+    [{"role": "delegator"}, {"is_active": False}, {"deleted": True}],
+    ids=["demoted", "deactivated", "deleted"],
+)
 def test_an_operator_token_loses_its_rights_once_the_replica_says_so(change):
     operator = make_voter(role="operator")
     assert operator_check(caller(operator.pk, "operator"))[0]
@@ -56,12 +59,14 @@ def test_a_deactivated_delegator_can_neither_cast_nor_retract(poll):
 
 
 def sso_ticket(account_id):
-    return make_token(account_id, "operator", token_type="admin_sso", ttl=60, svc="voting",
-                      email="op@example.org")
+    return make_token(
+        account_id, "operator", token_type="admin_sso", ttl=60, svc="voting", email="op@example.org"
+    )
 
 
-@pytest.mark.parametrize("change", [{"role": "delegator"}, {"is_active": False}],
-                         ids=["demoted", "deactivated"])
+@pytest.mark.parametrize(
+    "change", [{"role": "delegator"}, {"is_active": False}], ids=["demoted", "deactivated"]
+)
 def test_the_admin_session_of_a_demoted_operator_ends_at_the_next_request(client, change):
     operator = make_voter(role="operator")
     client.get("/voting/admin/sso/", {"token": sso_ticket(operator.pk)})

@@ -33,13 +33,15 @@ def chain_mode(settings):
 
 
 def stored(rows=ROWS, *, part=0, parts=1):
-    services.epoch_stake_apply_part(state=stake_part(EPOCH, rows, part=part, parts=parts),
-                                    version=1)
+    services.epoch_stake_apply_part(
+        state=stake_part(EPOCH, rows, part=part, parts=parts), version=1
+    )
 
 
 def put(voter, poll, *points):
-    return client_for(voter.pk).put(f"/voting/api/polls/{poll.pk}/ballot/",
-                                    ballot_body(poll, *points), format="json")
+    return client_for(voter.pk).put(
+        f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, *points), format="json"
+    )
 
 
 def power_of(voter, poll):
@@ -54,8 +56,9 @@ def test_a_ballot_is_checked_against_the_frozen_power():
     # 1500 + 250 + 10000 = 11750 ada; cap floor(11750 * 60 / 100) = 7050.
     response = put(alice, poll, 1000, 501)
     assert response.status_code == 400
-    assert response.json() == {"allocations": [
-        "These allocations total 1501 points; you have 1500."]}
+    assert response.json() == {
+        "allocations": ["These allocations total 1501 points; you have 1500."]
+    }
     assert put(alice, poll, 1000, 500).status_code == 201
     assert BallotRevision.objects.get(ballot__voter=alice).voter_points == 1500
     carol = make_voter(stake_address=C)
@@ -65,13 +68,24 @@ def test_a_ballot_is_checked_against_the_frozen_power():
 
 
 @pytest.mark.usefixtures("chain_mode")
-@pytest.mark.parametrize("address, min_stake, reason", [
-    (None, 0, "Not eligible: your account has no proven stake address."),
-    ("stake1_stranger", 0, "Not eligible: your stake address is not in the pool's stake "
-     "distribution of epoch 500."),
-    (B, 300_000_000, "Not eligible: your stake in epoch 500, 250000000 lovelace, is below "
-     "this poll's minimum of 300000000 lovelace."),
-])
+@pytest.mark.parametrize(
+    "address, min_stake, reason",
+    [
+        (None, 0, "Not eligible: your account has no proven stake address."),
+        (
+            "stake1_stranger",
+            0,
+            "Not eligible: your stake address is not in the pool's stake "
+            "distribution of epoch 500.",
+        ),
+        (
+            B,
+            300_000_000,
+            "Not eligible: your stake in epoch 500, 250000000 lovelace, is below "
+            "this poll's minimum of 300000000 lovelace.",
+        ),
+    ],
+)
 def test_who_is_not_eligible_is_told_why(address, min_stake, reason):
     stored()
     voter = make_voter(stake_address=address)
@@ -90,7 +104,8 @@ def test_before_the_table_is_frozen_the_answer_is_409():
     for response in (put(alice, poll, 1), power_of(alice, poll)):
         assert response.status_code == 409
         assert response.json()["detail"] == (
-            "Voting power for this poll is not computed yet; try again later.")
+            "Voting power for this poll is not computed yet; try again later."
+        )
     stored(ROWS[1:], part=1, parts=2)
     assert put(alice, poll, 1500).status_code == 201
 
@@ -118,17 +133,21 @@ def test_open_mode_freezes_my_points_at_first_need(settings):
     assert power_of(voter, poll).json()["power"] == 100
     # Another poll is another first need: today's points there.
     other = make_poll()
-    assert put(voter, other, 11).json() == {"allocations": [
-        "These allocations total 11 points; you have 10."]}
+    assert put(voter, other, 11).json() == {
+        "allocations": ["These allocations total 11 points; you have 10."]
+    }
 
 
 def test_the_power_of_an_inactive_or_unknown_voter_says_why(poll):
     inactive = set_voter(make_voter(), is_active=False)
     assert power_of(inactive, poll).json() == {
-        "eligible": False, "power": None,
-        "reason": "Your account is deactivated; it cannot vote."}
-    assert client_for(uuid.uuid4()).get(
-        f"/voting/api/polls/{uuid.uuid4()}/power/").status_code == 404
+        "eligible": False,
+        "power": None,
+        "reason": "Your account is deactivated; it cannot vote.",
+    }
+    assert (
+        client_for(uuid.uuid4()).get(f"/voting/api/polls/{uuid.uuid4()}/power/").status_code == 404
+    )
 
 
 @pytest.mark.usefixtures("chain_mode")
@@ -142,7 +161,10 @@ def test_operators_download_the_table_as_csv():
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(r["stake_address"], r["lovelace"], r["loyalty"], r["power"]) for r in rows] == [
-        (A, "1500000000", "3", "38"), (B, "250000000", "1", "15"), (C, "10000000000", "10", "100")]
+        (A, "1500000000", "3", "38"),
+        (B, "250000000", "1", "15"),
+        (C, "10000000000", "10", "100"),
+    ]
     assert client_for(operator.pk, "operator").get(url).content == response.content
 
 
@@ -156,7 +178,11 @@ def test_the_tally_carries_the_polls_power():
     state = PollTally.objects.get(pk=poll.pk).event_state()
     # 4500 + 250 + 100000 = 104750; cap floor(104750 * 90 / 100) = 94275.
     assert (state.power_formula, state.snapshot_epoch, state.eligible, state.total_power) == (
-        "stake_x_loyalty", EPOCH, 3, 4500 + 250 + 94275)
+        "stake_x_loyalty",
+        EPOCH,
+        3,
+        4500 + 250 + 94275,
+    )
 
 
 def test_an_open_mode_tally_counts_every_active_delegator(poll, settings):
@@ -169,4 +195,8 @@ def test_an_open_mode_tally_counts_every_active_delegator(poll, settings):
     assert services.tally_refresh(poll_id=poll.pk)
     state = PollTally.objects.get(pk=poll.pk).event_state()
     assert (state.power_formula, state.snapshot_epoch, state.eligible, state.total_power) == (
-        "points", None, 2, 100)
+        "points",
+        None,
+        2,
+        100,
+    )

@@ -37,14 +37,18 @@ def recompute(poll, revision: dict) -> str:
     """The receipt from the documented format alone (voting.receipts), written out again here
     so a change of the format cannot go unnoticed."""
     at = datetime.fromisoformat(revision["created_at"]).astimezone(UTC)
-    allocations = ",".join(f"{a['cause']}={a['points']}" for a in sorted(
-        revision["allocations"], key=lambda a: a["cause"]))
-    text = (f"charity-vote-receipt/1 poll={poll.pk}\n"
-            f"previous={revision['previous_receipt'] or 'none'}\n"
-            f"revision={revision['number']} kind={revision['kind']} "
-            f"at={at:%Y-%m-%dT%H:%M:%S.%f}Z\n"
-            f"allocations={allocations}\n"
-            f"nonce={revision['nonce']}\n")
+    allocations = ",".join(
+        f"{a['cause']}={a['points']}"
+        for a in sorted(revision["allocations"], key=lambda a: a["cause"])
+    )
+    text = (
+        f"charity-vote-receipt/1 poll={poll.pk}\n"
+        f"previous={revision['previous_receipt'] or 'none'}\n"
+        f"revision={revision['number']} kind={revision['kind']} "
+        f"at={at:%Y-%m-%dT%H:%M:%S.%f}Z\n"
+        f"allocations={allocations}\n"
+        f"nonce={revision['nonce']}\n"
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -53,11 +57,13 @@ def test_every_revision_has_a_receipt_chained_to_the_one_before(api, poll):
     second = api.put(ballot_url(poll), ballot_body(poll, 10, 90), format="json").json()
     assert api.delete(ballot_url(poll)).status_code == 204
     history = revisions(api, poll)
-    assert [(r["number"], r["kind"]) for r in history] == [
-        (1, "cast"), (2, "cast"), (3, "retract")]
+    assert [(r["number"], r["kind"]) for r in history] == [(1, "cast"), (2, "cast"), (3, "retract")]
     assert [r["receipt"] for r in history[:2]] == [first["receipt"], second["receipt"]]
     assert [r["previous_receipt"] for r in history] == [
-        None, history[0]["receipt"], history[1]["receipt"]]
+        None,
+        history[0]["receipt"],
+        history[1]["receipt"],
+    ]
     for revision in history:
         assert recompute(poll, revision) == revision["receipt"]
     assert len({r["receipt"] for r in history}) == 3
@@ -70,8 +76,9 @@ def test_every_revision_has_a_receipt_chained_to_the_one_before(api, poll):
 def test_equal_ballots_get_different_receipts(poll):
     receipts = set()
     for _ in range(2):
-        cast = client_for(make_voter().pk).put(ballot_url(poll), ballot_body(poll, 5),
-                                               format="json")
+        cast = client_for(make_voter().pk).put(
+            ballot_url(poll), ballot_body(poll, 5), format="json"
+        )
         receipts.add(cast.json()["receipt"])
     assert len(receipts) == 2
 
@@ -80,16 +87,25 @@ def test_a_receipt_is_pending_then_superseded_or_counted_at_the_close(api, poll)
     other = client_for(make_voter().pk)
     replaced = api.put(ballot_url(poll), ballot_body(poll, 50), format="json").json()["receipt"]
     mine = api.put(ballot_url(poll), ballot_body(poll, 70, 30), format="json").json()["receipt"]
-    theirs = other.put(ballot_url(poll), ballot_body(poll, 0, 0, 9),
-                       format="json").json()["receipt"]
+    theirs = other.put(ballot_url(poll), ballot_body(poll, 0, 0, 9), format="json").json()[
+        "receipt"
+    ]
     pending = check(mine)
     assert (pending["status"], pending["counted"], pending["receipts_digest"]) == (
-        "pending", False, None)
+        "pending",
+        False,
+        None,
+    )
     assert check(replaced)["status"] == "superseded"
     closed = set_poll(poll, status="closed")
     counted = check(mine, client=api)
-    assert (counted["status"], counted["counted"], counted["revision"],
-            counted["latest_revision"], counted["poll"]) == ("counted", True, 2, 2, str(poll.pk))
+    assert (
+        counted["status"],
+        counted["counted"],
+        counted["revision"],
+        counted["latest_revision"],
+        counted["poll"],
+    ) == ("counted", True, 2, 2, str(poll.pk))
     tally = PollTally.objects.get(pk=poll.pk)
     assert counted["receipts_digest"] == tally.receipts_digest
     assert tally.receipts_digest == receipts_digest(poll_id=poll.pk, receipts=[mine, theirs])
@@ -100,8 +116,10 @@ def test_a_receipt_is_pending_then_superseded_or_counted_at_the_close(api, poll)
 
 def test_the_final_tally_lists_exactly_the_counted_receipts(api, poll):
     voters = [client_for(make_voter().pk) for _ in range(3)]
-    receipts = [v.put(ballot_url(poll), ballot_body(poll, 10 * i + 1), format="json")
-                .json()["receipt"] for i, v in enumerate(voters)]
+    receipts = [
+        v.put(ballot_url(poll), ballot_body(poll, 10 * i + 1), format="json").json()["receipt"]
+        for i, v in enumerate(voters)
+    ]
     voters[1].delete(ballot_url(poll))  # retracted: not counted
     listed = api.get(f"/voting/api/polls/{poll.pk}/receipts/")
     assert listed.status_code == 403
@@ -113,7 +131,8 @@ def test_the_final_tally_lists_exactly_the_counted_receipts(api, poll):
     assert body["results"] == sorted([receipts[0], receipts[2]]) and body["count"] == 2
     tally = api.get(f"/voting/api/polls/{poll.pk}/tally/").json()
     assert tally["final"] and tally["receipts_digest"] == receipts_digest(
-        poll_id=poll.pk, receipts=body["results"])
+        poll_id=poll.pk, receipts=body["results"]
+    )
     assert check(receipts[1])["status"] == "retracted"
     page = api.get(f"/voting/api/polls/{poll.pk}/receipts/?limit=1&offset=1").json()
     assert page["results"] == body["results"][1:]
@@ -155,5 +174,7 @@ def test_the_ballot_keeps_its_latest_receipt(api, poll, voter):
 def test_a_poll_closed_with_no_ballots_has_the_digest_of_no_receipts():
     poll = make_poll(causes=2)
     set_poll(poll, status="closed")
-    assert PollTally.objects.get(pk=poll.pk).receipts_digest == hashlib.sha256(
-        f"charity-vote-receipts/1 poll={poll.pk}\n".encode()).hexdigest()
+    assert (
+        PollTally.objects.get(pk=poll.pk).receipts_digest
+        == hashlib.sha256(f"charity-vote-receipts/1 poll={poll.pk}\n".encode()).hexdigest()
+    )

@@ -25,7 +25,11 @@ def test_live_tally_counts_points_and_voters_per_cause(poll):
         {"cause_id": poll.causes[2], "points": 45, "voters": 2},
     ]
     assert (body["ballots"], body["total_points"], body["final"], body["ballots_digest"]) == (
-        3, 205, False, None)
+        3,
+        205,
+        False,
+        None,
+    )
 
 
 def test_after_close_tally_is_hidden_until_the_close(db):

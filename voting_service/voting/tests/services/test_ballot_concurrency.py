@@ -23,17 +23,20 @@ from ..factories import ballot_body, client_for, make_poll, make_voter, poll_mes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row-lock ordering needs PostgreSQL")
+    connection.vendor != "postgresql", reason="row-lock ordering needs PostgreSQL"
+)
 
 
 def in_thread(func):
     """Run func in a thread with its own database connection, closed at the end (a leftover
     connection would block dropping the test database)."""
+
     def run(*args):
         try:
             return func(*args)
         finally:
             connection.close()
+
     return run
 
 
@@ -53,16 +56,20 @@ def test_concurrent_ballots_of_one_voter_leave_exactly_one_ballot():
     with ThreadPoolExecutor(n) as pool:
         responses = list(pool.map(cast, range(n)))
     assert Counter(r.status_code for r in responses) == {201: 1, 200: n - 1}, [
-        r.content for r in responses]
+        r.content for r in responses
+    ]
 
     ballot = Ballot.objects.get(poll=poll, voter=voter)
     revisions = list(ballot.revisions.order_by("number"))
     assert [r.number for r in revisions] == list(range(1, n + 1))
     assert sorted(map(str, (r.allocations for r in revisions))) == sorted(
-        map(str, (b["allocations"] for b in bodies)))
+        map(str, (b["allocations"] for b in bodies))
+    )
     # The current allocations are the last revision's, whole: never a mix of two ballots.
-    current = [{"cause": str(a.cause_id), "points": a.points}
-               for a in ballot.allocations.order_by("position")]
+    current = [
+        {"cause": str(a.cause_id), "points": a.points}
+        for a in ballot.allocations.order_by("position")
+    ]
     assert current == revisions[-1].allocations
     live = tally_compute(poll=poll)
     assert live.ballots == 1
@@ -78,10 +85,12 @@ def test_concurrent_ballots_of_many_voters_do_not_block_each_other_out():
     def cast(voter):
         client = client_for(voter.pk)
         start.wait()
-        first = client.put(f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 3, 4),
-                           format="json")
-        second = client.put(f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 5, 5),
-                            format="json")
+        first = client.put(
+            f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 3, 4), format="json"
+        )
+        second = client.put(
+            f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 5, 5), format="json"
+        )
         return first.status_code, second.status_code
 
     with ThreadPoolExecutor(len(voters)) as pool:
@@ -100,7 +109,9 @@ def _waiting_on_a_lock(fragment: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query ILIKE %s", [f"%{fragment}%"])
+            "AND query ILIKE %s",
+            [f"%{fragment}%"],
+        )
         return cursor.fetchone()[0] > 0
 
 
@@ -108,9 +119,11 @@ def _waiting_on_a_lock(fragment: str) -> bool:
 def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
     poll = make_poll(causes=2)
     early, in_flight = make_voter(), make_voter()
-    services.ballot_cast(voter_id=early.pk, poll_id=poll.pk,
-                         allocations=[{"cause": poll.causes[0], "points": 5}])
+    services.ballot_cast(
+        voter_id=early.pk, poll_id=poll.pk, allocations=[{"cause": poll.causes[0], "points": 5}]
+    )
     locked, release = threading.Event(), threading.Event()
+
     def holding(original):
         def hold_after_locking(*args, **kwargs):
             # The ballot's locking read is done; this is its writes (with COMMIT in two round
@@ -118,6 +131,7 @@ def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
             locked.set()
             assert release.wait(20)
             return original(*args, **kwargs)
+
         return hold_after_locking
 
     for name in ("write_and_commit", "write_rows"):
@@ -125,8 +139,11 @@ def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
 
     @in_thread
     def cast():
-        return services.ballot_cast(voter_id=in_flight.pk, poll_id=poll.pk,
-                                    allocations=[{"cause": poll.causes[1], "points": 7}])
+        return services.ballot_cast(
+            voter_id=in_flight.pk,
+            poll_id=poll.pk,
+            allocations=[{"cause": poll.causes[1], "points": 7}],
+        )
 
     @in_thread
     def close():
@@ -138,8 +155,11 @@ def test_the_close_waits_for_a_ballot_in_flight_and_counts_it(monkeypatch):
         assert locked.wait(20)
         # 2. The consumer applies `closed`: its UPDATE waits for the ballot.
         close_future = pool.submit(close)
-        wait_until(lambda: _waiting_on_a_lock("UPDATE"), timeout=20,
-                   message="the close to wait for the ballot's lock")
+        wait_until(
+            lambda: _waiting_on_a_lock("UPDATE"),
+            timeout=20,
+            message="the close to wait for the ballot's lock",
+        )
         assert not close_future.done()
         # 3. The ballot commits; then the close goes through and counts it.
         release.set()
@@ -170,8 +190,9 @@ def test_no_ballot_commits_after_the_close(monkeypatch):
 
     @in_thread
     def cast():
-        return client_for(voter.pk).put(f"/voting/api/polls/{poll.pk}/ballot/",
-                                        ballot_body(poll, 1, 1), format="json")
+        return client_for(voter.pk).put(
+            f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 1, 1), format="json"
+        )
 
     with ThreadPoolExecutor(2) as pool:
         # 1. The consumer has updated the poll row to closed, not yet committed.
@@ -179,8 +200,11 @@ def test_no_ballot_commits_after_the_close(monkeypatch):
         assert closing.wait(20)
         # 2. A ballot arrives: it waits on its FOR SHARE lock of the poll row.
         ballot_future = pool.submit(cast)
-        wait_until(lambda: _waiting_on_a_lock(CAST_READ), timeout=20,
-                   message="the ballot to wait for the close")
+        wait_until(
+            lambda: _waiting_on_a_lock(CAST_READ),
+            timeout=20,
+            message="the ballot to wait for the close",
+        )
         # 3. The close commits with its final tally; the ballot then sees `closed`.
         release.set()
         assert [o.action for o in close_future.result(20)] == [Action.ACK]
@@ -198,8 +222,11 @@ def test_concurrent_refreshers_publish_each_change_once():
     n = 6
     for points in (None, 3, 9):
         if points is not None:
-            services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
-                                 allocations=[{"cause": poll.causes[0], "points": points}])
+            services.ballot_cast(
+                voter_id=voter.pk,
+                poll_id=poll.pk,
+                allocations=[{"cause": poll.causes[0], "points": points}],
+            )
         start = threading.Barrier(n)
 
         @in_thread
@@ -223,8 +250,9 @@ def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_rev
     poll = make_poll(causes=2)
     voter = make_voter(points=50)
     if first_is_a_revote:
-        services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
-                             allocations=[{"cause": poll.causes[0], "points": 1}])
+        services.ballot_cast(
+            voter_id=voter.pk, poll_id=poll.pk, allocations=[{"cause": poll.causes[0], "points": 1}]
+        )
     first_holds, release = threading.Event(), threading.Event()
     reads = Counter()
     original_write, original_read = ballot_sql.write_and_commit, ballot_sql.begin_and_read
@@ -244,15 +272,21 @@ def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_rev
 
     @in_thread
     def cast(points):
-        return services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
-                                    allocations=[{"cause": poll.causes[1], "points": points}])
+        return services.ballot_cast(
+            voter_id=voter.pk,
+            poll_id=poll.pk,
+            allocations=[{"cause": poll.causes[1], "points": points}],
+        )
 
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(cast, 7)
         assert first_holds.wait(20)
         second = pool.submit(cast, 9)
-        wait_until(lambda: _waiting_on_a_lock(CAST_READ), timeout=20,
-                   message="the second ballot to wait for the voter's lock")
+        wait_until(
+            lambda: _waiting_on_a_lock(CAST_READ),
+            timeout=20,
+            message="the second ballot to wait for the voter's lock",
+        )
         release.set()
         first.result(20), second.result(20)
 
@@ -263,6 +297,5 @@ def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_rev
     revisions = list(ballot.revisions.order_by("number"))
     assert [r.previous_receipt for r in revisions] == [None] + [r.receipt for r in revisions[:-1]]
     assert ballot.revision == revisions[-1].number and ballot.receipt == revisions[-1].receipt
-    assert [(str(a.cause_id), a.points) for a in ballot.allocations.all()] == [
-        (poll.causes[1], 9)]
+    assert [(str(a.cause_id), a.points) for a in ballot.allocations.all()] == [(poll.causes[1], 9)]
     assert tally_compute(poll=poll).causes == tally_recount(poll=poll).causes

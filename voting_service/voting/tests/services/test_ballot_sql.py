@@ -13,16 +13,18 @@ from ..factories import make_poll, make_voter
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="prepared statements are the PostgreSQL path"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="prepared statements are the PostgreSQL path"
+    ),
 ]
 
 
 def _prepared_at() -> dict[str, object]:
     """The cast's statements prepared on this connection, with when each was prepared."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, prepare_time FROM pg_prepared_statements"
-                       " WHERE name LIKE 'voting_cast_%%'")
+        cursor.execute(
+            "SELECT name, prepare_time FROM pg_prepared_statements WHERE name LIKE 'voting_cast_%%'"
+        )
         return dict(cursor.fetchall())
 
 
@@ -31,16 +33,22 @@ def _prepared_here() -> set[str]:
 
 
 def _cast(voter, poll, points: int) -> Ballot:
-    ballot, _ = services.ballot_cast(voter_id=voter.pk, poll_id=poll.pk,
-                                     allocations=[{"cause": poll.causes[0], "points": points},
-                                                  {"cause": poll.causes[1], "points": 1}])
+    ballot, _ = services.ballot_cast(
+        voter_id=voter.pk,
+        poll_id=poll.pk,
+        allocations=[
+            {"cause": poll.causes[0], "points": points},
+            {"cause": poll.causes[1], "points": 1},
+        ],
+    )
     return ballot
 
 
 def _stored(voter, poll) -> list[tuple[str, int, int]]:
     ballot = Ballot.objects.get(voter=voter, poll=poll)
-    return [(str(a.cause_id), a.points, a.position)
-            for a in ballot.allocations.order_by("position")]
+    return [
+        (str(a.cause_id), a.points, a.position) for a in ballot.allocations.order_by("position")
+    ]
 
 
 def test_a_cast_prepares_its_statements_once_and_again_on_a_new_connection():
@@ -50,9 +58,14 @@ def test_a_cast_prepares_its_statements_once_and_again_on_a_new_connection():
     _cast(voter, poll, 5)
     first = _prepared_at()
     prepared = set(first)
-    assert {"voting_cast_read", "voting_cast_insert_ballot", "voting_cast_update_ballot",
-            "voting_cast_clear_allocations", "voting_cast_insert_allocations",
-            "voting_cast_insert_revision"} == prepared
+    assert {
+        "voting_cast_read",
+        "voting_cast_insert_ballot",
+        "voting_cast_update_ballot",
+        "voting_cast_clear_allocations",
+        "voting_cast_insert_allocations",
+        "voting_cast_insert_revision",
+    } == prepared
     _cast(voter, poll, 6)
     assert _prepared_at() == first  # used as they were, not prepared again
     connection.close()

@@ -20,16 +20,29 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def cast(voter_id, poll, *points):
-    return services.ballot_cast(voter_id=voter_id, poll_id=poll.pk, allocations=[
-        {"cause": c, "points": p} for c, p in zip(poll.causes, points, strict=False)])
+    return services.ballot_cast(
+        voter_id=voter_id,
+        poll_id=poll.pk,
+        allocations=[{"cause": c, "points": p} for c, p in zip(poll.causes, points, strict=False)],
+    )
 
 
 def history(voter, poll) -> list[tuple]:
     ballot = Ballot.objects.get(voter=voter, poll=poll)
-    return [(r.number, r.kind, r.allocations, r.total_points, r.voter_points,
-             r.previous_receipt is None) for r in ballot.revisions.all()] + [
+    return [
+        (
+            r.number,
+            r.kind,
+            r.allocations,
+            r.total_points,
+            r.voter_points,
+            r.previous_receipt is None,
+        )
+        for r in ballot.revisions.all()
+    ] + [
         [(str(a.cause_id), a.points, a.position) for a in ballot.allocations.all()],
-        (ballot.revision, ballot.is_retracted)]
+        (ballot.revision, ballot.is_retracted),
+    ]
 
 
 def refusal(write) -> Exception:
@@ -51,7 +64,10 @@ def test_casts_revotes_and_retractions_write_the_same_rows_either_way(framing):
     with framing():
         ballot, created = cast(voter.pk, poll, 5, 0, 7)
     assert created and [(str(a.cause_id), a.points) for a in ballot.current_allocations] == [
-        (poll.causes[0], 5), (poll.causes[1], 0), (poll.causes[2], 7)]
+        (poll.causes[0], 5),
+        (poll.causes[1], 0),
+        (poll.causes[2], 7),
+    ]
     with framing():
         again, created = cast(voter.pk, poll, 9)
     assert not created and (again.pk, again.revision) == (ballot.pk, 2)
@@ -61,8 +77,14 @@ def test_casts_revotes_and_retractions_write_the_same_rows_either_way(framing):
     with framing():
         cast(voter.pk, poll, 1, 1)
     assert history(voter, poll) == [
-        (1, "cast", [{"cause": c, "points": p} for c, p in zip(poll.causes, [5, 0, 7],
-                                                                   strict=True)], 12, 50, True),
+        (
+            1,
+            "cast",
+            [{"cause": c, "points": p} for c, p in zip(poll.causes, [5, 0, 7], strict=True)],
+            12,
+            50,
+            True,
+        ),
         (2, "cast", [{"cause": poll.causes[0], "points": 9}], 9, 50, False),
         (3, "retract", [], 0, 50, False),
         (4, "cast", [{"cause": c, "points": 1} for c in poll.causes[:2]], 2, 50, False),
@@ -78,9 +100,13 @@ def test_refusals_are_domain_errors_worded_from_the_rows(framing):
         unknown = refusal(lambda: cast(uuid.uuid4(), poll, 1))
     assert isinstance(unknown, Refused) and "not known here yet" in unknown.message
     with framing():
-        no_poll = refusal(lambda: services.ballot_cast(
-            voter_id=voter.pk, poll_id=uuid.uuid4(),
-            allocations=[{"cause": poll.causes[0], "points": 1}]))
+        no_poll = refusal(
+            lambda: services.ballot_cast(
+                voter_id=voter.pk,
+                poll_id=uuid.uuid4(),
+                allocations=[{"cause": poll.causes[0], "points": 1}],
+            )
+        )
     assert isinstance(no_poll, NotFound) and no_poll.message == "No such poll."
     with framing():
         no_ballot = refusal(lambda: services.ballot_retract(voter_id=voter.pk, poll_id=poll.pk))
@@ -89,7 +115,8 @@ def test_refusals_are_domain_errors_worded_from_the_rows(framing):
     with framing():
         too_much = refusal(lambda: cast(voter.pk, poll, 11))
     assert isinstance(too_much, ValidationError) and too_much.message_dict == {
-        "allocations": ["These allocations total 11 points; you have 10."]}
+        "allocations": ["These allocations total 11 points; you have 10."]
+    }
     closed = set_poll(poll, status="closed")
     with framing():
         late = refusal(lambda: cast(voter.pk, closed, 1))
@@ -98,17 +125,20 @@ def test_refusals_are_domain_errors_worded_from_the_rows(framing):
     assert not Ballot.objects.exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="only PostgreSQL opens its own transaction")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="only PostgreSQL opens its own transaction"
+)
 def test_a_refused_write_leaves_no_transaction_open_on_the_connection():
     """The write's own BEGIN is invisible to Django: a refusal after it must end it, or the
     next request on this connection would run inside it."""
     from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
     poll, voter = make_poll(causes=2), make_voter(points=10)
-    for write in (lambda: cast(voter.pk, poll, 11),  # refused under the locks
-                  lambda: cast(uuid.uuid4(), poll, 1),  # refused by the serialized path
-                  lambda: services.ballot_retract(voter_id=voter.pk, poll_id=poll.pk)):
+    for write in (
+        lambda: cast(voter.pk, poll, 11),  # refused under the locks
+        lambda: cast(uuid.uuid4(), poll, 1),  # refused by the serialized path
+        lambda: services.ballot_retract(voter_id=voter.pk, poll_id=poll.pk),
+    ):
         refusal(write)
         assert connection.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE
     cast(voter.pk, poll, 10)

@@ -25,22 +25,25 @@ pytestmark = pytest.mark.django_db
 
 
 def cast(voter, poll, *points):
-    return client_for(voter.pk).put(f"/voting/api/polls/{poll.pk}/ballot/",
-                                    ballot_body(poll, *points), format="json")
+    return client_for(voter.pk).put(
+        f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, *points), format="json"
+    )
 
 
 def close_early(poll, *, closes_in: timedelta, version: int = 2):
     """polls_service's `closing` state, with closes_at `closes_in` from now."""
-    state = poll_state_of(poll, status="closing",
-                          closes_at=(timezone.now() + closes_in).isoformat())
+    state = poll_state_of(
+        poll, status="closing", closes_at=(timezone.now() + closes_in).isoformat()
+    )
     outcomes = apply_batch([poll_message(state, version)])
     assert [o.action for o in outcomes] == [Action.ACK], outcomes
     return state
 
 
 def final_tally_event(poll) -> dict:
-    rows = OutboxEvent.objects.filter(aggregate_id=str(poll.pk),
-                                      event_type__startswith="voting.tally.").order_by("seq")
+    rows = OutboxEvent.objects.filter(
+        aggregate_id=str(poll.pk), event_type__startswith="voting.tally."
+    ).order_by("seq")
     finals = [decode(bytes(r.payload)).data for r in rows]
     finals = [t for t in finals if t.final]
     assert len(finals) == 1, finals
@@ -64,8 +67,7 @@ def test_a_close_heard_in_time_takes_ballots_until_its_closes_at(db):
     assert services.polls_close_due(now=poll.closes_at) == [poll.pk]
     poll.refresh_from_db()
     tally = PollTally.objects.get(pk=poll.pk)
-    assert (poll.status, tally.final, tally.ballots, tally.total_points) == (
-        "closed", True, 2, 12)
+    assert (poll.status, tally.final, tally.ballots, tally.total_points) == ("closed", True, 2, 12)
     assert final_tally_event(poll).closes_at == state.closes_at
     refused = cast(late, poll, 1)
     assert refused.status_code == 400 and refused.json() == {"poll": ["This poll is closed."]}
@@ -116,8 +118,13 @@ def test_later_states_of_a_poll_closed_here_keep_what_was_enforced(db):
     apply_batch([poll_message(dataclasses.replace(state, title="Fixed"), 3)])
     replica = PollReplica.objects.get(pk=poll.pk)
     assert (replica.title, replica.status, replica.closes_at) == ("Fixed", "closed", enforced)
-    apply_batch([poll_message(dataclasses.replace(state, status="finalized",
-                                                  closes_at=enforced.isoformat()), 4)])
+    apply_batch(
+        [
+            poll_message(
+                dataclasses.replace(state, status="finalized", closes_at=enforced.isoformat()), 4
+            )
+        ]
+    )
     replica = PollReplica.objects.get(pk=poll.pk)
     assert (replica.status, replica.closes_at) == ("finalized", enforced)
     assert PollTally.objects.get(pk=poll.pk).version == 1
@@ -173,15 +180,18 @@ def test_a_ballot_waiting_behind_the_close_at_closes_at_is_refused(monkeypatch):
                 return func()
             finally:
                 connection.close()
+
         return run
 
     with ThreadPoolExecutor(2) as pool:
-        close_future = pool.submit(in_thread(lambda: services.polls_close_due(
-            now=poll.closes_at)))
+        close_future = pool.submit(in_thread(lambda: services.polls_close_due(now=poll.closes_at)))
         assert finalizing.wait(20)
         ballot_future = pool.submit(in_thread(lambda: cast(voter, poll, 4)))  # clock: open
-        wait_until(lambda: _waiting_on_a_lock("EXECUTE voting_cast_read("), timeout=20,
-                   message="the ballot to wait for the close")
+        wait_until(
+            lambda: _waiting_on_a_lock("EXECUTE voting_cast_read("),
+            timeout=20,
+            message="the ballot to wait for the close",
+        )
         release.set()
         assert close_future.result(20) == [poll.pk]
         response = ballot_future.result(20)
@@ -193,5 +203,7 @@ def _waiting_on_a_lock(fragment: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query ILIKE %s", [f"%{fragment}%"])
+            "AND query ILIKE %s",
+            [f"%{fragment}%"],
+        )
         return cursor.fetchone()[0] > 0

@@ -26,8 +26,13 @@ EPOCH = 500
 A, B, C, D, E = "stake1_alice", "stake1_bob", "stake1_carol", "stake1_dan", "stake1_eve"
 # [address, lovelace, loyalty]: whole ada 1500, 250 (rounded down), 10000, 0, and one just
 # below a perfect square, 2,999,999^2 + 5,999,998 = 3,000,000^2 - 1 ada.
-ROWS = [[A, 1_500_000_000, 3], [B, 250_999_999, 1], [C, 10_000_000_000, 10], [D, 999_999, 5],
-        [E, 8_999_999_999_999_000_000, 2]]
+ROWS = [
+    [A, 1_500_000_000, 3],
+    [B, 250_999_999, 1],
+    [C, 10_000_000_000, 10],
+    [D, 999_999, 5],
+    [E, 8_999_999_999_999_000_000, 2],
+]
 
 
 @pytest.fixture(autouse=True)
@@ -41,19 +46,24 @@ def epoch_stored(epoch=EPOCH, rows=ROWS):
 
 
 def table(poll) -> dict[str, tuple]:
-    return {r.stake_address: (r.lovelace, r.loyalty, r.uncapped, r.power)
-            for r in PollPower.objects.filter(poll=poll)}
+    return {
+        r.stake_address: (r.lovelace, r.loyalty, r.uncapped, r.power)
+        for r in PollPower.objects.filter(poll=poll)
+    }
 
 
 def powers(poll) -> dict[str, int | None]:
     return {address: values[3] for address, values in table(poll).items()}
 
 
-@pytest.mark.parametrize("formula, expected", [
-    ("stake", {A: 1500, B: 250, C: 10_000, D: 0, E: 8_999_999_999_999}),
-    ("sqrt_stake", {A: 38, B: 15, C: 100, D: 0, E: 2_999_999}),
-    ("stake_x_loyalty", {A: 4500, B: 250, C: 100_000, D: 0, E: 17_999_999_999_998}),
-])
+@pytest.mark.parametrize(
+    "formula, expected",
+    [
+        ("stake", {A: 1500, B: 250, C: 10_000, D: 0, E: 8_999_999_999_999}),
+        ("sqrt_stake", {A: 38, B: 15, C: 100, D: 0, E: 2_999_999}),
+        ("stake_x_loyalty", {A: 4500, B: 250, C: 100_000, D: 0, E: 17_999_999_999_998}),
+    ],
+)
 def test_each_stake_formula_by_hand(formula, expected):
     epoch_stored()
     poll = make_poll(power_formula=formula, snapshot_epoch=EPOCH)
@@ -66,8 +76,7 @@ def test_each_stake_formula_by_hand(formula, expected):
 
 def test_minimum_stake_leaves_smaller_addresses_out():
     epoch_stored()
-    poll = make_poll(power_formula="stake", snapshot_epoch=EPOCH,
-                     min_stake_lovelace=1_500_000_000)
+    poll = make_poll(power_formula="stake", snapshot_epoch=EPOCH, min_stake_lovelace=1_500_000_000)
     assert powers(poll) == {A: 1500, C: 10_000, E: 8_999_999_999_999}
 
 
@@ -100,18 +109,19 @@ def test_a_later_stake_or_points_change_does_not_change_the_table():
     epoch_stored()
     poll = make_poll(power_formula="points", snapshot_epoch=EPOCH)
     before = table(poll)
-    services.voters_apply_account_states(states=[(
-        account_state(voter.pk, points=5, stake_address=A), voter.source_version + 1)])
+    services.voters_apply_account_states(
+        states=[(account_state(voter.pk, points=5, stake_address=A), voter.source_version + 1)]
+    )
     epoch_stored(epoch=EPOCH + 1, rows=[[A, 1, 1]])
     set_poll(poll, title="Renamed")
     assert table(poll) == before
 
 
 def test_frozen_only_when_the_poll_takes_ballots_and_its_epoch_is_complete():
-    poll = make_poll(power_formula="stake", snapshot_epoch=EPOCH, status="scheduled",
-                     opens_in=timedelta(hours=1))
-    services.epoch_stake_apply_part(state=stake_part(EPOCH, ROWS[:2], part=0, parts=2),
-                                    version=1)
+    poll = make_poll(
+        power_formula="stake", snapshot_epoch=EPOCH, status="scheduled", opens_in=timedelta(hours=1)
+    )
+    services.epoch_stake_apply_part(state=stake_part(EPOCH, ROWS[:2], part=0, parts=2), version=1)
     assert not epoch_complete(epoch=EPOCH)
     poll = set_poll(poll, status="open")
     assert not PollPowerTable.objects.filter(pk=poll.pk).exists()  # half an epoch: not yet
@@ -141,8 +151,10 @@ def test_an_empty_epoch_freezes_an_empty_table():
 
 
 def test_same_parts_in_any_order_or_twice_give_the_same_table():
-    halves = [stake_part(EPOCH, ROWS[:3], part=0, parts=2),
-              stake_part(EPOCH, ROWS[3:], part=1, parts=2)]
+    halves = [
+        stake_part(EPOCH, ROWS[:3], part=0, parts=2),
+        stake_part(EPOCH, ROWS[3:], part=1, parts=2),
+    ]
     for state in halves:
         services.epoch_stake_apply_part(state=state, version=1)
     poll = make_poll(power_formula="sqrt_stake", snapshot_epoch=EPOCH, cap_percent=40)
@@ -157,8 +169,13 @@ def test_same_parts_in_any_order_or_twice_give_the_same_table():
     PollPowerTable.objects.filter(pk=poll.pk).delete()
     EpochStake.objects.all().delete()
     EpochStakePartReplica.objects.all().delete()
-    outcomes = apply_batch([epoch_stake_message(halves[1]), epoch_stake_message(halves[0]),
-                            epoch_stake_message(halves[1])])
+    outcomes = apply_batch(
+        [
+            epoch_stake_message(halves[1]),
+            epoch_stake_message(halves[0]),
+            epoch_stake_message(halves[1]),
+        ]
+    )
     assert {o.action for o in outcomes} == {Action.ACK}
     assert EpochStake.objects.count() == len(ROWS)
     assert table(poll) == first
@@ -173,8 +190,10 @@ def test_a_part_is_version_guarded_and_replaces_its_rows():
     assert set(EpochStake.objects.values_list("stake_address", flat=True)) == {C, D, E}
 
 
-@pytest.mark.parametrize("rows", [[["stake1x", -1, 1]], [["stake1x", 1]], [[1, 1, 1]],
-                                  [["stake1x", True, 1]], [["", 1, 1]]])
+@pytest.mark.parametrize(
+    "rows",
+    [[["stake1x", -1, 1]], [["stake1x", 1]], [[1, 1, 1]], [["stake1x", True, 1]], [["", 1, 1]]],
+)
 def test_a_malformed_row_is_refused_and_nothing_is_stored(rows):
     with pytest.raises(ValueError, match="is not"):
         services.epoch_stake_apply_part(state=stake_part(EPOCH, rows), version=1)
@@ -193,8 +212,9 @@ def test_twenty_thousand_delegators_freeze_in_one_statement(django_assert_max_nu
     rows = [[f"stake1_{n:06d}", 1_000_000 * (n + 1), n % 7 + 1] for n in range(20_000)]
     for part in range(20):
         services.epoch_stake_apply_part(
-            state=stake_part(EPOCH, rows[part * 1000:(part + 1) * 1000], part=part, parts=20),
-            version=1)
+            state=stake_part(EPOCH, rows[part * 1000 : (part + 1) * 1000], part=part, parts=20),
+            version=1,
+        )
     poll = make_poll(power_formula="stake", snapshot_epoch=EPOCH, status="scheduled")
     with django_assert_max_num_queries(20):
         set_poll(poll, status="open")
@@ -203,9 +223,19 @@ def test_twenty_thousand_delegators_freeze_in_one_statement(django_assert_max_nu
 
 
 def test_the_readmes_worked_example():
-    epoch_stored(rows=[[A, 1_500_000_000, 3], [B, 250_999_999, 4], [C, 10_000_000_000, 2],
-                       [D, 99_000_000, 8]])
-    poll = make_poll(power_formula="stake_x_loyalty", snapshot_epoch=EPOCH,
-                     min_stake_lovelace=100_000_000, cap_percent=50)
+    epoch_stored(
+        rows=[
+            [A, 1_500_000_000, 3],
+            [B, 250_999_999, 4],
+            [C, 10_000_000_000, 2],
+            [D, 99_000_000, 8],
+        ]
+    )
+    poll = make_poll(
+        power_formula="stake_x_loyalty",
+        snapshot_epoch=EPOCH,
+        min_stake_lovelace=100_000_000,
+        cap_percent=50,
+    )
     assert powers(poll) == {A: 4500, B: 1000, C: 12_750}
     assert power_summary(poll=poll).total_power == 18_250

@@ -14,16 +14,24 @@ from voting.models import CauseReplica, PollReplica, PollTally, Voter
 from ..factories import account_message, poll_message, poll_state
 
 pytestmark = pytest.mark.django_db
+
+
 def test_voting_follows_accounts_and_causes():
-    assert subscriptions() == {"ACCOUNTS": ["accounts.account.*", "accounts.epoch_stake.*"],
-                               "POLLS": ["polls.cause.*", "polls.poll.*"]}
+    assert subscriptions() == {
+        "ACCOUNTS": ["accounts.account.*", "accounts.epoch_stake.*"],
+        "POLLS": ["polls.cause.*", "polls.poll.*"],
+    }
 
 
 def test_account_states_become_voters_newest_wins():
     account = uuid.uuid4()
-    outcomes = apply_batch([account_message(account, 1, verb="created"),
-                            account_message(account, 3, points=150),
-                            account_message(account, 2, points=120)])
+    outcomes = apply_batch(
+        [
+            account_message(account, 1, verb="created"),
+            account_message(account, 3, points=150),
+            account_message(account, 2, points=120),
+        ]
+    )
     assert [o.action for o in outcomes] == [Action.ACK] * 3
     voter = Voter.objects.get(pk=account)
     assert (voter.points, voter.source_version, voter.can_vote) == (150, 3, True)
@@ -33,17 +41,34 @@ def test_every_field_of_a_voter_arrives_as_sent():
     # A batch of account states is one upsert (on PostgreSQL its rows travel as JSON): each
     # type must come back exactly, a null as a null, a time with its microseconds and offset.
     plain, odd = uuid.uuid4(), uuid.uuid4()
-    apply_batch([
-        account_message(plain, 1, points=0),
-        account_message(odd, 2, points=2**62, is_active=False, role="operator",
-                        stake_address='stake1u\\"quoted\' ünïcode',
-                        joined_at="2026-03-04T05:06:07.123456+02:00")])
+    apply_batch(
+        [
+            account_message(plain, 1, points=0),
+            account_message(
+                odd,
+                2,
+                points=2**62,
+                is_active=False,
+                role="operator",
+                stake_address="stake1u\\\"quoted' ünïcode",
+                joined_at="2026-03-04T05:06:07.123456+02:00",
+            ),
+        ]
+    )
     voters = {v.pk: v for v in Voter.objects.all()}
     assert (voters[plain].points, voters[plain].stake_address, voters[plain].is_active) == (
-        0, None, True)
+        0,
+        None,
+        True,
+    )
     got = voters[odd]
     assert (got.points, got.is_active, got.role, got.stake_address, got.source_version) == (
-        2**62, False, "operator", 'stake1u\\"quoted\' ünïcode', 2)
+        2**62,
+        False,
+        "operator",
+        "stake1u\\\"quoted' ünïcode",
+        2,
+    )
     assert got.joined_at == datetime.fromisoformat("2026-03-04T05:06:07.123456+02:00")
 
 
@@ -55,11 +80,33 @@ def test_a_deactivated_account_cannot_vote():
 
 def test_cause_states_become_cause_replicas():
     cause = uuid.uuid4()
-    apply_batch([IncomingMessage("POLLS", 1, f"polls.cause.{cause}", json.dumps({
-        "id": str(uuid.uuid4()), "type": "polls.cause.created", "schema_version": 1,
-        "aggregate_id": str(cause), "version": 1, "occurred_at": datetime.now(UTC).isoformat(),
-        "data": {"id": str(cause), "title": "Wells", "description": "", "url": "",
-                 "image_url": "", "is_active": True}}).encode())])
+    apply_batch(
+        [
+            IncomingMessage(
+                "POLLS",
+                1,
+                f"polls.cause.{cause}",
+                json.dumps(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "type": "polls.cause.created",
+                        "schema_version": 1,
+                        "aggregate_id": str(cause),
+                        "version": 1,
+                        "occurred_at": datetime.now(UTC).isoformat(),
+                        "data": {
+                            "id": str(cause),
+                            "title": "Wells",
+                            "description": "",
+                            "url": "",
+                            "image_url": "",
+                            "is_active": True,
+                        },
+                    }
+                ).encode(),
+            )
+        ]
+    )
     assert CauseReplica.objects.get(pk=cause).title == "Wells"
 
 
@@ -67,8 +114,9 @@ def test_poll_states_become_poll_replicas_newest_wins():
     created = poll_state(causes=2, status="scheduled", title="Round 7")
     newer = dataclasses.replace(created, status="open", causes=[*created.causes, str(uuid.uuid4())])
     older = dataclasses.replace(created, status="draft", title="Draft title")
-    outcomes = apply_batch([poll_message(created, 1, verb="created"), poll_message(newer, 3),
-                            poll_message(older, 2)])
+    outcomes = apply_batch(
+        [poll_message(created, 1, verb="created"), poll_message(newer, 3), poll_message(older, 2)]
+    )
     assert [o.action for o in outcomes] == [Action.ACK] * 3
     poll = PollReplica.objects.get(pk=created.id)
     assert (poll.title, poll.status, poll.source_version) == ("Round 7", "open", 3)
@@ -86,9 +134,13 @@ def test_cause_ids_are_stored_in_canonical_form():
 
 def test_a_deleted_poll_is_a_tombstone_an_older_state_cannot_revive():
     state = poll_state()
-    apply_batch([poll_message(state, 1, verb="created"),
-                 poll_message(dataclasses.replace(state, deleted=True), 3, verb="deleted"),
-                 poll_message(state, 2)])
+    apply_batch(
+        [
+            poll_message(state, 1, verb="created"),
+            poll_message(dataclasses.replace(state, deleted=True), 3, verb="deleted"),
+            poll_message(state, 2),
+        ]
+    )
     poll = PollReplica.objects.get(pk=state.id)
     assert (poll.is_deleted, poll.source_version) == (True, 3)
 

@@ -29,8 +29,9 @@ pytestmark = pytest.mark.django_db
 
 
 def tally_events(poll) -> list[dict]:
-    rows = OutboxEvent.objects.filter(aggregate_id=str(poll.pk),
-                                      event_type__startswith="voting.tally.").order_by("seq")
+    rows = OutboxEvent.objects.filter(
+        aggregate_id=str(poll.pk), event_type__startswith="voting.tally."
+    ).order_by("seq")
     return [json.loads(bytes(r.payload)) for r in rows]
 
 
@@ -49,8 +50,7 @@ def test_refresh_publishes_only_when_the_tally_changed(poll):
     events = tally_events(poll)
     assert [e["version"] for e in events] == [1, 2, 3]
     assert [e["data"]["total_points"] for e in events] == [0, 7, 5]
-    assert events[1]["data"]["causes"][0] == {"cause_id": poll.causes[0], "points": 7,
-                                              "voters": 2}
+    assert events[1]["data"]["causes"][0] == {"cause_id": poll.causes[0], "points": 7, "voters": 2}
 
 
 def test_refresh_leaves_polls_that_are_not_open_alone(db):
@@ -64,8 +64,7 @@ def test_refresh_leaves_polls_that_are_not_open_alone(db):
 
 def test_the_beat_task_refreshes_every_second_and_expires():
     entry = settings.CELERY_BEAT_SCHEDULE["voting-refresh-tallies"]
-    assert entry == {"task": "voting.refresh_tallies", "schedule": 1.0,
-                     "options": {"expires": 5}}
+    assert entry == {"task": "voting.refresh_tallies", "schedule": 1.0, "options": {"expires": 5}}
     assert tasks.refresh_tallies.name == "voting.refresh_tallies"
 
 
@@ -86,8 +85,9 @@ def expected_digest(poll) -> str:
     """The digest recomputed from the documented format, without voting.digest."""
     lines = [f"charity-vote-ballots/1 poll={poll.pk}\n"]
     for ballot in Ballot.objects.filter(poll=poll, retracted_at__isnull=True).order_by("voter_id"):
-        allocations = sorted((str(a.cause_id), a.points) for a in ballot.allocations.all()
-                             if a.points > 0)
+        allocations = sorted(
+            (str(a.cause_id), a.points) for a in ballot.allocations.all() if a.points > 0
+        )
         lines.append(f"{ballot.voter_id} " + ",".join(f"{c}={p}" for c, p in allocations) + "\n")
     lines[1:] = sorted(lines[1:])
     return hashlib.sha256("".join(lines).encode()).hexdigest()
@@ -124,7 +124,10 @@ def test_finalization_is_idempotent(poll):
     apply_batch([poll_message(dataclasses.replace(closed, status="finalized"), 4)])
     again = PollTally.objects.get(pk=poll.pk)
     assert (again.version, again.ballots_digest, again.computed_at) == (
-        first.version, first.ballots_digest, first.computed_at)
+        first.version,
+        first.ballots_digest,
+        first.computed_at,
+    )
     assert sum(1 for e in tally_events(poll) if e["data"]["final"]) == 1
     services.tallies_refresh_open()  # even a poll reopened by mistake keeps its final tally
     assert PollTally.objects.get(pk=poll.pk).version == first.version
@@ -195,12 +198,16 @@ def test_tallies_equal_a_recount_after_random_casts_revotes_and_retractions(seed
     for poll in polls:
         live = tally_compute(poll=poll)
         recount = recount_from_history(poll)
-        assert {c["cause_id"]: (c["points"], c["voters"]) for c in live.causes
-                if c["voters"]} == recount
+        assert {
+            c["cause_id"]: (c["points"], c["voters"]) for c in live.causes if c["voters"]
+        } == recount
         assert live.ballots == Ballot.objects.filter(poll=poll, retracted_at__isnull=True).count()
         assert live.total_points == sum(p for p, _ in recount.values())
         final = tally_recount(poll=poll)
         assert (final.causes, final.ballots, final.total_points) == (
-            live.causes, live.ballots, live.total_points)
+            live.causes,
+            live.ballots,
+            live.total_points,
+        )
         services.tallies_refresh_open()
         assert live.same_counts(PollTally.objects.get(pk=poll.pk))

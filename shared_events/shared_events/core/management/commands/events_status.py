@@ -10,13 +10,19 @@ from shared_events.core.status import events_status
 
 
 class Command(BaseCommand):
-    help = ("Show this service's outbox backlog, consumer lag per stream, dead letters and "
-            "whether NATS answers; exit 1 with the problems when the pipeline is not healthy.")
+    help = (
+        "Show this service's outbox backlog, consumer lag per stream, dead letters and "
+        "whether NATS answers; exit 1 with the problems when the pipeline is not healthy."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
-        parser.add_argument("--sample-seconds", type=float, default=None,
-                            help="how far apart the two samples of consumer lag are taken")
+        parser.add_argument(
+            "--sample-seconds",
+            type=float,
+            default=None,
+            help="how far apart the two samples of consumer lag are taken",
+        )
 
     def handle(self, *args, **options):
         status = events_status(sample_seconds=options["sample_seconds"])
@@ -30,12 +36,16 @@ class Command(BaseCommand):
     def _write_text(self, status):
         outbox = status["outbox"]
         age = outbox["oldest_pending_age_seconds"]
-        self.stdout.write(f"{status['service']}: outbox {outbox['pending']} pending"
-                          f" ({outbox['failing']} failing"
-                          + (f", oldest {age:.1f}s" if age is not None else "") + ")")
+        self.stdout.write(
+            f"{status['service']}: outbox {outbox['pending']} pending"
+            f" ({outbox['failing']} failing"
+            + (f", oldest {age:.1f}s" if age is not None else "")
+            + ")"
+        )
         for stream, lag in status["consumers"].items():
-            self.stdout.write(f"  consumer {stream}: " + ", ".join(
-                f"{k} {v}" for k, v in lag.items()))
+            self.stdout.write(
+                f"  consumer {stream}: " + ", ".join(f"{k} {v}" for k, v in lag.items())
+            )
         self.stdout.write(f"  dead letters: {status['dead_letters']['dead']}")
         self.stdout.write(f"  nats: {'answers' if status['nats']['answers'] else 'NO ANSWER'}")
         if status["healthy"]:

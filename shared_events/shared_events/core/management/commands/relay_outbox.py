@@ -10,5 +10,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result, _more = relay_pending(time_budget=60)
-        self.stdout.write(f"published {result.published}, superseded {result.superseded}, "
-                          f"failed {result.failed}")
+        self.stdout.write(
+            f"published {result.published}, superseded {result.superseded}, failed {result.failed}"
+        )
