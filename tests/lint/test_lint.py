@@ -32,7 +32,6 @@ def test_ruff_finds_nothing():
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], ROOT)
 
 
-@pytest.mark.skip(reason="enabled once the tree is formatted")
 def test_the_tree_is_formatted():
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], ROOT)
 
