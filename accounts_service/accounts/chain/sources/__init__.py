@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from shared_events.kit.chain_mode import CHAIN_SOURCES
+from shared_events.kit.chain_mode import checked_chain_source
 
 from . import values
 from .base import (
@@ -27,7 +27,6 @@ from .base import (
 )
 from .retry import RetryPolicy
 
-SOURCES = CHAIN_SOURCES
 POLLED_SOURCES = ("blockfrost", "koios")
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "ChainSourceUnavailable",
     "StakeRow",
     "StakeSnapshotFileError",
-    "SOURCES",
     "POLLED_SOURCES",
     "configured_source",
     "retry_policy",
@@ -56,9 +54,7 @@ def retry_policy() -> RetryPolicy:
 
 def configured_source() -> ChainSource | None:
     """The remote source the sync task polls, or None (`none`, or `file`: imported by hand)."""
-    kind = settings.CHAIN_SOURCE
-    if kind not in SOURCES:
-        raise ImproperlyConfigured(f"CHAIN_SOURCE={kind!r} is not one of {', '.join(SOURCES)}")
+    kind = checked_chain_source(settings.CHAIN_SOURCE)
     if kind not in POLLED_SOURCES:
         return None
     network_name = settings.CARDANO_NETWORK
