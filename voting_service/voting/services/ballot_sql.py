@@ -257,14 +257,14 @@ def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
         cursor.execute(
             f"SELECT {', '.join(_VOTER_COLUMNS)} FROM {_VOTER} WHERE id = %s"
             + (" FOR UPDATE" if postgresql else ""),
-            [_uuid(voter_id)],
+            [sql_uuid(voter_id)],
         )
         row = cursor.fetchone()
         voter = None if row is None else _voter(voter_id, row)
         cursor.execute(
             f"SELECT {', '.join(_POLL_COLUMNS)} FROM {_POLL} WHERE id = %s"
             + (" FOR SHARE" if postgresql else ""),
-            [_uuid(poll_id)],
+            [sql_uuid(poll_id)],
         )
         row = cursor.fetchone()
         poll = None if row is None else _poll(poll_id, row)
@@ -273,13 +273,13 @@ def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
         cursor.execute(
             f"SELECT {', '.join(_BALLOT_COLUMNS)} FROM {_BALLOT}"
             " WHERE poll_id = %s AND voter_id = %s",
-            [_uuid(poll_id), _uuid(voter_id)],
+            [sql_uuid(poll_id), sql_uuid(voter_id)],
         )
         row = cursor.fetchone()
         cursor.execute(
             f"SELECT {_power_select()} FROM {_VOTER} v CROSS JOIN {_POLL} p"
             " WHERE v.id = %s AND p.id = %s",
-            [_uuid(voter_id), _uuid(poll_id)],
+            [sql_uuid(voter_id), sql_uuid(poll_id)],
         )
         power = _power(cursor.fetchone())
     return Locked(
@@ -318,8 +318,8 @@ def _freeze_call(
 ) -> tuple[Statement, list[Any]]:
     if freeze.stake_address is None:
         return _FREEZE_VOTER_POWER, [
-            _uuid(poll_id),
-            _uuid(voter_id),
+            sql_uuid(poll_id),
+            sql_uuid(voter_id),
             freeze.uncapped,
             freeze.power,
             _datetime(at),
@@ -327,7 +327,7 @@ def _freeze_call(
     return _FREEZE_ADDRESS_POWER, [
         freeze.uncapped,
         freeze.power,
-        _uuid(poll_id),
+        sql_uuid(poll_id),
         freeze.stake_address,
     ]
 
@@ -399,7 +399,8 @@ def _ballot(voter: Voter, poll: PollReplica, row: Sequence[Any]) -> Ballot:
     return ballot
 
 
-def _uuid(value: uuid.UUID) -> uuid.UUID | str:
+def sql_uuid(value: uuid.UUID) -> uuid.UUID | str:
+    """A uuid as this database's raw SQL takes it (SQLite stores the hex)."""
     return value if connection.vendor == "postgresql" else value.hex
 
 
@@ -428,7 +429,7 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
     of the prepared statements on PostgreSQL, as plain statements elsewhere."""
     postgresql = connection.vendor == "postgresql"
     ballot, revision, allocations = write.ballot, write.revision, write.allocations
-    ballot_id, poll_id = _uuid(ballot.pk), _uuid(ballot.poll_id)
+    ballot_id, poll_id = sql_uuid(ballot.pk), sql_uuid(ballot.poll_id)
     calls: list[tuple[Statement, list[object]]] = []
     if write.created:
         calls.append(
@@ -437,7 +438,7 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
                 [
                     ballot_id,
                     poll_id,
-                    _uuid(ballot.voter_id),
+                    sql_uuid(ballot.voter_id),
                     ballot.revision,
                     ballot.receipt,
                     _datetime(ballot.created_at),
@@ -510,7 +511,7 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
                 [
                     v
                     for a in allocations
-                    for v in (ballot_id, poll_id, _uuid(a.cause_id), a.points, a.position)
+                    for v in (ballot_id, poll_id, sql_uuid(a.cause_id), a.points, a.position)
                 ],
             )
         )

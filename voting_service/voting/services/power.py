@@ -117,7 +117,7 @@ def _freeze(poll: PollReplica) -> PollPowerTable:
         cursor.execute(
             _rows_sql(poll.power_formula),
             [
-                _db_uuid(poll.pk),
+                ballot_sql.sql_uuid(poll.pk),
                 connection.ops.adapt_datetimefield_value(now),
                 snapshot_epoch,
                 poll.min_stake_lovelace,
@@ -125,14 +125,14 @@ def _freeze(poll: PollReplica) -> PollPowerTable:
         )
         cursor.execute(
             f"SELECT COALESCE(SUM(uncapped), 0) FROM {_POWER} WHERE poll_id = %s",
-            [_db_uuid(poll.pk)],
+            [ballot_sql.sql_uuid(poll.pk)],
         )
         total = int(cursor.fetchone()[0])
         cap = cap_of(total=total, cap_percent=poll.cap_percent)
         if cap is not None:
             cursor.execute(
                 f"UPDATE {_POWER} SET power = %s WHERE poll_id = %s AND power > %s",
-                [cap, _db_uuid(poll.pk), cap],
+                [cap, ballot_sql.sql_uuid(poll.pk), cap],
             )
     table = PollPowerTable.objects.create(
         poll=poll,
@@ -212,7 +212,3 @@ def voter_power_in_poll(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> PowerAnsw
                 poll_id=poll_id, voter_id=voter_id, freeze=freeze, at=timezone.now()
             )
         return PowerAnswer(eligible=True, power=power, reason=None)
-
-
-def _db_uuid(value: uuid.UUID) -> uuid.UUID | str:
-    return value if connection.vendor == "postgresql" else value.hex
