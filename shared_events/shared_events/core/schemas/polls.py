@@ -19,6 +19,9 @@ class CauseState(EventData):
     image_url: str
     is_active: bool
     deleted: bool = False
+    # Added later (payouts on chain), so optional: the bech32 Shelley address the cause is paid
+    # to, checked for the configured network ("" until the operator sets it).
+    payout_address: str = ""
 
 
 CAUSE_EVENTS = define_aggregate_events("polls.cause", CauseState)
@@ -35,6 +38,8 @@ class PollStatus(TextChoices):
     CLOSING = "closing"
     CLOSED = "closed"
     FINALIZED = "finalized"
+    # Every cause's payout was confirmed on chain (or by hand, in the file mode).
+    PAID = "paid"
     CANCELLED = "cancelled"
 
 
@@ -87,3 +92,72 @@ class PollState(EventData):
 
 
 POLL_EVENTS = define_aggregate_events("polls.poll", PollState)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CauseResult(EventData):
+    cause_id: str
+    title: str
+    points: int
+    voters: int
+    payout_lovelace: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PollResultState(EventData):
+    """The final results of a poll (aggregate id = poll id), published once when polls
+    finalizes it: what each cause received, and the digest the delegators check receipts
+    against."""
+
+    poll_id: str
+    fund_lovelace: int
+    causes: list[CauseResult]
+    ballots: int
+    receipts_digest: str | None
+    finalized_at: str  # ISO 8601
+    deleted: bool = False
+
+
+RESULT_EVENTS = define_aggregate_events("polls.result", PollResultState)
+
+
+class PayoutStatus(TextChoices):
+    """`PayoutState.status`: where the check of one payout transaction stands."""
+
+    PENDING = "pending", "pending (not yet seen, or too few confirmations)"
+    CONFIRMED = "confirmed", "confirmed on chain"
+    CONFIRMED_BY_HAND = "confirmed_by_hand", "confirmed by hand (not verified on chain)"
+    MISMATCH = "mismatch", "on chain, but a cause is paid short or to another address"
+    NOT_FOUND = "not_found", "never seen on chain"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PayoutLine(EventData):
+    """One cause paid by a transaction: what was expected, and what the chain showed."""
+
+    cause_id: str
+    address: str
+    expected_lovelace: int
+    found_lovelace: int | None  # None until the transaction was seen
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PayoutState(EventData):
+    """One payout transaction recorded by the operator (aggregate id = the record's id); one
+    transaction may pay several causes of the poll."""
+
+    id: str
+    poll_id: str
+    tx_hash: str
+    status: str  # a PayoutStatus value
+    verified: bool  # False when confirmed by hand
+    note: str
+    lines: list[PayoutLine]
+    confirmations: int
+    explorer_url: str  # "" when no explorer URL template is configured
+    recorded_at: str  # ISO 8601
+    confirmed_at: str | None
+    deleted: bool = False
+
+
+PAYOUT_EVENTS = define_aggregate_events("polls.payout", PayoutState)

@@ -45,3 +45,19 @@ class TallyState(EventData):
 
 
 TALLY_EVENTS = define_aggregate_events("voting.tally", TallyState)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ParticipationState(EventData):
+    """Whether one delegator has a counted ballot in one poll (aggregate id =
+    "<poll_id>:<account_id>"); who voted, never how. accounts reads it so that "closes in 24
+    hours and you have not voted" reaches only those who have not."""
+
+    poll_id: str
+    account_id: str
+    voted: bool  # False again after a retraction
+    at: str  # ISO 8601
+    deleted: bool = False
+
+
+PARTICIPATION_EVENTS = define_aggregate_events("voting.participation", ParticipationState)
