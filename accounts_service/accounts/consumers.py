@@ -41,6 +41,4 @@ def payout_changed(event: Event[PayoutState]) -> None:
 def participation_changed(event: Event[ParticipationState]) -> None:
     """Full state, applied only if newer: a retraction that arrives before the vote it undoes
     is not overwritten by it."""
-    notice_events.notice_participation_apply(
-        state=event.data, aggregate_id=event.aggregate_id, version=event.version
-    )
+    notice_events.notice_participation_apply(state=event.data, version=event.version)

@@ -105,12 +105,10 @@ def notice_payout_apply(*, state: PayoutState, version: int) -> None:
     )
 
 
-def notice_participation_apply(
-    *, state: ParticipationState, aggregate_id: str, version: int
-) -> None:
+def notice_participation_apply(*, state: ParticipationState, version: int) -> None:
     replica_apply(
         NoticeParticipation,
-        pk=aggregate_id,
+        pk=f"{state.poll_id}:{state.account_id}",  # the aggregate id
         version=version,
         deleted=state.deleted,
         fields={
