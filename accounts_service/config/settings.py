@@ -34,7 +34,7 @@ configure(
             "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
             "options": {"expires": 30},
         },
-        # Polls that close within NOTIFY_CLOSING_SOON_HOURS get their "you have not voted"
+        # Polls that close within NOTIFY_CLOSING_SOON_SECONDS get their "you have not voted"
         # notices; notices whose send task was lost are sent again (each at most once).
         "notices-sweep": {
             "task": "accounts.notices_sweep",
@@ -139,6 +139,6 @@ if NOTIFY_EMAILS_PER_MINUTE < 1 or NOTIFY_BATCH_SIZE < 1:
 NOTIFY_SEND_ATTEMPTS = env_count("NOTIFY_SEND_ATTEMPTS", 6)  # per batch, the first included
 # A notice still pending this long after it was queued lost its task: the sweep queues it again.
 NOTIFY_REQUEUE_AFTER_SECONDS = env_count("NOTIFY_REQUEUE_AFTER_SECONDS", 3600)
-NOTIFY_CLOSING_SOON_HOURS = env_count("NOTIFY_CLOSING_SOON_HOURS", 24)
+NOTIFY_CLOSING_SOON_SECONDS = env_count("NOTIFY_CLOSING_SOON_SECONDS", 24 * 3600)
 # How long the link that confirms an email address stays good.
 NOTIFY_CONFIRM_MAX_AGE_SECONDS = env_count("NOTIFY_CONFIRM_MAX_AGE_SECONDS", 3 * 24 * 3600)

@@ -168,7 +168,7 @@ def _still_wanted(notice: Notice) -> bool:
 
 
 def notices_sweep() -> int:
-    """The beat's pass: rounds for polls that now close within NOTIFY_CLOSING_SOON_HOURS, then
+    """The beat's pass: rounds for polls that now close within NOTIFY_CLOSING_SOON_SECONDS, then
     every round not yet planned and every notice whose task was lost. Returns how many rounds
     it (re)planned."""
     now = timezone.now()
@@ -176,7 +176,7 @@ def notices_sweep() -> int:
         is_deleted=False,
         status__in=["open", "closing"],
         closes_at__gt=now,
-        closes_at__lte=now + timedelta(hours=settings.NOTIFY_CLOSING_SOON_HOURS),
+        closes_at__lte=now + timedelta(seconds=settings.NOTIFY_CLOSING_SOON_SECONDS),
     ).values_list("id", flat=True)
     with transaction.atomic():
         for poll_id in closing:

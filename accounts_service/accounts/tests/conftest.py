@@ -7,8 +7,7 @@ from accounts.models import Account, Role
 from accounts.services import account_register
 from config.celery import app as celery_app
 from shared_events.core.outbox.models import OutboxEvent
-
-from .smtp_server import smtp_server
+from shared_events.kit.smtp_testing import smtp_server
 
 PASSWORD = "correct horse battery staple"
 STAKE = "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn"

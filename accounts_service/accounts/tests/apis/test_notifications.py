@@ -13,8 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import NotificationSettings
 from accounts.notifications import links
 from accounts.services import account_update_profile
-
-from ..smtp_server import text_of
+from shared_events.kit.smtp_testing import text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

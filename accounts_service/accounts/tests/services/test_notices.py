@@ -14,10 +14,10 @@ from rest_framework.test import APIClient
 from accounts.models import Notice, NoticeParticipation, NoticeRound, NotificationSettings
 from accounts.services import account_register
 from accounts.services.notices import notices_send, notices_sweep
+from shared_events.kit.smtp_testing import text_of
 
 from .. import notice_events as ev
 from ..conftest import PASSWORD
-from ..smtp_server import text_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,5 @@
-"""A real SMTP server for the tests (aiosmtpd on a free port), keeping what it received, and
-the messages as the mail client would parse them."""
+"""A real SMTP server for tests (aiosmtpd, a dev requirement, on a free port), keeping what it
+received, and the messages as a mail client parses them: accounts' tests and the system tests."""
 
 from __future__ import annotations
 
