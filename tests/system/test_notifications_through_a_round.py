@@ -1,7 +1,9 @@
 """Email notifications through a whole round, real processes and a real SMTP server the test
 starts: two delegators opt in after confirming their address by the emailed link; both hear
 that the poll opened; only the one who has not voted hears it is about to close; both get the
-results, once each. (The "paid" notice needs polls to record payouts: fix/payouts.)"""
+results, once each; the operator records the payout and confirms it by hand, and both hear
+the causes were paid. Steps 7 and 9 need polls' results and payouts (issue 17 §1): on a tree
+without them the test stops there with a skip that says so."""
 
 from __future__ import annotations
 
@@ -205,3 +207,37 @@ def test_notifications_from_opt_in_to_the_results(mailing: MailingPlatform):
         + ["Results: Notified round"] * 2
     ), subjects
     assert urlsplit(unsubscribe).path.startswith("/accounts/api/notifications/unsubscribe/")
+
+    # 9. The operator records the payout transaction and, with no chain source, confirms it by
+    # hand: the poll is paid, and both hear it, with the transaction.
+    payouts = f"polls/{poll_id}/payouts/"
+    if platform.api("GET", "polls", payouts, token=operator.token).status == 404:
+        pytest.skip("polls records no payouts on this tree (issue 17 §1, fix/payouts)")
+    for cause in causes:
+        address = {"payout_address": shelley_address()}
+        patched = platform.api("PATCH", "polls", f"causes/{cause}/", address, token=operator.token)
+        assert patched.status == 200, patched
+    tx_hash = uuid.uuid4().hex * 2
+    recorded = platform.api("POST", "polls", payouts, {"tx_hash": tx_hash}, token=operator.token)
+    assert recorded.status == 201, recorded
+    confirmed = platform.api(
+        "POST",
+        "polls",
+        f"{payouts}{recorded.body['id']}/confirm/",
+        {"note": "seen in the pool's wallet"},
+        token=operator.token,
+    )
+    assert confirmed.status == 200, confirmed
+    for address in (ann, bob):
+        (paid,) = mail_to(platform, address, "Paid: the causes of Notified round")
+        assert f"Transaction {tx_hash}" in text_of(paid), text_of(paid)
+        assert "School meals: 200 ada" in text_of(paid)
+
+
+def shelley_address() -> str:
+    """A new mainnet base address (CARDANO_NETWORK's default), as a cause's payout address."""
+    from pycardano import Address, Network, PaymentSigningKey, StakeSigningKey
+
+    payment = PaymentSigningKey.generate().to_verification_key().hash()
+    stake = StakeSigningKey.generate().to_verification_key().hash()
+    return str(Address(payment_part=payment, staking_part=stake, network=Network.MAINNET))
