@@ -5,6 +5,7 @@ nothing, and a round is created at most once per poll and kind (its unique key).
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -30,7 +31,7 @@ from ..models import (
 from .notices import notice_round_due
 
 
-def _time(value: str):  # type: ignore[no-untyped-def]
+def _time(value: str) -> datetime:
     parsed = parse_datetime(value)
     if parsed is None:
         raise ValueError(f"not an ISO 8601 time: {value!r}")

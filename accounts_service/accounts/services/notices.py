@@ -115,7 +115,8 @@ def notices_send(*, notice_ids: Sequence[uuid.UUID], last_attempt: bool = False)
             status=Notice.Status.SENDING, attempts=F("attempts") + 1
         )
     notices = list(Notice.objects.filter(id__in=claimed).select_related("account"))
-    to_send, skipped = [], []
+    to_send: list[Notice] = []
+    skipped: list[Notice] = []
     for notice in notices:
         (to_send if _still_wanted(notice) else skipped).append(notice)
     Notice.objects.filter(id__in=[n.id for n in skipped]).update(status=Notice.Status.SKIPPED)
