@@ -128,7 +128,8 @@ try:
     globals().update(email_settings(EMAIL_URL))
 except EmailUrlError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
-EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT_SECONDS", "20"))
+# An SMTP connection's timeout: EMAIL_URL's ?timeout= if given.
+EMAIL_TIMEOUT = globals().get("EMAIL_TIMEOUT") or int(env("EMAIL_TIMEOUT_SECONDS", "20"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Charity vote <noreply@localhost>")
 # Celery's rate_limit on the send task, per worker: a batch of NOTIFY_BATCH_SIZE messages goes
 # over one SMTP connection, and at most NOTIFY_EMAILS_PER_MINUTE messages leave a worker.
