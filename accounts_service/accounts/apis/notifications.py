@@ -6,7 +6,12 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -16,10 +21,17 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from shared_events.kit.api import StrictFieldsMixin
+from shared_events.kit.identity.authentication import AnonymousWithBearerChallenge
 from shared_events.kit.parsers import BoundedJSONParser
 
 from ..models import Account, NoticeKind, NotificationSettings
 from ..services import notification_settings as services
+
+_DETAIL = inline_serializer("NotificationRefusal", {"detail": serializers.CharField()})
+
+
+def _conflict(why: str) -> OpenApiResponse:
+    return OpenApiResponse(_DETAIL, description=why)
 
 
 class ConfirmEmailThrottle(UserRateThrottle):
@@ -67,7 +79,10 @@ class NotificationSettingsApi(APIView):
 
     @extend_schema(
         request=SettingsInput,
-        responses={200: NotificationSettingsOutput},
+        responses={
+            200: NotificationSettingsOutput,
+            409: _conflict("Opting in before the address is confirmed."),
+        },
         summary="Opt in or out per kind (opting in needs a confirmed address)",
     )
     def patch(self, request: Request) -> Response:
@@ -85,7 +100,8 @@ class ConfirmEmailRequestApi(APIView):
     @extend_schema(
         request=None,
         responses={
-            202: inline_serializer("ConfirmationSent", {"sent_to": serializers.EmailField()})
+            202: inline_serializer("ConfirmationSent", {"sent_to": serializers.EmailField()}),
+            409: _conflict("The account has no email address."),
         },
         summary="Send a link that confirms my email address for notifications",
     )
@@ -96,7 +112,7 @@ class ConfirmEmailRequestApi(APIView):
 
 class ConfirmEmailApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes = [AnonymousWithBearerChallenge]
 
     @extend_schema(
         parameters=[
@@ -106,7 +122,10 @@ class ConfirmEmailApi(APIView):
             200: inline_serializer(
                 "EmailConfirmed",
                 {"email": serializers.EmailField(), "confirmed_at": serializers.DateTimeField()},
-            )
+            ),
+            409: _conflict(
+                "The link was altered or has expired, or the account's address changed since."
+            ),
         },
         auth=[],
         summary="Confirm an email address (the emailed link; no sign-in needed)",
@@ -125,7 +144,7 @@ class UnsubscribeApi(APIView):
     A GET (the link in the body, or a link checker) only shows a page with the button."""
 
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes = [AnonymousWithBearerChallenge]
     parser_classes = [FormParser, MultiPartParser, BoundedJSONParser]
 
     @extend_schema(
@@ -133,8 +152,12 @@ class UnsubscribeApi(APIView):
         responses={
             200: inline_serializer(
                 "Unsubscribed",
-                {"kind": serializers.ChoiceField(choices=NoticeKind.choices)},
-            )
+                {
+                    "kind": serializers.ChoiceField(choices=NoticeKind.choices),
+                    "detail": serializers.CharField(),
+                },
+            ),
+            409: _conflict("The link was altered, or its account is gone."),
         },
         auth=[],
         summary="One-click unsubscribe from one kind of notification (RFC 8058)",
