@@ -220,6 +220,14 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, tmp_p
         prove(platform, who)
     wallet_sign_in(platform, gina)
     register(platform, nobody)
+    # Gina's account has no password: she adds an email and sets a first one, and signs in.
+    email = f"gina-{uuid.uuid4().hex[:8]}@example.com"
+    first = platform.api(
+        "PATCH", "accounts", "me/", {"email": email, "password": PASSWORD}, token=gina.token
+    )
+    assert first.status == 200 and first.body["email"] == email, first
+    by_password = platform.api("POST", "accounts", "token/", {"email": email, "password": PASSWORD})
+    assert by_password.status == 200, by_password
     voters = (alice, bob, carol, gina, dan, erin, frank)
 
     # 3. The operator imports the pool's distribution of epochs 496-500 (the file source).
