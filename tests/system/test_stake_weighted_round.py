@@ -7,7 +7,8 @@ and a `stake_x_loyalty` poll with a cap and a minimum stake opens. A non-delegat
 who left the pool before the snapshot epoch, one under the minimum and an account without a
 proven address are refused with the documented 403s; every power (the API and the CSV table)
 equals the computation written out below, independently of voting's SQL; the cap holds in the
-ballots; after the close the payouts sum exactly to the fund and match the split by hand.
+ballots; after the close the payouts sum exactly to the fund and match the split by hand. A
+second round counts `points` in chain mode: the pool's delegators only, their points capped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from pycardano import Address, Network, StakeSigningKey
@@ -194,7 +194,26 @@ def create_causes(platform: Platform, operator: Operator, titles: list[str]) -> 
     return causes
 
 
-def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, tmp_path: Path):
+@dataclass
+class Pool:
+    """The pool's delegators with their proven stake addresses, and its imported history."""
+
+    operator: Operator
+    alice: Delegator
+    bob: Delegator
+    carol: Delegator
+    gina: Delegator
+    dan: Delegator
+    erin: Delegator
+    frank: Delegator
+    nobody: Delegator
+    distribution: dict[str, dict[int, int]]
+    strangers: set[str]  # delegators of the pool with no account here
+
+
+@pytest.fixture(scope="module")
+def pool(chain_platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Pool:
+    platform, tmp_path = chain_platform, tmp_path_factory.mktemp("pool")
     operator = create_operator(platform)
 
     # 1. The delegators and their stake (lovelace) in epochs 496-500.
@@ -240,6 +259,25 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, tmp_p
     assert again.returncode == 0, again.stdout + again.stderr  # idempotent: nothing changes
     assert again.stdout.count("already stored, unchanged") == len(span), again.stdout
 
+    for who in (*voters, nobody):
+        eventually(
+            lambda w=who: (
+                r := platform.api("GET", "voting", "me/", token=w.token),
+                r.status == 200
+                and r.body["stake_address"] == (None if w is nobody else w.stake_address),
+            ),
+            f"voting to know {who.name}'s proven stake address",
+        )
+    return Pool(
+        operator, alice, bob, carol, gina, dan, erin, frank, nobody, distribution, set(others)
+    )
+
+
+def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, pool: Pool):
+    operator, distribution = pool.operator, pool.distribution
+    alice, bob, carol, gina = pool.alice, pool.bob, pool.carol, pool.gina
+    dan, erin, frank, nobody = pool.dan, pool.erin, pool.frank, pool.nobody
+
     # 4. A stake_x_loyalty poll with a cap and a minimum stake opens in a few seconds; its
     # snapshot epoch is left to polls: the epoch it opens in.
     water, meals, trees = create_causes(platform, operator, ["Water", "Meals", "Trees"])
@@ -277,16 +315,8 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, tmp_p
         bob.stake_address,
         carol.stake_address,
         gina.stake_address,
-        *others,
+        *pool.strangers,
     }
-    for who in (alice, bob, carol, gina, dan, erin, frank):
-        eventually(
-            lambda w=who: (
-                r := platform.api("GET", "voting", "me/", token=w.token),
-                r.status == 200 and r.body["stake_address"] == w.stake_address,
-            ),
-            f"voting to know {who.name}'s proven stake address",
-        )
     eventually(
         lambda: (
             r := platform.api("GET", "voting", f"polls/{poll_id}/power/", token=alice.token),
@@ -337,13 +367,6 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, tmp_p
         (frank, NOT_IN_DISTRIBUTION),
         (nobody, NO_STAKE_ADDRESS),
     ]
-    eventually(
-        lambda: (
-            r := platform.api("GET", "voting", "me/", token=nobody.token),
-            r.status == 200,
-        ),
-        "voting to know the account without a stake address",
-    )
     for who, reason in refusals:
         mine = platform.api("GET", "voting", f"polls/{poll_id}/power/", token=who.token)
         assert mine.status == 200 and mine.body == {
@@ -415,3 +438,161 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, tmp_p
     payouts = {c: r["payout_lovelace"] for c, r in by_cause.items()}
     assert sum(payouts.values()) == FUND
     assert payouts == split(FUND, points)
+
+
+def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
+    platform: Platform, pool: Pool
+):
+    operator, distribution = pool.operator, pool.distribution
+    alice, bob, carol, gina = pool.alice, pool.bob, pool.carol, pool.gina
+
+    # 1. The operator adjusts some points; voting's replica follows.
+    deltas = {"alice": 50, "bob": -70, "carol": 400, "gina": 0}
+    points = {}
+    for who in (alice, bob, carol, gina):
+        account = platform.api("GET", "accounts", "me/", token=who.token).body
+        if deltas[who.name]:
+            adjusted = platform.api(
+                "POST",
+                "accounts",
+                f"accounts/{account['id']}/points/",
+                {"delta": deltas[who.name], "reason": "points round"},
+                token=operator.token,
+            )
+            assert adjusted.status == 201, adjusted
+        points[who.stake_address] = account["points"] + deltas[who.name]
+        eventually(
+            lambda w=who: (
+                r := platform.api("GET", "voting", "me/", token=w.token),
+                r.status == 200 and r.body["points"] == points[w.stake_address],
+            ),
+            f"voting to know {who.name}'s points",
+        )
+
+    # 2. A points poll with a minimum stake and a cap: the pool's delegators of the snapshot
+    # epoch only, each with their points as voting knows them at the freeze.
+    water, meals = create_causes(platform, operator, ["Wells", "Books"])
+    opens_at = datetime.now(UTC) + timedelta(seconds=4)
+    closes_at = opens_at + timedelta(seconds=35)
+    fund = 1_000_000_007
+    created = platform.api(
+        "POST",
+        "polls",
+        "polls/",
+        {
+            "title": "Points round",
+            "fund_lovelace": fund,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+            "causes": [water, meals],
+            "results_visibility": "live",
+            "power_formula": "points",
+            "min_stake_lovelace": MIN_STAKE,
+            "cap_percent": 50,
+            "snapshot_epoch": SNAPSHOT,
+        },
+        token=operator.token,
+    )
+    assert created.status == 201, created
+    poll_id = created.body["id"]
+    scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=operator.token)
+    assert scheduled.status == 200, scheduled
+
+    # 3. The table by hand: a row per address of the epoch with the minimum, its voter's
+    # points (none for a delegator with no account here), capped at half the known total.
+    rows = {
+        address: stake[SNAPSHOT]
+        for address, stake in distribution.items()
+        if stake.get(SNAPSHOT, 0) >= MIN_STAKE
+    }
+    cap = sum(points.values()) * 50 // 100
+    expected = {
+        address: (
+            lovelace,
+            loyalty(distribution[address], SNAPSHOT),
+            points.get(address),
+            None if address not in points else min(points[address], cap),
+        )
+        for address, lovelace in rows.items()
+    }
+    assert expected[carol.stake_address][2] > cap  # the cap cuts someone
+    eventually(
+        lambda: (
+            r := platform.api("GET", "voting", f"polls/{poll_id}/power/", token=alice.token),
+            r.status == 200,
+        ),
+        "voting to freeze the points table",
+    )
+    table = http(
+        "GET",
+        platform.url("voting", f"api/polls/{poll_id}/power/table/"),
+        token=operator.token,
+        accept="*/*",
+    )
+    assert table.status == 200, table
+
+    def number(cell: str) -> int | None:
+        return int(cell) if cell else None
+
+    assert {
+        row["stake_address"]: (
+            int(row["lovelace"]),
+            int(row["loyalty"]),
+            number(row["uncapped_power"]),
+            number(row["power"]),
+        )
+        for row in csv.DictReader(io.StringIO(table.body))
+    } == expected
+    for who in (alice, bob, carol, gina):
+        mine = platform.api("GET", "voting", f"polls/{poll_id}/power/", token=who.token)
+        assert mine.body == {
+            "eligible": True,
+            "power": expected[who.stake_address][3],
+            "reason": None,
+        }
+    for who in (pool.erin, pool.frank):
+        refused = platform.api(
+            "PUT",
+            "voting",
+            f"polls/{poll_id}/ballot/",
+            {"allocations": [{"cause": water, "points": 1}]},
+            token=who.token,
+        )
+        assert refused.status == 403 and refused.body == {"detail": NOT_IN_DISTRIBUTION}, refused
+
+    # 4. Ballots within the frozen points; the capped whale cannot spend past the cap.
+    def cast(who: Delegator, allocations: dict[str, int]) -> Response:
+        body = {"allocations": [{"cause": c, "points": p} for c, p in allocations.items()]}
+        return platform.api("PUT", "voting", f"polls/{poll_id}/ballot/", body, token=who.token)
+
+    power = {who.name: expected[who.stake_address][3] for who in (alice, bob, carol, gina)}
+    assert cast(carol, {water: power["carol"] + 1}).status == 400
+    ballots = [
+        (alice, {water: power["alice"]}),
+        (bob, {meals: power["bob"]}),
+        (carol, {water: power["carol"] // 2, meals: power["carol"] - power["carol"] // 2}),
+        (gina, {meals: power["gina"]}),
+    ]
+    for who, allocations in ballots:
+        assert cast(who, allocations).status in (200, 201), who.name
+
+    # 5. After the close: the payouts sum to the fund and match the split by hand.
+    final = eventually(
+        lambda: (
+            r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=alice.token),
+            r.status == 200 and r.body["final"],
+        ),
+        "final results",
+        timeout=(closes_at - datetime.now(UTC)).total_seconds() + DEADLINE,
+    )
+    body = final.body
+    given = {water: 0, meals: 0}
+    for _, allocations in ballots:
+        for cause, n in allocations.items():
+            given[cause] += n
+    assert (body["power_formula"], body["snapshot_epoch"]) == ("points", SNAPSHOT)
+    assert body["eligible"] == len(expected)
+    assert body["total_power"] == sum(p for *_, p in expected.values() if p is not None)
+    payouts = {c["cause"]: c["payout_lovelace"] for c in body["causes"]}
+    assert {c["cause"]: c["points"] for c in body["causes"]} == given
+    assert sum(payouts.values()) == fund and payouts == split(fund, given)
