@@ -5,13 +5,12 @@ account that votes with it, for the rest of the poll (README, Voting power per p
 import csv
 import io
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 
-from voting import services
+from voting import eligibility, services
 from voting.eligibility import ADDRESS_HELD_ELSEWHERE, NO_STAKE_ADDRESS
 from voting.models import BallotRevision, PollPower
 from voting.selectors.exports import voter_pseudonym
@@ -140,28 +139,40 @@ def test_the_csv_names_the_voter_who_holds_a_row():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_two_accounts_with_one_address_at_once_get_one_ballot_between_them():
+def test_two_accounts_with_one_address_at_once_get_one_ballot_between_them(monkeypatch):
     """The replica may hold the address on both accounts for a moment (between the two
-    accounts' events of a move): casting at the same time, exactly one gets its power."""
+    accounts' events of a move). The second cast's read waits for the first's lock on the
+    address's row, then sees it held: exactly one of them votes with its power."""
     stored()
     poll = make_poll(power_formula="stake", snapshot_epoch=EPOCH)
-    voters = [make_voter(stake_address=A) for _ in range(6)]
-    start = threading.Barrier(len(voters))
+    first, second = make_voter(stake_address=A), make_voter(stake_address=A)
+    first_read, second_read = threading.Event(), threading.Event()
+    check = eligibility.ballot_cast_check
+
+    def paced(*, voter, **kwargs):
+        # The first cast, having read its rows, waits (a little) for the second to read its.
+        if voter.pk == first.pk:
+            first_read.set()
+            second_read.wait(timeout=2)
+        else:
+            second_read.set()
+        return check(voter=voter, **kwargs)
+
+    monkeypatch.setattr(eligibility, "ballot_cast_check", paced)
 
     def cast(voter):
         try:
-            client = client_for(voter.pk)
-            start.wait()
-            return client.put(
+            return client_for(voter.pk).put(
                 f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 1500), format="json"
             )
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(len(voters)) as pool:
-        responses = list(pool.map(cast, voters))
-    assert Counter(r.status_code for r in responses) == {201: 1, 403: len(voters) - 1}, [
-        r.content for r in responses
-    ]
-    winner = next(v for v, r in zip(voters, responses, strict=True) if r.status_code == 201)
-    assert PollPower.objects.get(poll=poll, stake_address=A).voter_id == winner.pk
+    with ThreadPoolExecutor(2) as pool:
+        first_cast = pool.submit(cast, first)
+        assert first_read.wait(timeout=10)
+        second_cast = pool.submit(cast, second)
+        answers = (first_cast.result(timeout=30), second_cast.result(timeout=30))
+    assert [a.status_code for a in answers] == [201, 403], [a.content for a in answers]
+    assert answers[1].json()["detail"] == ADDRESS_HELD_ELSEWHERE
+    assert PollPower.objects.get(poll=poll, stake_address=A).voter_id == first.pk
