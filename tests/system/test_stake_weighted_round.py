@@ -8,7 +8,8 @@ who left the pool before the snapshot epoch, one under the minimum and an accoun
 proven address are refused with the documented 403s; every power (the API and the CSV table)
 equals the computation written out below, independently of voting's SQL; the cap holds in the
 ballots; after the close the payouts sum exactly to the fund and match the split by hand. A
-second round counts `points` in chain mode: the pool's delegators only, their points capped.
+second round counts `points` in chain mode: the pool's delegators only, their points capped;
+there an address that moves to another account after voting counts once.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ NOT_IN_DISTRIBUTION = (
     f"Not eligible: your stake address is not in the pool's stake distribution of epoch {SNAPSHOT}."
 )
 NO_STAKE_ADDRESS = "Not eligible: your account has no proven stake address."
+HELD_ELSEWHERE = (
+    "Not eligible: another account has voted in this poll with the power of your stake "
+    "address (it was that account's when it voted); an address's power counts once per poll."
+)
 
 
 class ChainPlatform(Platform):
@@ -473,7 +478,7 @@ def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
     # epoch only, each with their points as voting knows them at the freeze.
     water, meals = create_causes(platform, operator, ["Wells", "Books"])
     opens_at = datetime.now(UTC) + timedelta(seconds=4)
-    closes_at = opens_at + timedelta(seconds=35)
+    closes_at = opens_at + timedelta(seconds=45)
     fund = 1_000_000_007
     created = platform.api(
         "POST",
@@ -576,7 +581,34 @@ def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
     for who, allocations in ballots:
         assert cast(who, allocations).status in (200, 201), who.name
 
-    # 5. After the close: the payouts sum to the fund and match the split by hand.
+    # 5. Alice's address moves to Frank's account (a new proof there, signed with her key): its
+    # power counted in this poll already, so Frank is refused; Alice keeps the power she
+    # voted with, and changes her ballot.
+    frank = pool.frank
+    challenge = platform.api("POST", "accounts", "me/stake-address/challenge/", token=frank.token)
+    moved = platform.api(
+        "POST",
+        "accounts",
+        "me/stake-address/verify/",
+        alice.sign(challenge.body),
+        token=frank.token,
+    )
+    assert moved.status == 200 and moved.body["stake_address"] == alice.stake_address, moved
+    for who, holds in ((frank, alice.stake_address), (alice, None)):
+        eventually(
+            lambda w=who, h=holds: (
+                r := platform.api("GET", "voting", "me/", token=w.token),
+                r.status == 200 and r.body["stake_address"] == h,
+            ),
+            f"voting to see the address move ({who.name})",
+        )
+    refused = cast(frank, {water: 1})
+    assert refused.status == 403 and refused.body == {"detail": HELD_ELSEWHERE}, refused
+    ballots[0] = (alice, {meals: power["alice"]})
+    assert cast(alice, {meals: power["alice"] + 1}).status == 400
+    assert cast(alice, ballots[0][1]).status == 200
+
+    # 6. After the close: the payouts sum to the fund and match the split by hand.
     final = eventually(
         lambda: (
             r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=alice.token),
