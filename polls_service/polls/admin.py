@@ -19,7 +19,7 @@ from shared_events.kit.charts import bar_chart
 from shared_events.kit.errors import DomainError, NotFound
 
 from . import selectors, services
-from .models import Cause, Poll, PollCause, PollStatus, lovelace_to_ada
+from .models import FINAL_STATUSES, Cause, Poll, PollCause, PollStatus, lovelace_to_ada
 from .services.polls import CHANGEABLE
 
 
@@ -62,7 +62,7 @@ class CauseForm(forms.ModelForm):
 
     class Meta:
         model = Cause
-        fields = ("title", "description", "url", "image_url", "is_active")
+        fields = ("title", "description", "url", "image_url", "is_active", "payout_address")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -79,10 +79,10 @@ class CauseForm(forms.ModelForm):
 @admin.register(Cause)
 class CauseAdmin(ServiceErrorsAdmin):
     form = CauseForm
-    list_display = ("title", "is_active", "url", "updated_at")
+    list_display = ("title", "is_active", "url", "payout_address", "updated_at")
     list_filter = ("is_active",)
-    search_fields = ("title", "description")
-    fields = ("title", "description", "url", "image_url", "is_active")
+    search_fields = ("title", "description", "payout_address")
+    fields = ("title", "description", "url", "image_url", "is_active", "payout_address")
 
     def save_model(self, request, obj, form, change):
         # Through the service, like every other write.
@@ -252,7 +252,7 @@ class PollAdmin(ServiceErrorsAdmin):
 
     @admin.display(description="summary")
     def results_summary(self, poll: Poll) -> str:
-        if poll.pk is None or poll.status != PollStatus.FINALIZED:
+        if poll.pk is None or poll.status not in FINAL_STATUSES:
             return {
                 PollStatus.CLOSED: "Closed: waiting for voting's final count.",
                 PollStatus.CLOSING: "Closing: voting takes ballots until closes_at (later "
@@ -298,9 +298,7 @@ class PollAdmin(ServiceErrorsAdmin):
     @admin.display(description="per cause")
     def results_table(self, poll: Poll) -> str:
         rows = (
-            list(selectors.poll_final_results(poll=poll))
-            if poll.status == PollStatus.FINALIZED
-            else []
+            list(selectors.poll_final_results(poll=poll)) if poll.status in FINAL_STATUSES else []
         )
         if not rows:
             return "-"
@@ -397,7 +395,7 @@ class PollAdmin(ServiceErrorsAdmin):
     @admin.action(description="Download the results of the selected finalized polls (CSV)")
     def download_results(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
         return _csv_response(
-            queryset.filter(status=PollStatus.FINALIZED).order_by("opens_at"), "poll-results.csv"
+            queryset.filter(status__in=FINAL_STATUSES).order_by("opens_at"), "poll-results.csv"
         )
 
     def get_urls(self):

@@ -85,7 +85,7 @@ class PollReplica(ReplicaModel):
 
     @property
     def is_closed(self) -> bool:
-        return self.status in (PollStatus.CLOSED, PollStatus.FINALIZED)
+        return self.status in (PollStatus.CLOSED, PollStatus.FINALIZED, PollStatus.PAID)
 
     @property
     def takes_ballots(self) -> bool:

@@ -139,3 +139,24 @@ def tally_message(
             }
         ).encode(),
     )
+
+
+def finalized_poll(points: list[int], *, fund_lovelace: int = 1_000_000, **kwargs) -> Poll:
+    """A poll finalized from voting's final tally, its causes given `points` in order; each
+    cause has a payout address (see `chain.remotes.payment_address`) unless `addresses=False`."""
+    from shared_events.core.consumer.apply import apply_batch
+
+    from .chain.remotes import payment_address
+
+    with_addresses = kwargs.pop("addresses", True)
+    causes = [
+        make_cause(
+            payout_address=payment_address(f"cause-{next(_titles)}") if with_addresses else ""
+        )
+        for _ in points
+    ]
+    poll = closed_poll(causes=causes, fund_lovelace=fund_lovelace, **kwargs)
+    apply_batch([tally_message(poll, 9, dict(zip(causes, points, strict=True)), final=True)])
+    poll.refresh_from_db()
+    assert poll.status == "finalized"
+    return poll
