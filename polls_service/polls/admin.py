@@ -20,6 +20,7 @@ from shared_events.kit.errors import DomainError, NotFound
 
 from . import selectors, services
 from .models import FINAL_STATUSES, Cause, Poll, PollCause, PollStatus, lovelace_to_ada
+from .payout_models import explorer_url
 from .services.polls import CHANGEABLE
 
 
@@ -31,6 +32,13 @@ def _file_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> No
         return
     for field, messages_ in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, messages_)
+
+
+def tx_link(tx_hash: str) -> str:
+    """The transaction's id, linked to the explorer when PAYOUT_EXPLORER_URL is set."""
+    url = explorer_url(tx_hash)
+    short = f"{tx_hash[:16]}…"
+    return format_html('<a href="{}" title="{}">{}</a>', url, tx_hash, short) if url else short
 
 
 def _reason(exc: ValidationError | DomainError) -> str:
@@ -260,10 +268,12 @@ class PollAdmin(ServiceErrorsAdmin):
                 PollStatus.CANCELLED: "Cancelled: no results.",
             }.get(poll.status, "The results are computed when the poll is finalized.")
         csv_url = reverse("admin:polls_poll_results_csv", args=[poll.pk])
+        record_url = f"{reverse('admin:polls_payout_add')}?poll={poll.pk}"
         return format_html(
             "Finalized {}: {} points from {} ballots. {}<br>Ballots digest: <code>{}</code>"
             "<br>Receipts digest: <code>{}</code>"
-            '<br><a href="{}">Download the results (CSV)</a>',
+            '<br><a href="{}">Download the results (CSV)</a>'
+            '<br>{} <a href="{}">Record a payout transaction</a>',
             poll.finalized_at,
             poll.total_points,
             poll.ballot_count,
@@ -273,6 +283,10 @@ class PollAdmin(ServiceErrorsAdmin):
             poll.ballots_digest or "-",
             poll.receipts_digest or "-",
             csv_url,
+            "Paid: every cause's payout is confirmed."
+            if poll.status == PollStatus.PAID
+            else "Payouts: see the state per cause below.",
+            record_url,
         )
 
     @admin.display(description="voting power")
@@ -302,13 +316,15 @@ class PollAdmin(ServiceErrorsAdmin):
         )
         if not rows:
             return "-"
+        payouts = selectors.cause_payouts(poll=poll)
         return format_html(
             "<table><thead><tr><th>cause</th><th>points</th><th>voters</th><th>share</th>"
-            "<th>payout (lovelace)</th><th>payout (ada)</th></tr></thead><tbody>{}</tbody>"
-            "</table>",
+            "<th>payout (lovelace)</th><th>payout (ada)</th><th>payout transaction</th>"
+            "<th>state</th></tr></thead><tbody>{}</tbody></table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td><td>{}</td></tr>",
                 (
                     (
                         r.cause.title,
@@ -317,6 +333,12 @@ class PollAdmin(ServiceErrorsAdmin):
                         f"{r.share:f}",
                         r.payout_lovelace,
                         f"{lovelace_to_ada(r.payout_lovelace):f}",
+                        tx_link(payouts[r.cause_id].tx_hash) if r.cause_id in payouts else "-",
+                        payouts[r.cause_id].status
+                        if r.cause_id in payouts
+                        else "unpaid"
+                        if r.payout_lovelace
+                        else "nothing to pay",
                     )
                     for r in rows
                 ),
@@ -422,3 +444,7 @@ def _csv_response(polls, filename: str) -> HttpResponse:
     response = HttpResponse(selectors.results_csv(polls), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# The payout records' admin, in a module of its own; imported so it registers.
+from . import payout_admin  # noqa: E402, F401

@@ -73,10 +73,13 @@ def closing_poll(**kwargs) -> Poll:
     return services.poll_close(poll=open_poll(**kwargs))
 
 
-def poll_events(poll: Poll) -> list[dict]:
+def poll_events(poll: Poll, aggregate: str = "polls.poll") -> list[dict]:
+    """The events of the poll (or, with `aggregate="polls.result"`, of its results)."""
     return [
         json.loads(bytes(r.payload))
-        for r in OutboxEvent.objects.filter(aggregate_id=str(poll.pk)).order_by("seq")
+        for r in OutboxEvent.objects.filter(
+            aggregate_id=str(poll.pk), event_type__startswith=f"{aggregate}."
+        ).order_by("seq")
     ]
 
 
