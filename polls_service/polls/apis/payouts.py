@@ -51,7 +51,7 @@ class PayoutOutput(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
     checked_at = serializers.DateTimeField(allow_null=True)
     confirmed_at = serializers.DateTimeField(allow_null=True)
-    lines = PayoutLineOutput(many=True, source="current_lines")
+    lines = PayoutLineOutput(many=True, source="lines.all")
 
     def get_required_confirmations(self, payout: Payout) -> int:
         return int(settings.PAYOUT_CONFIRMATIONS)

@@ -14,15 +14,14 @@ from ..models import Payout, PayoutLine, Poll
 
 
 def payouts_of_poll(*, poll: Poll) -> QuerySet[Payout]:
-    """The poll's payout records, oldest first, each with `current_lines` (in order, with
-    their causes)."""
+    """The poll's payout records, oldest first, each with its lines fetched (`lines.all()`,
+    in order, with their causes)."""
     return (
         Payout.objects.filter(poll_id=poll.pk)
         .prefetch_related(
             Prefetch(
                 "lines",
                 queryset=PayoutLine.objects.select_related("cause").order_by("position"),
-                to_attr="current_lines",
             )
         )
         .order_by("recorded_at", "id")
@@ -57,7 +56,7 @@ def cause_payouts(*, poll: Poll) -> dict[uuid.UUID, CausePayout]:
     the latest that failed. Causes without any record are absent."""
     best: dict[uuid.UUID, tuple[int, CausePayout]] = {}
     for payout in payouts_of_poll(poll=poll):
-        for line in payout.current_lines:
+        for line in payout.lines.all():
             paid = line.pays(payout.status)
             status = PayoutStatus.CONFIRMED if paid and payout.verified else payout.status
             rank = 2 if paid else 1 if payout.status == PayoutStatus.PENDING else 0
@@ -90,6 +89,6 @@ def causes_awaiting(*, poll: Poll) -> dict[uuid.UUID, str]:
         for line, tx_hash in (
             (line, payout.tx_hash)
             for payout in payouts_of_poll(poll=poll).filter(status=PayoutStatus.PENDING)
-            for line in payout.current_lines
+            for line in payout.lines.all()
         )
     }

@@ -86,7 +86,7 @@ class LocalHttpServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def route(self, prefix: str, handler: Route) -> None:
         self.routes.append((prefix, handler))
