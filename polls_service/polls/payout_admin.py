@@ -35,7 +35,9 @@ class PayoutAddForm(forms.ModelForm):
         from .models import Cause
 
         self.fields["poll"].queryset = Poll.objects.filter(status=PollStatus.FINALIZED)
-        self.fields["causes"].queryset = Cause.objects.filter(results__payout_lovelace__gt=0)
+        self.fields["causes"].queryset = Cause.objects.filter(
+            results__payout_lovelace__gt=0
+        ).distinct()
 
     def clean_tx_hash(self) -> str:
         try:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from shared_events.core.outbox.published import PublishedModel
+from shared_events.core.outbox.published import PublishedModel, PublishedQuerySet
 from shared_events.core.schemas.polls import PayoutLine as PayoutLineState
 from shared_events.core.schemas.polls import PayoutState, PayoutStatus
 from shared_events.kit.errors import Conflict
@@ -45,6 +45,29 @@ class PayoutSettled(Conflict):
     """A confirmed (or otherwise settled) payout record is history: it does not change."""
 
 
+class PayoutQuerySet(PublishedQuerySet):
+    """Bulk writes may not touch a settled record either."""
+
+    def _refuse_settled(self) -> None:
+        if self.filter(status__in=SETTLED_STATUSES).exists():
+            raise PayoutSettled("settled payout records do not change")
+
+    def update(self, **kwargs: Any) -> int:
+        self._refuse_settled()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._refuse_settled()
+        return super().delete()
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        objs = list(objs)
+        pks = [o.pk for o in objs]
+        if self.model.objects.filter(pk__in=pks, status__in=SETTLED_STATUSES).exists():
+            raise PayoutSettled("settled payout records do not change")
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
 class Payout(PublishedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     poll = models.ForeignKey(Poll, on_delete=models.PROTECT, related_name="payouts")
@@ -66,6 +89,8 @@ class Payout(PublishedModel):
     recorded_by = models.UUIDField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager.from_queryset(PayoutQuerySet)()
 
     event_aggregate = "polls.payout"
     published_fields = frozenset(

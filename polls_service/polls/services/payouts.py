@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from shared_events.core.schemas.polls import PayoutStatus
@@ -172,7 +173,7 @@ def payouts_check_pending(
         return {"checked": 0}
     pending = list(
         Payout.objects.filter(status=PayoutStatus.PENDING)
-        .order_by("checked_at", "recorded_at")
+        .order_by(F("checked_at").asc(nulls_first=True), "recorded_at")
         .values_list("pk", "tx_hash")[:CHECK_BATCH]
     )
     outcome: dict[str, int] = {"checked": len(pending)}

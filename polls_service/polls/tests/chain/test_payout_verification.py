@@ -188,6 +188,10 @@ def test_a_confirmed_payout_never_changes(chain, ledger):
         payout.save()
     with pytest.raises(PayoutSettled):
         payout.delete()
+    with pytest.raises(PayoutSettled):
+        Payout.objects.filter(pk=payout.pk).update(status="pending")
+    with pytest.raises(PayoutSettled):
+        Payout.objects.bulk_update([payout], ["note"])
     line = payout.lines.first()
     line.found_lovelace = 0
     with pytest.raises(PayoutSettled):
