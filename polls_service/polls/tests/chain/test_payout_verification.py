@@ -6,8 +6,9 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 
-from polls import selectors, services
+from polls import selectors, services, tasks
 from polls.models import Payout, PollStatus
 from polls.payout_models import PayoutSettled
 from polls.tests.factories import finalized_poll, poll_events
@@ -163,7 +164,11 @@ def test_a_shallow_transaction_is_pending_until_deep_enough(chain, ledger, setti
     assert payout.version == version
 
     ledger.tip_height += 7
-    services.payouts_check_pending()
+    # The beat's task, run as the worker would, does the same check.
+    assert django_settings.CELERY_BEAT_SCHEDULE["polls-check-payouts"]["task"] == (
+        "polls.check_payouts"
+    )
+    assert tasks.check_payouts() == {"checked": 1, "confirmed": 1}
     payout.refresh_from_db()
     assert (payout.status, payout.confirmations) == ("confirmed", 10)
     poll.refresh_from_db()
