@@ -3,8 +3,11 @@
 It starts the platform (the same processes as `up`, on the default ports when they are free),
 seeds an operator, five causes and 50 delegators with different points, opens a short poll,
 casts and changes ballots over the HTTP API like real clients, waits for the close and prints
-the final results and payouts. Then the platform keeps running for you to look around (the
-operator's credentials are printed) until Ctrl-C, unless `--exit` was given.
+the final results and payouts. It ends as an operator would: a payout transaction paying every
+cause its share (generated with pycardano, not submitted) is recorded and, with no chain source
+to verify it, confirmed by hand; the poll becomes paid, and voting shows the delegators so.
+Then the platform keeps running for you to look around (the operator's credentials are
+printed) until Ctrl-C, unless `--exit` was given.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ def run(platform: Platform, *, seed: int = 7) -> dict[str, Any]:
     )["access"]
     print(f"  operator {operator_email} / {password}")
 
+    addresses = [_payout_address() for _ in CAUSES]
     causes = [
         _ok(
             platform.api(
@@ -148,12 +152,13 @@ def run(platform: Platform, *, seed: int = 7) -> dict[str, Any]:
                     "title": title,
                     "description": f"Demo cause: {title.lower()}.",
                     "url": "https://example.org/" + title.split()[0].lower(),
+                    "payout_address": address,
                 },
                 token=operator,
             ),
             201,
         )["id"]
-        for title in CAUSES
+        for title, address in zip(CAUSES, addresses, strict=True)
     ]
 
     def enrol(i: int) -> dict[str, Any]:
@@ -250,7 +255,70 @@ def run(platform: Platform, *, seed: int = 7) -> dict[str, Any]:
 
     wait_until(finalized, timeout=60, interval=0.2, message="final results")
     bar.finish()
+
+    bar = Progress("recording the payout transaction", 1)
+    address_of = dict(zip(causes, addresses, strict=True))
+    tx_hash = _payout_tx_hash(
+        [(address_of[c["cause"]], c["payout_lovelace"]) for c in results["causes"]]
+    )
+    payout = _ok(
+        platform.api(
+            "POST", "polls", f"polls/{poll['id']}/payouts/", {"tx_hash": tx_hash}, token=operator
+        ),
+        201,
+    )
+    _ok(
+        platform.api(
+            "POST",
+            "polls",
+            f"polls/{poll['id']}/payouts/{payout['id']}/confirm/",
+            {"note": "demo: a generated transaction, not submitted; confirmed by hand"},
+            token=operator,
+        ),
+        200,
+    )
+
+    def paid() -> bool:
+        answer = platform.api("GET", "polls", f"polls/{poll['id']}/results/", token=operator)
+        results.update(answer.body if answer.status == 200 else {})
+        return results.get("status") == "paid"
+
+    def voting_says_paid() -> bool:
+        answer = platform.api("GET", "voting", "me/ballots/", token=delegators[0]["token"])
+        return answer.status == 200 and all(b["poll_paid"] for b in answer.body["results"])
+
+    wait_until(paid, timeout=30, interval=0.2, message="the poll to be paid")
+    wait_until(voting_says_paid, timeout=30, interval=0.2, message="voting to show it paid")
+    bar.finish()
+    results["payout_tx_hash"] = tx_hash
     return results
+
+
+def _payout_address() -> str:
+    """A fresh Shelley enterprise address of the embedded default's network (mainnet), from a
+    real payment key."""
+    from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
+
+    key = PaymentVerificationKey.from_signing_key(PaymentSigningKey.generate())
+    return str(Address(payment_part=key.hash(), network=Network.MAINNET))
+
+
+def _payout_tx_hash(outputs: list[tuple[str, int]]) -> str:
+    """The id of a transaction body paying each address its lovelace (spending an input made
+    up for the demo): what an operator's wallet would build, never submitted."""
+    from pycardano import Address, TransactionBody, TransactionInput, TransactionOutput
+    from pycardano.hash import TransactionId
+
+    body = TransactionBody(
+        inputs=[TransactionInput(TransactionId(secrets.token_bytes(32)), 0)],
+        outputs=[
+            TransactionOutput(Address.from_primitive(address), lovelace)
+            for address, lovelace in outputs
+            if lovelace > 0
+        ],
+        fee=200_000,
+    )
+    return body.id.payload.hex()
 
 
 def print_results(results: dict[str, Any]) -> None:
@@ -278,6 +346,13 @@ def print_results(results: dict[str, Any]) -> None:
         f"  payouts sum to the fund exactly: {paid == results['fund_lovelace']} "
         f"({paid} of {results['fund_lovelace']} lovelace)"
     )
+    if results.get("payout_tx_hash"):
+        states = sorted({c["payout_status"] or "unpaid" for c in rows if c["payout_lovelace"]})
+        print(
+            f"  payout transaction {results['payout_tx_hash']}: {', '.join(states)} "
+            f"(no chain source here: confirmed by hand, not verified on chain); "
+            f"poll {results['status']}"
+        )
 
 
 def main(*, exit_after: bool) -> int:

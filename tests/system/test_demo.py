@@ -111,6 +111,17 @@ def check_the_round(output: str) -> str:
     published = listed["results"] if isinstance(listed, dict) else listed
     assert len(set(published)) == len(published) == BALLOTS_COUNTED, listed
     assert receipts_digest(poll_id, published) == tally["receipts_digest"]
+
+    # The round ends paid: one transaction, confirmed by hand (no chain source here), for
+    # every cause with a payout, and its record says so.
+    assert results["status"] == "paid", results
+    txs = {c["payout_tx_hash"] for c in results["causes"] if c["payout_lovelace"]}
+    assert len(txs) == 1 and re.fullmatch(r"[0-9a-f]{64}", txs.pop()), results
+    assert {c["payout_status"] for c in results["causes"] if c["payout_lovelace"]} == {
+        "confirmed_by_hand"
+    }
+    (payout,) = http("GET", polls + f"api/polls/{poll_id}/payouts/", token=token).body
+    assert (payout["status"], payout["verified"]) == ("confirmed_by_hand", False), payout
     return (
         f"{results['ballots']} ballots, {total} points over {len(counted)} causes, "
         f"{paid} of {fund} lovelace paid, receipts digest recomputed"
@@ -144,6 +155,7 @@ def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
         assert "payouts sum to the fund exactly: True" in output
         assert f"ballots counted: {BALLOTS_COUNTED}" in output
         assert re.search(r"receipts digest: [0-9a-f]{64} ", output), output
+        assert re.search(r"payout transaction [0-9a-f]{64}: confirmed_by_hand ", output), output
         checked = check_the_round(output)
 
         # Ctrl-C stops the demo and its platform.

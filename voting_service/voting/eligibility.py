@@ -189,7 +189,10 @@ def _check_open(poll: PollReplica, now: datetime) -> None:
     ballots like an open one until its closes_at (`services.closing`)."""
     if poll.status == PollStatus.CANCELLED:
         message = "This poll was cancelled."
-    elif poll.status in (PollStatus.CLOSED, PollStatus.FINALIZED) or now >= poll.closes_at:
+    elif (
+        poll.status in (PollStatus.CLOSED, PollStatus.FINALIZED, PollStatus.PAID)
+        or now >= poll.closes_at
+    ):
         message = "This poll is closed."
     elif not poll.takes_ballots or now < poll.opens_at:
         message = f"This poll is not open yet; it opens at {poll.opens_at.isoformat()}."

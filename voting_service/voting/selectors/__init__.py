@@ -1,6 +1,7 @@
 """Reads of voting_service's data, one module per subject."""
 
 from .ballots import ballot_get, ballots_of_voter
+from .payouts import poll_payouts_per_cause
 from .receipts import (
     ReceiptCheck,
     ReceiptStatus,
@@ -29,6 +30,7 @@ __all__ = [
     "counted_receipts",
     "final_tally",
     "poll_get",
+    "poll_payouts_per_cause",
     "receipt_check",
     "revision_status",
     "revisions_of_ballot",
