@@ -39,7 +39,7 @@ from typing import Any
 
 import manage_all
 from shared_events.core.testing import port_open, wait_until
-from tests.system.harness import Platform, Response
+from tests.system.harness import Platform, Response, http
 
 CAUSES = [
     "Clean water wells",
@@ -446,8 +446,6 @@ def run(platform: DemoPlatform, *, seed: int = 7) -> dict[str, Any]:
 
 def http_text(url: str, token: str) -> Response:
     """A CSV download (the harness's client reads JSON, or the text when it is not JSON)."""
-    from tests.system.harness import http
-
     return http("GET", url, token=token, accept="*/*")
 
 
