@@ -23,6 +23,9 @@ from .models import FINAL_STATUSES, Cause, Poll, PollCause, PollStatus, lovelace
 from .payout_models import explorer_url
 from .services.polls import CHANGEABLE
 
+# The index says which mode runs (the open mode lets one person vote with many accounts).
+admin.site.index_template = "admin/platform_mode_index.html"
+
 
 def _file_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> None:
     """A service's errors next to the form's fields; the rest (a domain error's message among

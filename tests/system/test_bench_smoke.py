@@ -53,6 +53,8 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     for name in (
         "relay",
         "consumer",
+        "stake_import",
+        "power_freeze",
         "ballots",
         "lag_idle",
         "accrual",
@@ -62,8 +64,9 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     ):
         assert name in report["scenarios"], name
     figures = report["figures"]
-    # catch-up has two rows, ballots four (rate, p50, p99, CPU per request)
-    assert len(figures) == 13, [f["scenario"] for f in figures]
+    # catch-up and the stake import have two rows, ballots four (rate, p50, p99, CPU per
+    # request)
+    assert len(figures) == 16, [f["scenario"] for f in figures]
     for figure in figures:
         assert isinstance(figure["value"], int | float | str) and figure["value"] not in (
             None,
@@ -80,6 +83,11 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
             cpu[phase].get(g, 0) > 0
             for g in ("voting-web", "postgres", "load generator", "machine")
         ), cpu
+    # The chain's rows did their whole work: the epoch stored and sent, the table frozen with
+    # the cap cutting the whales.
+    imported, frozen = report["scenarios"]["stake_import"], report["scenarios"]["power_freeze"]
+    assert imported["stored"] == imported["delegators"] and imported["parts_sent"] >= 1, imported
+    assert frozen["frozen_rows"] == frozen["voters"] and frozen["capped_rows"] == 3, frozen
     # Nothing left behind: its databases are dropped.
     import psycopg2
 
