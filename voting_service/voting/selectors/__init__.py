@@ -1,10 +1,13 @@
 """Reads of voting_service's data, one module per subject."""
 
-from .ballots import ballot_get, ballots_of_voter
+from .ballots import ballot_get, ballots_of_voter, polls_voted_in
+from .polls import PollCause, cause_titles, poll_causes, polls_open, polls_past
 from .receipts import (
+    HistoryEntry,
     ReceiptCheck,
     ReceiptStatus,
     counted_receipts,
+    history_of_voter,
     receipt_check,
     revision_status,
     revisions_of_ballot,
@@ -20,15 +23,23 @@ from .tallies import (
 )
 
 __all__ = [
+    "HistoryEntry",
+    "PollCause",
     "ReceiptCheck",
     "ReceiptStatus",
     "TallyResult",
     "ballot_get",
     "ballots_of_voter",
+    "cause_titles",
     "counted_ballots",
     "counted_receipts",
     "final_tally",
+    "history_of_voter",
+    "poll_causes",
     "poll_get",
+    "polls_open",
+    "polls_past",
+    "polls_voted_in",
     "receipt_check",
     "revision_status",
     "revisions_of_ballot",
