@@ -699,8 +699,13 @@ def test_the_ingress_routes_each_service_s_api_and_admin_by_path(overlay):
             svc = overlay.get("Service", backend["name"])
             assert backend["port"]["name"] in {p["name"] for p in svc["spec"]["ports"]}
         assert f"/{service}/health" not in routes  # probes only
+    # accounts' delegators' pages: sign-in and my account.
+    for page in ("/accounts/signin", "/accounts/me"):
+        assert routes.get(page, {}).get("name") == "accounts-web", page
     assert set(routes) <= {f"/{s}/{p}" for s in SERVICES for p in ("api", "admin", "static")} | {
-        "/accounts/sso"
+        "/accounts/sso",
+        "/accounts/signin",
+        "/accounts/me",
     }
 
 
