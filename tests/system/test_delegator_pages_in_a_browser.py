@@ -241,7 +241,7 @@ def test_a_delegator_votes_revises_retracts_and_checks_the_receipt(
     token = next(c for c in browser_context.cookies() if c["name"] == COOKIE)
     browser_context.clear_cookies(name=COOKIE)
     page.get_by_role("button", name="Save my revised ballot").click()
-    expect(page.locator("#error-form")).to_contain_text("Your session expired")
+    expect(page.locator("#page-message")).to_contain_text("Your session expired")
     expect(page.locator("#points-2")).to_have_value("35")
     browser_context.add_cookies([token])
 
@@ -282,7 +282,7 @@ def test_a_delegator_votes_revises_retracts_and_checks_the_receipt(
         message="voting's final tally",
     )
     page.get_by_role("button", name="Save my revised ballot").click()
-    expect(page.locator("#error-form")).to_have_text("This poll is closed.")
+    expect(page.locator("#ballot .form-errors")).to_have_text("This poll is closed.")
     expect(page.locator("#points-0")).to_have_value("25")
     capture(page, "ballot-poll-closed")
 

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from shared_events.kit.charts import bar_chart
 from shared_events.kit.errors import Conflict, NotFound
-from shared_events.kit.identity.admin_sso import public_url
+from shared_events.kit.pages import service_url
 
 from .. import selectors, services
 from ..models import PollReplica
-from .access import signed_in, signin_url
+from .access import signin_required
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _poll_or_404(poll_id: uuid.UUID) -> PollReplica:
     return poll
 
 
-@signed_in
+@signin_required
 def open_polls(request: HttpRequest, *, viewer: uuid.UUID) -> HttpResponse:
     polls = list(selectors.polls_open())
     voted = selectors.polls_voted_in(voter_id=viewer, poll_ids=[p.pk for p in polls])
@@ -63,7 +63,7 @@ def open_polls(request: HttpRequest, *, viewer: uuid.UUID) -> HttpResponse:
     return render(request, "voting/pages/open_polls.html", {"cards": cards})
 
 
-@signed_in
+@signin_required
 def poll_ballot(request: HttpRequest, poll_id: uuid.UUID, *, viewer: uuid.UUID) -> HttpResponse:
     poll = _poll_or_404(poll_id)
     ballot = selectors.ballot_get(voter_id=viewer, poll_id=poll.pk)
@@ -83,21 +83,20 @@ def poll_ballot(request: HttpRequest, poll_id: uuid.UUID, *, viewer: uuid.UUID) 
         "ballot_api": reverse("ballot", kwargs={"poll_id": poll.pk}),
         "revisions_api": reverse("ballot-revisions", kwargs={"poll_id": poll.pk}),
         "results_page": reverse("pages-poll-results", kwargs={"poll_id": poll.pk}),
-        "signin_url": signin_url(request),
     }
     return render(request, "voting/pages/poll.html", context)
 
 
-@signed_in
+@signin_required
 def history(request: HttpRequest, *, viewer: uuid.UUID) -> HttpResponse:
     context = {
         "entries": selectors.history_of_voter(voter_id=viewer),
-        "ledger_url": f"{public_url('accounts')}/accounts/me/",
+        "ledger_url": service_url("accounts", "/accounts/me/"),
     }
     return render(request, "voting/pages/history.html", context)
 
 
-@signed_in
+@signin_required
 def past_rounds(request: HttpRequest, *, viewer: uuid.UUID) -> HttpResponse:
     return render(request, "voting/pages/past_rounds.html", {"polls": selectors.polls_past()})
 
@@ -117,7 +116,7 @@ def tally_rows(tally: Any) -> list[dict[str, Any]]:
     ]
 
 
-@signed_in
+@signin_required
 def poll_results(request: HttpRequest, poll_id: uuid.UUID, *, viewer: uuid.UUID) -> HttpResponse:
     poll = _poll_or_404(poll_id)
     final = selectors.final_tally(poll=poll)

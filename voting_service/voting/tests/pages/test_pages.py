@@ -83,7 +83,7 @@ def test_open_polls_show_causes_time_left_and_my_power(voter):
     assert 'src="https://example.org/wells.png"' in html
     assert 'href="https://example.org/meals"' in html
     assert 'data-power="100"' in html  # the open mode: my points, frozen now as the API does
-    assert re.search(r"\d+\xa0minutes? left|59\xa0minutes left|hour", html)
+    assert re.search(r"\((59\xa0minutes|1\xa0hour) left\)", html)
     assert f'<time datetime="{poll.closes_at.isoformat()}' in html
     assert page["Cache-Control"].startswith("max-age=0")
 
@@ -180,7 +180,9 @@ def test_results_of_a_closed_poll_chart_and_list_the_count_with_the_digest(voter
     closed = set_poll(poll, status="closed")
     html = browser_for(voter.pk).get(f"/voting/polls/{closed.pk}/results/").content.decode()
     table = re.findall(
-        r'<tr><th scope="row">(\w+)</th><td>(\d+)</td><td>[\d.]+ %</td><td>(\d+)</td>', html
+        r'<tr><th scope="row">(\w+)</th><td class="number">(\d+)</td>'
+        r'<td class="number">[\d.]+ %</td><td class="number">(\d+)</td>',
+        html,
     )
     assert table == [("Wells", "110", "2"), ("Meals", "0", "0"), ("Books", "40", "1")]
     assert html.count("<svg") == 2 and "Wells: 110 points" in html

@@ -38,75 +38,16 @@
   });
   showRemaining();
 
-  // --- talking to the API -------------------------------------------------------------
-  var csrf = document.querySelector("meta[name=csrf-token]").content;
-
-  function send(method, url, body) {
-    var options = {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrf },
-    };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(url, options).then(function (response) {
-      if (response.status === 204) return { status: 204, body: null };
-      return response.json().then(
-        function (json) { return { status: response.status, body: json }; },
-        function () { return { status: response.status, body: null }; }
-      );
-    }, function () { return { status: 0, body: null }; });
-  }
-
-  function clearErrors() {
-    form.querySelectorAll(".field-error, .form-error").forEach(function (p) {
-      p.hidden = true;
-      p.textContent = "";
-    });
-    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
-  }
-
-  function say(id, messages) {
-    var p = document.getElementById(id);
-    p.textContent = [].concat(messages).join(" ");
-    p.hidden = false;
-  }
-
-  function messagesOf(value) {
-    if (typeof value === "string") return [value];
-    if (Array.isArray(value)) return value.reduce(function (all, v) { return all.concat(messagesOf(v)); }, []);
-    if (value && typeof value === "object") {
-      return Object.keys(value).reduce(function (all, k) { return all.concat(messagesOf(value[k])); }, []);
-    }
-    return [];
-  }
-
-  // A refusal next to what it concerns: a message about one allocation beside its cause
-  // ({"allocations": {"2": {"points": [...]}}}), one about the whole ballot (overspent) beside
-  // the remaining power, anything else (the poll closed, not eligible) above the buttons.
+  // --- talking to the API (the kit's page.js: apiFetch, showFieldErrors) ----------------
+  // apiFetch shows the plain message of an expired session (401) or an unavailable service
+  // (5xx, no answer) itself; any other refusal goes next to the field it names: one
+  // allocation's beside its number field (data-error-for="allocations.<i>.points"), the
+  // whole ballot's (overspent) beside the remaining power, the rest (the poll closed, not
+  // eligible) at the top of the form.
   function showRefusal(result) {
-    var body = result.body || {};
-    if (result.status === 401) return say("error-form", form.dataset.msgExpired);
-    if (result.status === 0 || result.status >= 500) return say("error-form", form.dataset.msgUnavailable);
-    var allocations = body.allocations;
-    if (allocations && !Array.isArray(allocations) && typeof allocations === "object") {
-      Object.keys(allocations).forEach(function (index) {
-        var row = rows[parseInt(index, 10)];
-        if (row) {
-          row.querySelector("[data-role=points]").setAttribute("aria-invalid", "true");
-          say("error-" + row.dataset.index, messagesOf(allocations[index]));
-        } else {
-          say("error-allocations", messagesOf(allocations[index]));
-        }
-      });
-    } else if (allocations) {
-      say("error-allocations", messagesOf(allocations));
-    }
-    var rest = Object.keys(body).filter(function (k) { return k !== "allocations"; });
-    if (rest.length) say("error-form", messagesOf(rest.map(function (k) { return body[k]; })));
-    var first = form.querySelector(".field-error:not([hidden]), .form-error:not([hidden])");
+    if (result.message || !result.body) return;
+    window.showFieldErrors(form, result.body);
+    var first = form.querySelector(".field-error, .form-errors");
     if (first) first.scrollIntoView({ block: "center" });
   }
 
@@ -116,9 +57,9 @@
 
   function latestRevision() {
     var api = form.dataset.revisionsApi;
-    return send("GET", api + "?limit=1").then(function (first) {
+    return window.apiFetch(api + "?limit=1").then(function (first) {
       if (first.status !== 200) return first;
-      return send("GET", api + "?limit=1&offset=" + Math.max(first.body.count - 1, 0));
+      return window.apiFetch(api + "?limit=1&offset=" + Math.max(first.body.count - 1, 0));
     });
   }
 
@@ -135,7 +76,8 @@
       download.href = URL.createObjectURL(blob);
       download.download = "receipt-" + form.dataset.poll + "-" + revision.number + ".json";
       section.hidden = false;
-      section.focus && section.scrollIntoView({ block: "nearest" });
+      window.localTimes(section);
+      section.scrollIntoView({ block: "nearest" });
     });
   }
 
@@ -162,7 +104,7 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    clearErrors();
+    window.clearFieldErrors(form);
     var allocations = rows.map(function (row) {
       var raw = row.querySelector("[data-role=points]").value.trim();
       // What was typed goes as typed (a number when it is one): the API words what is wrong.
@@ -170,7 +112,7 @@
       return { cause: row.dataset.cause, points: points };
     });
     busy(true);
-    send("PUT", form.dataset.ballotApi, { allocations: allocations }).then(function (result) {
+    window.apiFetch(form.dataset.ballotApi, { method: "PUT", body: { allocations: allocations } }).then(function (result) {
       if (result.status === 200 || result.status === 201) {
         retract.hidden = false;
         return showReceipt(form.dataset.msgCast);
@@ -181,9 +123,9 @@
 
   retract.addEventListener("click", function () {
     if (!window.confirm(form.dataset.msgConfirmRetract)) return;
-    clearErrors();
+    window.clearFieldErrors(form);
     busy(true);
-    send("DELETE", form.dataset.ballotApi).then(function (result) {
+    window.apiFetch(form.dataset.ballotApi, { method: "DELETE" }).then(function (result) {
       if (result.status === 204) {
         retract.hidden = true;
         return showReceipt(form.dataset.msgRetracted);

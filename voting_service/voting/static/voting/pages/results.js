@@ -12,16 +12,13 @@
     return template.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
   }
 
+  // Every page of the list; the kit's apiFetch shows the plain message of a 401 or a 5xx.
   function fetchAll(url, offset, receipts) {
-    return fetch(url + "?limit=" + PAGE + "&offset=" + offset, {
-      credentials: "same-origin",
-      headers: { "Accept": "application/json" },
-    }).then(function (response) {
-      if (!response.ok) throw { status: response.status };
-      return response.json();
-    }, function () { throw { status: 0 }; }).then(function (page) {
-      receipts = receipts.concat(page.results);
-      return page.next && page.results.length ? fetchAll(url, offset + page.results.length, receipts) : receipts;
+    return window.apiFetch(url + "?limit=" + PAGE + "&offset=" + offset).then(function (result) {
+      if (!result.ok) throw result;
+      receipts = receipts.concat(result.body.results);
+      var more = result.body.next && result.body.results.length;
+      return more ? fetchAll(url, offset + result.body.results.length, receipts) : receipts;
     });
   }
 
@@ -62,9 +59,9 @@
         digestLine.textContent = fill(same ? section.dataset.msgMatch : section.dataset.msgMismatch, { digest: digest });
         digestLine.className = same ? "ok" : "bad";
       });
-    }).catch(function (error) {
+    }).catch(function (result) {
       found.className = "bad";
-      found.textContent = error && error.status === 401 ? section.dataset.msgExpired : section.dataset.msgUnavailable;
+      found.textContent = (result && result.body && result.body.detail) || section.dataset.msgFailed;
     });
   });
 })();
