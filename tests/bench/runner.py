@@ -36,7 +36,7 @@ from typing import Any
 
 from shared_events.core.testing import NatsServer
 
-from . import accrual, ballots, catchup, consumer, lag, memory, relay
+from . import accrual, ballots, catchup, consumer, lag, memory, pages, relay
 from .infra import (
     BenchConfig,
     BenchPlatform,
@@ -53,7 +53,7 @@ from .infra import (
 from .progress import Progress, say
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ["relay", "consumer", "ballots", "accrual", "catchup", "memory"]
+SCENARIOS = ["relay", "consumer", "ballots", "pages", "accrual", "catchup", "memory"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -310,7 +310,7 @@ def phase_platform(
                 }
             else:
                 report["figures"] += lag.figures(idle_summary, None)
-        for name, module in (("accrual", accrual), ("catchup", catchup)):
+        for name, module in (("pages", pages), ("accrual", accrual), ("catchup", catchup)):
             if name in selected:
                 result = _guarded(report, name, lambda m=module: m.run(ctx))
                 if result:
@@ -463,7 +463,7 @@ def main(argv: list[str]) -> int:
                     ),
                 )
 
-        if {"ballots", "accrual", "catchup"} & set(selected):
+        if {"ballots", "pages", "accrual", "catchup"} & set(selected):
 
             def platform_() -> None:
                 _guarded(
