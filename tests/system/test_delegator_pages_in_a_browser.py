@@ -248,7 +248,7 @@ def test_a_delegator_votes_revises_retracts_and_checks_the_receipt(
     # 7. My history: every revision with its receipt and status, and the points ledger link.
     page.get_by_role("link", name="My history").click()
     page.wait_for_url(platform.url("voting", "history/"))
-    rows = page.locator("tbody tr")
+    rows = page.locator(".revision")
     expect(rows).to_have_count(4)
     statuses = {
         rows.nth(i).locator("code").inner_text(): rows.nth(i).locator(".status").inner_text()

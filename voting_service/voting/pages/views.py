@@ -79,7 +79,7 @@ def poll_ballot(request: HttpRequest, poll_id: uuid.UUID, *, viewer: uuid.UUID) 
         "causes": causes,
         "power": power_in_poll(viewer=viewer, poll=poll),
         "ballot": ballot if ballot is not None and not ballot.is_retracted else None,
-        "takes_ballots": selectors.polls_open().filter(pk=poll.pk).exists(),
+        "takes_ballots": selectors.takes_ballots_now(poll=poll),
         "ballot_api": reverse("ballot", kwargs={"poll_id": poll.pk}),
         "revisions_api": reverse("ballot-revisions", kwargs={"poll_id": poll.pk}),
         "results_page": reverse("pages-poll-results", kwargs={"poll_id": poll.pk}),

@@ -1,7 +1,14 @@
 """Reads of voting_service's data, one module per subject."""
 
 from .ballots import ballot_get, ballots_of_voter, polls_voted_in
-from .polls import PollCause, cause_titles, poll_causes, polls_open, polls_past
+from .polls import (
+    PollCause,
+    cause_titles,
+    poll_causes,
+    polls_open,
+    polls_past,
+    takes_ballots_now,
+)
 from .receipts import (
     HistoryEntry,
     ReceiptCheck,
@@ -46,5 +53,6 @@ __all__ = [
     "tally_compute",
     "tally_for_display",
     "tally_recount",
+    "takes_ballots_now",
     "voter_get",
 ]

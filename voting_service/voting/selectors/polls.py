@@ -29,6 +29,16 @@ def polls_open() -> QuerySet[PollReplica]:
     ).order_by("closes_at", "title")
 
 
+def takes_ballots_now(*, poll: PollReplica) -> bool:
+    """What `polls_open` says of this one poll, without a query."""
+    now = timezone.now()
+    return (
+        not poll.is_deleted
+        and poll.status in (PollStatus.OPEN, PollStatus.CLOSING)
+        and poll.opens_at <= now < poll.closes_at
+    )
+
+
 def polls_past() -> QuerySet[PollReplica]:
     """Rounds that no longer take ballots, the latest close first."""
     return PollReplica.objects.filter(is_deleted=False, status__in=PAST).order_by(

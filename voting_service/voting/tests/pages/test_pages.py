@@ -140,7 +140,9 @@ def test_history_lists_every_revision_with_its_receipt_and_status(voter, poll):
     assert api.delete(f"/voting/api/polls/{other.pk}/ballot/").status_code == 204
     html = browser_for(voter.pk).get("/voting/history/").content.decode()
     rows = re.findall(
-        r'<tr class="status-(\w+)">.*?<code class="receipt-value">(\w+)</code>', html, re.S
+        r'<li class="card revision status-(\w+)">.*?<code class="receipt-value">(\w+)</code>',
+        html,
+        re.S,
     )
     statuses = dict((receipt, status) for status, receipt in rows)
     assert statuses[first] == "superseded" and statuses[second] == "pending"
@@ -156,7 +158,7 @@ def test_history_shows_counted_after_the_close(voter, poll):
     ).json()["receipt"]
     set_poll(poll, status="closed")
     html = browser_for(voter.pk).get("/voting/history/").content.decode()
-    assert re.search(rf'<tr class="status-counted">.*?{receipt}', html, re.S)
+    assert re.search(rf'<li class="card revision status-counted">.*?{receipt}', html, re.S)
 
 
 def test_results_wait_for_the_close_unless_live(voter):
@@ -218,3 +220,21 @@ def test_the_payouts_table_shows_what_the_context_gives(voter, poll, rf):
     )
     assert 'id="payouts-table"' in html and "6000000" in html
     assert f'href="https://cexplorer.io/tx/{"ab" * 32}"' in html
+
+
+@pytest.mark.parametrize(
+    ("status", "opens_in", "closes_in", "takes"),
+    [
+        ("open", timedelta(hours=-1), timedelta(hours=1), True),
+        ("closing", timedelta(hours=-1), timedelta(minutes=1), True),
+        ("open", timedelta(hours=-2), timedelta(seconds=-1), False),  # the clock decides too
+        ("scheduled", timedelta(hours=1), timedelta(hours=2), False),
+        ("closed", timedelta(hours=-2), timedelta(hours=-1), False),
+    ],
+)
+def test_a_poll_takes_ballots_on_its_page_as_the_open_list_says(status, opens_in, closes_in, takes):
+    from voting import selectors
+
+    poll = make_poll(causes=1, status=status, opens_in=opens_in, closes_in=closes_in)
+    assert selectors.takes_ballots_now(poll=poll) is takes
+    assert selectors.polls_open().filter(pk=poll.pk).exists() is takes
