@@ -22,13 +22,6 @@ class MeApi(APIView):
         password = serializers.CharField(max_length=128, required=False, write_only=True)
         current_password = serializers.CharField(max_length=128, required=False, write_only=True)
 
-        def validate(self, attrs):
-            if "password" in attrs and "current_password" not in attrs:
-                raise serializers.ValidationError(
-                    {"current_password": ["Give your current password to set a new one."]}
-                )
-            return attrs
-
         # Read-only fields of the account, so sending them says "read-only", not "unknown".
         id = serializers.UUIDField(read_only=True)
         role = serializers.CharField(read_only=True)
@@ -45,6 +38,8 @@ class MeApi(APIView):
         request=ProfileUpdateInput,
         responses={200: AccountOutput},
         summary="Change my email or password, or unlink my stake address",
+        description="A new `password` needs `current_password`, unless the account has none "
+        "yet (one made by a wallet sign-in).",
     )
     def patch(self, request: Request) -> Response:
         serializer = self.ProfileUpdateInput(data=request.data)
@@ -54,7 +49,8 @@ class MeApi(APIView):
         if "password" in data:
             account = services.account_change_password(
                 account=account,
-                current_password=data.pop("current_password"),
+                # Checked by the service: an account without a password yet needs none.
+                current_password=data.pop("current_password", None),
                 new_password=data.pop("password"),
             )
         data.pop("current_password", None)

@@ -116,11 +116,18 @@ def account_update_profile(*, account: Account, email: str | None = None) -> Acc
 
 @transaction.atomic
 def account_change_password(
-    *, account: Account, current_password: str, new_password: str
+    *, account: Account, current_password: str | None, new_password: str
 ) -> Account:
+    """Set a new password. The current one is asked for, except by an account that has none
+    yet (made by a wallet sign-in): its holder proved the stake key to get here."""
     account = Account.objects.select_for_update().get(pk=account.pk)
-    if not account.check_password(current_password):
-        raise ValidationError({"current_password": ["Wrong password."]})
+    if account.has_usable_password():
+        if current_password is None:
+            raise ValidationError(
+                {"current_password": ["Give your current password to set a new one."]}
+            )
+        if not account.check_password(current_password):
+            raise ValidationError({"current_password": ["Wrong password."]})
     _on_field("password", validate_password, new_password, user=account)
     account.set_password(new_password)
     account.save(update_fields=["password", "updated_at"])
