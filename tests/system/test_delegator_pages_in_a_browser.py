@@ -195,8 +195,16 @@ def test_a_delegator_votes_revises_retracts_and_checks_the_receipt(
     expect(page.locator("#points-1")).to_have_value("70")
     capture(page, "ballot-overspent")
 
-    # 4. Cast within my power: the receipt, copied and downloaded.
+    # 3b. A refusal of one allocation goes beside that cause's field.
     page.locator("#points-1").fill("40")
+    page.locator("#points-2").fill("-5")
+    page.get_by_role("button", name="Cast my ballot").click()
+    expect(page.locator("#error-allocations-2-points")).to_be_visible()
+    expect(page.locator("#points-2")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#error-allocations")).to_have_count(0)
+
+    # 4. Cast within my power: the receipt, copied and downloaded.
+    page.locator("#points-2").fill("0")
     page.get_by_role("button", name="Cast my ballot").click()
     first = receipt_shown(page)
     expect(page.locator("#error-allocations")).to_be_hidden()
@@ -246,6 +254,16 @@ def test_a_delegator_votes_revises_retracts_and_checks_the_receipt(
     tab.get_by_role("button", name="Sign in").click()
     tab.wait_for_url(platform.url("voting", f"polls/{poll_id}/"))
     tab.close()
+    # ... and voting's web is briefly away: a plain message, nothing typed lost; once it is
+    # back, the same page sends the ballot.
+    platform.stop("voting-web")
+    try:
+        page.get_by_role("button", name="Save my revised ballot").click()
+        expect(page.locator("#page-message")).to_contain_text("briefly unavailable")
+        expect(page.locator("#points-2")).to_have_value("25")
+    finally:
+        platform.spawn("voting-web")
+        platform.wait_ready(["voting"])
     page.get_by_role("button", name="Save my revised ballot").click()
     expect(page.locator("#receipt-value")).not_to_have_text(recast)
     final = receipt_shown(page)
