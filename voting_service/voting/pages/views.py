@@ -131,10 +131,9 @@ def poll_results(request: HttpRequest, poll_id: uuid.UUID, *, viewer: uuid.UUID)
             tally=tally,
             rows=rows,
             points_chart=bar_chart(bars, title=_("Points per cause"), unit=_("points")),
+            # No unit after the count: "1 voters" reads wrong, and the title says what it is.
             voters_chart=bar_chart(
-                [(r["title"], r["voters"]) for r in rows],
-                title=_("Voters per cause"),
-                unit=_("voters"),
+                [(r["title"], r["voters"]) for r in rows], title=_("Voters per cause")
             ),
             my_receipt=ballot.receipt if ballot is not None and not ballot.is_retracted else "",
             receipts_api=reverse("receipts", kwargs={"poll_id": poll.pk}),

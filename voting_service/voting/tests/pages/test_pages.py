@@ -238,3 +238,12 @@ def test_a_poll_takes_ballots_on_its_page_as_the_open_list_says(status, opens_in
     poll = make_poll(causes=1, status=status, opens_in=opens_in, closes_in=closes_in)
     assert selectors.takes_ballots_now(poll=poll) is takes
     assert selectors.polls_open().filter(pk=poll.pk).exists() is takes
+
+
+def test_an_account_that_may_not_vote_is_told_why_and_gets_no_form(poll):
+    deactivated = make_voter(points=100, is_active=False)
+    browser = browser_for(deactivated.pk)
+    listed = browser.get("/voting/").content.decode()
+    assert "Your account is deactivated; it cannot vote." in listed
+    html = browser.get(f"/voting/polls/{poll.pk}/").content.decode()
+    assert "You cannot vote in this poll." in html and 'id="ballot"' not in html
