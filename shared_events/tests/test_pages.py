@@ -33,6 +33,8 @@ def test_behind_one_host_every_link_is_a_path():
     assert found["results"] == "/voting/results/"
     assert found["me"] == "/accounts/me/"
     assert found["signout"] == "/voting/api/auth/logout/"
+    assert found["current"] is None
+    assert links(RequestFactory().get("/voting/history/"))["current"] == "history"
     signin = urlsplit(found["signin"])
     assert signin.path == "/accounts/signin/" and not signin.netloc
     assert parse_qs(signin.query)["next"] == ["/voting/polls/7/?tab=ballot"]

@@ -23,8 +23,10 @@ class EmailSignInForm(ThrottledAuthenticationForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Email")
+        # No autofocus: a keyboard or screen-reader user meets the skip link and the header
+        # first, as on every other page.
         self.fields["username"].widget = forms.EmailInput(
-            attrs={"autocomplete": "email", "autofocus": True, "maxlength": 254}
+            attrs={"autocomplete": "email", "maxlength": 254}
         )
         self.fields["password"].label = _("Password")
 

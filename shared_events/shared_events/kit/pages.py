@@ -62,15 +62,25 @@ def signed_in(request: HttpRequest) -> bool:
     return browser_claims(request) is not None
 
 
+NAV_PATHS = {
+    "polls": ("voting", "/voting/"),
+    "history": ("voting", "/voting/history/"),
+    "results": ("voting", "/voting/results/"),
+    "me": ("accounts", "/accounts/me/"),
+}
+
+
 def page_links(request: HttpRequest) -> dict[str, Any]:
     """Context processor: the header's links and the sign-in state, for templates/kit/page.html."""
     service = settings.SERVICE_NAME
+    current = next(
+        (name for name, (s, path) in NAV_PATHS.items() if s == service and path == request.path),
+        None,
+    )
     return {
         "page_links": {
-            "polls": service_url("voting", "/voting/"),
-            "history": service_url("voting", "/voting/history/"),
-            "results": service_url("voting", "/voting/results/"),
-            "me": service_url("accounts", "/accounts/me/"),
+            **{name: service_url(s, path) for name, (s, path) in NAV_PATHS.items()},
+            "current": current,  # the header's link to this very page, if any (aria-current)
             # Callables, which the template calls only if it shows them (not the admin's pages).
             "signin": functools.partial(signin_url, request),
             # The current service's own sign-out (a POST with this page's CSRF token): the
