@@ -5,7 +5,7 @@ receipt copied and downloaded, the history, a poll that closes while its page is
 results with "check my receipt" recomputing the published digest in the browser.
 
 Each page is captured at a phone's width (390 px) and a desktop's (1280 px) under
-artifacts/browser/pages/; the README shows copies kept in tests/system/screenshots/.
+artifacts/pages/ (voting-*.png); the README shows copies kept in tests/system/screenshots/.
 """
 
 from __future__ import annotations
@@ -19,44 +19,35 @@ from pathlib import Path
 import pytest
 
 from shared_events.core.testing import wait_until
+from tests.system import browser
 from tests.system.actors import PASSWORD, Operator, create_operator
 from tests.system.harness import ROOT, Platform
-from tests.system.test_admin_in_a_browser import CHROMIUM, CHROMIUM_ARGS
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
+    browser.CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
 )
 
-ARTIFACTS = ROOT / "artifacts" / "browser" / "pages"
+ARTIFACTS = ROOT / "artifacts" / "pages"
 COOKIE = "charity_vote_access"
-WIDTHS = {"phone": 390, "desktop": 1280}
 
 
 @pytest.fixture
 def browser_context():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(
+    with browser.chromium() as chromium:
+        context = chromium.new_context(
             viewport={"width": 1280, "height": 900}, accept_downloads=True
         )
         try:
             yield context
         finally:
             context.close()
-            browser.close()
 
 
 def capture(page, name: str) -> None:
-    """The page as it stands, at both widths (full height), then back to the desktop width."""
-    for label, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": 900})
-        path = ARTIFACTS / f"{name}-{label}.png"
-        page.screenshot(path=str(path), full_page=True)
-        print(f"screenshot: {path}")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    """The page as it stands at both widths (tests/system/browser.py), as voting-<name>-*.png."""
+    browser.capture(page, ARTIFACTS, f"voting-{name}")
 
 
 def funding_round(
