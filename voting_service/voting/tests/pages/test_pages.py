@@ -246,4 +246,15 @@ def test_an_account_that_may_not_vote_is_told_why_and_gets_no_form(poll):
     listed = browser.get("/voting/").content.decode()
     assert "Your account is deactivated; it cannot vote." in listed
     html = browser.get(f"/voting/polls/{poll.pk}/").content.decode()
-    assert "You cannot vote in this poll." in html and 'id="ballot"' not in html
+    assert "You cannot vote in this poll now" in html and 'id="ballot"' not in html
+
+
+def test_chain_mode_before_the_freeze_says_the_power_is_not_computed(settings, voter):
+    settings.CHAIN_SOURCE = "file"
+    settings.OPEN_ELIGIBILITY = False
+    poll = make_poll(causes=2, snapshot_epoch=500, power_formula="stake")
+    browser = browser_for(voter.pk)
+    listed = browser.get("/voting/").content.decode()
+    assert "Voting power for this poll is not computed yet" in listed
+    html = browser.get(f"/voting/polls/{poll.pk}/").content.decode()
+    assert "You cannot vote in this poll now" in html and 'id="ballot"' not in html
