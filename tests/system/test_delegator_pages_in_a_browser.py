@@ -198,6 +198,7 @@ def test_a_delegator_votes_revises_retracts_and_checks_the_receipt(
     page.locator("#points-2").fill("0")
     page.get_by_role("button", name="Cast my ballot").click()
     first = receipt_shown(page)
+    expect(page.get_by_role("button", name="Save my revised ballot")).to_be_visible()
     expect(page.locator("#error-allocations")).to_be_hidden()
     page.get_by_role("button", name="Copy the receipt").click()
     expect(page.locator("#receipt-copied")).to_have_text("Copied")

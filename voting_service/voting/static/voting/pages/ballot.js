@@ -115,6 +115,7 @@
     window.apiFetch(form.dataset.ballotApi, { method: "PUT", body: { allocations: allocations } }).then(function (result) {
       if (result.status === 200 || result.status === 201) {
         retract.hidden = false;
+        submit.textContent = form.dataset.labelRevise;
         return showReceipt(form.dataset.msgCast);
       }
       showRefusal(result);
