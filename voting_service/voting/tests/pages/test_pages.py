@@ -222,24 +222,6 @@ def test_the_payouts_table_shows_what_the_context_gives(voter, poll, rf):
     assert f'href="https://cexplorer.io/tx/{"ab" * 32}"' in html
 
 
-@pytest.mark.parametrize(
-    ("status", "opens_in", "closes_in", "takes"),
-    [
-        ("open", timedelta(hours=-1), timedelta(hours=1), True),
-        ("closing", timedelta(hours=-1), timedelta(minutes=1), True),
-        ("open", timedelta(hours=-2), timedelta(seconds=-1), False),  # the clock decides too
-        ("scheduled", timedelta(hours=1), timedelta(hours=2), False),
-        ("closed", timedelta(hours=-2), timedelta(hours=-1), False),
-    ],
-)
-def test_a_poll_takes_ballots_on_its_page_as_the_open_list_says(status, opens_in, closes_in, takes):
-    from voting import selectors
-
-    poll = make_poll(causes=1, status=status, opens_in=opens_in, closes_in=closes_in)
-    assert selectors.takes_ballots_now(poll=poll) is takes
-    assert selectors.polls_open().filter(pk=poll.pk).exists() is takes
-
-
 def test_an_account_that_may_not_vote_is_told_why_and_gets_no_form(poll):
     deactivated = make_voter(points=100, is_active=False)
     browser = browser_for(deactivated.pk)
