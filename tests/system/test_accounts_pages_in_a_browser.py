@@ -102,9 +102,7 @@ def test_email_sign_in_a_wrong_password_and_my_account(platform: Platform, conte
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill("not the password")
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.locator("#email-signin-errors")).to_contain_text(
-        "Please enter a correct email and password"
-    )
+    expect(page.locator("#email-signin-errors")).to_have_text("Wrong email or password.")
     expect(page.get_by_label("Email", exact=True)).to_have_value(email)
     capture(page, SHOTS, "signin-wrong-password")
 

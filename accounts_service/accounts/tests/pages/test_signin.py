@@ -81,7 +81,7 @@ def test_a_wrong_password_is_shown_and_the_email_kept(client, delegator):
     answer = client.post(PAGE, {"username": delegator.email, "password": "not it"})
     html = answer.content.decode()
     assert answer.status_code == 400
-    assert "Please enter a correct email and password" in html
+    assert "Wrong email or password." in html
     assert f'value="{delegator.email}"' in html
     assert signed_in_as(client) is None
 
