@@ -86,6 +86,22 @@ def test_a_wrong_password_is_shown_and_the_email_kept(client, delegator):
     assert signed_in_as(client) is None
 
 
+def test_the_page_s_script_gets_json_answers(client, delegator):
+    json_accept = {"HTTP_ACCEPT": "application/json"}
+    wrong = client.post(PAGE, {"username": delegator.email, "password": "x"}, **json_accept)
+    assert wrong.status_code == 400
+    assert wrong.json() == {"non_field_errors": ["Wrong email or password."]}
+    missing = client.post(PAGE, {"username": delegator.email}, **json_accept)
+    assert missing.json() == {"password": ["This field is required."]}
+    right = client.post(
+        PAGE,
+        {"username": delegator.email, "password": PASSWORD, "next": "/accounts/me/"},
+        **json_accept,
+    )
+    assert right.status_code == 200 and right.json() == {"next": "/accounts/me/"}
+    assert signed_in_as(client) == str(delegator.id)
+
+
 def test_failed_sign_ins_are_counted_per_email(client, delegator, settings):
     limit = 5  # THROTTLE_LOGIN_EMAIL's default, 5/min
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login_email"] == f"{limit}/min"
