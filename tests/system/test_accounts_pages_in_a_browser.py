@@ -102,14 +102,24 @@ def test_email_sign_in_a_wrong_password_and_my_account(platform: Platform, conte
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill("not the password")
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.locator("#email-signin-errors")).to_contain_text(
-        "Please enter a correct email and password"
-    )
+    expect(page.locator("#email-signin .form-errors")).to_have_text("Wrong email or password.")
     expect(page.get_by_label("Email", exact=True)).to_have_value(email)
     capture(page, SHOTS, "signin-wrong-password")
 
-    # 3. The right one, by keyboard alone: back to where the sign-in was asked for.
+    # 3. accounts is briefly away: said so, and both fields stay as typed.
     page.get_by_label("Password", exact=True).fill(PASSWORD)
+    platform.stop("accounts-web")
+    try:
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.locator("#page-message")).to_contain_text("briefly unavailable")
+        expect(page.get_by_label("Email", exact=True)).to_have_value(email)
+        expect(page.get_by_label("Password", exact=True)).to_have_value(PASSWORD)
+        capture(page, SHOTS, "signin-unavailable")
+    finally:
+        platform.spawn("accounts-web")
+        platform.wait_ready(["accounts"])
+
+    # 4. Again, by keyboard alone: back to where the sign-in was asked for.
     page.get_by_label("Password", exact=True).press("Enter")
     page.wait_for_url(platform.url("accounts", "me/"))
     expect(page.locator("#me-email")).to_have_text(email)
@@ -117,7 +127,7 @@ def test_email_sign_in_a_wrong_password_and_my_account(platform: Platform, conte
     expect(page.locator("#ledger")).to_contain_text("Initial grant")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
-    # 4. Times in the viewer's zone, not the servers' UTC.
+    # 5. Times in the viewer's zone, not the servers' UTC.
     joined = page.locator("#ledger time").first
     instant = datetime.fromisoformat(joined.get_attribute("datetime"))
     local = instant.astimezone(ZoneInfo(VIEWER_ZONE))
@@ -125,7 +135,7 @@ def test_email_sign_in_a_wrong_password_and_my_account(platform: Platform, conte
     assert f"{local.hour % 12 or 12}:{local.minute:02d}" in shown, (shown, local)
     capture(page, SHOTS, "me")
 
-    # 5. A new email; a wrong current password refused next to its field; a new password.
+    # 6. A new email; a wrong current password refused next to its field; a new password.
     new_email = f"renamed-{uuid.uuid4().hex[:8]}@example.com"
     page.get_by_label("New email").fill(new_email)
     page.get_by_role("button", name="Save my email").click()
@@ -143,7 +153,7 @@ def test_email_sign_in_a_wrong_password_and_my_account(platform: Platform, conte
     expect(page.locator("#page-message")).to_contain_text("Your password is saved.")
     assert token_for(platform, new_email, "another-long-passphrase-7")
 
-    # 6. Sign out: the cookie is gone, my account asks for a sign-in again.
+    # 7. Sign out: the cookie is gone, my account asks for a sign-in again.
     page.get_by_role("button", name="Sign out").click()
     page.goto(platform.url("accounts", "me/"))
     assert page.url == signin_to_me(platform)

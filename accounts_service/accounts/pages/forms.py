@@ -20,6 +20,12 @@ class EmailSignInForm(ThrottledAuthenticationForm):
     """Email and password (Django's AuthenticationForm: one password hash per attempt, found
     or not, so the answer's timing does not tell which emails have an account)."""
 
+    error_messages = {
+        **ThrottledAuthenticationForm.error_messages,
+        # Emails are matched whatever their case: Django's wording says they may not be.
+        "invalid_login": _("Wrong email or password."),
+    }
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Email")

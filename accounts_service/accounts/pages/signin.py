@@ -32,6 +32,23 @@ def _signed_in(response: HttpResponse, request: HttpRequest, account) -> HttpRes
     return response
 
 
+def _form_errors(form) -> tuple[dict[str, list[str]], int]:
+    """A bound form's errors as the API gives them (by field, `non_field_errors`), and the
+    status: 429 once the failure limit is reached, else 400."""
+    errors = {
+        ("non_field_errors" if field == "__all__" else field): list(messages)
+        for field, messages in form.errors.items()
+    }
+    throttled = any(e.code == "throttled" for e in form.non_field_errors().as_data())
+    return errors, 429 if throttled else 400
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    # The page's script posts the form itself, so that a service briefly away loses nothing
+    # typed; without the script the form posts and the page comes back as HTML.
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -39,10 +56,14 @@ def signin_page(request: HttpRequest) -> HttpResponse:
     candidate = request.POST.get("next") or request.GET.get("next")
     form = EmailSignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        return _signed_in(redirect(_next(request, candidate)), request, form.get_user())
-    status = 400 if form.is_bound else 200
-    if form.is_bound and any(e.code == "throttled" for e in form.non_field_errors().as_data()):
-        status = 429
+        where = _next(request, candidate)
+        done = JsonResponse({"next": where}) if _wants_json(request) else redirect(where)
+        return _signed_in(done, request, form.get_user())
+    status = 200
+    if form.is_bound:
+        errors, status = _form_errors(form)
+        if _wants_json(request):
+            return JsonResponse(errors, status=status)
     context = {
         "form": form,
         "next": _next(request, candidate),
@@ -68,11 +89,7 @@ def wallet_signin(request: HttpRequest) -> JsonResponse:
     fields = {k: v for k, v in body.items() if isinstance(v, str)}
     form = WalletSignInForm(data=fields, request=request)
     if not form.is_valid():
-        errors = {
-            ("non_field_errors" if field == "__all__" else field): messages
-            for field, messages in form.errors.items()
-        }
-        throttled = any(e.code == "throttled" for e in form.non_field_errors().as_data())
-        return JsonResponse(errors, status=429 if throttled else 400)
+        errors, status = _form_errors(form)
+        return JsonResponse(errors, status=status)
     response = JsonResponse({"next": _next(request, fields.get("next"))})
     return _signed_in(response, request, form.account)

@@ -30,7 +30,7 @@
     if (result.ok) {
       document.getElementById("me-email").textContent = result.body.email;
       showMessage(d.msgEmailSaved, "success");
-    } else if (result.status === 400) {
+    } else if (result.body && !result.message) {
       showFieldErrors(emailForm, result.body);
     }
   });
@@ -55,7 +55,7 @@
       var note = document.getElementById("no-password-yet");
       if (note) note.remove();
       showMessage(d.msgPasswordSaved, "success");
-    } else if (result.status === 400) {
+    } else if (result.body && !result.message) {
       showFieldErrors(passwordForm, result.body);
     }
   });
@@ -81,7 +81,7 @@
     var challenge = await apiFetch(d.challengeUrl, { body: {} });
     if (!challenge.ok) {
       say("");
-      if (challenge.status === 400) showFieldErrors(stakeForm, challenge.body);
+      if (challenge.body && !challenge.message) showFieldErrors(stakeForm, challenge.body);
       return;
     }
     try {
@@ -97,7 +97,7 @@
     if (proof.ok) {
       showStakeAddress(proof.body);
       showMessage(d.msgLinked, "success");
-    } else if (proof.status === 400) {
+    } else if (proof.body && !proof.message) {
       showFieldErrors(stakeForm, proof.body);
     }
   }

@@ -1,8 +1,35 @@
-/* The sign-in page's wallet path: connect, ask accounts for a challenge for the wallet's stake
+/* The sign-in page. Its wallet path: connect, ask accounts for a challenge for the wallet's stake
  * address, have the wallet sign it (CIP-30 signData), and hand the signature to the page's
  * endpoint, which sets the sign-in cookie and says where to go. */
 (function () {
   "use strict";
+
+  /* The email form, posted by the script when there is one: a service briefly away or an
+   * expired page leaves both fields as typed (the form still works without the script). */
+  var emailForm = document.getElementById("email-signin");
+  if (emailForm) {
+    emailForm.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      clearFieldErrors(emailForm); // the last try's, from the server's page or this script
+      var button = emailForm.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        var answer = await apiFetch(emailForm.action, { form: emailForm });
+        if (answer.ok && answer.body && answer.body.next) {
+          window.location.assign(answer.body.next);
+          return;
+        }
+        if (answer.body && (!answer.message || answer.status === 429)) {
+          showFieldErrors(emailForm, answer.body);
+        } else if (!answer.body && !answer.message) {
+          emailForm.submit(); // an answer that is not the page's JSON: let the server's page say
+        }
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   var section = document.getElementById("wallet-signin");
   if (!section) return;
   var form = document.getElementById("wallet-form");

@@ -81,9 +81,25 @@ def test_a_wrong_password_is_shown_and_the_email_kept(client, delegator):
     answer = client.post(PAGE, {"username": delegator.email, "password": "not it"})
     html = answer.content.decode()
     assert answer.status_code == 400
-    assert "Please enter a correct email and password" in html
+    assert "Wrong email or password." in html
     assert f'value="{delegator.email}"' in html
     assert signed_in_as(client) is None
+
+
+def test_the_page_s_script_gets_json_answers(client, delegator):
+    json_accept = {"HTTP_ACCEPT": "application/json"}
+    wrong = client.post(PAGE, {"username": delegator.email, "password": "x"}, **json_accept)
+    assert wrong.status_code == 400
+    assert wrong.json() == {"non_field_errors": ["Wrong email or password."]}
+    missing = client.post(PAGE, {"username": delegator.email}, **json_accept)
+    assert missing.json() == {"password": ["This field is required."]}
+    right = client.post(
+        PAGE,
+        {"username": delegator.email, "password": PASSWORD, "next": "/accounts/me/"},
+        **json_accept,
+    )
+    assert right.status_code == 200 and right.json() == {"next": "/accounts/me/"}
+    assert signed_in_as(client) == str(delegator.id)
 
 
 def test_failed_sign_ins_are_counted_per_email(client, delegator, settings):

@@ -69,14 +69,19 @@
 
   /* Resolves (never rejects) to {ok, status, body, message}: `message` is set, and shown, for
    * what is not the form's fault (401, 429, 5xx, no answer); a 400's body is left to
-   * showFieldErrors. options: method, body (an object, sent as JSON), quiet (show nothing). */
+   * showFieldErrors. options: method, body (an object, sent as JSON), form (a <form> whose
+   * fields are sent as a browser sends them, urlencoded), quiet (show nothing). */
   function apiFetch(url, options) {
     var opts = options || {};
-    var method = (opts.method || (opts.body !== undefined ? "POST" : "GET")).toUpperCase();
+    var sending = opts.body !== undefined || opts.form !== undefined;
+    var method = (opts.method || (sending ? "POST" : "GET")).toUpperCase();
     var headers = { Accept: "application/json" };
     if (method !== "GET" && method !== "HEAD") headers["X-CSRFToken"] = csrfToken();
     var init = { method: method, headers: headers, credentials: "same-origin" };
-    if (opts.body !== undefined) {
+    if (opts.form !== undefined) {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      init.body = new URLSearchParams(new FormData(opts.form)).toString();
+    } else if (opts.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(opts.body);
     }
