@@ -37,7 +37,7 @@ from typing import Any
 
 from shared_events.core.testing import NatsServer
 
-from . import accrual, ballots, catchup, chain, consumer, lag, memory, relay
+from . import accrual, ballots, catchup, chain, consumer, lag, memory, pages, relay
 from .infra import (
     BenchConfig,
     BenchPlatform,
@@ -60,6 +60,7 @@ SCENARIOS = [
     "stake_import",
     "power_freeze",
     "ballots",
+    "pages",
     "accrual",
     "catchup",
     "memory",
@@ -378,7 +379,7 @@ def phase_platform(
                 }
             else:
                 report["figures"] += lag.figures(idle_summary, None)
-        for name, module in (("accrual", accrual), ("catchup", catchup)):
+        for name, module in (("pages", pages), ("accrual", accrual), ("catchup", catchup)):
             if name in selected:
                 result = _guarded(report, name, lambda m=module: m.run(ctx))
                 if result:
@@ -540,7 +541,7 @@ def main(argv: list[str]) -> int:
                     lambda: phase_chain(parts["chain"], selected, params, config, dbs, workdir),
                 )
 
-        if {"ballots", "accrual", "catchup"} & set(selected):
+        if {"ballots", "pages", "accrual", "catchup"} & set(selected):
 
             def platform_() -> None:
                 _guarded(

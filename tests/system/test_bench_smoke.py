@@ -56,6 +56,7 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
         "stake_import",
         "power_freeze",
         "ballots",
+        "pages",
         "lag_idle",
         "accrual",
         "catchup",
@@ -65,8 +66,8 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
         assert name in report["scenarios"], name
     figures = report["figures"]
     # catch-up and the stake import have two rows, ballots four (rate, p50, p99, CPU per
-    # request)
-    assert len(figures) == 16, [f["scenario"] for f in figures]
+    # request), pages three
+    assert len(figures) == 19, [f["scenario"] for f in figures]
     for figure in figures:
         assert isinstance(figure["value"], int | float | str) and figure["value"] not in (
             None,
@@ -76,6 +77,10 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     for phase in ("ceiling_before", "ceiling_after"):
         statuses = report["scenarios"]["ballots"][phase]["statuses"]
         assert statuses.get("201", 0) > 0 and "404" not in statuses, statuses
+    # The page and the ballots sent as its script sends them (cookie, CSRF) were answered.
+    pages = report["scenarios"]["pages"]
+    assert set(pages["page_get"]["statuses"]) == {"200"}, pages["page_get"]
+    assert set(pages["page_ballots"]["statuses"]) <= {"200", "201"}, pages["page_ballots"]
     # The CPU meter found voting's web, PostgreSQL's backends and the load generator at work.
     cpu = report["scenarios"]["ballots"]["cpu_ms_per_request"]
     for phase in ("ballots", "ceiling_before", "ceiling_after"):

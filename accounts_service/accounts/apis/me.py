@@ -52,6 +52,9 @@ class MeApi(APIView):
         request=ProfileUpdateInput,
         responses={200: AccountOutput},
         summary="Change my email or password (or set a first one), or unlink my stake address",
+        description="A new `password` needs `current_password`, unless the account has none "
+        "yet (one made by a wallet sign-in): then it needs an email, already or in the same "
+        "request.",
     )
     def patch(self, request: Request) -> Response:
         serializer = self.ProfileUpdateInput(data=request.data)
