@@ -1,6 +1,6 @@
 """Reads of voting_service's data, one module per subject."""
 
-from .ballots import ballot_get, ballots_of_voter
+from .ballots import ballot_get, ballots_of_voter, polls_voted_in
 from .payouts import poll_payouts_per_cause
 from .polls import (
     PollCause,
