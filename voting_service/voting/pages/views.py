@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shared_events.kit.charts import bar_chart
 from shared_events.kit.errors import Conflict, NotFound
@@ -20,6 +21,25 @@ from shared_events.kit.pages import service_url
 from .. import selectors, services
 from ..models import PollReplica
 from .access import signin_required
+
+# What a delegator reads for each state of a cause's payout (selectors.poll_payouts_per_cause).
+PAYOUT_STATES = {
+    "pending": gettext_lazy("waiting for confirmations"),
+    "confirmed": gettext_lazy("paid, verified on chain"),
+    "confirmed_by_hand": gettext_lazy("paid, confirmed by the operator (not verified on chain)"),
+    "mismatch": gettext_lazy("the transaction does not pay this cause in full"),
+    "not_found": gettext_lazy("transaction not found on chain"),
+    "unpaid": gettext_lazy("not paid yet"),
+    "no_payout": gettext_lazy("no payout (no points)"),
+}
+
+
+def payouts_shown(*, poll_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Each cause's payout as polls published it, with its state in words."""
+    return [
+        {**row, "state": PAYOUT_STATES.get(row["status"], row["status"])}
+        for row in selectors.poll_payouts_per_cause(poll_id=poll_id)
+    ]
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,7 @@ def poll_results(request: HttpRequest, poll_id: uuid.UUID, *, viewer: uuid.UUID)
                 [(r["title"], r["voters"]) for r in rows], title=_("Voters per cause")
             ),
             my_receipt=ballot.receipt if ballot is not None and not ballot.is_retracted else "",
+            payouts=payouts_shown(poll_id=poll.pk),
             receipts_api=reverse("receipts", kwargs={"poll_id": poll.pk}),
         )
     return render(request, "voting/pages/poll_results.html", context)

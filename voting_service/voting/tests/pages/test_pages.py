@@ -195,31 +195,66 @@ def test_results_of_a_closed_poll_chart_and_list_the_count_with_the_digest(voter
     assert f'href="/voting/polls/{poll.pk}/results/"' in past
 
 
-def test_the_payouts_table_shows_what_the_context_gives(voter, poll, rf):
-    from django.template.loader import render_to_string
+def test_the_results_show_each_causes_payout_as_polls_published_it(voter, poll):
+    from voting.models import PayoutReplica, PollResultReplica
 
+    name_causes(poll, "Wells", "Meals", "Books")
+    wells, meals, books = (str(cause_id) for cause_id in poll.causes)
     closed = set_poll(poll, status="closed")
-    html = render_to_string(
-        "voting/pages/poll_results.html",
-        {
-            "poll": closed,
-            "visible": True,
-            "final": closed.tally,
-            "tally": closed.tally,
-            "rows": [],
-            "payouts": [
-                {
-                    "cause_title": "Wells",
-                    "lovelace": 6_000_000,
-                    "tx_hash": "ab" * 32,
-                    "status": "confirmed",
-                    "explorer_url": "https://cexplorer.io/tx/" + "ab" * 32,
-                }
-            ],
-        },
+    PollResultReplica.objects.create(
+        id=poll.pk,
+        fund_lovelace=9_000_000,
+        causes=[
+            {
+                "cause_id": wells,
+                "title": "Wells",
+                "points": 2,
+                "voters": 1,
+                "payout_lovelace": 6_000_000,
+            },
+            {
+                "cause_id": meals,
+                "title": "Meals",
+                "points": 1,
+                "voters": 1,
+                "payout_lovelace": 3_000_000,
+            },
+            {"cause_id": books, "title": "Books", "points": 0, "voters": 0, "payout_lovelace": 0},
+        ],
+        ballots=2,
+        finalized_at=closed.closes_at,
     )
-    assert 'id="payouts-table"' in html and "6000000" in html
-    assert f'href="https://cexplorer.io/tx/{"ab" * 32}"' in html
+    tx = "ab" * 32
+    PayoutReplica.objects.create(
+        id=uuid.uuid4(),
+        poll_id=poll.pk,
+        tx_hash=tx,
+        status="confirmed",
+        verified=True,
+        lines=[
+            {
+                "cause_id": wells,
+                "address": "addr1x",
+                "expected_lovelace": 6_000_000,
+                "found_lovelace": 6_000_000,
+            }
+        ],
+        confirmations=12,
+        explorer_url=f"https://cexplorer.io/tx/{tx}",
+        recorded_at=closed.closes_at,
+    )
+    html = browser_for(voter.pk).get(f"/voting/polls/{closed.pk}/results/").content.decode()
+    table = html[html.index('id="payouts-table"') :]
+    rows = re.findall(
+        r'<th scope="row">(\w+)</th><td class="number">(\d+)</td><td data-status="(\w+)">', table
+    )
+    assert rows == [
+        ("Wells", "6000000", "confirmed"),
+        ("Meals", "3000000", "unpaid"),
+        ("Books", "0", "no_payout"),
+    ]
+    assert f'href="https://cexplorer.io/tx/{tx}"' in table
+    assert "paid, verified on chain" in table and "not paid yet" in table
 
 
 def test_an_account_that_may_not_vote_is_told_why_and_gets_no_form(poll):
