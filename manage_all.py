@@ -394,6 +394,12 @@ def banner(config: PlatformConfig) -> str:
             f"   {'':<9} admin {url}admin/",
             f"   {'':<9} docs  {url}api/docs/",
         ]
+    if {"accounts", "voting"} <= set(config.ports):
+        lines += [
+            "",
+            f"   pages     {base_url(config, 'voting')}  (delegators: polls, ballot, results)",
+            f"   {'':<9} {base_url(config, 'accounts')}signin/  (sign in: email or wallet)",
+        ]
     lines += [
         "",
         f"   NATS      {config.nats_url}" + (" (embedded)" if config.nats_port is not None else ""),

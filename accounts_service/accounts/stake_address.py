@@ -58,9 +58,46 @@ def bech32_decode(text: str) -> tuple[str, bytes]:
     return hrp, bytes(payload)
 
 
+def bech32_encode(hrp: str, payload: bytes) -> str:
+    data = _to_five_bit_groups(payload)
+    values = _hrp_expand(hrp) + data
+    polymod = _polymod(values + [0] * 6) ^ 1
+    checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_CHARSET[d] for d in data + checksum)
+
+
+def _to_five_bit_groups(payload: bytes) -> list[int]:
+    """Encoding pads the last group with zero bits (decoding checks they are zero)."""
+    acc = bits = 0
+    out = []
+    for value in payload:
+        acc = (acc << 8) | value
+        bits += 8
+        while bits >= 5:
+            bits -= 5
+            out.append((acc >> bits) & 31)
+    if bits:
+        out.append((acc << (5 - bits)) & 31)
+    return out
+
+
+def _from_wallet_hex(value: str) -> str:
+    """CIP-30 wallets give addresses as the hex of their bytes (`getRewardAddresses()`): a
+    stake address's 29 bytes become its bech32 form, named by the header's network."""
+    if len(value) != 58:
+        return value
+    try:
+        payload = bytes.fromhex(value)
+    except ValueError:
+        return value
+    hrp = "stake" if payload[0] & 0x0F == 1 else "stake_test"
+    return bech32_encode(hrp, payload)
+
+
 def normalize_stake_address(value: str) -> str:
-    """The canonical (lower-case) form of a valid stake address, or ValidationError."""
-    value = (value or "").strip()
+    """The canonical (lower-case) bech32 form of a valid stake address, given in bech32 or as
+    the hex of its bytes (as CIP-30 wallets give it), or ValidationError."""
+    value = _from_wallet_hex((value or "").strip())
     if len(value) > 120:
         raise ValidationError("A stake address is at most 120 characters.", code="invalid")
     try:

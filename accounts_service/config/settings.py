@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.notifications.email_url import EmailUrlError, email_settings
+from shared_events.kit.chain_clients.settings import chain_client_settings
 from shared_events.kit.identity.keys import load_private_key
 from shared_events.kit.service_settings import configure, env, env_count
 
@@ -80,16 +81,9 @@ POINTS_PER_EPOCH = int(env("POINTS_PER_EPOCH", "1"))
 # The pool's stake distribution per epoch (accounts/chain/sources), from the source that
 # CHAIN_SOURCE names (read for every service by shared_events.kit.service_settings).
 POOL_ID = env("POOL_ID", "")  # bech32 pool1…
-BLOCKFROST_PROJECT_ID = env("BLOCKFROST_PROJECT_ID", "")
-BLOCKFROST_API_URL = env("BLOCKFROST_API_URL", "")  # default: Blockfrost's own, per network
-KOIOS_API_URL = env("KOIOS_API_URL", "")  # default: api.koios.rest's, per network
-KOIOS_API_TOKEN = env("KOIOS_API_TOKEN", "")
-CHAIN_SOURCE_TIMEOUT_SECONDS = float(env("CHAIN_SOURCE_TIMEOUT_SECONDS", "30"))
-CHAIN_SOURCE_ATTEMPTS = env_count("CHAIN_SOURCE_ATTEMPTS", 5)  # per request, the first included
-if CHAIN_SOURCE_ATTEMPTS < 1:
-    raise ImproperlyConfigured("CHAIN_SOURCE_ATTEMPTS must be at least 1")
-CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS = float(env("CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS", "1"))
-CHAIN_SOURCE_MAX_WAIT_SECONDS = float(env("CHAIN_SOURCE_MAX_WAIT_SECONDS", "60"))
+# BLOCKFROST_*, KOIOS_*, CHAIN_SOURCE_* and CARDANO_NETWORK: the chain clients' settings, read
+# the same way by polls (payout transactions).
+chain_client_settings(globals())
 # How many epochs back, the current one included, the history is kept complete (loyalty counts
 # consecutive epochs in the pool, so it can see this far at most).
 LOYALTY_BACKFILL_EPOCHS = env_count("LOYALTY_BACKFILL_EPOCHS", 18)
@@ -100,14 +94,9 @@ CHAIN_EPOCH_SETTLE_SECONDS = env_count("CHAIN_EPOCH_SETTLE_SECONDS", 6 * 3600)
 # The longest one sync may run (a first backfill pages through every epoch of the window).
 CHAIN_SYNC_TIME_LIMIT_SECONDS = env_count("CHAIN_SYNC_TIME_LIMIT_SECONDS", 3600)
 
-# Proofs of stake addresses (accounts/chain/stake_proof.py): the network whose addresses count,
-# the domain the signed text names (empty: the host the request came to), and how long a
-# challenge may wait for its signature.
-CARDANO_NETWORK = env("CARDANO_NETWORK", "mainnet")
-if CARDANO_NETWORK not in ("mainnet", "preprod", "preview"):
-    raise ImproperlyConfigured(
-        f"CARDANO_NETWORK is {CARDANO_NETWORK!r}; use mainnet, preprod or preview."
-    )
+# Proofs of stake addresses (accounts/chain/stake_proof.py): the network whose addresses count
+# is CARDANO_NETWORK (above); the domain the signed text names (empty: the host the request
+# came to), and how long a challenge may wait for its signature.
 STAKE_PROOF_DOMAIN = env("STAKE_PROOF_DOMAIN", "")
 STAKE_PROOF_CHALLENGE_TTL_SECONDS = int(env("STAKE_PROOF_CHALLENGE_TTL_SECONDS", "300"))
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # noqa: F821 (set by configure)

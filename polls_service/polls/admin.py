@@ -19,8 +19,12 @@ from shared_events.kit.charts import bar_chart
 from shared_events.kit.errors import DomainError, NotFound
 
 from . import selectors, services
-from .models import Cause, Poll, PollCause, PollStatus, lovelace_to_ada
+from .models import FINAL_STATUSES, Cause, Poll, PollCause, PollStatus, lovelace_to_ada
+from .payout_models import explorer_url
 from .services.polls import CHANGEABLE
+
+# The index says which mode runs (the open mode lets one person vote with many accounts).
+admin.site.index_template = "admin/platform_mode_index.html"
 
 
 def _file_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> None:
@@ -31,6 +35,13 @@ def _file_errors(form: forms.BaseForm, exc: ValidationError | DomainError) -> No
         return
     for field, messages_ in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, messages_)
+
+
+def tx_link(tx_hash: str) -> str:
+    """The transaction's id, linked to the explorer when PAYOUT_EXPLORER_URL is set."""
+    url = explorer_url(tx_hash)
+    short = f"{tx_hash[:16]}…"
+    return format_html('<a href="{}" title="{}">{}</a>', url, tx_hash, short) if url else short
 
 
 def _reason(exc: ValidationError | DomainError) -> str:
@@ -62,7 +73,7 @@ class CauseForm(forms.ModelForm):
 
     class Meta:
         model = Cause
-        fields = ("title", "description", "url", "image_url", "is_active")
+        fields = ("title", "description", "url", "image_url", "is_active", "payout_address")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -79,10 +90,10 @@ class CauseForm(forms.ModelForm):
 @admin.register(Cause)
 class CauseAdmin(ServiceErrorsAdmin):
     form = CauseForm
-    list_display = ("title", "is_active", "url", "updated_at")
+    list_display = ("title", "is_active", "url", "payout_address", "updated_at")
     list_filter = ("is_active",)
-    search_fields = ("title", "description")
-    fields = ("title", "description", "url", "image_url", "is_active")
+    search_fields = ("title", "description", "payout_address")
+    fields = ("title", "description", "url", "image_url", "is_active", "payout_address")
 
     def save_model(self, request, obj, form, change):
         # Through the service, like every other write.
@@ -252,7 +263,7 @@ class PollAdmin(ServiceErrorsAdmin):
 
     @admin.display(description="summary")
     def results_summary(self, poll: Poll) -> str:
-        if poll.pk is None or poll.status != PollStatus.FINALIZED:
+        if poll.pk is None or poll.status not in FINAL_STATUSES:
             return {
                 PollStatus.CLOSED: "Closed: waiting for voting's final count.",
                 PollStatus.CLOSING: "Closing: voting takes ballots until closes_at (later "
@@ -260,10 +271,12 @@ class PollAdmin(ServiceErrorsAdmin):
                 PollStatus.CANCELLED: "Cancelled: no results.",
             }.get(poll.status, "The results are computed when the poll is finalized.")
         csv_url = reverse("admin:polls_poll_results_csv", args=[poll.pk])
+        record_url = f"{reverse('admin:polls_payout_add')}?poll={poll.pk}"
         return format_html(
             "Finalized {}: {} points from {} ballots. {}<br>Ballots digest: <code>{}</code>"
             "<br>Receipts digest: <code>{}</code>"
-            '<br><a href="{}">Download the results (CSV)</a>',
+            '<br><a href="{}">Download the results (CSV)</a>'
+            '<br>{} <a href="{}">Record a payout transaction</a>',
             poll.finalized_at,
             poll.total_points,
             poll.ballot_count,
@@ -273,6 +286,10 @@ class PollAdmin(ServiceErrorsAdmin):
             poll.ballots_digest or "-",
             poll.receipts_digest or "-",
             csv_url,
+            "Paid: every cause's payout is confirmed."
+            if poll.status == PollStatus.PAID
+            else "Payouts: see the state per cause below.",
+            record_url,
         )
 
     @admin.display(description="voting power")
@@ -298,19 +315,19 @@ class PollAdmin(ServiceErrorsAdmin):
     @admin.display(description="per cause")
     def results_table(self, poll: Poll) -> str:
         rows = (
-            list(selectors.poll_final_results(poll=poll))
-            if poll.status == PollStatus.FINALIZED
-            else []
+            list(selectors.poll_final_results(poll=poll)) if poll.status in FINAL_STATUSES else []
         )
         if not rows:
             return "-"
+        payouts = selectors.cause_payouts(poll=poll)
         return format_html(
             "<table><thead><tr><th>cause</th><th>points</th><th>voters</th><th>share</th>"
-            "<th>payout (lovelace)</th><th>payout (ada)</th></tr></thead><tbody>{}</tbody>"
-            "</table>",
+            "<th>payout (lovelace)</th><th>payout (ada)</th><th>payout transaction</th>"
+            "<th>state</th></tr></thead><tbody>{}</tbody></table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td><td>{}</td></tr>",
                 (
                     (
                         r.cause.title,
@@ -319,6 +336,12 @@ class PollAdmin(ServiceErrorsAdmin):
                         f"{r.share:f}",
                         r.payout_lovelace,
                         f"{lovelace_to_ada(r.payout_lovelace):f}",
+                        tx_link(payouts[r.cause_id].tx_hash) if r.cause_id in payouts else "-",
+                        payouts[r.cause_id].status
+                        if r.cause_id in payouts
+                        else "unpaid"
+                        if r.payout_lovelace
+                        else "nothing to pay",
                     )
                     for r in rows
                 ),
@@ -397,7 +420,7 @@ class PollAdmin(ServiceErrorsAdmin):
     @admin.action(description="Download the results of the selected finalized polls (CSV)")
     def download_results(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
         return _csv_response(
-            queryset.filter(status=PollStatus.FINALIZED).order_by("opens_at"), "poll-results.csv"
+            queryset.filter(status__in=FINAL_STATUSES).order_by("opens_at"), "poll-results.csv"
         )
 
     def get_urls(self):
@@ -424,3 +447,7 @@ def _csv_response(polls, filename: str) -> HttpResponse:
     response = HttpResponse(selectors.results_csv(polls), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# The payout records' admin, in a module of its own; imported so it registers.
+from . import payout_admin  # noqa: E402, F401

@@ -21,6 +21,8 @@ from shared_events.core.schemas.polls import (
     ResultsVisibility,
 )
 
+from .validators import validate_payout_address
+
 LOVELACE_PER_ADA = 1_000_000
 # All the ada there will ever be: a fund above it is a typo, and it keeps fund x points in range.
 MAX_LOVELACE = 45_000_000_000 * LOVELACE_PER_ADA
@@ -31,6 +33,10 @@ def lovelace_to_ada(lovelace: int) -> Decimal:
     return (Decimal(lovelace) / LOVELACE_PER_ADA).quantize(Decimal("0.000001"))
 
 
+# A poll with final results: finalized, and paid once every payout is confirmed.
+FINAL_STATUSES = (PollStatus.FINALIZED, PollStatus.PAID)
+
+
 class Cause(PublishedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
@@ -38,11 +44,19 @@ class Cause(PublishedModel):
     url = models.URLField(max_length=500, blank=True)
     image_url = models.URLField(max_length=500, blank=True)
     is_active = models.BooleanField(default=True)
+    payout_address = models.CharField(
+        max_length=120,
+        blank=True,
+        validators=[validate_payout_address],
+        help_text="where its payouts go: a bech32 Shelley address (addr1…) of the network",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     event_aggregate = "polls.cause"
-    published_fields = frozenset({"title", "description", "url", "image_url", "is_active"})
+    published_fields = frozenset(
+        {"title", "description", "url", "image_url", "is_active", "payout_address"}
+    )
 
     class Meta(PublishedModel.Meta):
         ordering = ["title"]
@@ -58,6 +72,7 @@ class Cause(PublishedModel):
             url=self.url,
             image_url=self.image_url,
             is_active=self.is_active,
+            payout_address=self.payout_address,
         )
 
 
@@ -165,7 +180,7 @@ class Poll(PublishedModel):
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in (PollStatus.FINALIZED, PollStatus.CANCELLED)
+        return self.status in (PollStatus.FINALIZED, PollStatus.PAID, PollStatus.CANCELLED)
 
     @property
     def fund_ada(self) -> Decimal:
@@ -299,3 +314,7 @@ class AccountReplica(ReplicaModel):
 
     def __str__(self) -> str:
         return f"account {self.id}"
+
+
+# Payout records live in their own module; imported here so Django registers them with polls.
+from .payout_models import Payout, PayoutLine  # noqa: E402, F401

@@ -1,10 +1,11 @@
 """The open mode and the epoch clock every service shares (kit/chain_mode.py, kit/epochs.py)."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared_events.kit.chain_mode import mode_summary, open_eligibility
+from shared_events.kit.chain_mode import announce_mode, mode_summary, open_eligibility
 from shared_events.kit.epochs import epoch_at, epoch_start
 
 
@@ -35,6 +36,19 @@ def test_the_summary_says_why_the_mode_is_open_and_what_it_costs(settings):
     assert mode_summary().startswith("open mode (OPEN_ELIGIBILITY=true)")
     settings.OPEN_ELIGIBILITY = False
     assert mode_summary().startswith("chain mode (CHAIN_SOURCE=koios)")
+
+
+@pytest.mark.parametrize(
+    "source, level", [("none", logging.WARNING), ("file", logging.INFO), ("koios", logging.INFO)]
+)
+def test_the_mode_is_announced_in_one_line_the_open_mode_as_a_warning(
+    settings, caplog, source, level
+):
+    settings.CHAIN_SOURCE, settings.OPEN_ELIGIBILITY = source, False
+    with caplog.at_level(logging.INFO, logger="somewhere"):
+        announce_mode(logging.getLogger("somewhere"))
+    [record] = caplog.records
+    assert (record.levelno, record.getMessage()) == (level, mode_summary())
 
 
 EPOCH_208 = datetime(2020, 7, 29, 21, 44, 51, tzinfo=UTC)

@@ -4,7 +4,8 @@ Every scenario of the performance issue, each figure beside a ceiling measured i
 where there is one, so a ratio holds on a noisy machine. Two phases:
 
 1. relay and consumer: accounts_service's and voting_service's own code in-process (agents), on
-   databases and a nats-server of their own, nothing else running;
+   databases and a nats-server of their own, nothing else running; beside them the chain's
+   stake import and power freeze (chain.py), the same way on databases of their own;
 2. the platform as `manage_all.py up` runs it (harness.Platform: gunicorn, Celery workers and
    beat, consumers), on PostgreSQL, the Redis broker and the bench's own nats-server: ballots
    with their ceiling, replication lag idle and under load, memory under load, epoch accrual,
@@ -36,7 +37,7 @@ from typing import Any
 
 from shared_events.core.testing import NatsServer
 
-from . import accrual, ballots, catchup, consumer, lag, memory, relay
+from . import accrual, ballots, catchup, chain, consumer, lag, memory, pages, relay
 from .infra import (
     BenchConfig,
     BenchPlatform,
@@ -53,7 +54,17 @@ from .infra import (
 from .progress import Progress, say
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ["relay", "consumer", "ballots", "accrual", "catchup", "memory"]
+SCENARIOS = [
+    "relay",
+    "consumer",
+    "stake_import",
+    "power_freeze",
+    "ballots",
+    "pages",
+    "accrual",
+    "catchup",
+    "memory",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +85,8 @@ class Params:
     accrual_delegators: int = 20_000
     catchup_accounts: int = 20_000
     idle_seconds: float = 10.0
+    stake_delegators: int = 20_000
+    power_voters: int = 20_000
 
 
 QUICK = Params(
@@ -88,6 +101,8 @@ QUICK = Params(
     accrual_delegators=600,
     catchup_accounts=300,
     idle_seconds=1.0,
+    stake_delegators=500,
+    power_voters=500,
 )
 
 
@@ -192,6 +207,60 @@ def phase_components(
             report["figures"] += consumer.figures(result)
     finally:
         nats.close()
+
+
+def phase_chain(
+    report: dict[str, Any],
+    selected: list[str],
+    params: Params,
+    config: BenchConfig,
+    dbs: Databases,
+    workdir: Path,
+) -> None:
+    say("\n== the chain's stake: import and power freeze, in-process on their own databases ==")
+    envs = {}
+    for scenario, service in (("stake_import", "accounts"), ("power_freeze", "voting")):
+        if scenario in selected:
+            env = standalone_env(
+                service,
+                database_url=dbs.url(scenario),
+                nats_url="nats://127.0.0.1:1",  # nothing is relayed here
+                var_dir=workdir / "var-chain",
+                redis_url=config.redis_url,
+                run_id=dbs.run_id,
+            )
+            envs[service] = {**env, **chain.chain_env()}
+    bar = Progress(f"migrating {len(envs)} database{'s' if len(envs) > 1 else ''}", 1)
+    migrate(envs)
+    bar.finish()
+    if "stake_import" in selected:
+        n = params.stake_delegators
+        bar = Progress(f"import an epoch of {n:,} delegators", 1)
+        result = run_agent(
+            "accounts",
+            "chain.agent_stake_import",
+            {"n": n, "workdir": str(workdir)},
+            env=envs["accounts"],
+            log_dir=workdir / "logs",
+            progress=bar,
+        )
+        bar.finish(f"{result['import_seconds']:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)")
+        report["scenarios"]["stake_import"] = result
+        report["figures"] += chain.figures_import(result)
+    if "power_freeze" in selected:
+        n = params.power_voters
+        bar = Progress(f"freeze a {n:,}-voter power table", 1)
+        result = run_agent(
+            "voting",
+            "chain.agent_power_freeze",
+            {"n": n},
+            env=envs["voting"],
+            log_dir=workdir / "logs",
+            progress=bar,
+        )
+        bar.finish(f"{result['freeze_seconds']:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)")
+        report["scenarios"]["power_freeze"] = result
+        report["figures"] += chain.figures_freeze(result)
 
 
 # -- phase 2 -----------------------------------------------------------------------------------
@@ -310,7 +379,7 @@ def phase_platform(
                 }
             else:
                 report["figures"] += lag.figures(idle_summary, None)
-        for name, module in (("accrual", accrual), ("catchup", catchup)):
+        for name, module in (("pages", pages), ("accrual", accrual), ("catchup", catchup)):
             if name in selected:
                 result = _guarded(report, name, lambda m=module: m.run(ctx))
                 if result:
@@ -449,9 +518,9 @@ def main(argv: list[str]) -> int:
         # Each phase adds its figures to a list of its own; they are joined in this order.
         parts: dict[str, dict[str, Any]] = {
             name: {"scenarios": report["scenarios"], "errors": report["errors"], "figures": []}
-            for name in ("components", "platform")
+            for name in ("components", "chain", "platform")
         }
-        components = platform_ = idle = None
+        components = chain_ = platform_ = idle = None
         if {"relay", "consumer"} & set(selected):
 
             def components() -> None:
@@ -463,7 +532,16 @@ def main(argv: list[str]) -> int:
                     ),
                 )
 
-        if {"ballots", "accrual", "catchup"} & set(selected):
+        if {"stake_import", "power_freeze"} & set(selected):
+
+            def chain_() -> None:
+                _guarded(
+                    report,
+                    "chain",
+                    lambda: phase_chain(parts["chain"], selected, params, config, dbs, workdir),
+                )
+
+        if {"ballots", "pages", "accrual", "catchup"} & set(selected):
 
             def platform_() -> None:
                 _guarded(
@@ -483,16 +561,20 @@ def main(argv: list[str]) -> int:
             # Figures mean nothing here (a smoke test), so the phases overlap, which keeps
             # `--quick` under a minute: the platform's in this thread, the others beside it.
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
-                beside = [pool.submit(phase) for phase in (components, idle) if phase]
+                beside = [pool.submit(phase) for phase in (components, chain_, idle) if phase]
                 if platform_:
                     platform_()
                 for future in beside:
                     future.result()
         else:
-            for phase in (components, platform_, idle):
+            for phase in (components, chain_, platform_, idle):
                 if phase:
                     phase()
-        report["figures"] = parts["components"]["figures"] + parts["platform"]["figures"]
+        report["figures"] = (
+            parts["components"]["figures"]
+            + parts["chain"]["figures"]
+            + parts["platform"]["figures"]
+        )
         if "memory" in selected:
             peaks = report["scenarios"].get("memory_under_load", {}).get("peak_rss_bytes")
             report["figures"] += memory.figures(

@@ -7,8 +7,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -214,6 +216,32 @@ def test_the_dockerfile_builds_what_the_manifests_need(dev):
     ignored = (ROOT / ".dockerignore").read_text().split()
     for needed in ("requirements", "shared_events", *(f"{s}_service" for s in SERVICES)):
         assert needed not in ignored, f".dockerignore leaves out {needed}"
+
+
+def test_the_image_s_shared_events_carries_the_kit_s_templates_and_static_files(tmp_path):
+    """The image installs shared_events as a wheel, not from the source tree: a template or a
+    static file the wheel leaves out would be missing from every service's pages."""
+    source = ROOT / "shared_events"
+    # A copy: building in the tree would leave build/ and egg-info there.
+    copy = shutil.copytree(
+        source, tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info", "build", "tests")
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(tmp_path / "dist"), str(copy)],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = (tmp_path / "dist").glob("shared_events-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {
+        str(f.relative_to(source))
+        for folder in ("templates", "static")
+        for f in (source / "shared_events" / "kit" / folder).rglob("*")
+        if f.is_file()
+    }
+    assert "shared_events/kit/templates/kit/page.html" in wanted
+    assert wanted <= names, sorted(wanted - names)
 
 
 # -------------------------------------------------------------------------------- CI, docs --

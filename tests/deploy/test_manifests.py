@@ -703,8 +703,28 @@ def test_the_ingress_routes_each_service_s_api_and_admin_by_path(overlay):
             svc = overlay.get("Service", backend["name"])
             assert backend["port"]["name"] in {p["name"] for p in svc["spec"]["ports"]}
         assert f"/{service}/health" not in routes  # probes only
+    # The delegators' pages: accounts' sign-in and my account; voting's open polls (exactly
+    # /voting/, not everything under it), a poll, my history, results.
+    pages = {
+        "/accounts/signin": "accounts-web",
+        "/accounts/me": "accounts-web",
+        "/voting/": "voting-web",
+        "/voting/polls": "voting-web",
+        "/voting/history": "voting-web",
+        "/voting/results": "voting-web",
+    }
+    for page, name in pages.items():
+        assert routes.get(page, {}).get("name") == name, page
+    exact = {
+        p["path"]
+        for r in ingress["spec"]["rules"]
+        for p in r["http"]["paths"]
+        if p["pathType"] == "Exact"
+    }
+    assert exact == {"/voting/"}
     assert set(routes) <= {f"/{s}/{p}" for s in SERVICES for p in ("api", "admin", "static")} | {
-        "/accounts/sso"
+        "/accounts/sso",
+        *pages,
     }
 
 

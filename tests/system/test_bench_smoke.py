@@ -53,7 +53,10 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     for name in (
         "relay",
         "consumer",
+        "stake_import",
+        "power_freeze",
         "ballots",
+        "pages",
         "lag_idle",
         "accrual",
         "catchup",
@@ -62,8 +65,9 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     ):
         assert name in report["scenarios"], name
     figures = report["figures"]
-    # catch-up has two rows, ballots four (rate, p50, p99, CPU per request)
-    assert len(figures) == 13, [f["scenario"] for f in figures]
+    # catch-up and the stake import have two rows, ballots four (rate, p50, p99, CPU per
+    # request), pages three
+    assert len(figures) == 19, [f["scenario"] for f in figures]
     for figure in figures:
         assert isinstance(figure["value"], int | float | str) and figure["value"] not in (
             None,
@@ -73,6 +77,10 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     for phase in ("ceiling_before", "ceiling_after"):
         statuses = report["scenarios"]["ballots"][phase]["statuses"]
         assert statuses.get("201", 0) > 0 and "404" not in statuses, statuses
+    # The page and the ballots sent as its script sends them (cookie, CSRF) were answered.
+    pages = report["scenarios"]["pages"]
+    assert set(pages["page_get"]["statuses"]) == {"200"}, pages["page_get"]
+    assert set(pages["page_ballots"]["statuses"]) <= {"200", "201"}, pages["page_ballots"]
     # The CPU meter found voting's web, PostgreSQL's backends and the load generator at work.
     cpu = report["scenarios"]["ballots"]["cpu_ms_per_request"]
     for phase in ("ballots", "ceiling_before", "ceiling_after"):
@@ -80,6 +88,11 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
             cpu[phase].get(g, 0) > 0
             for g in ("voting-web", "postgres", "load generator", "machine")
         ), cpu
+    # The chain's rows did their whole work: the epoch stored and sent, the table frozen with
+    # the cap cutting the whales.
+    imported, frozen = report["scenarios"]["stake_import"], report["scenarios"]["power_freeze"]
+    assert imported["stored"] == imported["delegators"] and imported["parts_sent"] >= 1, imported
+    assert frozen["frozen_rows"] == frozen["voters"] and frozen["capped_rows"] == 3, frozen
     # Nothing left behind: its databases are dropped.
     import psycopg2
 

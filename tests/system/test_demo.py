@@ -1,25 +1,36 @@
-"""`python manage_all.py demo` runs a whole round on the embedded default and its payouts add
-up, as a new user would see it; then, with the platform still running for them to look around
-(as the demo leaves it), the test checks the round itself over the API instead of trusting
-the demo's own printout, and Ctrl-C stops everything."""
+"""`python manage_all.py demo` runs a stake-weighted round in chain mode on the embedded default
+and its payouts add up, as a new user would see it; then, with the platform still running for
+them to look around (as the demo leaves it), the test checks the round itself instead of
+trusting the demo's own printout: every printed power against a computation by hand from the
+stake distribution the demo generated and imported, the frozen table over the API against the
+same, the results against voting's tally. Ctrl-C stops everything."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import os
 import re
 import shutil
 import signal
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 from shared_events.core.testing import wait_until
-from tests.demo import DELEGATORS, FUND_LOVELACE
+from tests.demo import CAP_PERCENT, ELIGIBLE, EPOCHS, FUND_LOVELACE, REFUSED, SNAPSHOT_EPOCH
 from tests.system.harness import RunningCommand, http
 
-DEMO_TIMEOUT = 240.0
-BALLOTS_COUNTED = DELEGATORS - 3  # 50 cast, 3 retracted
+DEMO_TIMEOUT = 300.0
+BALLOTS_COUNTED = len(ELIGIBLE)  # every eligible member votes once; the refused cannot
+ELIGIBLE_ROW = re.compile(
+    r"^  (\w+) +(stake\S+) +([\d,]+\.\d{6}) +(\d+) +([\d,]+) +([\d,]+)(?:  .*)?$", re.M
+)
+REFUSED_ROW = re.compile(
+    r"^  (\w+) +(stake\S+) +- +- +- +-  (Not eligible: [^(]*?)(?: \((.*)\))?$", re.M
+)
 
 
 class Demo(RunningCommand):
@@ -58,10 +69,68 @@ def receipts_digest(poll_id: str, receipts: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def powers_by_hand(distribution: Path) -> dict[str, dict[str, int]]:
+    """Every delegator of the snapshot epoch in the demo's CSV file, with the power the README
+    says they get (stake_x_loyalty and the cap), computed here on its own: whole ada of the
+    snapshot epoch x loyalty (consecutive epochs ending at it, over the file's epochs, which
+    are the loyalty window), then no one above floor(total x cap % / 100)."""
+    stakes: dict[str, dict[int, int]] = {}
+    with distribution.open(newline="") as rows:
+        for row in csv.DictReader(rows):
+            stakes.setdefault(row["stake_address"], {})[int(row["epoch"])] = int(row["lovelace"])
+    table = {}
+    for address, epochs in stakes.items():
+        if SNAPSHOT_EPOCH not in epochs:
+            continue
+        loyalty = 0
+        while SNAPSHOT_EPOCH - loyalty in epochs and loyalty < len(EPOCHS):
+            loyalty += 1
+        lovelace = epochs[SNAPSHOT_EPOCH]
+        table[address] = {
+            "lovelace": lovelace,
+            "loyalty": loyalty,
+            "uncapped": lovelace // 1_000_000 * loyalty,
+        }
+    cap = sum(row["uncapped"] for row in table.values()) * CAP_PERCENT // 100
+    for row in table.values():
+        row["power"] = min(row["uncapped"], cap)
+    return table
+
+
+def check_the_powers(output: str, expected: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The demo's printed table against the computation by hand: each eligible member's
+    stake, loyalty, power before the cap and power; the refused members refused. Returns the
+    eligible members' power."""
+    printed = {m[1]: m for m in ELIGIBLE_ROW.finditer(output)}
+    refused = {m[1]: m for m in REFUSED_ROW.finditer(output)}
+    assert sorted(printed) == sorted(ELIGIBLE), output[-6000:]
+    assert sorted(refused) == sorted(REFUSED), output[-6000:]
+    powers = {}
+    for name, row in printed.items():
+        address, ada, loyalty, uncapped, power = row[2], row[3], row[4], row[5], row[6]
+        want = expected[address]
+        assert Decimal(ada.replace(",", "")) * 1_000_000 == want["lovelace"], (name, row[0])
+        assert int(loyalty) == want["loyalty"], (name, row[0], want)
+        assert int(uncapped.replace(",", "")) == want["uncapped"], (name, row[0], want)
+        assert int(power.replace(",", "")) == want["power"], (name, row[0], want)
+        powers[name] = want["power"]
+    for name, row in refused.items():
+        assert row[2] not in expected, (name, row[0])
+        assert row[3] == (
+            "Not eligible: your stake address is not in the pool's stake distribution of "
+            f"epoch {SNAPSHOT_EPOCH}."
+        ), row[0]
+    # The cap bites: someone has less power than stake x loyalty gives them.
+    assert any(r["power"] < r["uncapped"] for r in expected.values()), expected
+    assert any(int(m[6].replace(",", "")) < int(m[5].replace(",", "")) for m in printed.values())
+    return powers
+
+
 def check_the_round(output: str) -> str:
     """Read the finished round from the running platform with a token of the test's own and
-    check it: polls' results against voting's final tally, the payouts against the fund, the
-    receipts digest against the receipts. Returns a summary line."""
+    check it: the printed powers and the frozen power table against a computation by hand
+    from the generated stake distribution, polls' results against voting's final tally, the
+    payouts against the fund, the receipts digest against the receipts. Returns a summary."""
     up = re.search(
         r"accounts (http\S+/accounts/), polls (http\S+/polls/), "
         r"voting (http\S+/voting/)",
@@ -72,6 +141,10 @@ def check_the_round(output: str) -> str:
     assert up and operator and poll, output[-3000:]
     accounts, polls, voting = up[1], up[2], up[3]
     poll_id = poll[1]
+    distribution = re.search(r"stake distribution of epochs \d+-\d+: (\S+\.csv)", output)
+    assert distribution, output[-3000:]
+    expected = powers_by_hand(Path(distribution[1]))
+    powers = check_the_powers(output, expected)
 
     tokens = http("POST", accounts + "api/token/", {"email": operator[1], "password": operator[2]})
     assert tokens.status == 200, tokens
@@ -79,6 +152,16 @@ def check_the_round(output: str) -> str:
     results = http("GET", polls + f"api/polls/{poll_id}/results/", token=token)
     tally = http("GET", voting + f"api/polls/{poll_id}/tally/", token=token)
     receipts = http("GET", voting + f"api/polls/{poll_id}/receipts/?limit=10000", token=token)
+    table = http("GET", voting + f"api/polls/{poll_id}/power/table/", token=token, accept="*/*")
+    assert table.status == 200, table
+    frozen = {
+        row["stake_address"]: (int(row["lovelace"]), int(row["loyalty"]), int(row["power"]))
+        for row in csv.DictReader(io.StringIO(table.body))
+    }
+    assert frozen == {
+        address: (row["lovelace"], row["loyalty"], row["power"])
+        for address, row in expected.items()
+    }
     assert results.status == 200 and results.body["final"], results
     assert tally.status == 200 and tally.body["final"], tally
     assert receipts.status == 200, receipts
@@ -90,6 +173,8 @@ def check_the_round(output: str) -> str:
     paid = sum(c["payout_lovelace"] for c in results["causes"])
     assert paid == fund, (paid, fund)
     assert total == sum(c["points"] for c in results["causes"]) > 0, results
+    # Every eligible member put all their power in: the total is theirs, as computed here.
+    assert total == sum(powers.values()), (total, powers)
     for cause in results["causes"]:
         assert abs(cause["payout_lovelace"] * total - fund * cause["points"]) < total, cause
 
@@ -111,10 +196,32 @@ def check_the_round(output: str) -> str:
     published = listed["results"] if isinstance(listed, dict) else listed
     assert len(set(published)) == len(published) == BALLOTS_COUNTED, listed
     assert receipts_digest(poll_id, published) == tally["receipts_digest"]
+
+    # The round ends paid: one transaction, confirmed by hand (no chain source here), for
+    # every cause with a payout, and its record says so.
+    assert results["status"] == "paid", results
+    txs = {c["payout_tx_hash"] for c in results["causes"] if c["payout_lovelace"]}
+    assert len(txs) == 1 and re.fullmatch(r"[0-9a-f]{64}", txs.pop()), results
+    assert {c["payout_status"] for c in results["causes"] if c["payout_lovelace"]} == {
+        "confirmed_by_hand"
+    }
+    (payout,) = http("GET", polls + f"api/polls/{poll_id}/payouts/", token=token).body
+    assert (payout["status"], payout["verified"]) == ("confirmed_by_hand", False), payout
     return (
-        f"{results['ballots']} ballots, {total} points over {len(counted)} causes, "
-        f"{paid} of {fund} lovelace paid, receipts digest recomputed"
+        f"{len(expected)} powers computed by hand and matched, {results['ballots']} ballots, "
+        f"{total} power over {len(counted)} causes, {paid} of {fund} lovelace paid, receipts "
+        "digest recomputed"
     )
+
+
+def check_the_mode_is_said_once(scratch: Path) -> None:
+    """Each service's web said the chain mode once in its log; its other processes did not."""
+    [logs] = scratch.glob("systest-*/logs")
+    for service in ("accounts", "polls", "voting"):
+        for process in ("web", "worker", "beat", "consumer"):
+            text = (logs / f"{service}-{process}.log").read_text(errors="replace")
+            said = text.count("chain mode (CHAIN_SOURCE=file)")
+            assert said == (1 if process == "web" else 0), (service, process, said)
 
 
 def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
@@ -144,7 +251,9 @@ def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
         assert "payouts sum to the fund exactly: True" in output
         assert f"ballots counted: {BALLOTS_COUNTED}" in output
         assert re.search(r"receipts digest: [0-9a-f]{64} ", output), output
+        assert re.search(r"payout transaction [0-9a-f]{64}: confirmed_by_hand ", output), output
         checked = check_the_round(output)
+        check_the_mode_is_said_once(scratch)
 
         # Ctrl-C stops the demo and its platform.
         code = demo.ctrl_c()

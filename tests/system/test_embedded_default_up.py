@@ -164,6 +164,12 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         accounts = f"http://127.0.0.1:{ports['ACCOUNTS_PORT']}/accounts/api/"
         voting = f"http://127.0.0.1:{ports['VOTING_PORT']}/voting/api/"
         assert f"{accounts}\n" in runner.output  # the banner names the API
+        # ... and the delegators' sign-in page, which links to voting's port.
+        signin = f"http://127.0.0.1:{ports['ACCOUNTS_PORT']}/accounts/signin/"
+        assert signin in runner.output
+        page = http("GET", signin, accept="text/html")
+        assert page.status == 200, page
+        assert f'href="http://127.0.0.1:{ports["VOTING_PORT"]}/voting/history/"' in page.body
 
         # 2. A delegator registers and signs in.
         email = f"new-user-{uuid.uuid4().hex[:8]}@example.com"

@@ -28,6 +28,9 @@ from .selectors.participation import participation_over_time
 from .selectors.power import power_summary, power_table_csv
 from .selectors.tallies import tally_compute
 
+# The index says which mode runs (the open mode lets one person vote with many accounts).
+admin.site.index_template = "admin/platform_mode_index.html"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None) -> bool:

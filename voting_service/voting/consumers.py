@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from shared_events.core.consumer.registry import handles
 from shared_events.core.schemas import Event
 from shared_events.core.schemas.accounts import AccountState, EpochStakePart
-from shared_events.core.schemas.polls import CauseState, PollState
+from shared_events.core.schemas.polls import CauseState, PayoutState, PollResultState, PollState
 
 from . import services
 
@@ -37,3 +37,17 @@ def epoch_stake_part(event: Event[EpochStakePart]) -> None:
     """One part of an epoch's stake distribution, applied only if newer; the epoch's last part
     freezes the power of the polls waiting for it."""
     services.epoch_stake_apply_part(state=event.data, version=event.version)
+
+
+@handles("polls.result.created", "polls.result.updated", "polls.result.deleted")
+def poll_result(event: Event[PollResultState]) -> None:
+    """A poll's final results, written once by polls; applied only if newer, so a redelivery
+    changes nothing."""
+    services.poll_result_apply_state(state=event.data, version=event.version)
+
+
+@handles("polls.payout.created", "polls.payout.updated", "polls.payout.deleted")
+def payout_changed(event: Event[PayoutState]) -> None:
+    """Full state of one payout transaction, applied only if newer: a redelivered or reordered
+    event changes nothing."""
+    services.payout_apply_state(state=event.data, version=event.version)

@@ -31,6 +31,10 @@ NO_SUCH_POLL = "No such poll."
 NO_BALLOT = "You have no ballot in this poll."
 POWER_NOT_COMPUTED = "Voting power for this poll is not computed yet; try again later."
 NO_STAKE_ADDRESS = "Not eligible: your account has no proven stake address."
+ADDRESS_HELD_ELSEWHERE = (
+    "Not eligible: another account has voted in this poll with the power of your stake "
+    "address (it was that account's when it voted); an address's power counts once per poll."
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,9 @@ class PowerRead:
     open mode with nothing frozen yet."""
 
     open_mode: bool = True
-    # Open mode: the voter's frozen points in the poll, None before their first need.
+    # Open mode: the voter's frozen points in the poll, None before their first need. Chain
+    # mode: the power of the table's row the voter's ballot holds (`address_to_hold`), None
+    # before their first cast in the poll.
     voter_power: int | None = None
     # Chain mode: whether the poll's table is frozen, and its cap (None: no cap).
     table_frozen: bool = False
@@ -48,6 +54,8 @@ class PowerRead:
     # (None in a points-formula row whose voter was not known at the freeze).
     address_in_table: bool = False
     address_power: int | None = None
+    # Chain mode: whether that row is held by another voter's ballot.
+    address_held_elsewhere: bool = False
     # Chain mode: the address's stake in the snapshot epoch (None: not in the distribution).
     snapshot_lovelace: int | None = None
 
@@ -73,6 +81,9 @@ def voter_power(
         return voter.points, PowerFreeze(uncapped=voter.points, power=voter.points)
     if not power.table_frozen:
         raise Conflict(POWER_NOT_COMPUTED)
+    if power.voter_power is not None:
+        # Held since the voter's first cast, whichever address the account holds now.
+        return power.voter_power, None
     if not voter.stake_address:
         raise Refused(NO_STAKE_ADDRESS)
     if not power.address_in_table:
@@ -86,12 +97,26 @@ def voter_power(
             f"{power.snapshot_lovelace} lovelace, is below this poll's minimum of "
             f"{poll.min_stake_lovelace} lovelace."
         )
+    if power.address_held_elsewhere:
+        raise Refused(ADDRESS_HELD_ELSEWHERE)
     if power.address_power is not None:
         return power.address_power, None
     capped = voter.points if power.cap is None else min(voter.points, power.cap)
     return capped, PowerFreeze(
         uncapped=voter.points, power=capped, stake_address=voter.stake_address
     )
+
+
+def address_to_hold(*, voter: Voter, power: PowerRead) -> str | None:
+    """Chain mode: the stake address whose row of the table a cast takes hold of for the voter,
+    for the rest of the poll (their first cast there; None once they hold one). A stake address
+    may move to another account during a poll (a new proof unlinks it from the old one): its
+    power counts once all the same, with the first account that voted with it, which keeps it
+    even after a retraction or after the address moved away. Call it after `voter_power`
+    accepted the cast."""
+    if power.open_mode or power.voter_power is not None:
+        return None
+    return voter.stake_address
 
 
 def voter_refusal(voter: Voter | None) -> str | None:
@@ -164,7 +189,10 @@ def _check_open(poll: PollReplica, now: datetime) -> None:
     ballots like an open one until its closes_at (`services.closing`)."""
     if poll.status == PollStatus.CANCELLED:
         message = "This poll was cancelled."
-    elif poll.status in (PollStatus.CLOSED, PollStatus.FINALIZED) or now >= poll.closes_at:
+    elif (
+        poll.status in (PollStatus.CLOSED, PollStatus.FINALIZED, PollStatus.PAID)
+        or now >= poll.closes_at
+    ):
         message = "This poll is closed."
     elif not poll.takes_ballots or now < poll.opens_at:
         message = f"This poll is not open yet; it opens at {poll.opens_at.isoformat()}."

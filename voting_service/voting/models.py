@@ -85,7 +85,7 @@ class PollReplica(ReplicaModel):
 
     @property
     def is_closed(self) -> bool:
-        return self.status in (PollStatus.CLOSED, PollStatus.FINALIZED)
+        return self.status in (PollStatus.CLOSED, PollStatus.FINALIZED, PollStatus.PAID)
 
     @property
     def takes_ballots(self) -> bool:
@@ -356,3 +356,7 @@ class PollTally(PublishedModel):
             eligible=self.eligible,
             total_power=self.total_power,
         )
+
+
+# polls' results and payouts live in their own module; imported here so Django registers them.
+from .payout_replicas import PayoutReplica, PollResultReplica  # noqa: E402, F401

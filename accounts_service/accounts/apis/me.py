@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -20,12 +21,18 @@ class MeApi(APIView):
         email = serializers.CharField(max_length=254, required=False)
         stake_address = StakeAddressClearField()
         password = serializers.CharField(max_length=128, required=False, write_only=True)
-        current_password = serializers.CharField(max_length=128, required=False, write_only=True)
+        current_password = serializers.CharField(
+            max_length=128,
+            required=False,
+            write_only=True,
+            help_text="needed with `password`, unless the account has no password yet (made by "
+            "a wallet sign-in): then `password` sets its first one, given an email",
+        )
 
         def validate(self, attrs):
-            if "password" in attrs and "current_password" not in attrs:
+            if "current_password" in attrs and "password" not in attrs:
                 raise serializers.ValidationError(
-                    {"current_password": ["Give your current password to set a new one."]}
+                    {"password": ["Give the new password with current_password."]}
                 )
             return attrs
 
@@ -44,25 +51,29 @@ class MeApi(APIView):
     @extend_schema(
         request=ProfileUpdateInput,
         responses={200: AccountOutput},
-        summary="Change my email or password, or unlink my stake address",
+        summary="Change my email or password (or set a first one), or unlink my stake address",
+        description="A new `password` needs `current_password`, unless the account has none "
+        "yet (one made by a wallet sign-in): then it needs an email, already or in the same "
+        "request.",
     )
     def patch(self, request: Request) -> Response:
         serializer = self.ProfileUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         account = request.user
-        if "password" in data:
-            account = services.account_change_password(
-                account=account,
-                current_password=data.pop("current_password"),
-                new_password=data.pop("password"),
-            )
-        data.pop("current_password", None)
-        if "stake_address" in data:
-            data.pop("stake_address")
-            account = services.stake_address_unlink(account=account)
-        if data:
-            account = services.account_update_profile(account=account, **data)
+        password = data.pop("password", None)
+        current_password = data.pop("current_password", None)
+        # All or nothing; the email first: a first password needs one to sign in with.
+        with transaction.atomic():
+            if "stake_address" in data:
+                data.pop("stake_address")
+                account = services.stake_address_unlink(account=account)
+            if data:
+                account = services.account_update_profile(account=account, **data)
+            if password is not None:
+                account = services.account_change_password(
+                    account=account, current_password=current_password, new_password=password
+                )
         return Response(AccountOutput(account).data)
 
 

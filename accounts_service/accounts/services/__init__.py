@@ -33,6 +33,7 @@ from .stake_proofs import (
 )
 from .tokens import (
     admin_sso_ticket_issue,
+    browser_sign_in,
     browser_token_issue,
     refresh_tokens_purge_expired,
     refresh_tokens_revoke_all,
@@ -55,6 +56,7 @@ __all__ = [
     "account_update_profile",
     "accrue_epoch_points",
     "admin_sso_ticket_issue",
+    "browser_sign_in",
     "browser_token_issue",
     "epoch_stake_import",
     "epoch_stakes_publish_ready",

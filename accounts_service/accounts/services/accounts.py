@@ -116,15 +116,44 @@ def account_update_profile(*, account: Account, email: str | None = None) -> Acc
 
 @transaction.atomic
 def account_change_password(
-    *, account: Account, current_password: str, new_password: str
+    *, account: Account, current_password: str | None, new_password: str
 ) -> Account:
+    """Change the password, given the current one; other sessions end with it. An account with
+    no usable password (made by a wallet sign-in, or an operator created without one) sets its
+    first password without `current_password`, once it has an email to sign in with."""
     account = Account.objects.select_for_update().get(pk=account.pk)
-    if not account.check_password(current_password):
-        raise ValidationError({"current_password": ["Wrong password."]})
+    had_password = account.has_usable_password()
+    if had_password:
+        if current_password is None:
+            raise ValidationError(
+                {"current_password": ["Give your current password to set a new one."]}
+            )
+        if not account.check_password(current_password):
+            raise ValidationError({"current_password": ["Wrong password."]})
+    else:
+        if current_password is not None:
+            raise ValidationError(
+                {
+                    "current_password": [
+                        "This account has no password yet; leave current_password out to set "
+                        "its first one."
+                    ]
+                }
+            )
+        if not account.email:
+            raise ValidationError(
+                {
+                    "password": [
+                        "Add an email first (or in the same request): a password signs in "
+                        "with the account's email."
+                    ]
+                }
+            )
     _on_field("password", validate_password, new_password, user=account)
     account.set_password(new_password)
     account.save(update_fields=["password", "updated_at"])
-    refresh_tokens_revoke_all(account=account)  # other sessions end with the old password
+    if had_password:
+        refresh_tokens_revoke_all(account=account)  # other sessions end with the old password
     return account
 
 

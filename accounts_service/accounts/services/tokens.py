@@ -126,6 +126,14 @@ def browser_token_issue(*, account: Account) -> tuple[str, int]:
     return token, ttl
 
 
+@transaction.atomic
+def browser_sign_in(*, account: Account) -> tuple[str, int]:
+    """The browser cookie's token for an account that has just proven its password or its stake
+    key on the sign-in page; the sign-in is recorded (`last_login`), as the API's is."""
+    update_last_login(Account, account)
+    return browser_token_issue(account=account)
+
+
 def admin_sso_ticket_issue(*, account: Account, service: str) -> str:
     """A one-minute ticket that lets an operator's browser into `service`'s admin."""
     ticket, _ = _encode(account, ADMIN_SSO, 60, uuid.uuid4().hex, svc=service, email=account.email)

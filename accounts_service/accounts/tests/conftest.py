@@ -63,7 +63,7 @@ def last_event(account: Account) -> dict:
 @pytest.fixture
 def http_server():
     """A real HTTP server on 127.0.0.1 that a test scripts: the chain sources' remote end."""
-    from .chain.local_http import LocalHttpServer
+    from shared_events.kit.chain_clients.testing import LocalHttpServer
 
     server = LocalHttpServer().start()
     yield server

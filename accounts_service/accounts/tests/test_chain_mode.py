@@ -1,15 +1,18 @@
-"""Which mode runs (shared_events.kit.chain_mode) is said once at start and in the accounts
-admin: the open mode (`CHAIN_SOURCE=none`, or `OPEN_ELIGIBILITY=true`) lets one person with many
-accounts earn and vote many times."""
+"""Which mode runs (shared_events.kit.chain_mode) is said once when the web server starts and
+in the accounts admin: the open mode (`CHAIN_SOURCE=none`, or `OPEN_ELIGIBILITY=true`) lets one
+person with many accounts earn and vote many times."""
 
 import io
 import json
-import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 
+import config
 from accounts.chain.sources import StakeRow
 from accounts.services import epoch_stake_import
 
@@ -17,6 +20,7 @@ from .chain.remotes import POOL, stake_addresses
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
+SERVICE_DIR = Path(config.__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -25,21 +29,54 @@ def operator_browser(client, operator):
     return client
 
 
+def web_start_log(tmp_path: Path, **settings: str) -> list[str]:
+    """The log lines that say a mode when the web's WSGI application loads, in a process of
+    its own as gunicorn's worker loads it."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "VAR_DIR": str(tmp_path)}
+    env.update(settings)
+    done = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=SERVICE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stderr.splitlines() if " mode (" in line]
+
+
 @pytest.mark.parametrize(
-    "source, open_eligibility, said",
+    "settings_, said",
     [
-        ("none", False, "open mode (CHAIN_SOURCE=none)"),
-        ("koios", True, "open mode (OPEN_ELIGIBILITY=true)"),
-        ("koios", False, "chain mode (CHAIN_SOURCE=koios)"),
+        ({"CHAIN_SOURCE": "none"}, "WARNING accounts: open mode (CHAIN_SOURCE=none)"),
+        (
+            {"CHAIN_SOURCE": "koios", "POOL_ID": POOL, "OPEN_ELIGIBILITY": "true"},
+            "WARNING accounts: open mode (OPEN_ELIGIBILITY=true)",
+        ),
+        (
+            {"CHAIN_SOURCE": "koios", "POOL_ID": POOL, "OPEN_ELIGIBILITY": "false"},
+            "INFO accounts: chain mode (CHAIN_SOURCE=koios)",
+        ),
     ],
 )
-def test_the_mode_is_logged_when_the_app_starts(settings, caplog, source, open_eligibility, said):
-    settings.CHAIN_SOURCE, settings.OPEN_ELIGIBILITY = source, open_eligibility
-    with caplog.at_level(logging.INFO, logger="accounts"):
-        apps.get_app_config("accounts").ready()
-    [record] = [r for r in caplog.records if r.name == "accounts.apps"]
-    assert record.getMessage().startswith(said)
-    assert record.levelno == (logging.WARNING if said.startswith("open") else logging.INFO)
+def test_the_web_says_the_mode_once_when_it_starts(tmp_path, settings_, said):
+    [line] = web_start_log(tmp_path, **settings_)
+    assert line.startswith(said), line
+
+
+def test_a_process_that_is_not_the_web_does_not_repeat_it(tmp_path):
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "CHAIN_SOURCE": "none"}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=SERVICE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert " mode (" not in done.stdout + done.stderr
 
 
 def test_the_admin_index_says_the_open_mode(operator_browser, settings):

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.stake_address import normalize_stake_address
+from accounts.stake_address import bech32_decode, normalize_stake_address
 
 # CIP-19 test vectors: key-hash and script-hash stake addresses on mainnet and testnet.
 VALID = [
@@ -60,3 +60,15 @@ def test_a_testnet_header_under_the_mainnet_prefix_is_refused():
     forged = "stake1" + "".join(_CHARSET[d] for d in data + checksum)
     with pytest.raises(ValidationError, match="network 0"):
         normalize_stake_address(forged)
+
+
+@pytest.mark.parametrize("address", VALID)
+def test_the_hex_a_cip30_wallet_gives_becomes_the_bech32_address(address):
+    _, payload = bech32_decode(address)
+    assert normalize_stake_address(payload.hex()) == address
+    assert normalize_stake_address(payload.hex().upper()) == address
+
+
+def test_hex_of_something_else_is_refused():
+    with pytest.raises(ValidationError):
+        normalize_stake_address("e0" + "ab" * 27)  # 28 bytes: one short

@@ -38,6 +38,7 @@ class CauseOutput(serializers.ModelSerializer):
             "url",
             "image_url",
             "is_active",
+            "payout_address",
             "created_at",
             "updated_at",
         ]
@@ -50,6 +51,12 @@ class CauseInput(StrictFieldsMixin, serializers.Serializer):
     url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     image_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
+    payout_address = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        help_text="a bech32 Shelley address (addr1…) of CARDANO_NETWORK; checked, 400 if not",
+    )
 
 
 class CauseListApi(APIView):

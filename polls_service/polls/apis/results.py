@@ -28,6 +28,20 @@ class CauseResultOutput(serializers.Serializer):
         allow_null=True, help_text="set once the poll is finalized"
     )
     payout_ada = serializers.SerializerMethodField()
+    payout_status = serializers.CharField(
+        source="payout.status",
+        allow_null=True,
+        default=None,
+        help_text="the cause's payout transaction: pending, confirmed, confirmed_by_hand, "
+        "mismatch or not_found; null while none is recorded",
+    )
+    payout_tx_hash = serializers.CharField(source="payout.tx_hash", allow_null=True, default=None)
+    payout_explorer_url = serializers.CharField(
+        source="payout.explorer_url",
+        allow_null=True,
+        default=None,
+        help_text="a link to the transaction (PAYOUT_EXPLORER_URL); empty when none is set",
+    )
 
     @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True))
     def get_payout_ada(self, result: selectors.CauseResult) -> str | None:

@@ -5,6 +5,13 @@ visible to the caller), never an HTTP type."""
 from .accounts import account_standing
 from .causes import cause_get, cause_list
 from .exports import results_csv
+from .payouts import (
+    CausePayout,
+    cause_payouts,
+    causes_paid,
+    payout_get,
+    payouts_of_poll,
+)
 from .polls import poll_get, poll_list
 from .results import (
     CauseResult,
@@ -16,6 +23,11 @@ from .results import (
 )
 
 __all__ = [
+    "CausePayout",
+    "cause_payouts",
+    "causes_paid",
+    "payout_get",
+    "payouts_of_poll",
     "CauseResult",
     "PollResults",
     "ResultsHidden",

@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from shared_events.kit.spreadsheet_csv import SpreadsheetSafeWriter
 
 from ..models import Poll, lovelace_to_ada
+from .payouts import cause_payouts
 from .results import poll_final_results
 
-# The poll's voting power last, repeated on each of its rows: the columns before keep their
-# places for scripts that read them by position.
+# The poll's voting power, repeated on each of its rows, then the cause's payout transaction:
+# columns are only ever added at the end, so scripts that read them by position keep working.
 CSV_HEADER = [
     "poll_id",
     "poll",
@@ -26,6 +27,9 @@ CSV_HEADER = [
     "snapshot_epoch",
     "eligible",
     "total_power",
+    "payout_status",
+    "payout_tx_hash",
+    "payout_explorer_url",
 ]
 
 
@@ -45,8 +49,10 @@ def results_csv(polls: Iterable[Poll]) -> str:
             _blank_if_none(poll.eligible_voters),
             _blank_if_none(poll.total_power),
         ]
+        payouts = cause_payouts(poll=poll)
         for result in poll_final_results(poll=poll):
             ada = lovelace_to_ada(result.payout_lovelace)
+            payout = payouts.get(result.cause_id)
             writer.writerow(
                 [
                     poll.pk,
@@ -59,6 +65,9 @@ def results_csv(polls: Iterable[Poll]) -> str:
                     result.payout_lovelace,
                     f"{ada:f}",
                     *power,
+                    payout.status if payout else "",
+                    payout.tx_hash if payout else "",
+                    payout.explorer_url if payout else "",
                 ]
             )
     return out.getvalue()

@@ -12,8 +12,17 @@ from django.db.models import QuerySet
 
 from shared_events.kit.errors import Refused
 
-from ..models import Cause, Poll, PollResult, PollStatus, ResultsVisibility, TallyReplica
+from ..models import (
+    FINAL_STATUSES,
+    Cause,
+    Poll,
+    PollResult,
+    PollStatus,
+    ResultsVisibility,
+    TallyReplica,
+)
 from ..payouts import share_of
+from .payouts import CausePayout, cause_payouts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +33,8 @@ class CauseResult:
     voters: int
     share: Decimal
     payout_lovelace: int | None  # known once the poll is finalized
+    # The transaction that pays it (or the latest that tried), once one is recorded.
+    payout: CausePayout | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,18 +87,19 @@ def poll_results(*, poll: Poll) -> PollResults:
     reason = _hidden_because(poll)
     if reason:
         raise ResultsHidden(reason)
-    if poll.status == PollStatus.FINALIZED:
+    if poll.status in FINAL_STATUSES:
         return _final_results(poll)
     return _tally_results(poll)
 
 
 def poll_results_for_operator(*, poll: Poll) -> PollResults:
     """The same results, whatever the poll's visibility says: operators see the live count."""
-    return _final_results(poll) if poll.status == PollStatus.FINALIZED else _tally_results(poll)
+    return _final_results(poll) if poll.status in FINAL_STATUSES else _tally_results(poll)
 
 
 def _final_results(poll: Poll) -> PollResults:
     rows = poll_final_results(poll=poll)
+    payouts = cause_payouts(poll=poll)
     return PollResults(
         poll_id=poll.pk,
         status=poll.status,
@@ -104,6 +116,8 @@ def _final_results(poll: Poll) -> PollResults:
         message=(
             "Nobody allocated points in this poll, so there are no payouts."
             if poll.no_payouts
+            else "Final results; every payout is confirmed."
+            if poll.status == PollStatus.PAID
             else "Final results and payouts."
         ),
         causes=[
@@ -114,6 +128,7 @@ def _final_results(poll: Poll) -> PollResults:
                 voters=r.voters,
                 share=r.share,
                 payout_lovelace=r.payout_lovelace,
+                payout=payouts.get(r.cause_id),
             )
             for r in rows
         ],

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from ..models import Cause, Poll, PollStatus
 
-CAUSE_FIELDS = ("title", "description", "url", "image_url", "is_active")
+CAUSE_FIELDS = ("title", "description", "url", "image_url", "is_active", "payout_address")
 
 
 def cause_check_deactivation(*, cause: Cause, is_active: bool) -> None:
@@ -39,10 +39,21 @@ def cause_check_deactivation(*, cause: Cause, is_active: bool) -> None:
 
 @transaction.atomic
 def cause_create(
-    *, title: str, description: str = "", url: str = "", image_url: str = "", is_active: bool = True
+    *,
+    title: str,
+    description: str = "",
+    url: str = "",
+    image_url: str = "",
+    is_active: bool = True,
+    payout_address: str = "",
 ) -> Cause:
     cause = Cause(
-        title=title, description=description, url=url, image_url=image_url, is_active=is_active
+        title=title,
+        description=description,
+        url=url,
+        image_url=image_url,
+        is_active=is_active,
+        payout_address=payout_address.strip(),
     )
     cause.full_clean()
     cause.save()
@@ -59,6 +70,8 @@ def cause_update(*, cause: Cause, **changes) -> Cause:
     cause = Cause.objects.select_for_update().get(pk=cause.pk)
     if changes.get("is_active") is False and cause.is_active:
         cause_check_deactivation(cause=cause, is_active=False)
+    if "payout_address" in changes:
+        changes["payout_address"] = changes["payout_address"].strip()
     for name, value in changes.items():
         setattr(cause, name, value)
     cause.full_clean()

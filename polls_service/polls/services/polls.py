@@ -34,7 +34,7 @@ POLL_FIELDS = (
 )
 _TEXT_FIELDS = frozenset({"title", "description"})
 # What may still change in each state: the offer (causes, fund, times, visibility, voting power)
-# is fixed once voters can see it, the wording is not; finalized and cancelled are terminal.
+# is fixed once voters can see it, the wording is not; finalized, paid and cancelled are terminal.
 CHANGEABLE = {
     PollStatus.DRAFT: frozenset({*POLL_FIELDS, "causes"}),
     PollStatus.SCHEDULED: frozenset({*POLL_FIELDS, "causes"}),
@@ -42,6 +42,7 @@ CHANGEABLE = {
     PollStatus.CLOSING: _TEXT_FIELDS,
     PollStatus.CLOSED: _TEXT_FIELDS,
     PollStatus.FINALIZED: frozenset(),
+    PollStatus.PAID: frozenset(),
     PollStatus.CANCELLED: frozenset(),
 }
 MIN_CAUSES_TO_SCHEDULE = 2

@@ -20,9 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from shared_events.core.consumer.replicas import replica_apply
+from shared_events.core.outbox.writer import PendingEvent, record_events
+from shared_events.core.schemas.polls import CauseResult, PollResultState
 from shared_events.core.schemas.voting import TallyState
 
-from ..models import Poll, PollResult, PollStatus, TallyReplica
+from ..models import Cause, Poll, PollResult, PollStatus, TallyReplica
 from ..payouts import share_of, split_fund
 
 log = logging.getLogger(__name__)
@@ -120,7 +122,7 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
         )
     _check_power(poll, tally)
     payouts = split_fund(poll.fund_lovelace, points)
-    PollResult.objects.bulk_create(
+    results = PollResult.objects.bulk_create(
         [
             PollResult(
                 poll=poll,
@@ -148,6 +150,7 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
     poll.eligible_voters = tally.eligible
     poll.total_power = tally.total_power
     poll.save()
+    _publish_results(poll, results)
     log.info(
         "poll %s finalized: %d points from %d ballots, %s",
         poll.pk,
@@ -155,3 +158,29 @@ def _finalize(poll: Poll, tally: TallyReplica) -> None:
         tally.ballots,
         "no payouts" if poll.no_payouts else f"{poll.fund_lovelace} lovelace paid out",
     )
+
+
+def _publish_results(poll: Poll, results: list[PollResult]) -> None:
+    """`polls.result`, once, in the finalizing transaction: what each cause received. Final
+    results never change, so it is version 1 of its aggregate (the poll's id) for good."""
+    titles = dict(
+        Cause.objects.filter(pk__in=[r.cause_id for r in results]).values_list("pk", "title")
+    )
+    state = PollResultState(
+        poll_id=str(poll.pk),
+        fund_lovelace=poll.fund_lovelace,
+        causes=[
+            CauseResult(
+                cause_id=str(r.cause_id),
+                title=titles[r.cause_id],
+                points=r.points,
+                voters=r.voters,
+                payout_lovelace=r.payout_lovelace,
+            )
+            for r in results
+        ],
+        ballots=poll.ballot_count or 0,
+        receipts_digest=poll.receipts_digest or None,
+        finalized_at=poll.finalized_at.isoformat() if poll.finalized_at else "",
+    )
+    record_events([PendingEvent("polls.result.created", str(poll.pk), 1, state)])

@@ -51,3 +51,38 @@ def as_delegator(db) -> APIClient:
 @pytest.fixture
 def as_operator(db) -> APIClient:
     return client_with(make_token(uuid.uuid4(), "operator"))
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 that a test scripts: the chain source's remote end."""
+    from shared_events.kit.chain_clients.testing import LocalHttpServer
+
+    server = LocalHttpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ledger():
+    from .chain.remotes import Ledger
+
+    return Ledger()
+
+
+@pytest.fixture(params=["blockfrost", "koios"])
+def chain(request, http_server, ledger, settings):
+    """polls reading payout transactions from a local Blockfrost, then a local Koios, both
+    answering from `ledger`; fast retries."""
+    from .chain.remotes import PROJECT_ID, BlockfrostTxRemote, KoiosTxRemote
+
+    settings.CHAIN_SOURCE = request.param
+    settings.CHAIN_SOURCE_ATTEMPTS = 2
+    settings.CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS = 0.01
+    settings.CHAIN_SOURCE_TIMEOUT_SECONDS = 5
+    if request.param == "blockfrost":
+        settings.BLOCKFROST_PROJECT_ID = PROJECT_ID
+        settings.BLOCKFROST_API_URL = BlockfrostTxRemote(http_server, ledger).url
+    else:
+        settings.KOIOS_API_URL = KoiosTxRemote(http_server, ledger).url
+    return request.param

@@ -73,10 +73,13 @@ def closing_poll(**kwargs) -> Poll:
     return services.poll_close(poll=open_poll(**kwargs))
 
 
-def poll_events(poll: Poll) -> list[dict]:
+def poll_events(poll: Poll, aggregate: str = "polls.poll") -> list[dict]:
+    """The events of the poll (or, with `aggregate="polls.result"`, of its results)."""
     return [
         json.loads(bytes(r.payload))
-        for r in OutboxEvent.objects.filter(aggregate_id=str(poll.pk)).order_by("seq")
+        for r in OutboxEvent.objects.filter(
+            aggregate_id=str(poll.pk), event_type__startswith=f"{aggregate}."
+        ).order_by("seq")
     ]
 
 
@@ -139,3 +142,24 @@ def tally_message(
             }
         ).encode(),
     )
+
+
+def finalized_poll(points: list[int], *, fund_lovelace: int = 1_000_000, **kwargs) -> Poll:
+    """A poll finalized from voting's final tally, its causes given `points` in order; each
+    cause has a payout address (see `chain.remotes.payment_address`) unless `addresses=False`."""
+    from shared_events.core.consumer.apply import apply_batch
+
+    from .chain.remotes import payment_address
+
+    with_addresses = kwargs.pop("addresses", True)
+    causes = [
+        make_cause(
+            payout_address=payment_address(f"cause-{next(_titles)}") if with_addresses else ""
+        )
+        for _ in points
+    ]
+    poll = closed_poll(causes=causes, fund_lovelace=fund_lovelace, **kwargs)
+    apply_batch([tally_message(poll, 9, dict(zip(causes, points, strict=True)), final=True)])
+    poll.refresh_from_db()
+    assert poll.status == "finalized"
+    return poll

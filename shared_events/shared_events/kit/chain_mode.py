@@ -10,6 +10,8 @@ distribution of the poll's snapshot epoch.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -42,3 +44,13 @@ def mode_summary() -> str:
         f"open mode ({why}): every active delegator may vote with their points, so one "
         "person with many accounts has many votes; stake formulas need a chain source"
     )
+
+
+def announce_mode(log: logging.Logger) -> None:
+    """Say the mode once, in the log of a service's web server (`config/wsgi.py`): the open
+    mode as a warning, for it lets one person with many accounts vote many times. Only the web
+    says it, so a service's Celery worker, beat and consumer do not repeat the line."""
+    if open_eligibility():
+        log.warning("%s", mode_summary())
+    else:
+        log.info("%s", mode_summary())

@@ -225,6 +225,7 @@ def configure(
                     "django.contrib.auth.context_processors.auth",
                     "django.contrib.messages.context_processors.messages",
                     "shared_events.kit.context.service_links",
+                    "shared_events.kit.pages.page_links",
                 ]
             },
         }

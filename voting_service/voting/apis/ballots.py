@@ -24,6 +24,7 @@ from ..allocations import (
     allocations_validate,
 )
 from ..eligibility import NO_BALLOT
+from ..models import PollStatus
 from .lookups import poll_or_404
 from .power import NOT_COMPUTED
 
@@ -67,6 +68,10 @@ class BallotOutput(serializers.Serializer):
     poll = serializers.UUIDField(source="poll_id")
     poll_title = serializers.CharField(source="poll.title")
     poll_status = serializers.CharField(source="poll.status")
+    poll_paid = serializers.SerializerMethodField(
+        help_text="true once every cause of the poll was paid (payouts confirmed on chain, "
+        "or by hand without a chain source)"
+    )
     allocations = AllocationIO(many=True, source="current_allocations")
     total_points = serializers.SerializerMethodField()
     revisions = serializers.IntegerField(
@@ -78,6 +83,9 @@ class BallotOutput(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_poll_paid(self, ballot: Any) -> bool:
+        return bool(ballot.poll.status == PollStatus.PAID)
 
     def get_total_points(self, ballot: Any) -> int:
         return sum(a.points for a in ballot.current_allocations)
@@ -92,6 +100,7 @@ class BallotOutput(serializers.Serializer):
             "poll": str(ballot.poll_id),
             "poll_title": str(ballot.poll.title),
             "poll_status": str(ballot.poll.status),
+            "poll_paid": ballot.poll.status == PollStatus.PAID,
             "allocations": allocations,
             "total_points": sum(a["points"] for a in allocations),
             "revisions": ballot.revision,

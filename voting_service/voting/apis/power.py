@@ -8,7 +8,10 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -59,8 +62,25 @@ class PowerApi(APIView):
         return Response(PowerOutput(answer).data)
 
 
+class CsvOrJsonNegotiation(DefaultContentNegotiation):
+    """A client that asks for the CSV (`Accept: text/csv`) gets it, not a 406: the view answers
+    its table itself, and a refusal in JSON, as everywhere."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            if "text/csv" not in request.META.get("HTTP_ACCEPT", ""):
+                raise
+            return JSONRenderer(), JSONRenderer.media_type
+
+
 class PowerTableApi(APIView):
     """The table is an HttpResponse of its own (text/csv); a refusal is JSON, as everywhere."""
+
+    content_negotiation_class = CsvOrJsonNegotiation
 
     def get_permissions(self) -> list:
         return [IsAuthenticated(), IsOperator()]

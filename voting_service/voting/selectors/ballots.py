@@ -32,3 +32,12 @@ def ballots_of_voter(*, voter_id: uuid.UUID) -> QuerySet[Ballot]:
     return _with_allocations(
         Ballot.objects.filter(voter_id=voter_id).exclude(poll__status=PollStatus.DRAFT)
     ).order_by("-updated_at", "id")
+
+
+def polls_voted_in(*, voter_id: uuid.UUID, poll_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these polls the voter has a current (not retracted) ballot in."""
+    return set(
+        Ballot.objects.filter(
+            voter_id=voter_id, poll_id__in=poll_ids, retracted_at__isnull=True
+        ).values_list("poll_id", flat=True)
+    )

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from ..models import Ballot, BallotRevision, PollReplica, PollStatus
+from ..models import Ballot, BallotRevision, PollReplica, PollStatus, PollTally
 from .tallies import final_tally
 
 
@@ -119,3 +119,40 @@ def counted_receipts(*, poll: PollReplica) -> QuerySet[Ballot, str]:
         .order_by("receipt")
         .values_list("receipt", flat=True)
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    """A revision of one of the voter's ballots, with what became of it."""
+
+    revision: BallotRevision
+    poll: PollReplica
+    status: ReceiptStatus
+
+
+def history_of_voter(*, voter_id: uuid.UUID) -> list[HistoryEntry]:
+    """Every revision of every ballot of the voter (drafts' aside, as everywhere), the most
+    recently changed ballot first and within a ballot the latest revision first, each with its
+    status as `revision_status` words it."""
+    revisions = list(
+        BallotRevision.objects.select_related("ballot__poll")
+        .filter(ballot__voter_id=voter_id)
+        .exclude(ballot__poll__status=PollStatus.DRAFT)
+        .order_by("-ballot__updated_at", "ballot_id", "-number")
+    )
+    polls = {r.ballot.poll_id for r in revisions}
+    finals = set(PollTally.objects.filter(pk__in=polls, final=True).values_list("pk", flat=True))
+    entries = []
+    for revision in revisions:
+        ballot = revision.ballot
+        latest_kind = (
+            BallotRevision.Kind.RETRACT if ballot.is_retracted else BallotRevision.Kind.CAST
+        )
+        status = revision_status(
+            poll=ballot.poll,
+            final=ballot.poll_id in finals,
+            number=revision.number,
+            latest=(ballot.revision, latest_kind),
+        )
+        entries.append(HistoryEntry(revision=revision, poll=ballot.poll, status=status))
+    return entries

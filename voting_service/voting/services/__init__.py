@@ -3,6 +3,7 @@
 from ..allocations import AllocationIn
 from .ballots import ballot_cast, ballot_retract
 from .closing import polls_close_due
+from .payouts import payout_apply_state, poll_result_apply_state
 from .power import PowerAnswer, power_freeze_if_ready, powers_freeze_due, voter_power_in_poll
 from .replicas import (
     cause_apply_state,
@@ -19,7 +20,9 @@ __all__ = [
     "ballot_retract",
     "cause_apply_state",
     "epoch_stake_apply_part",
+    "payout_apply_state",
     "poll_apply_state",
+    "poll_result_apply_state",
     "polls_close_due",
     "power_freeze_if_ready",
     "powers_freeze_due",

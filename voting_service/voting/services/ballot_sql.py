@@ -90,13 +90,15 @@ class Locked:
 class BallotWrite:
     """The rows of one write: the ballot (inserted when `created`, updated otherwise), its
     current allocations replaced by `allocations`, its new `revision` appended, and the
-    voter's power frozen when this is its first need (`power_freeze`)."""
+    voter's power frozen when this is its first need (`power_freeze`), and in chain mode the
+    stake address whose row of the table the voter's ballot takes hold of (`power_hold`)."""
 
     ballot: Ballot
     created: bool
     allocations: list[Allocation]
     revision: BallotRevision
     power_freeze: PowerFreeze | None = None
+    power_hold: str | None = None
     # Whether the voter now has a counted ballot, when this write changed it (a first cast, a
     # retraction, a cast after one); None otherwise. Then a voting.participation event is
     # written with it: one outbox row per first cast, none for a replaced ballot.
@@ -190,23 +192,40 @@ _BALLOT_COLUMNS = ("id", "revision", "receipt", "created_at", "retracted_at")
 _BALLOT_AT = len(_VOTER_COLUMNS) + len(_POLL_COLUMNS)
 _POWER_AT = _BALLOT_AT + len(_BALLOT_COLUMNS)
 # The voter's power in the poll, of the voter `v` and the poll `p`, one indexed lookup each,
-# in the order `_power` takes them. Chain mode: the table's cap (NULL: not frozen; -1: frozen
-# without a cap), the row of the voter's stake address (-1: a row without its power yet) and
-# their snapshot stake. Open mode: the voter's own row only (the others NULL), so a ballot
-# there looks up nothing it does not use.
+# in the order `_power` takes them. Open mode: the voter's own row only (the others NULL), so a
+# ballot there looks up nothing it does not use. Chain mode: the table's cap (NULL: not
+# frozen; -1: frozen without a cap), the row the voter's ballot holds (its first cast took
+# hold of it: `voting.eligibility.address_to_hold`), the row of the voter's stake address
+# (-1: a row without its power yet; -2: held by another voter's ballot) and their snapshot
+# stake. The address's row is locked FOR UPDATE: two accounts with the same address (the
+# replica between the events of an address moving) cannot both take hold of it, the second
+# reads the first's hold once it commits.
 _VOTER_ROW = f"(SELECT w.power FROM {_POWER} w WHERE w.poll_id = p.id AND w.voter_id = v.id)"
 _POWER_SELECT_OPEN = f"NULL, {_VOTER_ROW}, NULL, NULL"
-_POWER_SELECT_CHAIN = (
-    f"(SELECT COALESCE(t.cap, -1) FROM {_POWER_TABLE} t WHERE t.poll_id = p.id),"
-    f" NULL, (SELECT COALESCE(w.power, -1) FROM {_POWER} w"
-    " WHERE w.poll_id = p.id AND w.stake_address = v.stake_address),"
-    f" (SELECT e.lovelace FROM {_STAKE} e"
-    " WHERE e.epoch = p.snapshot_epoch AND e.stake_address = v.stake_address)"
-)
+
+
+def _chain_power_select(*, lock: bool) -> str:
+    return (
+        f"(SELECT COALESCE(t.cap, -1) FROM {_POWER_TABLE} t WHERE t.poll_id = p.id),"
+        f" (SELECT w.power FROM {_POWER} w WHERE w.poll_id = p.id AND w.voter_id = v.id"
+        " AND w.stake_address IS NOT NULL),"
+        " (SELECT CASE WHEN w.voter_id IS NOT NULL AND w.voter_id <> v.id THEN -2"
+        f" ELSE COALESCE(w.power, -1) END FROM {_POWER} w"
+        " WHERE w.poll_id = p.id AND w.stake_address = v.stake_address"
+        + (" FOR UPDATE)," if lock else "),")
+        + f" (SELECT e.lovelace FROM {_STAKE} e"
+        " WHERE e.epoch = p.snapshot_epoch AND e.stake_address = v.stake_address)"
+    )
+
+
+_POWER_SELECT_CHAIN = _chain_power_select(lock=True)  # PostgreSQL's (`begin_and_read`)
 
 
 def _power_select() -> str:
-    return _POWER_SELECT_OPEN if open_eligibility() else _POWER_SELECT_CHAIN
+    """`lock_and_read`'s: SQLite has no row locks (its write transaction excludes the others)."""
+    if open_eligibility():
+        return _POWER_SELECT_OPEN
+    return _chain_power_select(lock=connection.vendor == "postgresql")
 
 
 def _columns(alias: str, names: Sequence[str]) -> str:
@@ -386,6 +405,7 @@ def _power(row: Sequence[Any]) -> PowerRead:
         cap=None if cap is None or cap < 0 else cap,
         address_in_table=address_power is not None,
         address_power=None if address_power is None or address_power < 0 else address_power,
+        address_held_elsewhere=address_power == -2,
         snapshot_lovelace=snapshot_lovelace,
     )
 
@@ -495,6 +515,14 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
             at=revision.created_at,
         )
         statements.append((freeze.sql, params))
+    if write.power_hold is not None:
+        # Unprepared too: once per voter and poll. After the freeze: a row is held with its power.
+        statements.append(
+            (
+                _HOLD_ADDRESS_POWER.sql,
+                [sql_uuid(ballot.voter_id), poll_id, write.power_hold],
+            )
+        )
     if not allocations:
         return statements  # a retraction
     if postgresql:
@@ -615,6 +643,15 @@ _FREEZE_ADDRESS_POWER = Statement(
     ("bigint", "bigint", "uuid", "text"),
     f"UPDATE {_POWER} SET uncapped = %s, power = %s"
     " WHERE poll_id = %s AND stake_address = %s AND power IS NULL",
+)
+# A voter's first ballot in a chain-mode poll takes hold of its stake address's row, for the
+# poll: the address's power counts once, whichever account holds the address later
+# (`voting.eligibility.address_to_hold`). The read locked the row and saw it free.
+_HOLD_ADDRESS_POWER = Statement(
+    "voting_cast_hold_address_power",
+    ("uuid", "uuid", "text"),
+    f"UPDATE {_POWER} SET voter_id = %s"
+    " WHERE poll_id = %s AND stake_address = %s AND voter_id IS NULL",
 )
 _PREPARED = (
     _READ_OPEN,

@@ -45,7 +45,11 @@ def ballot_cast(
             now=now,
             power=power,
         )
-        return dataclasses.replace(write, power_freeze=freeze)
+        return dataclasses.replace(
+            write,
+            power_freeze=freeze,
+            power_hold=eligibility.address_to_hold(voter=voter, power=locked.power),
+        )
 
     written = ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=cast)
     return written.ballot, written.created
@@ -77,8 +81,10 @@ def _power_of_retraction(voter: Voter, locked: Locked) -> int:
     """The power a retraction records: the frozen one if any, else the voter's points (a
     retraction needs no power, so it freezes none)."""
     power = locked.power
+    if power.voter_power is not None:
+        return power.voter_power
     if power.open_mode:
-        return voter.points if power.voter_power is None else power.voter_power
+        return voter.points
     return power.address_power if power.address_power is not None else voter.points
 
 

@@ -41,7 +41,7 @@ def enforced_closes_at(
         return poll.closes_at  # what was enforced stands
     if status == PollStatus.CLOSING:
         return min(poll.closes_at, max(closes_at, now))
-    if status in (PollStatus.CLOSED, PollStatus.FINALIZED):
+    if status in (PollStatus.CLOSED, PollStatus.FINALIZED, PollStatus.PAID):
         return min(poll.closes_at, now)
     return closes_at
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from shared_events.kit.chain_clients import values
+from shared_events.kit.chain_clients.retry import RetryPolicy
+from shared_events.kit.chain_clients.settings import retry_policy_from_settings
 from shared_events.kit.chain_mode import checked_chain_source
 
-from . import values
 from .base import (
     ChainSource,
     ChainSourceError,
@@ -25,7 +27,6 @@ from .base import (
     StakeRow,
     StakeSnapshotFileError,
 )
-from .retry import RetryPolicy
 
 POLLED_SOURCES = ("blockfrost", "koios")
 
@@ -44,12 +45,7 @@ __all__ = [
 
 
 def retry_policy() -> RetryPolicy:
-    return RetryPolicy(
-        attempts=settings.CHAIN_SOURCE_ATTEMPTS,
-        first_delay=settings.CHAIN_SOURCE_FIRST_RETRY_DELAY_SECONDS,
-        max_delay=settings.CHAIN_SOURCE_MAX_WAIT_SECONDS,
-        timeout=settings.CHAIN_SOURCE_TIMEOUT_SECONDS,
-    )
+    return retry_policy_from_settings()
 
 
 def configured_source() -> ChainSource | None:

@@ -8,6 +8,23 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
+from shared_events.kit.chain_clients.errors import (
+    ChainSourceError,
+    ChainSourceInvalidAnswer,
+    ChainSourceRefused,
+    ChainSourceUnavailable,
+)
+
+__all__ = [
+    "ChainSource",
+    "ChainSourceError",
+    "ChainSourceInvalidAnswer",
+    "ChainSourceRefused",
+    "ChainSourceUnavailable",
+    "StakeRow",
+    "StakeSnapshotFileError",
+]
+
 
 class StakeRow(NamedTuple):
     """One delegator's active stake in the pool for one epoch."""
@@ -31,23 +48,6 @@ class ChainSource(Protocol):
         Loyalty needs the history: callers ask for one epoch after another.
         """
         ...
-
-
-class ChainSourceError(Exception):
-    """A source could not give a trustworthy answer; nothing it said may be stored."""
-
-
-class ChainSourceUnavailable(ChainSourceError):
-    """Down, timing out, rate-limiting past our patience or failing with 5xx: try again later."""
-
-
-class ChainSourceRefused(ChainSourceError):
-    """The source understood and said no (bad credentials, unknown pool or epoch): an operator
-    has to act, retrying the same request will not help."""
-
-
-class ChainSourceInvalidAnswer(ChainSourceError):
-    """The answer does not have the documented shape or holds impossible values."""
 
 
 class StakeSnapshotFileError(ChainSourceInvalidAnswer):

@@ -1,11 +1,8 @@
-"""The `blockfrost` chain source, through the official blockfrost-python SDK.
+"""The `blockfrost` chain source, through the official blockfrost-python SDK (called, retried
+and classified by `shared_events.kit.chain_clients.blockfrost`).
 
 Endpoints: `epochs/latest` and `epochs/{epoch}/stakes/{pool_id}` (pages of at most 100, `count`
-and `page`, the last page shorter). The SDK sets no request timeout of its own; the sync task's
-Celery time limit bounds a hung call. Blockfrost's own 429 answer has a JSON body, after which
-the SDK keeps no headers, so we back off exponentially (its limiter refills at 10 requests/s);
-when a proxy in front answers 429 with a plain body, the SDK keeps the response and we wait as
-long as its Retry-After says.
+and `page`, the last page shorter).
 """
 
 from __future__ import annotations
@@ -13,23 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-import requests
-from blockfrost import ApiError, BlockFrostApi
-from blockfrost.config import ApiUrls
 from pycardano import Network
 
-from . import values
-from .base import ChainSourceInvalidAnswer, ChainSourceRefused, StakeRow
+from shared_events.kit.chain_clients import values
+from shared_events.kit.chain_clients.blockfrost import BlockfrostClient, default_api_url
+from shared_events.kit.chain_clients.retry import RetryPolicy
+
+from .base import ChainSourceInvalidAnswer, StakeRow
 from .distribution import DistributionBuilder, items_of
-from .retry import Retryable, RetryPolicy, parse_retry_after, with_retries
+
+__all__ = ["BlockfrostSource", "default_api_url"]
 
 T = TypeVar("T")
 PAGE_SIZE = 100  # the most Blockfrost serves per page
 MAX_PAGES = 10_000  # a million delegators; a source that pages on past it is broken
-
-
-def default_api_url(network_name: str) -> str:
-    return f"{ApiUrls[network_name].value}/v0"
 
 
 class BlockfrostSource:
@@ -38,10 +32,8 @@ class BlockfrostSource:
     def __init__(
         self, *, project_id: str, api_url: str, network: Network, policy: RetryPolicy
     ) -> None:
-        self._api = BlockFrostApi(project_id=project_id, base_url=api_url.rstrip("/"))
-        # The SDK appends its API version to base_url; ours is the whole prefix, as Blockfrost
-        # documents it (…/api/v0) and as a self-hosted instance serves it (often at the root).
-        self._api.api_version = None
+        self._client = BlockfrostClient(project_id=project_id, api_url=api_url, policy=policy)
+        self._api = self._client.api
         self._network = network
         self._policy = policy
 
@@ -77,35 +69,4 @@ class BlockfrostSource:
         raise ChainSourceInvalidAnswer(f"{what}: still paging after {MAX_PAGES} pages")
 
     def _call(self, what: str, request: Callable[[], T]) -> T:
-        def attempt() -> T:
-            try:
-                return request()
-            except ApiError as error:
-                raise _classified(what, error) from None
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as error:
-                raise Retryable(f"cannot reach Blockfrost ({type(error).__name__})") from None
-            except ValueError:  # the SDK decodes the body: not JSON
-                raise ChainSourceInvalidAnswer(f"{what}: the answer is not JSON") from None
-
-        return with_retries(attempt, policy=self._policy, what=what)
-
-
-def _classified(what: str, error: ApiError) -> Exception:
-    status = error.status_code
-    if not isinstance(status, int):
-        return ChainSourceInvalidAnswer(f"{what}: an error answer without a status code")
-    if status == 429:
-        # The SDK keeps the response only when the body was not JSON (a proxy's 429).
-        response = error.args[0] if error.args else None
-        headers = response.headers if isinstance(response, requests.Response) else {}
-        return Retryable(
-            "rate limited (429)", retry_after=parse_retry_after(headers.get("Retry-After"))
-        )
-    if status >= 500:
-        return Retryable(f"server error {status}")
-    detail = f": {error.message}" if isinstance(error.message, str) else ""
-    return ChainSourceRefused(f"{what}: Blockfrost answered {status}{detail}")
+        return self._client.call(what, request)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from . import values
+from shared_events.kit.chain_clients import values
+
 from .base import ChainSourceInvalidAnswer, StakeRow
 
 if TYPE_CHECKING:

@@ -1,31 +1,28 @@
-"""The `koios` chain source: Koios' REST API (PostgREST) over requests.
+"""The `koios` chain source: Koios' REST API (PostgREST), called, retried and classified by
+`shared_events.kit.chain_clients.koios`.
 
 Endpoints: `tip` and `pool_delegators_history?_pool_bech32=…&_epoch_no=…`, paged with
 `offset`/`limit` (at most 1000 rows a page) in a fixed order so pages do not overlap; Koios
-names the rows of each page in a `Content-Range` header, which must agree. Its public tier
-answers bursts with 429 and a pause; an optional bearer token (`KOIOS_API_TOKEN`) raises the
-limits.
+names the rows of each page in a `Content-Range` header, which must agree.
 """
 
 from __future__ import annotations
 
 import re
 
-import requests
 from pycardano import Network
 
-from . import values
-from .base import ChainSourceInvalidAnswer, ChainSourceRefused, StakeRow
+from shared_events.kit.chain_clients import values
+from shared_events.kit.chain_clients.koios import DEFAULT_API_URLS, KoiosClient
+from shared_events.kit.chain_clients.retry import RetryPolicy
+
+from .base import ChainSourceInvalidAnswer, StakeRow
 from .distribution import DistributionBuilder, items_of
-from .retry import Retryable, RetryPolicy, parse_retry_after, with_retries
+
+__all__ = ["DEFAULT_API_URLS", "KoiosSource"]
 
 PAGE_SIZE = 1000  # Koios' max-rows
 MAX_PAGES = 1_000  # a million delegators; a source that pages on past it is broken
-DEFAULT_API_URLS = {
-    "mainnet": "https://api.koios.rest/api/v1",
-    "preprod": "https://preprod.koios.rest/api/v1",
-    "preview": "https://preview.koios.rest/api/v1",
-}
 _CONTENT_RANGE = re.compile(r"^(?:(\d+)-(\d+)|\*)/(\d+|\*)$")
 
 
@@ -35,13 +32,9 @@ class KoiosSource:
     def __init__(
         self, *, api_url: str, token: str | None, network: Network, policy: RetryPolicy
     ) -> None:
-        self._base = api_url.rstrip("/")
+        self._client = KoiosClient(api_url=api_url, token=token, policy=policy)
         self._network = network
         self._policy = policy
-        self._session = requests.Session()
-        self._session.headers["Accept"] = "application/json"
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
 
     def current_epoch(self) -> int:
         what = "Koios tip"
@@ -88,29 +81,7 @@ class KoiosSource:
         raise ChainSourceInvalidAnswer(f"{what}: still paging after {MAX_PAGES} pages")
 
     def _get(self, what: str, endpoint: str, params: dict) -> tuple[object, str | None]:
-        url = f"{self._base}/{endpoint}"
-
-        def attempt() -> tuple[object, str | None]:
-            try:
-                response = self._session.get(url, params=params, timeout=self._policy.timeout)
-            except (requests.ConnectionError, requests.Timeout) as error:
-                raise Retryable(f"cannot reach Koios ({type(error).__name__})") from None
-            status = response.status_code
-            if status == 429:
-                raise Retryable(
-                    "rate limited (429)",
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                )
-            if status >= 500:
-                raise Retryable(f"server error {status}")
-            if status not in (200, 206):  # 206: PostgREST's answer to a partial range
-                raise ChainSourceRefused(f"{what}: Koios answered {status}: {response.text[:200]}")
-            try:
-                return response.json(), response.headers.get("Content-Range")
-            except ValueError:
-                raise ChainSourceInvalidAnswer(f"{what}: the answer is not JSON") from None
-
-        return with_retries(attempt, policy=self._policy, what=what)
+        return self._client.get(what, endpoint, params)
 
 
 def _check_range(what: str, header: str | None, offset: int, count: int) -> None:

@@ -27,7 +27,8 @@ import json
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from . import values
+from shared_events.kit.chain_clients import values
+
 from .base import ChainSourceRefused, StakeRow, StakeSnapshotFileError
 
 if TYPE_CHECKING:

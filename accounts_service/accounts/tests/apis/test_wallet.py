@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from pycardano import Network, PaymentSigningKey
 from pycardano.cip import cip8
+from rest_framework.test import APIClient
 
 from accounts.models import Account, StakeAddressChallenge
 from accounts.tests.cip30_wallet import Wallet
@@ -276,6 +277,30 @@ def test_a_wallet_account_adds_an_email_later(api):
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     changed = api.patch("/accounts/api/me/", {"email": "Later@Example.org"}, format="json")
     assert changed.status_code == 200 and changed.json()["email"] == "later@example.org"
+
+
+def test_a_wallet_account_sets_its_first_password_without_a_current_one(api):
+    tokens = wallet_sign_in(api, Wallet()).json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    api.patch("/accounts/api/me/", {"email": "keys@example.org"}, format="json")
+    first = api.patch("/accounts/api/me/", {"password": "a first good secret"}, format="json")
+    assert first.status_code == 200, first.content
+    sign_in(APIClient(), "keys@example.org", "a first good secret")
+    # Once it has one, changing it needs it, as for any account.
+    again = api.patch("/accounts/api/me/", {"password": "another good secret"}, format="json")
+    assert again.status_code == 400 and "current_password" in again.json()
+
+
+def test_a_wallet_challenge_takes_the_hex_address_a_cip30_wallet_gives(api):
+    from accounts.stake_address import bech32_decode
+
+    wallet = Wallet()
+    raw_hex = bech32_decode(wallet.stake_address)[1].hex()
+    issued = api.post(WALLET_CHALLENGE, {"stake_address": raw_hex}, format="json")
+    assert issued.status_code == 201, issued.content
+    assert wallet.stake_address in issued.json()["text"]
+    signed_in = api.post(WALLET_TOKEN, answer(issued.json(), wallet), format="json")
+    assert signed_in.status_code == 200, signed_in.content
 
 
 def test_a_wallet_sign_in_reaches_the_account_that_proved_the_address(as_delegator, delegator, api):

@@ -8,9 +8,8 @@ import hashlib
 from pycardano import Address, Network
 from pycardano.hash import VerificationKeyHash
 
-from accounts.chain.sources.retry import RetryPolicy
-
-from .local_http import Answer, LocalHttpServer, Request
+from shared_events.kit.chain_clients.retry import RetryPolicy
+from shared_events.kit.chain_clients.testing import Answer, LocalHttpServer, Request
 
 POOL = "pool1pu5jlj4q9w9jlxeu370a3c9myx47md5j5m2str0naunn2q3lkdy"  # Blockfrost's own example
 # Short waits so retries are tested for real in well under a second each.

@@ -13,8 +13,8 @@ from accounts.chain.sources import (
     configured_source,
 )
 from accounts.chain.sources.blockfrost import BlockfrostSource
+from shared_events.kit.chain_clients.testing import Answer
 
-from .local_http import Answer
 from .remotes import (
     FAST,
     POOL,

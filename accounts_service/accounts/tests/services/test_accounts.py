@@ -4,8 +4,10 @@ from django.utils import timezone
 
 from accounts.models import Account, LedgerEntry, Role
 from accounts.services import (
+    account_change_password,
     account_change_standing,
     account_register,
+    account_register_with_wallet,
     account_set_active,
     account_update_profile,
     stake_address_unlink,
@@ -114,3 +116,24 @@ def test_an_operator_changes_anothers_standing_but_never_demotes_themselves(dele
         account_change_standing(account=operator, by=operator, is_active=True, role=Role.OPERATOR)
         == operator
     )
+
+
+def test_a_password_change_needs_the_current_one_unless_there_is_none_yet(delegator):
+    with pytest.raises(ValidationError) as missing:
+        account_change_password(account=delegator, current_password=None, new_password="x" * 12)
+    assert "current_password" in missing.value.message_dict
+    with pytest.raises(ValidationError) as wrong:
+        account_change_password(account=delegator, current_password="no", new_password="x" * 12)
+    assert wrong.value.message_dict == {"current_password": ["Wrong password."]}
+    wallet_made = account_register_with_wallet(
+        stake_address="stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw",
+        verified_at=timezone.now(),
+    )
+    assert not wallet_made.has_usable_password()
+    with pytest.raises(ValidationError) as weak:
+        account_change_password(account=wallet_made, current_password=None, new_password="123")
+    assert "password" in weak.value.message_dict  # the validators still apply
+    changed = account_change_password(
+        account=wallet_made, current_password=None, new_password="a first good secret"
+    )
+    assert changed.check_password("a first good secret")

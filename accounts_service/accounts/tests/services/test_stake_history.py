@@ -18,10 +18,10 @@ from accounts.models import (
     StakeHistoryAppendOnlyError,
 )
 from accounts.services import epoch_stake_import, stake_history_sync
+from shared_events.kit.chain_clients.testing import Answer
 from shared_events.kit.epochs import epoch_at, epoch_start
 from shared_events.kit.errors import Conflict
 
-from ..chain.local_http import Answer
 from ..chain.remotes import FAST, POOL, KoiosRemote, distribution
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ from django.utils import timezone
 from accounts.models import RefreshToken
 from accounts.services import (
     account_set_active,
+    browser_sign_in,
     refresh_tokens_purge_expired,
     token_pair_issue,
     token_pair_sign_in,
@@ -29,6 +30,17 @@ def test_signing_in_records_the_sign_in_and_keeps_its_refresh_token(delegator):
     assert verify_token(pair["access"], expected_type=ACCESS).subject == delegator.pk
     jti = verify_token(pair["refresh"], expected_type=REFRESH).jti
     assert RefreshToken.objects.get(jti=jti).account == delegator
+
+
+def test_a_browser_sign_in_is_recorded_and_keeps_no_refresh_token(delegator, settings):
+    token, max_age = browser_sign_in(account=delegator)
+    delegator.refresh_from_db()
+    assert delegator.last_login is not None
+    assert max_age == settings.JWT_BROWSER_TTL_SECONDS
+    claims = verify_token(token, expected_type=ACCESS)
+    assert claims.subject == delegator.pk
+    assert claims.expires_at - claims.issued_at == settings.JWT_BROWSER_TTL_SECONDS
+    assert live_tokens(delegator) == 0
 
 
 def test_a_refresh_rotates_the_token_and_a_second_use_ends_every_session(delegator):

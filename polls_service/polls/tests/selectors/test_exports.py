@@ -25,6 +25,9 @@ HEADER = [
     "snapshot_epoch",
     "eligible",
     "total_power",
+    "payout_status",
+    "payout_tx_hash",
+    "payout_explorer_url",
 ]
 
 
@@ -54,6 +57,9 @@ def test_a_finalized_poll_has_a_row_per_cause_and_a_running_one_none():
             epoch,
             "",
             "",
+            "",
+            "",
+            "",
         ],
         [
             str(poll.pk),
@@ -67,6 +73,9 @@ def test_a_finalized_poll_has_a_row_per_cause_and_a_running_one_none():
             "1.000000",
             "points",
             epoch,
+            "",
+            "",
+            "",
             "",
             "",
         ],
@@ -102,8 +111,30 @@ def test_each_row_says_how_the_voting_power_was_counted(settings):
     )
     poll.refresh_from_db()
     rows = list(csv.reader(io.StringIO(selectors.results_csv([poll]))))
-    assert [row[9:] for row in rows] == [
-        HEADER[9:],
+    assert [row[9:13] for row in rows] == [
+        HEADER[9:13],
         ["sqrt_stake", str(poll.snapshot_epoch), "12", "250"],
         ["sqrt_stake", str(poll.snapshot_epoch), "12", "250"],
+    ]
+
+
+def test_each_row_names_the_transaction_that_pays_the_cause_and_its_state(settings):
+    from polls import services
+    from polls.tests.chain.remotes import tx_hash
+    from polls.tests.factories import finalized_poll
+
+    settings.CHAIN_SOURCE = "file"
+    settings.PAYOUT_EXPLORER_URL = "https://explorer.example/tx/{tx_hash}"
+    poll = finalized_poll([1, 1], fund_lovelace=2_000_000)
+    first, second = selectors.poll_final_results(poll=poll)
+    payout = services.payout_record(poll=poll, tx_hash=tx_hash("first"), causes=[first.cause_id])
+    services.payout_confirm_by_hand(payout=payout, note="seen in my wallet")
+    rows = list(csv.reader(io.StringIO(selectors.results_csv([poll]))))
+    assert [row[13:] for row in rows[1:]] == [
+        [
+            "confirmed_by_hand",
+            tx_hash("first"),
+            f"https://explorer.example/tx/{tx_hash('first')}",
+        ],
+        ["", "", ""],
     ]

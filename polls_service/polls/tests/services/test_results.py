@@ -81,6 +81,19 @@ def test_a_final_tally_finalizes_a_closed_poll_in_the_same_transaction():
     ] == [(2, 2, 666_667, "0.666667"), (1, 1, 333_333, "0.333333"), (0, 0, 0, "0.000000")]
     assert sum(r.payout_lovelace for r in results.values()) == poll.fund_lovelace
     assert poll_events(poll)[-1]["data"]["status"] == "finalized"
+    # The final results, once, in the same transaction: what each cause receives.
+    (published,) = poll_events(poll, "polls.result")
+    assert (published["type"], published["version"]) == ("polls.result.created", 1)
+    assert published["data"]["fund_lovelace"] == 1_000_000
+    assert published["data"]["ballots"] == 3
+    assert [
+        (c["cause_id"], c["title"], c["points"], c["voters"], c["payout_lovelace"])
+        for c in published["data"]["causes"]
+    ] == [
+        (str(a.pk), a.title, 2, 2, 666_667),
+        (str(b.pk), b.title, 1, 1, 333_333),
+        (str(c.pk), c.title, 0, 0, 0),
+    ]
 
 
 def test_no_points_at_all_means_no_payouts_and_the_poll_says_so():

@@ -200,3 +200,19 @@ def test_an_open_mode_tally_counts_every_active_delegator(poll, settings):
         2,
         100,
     )
+
+
+@pytest.mark.usefixtures("chain_mode")
+def test_the_table_answers_a_client_that_asks_for_csv():
+    stored()
+    poll = make_poll(power_formula="stake", snapshot_epoch=EPOCH)
+    url = f"/voting/api/polls/{poll.pk}/power/table/"
+    operator = make_voter(role="operator")
+    table = client_for(operator.pk, "operator").get(url, HTTP_ACCEPT="text/csv")
+    assert table.status_code == 200 and table["Content-Type"].startswith("text/csv")
+    assert table.content.decode().splitlines()[0].startswith("poll_id,stake_address,voter")
+    # A refusal to such a client is JSON all the same.
+    refused = client_for(make_voter().pk).get(url, HTTP_ACCEPT="text/csv")
+    assert refused.status_code == 403 and refused["Content-Type"] == "application/json"
+    assert "detail" in refused.json()
+    assert client_for(operator.pk, "operator").get(url, HTTP_ACCEPT="image/png").status_code == 406

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_voting_follows_accounts_and_causes():
     assert subscriptions() == {
         "ACCOUNTS": ["accounts.account.*", "accounts.epoch_stake.*"],
-        "POLLS": ["polls.cause.*", "polls.poll.*"],
+        "POLLS": ["polls.cause.*", "polls.payout.*", "polls.poll.*", "polls.result.*"],
     }
 
 

@@ -1,5 +1,6 @@
-"""A real HTTP server on 127.0.0.1 for the chain source tests: the clients' own code runs over
-real sockets, only the remote end is local. Each test scripts its answers."""
+"""A real HTTP server on 127.0.0.1 for the chain clients' tests (accounts' stake distribution,
+polls' payout transactions): the clients' own code runs over real sockets, only the remote end
+is local. Each test scripts its answers as Blockfrost or Koios document them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    body: object = None  # a POST's JSON body, decoded (None when not JSON)
 
 
 @dataclasses.dataclass
@@ -45,23 +47,35 @@ class LocalHttpServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self._serve("GET", None)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                self._serve("POST", body)
+
+            def _serve(self, method: str, body: object) -> None:
                 parts = urlsplit(self.path)
                 request = Request(
-                    method="GET",
+                    method=method,
                     path=parts.path,
                     query={key: values[-1] for key, values in parse_qs(parts.query).items()},
                     headers={key.lower(): value for key, value in self.headers.items()},
+                    body=body,
                 )
                 server.requests.append(request)
                 answer = server.faults.pop(0) if server.faults else server.answer(request)
-                body, content_type = answer.encoded()
+                payload, content_type = answer.encoded()
                 self.send_response(answer.status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(payload)))
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(payload)
 
             def log_message(self, *args) -> None:
                 pass
@@ -72,7 +86,7 @@ class LocalHttpServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def route(self, prefix: str, handler: Route) -> None:
         self.routes.append((prefix, handler))

@@ -13,7 +13,7 @@ from typing import TypeVar
 from urllib3.exceptions import InvalidHeader
 from urllib3.util import Retry
 
-from .base import ChainSourceUnavailable
+from .errors import ChainSourceUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

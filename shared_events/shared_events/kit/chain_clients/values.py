@@ -1,5 +1,6 @@
-"""Checks every value a source hands over must pass: stake addresses of the configured network,
-pool ids, lovelace amounts. A value that fails is a nonsense answer, never corrected.
+"""Checks every value a source hands over must pass: stake and payment addresses of the
+configured network, pool ids, lovelace amounts. A value that fails is a nonsense answer, never
+corrected.
 
 pycardano is imported where it is used: it takes seconds of CPU to import, and every process of
 accounts (the admin imports this) would pay that at start for a source it may never ask.
@@ -49,6 +50,30 @@ def _checked_stake_address(value: str, network: Network) -> str:
     if address.network != network:
         raise ValueError(f"stake address of another network: {_shorten(value)}")
     return value.lower()  # bech32 ignores case (mixed case fails to decode); lower is canonical
+
+
+def payment_address(value: object, network: Network) -> str:
+    """The canonical (lower-case bech32) form of a Shelley payment address of `network` (base,
+    pointer or enterprise: `addr1…`, `addr_test1…`), or ValueError saying what is wrong."""
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > _MAX_ADDRESS_CHARS:
+        raise ValueError(f"not a bech32 Shelley address: {_shorten(value)}")
+    from pycardano import Address
+    from pycardano.address import AddressType
+
+    text = value.strip()
+    try:
+        address = Address.from_primitive(text)
+    except Exception:  # pycardano raises several types (DecodingException, ValueError, …)
+        raise ValueError(f"not a bech32 Shelley address: {_shorten(value)}") from None
+    if address.address_type in (AddressType.NONE_KEY, AddressType.NONE_SCRIPT):
+        raise ValueError(
+            f"a stake (reward) address, not a payment address (addr1…): {_shorten(value)}"
+        )
+    if address.address_type == AddressType.BYRON:
+        raise ValueError(f"a Byron address, not a Shelley one: {_shorten(value)}")
+    if address.network != network:
+        raise ValueError(f"an address of another network than this platform's: {_shorten(value)}")
+    return text.lower()
 
 
 def pool_id(value: object) -> str:
