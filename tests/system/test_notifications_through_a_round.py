@@ -2,8 +2,7 @@
 starts: two delegators opt in after confirming their address by the emailed link; both hear
 that the poll opened; only the one who has not voted hears it is about to close; both get the
 results, once each; the operator records the payout and confirms it by hand, and both hear
-the causes were paid. Steps 7 and 9 need polls' results and payouts (issue 17 §1): on a tree
-without them the test stops there with a skip that says so."""
+the causes were paid."""
 
 from __future__ import annotations
 
@@ -97,19 +96,6 @@ def subscribed_delegator(platform: MailingPlatform) -> tuple[str, str, str]:
     return registered.body["id"], email, token
 
 
-def polls_published_results(platform: MailingPlatform, poll_id: str) -> bool:
-    found = platform.manage(
-        "polls",
-        "shell",
-        "-c",
-        "from shared_events.core.outbox.models import OutboxEvent as O; print('RESULTS', "
-        f"O.objects.filter(event_type='polls.result.created', aggregate_id='{poll_id}').count())",
-    )
-    counts = [line.split()[1] for line in found.stdout.splitlines() if line.startswith("RESULTS ")]
-    assert counts, found.stdout + found.stderr
-    return counts[0] != "0"
-
-
 def test_notifications_from_opt_in_to_the_results(mailing: MailingPlatform):
     platform = mailing
     operator = create_operator(platform)
@@ -174,8 +160,7 @@ def test_notifications_from_opt_in_to_the_results(mailing: MailingPlatform):
     (reminder,) = mail_to(platform, bob, "Last day to vote: Notified round")
     assert "you have not voted" in text_of(reminder)
 
-    # 7. The poll closes and is finalized: both get the results, once. polls publishes
-    # polls.result at finalize from fix/payouts on; a tree without it cannot send this notice.
+    # 7. The poll closes and is finalized: both get the results, once.
     wait_until(
         lambda: platform.api("GET", "polls", f"polls/{poll_id}/results/", token=ann_token).body.get(
             "final"
@@ -184,8 +169,6 @@ def test_notifications_from_opt_in_to_the_results(mailing: MailingPlatform):
         interval=0.5,
         message="polls to finalize the poll",
     )
-    if not polls_published_results(platform, poll_id):
-        pytest.skip("polls publishes no polls.result on this tree (issue 17 §1, fix/payouts)")
     for address in (ann, bob):
         (results,) = mail_to(platform, address, "Results: Notified round")
         assert "Clean water: 300 ada" in text_of(results), text_of(results)
@@ -204,8 +187,6 @@ def test_notifications_from_opt_in_to_the_results(mailing: MailingPlatform):
     # 9. The operator records the payout transaction and, with no chain source, confirms it by
     # hand: the poll is paid, and both hear it, with the transaction.
     payouts = f"polls/{poll_id}/payouts/"
-    if platform.api("GET", "polls", payouts, token=operator.token).status == 404:
-        pytest.skip("polls records no payouts on this tree (issue 17 §1, fix/payouts)")
     for cause in causes:
         address = {"payout_address": shelley_address()}
         patched = platform.api("PATCH", "polls", f"causes/{cause}/", address, token=operator.token)
@@ -225,6 +206,8 @@ def test_notifications_from_opt_in_to_the_results(mailing: MailingPlatform):
         (paid,) = mail_to(platform, address, "Paid: the causes of Notified round")
         assert f"Transaction {tx_hash}" in text_of(paid), text_of(paid)
         assert "School meals: 200 ada" in text_of(paid)
+    paid_count = sum(m["Subject"].startswith("Paid: ") for m in platform.smtp.inbox.messages)
+    assert paid_count == 2 and len(platform.smtp.inbox.messages) == len(subjects) + 2
 
 
 def shelley_address() -> str:
