@@ -82,7 +82,7 @@ def wallet_signin(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": _("The request is too large.")}, status=413)
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         body = None
     if not isinstance(body, dict):
         return JsonResponse({"detail": _("Send a JSON object.")}, status=400)

@@ -200,6 +200,8 @@ def test_failed_wallet_sign_ins_are_counted_per_stake_address(client, settings):
     [
         (b"not json", "JSON object"),
         (b"[1, 2]", "JSON object"),
+        (b"[" * 15000, "JSON object"),
+        (b"\xff\xfe", "JSON object"),
         (json.dumps({"challenge_id": "nope", "signature": "a", "key": "b"}).encode(), "valid UUID"),
         (json.dumps({"signature": "a", "key": "b"}).encode(), "required"),
     ],

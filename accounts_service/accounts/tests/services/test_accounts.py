@@ -133,6 +133,12 @@ def test_a_password_change_needs_the_current_one_unless_there_is_none_yet(delega
     with pytest.raises(ValidationError) as weak:
         account_change_password(account=wallet_made, current_password=None, new_password="123")
     assert "password" in weak.value.message_dict  # the validators still apply
+    with pytest.raises(ValidationError) as no_email:
+        account_change_password(
+            account=wallet_made, current_password=None, new_password="a first good secret"
+        )
+    assert "Add an email first" in no_email.value.message_dict["password"][0]
+    wallet_made = account_update_profile(account=wallet_made, email="wallet-owner@example.org")
     changed = account_change_password(
         account=wallet_made, current_password=None, new_password="a first good secret"
     )
