@@ -410,6 +410,12 @@ def banner(config: PlatformConfig) -> str:
             else "CELERY_BROKER_URL"
         ),
         f"   var dir   {config.var_dir}",
+        "   email     "
+        + (
+            "accounts sends by EMAIL_URL"
+            if config.environ.get("EMAIL_URL")
+            else f"written as files under {config.var_dir / 'mail'} (EMAIL_URL unset)"
+        ),
         "",
         " An operator for the admins: python3 manage_all.py createoperator --email E --password P",
         " Stop everything with Ctrl-C.",

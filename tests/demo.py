@@ -94,6 +94,7 @@ _EMBEDDED_ONLY = (
     "NATS_URL",
     "CELERY_BROKER_URL",
     "CACHE_URL",
+    "EMAIL_URL",  # the demo's emails are files under var/mail/, never sent anywhere
     *(f"{s.upper()}_DATABASE_URL" for s in manage_all.SERVICES),
 )
 
@@ -188,6 +189,7 @@ class Delegator:
     note: str = ""
     token: str = ""
     account_id: str = ""
+    email: str = ""
 
     @classmethod
     def generate(cls, name: str, network: str, lovelace: dict[int, int], note: str = ""):
@@ -329,7 +331,7 @@ def run(platform: DemoPlatform, *, seed: int = 7) -> dict[str, Any]:
             platform.api("POST", "accounts", "register/", {"email": email, "password": password}),
             201,
         )
-        member.account_id = account["id"]
+        member.account_id, member.email = account["id"], email
         member.token = _ok(
             platform.api("POST", "accounts", "token/", {"email": email, "password": password}), 200
         )["access"]
@@ -354,6 +356,12 @@ def run(platform: DemoPlatform, *, seed: int = 7) -> dict[str, Any]:
         return member
 
     _parallel("registering, proving stake addresses (CIP-8)", members, enrol)
+    subscribers = members[:SUBSCRIBERS]
+    _parallel(
+        "opting in to the emails (address confirmed by its link)",
+        subscribers,
+        lambda member: subscribe(platform, member),
+    )
 
     path = platform.var_dir / "demo-stake.csv"
     rows = write_distribution(path, members + silent)
@@ -482,7 +490,63 @@ def run(platform: DemoPlatform, *, seed: int = 7) -> dict[str, Any]:
     wait_until(voting_says_paid, timeout=30, interval=0.2, message="voting to show it paid")
     bar.finish()
     results["payout_tx_hash"] = tx_hash
+
+    bar = Progress("accounts emails the subscribers", 1)
+    for member in subscribers:
+        wait_until(
+            lambda m=member: any(s.startswith("Paid: ") for s in _subjects_to(platform, m.email)),
+            timeout=60,
+            interval=0.3,
+            message=f"the paid notice to {member.email}",
+        )
+    bar.finish()
+    results["emails"] = _mails(platform)
     return results
+
+
+SUBSCRIBERS = 2  # the first delegators opt in to every kind of email
+_EVERY_KIND = {"poll_opened": True, "closing_soon": True, "results": True, "paid": True}
+
+
+def subscribe(platform: DemoPlatform, member: Delegator) -> None:
+    """Ask for the confirmation link, open it from the mail file, opt in to every kind."""
+    _ok(
+        platform.api("POST", "accounts", "me/notifications/confirm-email/", token=member.token), 202
+    )
+    links: list[str] = []
+
+    def emailed() -> bool:
+        for to, _subject, body in _mails(platform, bodies=True):
+            if to == member.email and "/api/me/notifications/confirm/?token=" in body:
+                links[:] = [w for w in body.split() if "/notifications/confirm/?token=" in w]
+                return bool(links)
+        return False
+
+    wait_until(emailed, timeout=30, interval=0.2, message=f"the link to {member.email}")
+    _ok(http("GET", links[0]), 200)
+    _ok(
+        platform.api("PATCH", "accounts", "me/notifications/", _EVERY_KIND, token=member.token), 200
+    )
+
+
+def _mails(platform: Platform, *, bodies: bool = False) -> list[tuple[str, str, str]]:
+    """(To, Subject, the text part) of every email written under var/mail/ (the file backend
+    of the embedded default; a file appears at its first byte, so only whole ones count)."""
+    import email
+    import email.policy
+
+    found = []
+    for path in sorted((platform.var_dir / "mail").glob("*.log")):
+        for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n")[:-1]:
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            text = message.get_body(preferencelist=("plain",))
+            body = text.get_content() if (bodies and text is not None) else ""
+            found.append((str(message["To"]), str(message["Subject"]), body))
+    return found
+
+
+def _subjects_to(platform: Platform, address: str) -> list[str]:
+    return [subject for to, subject, _ in _mails(platform) if to == address]
 
 
 def _payout_address(network: str) -> str:
@@ -576,6 +640,12 @@ def print_results(results: dict[str, Any]) -> None:
         f"{'':>8} {Decimal(paid) / 1_000_000:>16,.6f}"
     )
     print(f"\n  ballots counted: {results['ballots']}; digest {results['ballots_digest']}")
+    emails = results.get("emails", [])
+    print(
+        f"\n  the emails it would have sent (EMAIL_URL unset: files under var/mail/): {len(emails)}"
+    )
+    for to, subject, _ in emails:
+        print(f"    {to:<32} {subject}")
     print(
         f"  receipts digest: {results['receipts_digest']} (the receipts at "
         f"/voting/api/polls/{results['poll']}/receipts/)"

@@ -189,3 +189,6 @@ class AccountAdmin(UserAdmin):
 
 # The pool's stake history (accounts/chain): imported epochs, their rows, the file import.
 from .chain import admin as chain_admin  # noqa: E402,F401
+
+# Email notifications (accounts/notifications): choices, rounds and every notice sent.
+from .notifications import admin as notifications_admin  # noqa: E402,F401

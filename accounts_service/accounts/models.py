@@ -423,3 +423,17 @@ class StakeAddressChallenge(models.Model):
     @property
     def payload(self) -> bytes:
         return self.text.encode("utf-8")
+
+
+# Email notifications (accounts/notifications): choices, replicas, rounds and notices.
+from .notifications.models import (  # noqa: E402,F401
+    Notice,
+    NoticeCause,
+    NoticeKind,
+    NoticeParticipation,
+    NoticePayout,
+    NoticePoll,
+    NoticeResult,
+    NoticeRound,
+    NotificationSettings,
+)

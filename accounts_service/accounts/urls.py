@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .apis import accounts, auth, me, wallet
+from .apis import accounts, auth, me, notifications, wallet
 
 urlpatterns = [
     path("register/", auth.RegisterApi.as_view(), name="register"),
@@ -9,6 +9,26 @@ urlpatterns = [
     path("logout/", auth.LogoutApi.as_view(), name="logout"),
     path("me/", me.MeApi.as_view(), name="me"),
     path("me/ledger/", me.MeLedgerApi.as_view(), name="me-ledger"),
+    path(
+        "me/notifications/",
+        notifications.NotificationSettingsApi.as_view(),
+        name="me-notifications",
+    ),
+    path(
+        "me/notifications/confirm-email/",
+        notifications.ConfirmEmailRequestApi.as_view(),
+        name="me-notifications-confirm-email",
+    ),
+    path(
+        "me/notifications/confirm/",
+        notifications.ConfirmEmailApi.as_view(),
+        name="me-notifications-confirm",
+    ),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        notifications.UnsubscribeApi.as_view(),
+        name="notifications-unsubscribe",
+    ),
     path(
         "me/stake-address/challenge/",
         wallet.MeStakeAddressChallengeApi.as_view(),

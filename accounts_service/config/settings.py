@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.notifications.email_url import EmailUrlError, email_settings
 from shared_events.kit.chain_clients.settings import chain_client_settings
 from shared_events.kit.identity.keys import load_private_key
 from shared_events.kit.service_settings import configure, env, env_count
@@ -33,6 +34,13 @@ configure(
             "task": "accounts.accrue_epoch_points",
             "schedule": float(env("EPOCH_ACCRUAL_INTERVAL_SECONDS", "60")),
             "options": {"expires": 30},
+        },
+        # Polls that close within NOTIFY_CLOSING_SOON_SECONDS get their "you have not voted"
+        # notices; notices whose send task was lost are sent again (each at most once).
+        "notices-sweep": {
+            "task": "accounts.notices_sweep",
+            "schedule": float(env("NOTIFY_SWEEP_INTERVAL_SECONDS", "60")),
+            "options": {"expires": 50},
         },
         "sync-stake-history": {
             "task": "accounts.sync_stake_history",
@@ -97,5 +105,30 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # noqa: F821 (set by configure
         "login_stake_address": env("THROTTLE_LOGIN_STAKE_ADDRESS", "5/min"),
         # Linking a stake address, per account.
         "stake_proof": env("THROTTLE_STAKE_PROOF", "10/min"),
+        # Links that confirm an address for notifications, per account.
+        "confirm_email": env("THROTTLE_CONFIRM_EMAIL", "5/hour"),
     }
 )
+
+# Email notifications (accounts/notifications, README "Notifications by email"). The backend
+# from one URL; the embedded default writes each message as a file under var/mail/.
+EMAIL_URL = env("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")  # noqa: F821 (set by configure)
+try:
+    globals().update(email_settings(EMAIL_URL))
+except EmailUrlError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+# An SMTP connection's timeout: EMAIL_URL's ?timeout= if given.
+EMAIL_TIMEOUT = globals().get("EMAIL_TIMEOUT") or int(env("EMAIL_TIMEOUT_SECONDS", "20"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Charity vote <noreply@localhost>")
+# Celery's rate_limit on the send task, per worker: a batch of NOTIFY_BATCH_SIZE messages goes
+# over one SMTP connection, and at most NOTIFY_EMAILS_PER_MINUTE messages leave a worker.
+NOTIFY_EMAILS_PER_MINUTE = env_count("NOTIFY_EMAILS_PER_MINUTE", 600)
+NOTIFY_BATCH_SIZE = env_count("NOTIFY_BATCH_SIZE", 50)
+if NOTIFY_EMAILS_PER_MINUTE < 1 or NOTIFY_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("NOTIFY_EMAILS_PER_MINUTE and NOTIFY_BATCH_SIZE must be at least 1")
+NOTIFY_SEND_ATTEMPTS = env_count("NOTIFY_SEND_ATTEMPTS", 6)  # per batch, the first included
+# A notice still pending this long after it was queued lost its task: the sweep queues it again.
+NOTIFY_REQUEUE_AFTER_SECONDS = env_count("NOTIFY_REQUEUE_AFTER_SECONDS", 3600)
+NOTIFY_CLOSING_SOON_SECONDS = env_count("NOTIFY_CLOSING_SOON_SECONDS", 24 * 3600)
+# How long the link that confirms an email address stays good.
+NOTIFY_CONFIRM_MAX_AGE_SECONDS = env_count("NOTIFY_CONFIRM_MAX_AGE_SECONDS", 3 * 24 * 3600)

@@ -526,6 +526,8 @@ def db_owner(overlay, service: str) -> str:
 
 
 DNS_PORTS = {("UDP", 53), ("TCP", 53)}
+SMTP_PORTS = {("TCP", 25), ("TCP", 465), ("TCP", 587)}
+ACCOUNTS_WORKER = "Deployment/accounts-worker"
 # Pods that are not the cluster DNS, though they look like it in one way or another.
 NOT_THE_CLUSTER_DNS = [
     manifests.outside("kube-system", {"k8s-app": "metrics-server"}),
@@ -554,8 +556,10 @@ def test_each_service_reaches_only_its_database_nats_redis_and_dns(overlay):
         for groups, ports in allowed_peers(overlay, pod, "egress"):
             assert groups != {"anywhere"}, f"{pod.owner}: egress to anywhere on {ports}"
             if "external" in groups:
-                # Outside the namespace: DNS only (where to, the checks below).
-                assert ports and ports <= DNS_PORTS, f"{pod.owner}: egress out on {ports}"
+                # Outside the namespace: DNS only (where to, the checks below), and accounts'
+                # worker an SMTP relay (the notification emails).
+                allowed = DNS_PORTS | (SMTP_PORTS if pod.owner == ACCOUNTS_WORKER else set())
+                assert ports and ports <= allowed, f"{pod.owner}: egress out on {ports}"
                 groups = groups - {"external"}
             reached |= groups
         assert reached == {
@@ -922,3 +926,14 @@ def test_databases_are_statefulsets_in_dev_and_cloudnativepg_clusters_in_prod(de
         assert cluster["spec"]["instances"] >= 3
         assert cluster["spec"]["bootstrap"]["initdb"] == {"database": service, "owner": service}
         assert prod.find("StatefulSet", f"{service}-db") is None
+
+
+def test_only_accounts_worker_reaches_an_smtp_relay(overlay):
+    """The notification emails leave from accounts' worker, on the SMTP ports only."""
+    relay = manifests.outside("elsewhere", {})
+    for pod in manifests.app_pods(overlay):
+        src = manifests.endpoint(overlay, pod)
+        for port in (25, 465, 587):
+            assert manifests.direction_allows(
+                overlay, src, relay, "egress", port, "TCP", relay
+            ) == (pod.owner == ACCOUNTS_WORKER), (pod.owner, port)

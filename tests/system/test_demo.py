@@ -252,6 +252,12 @@ def test_the_demo_runs_a_round_and_the_payouts_sum_to_the_fund(capsys):
         assert f"ballots counted: {BALLOTS_COUNTED}" in output
         assert re.search(r"receipts digest: [0-9a-f]{64} ", output), output
         assert re.search(r"payout transaction [0-9a-f]{64}: confirmed_by_hand ", output), output
+        # The emails it would have sent: each subscriber heard of the opening, the results and
+        # the payment once (written under var/mail/, the embedded default).
+        assert "the emails it would have sent (EMAIL_URL unset: files under var/mail/)" in output
+        for subject in ("Poll open: ", "Results: ", "Paid: the causes of "):
+            sent = re.findall(rf"@demo\.example +{subject}Demo funding round\n", output)
+            assert len(sent) == 2, (subject, output[-3000:])
         checked = check_the_round(output)
         check_the_mode_is_said_once(scratch)
 

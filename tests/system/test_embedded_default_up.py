@@ -190,6 +190,21 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         )
         reached = time.monotonic() - started
 
+        # 3b. Emails are written as files under var/mail/, where the banner says: the
+        #     confirmation link of the notifications, sent by accounts' worker.
+        assert f"written as files under {var_dir / 'mail'}" in runner.output
+        asked = http(
+            "POST", accounts + "me/notifications/confirm-email/", token=tokens.body["access"]
+        )
+        assert asked.status == 202, asked
+
+        def mails() -> list[str]:  # a file is there from its first byte: the whole message?
+            return [p.read_text() for p in (var_dir / "mail").glob("*.log")]
+
+        wait_until(lambda: any("-" * 79 in m for m in mails()), timeout=30, message="a mail")
+        (mail,) = mails()
+        assert f"To: {email}" in mail and "/api/me/notifications/confirm/?token=" in mail, mail
+
         # 4. An operator, made with the README's command while `up` runs, signs in to the
         #    accounts admin.
         admin = f"http://127.0.0.1:{ports['ACCOUNTS_PORT']}/accounts/admin/"

@@ -5,7 +5,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account, Role
 from accounts.services import account_register
+from config.celery import app as celery_app
 from shared_events.core.outbox.models import OutboxEvent
+from shared_events.kit.smtp_testing import smtp_server
 
 PASSWORD = "correct horse battery staple"
 STAKE = "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn"
@@ -66,3 +68,32 @@ def http_server():
     server = LocalHttpServer().start()
     yield server
     server.stop()
+
+
+# Notifications go to a real SMTP server the tests start; Celery runs its tasks in the test's
+# process (eager), after the commits that queue them, as a worker would.
+
+
+@pytest.fixture
+def smtp(settings):
+    with smtp_server() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.DEFAULT_FROM_EMAIL = "Charity vote <votes@pool.example>"
+        settings.SERVICE_PUBLIC_URLS = {
+            **settings.SERVICE_PUBLIC_URLS,
+            "accounts": "https://pool.example",
+        }
+        yield server
+
+
+@pytest.fixture
+def eager_celery():
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield celery_app
+    finally:
+        celery_app.conf.task_always_eager = before

@@ -42,6 +42,8 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
+from shared_events.core.outbox.writer import PendingEvent, outbox_insert_statement
+from shared_events.core.schemas.voting import ParticipationState
 from shared_events.kit.chain_mode import open_eligibility
 
 from ..eligibility import PowerFreeze, PowerRead
@@ -97,6 +99,10 @@ class BallotWrite:
     revision: BallotRevision
     power_freeze: PowerFreeze | None = None
     power_hold: str | None = None
+    # Whether the voter now has a counted ballot, when this write changed it (a first cast, a
+    # retraction, a cast after one); None otherwise. Then a voting.participation event is
+    # written with it: one outbox row per first cast, none for a replaced ballot.
+    participation: bool | None = None
 
 
 def ballot_write(
@@ -498,6 +504,8 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
         )
     )
     statements = [(s.execute if postgresql else s.sql, params) for s, params in calls]
+    if write.participation is not None:
+        statements.append(_participation_event(write, voted=write.participation))
     if write.power_freeze is not None:
         # Unprepared: once per voter and poll, not on every ballot.
         freeze, params = _freeze_call(
@@ -544,6 +552,31 @@ def _write_statements(write: BallotWrite) -> list[tuple[str, list[Any]]]:
             )
         )
     return statements
+
+
+def _participation_event(write: BallotWrite, *, voted: bool) -> tuple[str, list[Any]]:
+    """The outbox row of voting.participation (who has voted, never how), in the write's own
+    transaction. The ballot's revision number is the event's version: it grows with every
+    write of this voter in this poll, so a later state always wins."""
+    ballot = write.ballot
+    poll_id, voter_id = str(ballot.poll_id), str(ballot.voter_id)
+    return outbox_insert_statement(
+        [
+            PendingEvent(
+                event_type="voting.participation.created"
+                if write.created
+                else "voting.participation.updated",
+                aggregate_id=f"{poll_id}:{voter_id}",
+                version=write.revision.number,
+                data=ParticipationState(
+                    poll_id=poll_id,
+                    account_id=voter_id,
+                    voted=voted,
+                    at=write.revision.created_at.isoformat(),
+                ),
+            )
+        ]
+    )
 
 
 def _read(name: str, power_select: str) -> Statement:

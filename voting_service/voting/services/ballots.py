@@ -102,6 +102,7 @@ def _next_revision(
     it, with its receipt chained to the previous one, and its allocations (none for a
     retraction)."""
     created = ballot is None
+    was_counted = ballot is not None and ballot.retracted_at is None
     if ballot is None:
         ballot = Ballot(
             id=uuid.uuid4(), poll=poll, voter=voter, created_at=now, revision=0, receipt=""
@@ -136,4 +137,11 @@ def _next_revision(
         Allocation(ballot=ballot, poll=poll, cause_id=a["cause"], points=a["points"], position=i)
         for i, a in enumerate(allocations)
     ]
-    return BallotWrite(ballot=ballot, created=created, allocations=rows, revision=revision)
+    counted = kind != BallotRevision.Kind.RETRACT
+    return BallotWrite(
+        ballot=ballot,
+        created=created,
+        allocations=rows,
+        revision=revision,
+        participation=None if counted == was_counted else counted,
+    )

@@ -15,7 +15,8 @@ class OutboxEvent(models.Model):
     # consumer's inbox has it as its primary key, which is where uniqueness counts.
     event_id = models.UUIDField(default=uuid.uuid4, editable=False)
     event_type = models.CharField(max_length=200)
-    aggregate_id = models.CharField(max_length=64)
+    # "<poll>:<account>" (voting.participation) is two uuids.
+    aggregate_id = models.CharField(max_length=100)
     aggregate_version = models.BigIntegerField()
     subject = models.CharField(max_length=255)
     payload = models.BinaryField()

@@ -33,6 +33,14 @@ def record_events(events: Sequence[PendingEvent], *, using: str = "default") -> 
         raise RuntimeError(
             "events must be recorded inside transaction.atomic(), together with the change"
         )
+    rows = outbox_rows(events)
+    _insert(rows, using=using)
+    kick_relay_on_commit(using=using)
+    return rows
+
+
+def outbox_rows(events: Sequence[PendingEvent]) -> list[OutboxEvent]:
+    """The outbox rows of `events`, unsaved: each with its new event id and its envelope."""
     now = timezone.now()
     rows = []
     for pending in events:
@@ -64,8 +72,6 @@ def record_events(events: Sequence[PendingEvent], *, using: str = "default") -> 
                 next_attempt_at=now,
             )
         )
-    _insert(rows, using=using)
-    kick_relay_on_commit(using=using)
     return rows
 
 
@@ -76,14 +82,8 @@ def _insert(rows: list[OutboxEvent], *, using: str) -> None:
     """Django's bulk_create in one multi-row INSERT per chunk, without its per-object and
     per-field machinery, which an epoch accrual (one event per account) paid for every row."""
     connection = connections[using]
-    fields = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    pk = quote(OutboxEvent._meta.pk.column)
-    sql = (
-        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) VALUES "
-    )
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql, fields, row = _insert_head(connection)
+    pk = connection.ops.quote_name(OutboxEvent._meta.pk.column)
     prepared: dict[tuple[str, object], Any] = {}
 
     def prepare(field: Any, value: object) -> Any:
@@ -105,4 +105,33 @@ def _insert(rows: list[OutboxEvent], *, using: str) -> None:
                 obj._state.adding, obj._state.db = False, using
 
 
-__all__ = ["PendingEvent", "record_events", "transaction"]
+def _insert_head(connection: Any) -> tuple[str, list[Any], str]:
+    fields = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES "
+    )
+    return sql, fields, "(" + ", ".join(["%s"] * len(fields)) + ")"
+
+
+def outbox_insert_statement(
+    events: Sequence[PendingEvent], *, using: str = "default"
+) -> tuple[str, list[Any]]:
+    """One INSERT of the outbox rows of `events`, for a write path in raw SQL that runs its
+    statements together with its own COMMIT (voting's ballots): the caller runs it inside the
+    change's transaction. No relay kick: the beat sweep (about 1 s) publishes the rows."""
+    connection = connections[using]
+    rows = outbox_rows(events)
+    sql, fields, row = _insert_head(connection)
+    params = [f.get_db_prep_save(getattr(r, f.attname), connection) for r in rows for f in fields]
+    return sql + ", ".join([row] * len(rows)), params
+
+
+__all__ = [
+    "PendingEvent",
+    "outbox_insert_statement",
+    "outbox_rows",
+    "record_events",
+    "transaction",
+]

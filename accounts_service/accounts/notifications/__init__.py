@@ -1,0 +1,1 @@
+"""Email notifications to delegators: the models, the mail they get, the signed links in it."""
