@@ -71,9 +71,7 @@ class PayoutQuerySet(PublishedQuerySet):
 class Payout(PublishedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     poll = models.ForeignKey(Poll, on_delete=models.PROTECT, related_name="payouts")
-    tx_hash = models.CharField(
-        max_length=64, unique=True, help_text="the transaction id: 64 hexadecimal digits"
-    )
+    tx_hash = models.CharField(max_length=64, help_text="the transaction id: 64 hexadecimal digits")
     status = models.CharField(
         max_length=24, choices=PayoutStatus.choices, default=PayoutStatus.PENDING, db_index=True
     )
@@ -102,6 +100,13 @@ class Payout(PublishedModel):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(tx_hash__regex=r"^[0-9a-f]{64}$"), name="payout_tx_hash_hex"
+            ),
+            # Once per transaction, but for records given up as never seen: a source that lagged
+            # past PAYOUT_GIVE_UP_SECONDS must not keep a real payment from being recorded.
+            models.UniqueConstraint(
+                fields=["tx_hash"],
+                condition=~models.Q(status=PayoutStatus.NOT_FOUND),
+                name="payout_tx_hash_once",
             ),
         ]
 

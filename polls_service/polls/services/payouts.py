@@ -77,7 +77,13 @@ def payout_record(
         )
     if poll.no_payouts:
         raise Conflict(f"poll “{poll.title}” has no payouts: nobody allocated points")
-    earlier = Payout.objects.filter(tx_hash=tx_hash).select_related("poll").first()
+    # A record given up as never seen does not count: the transaction may have landed since.
+    earlier = (
+        Payout.objects.filter(tx_hash=tx_hash)
+        .exclude(status=PayoutStatus.NOT_FOUND)
+        .select_related("poll")
+        .first()
+    )
     if earlier is not None:
         raise Conflict(
             f"transaction {tx_hash} is already recorded for poll “{earlier.poll.title}” "
@@ -216,7 +222,8 @@ def payout_apply_check(
             payout.status = PayoutStatus.NOT_FOUND
             payout.finding = (
                 f"never seen on chain in the {_duration(settings.PAYOUT_GIVE_UP_SECONDS)} "
-                "after it was recorded: record the transaction that paid instead"
+                "after it was recorded: record the transaction that paid (this one again "
+                "once the chain shows it)"
             )
         else:
             payout.finding = "not on chain yet (or not yet seen by the chain source)"

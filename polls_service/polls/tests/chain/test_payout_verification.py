@@ -14,6 +14,7 @@ from polls.payout_models import PayoutSettled
 from polls.tests.factories import finalized_poll, poll_events
 from shared_events.core.outbox.models import OutboxEvent
 from shared_events.kit.chain_clients.testing import Answer
+from shared_events.kit.errors import Conflict
 
 from .remotes import payment_address, tx_hash
 
@@ -142,6 +143,37 @@ def test_an_unknown_transaction_stays_pending_then_is_shown_as_never_seen(chain,
     assert payout.status == "not_found"
     assert "never seen on chain in the 1 h after it was recorded" in payout.finding
     assert payout_events(payout)[-1]["status"] == "not_found"
+
+
+def test_a_transaction_seen_only_after_it_was_given_up_can_be_recorded_again(
+    chain, ledger, settings
+):
+    """A source that lagged a whole give-up window (a self-hosted instance still syncing) marks
+    a real payment not_found for good; once the chain shows it, recording the same transaction
+    again is how it pays its causes (the first record stays as it was)."""
+    settings.PAYOUT_GIVE_UP_SECONDS = 3600
+    poll = finalized_poll([3, 1], fund_lovelace=4_000_000)
+    first = services.payout_record(poll=poll, tx_hash=tx_hash("late"))
+    services.payouts_check_pending(now=first.recorded_at + timedelta(hours=1))
+    first.refresh_from_db()
+    assert first.status == "not_found"
+
+    ledger.add(tx_hash("late"), pays_all(poll), depth=25)
+    again = services.payout_record(poll=poll, tx_hash=tx_hash("late"))
+    assert again.pk != first.pk and again.status == "pending"
+    services.payouts_check_pending()
+    again.refresh_from_db()
+    first.refresh_from_db()
+    assert (again.status, first.status) == ("confirmed", "not_found")
+    poll.refresh_from_db()
+    assert poll.status == PollStatus.PAID
+
+
+def test_a_transaction_still_pending_or_settled_is_not_recorded_twice(chain, ledger):
+    poll = finalized_poll([3, 1], fund_lovelace=4_000_000)
+    services.payout_record(poll=poll, tx_hash=tx_hash("once"))
+    with pytest.raises(Conflict, match="already recorded"):
+        services.payout_record(poll=poll, tx_hash=tx_hash("once"))
 
 
 def test_a_shallow_transaction_is_pending_until_deep_enough(chain, ledger, settings):
