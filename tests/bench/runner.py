@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -157,54 +158,41 @@ def phase_components(
     nats = NatsServer(store_dir=workdir / "nats-components").start()
     try:
         envs = {
-            "accounts": standalone_env(
-                "accounts",
-                database_url=dbs.url("relay"),
+            service: standalone_env(
+                service,
+                database_url=dbs.url(scenario),
                 nats_url=nats.url,
                 var_dir=workdir / "var-components",
                 redis_url=config.redis_url,
                 run_id=dbs.run_id,
-            ),
-            "voting": standalone_env(
-                "voting",
-                database_url=dbs.url("consumer"),
-                nats_url=nats.url,
-                var_dir=workdir / "var-components",
-                redis_url=config.redis_url,
-                run_id=dbs.run_id,
-            ),
+            )
+            for scenario, service in (("relay", "accounts"), ("consumer", "voting"))
         }
         bar = Progress("migrating two databases", 1)
         migrate(envs)
         bar.finish()
         n = params.relay_rows
-        bar = Progress(f"relay {n:,} outbox rows", n)
-        result = run_agent(
-            "accounts",
-            "relay.agent_relay",
-            {"n": n},
+        _run_scenario(
+            report,
+            "relay",
+            Progress(f"relay {n:,} outbox rows", n),
+            ("accounts", "relay.agent_relay", {"n": n}),
             env=envs["accounts"],
-            log_dir=workdir / "logs",
-            progress=bar,
+            workdir=workdir,
+            said=_per_second("relay_per_second"),
+            figures=relay.figures,
         )
-        bar.finish(f"{result['relay_per_second']:,}/s (ceiling {result['ceiling_per_second']:,}/s)")
-        report["scenarios"]["relay"] = result
-        report["figures"] += relay.figures(result)
         if "consumer" in selected:
-            bar = Progress(f"consume {n:,} events", n)
-            result = run_agent(
-                "voting",
-                "consumer.agent_consumer",
-                {"n": n},
+            _run_scenario(
+                report,
+                "consumer",
+                Progress(f"consume {n:,} events", n),
+                ("voting", "consumer.agent_consumer", {"n": n}),
                 env=envs["voting"],
-                log_dir=workdir / "logs",
-                progress=bar,
+                workdir=workdir,
+                said=_per_second("consumer_per_second"),
+                figures=consumer.figures,
             )
-            bar.finish(
-                f"{result['consumer_per_second']:,}/s (ceiling {result['ceiling_per_second']:,}/s)"
-            )
-            report["scenarios"]["consumer"] = result
-            report["figures"] += consumer.figures(result)
     finally:
         nats.close()
 
@@ -235,32 +223,56 @@ def phase_chain(
     bar.finish()
     if "stake_import" in selected:
         n = params.stake_delegators
-        bar = Progress(f"import an epoch of {n:,} delegators", 1)
-        result = run_agent(
-            "accounts",
-            "chain.agent_stake_import",
-            {"n": n, "workdir": str(workdir)},
+        _run_scenario(
+            report,
+            "stake_import",
+            Progress(f"import an epoch of {n:,} delegators", 1),
+            ("accounts", "chain.agent_stake_import", {"n": n, "workdir": str(workdir)}),
             env=envs["accounts"],
-            log_dir=workdir / "logs",
-            progress=bar,
+            workdir=workdir,
+            said=_seconds("import_seconds"),
+            figures=chain.figures_import,
         )
-        bar.finish(f"{result['import_seconds']:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)")
-        report["scenarios"]["stake_import"] = result
-        report["figures"] += chain.figures_import(result)
     if "power_freeze" in selected:
         n = params.power_voters
-        bar = Progress(f"freeze a {n:,}-voter power table", 1)
-        result = run_agent(
-            "voting",
-            "chain.agent_power_freeze",
-            {"n": n},
+        _run_scenario(
+            report,
+            "power_freeze",
+            Progress(f"freeze a {n:,}-voter power table", 1),
+            ("voting", "chain.agent_power_freeze", {"n": n}),
             env=envs["voting"],
-            log_dir=workdir / "logs",
-            progress=bar,
+            workdir=workdir,
+            said=_seconds("freeze_seconds"),
+            figures=chain.figures_freeze,
         )
-        bar.finish(f"{result['freeze_seconds']:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)")
-        report["scenarios"]["power_freeze"] = result
-        report["figures"] += chain.figures_freeze(result)
+
+
+def _run_scenario(
+    report: dict[str, Any],
+    scenario: str,
+    bar: Progress,
+    agent: tuple[str, str, dict[str, Any]],
+    *,
+    env: dict[str, str],
+    workdir: Path,
+    said: Callable[[dict[str, Any]], str],
+    figures: Callable[[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    """A phase 1 scenario: its agent (service, function, arguments) run in-process under its
+    progress bar, which ends saying the figure; its result and figures go in the report."""
+    service, function, kwargs = agent
+    result = run_agent(service, function, kwargs, env=env, log_dir=workdir / "logs", progress=bar)
+    bar.finish(said(result))
+    report["scenarios"][scenario] = result
+    report["figures"] += figures(result)
+
+
+def _per_second(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda result: f"{result[key]:,}/s (ceiling {result['ceiling_per_second']:,}/s)"
+
+
+def _seconds(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda result: f"{result[key]:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)"
 
 
 # -- phase 2 -----------------------------------------------------------------------------------
