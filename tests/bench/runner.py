@@ -157,20 +157,13 @@ def phase_components(
     say("\n== relay and consumer, in-process on their own database and nats-server ==")
     nats = NatsServer(store_dir=workdir / "nats-components").start()
     try:
-        envs = {
-            service: standalone_env(
-                service,
-                database_url=dbs.url(scenario),
-                nats_url=nats.url,
-                var_dir=workdir / "var-components",
-                redis_url=config.redis_url,
-                run_id=dbs.run_id,
-            )
-            for scenario, service in (("relay", "accounts"), ("consumer", "voting"))
-        }
-        bar = Progress("migrating two databases", 1)
-        migrate(envs)
-        bar.finish()
+        envs = _migrated_envs(
+            {"relay": "accounts", "consumer": "voting"},
+            config,
+            dbs,
+            nats_url=nats.url,
+            var_dir=workdir / "var-components",
+        )
         n = params.relay_rows
         _run_scenario(
             report,
@@ -206,21 +199,15 @@ def phase_chain(
     workdir: Path,
 ) -> None:
     say("\n== the chain's stake: import and power freeze, in-process on their own databases ==")
-    envs = {}
-    for scenario, service in (("stake_import", "accounts"), ("power_freeze", "voting")):
-        if scenario in selected:
-            env = standalone_env(
-                service,
-                database_url=dbs.url(scenario),
-                nats_url="nats://127.0.0.1:1",  # nothing is relayed here
-                var_dir=workdir / "var-chain",
-                redis_url=config.redis_url,
-                run_id=dbs.run_id,
-            )
-            envs[service] = {**env, **chain.chain_env()}
-    bar = Progress(f"migrating {len(envs)} database{'s' if len(envs) > 1 else ''}", 1)
-    migrate(envs)
-    bar.finish()
+    scenarios = {"stake_import": "accounts", "power_freeze": "voting"}
+    envs = _migrated_envs(
+        {scenario: service for scenario, service in scenarios.items() if scenario in selected},
+        config,
+        dbs,
+        nats_url="nats://127.0.0.1:1",  # nothing is relayed here
+        var_dir=workdir / "var-chain",
+        extra=chain.chain_env(),
+    )
     if "stake_import" in selected:
         n = params.stake_delegators
         _run_scenario(
@@ -245,6 +232,37 @@ def phase_chain(
             said=_seconds("freeze_seconds"),
             figures=chain.figures_freeze,
         )
+
+
+def _migrated_envs(
+    services: dict[str, str],
+    config: BenchConfig,
+    dbs: Databases,
+    *,
+    nats_url: str,
+    var_dir: Path,
+    extra: dict[str, str] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Each service's environment, on the database of its scenario ({scenario: service}) with
+    `extra` on top, its database migrated."""
+    envs = {
+        service: {
+            **standalone_env(
+                service,
+                database_url=dbs.url(scenario),
+                nats_url=nats_url,
+                var_dir=var_dir,
+                redis_url=config.redis_url,
+                run_id=dbs.run_id,
+            ),
+            **(extra or {}),
+        }
+        for scenario, service in services.items()
+    }
+    bar = Progress(f"migrating {len(envs)} database{'s' if len(envs) > 1 else ''}", 1)
+    migrate(envs)
+    bar.finish()
+    return envs
 
 
 def _run_scenario(
