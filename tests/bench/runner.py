@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,55 +157,35 @@ def phase_components(
     say("\n== relay and consumer, in-process on their own database and nats-server ==")
     nats = NatsServer(store_dir=workdir / "nats-components").start()
     try:
-        envs = {
-            "accounts": standalone_env(
-                "accounts",
-                database_url=dbs.url("relay"),
-                nats_url=nats.url,
-                var_dir=workdir / "var-components",
-                redis_url=config.redis_url,
-                run_id=dbs.run_id,
-            ),
-            "voting": standalone_env(
-                "voting",
-                database_url=dbs.url("consumer"),
-                nats_url=nats.url,
-                var_dir=workdir / "var-components",
-                redis_url=config.redis_url,
-                run_id=dbs.run_id,
-            ),
-        }
-        bar = Progress("migrating two databases", 1)
-        migrate(envs)
-        bar.finish()
-        n = params.relay_rows
-        bar = Progress(f"relay {n:,} outbox rows", n)
-        result = run_agent(
-            "accounts",
-            "relay.agent_relay",
-            {"n": n},
-            env=envs["accounts"],
-            log_dir=workdir / "logs",
-            progress=bar,
+        envs = _migrated_envs(
+            {"relay": "accounts", "consumer": "voting"},
+            config,
+            dbs,
+            nats_url=nats.url,
+            var_dir=workdir / "var-components",
         )
-        bar.finish(f"{result['relay_per_second']:,}/s (ceiling {result['ceiling_per_second']:,}/s)")
-        report["scenarios"]["relay"] = result
-        report["figures"] += relay.figures(result)
+        n = params.relay_rows
+        _run_scenario(
+            report,
+            "relay",
+            Progress(f"relay {n:,} outbox rows", n),
+            ("accounts", "relay.agent_relay", {"n": n}),
+            env=envs["accounts"],
+            workdir=workdir,
+            said=_per_second("relay_per_second"),
+            figures=relay.figures,
+        )
         if "consumer" in selected:
-            bar = Progress(f"consume {n:,} events", n)
-            result = run_agent(
-                "voting",
-                "consumer.agent_consumer",
-                {"n": n},
+            _run_scenario(
+                report,
+                "consumer",
+                Progress(f"consume {n:,} events", n),
+                ("voting", "consumer.agent_consumer", {"n": n}),
                 env=envs["voting"],
-                log_dir=workdir / "logs",
-                progress=bar,
+                workdir=workdir,
+                said=_per_second("consumer_per_second"),
+                figures=consumer.figures,
             )
-            bar.finish(
-                f"{result['consumer_per_second']:,}/s (ceiling {result['ceiling_per_second']:,}/s)"
-            )
-            report["scenarios"]["consumer"] = result
-            report["figures"] += consumer.figures(result)
     finally:
         nats.close()
 
@@ -218,49 +199,98 @@ def phase_chain(
     workdir: Path,
 ) -> None:
     say("\n== the chain's stake: import and power freeze, in-process on their own databases ==")
-    envs = {}
-    for scenario, service in (("stake_import", "accounts"), ("power_freeze", "voting")):
-        if scenario in selected:
-            env = standalone_env(
+    scenarios = {"stake_import": "accounts", "power_freeze": "voting"}
+    envs = _migrated_envs(
+        {scenario: service for scenario, service in scenarios.items() if scenario in selected},
+        config,
+        dbs,
+        nats_url="nats://127.0.0.1:1",  # nothing is relayed here
+        var_dir=workdir / "var-chain",
+        extra=chain.chain_env(),
+    )
+    if "stake_import" in selected:
+        n = params.stake_delegators
+        _run_scenario(
+            report,
+            "stake_import",
+            Progress(f"import an epoch of {n:,} delegators", 1),
+            ("accounts", "chain.agent_stake_import", {"n": n, "workdir": str(workdir)}),
+            env=envs["accounts"],
+            workdir=workdir,
+            said=_seconds("import_seconds"),
+            figures=chain.figures_import,
+        )
+    if "power_freeze" in selected:
+        n = params.power_voters
+        _run_scenario(
+            report,
+            "power_freeze",
+            Progress(f"freeze a {n:,}-voter power table", 1),
+            ("voting", "chain.agent_power_freeze", {"n": n}),
+            env=envs["voting"],
+            workdir=workdir,
+            said=_seconds("freeze_seconds"),
+            figures=chain.figures_freeze,
+        )
+
+
+def _migrated_envs(
+    services: dict[str, str],
+    config: BenchConfig,
+    dbs: Databases,
+    *,
+    nats_url: str,
+    var_dir: Path,
+    extra: dict[str, str] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Each service's environment, on the database of its scenario ({scenario: service}) with
+    `extra` on top, its database migrated."""
+    envs = {
+        service: {
+            **standalone_env(
                 service,
                 database_url=dbs.url(scenario),
-                nats_url="nats://127.0.0.1:1",  # nothing is relayed here
-                var_dir=workdir / "var-chain",
+                nats_url=nats_url,
+                var_dir=var_dir,
                 redis_url=config.redis_url,
                 run_id=dbs.run_id,
-            )
-            envs[service] = {**env, **chain.chain_env()}
+            ),
+            **(extra or {}),
+        }
+        for scenario, service in services.items()
+    }
     bar = Progress(f"migrating {len(envs)} database{'s' if len(envs) > 1 else ''}", 1)
     migrate(envs)
     bar.finish()
-    if "stake_import" in selected:
-        n = params.stake_delegators
-        bar = Progress(f"import an epoch of {n:,} delegators", 1)
-        result = run_agent(
-            "accounts",
-            "chain.agent_stake_import",
-            {"n": n, "workdir": str(workdir)},
-            env=envs["accounts"],
-            log_dir=workdir / "logs",
-            progress=bar,
-        )
-        bar.finish(f"{result['import_seconds']:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)")
-        report["scenarios"]["stake_import"] = result
-        report["figures"] += chain.figures_import(result)
-    if "power_freeze" in selected:
-        n = params.power_voters
-        bar = Progress(f"freeze a {n:,}-voter power table", 1)
-        result = run_agent(
-            "voting",
-            "chain.agent_power_freeze",
-            {"n": n},
-            env=envs["voting"],
-            log_dir=workdir / "logs",
-            progress=bar,
-        )
-        bar.finish(f"{result['freeze_seconds']:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)")
-        report["scenarios"]["power_freeze"] = result
-        report["figures"] += chain.figures_freeze(result)
+    return envs
+
+
+def _run_scenario(
+    report: dict[str, Any],
+    scenario: str,
+    bar: Progress,
+    agent: tuple[str, str, dict[str, Any]],
+    *,
+    env: dict[str, str],
+    workdir: Path,
+    said: Callable[[dict[str, Any]], str],
+    figures: Callable[[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    """A phase 1 scenario: its agent (service, function, arguments) run in-process under its
+    progress bar, which ends saying the figure; its result and figures go in the report."""
+    service, function, kwargs = agent
+    result = run_agent(service, function, kwargs, env=env, log_dir=workdir / "logs", progress=bar)
+    bar.finish(said(result))
+    report["scenarios"][scenario] = result
+    report["figures"] += figures(result)
+
+
+def _per_second(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda result: f"{result[key]:,}/s (ceiling {result['ceiling_per_second']:,}/s)"
+
+
+def _seconds(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda result: f"{result[key]:.2f}s (ceiling {result['ceiling_seconds']:.2f}s)"
 
 
 # -- phase 2 -----------------------------------------------------------------------------------

@@ -54,18 +54,11 @@ def open_round(
 ) -> Round:
     """Causes and a poll that opens in a few seconds and stays open `minutes`; returns once
     voting knows it is open."""
-    causes = []
-    for i in range(n_causes):
-        response = platform.api(
-            "POST", "polls", "causes/", {"title": f"Cause {i + 1}"}, token=operator.token
-        )
-        assert response.status == 201, response
-        causes.append(response.body["id"])
+    causes = create_causes(platform, operator, [f"Cause {i + 1}" for i in range(n_causes)])
     opens_at = datetime.now(UTC) + timedelta(seconds=2)
-    poll = platform.api(
-        "POST",
-        "polls",
-        "polls/",
+    poll_id = schedule_poll(
+        platform,
+        operator,
         {
             "title": "Fault round",
             "fund_lovelace": 1_000_000_000,
@@ -74,12 +67,7 @@ def open_round(
             "causes": causes,
             "results_visibility": visibility,
         },
-        token=operator.token,
     )
-    assert poll.status == 201, poll
-    poll_id = poll.body["id"]
-    scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=operator.token)
-    assert scheduled.status == 200, scheduled
     wait_until(
         lambda: (
             platform.api("GET", "voting", f"polls/{poll_id}/tally/", token=operator.token).status
@@ -91,6 +79,26 @@ def open_round(
         message="voting to see the poll open",
     )
     return Round(poll_id, causes)
+
+
+def create_causes(platform: Platform, operator: Operator, titles: list[str]) -> list[str]:
+    """A cause per title; their ids."""
+    causes = []
+    for title in titles:
+        response = platform.api("POST", "polls", "causes/", {"title": title}, token=operator.token)
+        assert response.status == 201, response
+        causes.append(response.body["id"])
+    return causes
+
+
+def schedule_poll(platform: Platform, operator: Operator, fields: dict[str, Any]) -> str:
+    """A poll made of `fields` (polls' API) and scheduled, to open at its opens_at; its id."""
+    poll = platform.api("POST", "polls", "polls/", fields, token=operator.token)
+    assert poll.status == 201, poll
+    poll_id = poll.body["id"]
+    scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=operator.token)
+    assert scheduled.status == 200, scheduled
+    return poll_id
 
 
 def _voting_poll_status(platform: Platform, poll_id: str) -> str | None:

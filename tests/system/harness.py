@@ -369,10 +369,10 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 @contextmanager
-def started_platform() -> Iterator[Platform]:
-    """A started platform, closed at the end; one that fails to start prints its logs and
-    keeps its files for a look."""
-    running = Platform()
+def started_platform(running: Platform | None = None) -> Iterator[Platform]:
+    """A started platform (`running`, a new Platform by default), closed at the end; one that
+    fails to start prints its logs and keeps its files for a look."""
+    running = Platform() if running is None else running
     try:
         running.start()
     except BaseException:

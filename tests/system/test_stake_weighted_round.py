@@ -27,8 +27,14 @@ from pycardano.cip import cip8
 from pycardano.crypto.bech32 import encode
 
 from shared_events.core.testing import wait_until
-from tests.system.actors import PASSWORD, Operator, create_operator
-from tests.system.harness import Platform, Response, http
+from tests.system.actors import (
+    PASSWORD,
+    Operator,
+    create_causes,
+    create_operator,
+    schedule_poll,
+)
+from tests.system.harness import Platform, Response, http, started_platform
 from tests.system.test_funding_round_end_to_end import split
 
 POOL_ID = encode("pool", bytes(range(28)))
@@ -72,15 +78,8 @@ class ChainPlatform(Platform):
 
 @pytest.fixture(scope="module")
 def chain_platform() -> Iterator[Platform]:
-    running = ChainPlatform()
-    try:
-        running.start()
-    except BaseException:
-        print(running.logs(tail=200))
-        running.close(keep_files=True)
-        raise
-    yield running
-    running.close()
+    with started_platform(ChainPlatform()) as running:
+        yield running
 
 
 @pytest.fixture
@@ -190,13 +189,88 @@ def snapshot_csv(distribution: dict[str, dict[int, int]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def create_causes(platform: Platform, operator: Operator, titles: list[str]) -> list[str]:
-    causes = []
-    for title in titles:
-        response = platform.api("POST", "polls", "causes/", {"title": title}, token=operator.token)
-        assert response.status == 201, response
-        causes.append(response.body["id"])
-    return causes
+def frozen_power_table(
+    platform: Platform, poll_id: str, operator: Operator, asker: Delegator
+) -> list[dict[str, str]]:
+    """The poll's power table as the operator's CSV gives it, once voting froze it (the power
+    endpoint answers `asker` 409 until then)."""
+    eventually(
+        lambda: (
+            r := platform.api("GET", "voting", f"polls/{poll_id}/power/", token=asker.token),
+            r.status == 200,
+        ),
+        "voting to freeze the poll's power table (409 until then)",
+    )
+    return power_table(platform, poll_id, operator)
+
+
+def power_table(platform: Platform, poll_id: str, operator: Operator) -> list[dict[str, str]]:
+    table = http(
+        "GET",
+        platform.url("voting", f"api/polls/{poll_id}/power/table/"),
+        token=operator.token,
+        accept="text/csv",
+    )
+    assert table.status == 200, table
+    return list(csv.DictReader(io.StringIO(table.body)))
+
+
+def powers_in(rows: list[dict[str, str]]) -> dict[str, tuple[int, int, int | None, int | None]]:
+    """stake address -> (lovelace, loyalty, power before the cap, power) of the table's rows;
+    the powers are blank for a delegator with no account here."""
+
+    def number(cell: str) -> int | None:
+        return int(cell) if cell else None
+
+    return {
+        row["stake_address"]: (
+            int(row["lovelace"]),
+            int(row["loyalty"]),
+            number(row["uncapped_power"]),
+            number(row["power"]),
+        )
+        for row in rows
+    }
+
+
+def assert_eligible(
+    platform: Platform, poll_id: str, voters: tuple[Delegator, ...], expected: dict
+) -> None:
+    """Each voter's power over the API is their address's row's."""
+    for who in voters:
+        mine = platform.api("GET", "voting", f"polls/{poll_id}/power/", token=who.token)
+        assert mine.status == 200, mine
+        assert mine.body == {
+            "eligible": True,
+            "power": expected[who.stake_address][3],
+            "reason": None,
+        }
+
+
+def cast(platform: Platform, poll_id: str, who: Delegator, allocations: dict[str, int]) -> Response:
+    body = {"allocations": [{"cause": c, "points": p} for c, p in allocations.items()]}
+    return platform.api("PUT", "voting", f"polls/{poll_id}/ballot/", body, token=who.token)
+
+
+def final_results(platform: Platform, poll_id: str, who: Delegator, closes_at: datetime) -> dict:
+    """The poll's results once final, after its close."""
+    return eventually(
+        lambda: (
+            r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=who.token),
+            r.status == 200 and r.body["final"],
+        ),
+        "final results",
+        timeout=(closes_at - datetime.now(UTC)).total_seconds() + DEADLINE,
+    ).body
+
+
+def points_by_cause(causes: list[str], ballots: list[dict[str, int]]) -> dict[str, int]:
+    """The points the ballots (their allocations) gave each cause."""
+    given = dict.fromkeys(causes, 0)
+    for allocations in ballots:
+        for cause, points in allocations.items():
+            given[cause] += points
+    return given
 
 
 @dataclass
@@ -288,10 +362,9 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, pool:
     water, meals, trees = create_causes(platform, operator, ["Water", "Meals", "Trees"])
     opens_at = datetime.now(UTC) + timedelta(seconds=4)
     closes_at = opens_at + timedelta(seconds=45)
-    poll = platform.api(
-        "POST",
-        "polls",
-        "polls/",
+    poll_id = schedule_poll(
+        platform,
+        operator,
         {
             "title": "Stake-weighted round",
             "fund_lovelace": FUND,
@@ -303,12 +376,7 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, pool:
             "min_stake_lovelace": MIN_STAKE,
             "cap_percent": CAP_PERCENT,
         },
-        token=operator.token,
     )
-    assert poll.status == 201, poll
-    poll_id = poll.body["id"]
-    scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=operator.token)
-    assert scheduled.status == 200, scheduled
 
     # 5. Once open, voting freezes the table from the replicated epoch: the operator's CSV
     # equals the computation by hand, row by row, and the cap cut the whale.
@@ -322,30 +390,8 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, pool:
         gina.stake_address,
         *pool.strangers,
     }
-    eventually(
-        lambda: (
-            r := platform.api("GET", "voting", f"polls/{poll_id}/power/", token=alice.token),
-            r.status == 200,
-        ),
-        "voting to freeze the poll's power table (409 until then)",
-    )
-    table = http(
-        "GET",
-        platform.url("voting", f"api/polls/{poll_id}/power/table/"),
-        token=operator.token,
-        accept="text/csv",
-    )
-    assert table.status == 200, table
-    rows = list(csv.DictReader(io.StringIO(table.body)))
-    assert {
-        row["stake_address"]: (
-            int(row["lovelace"]),
-            int(row["loyalty"]),
-            int(row["uncapped_power"]),
-            int(row["power"]),
-        )
-        for row in rows
-    } == expected
+    rows = frozen_power_table(platform, poll_id, operator, alice)
+    assert powers_in(rows) == expected
     assert {row["poll_id"] for row in rows} == {poll_id}
     total_before = sum(uncapped for _, _, uncapped, _ in expected.values())
     cap = total_before * CAP_PERCENT // 100
@@ -354,14 +400,7 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, pool:
     assert (expected[alice.stake_address][1], expected[bob.stake_address][1]) == (WINDOW, 2)
 
     # 6. Each voter's power over the API is their row's; the others are refused, saying why.
-    for who in (alice, bob, carol, gina):
-        mine = platform.api("GET", "voting", f"polls/{poll_id}/power/", token=who.token)
-        assert mine.status == 200, mine
-        assert mine.body == {
-            "eligible": True,
-            "power": expected[who.stake_address][3],
-            "reason": None,
-        }
+    assert_eligible(platform, poll_id, (alice, bob, carol, gina), expected)
     below = (
         f"Not eligible: your stake in epoch {SNAPSHOT}, {dan.stake[SNAPSHOT]} lovelace, is below "
         f"this poll's minimum of {MIN_STAKE} lovelace."
@@ -379,22 +418,12 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, pool:
             "power": None,
             "reason": reason,
         }, (who.name, mine)
-        ballot = platform.api(
-            "PUT",
-            "voting",
-            f"polls/{poll_id}/ballot/",
-            {"allocations": [{"cause": water, "points": 1}]},
-            token=who.token,
-        )
+        ballot = cast(platform, poll_id, who, {water: 1})
         assert ballot.status == 403 and ballot.body == {"detail": reason}, (who.name, ballot)
 
     # 7. Ballots: each within its frozen power; the whale cannot spend past the cap.
-    def cast(who: Delegator, allocations: dict[str, int]) -> Response:
-        body = {"allocations": [{"cause": c, "points": p} for c, p in allocations.items()]}
-        return platform.api("PUT", "voting", f"polls/{poll_id}/ballot/", body, token=who.token)
-
     power = {who.name: expected[who.stake_address][3] for who in (alice, bob, carol, gina)}
-    over = cast(carol, {water: power["carol"] + 1})
+    over = cast(platform, poll_id, carol, {water: power["carol"] + 1})
     assert over.status == 400 and f"you have {power['carol']}" in str(over.body), over
     ballots = {
         "alice": (alice, {water: power["alice"] // 3, meals: power["alice"] - power["alice"] // 3}),
@@ -403,34 +432,18 @@ def test_a_stake_weighted_round_from_proofs_to_payouts(platform: Platform, pool:
         "gina": (gina, {meals: 1_000, trees: power["gina"] - 1_500}),  # not all of it
     }
     for who, allocations in ballots.values():
-        accepted = cast(who, allocations)
+        accepted = cast(platform, poll_id, who, allocations)
         assert accepted.status in (200, 201), (who.name, accepted)
 
     # 8. Each row voted with names its voter now (a pseudonym): the address's power counts
     # once in the poll, whichever account holds it later.
-    after = http(
-        "GET",
-        platform.url("voting", f"api/polls/{poll_id}/power/table/"),
-        token=operator.token,
-        accept="text/csv",
-    )
-    held = {row["stake_address"] for row in csv.DictReader(io.StringIO(after.body)) if row["voter"]}
+    after = power_table(platform, poll_id, operator)
+    held = {row["stake_address"] for row in after if row["voter"]}
     assert held == {who.stake_address for who, _ in ballots.values()}, after
 
     # 9. The poll closes on schedule; the final results carry the power as frozen.
-    final = eventually(
-        lambda: (
-            r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=alice.token),
-            r.status == 200 and r.body["final"],
-        ),
-        "final results",
-        timeout=(closes_at - datetime.now(UTC)).total_seconds() + DEADLINE,
-    )
-    body = final.body
-    points = {water: 0, meals: 0, trees: 0}
-    for _, allocations in ballots.values():
-        for cause, given in allocations.items():
-            points[cause] += given
+    body = final_results(platform, poll_id, alice, closes_at)
+    points = points_by_cause([water, meals, trees], [a for _, a in ballots.values()])
     assert body["status"] == "finalized" and body["ballots"] == 4, body
     assert (body["power_formula"], body["snapshot_epoch"]) == ("stake_x_loyalty", SNAPSHOT)
     assert body["eligible"] == len(expected)
@@ -480,10 +493,9 @@ def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
     opens_at = datetime.now(UTC) + timedelta(seconds=4)
     closes_at = opens_at + timedelta(seconds=45)
     fund = 1_000_000_007
-    created = platform.api(
-        "POST",
-        "polls",
-        "polls/",
+    poll_id = schedule_poll(
+        platform,
+        operator,
         {
             "title": "Points round",
             "fund_lovelace": fund,
@@ -496,12 +508,7 @@ def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
             "cap_percent": 50,
             "snapshot_epoch": SNAPSHOT,
         },
-        token=operator.token,
     )
-    assert created.status == 201, created
-    poll_id = created.body["id"]
-    scheduled = platform.api("POST", "polls", f"polls/{poll_id}/schedule/", token=operator.token)
-    assert scheduled.status == 200, scheduled
 
     # 3. The table by hand: a row per address of the epoch with the minimum, its voter's
     # points (none for a delegator with no account here), capped at half the known total.
@@ -521,57 +528,15 @@ def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
         for address, lovelace in rows.items()
     }
     assert expected[carol.stake_address][2] > cap  # the cap cuts someone
-    eventually(
-        lambda: (
-            r := platform.api("GET", "voting", f"polls/{poll_id}/power/", token=alice.token),
-            r.status == 200,
-        ),
-        "voting to freeze the points table",
-    )
-    table = http(
-        "GET",
-        platform.url("voting", f"api/polls/{poll_id}/power/table/"),
-        token=operator.token,
-        accept="text/csv",
-    )
-    assert table.status == 200, table
-
-    def number(cell: str) -> int | None:
-        return int(cell) if cell else None
-
-    assert {
-        row["stake_address"]: (
-            int(row["lovelace"]),
-            int(row["loyalty"]),
-            number(row["uncapped_power"]),
-            number(row["power"]),
-        )
-        for row in csv.DictReader(io.StringIO(table.body))
-    } == expected
-    for who in (alice, bob, carol, gina):
-        mine = platform.api("GET", "voting", f"polls/{poll_id}/power/", token=who.token)
-        assert mine.body == {
-            "eligible": True,
-            "power": expected[who.stake_address][3],
-            "reason": None,
-        }
+    assert powers_in(frozen_power_table(platform, poll_id, operator, alice)) == expected
+    assert_eligible(platform, poll_id, (alice, bob, carol, gina), expected)
     for who in (pool.erin, pool.frank):
-        refused = platform.api(
-            "PUT",
-            "voting",
-            f"polls/{poll_id}/ballot/",
-            {"allocations": [{"cause": water, "points": 1}]},
-            token=who.token,
-        )
+        refused = cast(platform, poll_id, who, {water: 1})
         assert refused.status == 403 and refused.body == {"detail": NOT_IN_DISTRIBUTION}, refused
 
     # 4. Ballots within the frozen points; the capped whale cannot spend past the cap.
-    def cast(who: Delegator, allocations: dict[str, int]) -> Response:
-        body = {"allocations": [{"cause": c, "points": p} for c, p in allocations.items()]}
-        return platform.api("PUT", "voting", f"polls/{poll_id}/ballot/", body, token=who.token)
-
     power = {who.name: expected[who.stake_address][3] for who in (alice, bob, carol, gina)}
-    assert cast(carol, {water: power["carol"] + 1}).status == 400
+    assert cast(platform, poll_id, carol, {water: power["carol"] + 1}).status == 400
     ballots = [
         (alice, {water: power["alice"]}),
         (bob, {meals: power["bob"]}),
@@ -579,7 +544,7 @@ def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
         (gina, {meals: power["gina"]}),
     ]
     for who, allocations in ballots:
-        assert cast(who, allocations).status in (200, 201), who.name
+        assert cast(platform, poll_id, who, allocations).status in (200, 201), who.name
 
     # 5. Alice's address moves to Frank's account (a new proof there, signed with her key): its
     # power counted in this poll already, so Frank is refused; Alice keeps the power she
@@ -602,26 +567,15 @@ def test_a_points_round_in_chain_mode_counts_the_pools_delegators_only(
             ),
             f"voting to see the address move ({who.name})",
         )
-    refused = cast(frank, {water: 1})
+    refused = cast(platform, poll_id, frank, {water: 1})
     assert refused.status == 403 and refused.body == {"detail": HELD_ELSEWHERE}, refused
     ballots[0] = (alice, {meals: power["alice"]})
-    assert cast(alice, {meals: power["alice"] + 1}).status == 400
-    assert cast(alice, ballots[0][1]).status == 200
+    assert cast(platform, poll_id, alice, {meals: power["alice"] + 1}).status == 400
+    assert cast(platform, poll_id, alice, ballots[0][1]).status == 200
 
     # 6. After the close: the payouts sum to the fund and match the split by hand.
-    final = eventually(
-        lambda: (
-            r := platform.api("GET", "polls", f"polls/{poll_id}/results/", token=alice.token),
-            r.status == 200 and r.body["final"],
-        ),
-        "final results",
-        timeout=(closes_at - datetime.now(UTC)).total_seconds() + DEADLINE,
-    )
-    body = final.body
-    given = {water: 0, meals: 0}
-    for _, allocations in ballots:
-        for cause, n in allocations.items():
-            given[cause] += n
+    body = final_results(platform, poll_id, alice, closes_at)
+    given = points_by_cause([water, meals], [a for _, a in ballots])
     assert (body["power_formula"], body["snapshot_epoch"]) == ("points", SNAPSHOT)
     assert body["eligible"] == len(expected)
     assert body["total_power"] == sum(p for *_, p in expected.values() if p is not None)

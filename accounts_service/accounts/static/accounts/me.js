@@ -66,32 +66,17 @@
 
   async function link(entry) {
     clearFieldErrors(stakeForm);
-    say(W.format(d.msgAsking, { wallet: entry.name }));
-    var connected, signed;
-    try {
-      connected = await W.connect(entry);
-    } catch (error) {
-      say(W.format(d.msgRefused, { reason: W.reason(error) }));
-      return;
-    }
-    if (!connected.rewardAddress) {
-      say(d.msgNoAddress);
-      return;
-    }
-    var challenge = await apiFetch(d.challengeUrl, { body: {} });
-    if (!challenge.ok) {
-      say("");
-      if (challenge.body && !challenge.message) showFieldErrors(stakeForm, challenge.body);
-      return;
-    }
-    try {
-      signed = await connected.api.signData(connected.rewardAddress, challenge.body.payload_hex);
-    } catch (error) {
-      say(W.format(d.msgRefused, { reason: W.reason(error) }));
-      return;
-    }
+    var signed = await W.signChallenge(entry, {
+      messages: stakeForm.dataset,
+      say: say,
+      challenge: function () { return apiFetch(d.challengeUrl, { body: {} }); },
+      refused: function (answer) {
+        if (answer.body && !answer.message) showFieldErrors(stakeForm, answer.body);
+      },
+    });
+    if (!signed) return;
     var proof = await apiFetch(d.verifyUrl, {
-      body: { challenge_id: challenge.body.challenge_id, signature: signed.signature, key: signed.key },
+      body: { challenge_id: signed.challenge_id, signature: signed.signature, key: signed.key },
     });
     say("");
     if (proof.ok) {

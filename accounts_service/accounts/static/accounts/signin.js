@@ -46,39 +46,19 @@
 
   async function signIn(entry) {
     clearFieldErrors(form);
-    say(W.format(d.msgAsking, { wallet: entry.name }));
-    var connected, signed;
-    try {
-      connected = await W.connect(entry);
-    } catch (error) {
-      say(W.format(d.msgRefused, { reason: W.reason(error) }));
-      return;
-    }
-    if (!connected.rewardAddress) {
-      say(d.msgNoAddress);
-      return;
-    }
-    var challenge = await apiFetch(d.challengeUrl, { body: { stake_address: connected.rewardAddress } });
-    if (!challenge.ok) {
-      say("");
-      if (challenge.body) showFieldErrors(form, challenge.body);
-      return;
-    }
-    try {
-      signed = await connected.api.signData(connected.rewardAddress, challenge.body.payload_hex);
-    } catch (error) {
-      say(W.format(d.msgRefused, { reason: W.reason(error) }));
-      return;
-    }
-    var answer = await apiFetch(d.signinUrl, {
-      body: {
-        challenge_id: challenge.body.challenge_id,
-        signature: signed.signature,
-        key: signed.key,
-        stake_address: connected.rewardAddress,
-        next: d.next,
+    var proof = await W.signChallenge(entry, {
+      messages: form.dataset,
+      say: say,
+      challenge: function (address) {
+        return apiFetch(d.challengeUrl, { body: { stake_address: address } });
+      },
+      refused: function (answer) {
+        if (answer.body) showFieldErrors(form, answer.body);
       },
     });
+    if (!proof) return;
+    proof.next = d.next;
+    var answer = await apiFetch(d.signinUrl, { body: proof });
     if (answer.ok) {
       say(d.msgSignedIn);
       window.location.assign(answer.body.next);

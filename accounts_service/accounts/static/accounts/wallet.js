@@ -1,5 +1,6 @@
 /* CIP-30 wallets in this browser (window.cardano.<name>), for the sign-in page and my account:
- * list them, connect one (enable, getRewardAddresses), and name why a wallet said no. */
+ * list them, connect one (enable, getRewardAddresses), name why a wallet said no, and take both
+ * pages' steps to a signed challenge (signChallenge). */
 (function () {
   "use strict";
 
@@ -82,5 +83,52 @@
     [300, 1000, 3000].forEach(function (ms) { setTimeout(draw, ms); });
   }
 
-  window.cardanoWallets = { list: list, connect: connect, reason: reason, format: format, render: render };
+  /* The steps both pages take with the wallet picked: connect it, get a challenge for its stake
+   * address (`steps.challenge(rewardAddress)`, an apiFetch promise), and have the wallet sign it
+   * with its stake key (CIP-30 signData). `steps.say(text)` tells each step in the words of
+   * `steps.messages` (the wallet form's data-msg-asking, -refused and -no-address). Resolves to
+   * {challenge_id, signature, key, stake_address}; or to null when the wallet would not (said)
+   * or accounts refused the challenge (`steps.refused(answer)`, after the status is cleared). */
+  async function signChallenge(entry, steps) {
+    var msg = steps.messages;
+    steps.say(format(msg.msgAsking, { wallet: entry.name }));
+    var connected, challenge, signed;
+    try {
+      connected = await connect(entry);
+    } catch (error) {
+      steps.say(format(msg.msgRefused, { reason: reason(error) }));
+      return null;
+    }
+    if (!connected.rewardAddress) {
+      steps.say(msg.msgNoAddress);
+      return null;
+    }
+    challenge = await steps.challenge(connected.rewardAddress);
+    if (!challenge.ok) {
+      steps.say("");
+      steps.refused(challenge);
+      return null;
+    }
+    try {
+      signed = await connected.api.signData(connected.rewardAddress, challenge.body.payload_hex);
+    } catch (error) {
+      steps.say(format(msg.msgRefused, { reason: reason(error) }));
+      return null;
+    }
+    return {
+      challenge_id: challenge.body.challenge_id,
+      signature: signed.signature,
+      key: signed.key,
+      stake_address: connected.rewardAddress,
+    };
+  }
+
+  window.cardanoWallets = {
+    list: list,
+    connect: connect,
+    reason: reason,
+    format: format,
+    render: render,
+    signChallenge: signChallenge,
+  };
 })();
