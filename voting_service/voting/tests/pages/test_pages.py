@@ -161,6 +161,23 @@ def test_history_shows_counted_after_the_close(voter, poll):
     assert re.search(rf'<li class="card revision status-counted">.*?{receipt}', html, re.S)
 
 
+def test_history_and_past_rounds_say_when_a_round_was_paid(voter, poll):
+    client_for(voter.pk).put(
+        f"/voting/api/polls/{poll.pk}/ballot/", ballot_body(poll, 1), format="json"
+    )
+    closed = set_poll(poll, status="closed")
+    browser = browser_for(voter.pk)
+    assert 'data-paid="true"' not in browser.get("/voting/history/").content.decode()
+    assert 'class="round-paid"' not in browser.get("/voting/results/").content.decode()
+    set_poll(closed, status="paid")
+    history = browser.get("/voting/history/").content.decode()
+    assert "This round's causes were paid." in history
+    assert f'href="/voting/polls/{poll.pk}/results/#payouts-table"' in history
+    assert (
+        '<span class="round-paid">paid</span>' in browser.get("/voting/results/").content.decode()
+    )
+
+
 def test_results_wait_for_the_close_unless_live(voter):
     hidden = make_poll(causes=2, results_visibility="after_close")
     live = make_poll(causes=2, results_visibility="live")
