@@ -49,7 +49,8 @@ class FailureThrottleMixin:
 
     def _keys(self) -> list[tuple[str, int]]:
         address = client_address(self.request) if self.request else ""
-        email = (self.data.get("username") or "").strip().lower()
+        # An email is at most 254 characters: a longer name only makes a larger cache key.
+        email = (self.data.get("username") or "").strip().lower()[:254]
         return [
             (f"signin-failures:addr:{address}", _limit("login")),
             (f"signin-failures:email:{email}", _limit("login_email")),

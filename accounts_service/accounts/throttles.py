@@ -50,7 +50,8 @@ class LoginEmailThrottle(FailOpenRateThrottle):
         email = request.data.get("email") if hasattr(request.data, "get") else None
         if not isinstance(email, str) or not email.strip():
             return None
-        return self.cache_format % {"scope": self.scope, "ident": email.strip().lower()}
+        # An email is at most 254 characters: a longer one only makes a larger cache key.
+        return self.cache_format % {"scope": self.scope, "ident": email.strip().lower()[:254]}
 
 
 class RegisterThrottle(FailOpenRateThrottle):

@@ -161,3 +161,19 @@ def test_logout_refuses_another_accounts_refresh_token(api, delegator, operator)
 def test_anonymous_callers_get_401_with_a_bearer_challenge(api):
     response = api.get("/accounts/api/me/")
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_huge_email_makes_no_huge_throttle_key():
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from accounts.throttles import LoginEmailThrottle
+
+    huge = "a" * 100_000 + "@example.org"
+    http = RequestFactory().post(
+        "/accounts/api/token/", {"email": huge}, content_type="application/json"
+    )
+    from rest_framework.parsers import JSONParser
+
+    key = LoginEmailThrottle().get_cache_key(Request(http, parsers=[JSONParser()]), view=None)
+    assert key is not None and len(key) < 300 and key.endswith("a" * 200)
