@@ -180,6 +180,25 @@ def _matrix(w: World) -> dict[tuple[str, str, str], tuple[dict, Any, dict[str, i
         ("accounts", "GET", "me/"): ({}, None, acc_any),
         ("accounts", "PATCH", "me/"): ({}, {"stake_address": None}, acc_any),
         ("accounts", "GET", "me/ledger/"): ({}, None, acc_any),
+        ("accounts", "GET", "me/notifications/"): ({}, None, acc_any),
+        ("accounts", "PATCH", "me/notifications/"): ({}, {"poll_opened": False}, acc_any),
+        ("accounts", "POST", "me/notifications/confirm-email/"): (
+            {},
+            None,
+            {**acc_any, "alice": 202, "bob": 202, "op": 403},  # notices are for delegators
+        ),
+        # The emailed links need no sign-in: the signed token in them says who.
+        ("accounts", "GET", "me/notifications/confirm/"): ({}, None, dict.fromkeys(PERSONAS, 400)),
+        ("accounts", "GET", "notifications/unsubscribe/{token}/"): (
+            {"token": "not-signed"},
+            None,
+            dict.fromkeys(PERSONAS, 200),
+        ),
+        ("accounts", "POST", "notifications/unsubscribe/{token}/"): (
+            {"token": "not-signed"},
+            None,
+            dict.fromkeys(PERSONAS, 409),
+        ),
         ("accounts", "POST", "me/stake-address/challenge/"): (
             {},
             None,
@@ -247,6 +266,17 @@ def _matrix(w: World) -> dict[tuple[str, str, str], tuple[dict, Any, dict[str, i
             {**ops_only, "op": 200},
         ),
         ("polls", "GET", "polls/{poll_id}/results/"): ({"poll_id": poll}, None, everyone),
+        ("polls", "GET", "polls/{poll_id}/payouts/"): ({"poll_id": poll}, None, everyone),
+        ("polls", "POST", "polls/{poll_id}/payouts/"): (  # the round is open: 409, not 403
+            {"poll_id": poll},
+            {"tx_hash": "ab" * 32},
+            {**ops_only, "op": 409},
+        ),
+        ("polls", "POST", "polls/{poll_id}/payouts/{payout_id}/confirm/"): (
+            {"poll_id": poll, "payout_id": uuid.uuid4()},
+            {"note": "authz"},
+            {**ops_only, "op": 404},
+        ),
         # voting: eligibility from its replica, never from the token
         ("voting", "GET", "me/"): ({}, None, everyone),
         ("voting", "GET", "me/ballots/"): ({}, None, everyone),
@@ -421,6 +451,7 @@ def test_expired_forged_and_unsigned_tokens_get_401_on_every_secured_endpoint(
         "poll_id": world.round.poll_id,
         "cause_id": world.cause,
         "receipt": world.receipt,
+        "payout_id": uuid.uuid4(),
     }
     wrong = []
     checked = 0
