@@ -664,6 +664,9 @@ def print_results(results: dict[str, Any]) -> None:
 
 
 def main(*, exit_after: bool) -> int:
+    # Ctrl-C stops the demo even when it was started where SIGINT is ignored (a background job
+    # of a shell without job control), as a test or a script may start it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("Starting the platform on the embedded default, in chain mode (file source) ...")
     platform = DemoPlatform()
     started = time.monotonic()
