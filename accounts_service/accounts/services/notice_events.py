@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from shared_events.core.consumer.replicas import replica_apply
 from shared_events.core.schemas.polls import (
@@ -31,13 +30,6 @@ from ..models import (
 from .notices import notice_round_due
 
 
-def _time(value: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"not an ISO 8601 time: {value!r}")
-    return parsed
-
-
 def notice_poll_apply(*, state: PollState, version: int) -> None:
     applied = replica_apply(
         NoticePoll,
@@ -48,8 +40,8 @@ def notice_poll_apply(*, state: PollState, version: int) -> None:
             "title": state.title,
             "status": state.status,
             "fund_lovelace": state.fund_lovelace,
-            "opens_at": _time(state.opens_at),
-            "closes_at": _time(state.closes_at),
+            "opens_at": datetime.fromisoformat(state.opens_at),
+            "closes_at": datetime.fromisoformat(state.closes_at),
             "causes": list(state.causes),
         },
     )
@@ -57,7 +49,7 @@ def notice_poll_apply(*, state: PollState, version: int) -> None:
         return
     poll_id = uuid.UUID(state.id)
     # A poll seen open only after it closed (a replay) is not news.
-    if state.status == PollStatus.OPEN and _time(state.closes_at) > timezone.now():
+    if state.status == PollStatus.OPEN and datetime.fromisoformat(state.closes_at) > timezone.now():
         notice_round_due(poll_id=poll_id, kind=NoticeKind.POLL_OPENED)
     elif state.status == PollStatus.PAID:
         notice_round_due(poll_id=poll_id, kind=NoticeKind.PAID)
@@ -83,7 +75,7 @@ def notice_result_apply(*, state: PollResultState, version: int) -> None:
             "fund_lovelace": state.fund_lovelace,
             "causes": [c.to_dict() for c in state.causes],
             "ballots": state.ballots,
-            "finalized_at": _time(state.finalized_at),
+            "finalized_at": datetime.fromisoformat(state.finalized_at),
         },
     )
     if applied and not state.deleted:
