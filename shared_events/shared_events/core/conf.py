@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_REPLICAS": 1,
     "STREAM_MAX_MSGS_PER_SUBJECT": 5,
     "STREAM_DUPLICATE_WINDOW_SECONDS": 20 * 60,
+    # Partitions of the aggregates in every stream (`partitions.py`); 1: none, as before.
+    "STREAM_PARTITIONS": 1,
     # Relay
     "RELAY_BATCH_SIZE": 1000,
     "RELAY_LEASE_SECONDS": 30,
@@ -39,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSUMER_BACKOFF_BASE_SECONDS": 1.0,
     "CONSUMER_BACKOFF_CAP_SECONDS": 60.0,
     "CONSUMER_ACK_WAIT_SECONDS": 30.0,
+    # How many consumer processes share the partitions, and which one this is (0-based).
+    "CONSUMER_REPLICAS": 1,
+    "CONSUMER_REPLICA_INDEX": 0,
     "INBOX_RETENTION_HOURS": 24 * 14,
 }
 

@@ -291,6 +291,10 @@ def configure(
         "NATS_URL": env("NATS_URL", f"nats://127.0.0.1:{EMBEDDED_NATS_PORT}"),
         "PRODUCES": produces,
         "STREAM_REPLICAS": int(env("NATS_STREAM_REPLICAS", "1")),
+        # Every process declares the streams: the same partitions in every service's settings.
+        "STREAM_PARTITIONS": env_count("NATS_STREAM_PARTITIONS", 1),
+        "CONSUMER_REPLICAS": env_count("CONSUMER_REPLICAS", 1),
+        "CONSUMER_REPLICA_INDEX": env_count("CONSUMER_REPLICA_INDEX", 0),
         "OUTBOX_STALE_AFTER_SECONDS": float(env("OUTBOX_STALE_AFTER_SECONDS", "60")),
         # Only the system tests set it, to a fault of shared_events.core.testing.
         "RELAY_AFTER_PUBLISH": env("SHARED_EVENTS_RELAY_AFTER_PUBLISH"),

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 
 from .. import conf
+from ..partitions import replay_filters
 from ..transport.connection import connect
 from ..transport.pull import read_stream
 from .apply import Action, IncomingMessage, apply_batch
@@ -29,7 +30,9 @@ async def _rebuild(nats_url: str, batch_size: int, streams: set[str] | None) -> 
             if streams and stream not in streams:
                 continue
             pending: list[IncomingMessage] = []
-            async for seq, subject, data in read_stream(js, stream, subjects, batch=batch_size):
+            async for seq, subject, data in read_stream(
+                js, stream, replay_filters(subjects), batch=batch_size
+            ):
                 report.read += 1
                 pending.append(IncomingMessage(stream, seq, subject, data))
                 if len(pending) >= batch_size:

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 
 from .. import conf
 from ..db_connections import on_fresh_connection
+from ..partitions import ConsumerSlot, consumer_slots, stream_partitions, this_process_partitions
 from ..transport.connection import TransportError, close_bounded, connect
 from ..transport.pull import Delivery, PullSource
 from ..transport.streams import ensure_stream, stream_spec
@@ -28,10 +29,6 @@ from .apply import Action, IncomingMessage, Outcome, apply_batch
 from .registry import subscriptions
 
 log = logging.getLogger(__name__)
-
-
-def durable_name(service: str, stream: str) -> str:
-    return f"{service}-{stream.lower()}"
 
 
 _CONNECTION_CHECK_SECONDS = 1.0
@@ -73,7 +70,8 @@ class ConsumerRunner:
             log.info("no event handlers in this service; nothing to consume")
             await stop.wait()
             return
-        log.info("consuming %s", ", ".join(f"{s} {subj}" for s, subj in plan.items()))
+        slots = self._slots(plan)
+        log.info("consuming %s", ", ".join(f"{s.durable} {s.subjects}" for s in slots))
         failures = 0
         while not stop.is_set():
             try:
@@ -85,10 +83,11 @@ class ConsumerRunner:
                 continue
             try:
                 js = nc.jetstream()
-                sources = []
-                for stream, subjects in plan.items():
+                for stream in plan:
                     await ensure_stream(js, stream_spec(stream.lower()))
-                    source = PullSource(nc, stream, durable_name(self.service, stream), subjects)
+                sources = []
+                for slot in slots:
+                    source = PullSource(nc, slot.stream, slot.durable, slot.subjects)
                     await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
                     sources.append(source)
                 failures = 0
@@ -108,6 +107,12 @@ class ConsumerRunner:
                 await close_bounded(nc)
         self._db.shutdown(wait=True)
         log.info("consumer stopped after applying %d messages", self.applied)
+
+    def _slots(self, plan: dict[str, list[str]]) -> list[ConsumerSlot]:
+        """The durable consumers of the partitions this process owns (`partitions.py`)."""
+        return consumer_slots(
+            self.service, plan, partitions=stream_partitions(), owned=this_process_partitions()
+        )
 
     async def _pump(self, source: PullSource, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
