@@ -119,7 +119,9 @@ def consumer_slots(
     slots = []
     for stream, subjects in plan.items():
         if 0 in owned:
-            slots.append(ConsumerSlot(stream, durable_name(service, stream), subjects, stream, None))
+            slots.append(
+                ConsumerSlot(stream, durable_name(service, stream), subjects, stream, None)
+            )
         if partitions <= 1:
             continue
         for p in owned:
