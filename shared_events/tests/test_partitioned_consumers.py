@@ -22,9 +22,10 @@ from django.db import connection
 
 from shared_events.core.consumer.models import ProcessedEvent
 from shared_events.core.outbox import relay
+from shared_events.core.outbox.models import OutboxEvent
 from shared_events.core.outbox.relay import relay_pending
 from shared_events.core.testing import wait_until
-from tests.natsutil import stream_messages
+from tests.natsutil import publish_raw, stream_messages
 from tests.testapp.models import Widget, WidgetReplica
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,21 +132,31 @@ class ConsumerProcess:
 
 
 @pytest.fixture
-def consumers(fresh_streams, settings, tmp_path, version_audit):
-    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "STREAM_PARTITIONS": PARTITIONS}
-    relay._publisher = None  # the relay declares the stream with its partitions
+def consumers(fresh_streams, tmp_path, version_audit):
     started = [ConsumerProcess(i, fresh_streams, tmp_path) for i in range(PARTITIONS)]
     yield started
     for process in started:
         process.stop()
 
 
-def _backlog() -> list[Widget]:
-    """Every widget in ROUNDS states, each round relayed apart: the stream holds the states of
-    the widgets interleaved, several per widget, some ending in a deletion."""
+def _partitions(settings, partitions: int) -> None:
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "STREAM_PARTITIONS": partitions}
+    relay._publisher = None  # the relay declares the stream anew when it connects
+
+
+def _backlog(settings, url: str) -> None:
+    """Every widget in ROUNDS states, each round relayed apart, so the stream holds the states
+    of the widgets interleaved, several per widget, some ending in a deletion. The first two
+    rounds are stored before the stream had partitions (an upgrade): the process owning
+    partition 0 applies them with the durable of before while the other applies the later
+    states of its widgets. Last come stale states, version 1 again under new event ids (a relay
+    that stalled between claim and publish): the version guard must refuse them."""
+    _partitions(settings, 1)
     widgets = [Widget.objects.create(name=f"w{i}") for i in range(WIDGETS)]
     relay_pending()
     for round_ in range(1, ROUNDS):
+        if round_ == 2:
+            _partitions(settings, PARTITIONS)
         for widget in widgets:
             widget.color = f"c{round_}"
             widget.save()
@@ -153,7 +164,10 @@ def _backlog() -> list[Widget]:
     for widget in widgets[::10]:
         widget.delete()
     relay_pending()
-    return widgets
+    for first in OutboxEvent.objects.filter(aggregate_version=1)[::3]:
+        stale = json.loads(bytes(first.payload))
+        stale["id"] = str(uuid.uuid4())
+        publish_raw(url, first.subject, json.dumps(stale).encode(), msg_id=stale["id"])
 
 
 def _converged() -> bool:
@@ -183,11 +197,12 @@ def _consumer(url: str, durable: str) -> tuple[int, int, int]:
 
 def _assert_applied_once_in_order(url: str) -> None:
     messages = stream_messages(url, "TESTING")
-    # Every aggregate in exactly one partition, and both partitions used.
+    # Every aggregate's partitioned states in exactly one partition, and both partitions used.
     partitions = collections.defaultdict(set)
     for m in messages:
-        partitions[m["envelope"]["aggregate_id"]].add(m["subject"].split(".")[2])
-    assert all(len(p) == 1 for p in partitions.values())
+        if m["subject"].count(".") == 3:
+            partitions[m["envelope"]["aggregate_id"]].add(m["subject"].split(".")[2])
+    assert len(partitions) == WIDGETS and all(len(p) == 1 for p in partitions.values())
     assert set().union(*partitions.values()) == {str(p) for p in range(PARTITIONS)}
     # Each event in the inbox once (its key), every one of them.
     assert set(ProcessedEvent.objects.values_list("event_id", flat=True)) == {
@@ -203,12 +218,12 @@ def _assert_applied_once_in_order(url: str) -> None:
     assert len(applied) == WIDGETS
 
 
-def test_two_processes_share_a_backlog_each_event_applied_once_in_order(consumers):
-    _backlog()
+def test_two_processes_share_a_backlog_each_event_applied_once_in_order(consumers, settings):
+    url = consumers[0].options["shared_events"]["NATS_URL"]
+    _backlog(settings, url)
     for process in consumers:
         process.start()
     wait_until(_converged, timeout=90, message="every replica to converge")
-    url = consumers[0].options["shared_events"]["NATS_URL"]
     for p in range(PARTITIONS):
         acked, pending, unacked = _consumer(url, f"testsvc-testing-p{p}")
         assert acked > 0 and pending == 0 and unacked == 0, (p, acked, pending, unacked)
@@ -222,9 +237,11 @@ def test_two_processes_share_a_backlog_each_event_applied_once_in_order(consumer
     assert "testsvc-testing-p0" not in consumers[1].text()
 
 
-def test_a_process_killed_in_the_backlog_is_replaced_and_its_partition_converges(consumers):
+def test_a_process_killed_in_the_backlog_is_replaced_and_its_partition_converges(
+    consumers, settings
+):
     url = consumers[0].options["shared_events"]["NATS_URL"]
-    _backlog()
+    _backlog(settings, url)
     total = len(stream_messages(url, "TESTING"))
     first, second = (process.start() for process in consumers)
     wait_until(
