@@ -399,6 +399,7 @@ def test_the_readme_says_what_prod_needs(prod):
     assert re.search(r"\*\*beat\*\*: always one", scale), (
         "the README's Scale subsection: beat, always one"
     )
-    assert re.search(r"\*\*consumer\*\*: one per service", scale), (
-        "the README's Scale subsection: consumer, one per service"
-    )
+    said = re.search(r"\*\*consumer\*\*: a StatefulSet of (\d+) replicas", scale)
+    assert said, "the README's Scale subsection: consumer, a StatefulSet of N replicas"
+    consumer = manifests.app_pod(prod, "voting", "consumer")
+    assert int(said.group(1)) == consumer.replicas, "the README's consumer replicas"

@@ -300,7 +300,8 @@ def test_each_service_runs_web_worker_beat_and_consumer(overlay):
     roles = defaultdict(set)
     for pod in manifests.app_pods(overlay):
         roles[pod.service].add(pod.role)
-        assert pod.owner.startswith("Deployment/"), pod.owner
+        kind = "StatefulSet/" if pod.role == "consumer" else "Deployment/"
+        assert pod.owner.startswith(kind), pod.owner
         c = manifests.main_container(pod)
         assert c["workingDir"] == f"/app/{pod.service}_service", pod.owner
         assert c["image"].split("@")[0].split(":")[0].endswith(manifests.PLATFORM_IMAGE)
@@ -330,14 +331,42 @@ def test_beat_is_one_replica_never_two(overlay):
         assert pod.workload["spec"]["strategy"] == {"type": "Recreate"}
 
 
-def test_the_consumer_is_one_replica_that_stops_gracefully(overlay):
+def test_the_consumer_replicas_each_own_their_partitions_and_stop_gracefully(overlay):
     for service in SERVICES:
         pod = manifests.app_pod(overlay, service, "consumer")
-        assert pod.replicas == 1
-        assert pod.workload["spec"]["strategy"] == {"type": "Recreate"}
+        spec = pod.workload["spec"]
+        # A StatefulSet: one pod per ordinal at a time, replaced with the same ordinal, and on
+        # an update stopped before its successor starts; all replicas start together.
+        assert spec["podManagementPolicy"] == "Parallel", pod.owner
+        assert spec.get("updateStrategy", {"type": "RollingUpdate"}) == {"type": "RollingUpdate"}
+        for c in pod.all_containers:
+            env = manifests.container_env(overlay, c)
+            where = f"{pod.owner}/{c['name']}"
+            # As many replicas as the settings say, each owning at least one partition.
+            assert int(env["CONSUMER_REPLICAS"]) == pod.replicas >= 2, where
+            assert pod.replicas <= int(env["NATS_STREAM_PARTITIONS"]), where
+            index = [v for v in c["env"] if v["name"] == "CONSUMER_REPLICA_INDEX"]
+            assert index == [
+                {
+                    "name": "CONSUMER_REPLICA_INDEX",
+                    "valueFrom": {
+                        "fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}
+                    },
+                }
+            ], where
         # It finishes and acks its batch on SIGTERM: time for that (ack wait is 30 s).
         assert pod.spec["terminationGracePeriodSeconds"] >= 30
         assert "lifecycle" not in manifests.main_container(pod)
+
+
+def test_every_process_declares_the_streams_with_the_same_partitions(overlay):
+    # Relays and consumers of every service all declare the streams: one value for all.
+    values = {
+        manifests.container_env(overlay, c).get("NATS_STREAM_PARTITIONS")
+        for pod in manifests.app_pods(overlay)
+        for c in pod.all_containers
+    }
+    assert len(values) == 1 and int(values.pop()) >= 1
 
 
 def test_web_rolls_without_losing_capacity(overlay):
@@ -667,7 +696,10 @@ def test_each_database_accepts_only_its_own_service(overlay):
         for groups, _ports in allowed_peers(overlay, db, "ingress"):
             assert "anywhere" not in groups, f"{db.owner} accepts anyone"
             platform = {g for g in groups if g not in ("external", db.owner)}
-            assert platform <= {f"Deployment/{service}-{role}" for role in manifests.ROLES}, (
+            assert platform <= {
+                f"{'StatefulSet' if role == 'consumer' else 'Deployment'}/{service}-{role}"
+                for role in manifests.ROLES
+            }, (
                 f"{db.owner} accepts {sorted(platform)}"
             )
         sources = set().union(*(g for g, _ in allowed_peers(overlay, db, "ingress")))
