@@ -699,9 +699,7 @@ def test_each_database_accepts_only_its_own_service(overlay):
             assert platform <= {
                 f"{'StatefulSet' if role == 'consumer' else 'Deployment'}/{service}-{role}"
                 for role in manifests.ROLES
-            }, (
-                f"{db.owner} accepts {sorted(platform)}"
-            )
+            }, f"{db.owner} accepts {sorted(platform)}"
         sources = set().union(*(g for g, _ in allowed_peers(overlay, db, "ingress")))
         assert f"Deployment/{service}-web" in sources
 
