@@ -4,6 +4,7 @@ upgraded in place, and one process owning every partition."""
 
 import asyncio
 import collections
+import socket
 
 import nats
 import pytest
@@ -18,6 +19,7 @@ from shared_events.core.partitions import (
     owned_partitions,
     partition_filter,
     replay_filters,
+    replica_index,
     subject_transform,
 )
 from shared_events.core.status import events_status
@@ -60,6 +62,18 @@ def test_replicas_share_the_partitions_without_overlap():
         owned_partitions(2, 3, 2)
     with pytest.raises(ImproperlyConfigured, match="CONSUMER_REPLICA_INDEX 2"):
         owned_partitions(4, 2, 2)
+
+
+def test_the_index_comes_from_the_setting_or_the_statefulset_ordinal(settings, monkeypatch):
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "CONSUMER_REPLICA_INDEX": None}
+    monkeypatch.setattr(socket, "gethostname", lambda: "voting-consumer-1")
+    assert replica_index(2) == 1
+    assert replica_index(1) == 0  # one replica owns everything, whatever its name
+    monkeypatch.setattr(socket, "gethostname", lambda: "laptop")
+    with pytest.raises(ImproperlyConfigured, match="ordinal"):
+        replica_index(2)
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "CONSUMER_REPLICA_INDEX": 0}
+    assert replica_index(2) == 0
 
 
 def test_filters_and_the_replay_cover_both_layouts():

@@ -41,9 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "CONSUMER_BACKOFF_BASE_SECONDS": 1.0,
     "CONSUMER_BACKOFF_CAP_SECONDS": 60.0,
     "CONSUMER_ACK_WAIT_SECONDS": 30.0,
-    # How many consumer processes share the partitions, and which one this is (0-based).
+    # How many consumer processes share the partitions, and which one this is (0-based; None:
+    # from the host name's StatefulSet ordinal, see partitions.replica_index).
     "CONSUMER_REPLICAS": 1,
-    "CONSUMER_REPLICA_INDEX": 0,
+    "CONSUMER_REPLICA_INDEX": None,
     "INBOX_RETENTION_HOURS": 24 * 14,
 }
 

@@ -22,6 +22,8 @@ partitions p with p % R == i (R = 1: one process owns them all, as `manage_all.p
 from __future__ import annotations
 
 import dataclasses
+import re
+import socket
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -90,10 +92,28 @@ def owned_partitions(partitions: int, replicas: int, replica_index: int) -> list
     return [p for p in range(partitions) if p % replicas == replica_index]
 
 
+def replica_index(replicas: int) -> int:
+    """CONSUMER_REPLICA_INDEX; unset, 0 for a single replica, else the ordinal a StatefulSet's
+    pod has at the end of its name, which is its host name (a cluster without the pod-index
+    label leaves the variable empty: two replicas must not both take index 0)."""
+    index = conf.get("CONSUMER_REPLICA_INDEX")
+    if index is not None:
+        return int(index)
+    if replicas == 1:
+        return 0
+    host = socket.gethostname()
+    ordinal = re.search(r"-(\d+)$", host)
+    if ordinal is None:
+        raise ImproperlyConfigured(
+            f"CONSUMER_REPLICAS is {replicas} and CONSUMER_REPLICA_INDEX is not set, nor does "
+            f"the host name {host!r} end in a StatefulSet ordinal"
+        )
+    return int(ordinal.group(1))
+
+
 def this_process_partitions() -> list[int]:
-    return owned_partitions(
-        stream_partitions(), conf.get("CONSUMER_REPLICAS"), conf.get("CONSUMER_REPLICA_INDEX")
-    )
+    replicas = conf.get("CONSUMER_REPLICAS")
+    return owned_partitions(stream_partitions(), replicas, replica_index(replicas))
 
 
 @dataclasses.dataclass(frozen=True)

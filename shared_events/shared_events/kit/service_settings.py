@@ -294,7 +294,10 @@ def configure(
         # Every process declares the streams: the same partitions in every service's settings.
         "STREAM_PARTITIONS": env_count("NATS_STREAM_PARTITIONS", 1),
         "CONSUMER_REPLICAS": env_count("CONSUMER_REPLICAS", 1),
-        "CONSUMER_REPLICA_INDEX": env_count("CONSUMER_REPLICA_INDEX", 0),
+        # Empty where the cluster lacks the pod-index label: the host name's ordinal then.
+        "CONSUMER_REPLICA_INDEX": env_count("CONSUMER_REPLICA_INDEX", 0)
+        if env("CONSUMER_REPLICA_INDEX")
+        else None,
         "OUTBOX_STALE_AFTER_SECONDS": float(env("OUTBOX_STALE_AFTER_SECONDS", "60")),
         # Only the system tests set it, to a fault of shared_events.core.testing.
         "RELAY_AFTER_PUBLISH": env("SHARED_EVENTS_RELAY_AFTER_PUBLISH"),
