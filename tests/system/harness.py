@@ -47,6 +47,9 @@ _NOT_INHERITED = (
     "WEB_WORKERS",
     "CELERY_QUEUE_PREFIX",
     *(f"{s.upper()}_PORT" for s in SERVICES),
+    *(variable for variable, _default in manage_all.metrics_port_variables().values()),
+    "METRICS_PORT",
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
@@ -151,6 +154,8 @@ class Platform:
         env["EMBEDDED_NATS_PORT"] = str(free_port())
         for service in SERVICES:
             env[f"{service.upper()}_PORT"] = str(free_port())
+        for variable, _default in manage_all.metrics_port_variables().values():
+            env[variable] = str(free_port())
         if env.get("CELERY_BROKER_URL"):
             # A shared Redis: this run's queues are its own.
             env["CELERY_QUEUE_PREFIX"] = f"systest-{self.run_id}-"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from shared_events.kit.errors import NotFound
 
@@ -31,3 +31,8 @@ def account_list(
     if search:
         qs = qs.filter(Q(email__icontains=search) | Q(stake_address__icontains=search))
     return qs
+
+
+def accrual_last_epoch() -> int | None:
+    """The newest epoch any account's points were credited through (None before the first)."""
+    return Account.objects.aggregate(last=Max("accrued_through_epoch"))["last"]
