@@ -21,7 +21,7 @@ from http.cookiejar import CookieJar
 from typing import Any
 from urllib.error import HTTPError
 from urllib.parse import urlencode
-from urllib.request import HTTPCookieProcessor, Request, build_opener
+from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
 
 import jwt
 import pytest
@@ -583,6 +583,29 @@ def test_only_operators_reach_the_admins(platform: Platform, world: World):
             accept="text/html",
         )
         assert ticket.status == 403, ticket
+
+
+def test_the_metrics_are_the_scraper_s_inside_and_no_one_s_through_a_proxy(
+    platform: Platform, world: World
+):
+    """/<service>/metrics is outside the API (no schema entry): inside the cluster Prometheus
+    scrapes it with no credentials, and it holds no one's data (counts by route and poll); a
+    request through the public host, which every proxy marks with X-Forwarded-For, gets 404
+    whoever sends it."""
+    tokens = {"anon": None, **{n: p.token for n, p in world.people.items()}, "op": world.op.token}
+    for service in ("accounts", "polls", "voting"):
+        url = platform.url(service, "metrics")
+        for persona, token in tokens.items():
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            for proxied, expected in ((False, 200), (True, 404)):
+                sent = {**headers, **({"X-Forwarded-For": "203.0.113.5"} if proxied else {})}
+                try:
+                    with urlopen(Request(url, headers=sent), timeout=15) as answer:
+                        status = answer.status
+                except HTTPError as error:
+                    status = error.code
+                assert status == expected, (service, persona, proxied, status)
+        assert http("POST", url).status == 405, service
 
 
 # ------------------------------------------------------------ a demoted operator's tokens --

@@ -19,7 +19,6 @@ from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from prometheus_client.metrics_core import Metric
 
 from . import conf
-from .metrics_scrape import refresh_pipeline_gauges
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +48,9 @@ class RefreshedRegistry(CollectorRegistry):
 
 def scrape_time_refreshers() -> list[Refresher]:
     """The pipeline's own, and the service's (SHARED_EVENTS['METRICS_SCRAPE_TIME'])."""
+    # Imported here: the Celery app (and so this module) loads before Django's models can.
+    from .metrics_scrape import refresh_pipeline_gauges
+
     return [refresh_pipeline_gauges, *map(import_string, conf.get("METRICS_SCRAPE_TIME"))]
 
 

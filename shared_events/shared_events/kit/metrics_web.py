@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -70,6 +71,7 @@ def _registry() -> CollectorRegistry:
     return REGISTRY
 
 
+@csrf_exempt  # GET only: anything else is a 405, not a CSRF 403
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if came_through_proxy(request):
