@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.urls import path
 from prometheus_client import REGISTRY
 
-from shared_events.kit import gunicorn_conf, metrics_web
+from shared_events.kit import gunicorn_conf
 from shared_events.kit.metrics_celery import record_celery_metrics
 
 
@@ -29,7 +29,6 @@ def broken(request):
 urlpatterns = [
     path("testsvc/hello/<str:name>/", hello, name="hello"),
     path("testsvc/broken/", broken),
-    path("testsvc/metrics", metrics_web.metrics_view, name="metrics"),
 ]
 
 
@@ -37,7 +36,11 @@ urlpatterns = [
 def web(settings):
     settings.ROOT_URLCONF = __name__
     settings.SERVICE_NAME = "testsvc"
-    settings.MIDDLEWARE = ["shared_events.kit.metrics_web.HttpMetricsMiddleware"]
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.MIDDLEWARE = [
+        "shared_events.kit.metrics_web.HttpMetricsMiddleware",
+        "django.middleware.common.CommonMiddleware",  # where Django checks the Host
+    ]
 
 
 def value(name: str, **labels: str) -> float:
@@ -88,6 +91,9 @@ def test_the_metrics_view_answers_inside_and_404_through_a_proxy(web, client):
         assert through.status_code == 404, header
         assert b"http_requests_total" not in through.content
     assert client.post("/testsvc/metrics").status_code == 405
+    # Prometheus scrapes a pod by its address, a Host no ALLOWED_HOSTS lists.
+    assert client.get("/testsvc/metrics", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/testsvc/hello/ada/", HTTP_HOST="10.1.2.3:8000").status_code == 400
 
 
 def test_the_view_sums_the_files_of_every_worker_in_multiprocess_mode(tmp_path):

@@ -340,6 +340,20 @@ def test_the_consumer_is_one_replica_that_stops_gracefully(overlay):
         assert "lifecycle" not in manifests.main_container(pod)
 
 
+def test_every_process_serves_its_metrics_where_the_scraper_looks(overlay):
+    """Worker, beat and consumer: /metrics on the container port named `metrics` (the port
+    METRICS_PORT says); web: /<service>/metrics on `http`, gunicorn's workers summed."""
+    for service in SERVICES:
+        for role in ("worker", "beat", "consumer"):
+            c = manifests.main_container(manifests.app_pod(overlay, service, role))
+            ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+            assert ports == {"metrics": 9100}, f"{service} {role}: {ports}"
+            assert manifests.container_env(overlay, c).get("METRICS_PORT") == "9100"
+        web = manifests.main_container(manifests.app_pod(overlay, service, "web"))
+        assert "python:shared_events.kit.gunicorn_conf" in web["command"], service
+        assert {p["name"] for p in web["ports"]} == {"http"}, service
+
+
 def test_web_rolls_without_losing_capacity(overlay):
     for service in SERVICES:
         pod = manifests.app_pod(overlay, service, "web")

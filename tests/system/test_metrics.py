@@ -70,6 +70,9 @@ def test_the_web_metrics_never_answer_through_the_gateway(platform: Platform):
         # Every proxy on the way in (the Gateway, an ingress) adds X-Forwarded-For.
         through, text = scrape(url, {"X-Forwarded-For": "203.0.113.9"})
         assert through == 404 and "http_requests_total" not in text, service
+        # Prometheus scrapes a pod by its IP: a Host that ALLOWED_HOSTS does not list.
+        by_address, text = scrape(url, {"Host": "10.0.0.7:8000"})
+        assert by_address == 200 and "http_requests_total" in text, service
 
 
 def test_a_registration_moves_published_and_applied(platform: Platform):

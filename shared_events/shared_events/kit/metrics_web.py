@@ -3,8 +3,13 @@ pattern, and the view that serves /<service>/metrics.
 
 Under gunicorn each worker is a process of its own: with PROMETHEUS_MULTIPROC_DIR set
 (`gunicorn_conf`) prometheus-client keeps the values in files there and the view sums every
-worker's. The view answers only a scraper inside the cluster: a request that came through the
-gateway (any proxy adds X-Forwarded-For or Forwarded) gets a 404, whatever the routes say.
+worker's.
+
+The middleware answers /<service>/metrics itself, before Django's host check (in
+CommonMiddleware): Prometheus scrapes a pod by its IP, a Host no ALLOWED_HOSTS lists, and the
+answer builds no URL from it. It answers only a scraper inside the cluster: a request that
+came through the gateway (any proxy adds X-Forwarded-For or Forwarded) gets a 404, whatever
+the routes say.
 """
 
 from __future__ import annotations
@@ -14,9 +19,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -41,13 +44,17 @@ def route_of(request: HttpRequest) -> str:
 
 
 class HttpMetricsMiddleware:
-    """Counts and times every request (first in MIDDLEWARE: what it sees is what was sent)."""
+    """Counts and times every request, and serves the metrics (first in MIDDLEWARE: what it
+    sees is what was sent)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.service = settings.SERVICE_NAME
+        self.metrics_path = f"/{self.service}/metrics"
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == self.metrics_path:
+            return metrics_view(request)
         started = time.perf_counter()
         response = self.get_response(request)
         seconds = time.perf_counter() - started
@@ -71,9 +78,10 @@ def _registry() -> CollectorRegistry:
     return REGISTRY
 
 
-@csrf_exempt  # GET only: anything else is a 405, not a CSRF 403
-@require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if came_through_proxy(request):
-        raise Http404  # the public host never serves it, even if a route let it through
+        # The public host never serves it, even if a route let it through.
+        return HttpResponseNotFound(b"Not Found", content_type="text/plain")
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import health, metrics_web
+from . import health
 from .identity import (
     admin_sso,
     browser,
@@ -72,8 +72,6 @@ def service_urlpatterns(
                     *(site_patterns or []),
                     path("health/live", health.live, name="health-live"),
                     path("health/ready", health.ready, name="health-ready"),
-                    # For the scraper inside the cluster only (see metrics_web).
-                    path("metrics", metrics_web.metrics_view, name="metrics"),
                     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
                     path(
                         "api/docs/",
