@@ -6,8 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from .metrics import ACCRUAL_LAST_EPOCH, CHAIN_SOURCE_LAST_EPOCH, CHAIN_SOURCE_STALE
-from .selectors.accounts import accrual_last_epoch
-from .selectors.stake_history import chain_source_staleness
+from .selectors import accrual_last_epoch, chain_source_staleness
 
 
 def refresh() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from .metrics import POLLS_OLDEST_UNFINALIZED_PAST_CLOSE, POLLS_UNFINALIZED_PAST_CLOSE
-from .selectors.polls import polls_unfinalized_past_close
+from .selectors import polls_unfinalized_past_close
 
 
 def refresh() -> None:
