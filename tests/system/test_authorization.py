@@ -21,7 +21,7 @@ from http.cookiejar import CookieJar
 from typing import Any
 from urllib.error import HTTPError
 from urllib.parse import urlencode
-from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
+from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import jwt
 import pytest
@@ -596,14 +596,9 @@ def test_the_metrics_are_the_scraper_s_inside_and_no_one_s_through_a_proxy(
     for service in ("accounts", "polls", "voting"):
         url = platform.url(service, "metrics")
         for persona, token in tokens.items():
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
             for proxied, expected in ((False, 200), (True, 404)):
-                sent = {**headers, **({"X-Forwarded-For": "203.0.113.5"} if proxied else {})}
-                try:
-                    with urlopen(Request(url, headers=sent), timeout=15) as answer:
-                        status = answer.status
-                except HTTPError as error:
-                    status = error.code
+                sent = {"X-Forwarded-For": "203.0.113.5"} if proxied else {}
+                status = http("GET", url, token=token, accept="text/plain", headers=sent).status
                 assert status == expected, (service, persona, proxied, status)
         assert http("POST", url).status == 405, service
 

@@ -6,8 +6,6 @@ letter shows. The web's metrics are never served to a request that came through 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,18 +14,14 @@ import manage_all
 from shared_events.core.testing import wait_until
 from tests.system import natsctl
 from tests.system.convergence import new_delegator
-from tests.system.harness import Platform
+from tests.system.harness import Platform, http
 
 TIMEOUT = 30.0
 
 
 def scrape(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
+    answer = http("GET", url, accept="text/plain", headers=headers)
+    return answer.status, answer.body if isinstance(answer.body, str) else str(answer.body)
 
 
 def samples(platform: Platform, process: str) -> dict[tuple[str, frozenset], float]:
