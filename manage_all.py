@@ -644,6 +644,27 @@ def chain_status(config: PlatformConfig) -> dict:
         return {"error": f"chain_status failed: {last[:200]}"}
 
 
+def metrics_answering(config: PlatformConfig, service: str) -> dict[str, dict]:
+    """Per process of the service, its metrics URL and whether it answers: a worker, beat or
+    consumer that does not has stopped (their only HTTP is their metrics)."""
+    urls = metrics_urls(config)
+    return {
+        role: {
+            "url": urls[f"{service}-{role}"],
+            "answers": http_status(urls[f"{service}-{role}"]) == 200,
+        }
+        for role in ("web", *METRICS_ROLES)
+    }
+
+
+def _metrics_line(metrics: dict[str, dict]) -> str:
+    silent = [role for role, m in metrics.items() if not m["answers"]]
+    line = " " * 10 + "metrics: " + ", ".join(f"{r} {m['url']}" for r, m in metrics.items())
+    if silent:
+        line += f"\n{' ' * 10}metrics: NO ANSWER from {', '.join(silent)} (not running?)"
+    return line
+
+
 def _chain_line(chain: dict) -> str:
     return " " * 10 + (f"chain: {chain['error']}" if "error" in chain else chain["summary"])
 
@@ -697,16 +718,18 @@ def status_problems(report: dict[str, dict], nats_up: bool, nats_url: str) -> li
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Health of every service and NATS, and per service its event pipeline. Exit 0 only when
+    """Health of every service and NATS, per service its event pipeline, and where each of its
+    processes serves its metrics (whether it answers). Exit 0 only when
     every service is ready, NATS answers, and no pipeline has a problem: failing or stale
     outbox rows, a consumer lag that does not shrink, dead letters."""
     import concurrent.futures
     import json
 
     config = platform_config()
-    with concurrent.futures.ThreadPoolExecutor(len(config.ports) + 1) as pool:
+    with concurrent.futures.ThreadPoolExecutor(2 * len(config.ports) + 1) as pool:
         events = {s: pool.submit(events_status, config, s) for s in config.ports}
         chain = pool.submit(chain_status, config) if "accounts" in config.ports else None
+        metrics = {s: pool.submit(metrics_answering, config, s) for s in config.ports}
         report: dict[str, dict] = {}
         for service in config.ports:
             url = base_url(config, service)
@@ -714,6 +737,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             report[service] = {"url": url, "live": live, "ready": ready}
         for service, future in events.items():
             report[service]["events"] = future.result()
+        for service, future in metrics.items():
+            report[service]["metrics"] = future.result()
         if chain is not None:
             report["accounts"]["chain"] = chain.result()
     nats_up = nats_reachable(config.nats_url)
@@ -740,6 +765,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(line)
         if "chain" in r:
             print(_chain_line(r["chain"]))
+        print(_metrics_line(r["metrics"]))
     print(f"{'nats':<9} {config.nats_url:<36} {'reachable' if nats_up else 'NOT reachable'}")
     print("healthy" if healthy else "UNHEALTHY:\n" + "\n".join(f"  - {p}" for p in problems))
     return 0 if healthy else 1

@@ -6,6 +6,8 @@ letter shows. The web's metrics are never served to a request that came through 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,7 +16,7 @@ import manage_all
 from shared_events.core.testing import wait_until
 from tests.system import natsctl
 from tests.system.convergence import new_delegator
-from tests.system.harness import Platform, http
+from tests.system.harness import ROOT, Platform, http
 
 TIMEOUT = 30.0
 
@@ -188,3 +190,22 @@ def test_a_dead_letter_shows(platform: Platform):
         timeout=TIMEOUT,
         message="voting's beat to read the stored dead letter",
     )
+
+
+def test_status_says_where_each_process_serves_its_metrics(platform: Platform):
+    assert platform.config is not None
+    shown = subprocess.run(
+        [sys.executable, "manage_all.py", "status", "--json"],
+        cwd=ROOT,
+        env=platform.config.environ,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    report = json.loads(shown.stdout)["services"]  # exit 1 too if a dead letter is left
+    urls = manage_all.metrics_urls(platform.config)
+    for service in ("accounts", "polls", "voting"):
+        assert report[service]["metrics"] == {
+            role: {"url": urls[f"{service}-{role}"], "answers": True}
+            for role in ("web", "worker", "beat", "consumer")
+        }, service
