@@ -53,7 +53,18 @@ METRICS_MODULES = {
     "polls_service/polls/metrics.py": "polls.metrics",
     "voting_service/voting/metrics.py": "voting.metrics",
 }
-PROMETHEUS = manifests.outside("monitoring", {"app.kubernetes.io/name": "prometheus"})
+# Prometheus as the README installs it: its pods in the namespace `monitoring`, labelled
+# charity-vote/monitoring=true.
+MONITORING_NAMESPACE = {
+    "kubernetes.io/metadata.name": "monitoring",
+    "charity-vote/monitoring": "true",
+}
+PROMETHEUS = manifests.Endpoint(
+    "monitoring/prometheus",
+    MONITORING_NAMESPACE,
+    {"app.kubernetes.io/name": "prometheus"},
+    inside=False,
+)
 
 
 # ---------------------------------------------------------------------------- promtool --
@@ -408,8 +419,14 @@ def test_the_nats_exporter_reads_its_own_server(prod):
 
 def test_prometheus_reaches_the_metrics_ports_and_nothing_else(prod):
     strangers = [
-        manifests.outside("monitoring", {"app.kubernetes.io/name": "grafana"}),
-        manifests.outside("default", {"app.kubernetes.io/name": "prometheus"}),
+        # Another pod of Prometheus's namespace, Prometheus in an unlabelled namespace.
+        manifests.Endpoint(
+            "monitoring/grafana",
+            MONITORING_NAMESPACE,
+            {"app.kubernetes.io/name": "grafana"},
+            inside=False,
+        ),
+        manifests.outside("monitoring", {"app.kubernetes.io/name": "prometheus"}),
     ]
     for pod, _, endpoint in scraped(prod):
         dst = manifests.endpoint(prod, pod)
@@ -432,7 +449,7 @@ def test_each_scrape_policy_allows_one_peer_on_one_port(prod):
     policies = [p for p in prod.of_kind("NetworkPolicy") if manifests.is_scrape_policy(p)]
     assert len(policies) == 4
     peer = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+        "namespaceSelector": {"matchLabels": {"charity-vote/monitoring": "true"}},
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
     }
     for policy in policies:
