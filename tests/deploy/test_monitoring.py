@@ -44,6 +44,8 @@ ALERTS = {
     "JetStreamUnavailable",
     "PollNotFinalized",
     "ChainSourceStale",
+    # ... and one that says when the others are blind: a service's beat not scraped.
+    "ServiceMetricsMissing",
 }
 # The modules that define the metrics (the contract with the monitoring component).
 METRICS_MODULES = {
