@@ -73,6 +73,8 @@ def _decoded(value: object) -> list[dict] | None:
 def _oldest_open_transaction() -> datetime | None:
     """When the oldest transaction still open in this database (other than ours) began."""
     with connection.cursor() as cursor:
+        # Fresh: PostgreSQL keeps what a transaction first read of the view until it ends.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT min(xact_start) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
