@@ -140,8 +140,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--scale-ballot-seconds",
         type=float,
-        default=1800.0,
-        help="with --scale: the most the ballots of one size may take (default 1800)",
+        default=3600.0,
+        help="with --scale: the most the ballots of one size may take (default 3600)",
     )
     p.add_argument(
         "--keep",

@@ -82,7 +82,7 @@ class ScaleParams:
     causes: int = CAUSES
     casters: int = CASTERS
     readers: int = READERS
-    ballot_seconds: float = 1800.0  # the most the ballots of one size may take
+    ballot_seconds: float = 3600.0  # the most the ballots of one size may take
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:

@@ -131,7 +131,7 @@ def test_scale_bench_reports_every_figure_per_size_and_the_growth(tmp_path: Path
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(out.read_text())
