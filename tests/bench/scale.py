@@ -559,8 +559,12 @@ def read_costs(run: Run, poll: str) -> dict[str, Any]:
 
 def close_and_pay(run: Run, n: int, poll: str, cast: int) -> dict[str, Any]:
     bar = Progress("close → final tally → payouts in polls", 1)
-    closed = run.agent("polls", "agent_close_poll", {"poll": poll})
+    counts = "SELECT causes, ballots, total_points FROM voting_polltally WHERE poll_id = %s"
     voting = connect(run.platform.db_url("voting"))
+    with voting.cursor() as cursor:  # the live tally, from the running totals
+        cursor.execute(counts, [poll])
+        live = cursor.fetchone()
+    closed = run.agent("polls", "agent_close_poll", {"poll": poll})
     polls = connect(run.platform.db_url("polls"))
     marks: dict[str, float] = {}
 
@@ -580,7 +584,10 @@ def close_and_pay(run: Run, n: int, poll: str, cast: int) -> dict[str, Any]:
 
     try:
         wait_for(done, timeout=_limit(n), interval=0.05, what="polls to finalize the poll")
-        counted = scalar(voting, "SELECT ballots FROM voting_polltally WHERE poll_id = %s", [poll])
+        with voting.cursor() as cursor:  # the final tally, counted from the ballots
+            cursor.execute(counts, [poll])
+            final = cursor.fetchone()
+        counted = final[1]
         payouts = scalar(polls, "SELECT count(*) FROM polls_pollresult WHERE poll_id = %s", [poll])
     finally:
         voting.close()
@@ -591,6 +598,7 @@ def close_and_pay(run: Run, n: int, poll: str, cast: int) -> dict[str, Any]:
         "results_seconds": round(marks["results"] - closed["started"], 2),
         "final_tally_ballots": counted,
         "final_tally_equals_cast": counted == cast,
+        "final_tally_equals_live": final == live,
         "results_rows": payouts,
     }
 
@@ -691,6 +699,12 @@ ROWS = [
     ),
     ("live tally read p99", ("ballots", "tally_read", "p99_ms"), "ms"),
     ("live tally reads per second", ("ballots", "tally_reads_per_second"), "/s"),
+    ("  in the database: the published row", ("ballots", "read_costs", "published_row_ms"), "ms"),
+    (
+        "  in the database: the aggregate a read ran before",
+        ("ballots", "read_costs", "aggregate_ms"),
+        "ms",
+    ),
     (
         "published tally counts the last ballot, after it",
         ("ballots", "tally_caught_up_seconds"),

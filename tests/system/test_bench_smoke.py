@@ -150,6 +150,8 @@ def test_scale_bench_reports_every_figure_per_size_and_the_growth(tmp_path: Path
         assert set(ballots["statuses"]) == {"201"}, ballots
         assert set(ballots["tally_read_statuses"]) == {"200"}, ballots
         assert close["final_tally_equals_cast"] and close["results_rows"] == 5, close
+        # The last live tally (running totals) is the final one (counted from the ballots).
+        assert close["final_tally_equals_live"], close
         # Voting rebuilt from the streams knows every delegator.
         assert size["replay"]["voters_rebuilt"] == n, size["replay"]
         assert size["sizes"]["jetstream_bytes"] > 0, size["sizes"]
