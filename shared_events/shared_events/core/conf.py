@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSUMER_REPLICAS": 1,
     "CONSUMER_REPLICA_INDEX": None,
     "INBOX_RETENTION_HOURS": 24 * 14,
+    # Metrics: dotted paths of functions the beat runs when scraped, to set the service's own
+    # gauges read from its database (the pipeline's are core.metrics_scrape's).
+    "METRICS_SCRAPE_TIME": (),
 }
 
 
