@@ -304,8 +304,7 @@ def test_each_service_runs_web_worker_beat_and_consumer(overlay):
     roles = defaultdict(set)
     for pod in manifests.app_pods(overlay):
         roles[pod.service].add(pod.role)
-        kind = "StatefulSet/" if pod.role == "consumer" else "Deployment/"
-        assert pod.owner.startswith(kind), pod.owner
+        assert pod.owner.startswith(f"{manifests.workload_kind(pod.role)}/"), pod.owner
         c = manifests.main_container(pod)
         assert c["workingDir"] == f"/app/{pod.service}_service", pod.owner
         assert c["image"].split("@")[0].split(":")[0].endswith(manifests.PLATFORM_IMAGE)
