@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.utils.dateparse import parse_datetime
 
 from ..models import Ballot, BallotRevision, PollTallyTotals, TallyWatermark
 
@@ -112,7 +111,7 @@ def tally_totals_advance(*, batch: int = BATCH) -> int:
             pending = {
                 i: seen
                 for i, seen in pending.items()
-                if oldest is not None and oldest <= parse_datetime(seen)
+                if oldest is not None and oldest <= datetime.fromisoformat(seen)
             }
         with connection.cursor() as cursor:
             cursor.execute(
