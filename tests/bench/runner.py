@@ -691,7 +691,10 @@ def main(argv: list[str]) -> int:
             # `--quick` under a minute: the platform's in this thread, the others beside it.
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
                 beside = [
-                    pool.submit(phase) for phase in (components, scaleout_, chain_, idle) if phase
+                    # The scale-out last: the others keep the places they had before it.
+                    pool.submit(phase)
+                    for phase in (components, chain_, idle, scaleout_)
+                    if phase
                 ]
                 if platform_:
                     platform_()
