@@ -52,7 +52,8 @@ def unavailable_response() -> JsonResponse:
 
 
 class DatabaseUnavailableMiddleware:
-    """First in MIDDLEWARE, so that it sees every other middleware's answer."""
+    """First in MIDDLEWARE after the request id, so that it sees every other middleware's
+    answer."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

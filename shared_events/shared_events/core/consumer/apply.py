@@ -8,6 +8,7 @@ acked before the transaction commits.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import logging
@@ -20,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import conf
+from ..log_context import REQUEST_ID_HEADER, bound, event_log_ids
 from ..schemas import Event, EventDecodeError, decode
 from .inbox import inbox_record, inbox_seen
 from .models import DeadLetter, ProcessedEvent
@@ -110,6 +112,7 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
             ],
             now=timezone.now(),
         )
+    _log_applied(applied)
     assert all(o is not None for o in outcomes)
     return outcomes  # type: ignore[return-value]
 
@@ -134,7 +137,8 @@ def _apply_together(todo: list[Planned]) -> list[Planned] | None:
                 if many is None:
                     handler = handler_for(event.type)
                     assert handler is not None
-                    handler(event)
+                    with _caused_by(event):
+                        handler(event)
                     run = []
             if run_handler is not None:
                 run_handler(run)
@@ -159,7 +163,7 @@ def _apply_one_by_one(
         handler = handler_for(event.type)
         assert handler is not None
         try:
-            with transaction.atomic():
+            with transaction.atomic(), _caused_by(event):
                 handler(event)
         except Exception as exc:
             error = "".join(traceback.format_exception(exc, limit=8))
@@ -183,6 +187,38 @@ def _apply_one_by_one(
             continue
         applied.append((i, msg, event))
     return applied
+
+
+def _request_id(event: Event) -> str | None:
+    headers = event.envelope.headers
+    return headers.get(REQUEST_ID_HEADER) if headers else None
+
+
+def _caused_by(event: Event) -> contextlib.AbstractContextManager[None]:
+    """While a handler runs: the request id of the event, so the events the handler records
+    carry it on, and the event's id on the handler's own log lines. Nothing for an event of no
+    request (most of a backlog)."""
+    request_id = _request_id(event)
+    if request_id is None:
+        return contextlib.nullcontext()
+    return bound(request_id=request_id, event_id=str(event.envelope.id))
+
+
+def _log_applied(applied: list[Planned]) -> None:
+    """After the commit: a line per applied event that a request caused, with its ids, so
+    `grep <request id>` finds where it landed. Events of no request come in bulk: no line."""
+    for _i, _msg, event in applied:
+        request_id = _request_id(event)
+        if request_id is not None:
+            envelope = event.envelope
+            event_id = str(envelope.id)
+            log.info(
+                "applied %s %s v%d",
+                envelope.type,
+                event_id,
+                envelope.version,
+                extra=event_log_ids(request_id, event_id, envelope.type, envelope.aggregate_id),
+            )
 
 
 def _dead_letter(msg: IncomingMessage, event: Event | None, error: str) -> None:
