@@ -68,12 +68,13 @@ def http(
     accept: str = "application/json",
     timeout: float = 30.0,
     form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """One JSON request, the system tests' one HTTP client. An HTTP error status is a Response;
     no answer (refused, reset, timed out) raises the OSError. The timeout is generous: a loaded
     CI machine is slow, and a test waits for an answer, not for speed. `form`: a form-encoded
-    body instead (as a mail client's one-click unsubscribe sends)."""
-    headers = {"Accept": accept}
+    body instead (as a mail client's one-click unsubscribe sends). `headers`: more of them."""
+    headers = {"Accept": accept, **(headers or {})}
     body = None
     if data is not None:
         body = json.dumps(data).encode()
