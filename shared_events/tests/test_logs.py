@@ -106,6 +106,7 @@ def test_gunicorns_own_lines_go_through_the_services_handler(monkeypatch):
         (["/venv/lib/celery/__main__.py", "-A", "config", "beat"], "beat"),
         (["manage.py", "consume_events"], "consumer"),
         (["manage.py", "migrate", "--noinput"], "migrate"),
+        (["-c"], "python"),
     ],
 )
 def test_the_role_comes_from_how_the_process_was_started(argv, role):

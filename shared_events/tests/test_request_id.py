@@ -73,6 +73,14 @@ def test_a_request_id_that_is_not_sane_is_replaced_by_a_new_one(web, sent):
 
 
 @pytest.mark.django_db
+def test_the_requests_line_cannot_be_split_by_its_path_and_leaves_out_the_query(web, caplog):
+    caplog.set_level(logging.INFO, logger="shared_events.kit.request_id")
+    web.post("/widgets/%0Aforged%20line?token=secret")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "shared_events.kit.request_id"]
+    assert line == "POST /widgets/%0Aforged%20line 404"
+
+
+@pytest.mark.django_db
 def test_without_a_header_each_request_gets_an_id_of_its_own(web):
     first, second = web.post("/widgets/"), web.post("/widgets/")
     assert first["X-Request-ID"] != second["X-Request-ID"]

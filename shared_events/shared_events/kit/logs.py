@@ -38,7 +38,9 @@ def process_role(argv: Sequence[str] | None = None) -> str:
         return "consumer"
     if "pytest" in program:
         return "test"
-    return args[1] if len(args) > 1 and program == "manage.py" else program or "python"
+    if program == "manage.py" and len(args) > 1:
+        return args[1]
+    return program if program and not program.startswith("-") else "python"  # python -c
 
 
 class ContextFilter(logging.Filter):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.encoding import escape_uri_path
 
 from ..core.log_context import bind, bound, sane_request_id
 
@@ -36,7 +37,9 @@ class RequestIdMiddleware:
             log.info(
                 "%s %s %d",
                 request.method,
-                request.path,
+                # Percent-encoded again: a decoded %0A must not start a forged line. No query
+                # string: an emailed link's token travels there.
+                escape_uri_path(request.path),
                 response.status_code,
                 extra={"duration_ms": round((time.monotonic() - started) * 1000, 1)},
             )

@@ -194,13 +194,16 @@ def _request_id(event: Event) -> str | None:
     return headers.get(REQUEST_ID_HEADER) if headers else None
 
 
+_NOTHING_BOUND = contextlib.nullcontext()  # reusable: entering it does nothing
+
+
 def _caused_by(event: Event) -> contextlib.AbstractContextManager[None]:
     """While a handler runs: the request id of the event, so the events the handler records
     carry it on, and the event's id on the handler's own log lines. Nothing for an event of no
     request (most of a backlog)."""
     request_id = _request_id(event)
     if request_id is None:
-        return contextlib.nullcontext()
+        return _NOTHING_BOUND
     return bound(request_id=request_id, event_id=str(event.envelope.id))
 
 
