@@ -8,13 +8,12 @@ acked before the transaction commits.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import logging
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from django.db import transaction
@@ -137,8 +136,7 @@ def _apply_together(todo: list[Planned]) -> list[Planned] | None:
                 if many is None:
                     handler = handler_for(event.type)
                     assert handler is not None
-                    with _caused_by(event):
-                        handler(event)
+                    _handle(handler, event)
                     run = []
             if run_handler is not None:
                 run_handler(run)
@@ -163,8 +161,8 @@ def _apply_one_by_one(
         handler = handler_for(event.type)
         assert handler is not None
         try:
-            with transaction.atomic(), _caused_by(event):
-                handler(event)
+            with transaction.atomic():
+                _handle(handler, event)
         except Exception as exc:
             error = "".join(traceback.format_exception(exc, limit=8))
             if msg.num_delivered >= max_deliveries:
@@ -189,38 +187,36 @@ def _apply_one_by_one(
     return applied
 
 
-def _request_id(event: Event) -> str | None:
+def _handle(handler: Callable[[Event], None], event: Event) -> None:
+    """Run a one-event handler with the event's request id bound, so the events it records
+    carry it on (and the event's id on the handler's own lines). An event of no request (most
+    of a backlog) costs one attribute check."""
     headers = event.envelope.headers
-    return headers.get(REQUEST_ID_HEADER) if headers else None
-
-
-_NOTHING_BOUND = contextlib.nullcontext()  # reusable: entering it does nothing
-
-
-def _caused_by(event: Event) -> contextlib.AbstractContextManager[None]:
-    """While a handler runs: the request id of the event, so the events the handler records
-    carry it on, and the event's id on the handler's own log lines. Nothing for an event of no
-    request (most of a backlog)."""
-    request_id = _request_id(event)
-    if request_id is None:
-        return _NOTHING_BOUND
-    return bound(request_id=request_id, event_id=str(event.envelope.id))
+    if not headers or REQUEST_ID_HEADER not in headers:
+        handler(event)
+        return
+    with bound(request_id=headers[REQUEST_ID_HEADER], event_id=str(event.envelope.id)):
+        handler(event)
 
 
 def _log_applied(applied: list[Planned]) -> None:
     """After the commit: a line per applied event that a request caused, with its ids, so
     `grep <request id>` finds where it landed. Events of no request come in bulk: no line."""
     for _i, _msg, event in applied:
-        request_id = _request_id(event)
-        if request_id is not None:
-            envelope = event.envelope
+        envelope = event.envelope
+        if envelope.headers and REQUEST_ID_HEADER in envelope.headers:
             event_id = str(envelope.id)
             log.info(
                 "applied %s %s v%d",
                 envelope.type,
                 event_id,
                 envelope.version,
-                extra=event_log_ids(request_id, event_id, envelope.type, envelope.aggregate_id),
+                extra=event_log_ids(
+                    envelope.headers[REQUEST_ID_HEADER],
+                    event_id,
+                    envelope.type,
+                    envelope.aggregate_id,
+                ),
             )
 
 
