@@ -46,9 +46,9 @@ def lines_with(platform: Platform, process: str, request_id: str) -> list[dict[s
     return [line for line in log_lines(platform, process) if line.get("request_id") == request_id]
 
 
-def register(platform: Platform, request_id: str) -> tuple[str, str]:
+def register(platform: Platform, request_id: str, email: str = "") -> tuple[str, str]:
     """A new delegator, registered with `request_id`: their account id and the id answered."""
-    email = f"traced-{uuid.uuid4().hex[:8]}@example.com"
+    email = email or f"traced-{uuid.uuid4().hex[:8]}@example.com"
     answer = http(
         "POST",
         platform.url("accounts", "api/register/"),
@@ -125,3 +125,29 @@ def test_a_request_id_that_is_not_sane_is_replaced(platform: Platform):
         )
         web_log = (platform.log_dir / "accounts-web.log").read_text(errors="replace")
         assert sent not in web_log
+
+
+def test_a_signed_in_request_names_the_account_and_the_poll_of_its_url(platform: Platform):
+    email = f"signed-in-{uuid.uuid4().hex[:8]}@example.com"
+    account_id, _ = register(platform, f"register-{uuid.uuid4()}", email)
+    tokens = platform.api("POST", "accounts", "token/", {"email": email, "password": PASSWORD})
+    assert tokens.status == 200, tokens
+
+    # A poll voting does not know: a 404, and its line still says who asked about what.
+    poll_id, request_id = str(uuid.uuid4()), f"tally-{uuid.uuid4()}"
+    answer = http(
+        "GET",
+        platform.url("voting", f"api/polls/{poll_id}/tally/"),
+        token=tokens.body["access"],
+        headers={"X-Request-ID": request_id},
+    )
+    assert answer.status == 404 and answer.headers["X-Request-ID"] == request_id, answer
+    wait_until(
+        lambda: lines_with(platform, "voting-web", request_id),
+        timeout=10,
+        message="voting's line for the request",
+    )
+    [line] = lines_with(platform, "voting-web", request_id)
+    assert line["message"] == f"GET /voting/api/polls/{poll_id}/tally/ 404", line
+    assert (line["account_id"], line["poll_id"]) == (account_id, poll_id), line
+    assert (line["service"], line["role"]) == ("voting", "web"), line
