@@ -24,6 +24,10 @@ SCHEMAS = Path(__file__).parent / "schemas"
 # Custom resources: group/version and kind -> the vendored schema.
 CUSTOM_RESOURCES = {
     ("postgresql.cnpg.io/v1", "Cluster"): SCHEMAS / "postgresql.cnpg.io_v1_Cluster.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): SCHEMAS
+    / "monitoring.coreos.com_v1_PodMonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): SCHEMAS
+    / "monitoring.coreos.com_v1_PrometheusRule.json",
 }
 
 
