@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import logging.config
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -82,6 +83,18 @@ def test_an_id_a_line_gives_wins_over_the_one_bound(emit):
 def test_an_unknown_log_format_stops_the_service():
     with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT"):
         logging_config(service="accounts", level="INFO", log_format="xml")
+
+
+def test_gunicorns_settings_name_the_service_of_the_folder_it_runs_in(monkeypatch):
+    import importlib
+
+    from shared_events.kit import gunicorn_conf
+
+    monkeypatch.chdir(Path(__file__).parents[2] / "polls_service")
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    config = importlib.reload(gunicorn_conf).logconfig_dict
+    assert config["filters"]["context"]["service"] == "polls"
+    assert config["handlers"]["console"]["formatter"] == "json"
 
 
 def test_gunicorns_own_lines_go_through_the_services_handler(monkeypatch):

@@ -115,7 +115,7 @@ def logging_config(*, service: str, level: str, log_format: str) -> dict[str, An
 
 
 def gunicorn_logconfig(service: str) -> dict[str, Any]:
-    """gunicorn's `logconfig_dict` (each service's gunicorn.conf.py): its own lines (start,
+    """gunicorn's `logconfig_dict` (`gunicorn_conf`): its own lines (start,
     workers, timeouts) the same way as the service's. No access log: the request id middleware
     writes a line per request, with its ids."""
     config = logging_config(
