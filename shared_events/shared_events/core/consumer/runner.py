@@ -1,4 +1,5 @@
-"""The long-running consumer: one durable pull consumer per followed stream, batches applied in
+"""The long-running consumer: one durable pull consumer per followed stream (per partition of it
+that this process owns, `partitions.py`), batches applied in
 a single database thread, acks only after commit, and a clean stop on SIGTERM.
 
 Pipelined: while the database thread applies one batch, the event loop fetches the next (and
