@@ -1,6 +1,6 @@
 """The long-running consumer: one durable pull consumer per followed stream (per partition of it
-that this process owns, `partitions.py`), batches applied in
-a single database thread, acks only after commit, and a clean stop on SIGTERM.
+that this process owns, `partitions.py`), batches applied in a single database thread, acks
+only after commit, and a clean stop on SIGTERM.
 
 Pipelined: while the database thread applies one batch, the event loop fetches the next (and
 acks the one before), so NATS round trips and database work overlap. Batches still apply one
