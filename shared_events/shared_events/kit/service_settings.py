@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any, overload
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import dj_database_url
 
@@ -136,6 +136,21 @@ def persistent_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def with_redis_credentials(url: str, service: str) -> str:
+    """The broker URL with REDIS_PASSWORD (and REDIS_USERNAME, by default the service's own
+    ACL user; `default` for a Redis with one `requirepass`) written in, quoted, unless the URL
+    carries credentials already. Kept apart from the URL so a Secret holds only the password."""
+    password = env("REDIS_PASSWORD")
+    if not password or not url.startswith(("redis://", "rediss://")):
+        return url
+    parsed = urlparse(url)
+    if parsed.username or parsed.password:
+        return url
+    user = quote(env("REDIS_USERNAME", service), safe="")
+    host = parsed.netloc
+    return parsed._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()
+
+
 def redis_url_for_clients(broker_url: str, db: int) -> str | None:
     """The cache reaches the broker's Redis too; kombu's socket form becomes redis-py's."""
     if broker_url.startswith("redis+socket://"):
@@ -255,7 +270,9 @@ def configure(
     ns["CSRF_COOKIE_PATH"] = prefix
     ns["LOGIN_URL"] = f"{prefix}admin/login/"
 
-    broker_url = env("CELERY_BROKER_URL") or f"redis+socket://{var / 'redis.sock'}"
+    broker_url = with_redis_credentials(
+        env("CELERY_BROKER_URL") or f"redis+socket://{var / 'redis.sock'}", service
+    )
     cache_url = env("CACHE_URL") or redis_url_for_clients(broker_url, db=1)
     queue = f"{env('CELERY_QUEUE_PREFIX', '')}{service}"
     ns["CACHES"] = {
@@ -289,6 +306,12 @@ def configure(
     ns["SHARED_EVENTS"] = {
         "SERVICE": service,
         "NATS_URL": env("NATS_URL", f"nats://127.0.0.1:{EMBEDDED_NATS_PORT}"),
+        # The service's own NATS user (the user defaults to the service's name) and TLS.
+        "NATS_USER": env("NATS_USER"),
+        "NATS_PASSWORD": env("NATS_PASSWORD"),
+        "NATS_TLS_CA_FILE": env("NATS_TLS_CA_FILE"),
+        "NATS_TLS_CERT_FILE": env("NATS_TLS_CERT_FILE"),
+        "NATS_TLS_KEY_FILE": env("NATS_TLS_KEY_FILE"),
         "PRODUCES": produces,
         "STREAM_REPLICAS": int(env("NATS_STREAM_REPLICAS", "1")),
         "OUTBOX_STALE_AFTER_SECONDS": float(env("OUTBOX_STALE_AFTER_SECONDS", "60")),

@@ -22,19 +22,17 @@ from django.db import close_old_connections
 from .. import conf
 from ..db_connections import on_fresh_connection
 from ..transport.connection import TransportError, close_bounded, connect
+from ..transport.permissions import durable_name
 from ..transport.pull import Delivery, PullSource
-from ..transport.streams import ensure_stream, stream_spec
+from ..transport.streams import ensure_stream, stream_exists, stream_spec
 from .apply import Action, IncomingMessage, Outcome, apply_batch
 from .registry import subscriptions
 
 log = logging.getLogger(__name__)
 
 
-def durable_name(service: str, stream: str) -> str:
-    return f"{service}-{stream.lower()}"
-
-
 _CONNECTION_CHECK_SECONDS = 1.0
+_STREAM_WAIT_SECONDS = 1.0
 _db_state = threading.local()
 
 
@@ -85,9 +83,17 @@ class ConsumerRunner:
                 continue
             try:
                 js = nc.jetstream()
+                # Its own streams it makes; another producer's only that producer may (its NATS
+                # user's permissions), so until that one exists this waits and asks again.
+                for producer in conf.get("PRODUCES"):
+                    await ensure_stream(js, stream_spec(producer))
+                missing = [s for s in plan if not await stream_exists(js, s)]
+                if missing:
+                    log.info("waiting for stream %s (its producer makes it)", ", ".join(missing))
+                    await _sleep_or_stop(stop, _STREAM_WAIT_SECONDS)
+                    continue
                 sources = []
                 for stream, subjects in plan.items():
-                    await ensure_stream(js, stream_spec(stream.lower()))
                     source = PullSource(nc, stream, durable_name(self.service, stream), subjects)
                     await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
                     sources.append(source)
