@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any, overload
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import dj_database_url
 
@@ -136,19 +136,31 @@ def persistent_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def with_redis_credentials(url: str, service: str) -> str:
-    """The broker URL with REDIS_PASSWORD (and REDIS_USERNAME, by default the service's own
-    ACL user; `default` for a Redis with one `requirepass`) written in, quoted, unless the URL
-    carries credentials already. Kept apart from the URL so a Secret holds only the password."""
+def redis_credentials(service: str) -> dict[str, str]:
+    """REDIS_PASSWORD, with REDIS_USERNAME (by default the service's own ACL user; `default` for
+    a Redis with one `requirepass`), as redis-py options. Given apart from CELERY_BROKER_URL:
+    Celery reads that variable itself and would drop credentials written into the setting."""
     password = env("REDIS_PASSWORD")
-    if not password or not url.startswith(("redis://", "rediss://")):
-        return url
-    parsed = urlparse(url)
-    if parsed.username or parsed.password:
-        return url
-    user = quote(env("REDIS_USERNAME", service), safe="")
-    host = parsed.netloc
-    return parsed._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()
+    if not password:
+        return {}
+    return {"username": env("REDIS_USERNAME", service), "password": password}
+
+
+def broker_transport_options(queue: str) -> dict[str, Any]:
+    return {
+        "socket_timeout": 5,
+        "socket_connect_timeout": 2,
+        # Every key and channel of the service under one prefix, as the cache's (its
+        # KEY_PREFIX is the queue's name): a Redis ACL user per service is given only its own
+        # (redis_acl_rule).
+        "global_keyprefix": f"{queue}:",
+    }
+
+
+def redis_acl_rule(service: str) -> str:
+    """What a service's Redis ACL user may do (after `user <name> on >password`): its own keys
+    and channels, no command that could reach beyond them or stop the server."""
+    return f"resetchannels ~{service}:* &{service}:* +@all -@dangerous"
 
 
 def redis_url_for_clients(broker_url: str, db: int) -> str | None:
@@ -270,9 +282,8 @@ def configure(
     ns["CSRF_COOKIE_PATH"] = prefix
     ns["LOGIN_URL"] = f"{prefix}admin/login/"
 
-    broker_url = with_redis_credentials(
-        env("CELERY_BROKER_URL") or f"redis+socket://{var / 'redis.sock'}", service
-    )
+    broker_url = env("CELERY_BROKER_URL") or f"redis+socket://{var / 'redis.sock'}"
+    credentials = redis_credentials(service)
     cache_url = env("CACHE_URL") or redis_url_for_clients(broker_url, db=1)
     queue = f"{env('CELERY_QUEUE_PREFIX', '')}{service}"
     ns["CACHES"] = {
@@ -282,18 +293,24 @@ def configure(
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": cache_url,
             "KEY_PREFIX": queue,
-            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0, **credentials},
         }
         if cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
 
     ns["CELERY_BROKER_URL"] = broker_url
+    # kombu takes these where the URL has none (CELERY_BROKER_URL may be the bare host).
+    ns["CELERY_BROKER_USER"] = credentials.get("username")
+    ns["CELERY_BROKER_PASSWORD"] = credentials.get("password")
     ns["CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP"] = True
     # A worker whose Redis is away waits for it however long it takes, as the outbox does.
     ns["CELERY_BROKER_CONNECTION_MAX_RETRIES"] = None
     ns["CELERY_BROKER_CONNECTION_TIMEOUT"] = 2.0
-    ns["CELERY_BROKER_TRANSPORT_OPTIONS"] = {"socket_timeout": 5, "socket_connect_timeout": 2}
+    ns["CELERY_BROKER_TRANSPORT_OPTIONS"] = broker_transport_options(queue)
+    # Remote control (`celery inspect`, broadcast shutdown) is unused, and its pattern
+    # subscription is one a per-service Redis ACL cannot grant.
+    ns["CELERY_WORKER_ENABLE_REMOTE_CONTROL"] = False
     ns["CELERY_TASK_DEFAULT_QUEUE"] = queue
     ns["CELERY_TASK_IGNORE_RESULT"] = True
     ns["CELERY_RESULT_BACKEND"] = None

@@ -61,27 +61,33 @@ def service_permissions(service: str) -> Permissions:
     ]
     for producer in READS[service]:
         stream = producer.upper()
-        # Whether the stream is there yet, and its last sequence (status, replay).
-        publish.append(f"{api}.STREAM.INFO.{stream}")
-        for consumer in (durable_name(service, stream), replay_consumer_name(service, stream)):
-            publish += [
-                # nats-py creates a durable by the legacy subject, a named one by CREATE
-                # (with its filter subject appended when it has exactly one).
-                f"{api}.CONSUMER.DURABLE.CREATE.{stream}.{consumer}",
-                f"{api}.CONSUMER.CREATE.{stream}.{consumer}",
-                f"{api}.CONSUMER.CREATE.{stream}.{consumer}.>",
-                f"{api}.CONSUMER.INFO.{stream}.{consumer}",
-                f"{api}.CONSUMER.MSG.NEXT.{stream}.{consumer}",
-            ]
+        durable, replay = durable_name(service, stream), replay_consumer_name(service, stream)
         publish += [
-            f"$JS.ACK.{stream}.{durable_name(service, stream)}.>",
-            f"{api}.CONSUMER.DELETE.{stream}.{replay_consumer_name(service, stream)}",
+            # Whether the stream is there yet, and its last sequence (status, replay).
+            f"{api}.STREAM.INFO.{stream}",
+            # Its durable: nats-py creates one by the legacy subject, or by CREATE with the
+            # name (and its filter subject appended when it has exactly one).
+            f"{api}.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+            f"{api}.CONSUMER.CREATE.{stream}.{durable}",
+            f"{api}.CONSUMER.CREATE.{stream}.{durable}.>",
+            f"{api}.CONSUMER.INFO.{stream}.{durable}",
+            f"{api}.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>",  # ack, nak, term
+            # Replay's consumer: made, read, deleted.
+            f"{api}.CONSUMER.CREATE.{stream}.{replay}",
+            f"{api}.CONSUMER.CREATE.{stream}.{replay}.>",
+            f"{api}.CONSUMER.MSG.NEXT.{stream}.{replay}",
+            f"{api}.CONSUMER.DELETE.{stream}.{replay}",
         ]
     return Permissions(publish=tuple(publish), subscribe=(f"{inbox_prefix(service)}.>",))
 
 
-def _quoted(items: tuple[str, ...]) -> str:
-    return ", ".join(f'"{item}"' for item in items)
+def _allow(items: tuple[str, ...], indent: str) -> list[str]:
+    return ["allow: [", *(f'{indent}  "{item}"' for item in items), f"{indent}]"]
+
+
+def _indented(lines: list[str], indent: str) -> list[str]:
+    return [indent + line for line in lines]
 
 
 def authorization_block(passwords: dict[str, str], *, indent: str = "") -> str:
@@ -100,8 +106,12 @@ def authorization_block(passwords: dict[str, str], *, indent: str = "") -> str:
             f'      user: "{service}"',
             f"      password: {value(passwords[service])}",
             "      permissions: {",
-            f"        publish: {{ allow: [{_quoted(perms.publish)}] }}",
-            f"        subscribe: {{ allow: [{_quoted(perms.subscribe)}] }}",
+            "        publish: {",
+            *_indented(_allow(perms.publish, ""), "          "),
+            "        }",
+            "        subscribe: {",
+            *_indented(_allow(perms.subscribe, ""), "          "),
+            "        }",
             "      }",
             "    }",
         ]
