@@ -142,8 +142,9 @@ def embedded_nats_passwords(var_dir: Path) -> dict[str, str]:
     on first use under var/nats-auth/ and kept: processes started later must match."""
     import secrets
 
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     auth_dir = var_dir / "nats-auth"
-    auth_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    auth_dir.mkdir(mode=0o700, exist_ok=True)
     passwords = {}
     for user in (*SERVICES, "admin"):
         path = auth_dir / f"{user}.password"
@@ -162,10 +163,17 @@ def write_embedded_nats_config(var_dir: Path) -> Path:
     """The embedded server's configuration: the users and their permissions
     (shared_events/core/transport/permissions.py), rewritten at every start so it follows the
     code; the passwords stay."""
-    from shared_events.core.transport.permissions import authorization_block
+    # Loaded from its file, not imported: `up` loads no package of the services (honcho forks
+    # it per process), and this module imports nothing but the standard library.
+    module_path = ROOT / "shared_events" / "shared_events" / "core" / "transport" / "permissions.py"
+    spec = importlib.util.spec_from_file_location("nats_permissions", module_path)
+    assert spec is not None and spec.loader is not None
+    permissions = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = permissions  # dataclasses look their module up while defining
+    spec.loader.exec_module(permissions)
 
     path = var_dir / "nats-auth" / "nats.conf"
-    text = authorization_block(embedded_nats_passwords(var_dir))
+    text = permissions.authorization_block(embedded_nats_passwords(var_dir))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
@@ -451,7 +459,12 @@ def banner(config: PlatformConfig) -> str:
         ]
     lines += [
         "",
-        f"   NATS      {config.nats_url}" + (" (embedded)" if config.nats_port is not None else ""),
+        f"   NATS      {config.nats_url}"
+        + (
+            f" (embedded; a user per service, in {config.var_dir / 'nats-auth'})"
+            if config.nats_port is not None
+            else ""
+        ),
         "   broker    "
         + (
             f"redis on {config.redis_socket} (embedded)"
