@@ -33,7 +33,10 @@ from shared_events.core.transport.pull import PullSource, read_stream
 from shared_events.core.transport.streams import ensure_stream, stream_spec
 
 PASSWORDS = {user: secrets.token_urlsafe(16) for user in (*SERVICES, ADMIN_USER)}
-JS_TIMEOUT = 1.0
+# A refused JetStream request is never answered: it times out. What is allowed gets room for
+# a busy machine, what is refused a short wait.
+REFUSED_TIMEOUT = 1.0
+ALLOWED_TIMEOUT = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +90,7 @@ def _publish_as(service: str, url: str, subject: str) -> list[BaseException | No
     publisher = Publisher(url, name=f"{service}-relay", streams=[stream_spec(service)])
     try:
         message = OutgoingMessage(subject, b"{}", uuid.uuid4().hex, f"{service}.thing.created")
-        return publisher.publish_batch_start([message], timeout=3.0).result()
+        return publisher.publish_batch_start([message], timeout=ALLOWED_TIMEOUT).result()
     finally:
         publisher.close()
 
@@ -120,7 +123,7 @@ def test_each_service_does_everything_the_platform_needs(as_service, secured_ser
         async def consume(service: str = service, url: str = url) -> None:
             nc = await connect(url, name=f"{service}-consumer")
             try:
-                js = nc.jetstream(timeout=JS_TIMEOUT)
+                js = nc.jetstream(timeout=ALLOWED_TIMEOUT)
                 await ensure_stream(js, stream_spec(service))  # its consumer's start
                 for producer in READS[service]:
                     stream = producer.upper()
@@ -129,13 +132,17 @@ def test_each_service_does_everything_the_platform_needs(as_service, secured_ser
                         nc, stream, durable_name(service, stream), [f"{producer}.>"]
                     )
                     await source.open(ack_wait=30, max_ack_pending=100)
-                    deliveries = await source.fetch(10, timeout=2.0)
+                    deliveries = await source.fetch(10, timeout=5.0)
                     assert [d.subject.split(".")[0] for d in deliveries] == [producer]
                     for delivery in deliveries:
                         await delivery.ack()
                     await nc.flush()
-                    # Status: its consumer's state, and the stream's.
-                    info = await js.consumer_info(stream, durable_name(service, stream))
+                    # Status: its consumer's state (the acks land shortly), and the stream's.
+                    for _ in range(100):
+                        info = await js.consumer_info(stream, durable_name(service, stream))
+                        if info.num_ack_pending == 0:
+                            break
+                        await asyncio.sleep(0.05)
                     assert info.num_ack_pending == 0 and info.num_pending == 0
                     await js.stream_info(stream)
                     # Replay: the stream read whole through its named consumer, removed after.
@@ -161,10 +168,12 @@ def test_a_service_cannot_publish_or_manage_another_services_stream(
     async def trespass() -> list[str]:
         refused = []
         nc = await connect(url, name="polls-trespass")
-        js = nc.jetstream(timeout=JS_TIMEOUT)
+        js = nc.jetstream(timeout=REFUSED_TIMEOUT)
         try:
             for attempt in (
-                lambda: js.publish(f"accounts.account.{uuid.uuid4()}", b"{}", timeout=JS_TIMEOUT),
+                lambda: js.publish(
+                    f"accounts.account.{uuid.uuid4()}", b"{}", timeout=REFUSED_TIMEOUT
+                ),
                 lambda: js.delete_stream("ACCOUNTS"),
                 lambda: js.purge_stream("ACCOUNTS"),
                 # Change it (take in polls' subjects), or make a stream of its own.
@@ -214,7 +223,7 @@ def test_a_service_cannot_read_ack_or_overhear_another_services_consumer(
             heard.append(msg.subject)
 
         nc = await connect(polls_url, name="polls-trespass")
-        js = nc.jetstream(timeout=JS_TIMEOUT)
+        js = nc.jetstream(timeout=REFUSED_TIMEOUT)
         try:
             try:
                 await js.consumer_info("ACCOUNTS", durable)
@@ -253,7 +262,7 @@ def test_a_service_cannot_read_ack_or_overhear_another_services_consumer(
         try:
             source = PullSource(nc, "ACCOUNTS", durable, ["accounts.>"])
             await source.open(ack_wait=30, max_ack_pending=100)
-            deliveries = await source.fetch(10, timeout=2.0)
+            deliveries = await source.fetch(10, timeout=5.0)
             for delivery in deliveries:
                 await delivery.ack()
             return [d.num_delivered for d in deliveries]
