@@ -21,7 +21,7 @@ from django.db import close_old_connections
 
 from .. import conf
 from ..db_connections import on_fresh_connection
-from ..transport.connection import TransportError, close_bounded, connect
+from ..transport.connection import Client, TransportError, close_bounded, connect
 from ..transport.permissions import durable_name
 from ..transport.pull import Delivery, PullSource
 from ..transport.streams import ensure_stream, stream_exists, stream_spec
@@ -84,26 +84,17 @@ class ConsumerRunner:
             try:
                 js = nc.jetstream()
                 # Its own streams it makes; another producer's only that producer may (its NATS
-                # user's permissions), so until that one exists this waits and asks again.
+                # user's permissions): each stream is followed once it exists, the others
+                # meanwhile (a producer that never started holds up only its own stream).
                 for producer in conf.get("PRODUCES"):
                     await ensure_stream(js, stream_spec(producer))
-                missing = [s for s in plan if not await stream_exists(js, s)]
-                if missing:
-                    log.info("waiting for stream %s (its producer makes it)", ", ".join(missing))
-                    await _sleep_or_stop(stop, _STREAM_WAIT_SECONDS)
-                    continue
-                sources = []
-                for stream, subjects in plan.items():
-                    source = PullSource(nc, stream, durable_name(self.service, stream), subjects)
-                    await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
-                    sources.append(source)
                 failures = 0
                 log.info("consumer ready")
                 # A TaskGroup: when one stream's pump fails (connection lost), the others stop
                 # too, and the whole set reconnects together.
                 async with asyncio.TaskGroup() as group:
-                    for source in sources:
-                        group.create_task(self._pump(source, stop))
+                    for stream, subjects in plan.items():
+                        group.create_task(self._follow(nc, stream, subjects, stop))
             except* Exception as exc_group:
                 first = exc_group.exceptions[0]
                 failures += 1
@@ -114,6 +105,24 @@ class ConsumerRunner:
                 await close_bounded(nc)
         self._db.shutdown(wait=True)
         log.info("consumer stopped after applying %d messages", self.applied)
+
+    async def _follow(
+        self, nc: Client, stream: str, subjects: Sequence[str], stop: asyncio.Event
+    ) -> None:
+        """Wait for the stream to exist, then open this service's durable consumer on it and
+        pump it until `stop`."""
+        js = nc.jetstream()
+        waiting_said = False
+        while not await stream_exists(js, stream):
+            if not waiting_said:
+                log.info("waiting for stream %s (its producer makes it)", stream)
+                waiting_said = True
+            await _sleep_or_stop(stop, _STREAM_WAIT_SECONDS)
+            if stop.is_set():
+                return
+        source = PullSource(nc, stream, durable_name(self.service, stream), subjects)
+        await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
+        await self._pump(source, stop)
 
     async def _pump(self, source: PullSource, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
