@@ -126,6 +126,12 @@ def service_env(config: PlatformConfig, service: str) -> dict[str, str]:
     if config.nats_port is not None:  # the embedded server: the service's own NATS user
         env["NATS_USER"] = service
         env["NATS_PASSWORD"] = embedded_nats_passwords(config.var_dir)[service]
+    # A NATS or Redis of your own: <SERVICE>_NATS_PASSWORD and <SERVICE>_REDIS_PASSWORD become
+    # that service's NATS_PASSWORD and REDIS_PASSWORD, as <SERVICE>_DATABASE_URL does.
+    for server in ("NATS", "REDIS"):
+        own = env.get(f"{service.upper()}_{server}_PASSWORD")
+        if own and not (server == "NATS" and config.nats_port is not None):
+            env[f"{server}_PASSWORD"] = own
     env["PYTHONUNBUFFERED"] = "1"
     # `migrate`, run before anything starts, ran Django's system checks: the Celery worker
     # skips them (the consumer does too), a quarter second of CPU at each start.
