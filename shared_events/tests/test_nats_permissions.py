@@ -6,11 +6,14 @@ service's (publish its subjects, touch its stream, read or ack its consumer, hea
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import json
 import logging
 import secrets
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import nats
 import nats.errors
@@ -18,7 +21,7 @@ import pytest
 from nats.js.api import StreamConfig
 
 from shared_events.core.testing import NatsServer
-from shared_events.core.transport.connection import close_bounded, connect
+from shared_events.core.transport.connection import TransportError, close_bounded, connect
 from shared_events.core.transport.permissions import (
     ADMIN_USER,
     READS,
@@ -271,3 +274,77 @@ def test_a_service_cannot_read_ack_or_overhear_another_services_consumer(
 
     delivered = asyncio.run(voting_pulls())
     assert delivered and set(delivered) == {1}
+
+
+def _ca_and_server_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate it signs for 127.0.0.1 (as the dev overlay's example CA)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder(subject_name=name("test CA"), issuer_name=name("test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder(subject_name=name("nats"), issuer_name=ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.crt", directory / "tls.crt", directory / "tls.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+def test_a_service_reaches_a_tls_only_nats_through_the_ca_it_is_given(settings, tmp_path):
+    ca, cert, key = _ca_and_server_certificate(tmp_path)
+    config = tmp_path / "nats.conf"
+    config.write_text(
+        authorization_block(PASSWORDS) + f'tls {{\n  cert_file: "{cert}"\n  key_file: "{key}"\n}}\n'
+    )
+    server = NatsServer(store_dir=tmp_path / "store", config=config).start()
+    settings.SHARED_EVENTS = {
+        **settings.SHARED_EVENTS,
+        "SERVICE": "voting",
+        "NATS_PASSWORD": PASSWORDS["voting"],
+    }
+    try:
+        # Without the CA the server's certificate is refused: the client does verify it.
+        with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED|certificate verify"):
+            asyncio.run(connect(server.url, name="voting-tls"))
+        settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "NATS_TLS_CA_FILE": str(ca)}
+        url = server.url
+        assert _publish_as("voting", url, f"voting.thing.{uuid.uuid4()}") == [None]
+    finally:
+        server.close()
