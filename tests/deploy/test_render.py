@@ -26,6 +26,10 @@ CUSTOM_RESOURCES = {
     ("postgresql.cnpg.io/v1", "Cluster"): SCHEMAS / "postgresql.cnpg.io_v1_Cluster.json",
     ("cert-manager.io/v1", "Certificate"): SCHEMAS / "cert-manager.io_v1_Certificate.json",
     ("cert-manager.io/v1", "Issuer"): SCHEMAS / "cert-manager.io_v1_Issuer.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): SCHEMAS
+    / "monitoring.coreos.com_v1_PodMonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): SCHEMAS
+    / "monitoring.coreos.com_v1_PrometheusRule.json",
 }
 
 
