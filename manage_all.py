@@ -306,8 +306,6 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                     "--worker-class",
                     "gthread",
                     "--no-control-socket",
-                    "--access-logfile",
-                    "-",
                     "--graceful-timeout",
                     str(WEB_GRACEFUL_TIMEOUT),
                     "--config",

@@ -414,8 +414,9 @@ def test_prod_sets_its_host_and_tls(prod):
 def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
     """The environment variables the services' code reads: literal names, and patterns for
     names built with an f-string (e.g. f"{name.upper()}_PUBLIC_URL")."""
-    # Read by Python and by Celery's Django fixup (celery/fixups/django.py) themselves.
-    names = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CELERY_SKIP_CHECKS"}
+    # Read by Python and by Celery's Django fixup (celery/fixups/django.py) themselves, and by
+    # Celery's command line (its options from CELERY_<OPTION>: --quiet).
+    names = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CELERY_SKIP_CHECKS", "CELERY_QUIET"}
     patterns: list[re.Pattern] = []
     call = re.compile(
         r"""\b(env|env_bool|env_count|env_list|_from_env|environ\.get|getenv)\(\s*

@@ -19,6 +19,7 @@ import dj_database_url
 from ..core.celery_app import beat_schedule
 from .chain_mode import checked_chain_source
 from .identity.keys import load_public_keys, write_once
+from .logs import logging_config
 from .owner_only import owner_only_dir, owner_only_sqlite
 
 EMBEDDED_NATS_PORT = 14222  # not 4222: a machine may run its own NATS there
@@ -230,6 +231,8 @@ def configure(
     ns["MIDDLEWARE"] = [
         # Outermost: counts and times every answer, a 503 from the one below included.
         "shared_events.kit.metrics_web.HttpMetricsMiddleware",
+        # Then: every line of the request carries its id, and the response the header.
+        "shared_events.kit.request_id.RequestIdMiddleware",
         # Then: a lost database connection anywhere below is a 503, not a 500.
         "shared_events.kit.db_unavailable.DatabaseUnavailableMiddleware",
         "django.middleware.security.SecurityMiddleware",
@@ -402,18 +405,17 @@ def configure(
         "COMPONENT_SPLIT_REQUEST": True,
     }
 
-    ns["LOGGING"] = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-        "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-        "loggers": {
-            "django.db.backends": {"level": "INFO"},
-            # The relay and tally sweeps run every second: their "received", "succeeded" and
-            # "sending due task" lines would bury everything else.
-            "celery.app.trace": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
-            "celery.worker.strategy": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
-            "celery.beat": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
-        },
+    ns["LOGGING"] = logging_config(
+        service=service, level=env("LOG_LEVEL", "INFO"), log_format=env("LOG_FORMAT", "text")
+    )
+    ns["LOGGING"]["loggers"] = {
+        "django.db.backends": {"level": "INFO"},
+        # The relay and tally sweeps run every second: their "received", "succeeded" and
+        # "sending due task" lines would bury everything else.
+        "celery.app.trace": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        "celery.worker.strategy": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        "celery.beat": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        # The request id middleware writes a line per request, with its ids: Django's own
+        # line about a 4xx or 5xx would say it again without them.
+        "django.request": {"level": "ERROR"},
     }
