@@ -488,7 +488,9 @@ def test_every_variable_given_to_a_service_is_one_it_reads(overlay):
 
 # ---------------------------------------------------------------- secrets and the network --
 
-SHARED_SECRETS = {"jwt-public-keys"}
+# nats-tls: the app pods mount its ca.crt alone (test_credentials.py).
+SHARED_SECRETS = {"jwt-public-keys", "nats-tls"}
+SERVER_SECRETS = {"StatefulSet/nats": {"nats-tls", "nats-admin"}, "Deployment/redis": set()}
 
 
 def secret_owner(name: str) -> str | None:
@@ -508,18 +510,27 @@ def test_each_service_s_credentials_reach_only_that_service(overlay):
                     assert secret_owner(name) == pod.service, (
                         f"{pod.owner} ({pod.service}) uses the Secret {name}"
                     )
+            elif pod.owner in SERVER_SECRETS:
+                # NATS and Redis read each service's password for them (tests/deploy/
+                # test_credentials.py checks it is that key alone), and their own Secrets.
+                assert name in SERVER_SECRETS[pod.owner] or secret_owner(name), (
+                    f"{pod.owner} uses the Secret {name}"
+                )
             else:
                 # A database's own pods use its credentials, nothing else's.
                 instance = pod.labels.get("app.kubernetes.io/instance", "")
                 assert secret_owner(name) and instance == f"{secret_owner(name)}-db", (
                     f"{pod.owner} uses the Secret {name}"
                 )
-    # Each service's pods do use their own database and key.
+    # Each service's pods do use their own database and key, and the NATS CA.
     for pod in manifests.app_pods(overlay):
         names = {manifests.base_name(overlay, "Secret", n) for n in manifests.secret_refs(pod)}
-        assert names == {f"{pod.service}-db-app", f"{pod.service}-secrets", "jwt-public-keys"}, (
-            f"{pod.owner}: {names}"
-        )
+        assert names == {
+            f"{pod.service}-db-app",
+            f"{pod.service}-secrets",
+            "jwt-public-keys",
+            "nats-tls",
+        }, f"{pod.owner}: {names}"
 
 
 def test_only_accounts_holds_the_jwt_signing_key(dev):
@@ -877,6 +888,9 @@ def infrastructure_writes(overlay, pod: manifests.Pod, container: dict) -> dict[
             if value:
                 writes[key] = value if key.endswith("_dir") else value.rsplit("/", 1)[0]
         return writes
+    if image == "redis" and container["name"] == "acl":  # writes the ACL file, then exits
+        script = command(container)[-1]
+        return {"the ACL file": re.findall(r">\s*(\S+)\s*$", script)[0].rsplit("/", 1)[0]}
     if image == "redis":
         argv = command(container)
         assert "--dir" in argv, f"{where}: without --dir Redis writes where it starts"
@@ -957,13 +971,21 @@ def test_the_nats_configuration_is_valid(overlay, tmp_path):
         for v in nats["spec"]["template"]["spec"]["volumes"]
         if v["name"] == "config"
     )
+    # Its files as the pod sees them: the ConfigMap's (nats.conf includes auth.conf), the
+    # certificate (dev's example one; cert-manager makes prod's) and the users' passwords.
+    for filename, text in manifests.configmap_data(overlay, name).items():
+        (tmp_path / filename).write_text(text.replace("/etc/nats-tls/", f"{tmp_path}/"))
+    example = manifests.KUSTOMIZE / "components" / "example-secrets"
+    for target, source in (("tls.crt", "nats-tls.crt"), ("tls.key", "nats-tls.key")):
+        (tmp_path / target).write_bytes((example / source).read_bytes())
+    (tmp_path / "ca.crt").write_bytes((example / "nats-ca.crt").read_bytes())
+    passwords = {f"{u.upper()}_NATS_PASSWORD": "x" for u in ("accounts", "polls", "voting")}
     conf = tmp_path / "nats.conf"
-    conf.write_text(manifests.configmap_data(overlay, name)["nats.conf"])
     proc = subprocess.run(
         [exe, "-t", "-c", str(conf)],
         capture_output=True,
         text=True,
-        env={**os.environ, "POD_NAME": "nats-0"},
+        env={**os.environ, "POD_NAME": "nats-0", "ADMIN_NATS_PASSWORD": "x", **passwords},
         timeout=30,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

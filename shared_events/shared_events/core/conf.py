@@ -9,6 +9,12 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     "SERVICE": None,  # "accounts" | "polls" | "voting": names durable consumers and queues
     "NATS_URL": "nats://127.0.0.1:4222",
+    # Credentials and TLS (transport/connection.py); NATS_USER defaults to SERVICE.
+    "NATS_USER": None,
+    "NATS_PASSWORD": None,
+    "NATS_TLS_CA_FILE": None,
+    "NATS_TLS_CERT_FILE": None,
+    "NATS_TLS_KEY_FILE": None,
     "PRODUCES": (),  # producers whose streams this service publishes to, e.g. ("accounts",)
     # Streams: every service declares them identically, so any of them can create them.
     "STREAM_REPLICAS": 1,

@@ -28,21 +28,24 @@ import socket
 from django.core.exceptions import ImproperlyConfigured
 
 from . import conf
-
-
-def durable_name(service: str, stream: str) -> str:
-    """The durable consumer of a service on a stream, unpartitioned (the name of before)."""
-    return f"{service}-{stream.lower()}"
-
-
-def partitioned_durable_name(service: str, stream: str, partition: int) -> str:
-    return f"{durable_name(service, stream)}-p{partition}"
+from .transport.permissions import (
+    MAX_STREAM_PARTITIONS,
+    durable_name,
+    partitioned_durable_name,
+)
 
 
 def stream_partitions() -> int:
     partitions = conf.get("STREAM_PARTITIONS")
-    if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1:
-        raise ImproperlyConfigured(f"STREAM_PARTITIONS must be 1 or more, not {partitions!r}")
+    if (
+        not isinstance(partitions, int)
+        or isinstance(partitions, bool)
+        or not 1 <= partitions <= MAX_STREAM_PARTITIONS
+    ):
+        raise ImproperlyConfigured(
+            f"STREAM_PARTITIONS must be 1 to {MAX_STREAM_PARTITIONS} (the NATS users' "
+            f"permissions name each partition's consumer), not {partitions!r}"
+        )
     return partitions
 
 

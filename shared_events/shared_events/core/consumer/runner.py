@@ -23,9 +23,9 @@ from django.db import close_old_connections
 from .. import conf
 from ..db_connections import on_fresh_connection
 from ..partitions import ConsumerSlot, consumer_slots, stream_partitions, this_process_partitions
-from ..transport.connection import TransportError, close_bounded, connect
+from ..transport.connection import Client, TransportError, close_bounded, connect
 from ..transport.pull import Delivery, PullSource
-from ..transport.streams import ensure_stream, stream_spec
+from ..transport.streams import ensure_stream, stream_exists, stream_spec
 from .apply import Action, IncomingMessage, Outcome, apply_batch
 from .registry import subscriptions
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 
 _CONNECTION_CHECK_SECONDS = 1.0
+_STREAM_WAIT_SECONDS = 1.0
 _db_state = threading.local()
 
 
@@ -84,20 +85,18 @@ class ConsumerRunner:
                 continue
             try:
                 js = nc.jetstream()
-                for stream in plan:
-                    await ensure_stream(js, stream_spec(stream.lower()))
-                sources = []
-                for slot in slots:
-                    source = PullSource(nc, slot.stream, slot.durable, slot.subjects)
-                    await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
-                    sources.append(source)
+                # Its own streams it makes; another producer's only that producer may (its NATS
+                # user's permissions): each stream is followed once it exists, the others
+                # meanwhile (a producer that never started holds up only its own stream).
+                for producer in conf.get("PRODUCES"):
+                    await ensure_stream(js, stream_spec(producer))
                 failures = 0
                 log.info("consumer ready")
                 # A TaskGroup: when one stream's pump fails (connection lost), the others stop
                 # too, and the whole set reconnects together.
                 async with asyncio.TaskGroup() as group:
-                    for source in sources:
-                        group.create_task(self._pump(source, stop))
+                    for stream, subjects in plan.items():
+                        group.create_task(self._follow(nc, stream, subjects, stop))
             except* Exception as exc_group:
                 first = exc_group.exceptions[0]
                 failures += 1
@@ -114,6 +113,22 @@ class ConsumerRunner:
         return consumer_slots(
             self.service, plan, partitions=stream_partitions(), owned=this_process_partitions()
         )
+
+    async def _follow(self, nc: Client, slot: ConsumerSlot, stop: asyncio.Event) -> None:
+        """Wait for the slot's stream to exist, then open its durable consumer and pump it
+        until `stop`."""
+        js = nc.jetstream()
+        waiting_said = False
+        while not await stream_exists(js, slot.stream):
+            if not waiting_said:
+                log.info("waiting for stream %s (its producer makes it)", slot.stream)
+                waiting_said = True
+            await _sleep_or_stop(stop, _STREAM_WAIT_SECONDS)
+            if stop.is_set():
+                return
+        source = PullSource(nc, slot.stream, slot.durable, slot.subjects)
+        await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
+        await self._pump(source, stop)
 
     async def _pump(self, source: PullSource, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()

@@ -1,5 +1,6 @@
 """The JetStream streams, one per producer, declared in one place for every service, and made
-so on the server (`ensure_stream`) by whichever process gets there first."""
+so on the server (`ensure_stream`) by the producer's processes (its relay and its consumer);
+no other service's NATS user may create or change them."""
 
 from __future__ import annotations
 
@@ -94,6 +95,14 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
         wanted.storage = have.storage
         await js.update_stream(wanted)
         log.info("updated stream %s", spec.name)
+
+
+async def stream_exists(js: JetStreamContext, name: str) -> bool:
+    try:
+        await js.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        return False
+    return True
 
 
 async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
