@@ -138,7 +138,8 @@ def tally_totals_advance(*, batch: int = BATCH) -> int:
 def _deltas(rows: list[tuple]) -> dict[uuid.UUID, _Delta]:
     deltas: dict[uuid.UUID, _Delta] = defaultdict(_Delta)
     for _id, poll_id, allocations, previous in rows:
-        delta = deltas[poll_id]
+        # A raw row's uuid is a UUID on PostgreSQL and 32 hex digits on SQLite.
+        delta = deltas[poll_id if isinstance(poll_id, uuid.UUID) else uuid.UUID(poll_id)]
         delta.add(_decoded(allocations), +1)
         delta.add(_decoded(previous), -1)
     return deltas

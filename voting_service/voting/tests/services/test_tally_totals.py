@@ -2,6 +2,7 @@
 later one was counted, on real connections (one per thread)."""
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,6 +11,7 @@ from django.db import connection, transaction
 from voting import services
 from voting.models import Ballot, BallotRevision, TallyWatermark
 from voting.selectors import tally_compute, tally_recount
+from voting.services.tally_totals import _deltas
 
 from ..factories import cast, make_poll, make_voter
 
@@ -110,3 +112,14 @@ def test_a_pass_under_way_makes_another_skip():
         release.set()
         held.result(20)
     assert services.tally_totals_advance() == 1
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_poll_id_read_raw_as_hex_digits_counts_into_the_same_totals():
+    # SQLite hands a raw row's uuid back as 32 hex digits, PostgreSQL as a UUID: both must
+    # name one poll, or a second pass would create the poll's totals row again.
+    poll_id = uuid.uuid4()
+    allocations = '[{"cause": "c", "points": 3}]'
+    deltas = _deltas([(1, poll_id, allocations, None), (2, poll_id.hex, allocations, None)])
+    assert list(deltas) == [poll_id]
+    assert deltas[poll_id].ballots == 2
