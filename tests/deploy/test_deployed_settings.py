@@ -109,3 +109,52 @@ def test_throttles_count_the_client_behind_the_gateway(overlay, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "203.0.113.9", proc.stdout
+
+
+HTTPS_ONLY_REQUESTS = """
+import json
+import sys
+import django
+django.setup()
+from django.test import Client
+service, host = sys.argv[1:]
+client = Client()
+answers = {}
+for name, path, host, proto in (
+    ("probe", f"/{service}/health/live", "localhost", None),
+    ("scrape", f"/{service}/metrics", "localhost", None),
+    ("plain", f"/{service}/api/", host, None),
+    ("gateway", f"/{service}/health/live", host, "https"),
+):
+    extra = {"HTTP_X_FORWARDED_PROTO": proto} if proto else {}
+    r = client.get(path, HTTP_HOST=host, **extra)
+    answers[name] = [r.status_code, r.get("Location"), r.get("Strict-Transport-Security")]
+print(json.dumps(answers))
+"""
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_https_only_redirects_all_but_the_probes_and_the_scrape(prod, service, tmp_path):
+    """With prod's settings a request over plain HTTP is sent to HTTPS, but the kubelet's
+    probes and Prometheus, which reach the pod over HTTP, are answered as they are; through the
+    gateway (X-Forwarded-Proto: https) the answer carries HSTS."""
+    import json
+
+    env = web_environment(prod, service, tmp_path)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    host = manifests.TEST_SITE["host"]
+    proc = subprocess.run(
+        [sys.executable, "-c", HTTPS_ONLY_REQUESTS, service, host],
+        cwd=ROOT / f"{service}_service",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert answers["probe"][0] == 200, answers
+    assert answers["scrape"][0] != 301, answers  # the view's own answer, whatever it is
+    assert answers["plain"][:2] == [301, f"https://{host}/{service}/api/"], answers
+    assert answers["gateway"][0] == 200, answers
+    assert answers["gateway"][2] == "max-age=31536000; includeSubDomains; preload", answers
