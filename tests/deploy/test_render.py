@@ -280,6 +280,8 @@ def test_prod_runs_the_site_s_image_by_its_digest(prod):
     for pod in manifests.app_pods(prod):
         for c in pod.all_containers:
             assert c["image"] == image, f"{pod.owner}/{c['name']}: {c['image']}"
+        annotations = pod.workload["metadata"]["annotations"]
+        assert annotations["charity-vote/image-digest"] == image.split("@")[1], pod.owner
         assert "imagePullSecrets" not in pod.spec, pod.owner
 
 
