@@ -31,6 +31,10 @@ CUSTOM_RESOURCES = {
     / "gateway.networking.k8s.io_v1_Gateway.json",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): SCHEMAS
     / "gateway.networking.k8s.io_v1_HTTPRoute.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): SCHEMAS
+    / "monitoring.coreos.com_v1_PodMonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): SCHEMAS
+    / "monitoring.coreos.com_v1_PrometheusRule.json",
 }
 
 
