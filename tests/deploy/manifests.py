@@ -24,6 +24,13 @@ KUSTOMIZE = ROOT / "kustomize"
 OVERLAYS = ("dev", "prod")
 SERVICES = ("accounts", "polls", "voting")
 ROLES = ("web", "worker", "beat", "consumer")
+
+
+def workload_kind(role: str) -> str:
+    """The consumer is a StatefulSet (an ordinal per replica picks its partitions)."""
+    return "StatefulSet" if role == "consumer" else "Deployment"
+
+
 # The Kubernetes versions these manifests support, and are validated against (the schemas that
 # kubernetes-validate ships, requirements/dev.txt).
 KUBERNETES_VERSIONS = ("1.35", "1.36", "1.37")
