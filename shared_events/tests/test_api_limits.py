@@ -1,5 +1,5 @@
-"""The API's input limits on their own: how deep JSON may nest, what a page parameter is, what
-an integer field takes."""
+"""The API's input limits on their own: how deep and how large JSON may be, what a page
+parameter is, what an integer field takes."""
 
 import io
 
@@ -8,7 +8,12 @@ from rest_framework.exceptions import ParseError, ValidationError
 
 from shared_events.kit.api import StrictIntegerField
 from shared_events.kit.pagination import whole_number
-from shared_events.kit.parsers import BoundedJSONParser, nests_deeper_than
+from shared_events.kit.parsers import (
+    MAX_JSON_BYTES,
+    BoundedJSONParser,
+    PayloadTooLarge,
+    nests_deeper_than,
+)
 
 
 def parse(text: str):
@@ -29,6 +34,27 @@ def test_the_parser_refuses_deep_bodies_whether_or_not_python_could_read_them():
             parse("[" * depth + "]" * depth)
     allowed = parse("[" * 32 + "]" * 32)  # 32 levels are fine
     assert not nests_deeper_than(allowed, 32) and nests_deeper_than(allowed, 31)
+
+
+class CountingStream(io.BytesIO):
+    """A request body that says how much of it was read."""
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.taken = getattr(self, "taken", 0) + len(data)
+        return data
+
+
+def test_the_parser_refuses_bodies_over_a_mebibyte_without_reading_them_whole():
+    """What ingress-nginx's proxy-body-size did before the Gateway API, in the service."""
+    exactly = '"' + "x" * (MAX_JSON_BYTES - 2) + '"'
+    assert len(parse(exactly)) == MAX_JSON_BYTES - 2
+    huge = CountingStream(b'"' + b"x" * (8 * MAX_JSON_BYTES) + b'"')
+    with pytest.raises(PayloadTooLarge) as refused:
+        BoundedJSONParser().parse(huge)
+    assert refused.value.status_code == 413
+    assert str(MAX_JSON_BYTES) in str(refused.value.detail)
+    assert huge.taken == MAX_JSON_BYTES + 1
 
 
 @pytest.mark.parametrize("raw, value", [("1", 1), ("500", 500), ("007", 7)])

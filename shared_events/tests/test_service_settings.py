@@ -1,5 +1,6 @@
 """What the environment makes of the settings that keep platforms and clients apart:
-CELERY_QUEUE_PREFIX reaches the cache's keys, TRUSTED_PROXY_COUNT the throttles' NUM_PROXIES."""
+CELERY_QUEUE_PREFIX reaches the cache's keys, TRUSTED_PROXY_COUNT the throttles' NUM_PROXIES,
+HTTPS_ONLY the secure cookies, HSTS and the redirect."""
 
 import re
 import subprocess
@@ -48,6 +49,8 @@ def configured(monkeypatch, tmp_path, **environ: str) -> dict:
     for name in (
         "CELERY_QUEUE_PREFIX",
         "TRUSTED_PROXY_COUNT",
+        "HTTPS_ONLY",
+        "HSTS_SECONDS",
         "CACHE_URL",
         "SHARED_EVENTS_RELAY_AFTER_PUBLISH",
     ):
@@ -159,3 +162,35 @@ def test_a_chain_setting_that_cannot_work_stops_the_service(
     """A typo must not quietly change who may vote or when an epoch starts."""
     with pytest.raises(ImproperlyConfigured, match=re.escape(problem)):
         configured(monkeypatch, tmp_path, **environ)
+
+
+SECURE_ONLY = (
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+)
+
+
+def test_https_only_makes_cookies_secure_and_turns_hsts_and_the_redirect_on(monkeypatch, tmp_path):
+    plain = configured(monkeypatch, tmp_path)
+    assert not any(plain.get(name) for name in (*SECURE_ONLY, "SECURE_HSTS_SECONDS"))
+    secure = configured(monkeypatch, tmp_path, HTTPS_ONLY="1")
+    assert all(secure[name] is True for name in SECURE_ONLY)
+    assert secure["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
+    # The kubelet's probes and Prometheus come over plain HTTP, to this service's paths only.
+    exempt = [re.compile(p) for p in secure["SECURE_REDIRECT_EXEMPT"]]
+    for path in ("polls/health/live", "polls/health/ready", "polls/metrics", "polls/metrics/"):
+        assert any(p.search(path) for p in exempt), path
+    for path in ("polls/api/polls/", "polls/healthz", "polls/metricsx", "voting/health/live"):
+        assert not any(p.search(path) for p in exempt), path
+    short = configured(monkeypatch, tmp_path, HTTPS_ONLY="yes", HSTS_SECONDS="300")
+    assert short["SECURE_HSTS_SECONDS"] == 300
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "secure"])
+def test_a_misspelt_https_only_stops_the_service(monkeypatch, tmp_path, value):
+    """Not a silent "off": that would send session cookies over plain HTTP."""
+    with pytest.raises(ImproperlyConfigured, match="HTTPS_ONLY"):
+        configured(monkeypatch, tmp_path, HTTPS_ONLY=value)

@@ -31,8 +31,9 @@ def workload_kind(role: str) -> str:
     return "StatefulSet" if role == "consumer" else "Deployment"
 
 
-# The Kubernetes versions these manifests support, and are validated against.
-KUBERNETES_VERSIONS = ("1.31", "1.32")
+# The Kubernetes versions these manifests support, and are validated against (the schemas that
+# kubernetes-validate ships, requirements/dev.txt).
+KUBERNETES_VERSIONS = ("1.35", "1.36", "1.37")
 PLATFORM_IMAGE = "charity-vote"
 APP_UID = 10001
 
@@ -74,20 +75,67 @@ def kubectl() -> str | None:
     return shutil.which("kubectl")
 
 
+# What an operator writes in overlays/prod/site.yaml (the committed one sets nothing, so prod
+# does not build from it): the tests render prod from a copy of kustomize/ with these values.
+TEST_SITE = {
+    "host": "vote.test.example",
+    "image": "registry.test.example/charity-vote@sha256:" + "4f" * 32,
+    "gatewayClassName": "test-gateway-class",
+}
+
+
+def write_site(tree: Path, values: dict[str, str]) -> None:
+    """overlays/prod/site.yaml of a copy of kustomize/, with `values` set."""
+    site = tree / "overlays" / "prod" / "site.yaml"
+    doc = yaml.safe_load(site.read_text())
+    doc["data"] = dict(values)
+    site.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def copy_tree(dst: Path) -> Path:
+    """A copy of kustomize/ under `dst` (kustomize resolves ../.. inside it)."""
+    tree = dst / "kustomize"
+    shutil.copytree(KUSTOMIZE, tree)
+    return tree
+
+
 @functools.cache
-def render(target: str) -> Render:
-    """`kubectl kustomize kustomize/<target>` (target: base, overlays/dev, overlays/prod)."""
+def site_tree() -> Path:
+    """kustomize/ as it is, with TEST_SITE in prod's site.yaml; removed when the tests end."""
+    import atexit
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="charity-vote-kustomize-"))
+    atexit.register(shutil.rmtree, root, True)
+    tree = copy_tree(root)
+    write_site(tree, TEST_SITE)
+    return tree
+
+
+def kustomize(path: Path) -> subprocess.CompletedProcess:
+    """`kubectl kustomize <path>`."""
     exe = kubectl()
     assert exe, "kubectl is not installed"
-    proc = subprocess.run(
-        [exe, "kustomize", str(KUSTOMIZE / target)],
+    return subprocess.run(
+        [exe, "kustomize", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "NO_COLOR": "1"},
     )
+
+
+def render_path(path: Path, target: str | None = None) -> Render:
+    proc = kustomize(path)
     objects = [o for o in yaml.safe_load_all(proc.stdout) if o] if proc.returncode == 0 else []
-    return Render(target, objects, proc.stderr, proc.returncode)
+    return Render(target or str(path), objects, proc.stderr, proc.returncode)
+
+
+@functools.cache
+def render(target: str) -> Render:
+    """`kubectl kustomize kustomize/<target>` (target: base, overlays/dev, overlays/prod), prod
+    with TEST_SITE."""
+    return render_path(site_tree() / target, target)
 
 
 # --------------------------------------------------------------------------------- pods --

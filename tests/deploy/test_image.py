@@ -368,8 +368,10 @@ def test_the_readme_says_what_prod_needs(prod):
     needed = set()
     for pod in manifests.pods(prod):
         needed |= manifests.secret_refs(pod)
-    for ingress in prod.of_kind("Ingress"):
-        needed |= {t["secretName"] for t in ingress["spec"].get("tls", [])}
+    for gateway in prod.of_kind("Gateway"):
+        for listener in gateway["spec"]["listeners"]:
+            needed |= {ref["name"] for ref in listener.get("tls", {}).get("certificateRefs", [])}
+    needed.add("registry-credentials")  # components/private-registry
     for name in sorted(needed - rendered - by_operator):
         assert f"`{name}`" in section or f" {name} " in section, (
             f"the README's deploy section does not say how to create the Secret {name}"
@@ -378,7 +380,10 @@ def test_the_readme_says_what_prod_needs(prod):
         "kubectl apply -k kustomize/overlays/prod",
         "kubectl apply -k kustomize/overlays/dev",
         "CloudNativePG",
-        "ingress-nginx",
+        "Gateway API",
+        "charity-vote/gateway=true",
+        "site.yaml",
+        "TRUSTED_PROXY_COUNT",
         "createoperator",
         *manifests.KUBERNETES_VERSIONS,
         # What the cluster needs besides: PersistentVolumes for NATS and the

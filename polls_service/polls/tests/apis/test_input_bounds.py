@@ -1,5 +1,6 @@
-"""What a client can send that polls must refuse with a 400, not a 500: JSON nested past any
-use, page sizes and offsets that are not small whole numbers, NUL characters in a URL."""
+"""What a client can send that polls must refuse with a 400 (or a 413), not a 500: JSON nested
+past any use or larger than a mebibyte, page sizes and offsets that are not small whole numbers,
+NUL characters in a URL."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -31,6 +32,14 @@ def test_json_nested_past_the_bound_in_a_field_is_a_400(as_operator):
     body = '{"title": "x", "description": ' + "[" * 40 + "]" * 40 + "}"
     response = as_operator.post("/polls/api/causes/", body, content_type="application/json")
     assert response.status_code == 400 and "levels deep" in response.json()["detail"]
+    assert not Cause.objects.exists()
+
+
+def test_a_body_over_a_mebibyte_is_a_413_and_changes_nothing(as_operator):
+    body = '{"title": "x", "description": "' + "d" * (1024 * 1024) + '"}'
+    response = as_operator.post("/polls/api/causes/", body, content_type="application/json")
+    assert response.status_code == 413, response.content
+    assert "larger than 1048576 bytes" in response.json()["detail"]
     assert not Cause.objects.exists()
 
 
