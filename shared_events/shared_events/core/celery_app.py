@@ -6,6 +6,8 @@ import os
 
 from celery import Celery
 
+from .celery_liveness import install as install_liveness
+
 
 def beat_schedule() -> dict[str, dict]:
     return {
@@ -25,4 +27,5 @@ def make_celery_app(service: str, settings_module: str = "config.settings") -> C
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
+    install_liveness(app)
     return app
