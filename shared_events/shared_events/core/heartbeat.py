@@ -40,8 +40,9 @@ class Heartbeat:
     @classmethod
     def from_environment(cls, environ: os._Environ[str] | dict[str, str] | None = None):
         environ = os.environ if environ is None else environ
-        path = environ.get(FILE_VARIABLE) or None
-        interval = float(environ.get(INTERVAL_VARIABLE) or DEFAULT_INTERVAL_SECONDS)
+        # Literal names: tests/deploy checks every variable the manifests set is read here.
+        path = environ.get("HEARTBEAT_FILE") or None
+        interval = float(environ.get("HEARTBEAT_INTERVAL_SECONDS") or DEFAULT_INTERVAL_SECONDS)
         if interval <= 0:
             raise ValueError(f"{INTERVAL_VARIABLE} must be positive, not {interval}")
         return cls(Path(path) if path else None, interval)
