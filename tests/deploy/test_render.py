@@ -24,6 +24,9 @@ SCHEMAS = Path(__file__).parent / "schemas"
 # Custom resources: group/version and kind -> the vendored schema.
 CUSTOM_RESOURCES = {
     ("postgresql.cnpg.io/v1", "Cluster"): SCHEMAS / "postgresql.cnpg.io_v1_Cluster.json",
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"): SCHEMAS
+    / "postgresql.cnpg.io_v1_ScheduledBackup.json",
+    ("barmancloud.cnpg.io/v1", "ObjectStore"): SCHEMAS / "barmancloud.cnpg.io_v1_ObjectStore.json",
 }
 
 
