@@ -175,6 +175,15 @@ def test_each_service_starts_with_the_environment_its_pods_get(overlay, service,
         ["python", "manage.py", "check", "--fail-level", "ERROR"],
         [*web["command"], "--check-config"],
         ["python", "-m", "celery", "-A", "config", "report"],
+        # The heartbeat the worker's and beat's liveness probes read is installed (a
+        # CELERY_BEAT_SCHEDULER setting would replace beat's, and the probe would restart it).
+        [
+            "python",
+            "-c",
+            "from config import celery_app as app; from shared_events.core import celery_liveness"
+            " as live; assert app.conf.beat_scheduler == live.BEAT_SCHEDULER,"
+            " app.conf.beat_scheduler; assert live.PoolHeartbeat in app.steps['worker']",
+        ],
     ):
         proc = run_in_service(service, argv, env)
         assert proc.returncode == 0, f"{' '.join(argv)}:\n{proc.stdout}\n{proc.stderr}"
