@@ -112,9 +112,10 @@ def test_vendored_schemas_are_valid_and_reject_mistakes(prod):
 
 
 def test_no_placeholder_is_left(overlay):
-    """The template's SERVICE and prod's HOST are all replaced (kustomize replacements)."""
+    """The template's SERVICE, prod's HOST and BACKUP_DESTINATION are all replaced (kustomize
+    replacements)."""
     import yaml
 
     text = yaml.safe_dump_all(overlay.objects)
-    left = sorted(set(re.findall(r"\b(?:SERVICE|HOST)\b", text)))
+    left = sorted(set(re.findall(r"\b(?:SERVICE|HOST|BACKUP_DESTINATION)\b", text)))
     assert not left, f"{overlay.target}: placeholders left: {left}"
