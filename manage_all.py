@@ -34,6 +34,11 @@ SERVICES = {"accounts": 8001, "polls": 8002, "voting": 8003}
 # Not imported from there: `up` loads none of the services' packages, because honcho forks this
 # runner once per process to read its output, and each fork maps what the runner has loaded.
 EMBEDDED_NATS_PORT = 14222
+# The metrics port of each process that serves no HTTP of its own (the web's are
+# /<service>/metrics on its port): <SERVICE>_<ROLE>_METRICS_PORT, by default 9101-9103 for
+# accounts' worker, beat and consumer, 9111-9113 for polls', 9121-9123 for voting's.
+METRICS_ROLES = ("worker", "beat", "consumer")
+METRICS_PORT_BASE = 9101
 READY_TIMEOUT = 120.0
 # Once one process of `up` stops, honcho gives the others 5 s before SIGKILL: gunicorn's
 # in-flight requests get less than that, so a web server stops by itself.
@@ -58,6 +63,7 @@ class PlatformConfig(NamedTuple):
     nats_url: str
     embedded_broker: bool
     web_workers: int
+    metrics_ports: dict[str, int]  # process name (accounts-worker) -> its metrics port
 
     @property
     def redis_socket(self) -> Path:
@@ -78,6 +84,18 @@ def _int_env(environ: dict[str, str], name: str, default: int) -> int:
     if not value.isdigit():
         fail(f"{name}={value!r} is not a number")
     return int(value)
+
+
+def metrics_port_variables() -> dict[str, tuple[str, int]]:
+    """Per process with a metrics port: the variable that sets it, and its default."""
+    return {
+        f"{service}-{role}": (
+            f"{service.upper()}_{role.upper()}_METRICS_PORT",
+            METRICS_PORT_BASE + 10 * i + j,
+        )
+        for i, service in enumerate(SERVICES)
+        for j, role in enumerate(METRICS_ROLES)
+    }
 
 
 def platform_config(
@@ -102,6 +120,10 @@ def platform_config(
         nats_url=nats_url,
         embedded_broker=not environ.get("CELERY_BROKER_URL"),
         web_workers=web_workers or _int_env(environ, "WEB_WORKERS", 1),
+        metrics_ports={
+            name: _int_env(environ, var, default)
+            for name, (var, default) in metrics_port_variables().items()
+        },
     )
 
 
@@ -123,6 +145,23 @@ def service_env(config: PlatformConfig, service: str) -> dict[str, str]:
         if not env.get(f"{other.upper()}_PUBLIC_URL"):
             env[f"{other.upper()}_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     return env
+
+
+def metrics_env(config: PlatformConfig, env: dict[str, str], process: str) -> dict[str, str]:
+    """The environment of a process with a metrics port of its own (on the loopback only)."""
+    port = config.metrics_ports[process]
+    return {**env, "METRICS_PORT": str(port), "METRICS_ADDRESS": "127.0.0.1"}
+
+
+def metrics_urls(config: PlatformConfig) -> dict[str, str]:
+    """Where each process of the platform serves its metrics, by process name."""
+    urls = {}
+    for service in config.ports:
+        urls[f"{service}-web"] = base_url(config, service) + "metrics"
+        for role in METRICS_ROLES:
+            port = config.metrics_ports[f"{service}-{role}"]
+            urls[f"{service}-{role}"] = f"http://127.0.0.1:{port}/metrics"
+    return urls
 
 
 def scripts_binary(name: str) -> str:
@@ -180,6 +219,13 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
     py = config.python
     for service, port in config.ports.items():
         cwd, env = ROOT / f"{service}_service", service_env(config, service)
+        roles = {role: metrics_env(config, env, f"{service}-{role}") for role in METRICS_ROLES}
+        web_env = {
+            **env,
+            # gunicorn's workers keep their metrics in files there (kit/gunicorn_conf.py
+            # empties it at each start); /<service>/metrics sums them.
+            "PROMETHEUS_MULTIPROC_DIR": str(config.var_dir / "metrics" / f"{service}-web"),
+        }
         specs += [
             ProcessSpec(
                 f"{service}-web",
@@ -201,9 +247,11 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                     "-",
                     "--graceful-timeout",
                     str(WEB_GRACEFUL_TIMEOUT),
+                    "--config",
+                    "python:shared_events.kit.gunicorn_conf",
                 ],
                 cwd,
-                env,
+                web_env,
             ),
             ProcessSpec(
                 f"{service}-worker",
@@ -226,15 +274,17 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                     "--without-mingle",
                 ],
                 cwd,
-                env,
+                roles["worker"],
             ),
             ProcessSpec(
                 f"{service}-beat",
                 [py, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
                 cwd,
-                env,
+                roles["beat"],
             ),
-            ProcessSpec(f"{service}-consumer", [py, "manage.py", "consume_events"], cwd, env),
+            ProcessSpec(
+                f"{service}-consumer", [py, "manage.py", "consume_events"], cwd, roles["consumer"]
+            ),
         ]
     return specs
 
@@ -281,6 +331,12 @@ def port_free(port: int) -> bool:
 def preflight(config: PlatformConfig) -> None:
     """Refuse to start anything if any part could not start: never a half-started platform."""
     wanted = [(port, f"{svc} web", f"{svc.upper()}_PORT") for svc, port in config.ports.items()]
+    variables = metrics_port_variables()
+    wanted += [
+        (port, f"{name} metrics", variables[name][0])
+        for name, port in config.metrics_ports.items()
+        if name.split("-")[0] in config.ports
+    ]
     if config.nats_port is not None:
         wanted.append(
             (
@@ -400,6 +456,8 @@ def banner(config: PlatformConfig) -> str:
             f"   pages     {base_url(config, 'voting')}  (delegators: polls, ballot, results)",
             f"   {'':<9} {base_url(config, 'accounts')}signin/  (sign in: email or wallet)",
         ]
+    lines += ["", "   metrics   Prometheus, per process (a request through a proxy gets 404):"]
+    lines += [f"   {'':<9} {name:<17} {url}" for name, url in metrics_urls(config).items()]
     lines += [
         "",
         f"   NATS      {config.nats_url}" + (" (embedded)" if config.nats_port is not None else ""),
@@ -586,6 +644,27 @@ def chain_status(config: PlatformConfig) -> dict:
         return {"error": f"chain_status failed: {last[:200]}"}
 
 
+def metrics_answering(config: PlatformConfig, service: str) -> dict[str, dict]:
+    """Per process of the service, its metrics URL and whether it answers: a worker, beat or
+    consumer that does not has stopped (their only HTTP is their metrics)."""
+    urls = metrics_urls(config)
+    return {
+        role: {
+            "url": urls[f"{service}-{role}"],
+            "answers": http_status(urls[f"{service}-{role}"]) == 200,
+        }
+        for role in ("web", *METRICS_ROLES)
+    }
+
+
+def _metrics_line(metrics: dict[str, dict]) -> str:
+    silent = [role for role, m in metrics.items() if not m["answers"]]
+    line = " " * 10 + "metrics: " + ", ".join(f"{r} {m['url']}" for r, m in metrics.items())
+    if silent:
+        line += f"\n{' ' * 10}metrics: NO ANSWER from {', '.join(silent)} (not running?)"
+    return line
+
+
 def _chain_line(chain: dict) -> str:
     return " " * 10 + (f"chain: {chain['error']}" if "error" in chain else chain["summary"])
 
@@ -639,16 +718,18 @@ def status_problems(report: dict[str, dict], nats_up: bool, nats_url: str) -> li
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Health of every service and NATS, and per service its event pipeline. Exit 0 only when
+    """Health of every service and NATS, per service its event pipeline, and where each of its
+    processes serves its metrics (whether it answers). Exit 0 only when
     every service is ready, NATS answers, and no pipeline has a problem: failing or stale
     outbox rows, a consumer lag that does not shrink, dead letters."""
     import concurrent.futures
     import json
 
     config = platform_config()
-    with concurrent.futures.ThreadPoolExecutor(len(config.ports) + 1) as pool:
+    with concurrent.futures.ThreadPoolExecutor(2 * len(config.ports) + 1) as pool:
         events = {s: pool.submit(events_status, config, s) for s in config.ports}
         chain = pool.submit(chain_status, config) if "accounts" in config.ports else None
+        metrics = {s: pool.submit(metrics_answering, config, s) for s in config.ports}
         report: dict[str, dict] = {}
         for service in config.ports:
             url = base_url(config, service)
@@ -656,6 +737,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             report[service] = {"url": url, "live": live, "ready": ready}
         for service, future in events.items():
             report[service]["events"] = future.result()
+        for service, future in metrics.items():
+            report[service]["metrics"] = future.result()
         if chain is not None:
             report["accounts"]["chain"] = chain.result()
     nats_up = nats_reachable(config.nats_url)
@@ -682,6 +765,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(line)
         if "chain" in r:
             print(_chain_line(r["chain"]))
+        print(_metrics_line(r["metrics"]))
     print(f"{'nats':<9} {config.nats_url:<36} {'reachable' if nats_up else 'NOT reachable'}")
     print("healthy" if healthy else "UNHEALTHY:\n" + "\n".join(f"  - {p}" for p in problems))
     return 0 if healthy else 1

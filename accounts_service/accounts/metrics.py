@@ -18,7 +18,9 @@ CHAIN_SOURCE_STALE = Gauge(
     ["service"],
 )
 ACCRUAL_LAST_EPOCH = Gauge(
-    "accrual_last_epoch", "The last epoch whose loyalty accrual ran", ["service"]
+    "accrual_last_epoch",
+    "The epoch every active delegator's points are credited through",
+    ["service"],
 )
 
 SCRAPE_TIME_GAUGES = (CHAIN_SOURCE_LAST_EPOCH, CHAIN_SOURCE_STALE, ACCRUAL_LAST_EPOCH)

@@ -48,6 +48,7 @@ configure(
             "options": {"expires": 600},
         },
     },
+    metrics_scrape_time=("accounts.metrics_scrape.refresh",),
     api_description="Register, sign in (JWT) with a password or a Cardano wallet, prove your "
     "stake address with a CIP-8 signature, manage your profile and read your points ledger. "
     "Operators manage accounts and adjust points.",

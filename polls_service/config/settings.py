@@ -31,6 +31,7 @@ configure(
             "options": {"expires": 30},
         },
     },
+    metrics_scrape_time=("polls.metrics_scrape.refresh",),
     api_description="Funding rounds (polls) and the causes they fund; results and payouts. "
     "Delegators read; operators create and change.",
 )

@@ -1,4 +1,5 @@
-"""`python manage_all.py bench [--quick] [--out FILE] [--only SCENARIO,...]`
+"""`python manage_all.py bench [--quick] [--out FILE] [--only SCENARIO,...]`, or
+`bench --scale [--scale-sizes N,...]`: the cost curve over sizes (scale.py)
 
 Every scenario of the performance issue, each figure beside a ceiling measured in the same run
 where there is one, so a ratio holds on a noisy machine. Two phases:
@@ -38,7 +39,7 @@ from typing import Any
 
 from shared_events.core.testing import NatsServer
 
-from . import accrual, ballots, catchup, chain, consumer, lag, memory, pages, relay
+from . import accrual, ballots, catchup, chain, consumer, lag, memory, pages, relay, scale
 from .infra import (
     BenchConfig,
     BenchPlatform,
@@ -126,6 +127,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--out", type=Path, help="JSON file for the figures (default var/bench/<timestamp>.json)"
     )
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="the cost curve instead: 10,000, 100,000 and 1,000,000 delegators (scale.py)",
+    )
+    p.add_argument(
+        "--scale-sizes",
+        default="",
+        help="with --scale: comma-separated sizes instead (e.g. 10000,100000)",
+    )
+    p.add_argument(
+        "--scale-ballot-seconds",
+        type=float,
+        default=3600.0,
+        help="with --scale: the most the ballots of one size may take (default 3600)",
+    )
     p.add_argument(
         "--keep",
         action="store_true",
@@ -502,6 +519,17 @@ def markdown_table(figures: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    if args.scale:
+        if args.quick or args.only:
+            raise SystemExit("bench: --scale runs on its own, without --quick or --only")
+        return scale.main(
+            sizes=scale.parse_sizes(args.scale_sizes) if args.scale_sizes else scale.SIZES,
+            out=args.out,
+            keep=args.keep,
+            ballot_seconds=args.scale_ballot_seconds,
+        )
+    if args.scale_sizes:
+        raise SystemExit("bench: --scale-sizes goes with --scale")
     selected = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = set(selected) - set(SCENARIOS)
     if unknown:

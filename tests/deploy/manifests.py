@@ -152,8 +152,13 @@ def app_pod(r: Render, service: str, role: str) -> Pod:
 
 
 def main_container(pod: Pod) -> Obj:
-    assert len(pod.containers) == 1, f"{pod.owner}: one container expected"
-    return pod.containers[0]
+    """A pod's only container, or the one named like the pod beside its sidecars (NATS's
+    server beside the monitoring component's exporter)."""
+    if len(pod.containers) == 1:
+        return pod.containers[0]
+    named = [c for c in pod.containers if c["name"] == pod.labels.get("app.kubernetes.io/name")]
+    assert len(named) == 1, f"{pod.owner}: no main container among {len(pod.containers)}"
+    return named[0]
 
 
 # ----------------------------------------------------------------------------- selectors --
@@ -375,6 +380,11 @@ def port_matches(rule_ports: list[Obj] | None, port: int, protocol: str, dst: En
         if want is not None and want <= port <= p.get("endPort", want):
             return True
     return False
+
+
+def is_scrape_policy(policy: Obj) -> bool:
+    """A NetworkPolicy of the monitoring component (Prometheus to the metrics ports)."""
+    return policy["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "monitoring"
 
 
 def policy_types(policy: Obj) -> list[str]:

@@ -233,9 +233,12 @@ def test_every_role_has_a_liveness_probe_and_a_readiness_or_startup_probe(overla
     for pod in manifests.pods(overlay):
         if pod.spec is None:
             continue  # CloudNativePG's pods: the operator probes them
+        main = manifests.main_container(pod)
         for c in pod.containers:
             found = set(probes(c))
             assert "livenessProbe" in found, f"{pod.owner}/{c['name']}: no liveness probe"
+            if c is not main:
+                continue  # a sidecar (NATS's exporter): the pod's readiness is its main one's
             assert found & {"readinessProbe", "startupProbe"}, (
                 f"{pod.owner}/{c['name']}: no readiness or startup probe"
             )
@@ -375,6 +378,20 @@ def test_the_consumer_is_one_replica_that_stops_gracefully(overlay):
         # It finishes and acks its batch on SIGTERM: time for that (ack wait is 30 s).
         assert pod.spec["terminationGracePeriodSeconds"] >= 30
         assert "lifecycle" not in manifests.main_container(pod)
+
+
+def test_every_process_serves_its_metrics_where_the_scraper_looks(overlay):
+    """Worker, beat and consumer: /metrics on the container port named `metrics` (the port
+    METRICS_PORT says); web: /<service>/metrics on `http`, gunicorn's workers summed."""
+    for service in SERVICES:
+        for role in ("worker", "beat", "consumer"):
+            c = manifests.main_container(manifests.app_pod(overlay, service, role))
+            ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+            assert ports == {"metrics": 9100}, f"{service} {role}: {ports}"
+            assert manifests.container_env(overlay, c).get("METRICS_PORT") == "9100"
+        web = manifests.main_container(manifests.app_pod(overlay, service, "web"))
+        assert "python:shared_events.kit.gunicorn_conf" in web["command"], service
+        assert {p["name"] for p in web["ports"]} == {"http"}, service
 
 
 def test_web_rolls_without_losing_capacity(overlay):
@@ -527,14 +544,19 @@ def test_prod_holds_no_secret_values(prod):
     assert prod.of_kind("Secret") == []
 
 
-def allowed_peers(overlay, pod, direction: str) -> list[tuple[set[str], set]]:
+def allowed_peers(
+    overlay, pod, direction: str, *, scrape: bool = True
+) -> list[tuple[set[str], set]]:
     """(the pod groups a rule allows, its ports) for every rule of every policy that selects
-    `pod` in `direction` ("ingress"/"egress"). A peer outside the namespace is "external"."""
+    `pod` in `direction` ("ingress"/"egress"). A peer outside the namespace is "external".
+    scrape=False leaves out the monitoring component's scrape policies (test_monitoring.py)."""
     pods = manifests.pods(overlay)
     rules = []
     policy_type = direction.capitalize()
     for policy in overlay.of_kind("NetworkPolicy"):
         spec = policy["spec"]
+        if not scrape and manifests.is_scrape_policy(policy):
+            continue
         if (
             policy_type not in spec.get("policyTypes", [])
             or not matches(spec["podSelector"], pod.labels)
@@ -713,7 +735,8 @@ def test_each_database_accepts_only_its_own_service(overlay):
 
 def test_only_the_ingress_controller_reaches_the_web_pods(overlay):
     for pod in manifests.app_pods(overlay):
-        rules = allowed_peers(overlay, pod, "ingress")
+        # Prometheus's scrape is checked in test_monitoring.py.
+        rules = allowed_peers(overlay, pod, "ingress", scrape=False)
         if pod.role == "web":
             assert rules == [({"external"}, {("TCP", 8000)})], pod.owner
         else:
@@ -876,6 +899,11 @@ def infrastructure_writes(overlay, pod: manifests.Pod, container: dict) -> dict[
             "the socket directory": "/var/run/postgresql",
             "/tmp": "/tmp",
         }
+    if image == "prometheus-nats-exporter":
+        # It logs to stderr and keeps everything in memory; -l/-log would write a log file.
+        argv = command(container)
+        assert not any(a.split("=")[0] in ("-l", "-log", "--l", "--log") for a in argv), where
+        return {}
     pytest.fail(f"{where}: what does the image {image} write? (add it here)")
 
 

@@ -27,6 +27,10 @@ CUSTOM_RESOURCES = {
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): SCHEMAS
     / "postgresql.cnpg.io_v1_ScheduledBackup.json",
     ("barmancloud.cnpg.io/v1", "ObjectStore"): SCHEMAS / "barmancloud.cnpg.io_v1_ObjectStore.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): SCHEMAS
+    / "monitoring.coreos.com_v1_PodMonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): SCHEMAS
+    / "monitoring.coreos.com_v1_PrometheusRule.json",
 }
 
 

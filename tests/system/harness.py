@@ -47,6 +47,9 @@ _NOT_INHERITED = (
     "WEB_WORKERS",
     "CELERY_QUEUE_PREFIX",
     *(f"{s.upper()}_PORT" for s in SERVICES),
+    *(variable for variable, _default in manage_all.metrics_port_variables().values()),
+    "METRICS_PORT",
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
@@ -68,12 +71,14 @@ def http(
     accept: str = "application/json",
     timeout: float = 30.0,
     form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """One JSON request, the system tests' one HTTP client. An HTTP error status is a Response;
     no answer (refused, reset, timed out) raises the OSError. The timeout is generous: a loaded
     CI machine is slow, and a test waits for an answer, not for speed. `form`: a form-encoded
-    body instead (as a mail client's one-click unsubscribe sends)."""
-    headers = {"Accept": accept}
+    body instead (as a mail client's one-click unsubscribe sends). `headers`: more to send (a
+    proxy's X-Forwarded-For, another Host)."""
+    headers = {"Accept": accept, **(headers or {})}
     body = None
     if data is not None:
         body = json.dumps(data).encode()
@@ -151,6 +156,8 @@ class Platform:
         env["EMBEDDED_NATS_PORT"] = str(free_port())
         for service in SERVICES:
             env[f"{service.upper()}_PORT"] = str(free_port())
+        for variable, _default in manage_all.metrics_port_variables().values():
+            env[variable] = str(free_port())
         if env.get("CELERY_BROKER_URL"):
             # A shared Redis: this run's queues are its own.
             env["CELERY_QUEUE_PREFIX"] = f"systest-{self.run_id}-"

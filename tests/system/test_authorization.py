@@ -585,6 +585,24 @@ def test_only_operators_reach_the_admins(platform: Platform, world: World):
         assert ticket.status == 403, ticket
 
 
+def test_the_metrics_are_the_scraper_s_inside_and_no_one_s_through_a_proxy(
+    platform: Platform, world: World
+):
+    """/<service>/metrics is outside the API (no schema entry): inside the cluster Prometheus
+    scrapes it with no credentials, and it holds no one's data (counts by route and poll); a
+    request through the public host, which every proxy marks with X-Forwarded-For, gets 404
+    whoever sends it."""
+    tokens = {"anon": None, **{n: p.token for n, p in world.people.items()}, "op": world.op.token}
+    for service in ("accounts", "polls", "voting"):
+        url = platform.url(service, "metrics")
+        for persona, token in tokens.items():
+            for proxied, expected in ((False, 200), (True, 404)):
+                sent = {"X-Forwarded-For": "203.0.113.5"} if proxied else {}
+                status = http("GET", url, token=token, accept="text/plain", headers=sent).status
+                assert status == expected, (service, persona, proxied, status)
+        assert http("POST", url).status == 405, service
+
+
 # ------------------------------------------------------------ a demoted operator's tokens --
 
 

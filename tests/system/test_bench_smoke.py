@@ -106,3 +106,65 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
             assert cursor.fetchall() == []
     finally:
         conn.close()
+
+
+def test_scale_bench_reports_every_figure_per_size_and_the_growth(tmp_path: Path):
+    """`bench --scale` at two tiny sizes: every figure of the curve has a value at each size and
+    a growth between them, the ballots were all cast and all counted, and nothing is left."""
+    from tests.bench.scale import ROWS
+
+    env = {**os.environ, **bench_backends()}
+    out = tmp_path / "scale.json"
+    sizes = [40, 80]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "manage_all.py",
+            "bench",
+            "--scale",
+            "--scale-sizes",
+            ",".join(map(str, sizes)),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = json.loads(out.read_text())
+    assert report["mode"] == "scale" and report["errors"] == {}, report["errors"]
+    assert [r["delegators"] for r in report["per_size"]] == sizes
+    curve = report["curve"]
+    assert [row["figure"] for row in curve] == [label for label, _, _ in ROWS]
+    for row in curve:
+        assert len(row["values"]) == 2 and len(row["growth"]) == 1, row
+        assert all(isinstance(v, int | float) for v in row["values"]), row
+    for size in report["per_size"]:
+        ballots, close = size["ballots"], size["close"]
+        n = size["delegators"]
+        # 30 % of the delegators cast, every one answered 201, all in the final tally.
+        assert ballots["cast"] == round(0.3 * n) and not ballots["cut_short"], ballots
+        assert set(ballots["statuses"]) == {"201"}, ballots
+        assert set(ballots["tally_read_statuses"]) == {"200"}, ballots
+        assert close["final_tally_equals_cast"] and close["results_rows"] == 5, close
+        # The last live tally (running totals) is the final one (counted from the ballots).
+        assert close["final_tally_equals_live"], close
+        # Voting rebuilt from the streams knows every delegator.
+        assert size["replay"]["voters_rebuilt"] == n, size["replay"]
+        assert size["sizes"]["jetstream_bytes"] > 0, size["sizes"]
+    assert "| figure | unit | 40 | 80 |" in report["markdown"]
+    import psycopg2
+
+    conn = psycopg2.connect(env["BENCH_POSTGRES_URL"])
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                [f"bench\\_%\\_{report['run_id']}"],
+            )
+            assert cursor.fetchall() == []
+    finally:
+        conn.close()

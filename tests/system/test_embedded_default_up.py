@@ -50,6 +50,7 @@ def new_user_environment(var_dir: Path, ports: dict[str, int]) -> dict[str, str]
 def default_or_free_ports() -> dict[str, int]:
     ports = {f"{s.upper()}_PORT": p for s, p in manage_all.SERVICES.items()}
     ports["EMBEDDED_NATS_PORT"] = manage_all.EMBEDDED_NATS_PORT
+    ports.update(dict(manage_all.metrics_port_variables().values()))
     return {
         name: port if manage_all.port_free(port) else free_port() for name, port in ports.items()
     }

@@ -287,6 +287,33 @@ class BallotRevision(models.Model):
         return f"revision {self.number} ({self.kind})"
 
 
+class PollTallyTotals(models.Model):
+    """The running counts of a poll's ballots, kept by `services.tally_totals` from the
+    revisions written since its last pass, so a live tally is one row, not an aggregate over
+    every allocation. The final tally is still counted from the ballots themselves."""
+
+    poll = models.OneToOneField(
+        PollReplica, primary_key=True, on_delete=models.PROTECT, related_name="+"
+    )
+    causes = models.JSONField(default=dict)  # {cause id: [points, voters]}
+    ballots = models.PositiveIntegerField(default=0)  # ballots with some points
+
+    def __str__(self) -> str:
+        return f"running totals of {self.poll_id}"
+
+
+class TallyWatermark(models.Model):
+    """How far `services.tally_totals` has counted the revisions: every id up to
+    `last_revision_id` but the `pending` ones, ids a transaction may still commit."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_revision_id = models.BigIntegerField(default=0)
+    pending = models.JSONField(default=list)  # [[revision id, seen missing at (ISO time)]]
+
+    def __str__(self) -> str:
+        return f"tallies counted to revision {self.last_revision_id}"
+
+
 class PollTally(PublishedModel):
     """The last tally published for a poll (aggregate `voting.tally`, id = poll id). Refreshed
     about once a second while the poll is open and only when the counts changed; the final one

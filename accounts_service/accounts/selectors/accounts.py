@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 
 from shared_events.kit.errors import NotFound
 
-from ..models import Account
+from ..models import Account, Role
 
 
 def account_get(*, account_id: uuid.UUID | str) -> Account:
@@ -31,3 +31,11 @@ def account_list(
     if search:
         qs = qs.filter(Q(email__icontains=search) | Q(stake_address__icontains=search))
     return qs
+
+
+def accrual_last_epoch() -> int | None:
+    """The epoch every active delegator's points are credited through: the accrual's progress
+    (a registration starts at its own epoch, so the newest would say nothing). None with no
+    delegator."""
+    delegators = Account.objects.filter(role=Role.DELEGATOR, is_active=True)
+    return delegators.aggregate(through=Min("accrued_through_epoch"))["through"]

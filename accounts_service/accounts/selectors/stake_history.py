@@ -5,7 +5,7 @@ status` and the admin: the newest stored epoch, the last good sync and, when the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Count
 
 from shared_events.kit.chain_mode import open_eligibility
+from shared_events.kit.epochs import epoch_start
 
 from ..chain.sources import POLLED_SOURCES
 from ..models import ChainSyncState, EpochStake, EpochStakeImport, EpochStakePublication
@@ -73,6 +74,21 @@ def epoch_stake_with_loyalty(*, epoch: int, since: int) -> list[tuple[str, int, 
 
 def epoch_stake_newest() -> EpochStakeImport | None:
     return EpochStakeImport.objects.order_by("-epoch").first()
+
+
+def chain_source_staleness(*, now: datetime) -> tuple[int | None, float]:
+    """The newest stored epoch, and the seconds since the next one should have been stored (0
+    while it is not due yet, or when the source is not polled: files come when they come).
+    Due: once the next epoch is older than CHAIN_EPOCH_SETTLE_SECONDS, as the sync wants it."""
+    newest = EpochStakeImport.objects.order_by("-epoch").values_list("epoch", flat=True).first()
+    if settings.CHAIN_SOURCE not in POLLED_SOURCES:
+        return newest, 0.0
+    if newest is None:  # nothing stored yet: stale since the sync first failed, if it did
+        state = ChainSyncState.objects.filter(id=1).first()
+        failing_since = state.failing_since if state else None
+        return None, (now - failing_since).total_seconds() if failing_since else 0.0
+    due = epoch_start(newest + 1) + timedelta(seconds=settings.CHAIN_EPOCH_SETTLE_SECONDS)
+    return newest, max(0.0, (now - due).total_seconds())
 
 
 def chain_status() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from .payouts import (
     payout_get,
     payouts_of_poll,
 )
-from .polls import poll_get, poll_list
+from .polls import poll_get, poll_list, polls_unfinalized_past_close
 from .results import (
     CauseResult,
     PollResults,
@@ -39,5 +39,6 @@ __all__ = [
     "poll_list",
     "poll_results",
     "poll_results_for_operator",
+    "polls_unfinalized_past_close",
     "results_csv",
 ]

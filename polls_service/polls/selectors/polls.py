@@ -4,8 +4,9 @@ they see them."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
 
 from shared_events.kit.errors import NotFound
 
@@ -34,3 +35,17 @@ def poll_get(*, poll_id: uuid.UUID, include_drafts: bool) -> Poll:
         # The wording the API has always answered with (Django's get_object_or_404's).
         raise NotFound("No Poll matches the given query.")
     return poll
+
+
+# Past closes_at and not final yet: closing, closing early, or waiting for voting's tally.
+UNFINALIZED_STATUSES = (PollStatus.OPEN, PollStatus.CLOSING, PollStatus.CLOSED)
+
+
+def polls_unfinalized_past_close(*, now: datetime) -> tuple[int, float]:
+    """How many polls are past their closes_at and not finalized, and the seconds since the
+    closes_at of the oldest of them (0 when none): what the finalization alert watches."""
+    found = Poll.objects.filter(status__in=UNFINALIZED_STATUSES, closes_at__lt=now).aggregate(
+        count=Count("id"), oldest=Min("closes_at")
+    )
+    oldest = found["oldest"]
+    return found["count"], (now - oldest).total_seconds() if oldest is not None else 0.0

@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSUMER_BACKOFF_CAP_SECONDS": 60.0,
     "CONSUMER_ACK_WAIT_SECONDS": 30.0,
     "INBOX_RETENTION_HOURS": 24 * 14,
+    # Metrics: dotted paths of functions the beat runs when scraped, to set the service's own
+    # gauges read from its database (the pipeline's are core.metrics_scrape's).
+    "METRICS_SCRAPE_TIME": (),
 }
 
 

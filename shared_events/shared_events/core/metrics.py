@@ -10,8 +10,9 @@ Every metric carries a `service` label. The gauges read from the database or fro
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -121,25 +122,28 @@ def relay_batch_published(*, published: int, failed: int, seconds: float) -> Non
         OUTBOX_RELAY_LAST_SUCCESS.labels(service).set(time.time())
 
 
-def consumer_batch_applied(
-    *,
-    stream: str,
-    seconds: float,
-    applied_at: datetime,
-    occurred: list[datetime],
-    redelivered: int,
-    dead_lettered: int,
-) -> None:
-    """One applied batch of one stream: `occurred` holds the envelopes' occurred_at of the
-    events it applied."""
-    labels = (conf.service_name(), stream.lower())
+@dataclasses.dataclass
+class ConsumerBatch:
+    """What one applied batch did on one stream: the occurred_at of the events it applied,
+    how many of its messages came again, how many it dead-lettered."""
+
+    stream: str
+    occurred: list[datetime] = dataclasses.field(default_factory=list)
+    redelivered: int = 0
+    dead_lettered: int = 0
+
+
+def consumer_batch_applied(batch: ConsumerBatch, *, seconds: float, applied_at: datetime) -> None:
+    labels = (conf.service_name(), batch.stream.lower())
     CONSUMER_APPLY_DURATION.labels(*labels).observe(seconds)
-    if occurred:
-        CONSUMER_APPLIED.labels(*labels).inc(len(occurred))
+    if batch.occurred:
+        CONSUMER_APPLIED.labels(*labels).inc(len(batch.occurred))
         lag = REPLICATION_LAG.labels(*labels)
-        for at in occurred:
+        for at in batch.occurred:
+            if at.tzinfo is None:  # a producer that wrote a naive time meant UTC
+                at = at.replace(tzinfo=UTC)
             lag.observe(max(0.0, (applied_at - at).total_seconds()))
-    if redelivered:
-        CONSUMER_REDELIVERIES.labels(*labels).inc(redelivered)
-    if dead_lettered:
-        CONSUMER_DEAD_LETTERS.labels(*labels).inc(dead_lettered)
+    if batch.redelivered:
+        CONSUMER_REDELIVERIES.labels(*labels).inc(batch.redelivered)
+    if batch.dead_lettered:
+        CONSUMER_DEAD_LETTERS.labels(*labels).inc(batch.dead_lettered)

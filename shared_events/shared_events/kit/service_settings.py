@@ -157,6 +157,7 @@ def configure(
         "shared_events.kit.identity.authentication.JWTAuthentication",
     ),
     extra_beat_schedule: dict[str, dict] | None = None,
+    metrics_scrape_time: tuple[str, ...] = (),
     api_description: str = "",
 ) -> None:
     """Fill a service's settings module namespace (`configure(globals(), ...)`)."""
@@ -200,7 +201,9 @@ def configure(
         *apps,
     ]
     ns["MIDDLEWARE"] = [
-        # First: a lost database connection anywhere below is a 503, not a 500.
+        # Outermost: counts and times every answer, a 503 from the one below included.
+        "shared_events.kit.metrics_web.HttpMetricsMiddleware",
+        # Then: a lost database connection anywhere below is a 503, not a 500.
         "shared_events.kit.db_unavailable.DatabaseUnavailableMiddleware",
         "django.middleware.security.SecurityMiddleware",
         "shared_events.kit.request_guards.RefuseNulCharactersMiddleware",
@@ -294,6 +297,8 @@ def configure(
         "OUTBOX_STALE_AFTER_SECONDS": float(env("OUTBOX_STALE_AFTER_SECONDS", "60")),
         # Only the system tests set it, to a fault of shared_events.core.testing.
         "RELAY_AFTER_PUBLISH": env("SHARED_EVENTS_RELAY_AFTER_PUBLISH"),
+        # The service's gauges its beat reads from the database when scraped.
+        "METRICS_SCRAPE_TIME": metrics_scrape_time,
     }
 
     # Operators sign in to accounts' admin; the other admins trust its one-use tickets.

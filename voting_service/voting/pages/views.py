@@ -142,7 +142,7 @@ def poll_results(request: HttpRequest, poll_id: uuid.UUID, *, viewer: uuid.UUID)
     final = selectors.final_tally(poll=poll)
     context: dict[str, Any] = {"poll": poll, "final": final, "visible": False, "payouts": []}
     if poll.results_visible or final is not None:
-        tally = final if final is not None else selectors.tally_compute(poll=poll)
+        tally = final if final is not None else selectors.tally_for_display(poll=poll)
         rows = tally_rows(tally)
         bars = [(r["title"], r["points"]) for r in rows]
         ballot = selectors.ballot_get(voter_id=viewer, poll_id=poll.pk)

@@ -1,8 +1,10 @@
-"""Tallies, always computed from the current allocations.
+"""Tallies: live from the running totals, final from the ballots themselves.
 
 There are no counter rows that each ballot bumps: under concurrent voting such a row would be
-one hot lock every ballot of a poll queues on. An aggregate over an index is cheap enough to
-run for every open poll once a second, and it cannot drift from the ballots.
+one hot lock every ballot of a poll queues on. The tally task advances per-poll running totals
+from the revisions written since its last pass (`services.tally_totals`), so a live tally costs
+one row however many ballots a poll has; the final tally is counted from the current
+allocations, and equals the totals (tests/services/test_tallies.py).
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Count, Subquery, Sum
 from django.utils import timezone
 
 from ..digest import ballots_digest
-from ..models import Allocation, PollReplica, PollTally
+from ..models import Allocation, PollReplica, PollTally, PollTallyTotals
 from ..receipts import receipts_digest
 
 
@@ -52,28 +53,17 @@ def _ordered_causes(poll: PollReplica, counts: dict[str, tuple[int, int]]) -> li
 
 
 def tally_compute(*, poll: PollReplica) -> TallyResult:
-    """The live tally: points and voters per cause, ballots counted, total points.
-
-    One statement, so the per-cause sums and the ballot count come from the same snapshot even
-    while ballots commit beside it."""
-    counted = Allocation.objects.filter(poll=poll, points__gt=0)
-    ballots = (
-        counted.order_by().values("poll").annotate(n=Count("ballot_id", distinct=True)).values("n")
-    )
-    rows = (
-        counted.order_by()
-        .values("cause_id")
-        .annotate(points=Sum("points"), voters=Count("id"), ballots=Subquery(ballots))
-    )
+    """The live tally: points and voters per cause, ballots counted, total points, as of the
+    revisions the running totals have counted (`services.tally_totals`): one row, however
+    many ballots the poll has."""
+    totals = PollTallyTotals.objects.filter(pk=poll.pk).first()
     counts: dict[str, tuple[int, int]] = {}
-    n_ballots = 0
-    for row in rows:
-        counts[str(row["cause_id"])] = (int(row["points"]), int(row["voters"]))
-        n_ballots = int(row["ballots"])
+    if totals is not None:
+        counts = {c: (int(p), int(v)) for c, (p, v) in totals.causes.items()}
     return TallyResult(
         poll_id=poll.pk,
         causes=_ordered_causes(poll, counts),
-        ballots=n_ballots,
+        ballots=totals.ballots if totals is not None else 0,
         total_points=sum(p for p, _ in counts.values()),
         computed_at=timezone.now(),
     )
@@ -132,6 +122,8 @@ def final_tally(*, poll: PollReplica) -> PollTally | None:
 
 
 def tally_for_display(*, poll: PollReplica) -> TallyResult | PollTally:
-    """The final tally once there is one (it never changes), the live count before."""
-    final = final_tally(poll=poll)
-    return final if final is not None else tally_compute(poll=poll)
+    """The tally last published, final or live (the tally task refreshes it about once a
+    second), so a read is one row whatever the number of ballots; the running totals before
+    the first one."""
+    published = PollTally.objects.filter(pk=poll.pk).first()
+    return published if published is not None else tally_compute(poll=poll)

@@ -12,6 +12,7 @@ from .replicas import (
     voters_apply_account_states,
 )
 from .tallies import tallies_refresh_open, tally_finalize, tally_refresh
+from .tally_totals import tally_totals_advance
 
 __all__ = [
     "AllocationIn",
@@ -29,6 +30,7 @@ __all__ = [
     "tallies_refresh_open",
     "tally_finalize",
     "tally_refresh",
+    "tally_totals_advance",
     "voter_power_in_poll",
     "voters_apply_account_states",
 ]

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from .. import eligibility
+from .. import eligibility, metrics
 from ..allocations import AllocationIn, allocations_validate
 from ..models import Allocation, Ballot, BallotRevision, PollReplica, Voter
 from ..receipts import new_nonce, revision_receipt
@@ -52,6 +52,7 @@ def ballot_cast(
         )
 
     written = ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=cast)
+    metrics.ballot_written(poll_id=poll_id, action="cast" if written.created else "revised")
     return written.ballot, written.created
 
 
@@ -74,7 +75,9 @@ def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
             power=_power_of_retraction(voter, locked),
         )
 
-    return ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=retract).ballot
+    written = ballot_sql.ballot_write(voter_id=voter_id, poll_id=poll_id, plan=retract)
+    metrics.ballot_written(poll_id=poll_id, action="retracted")
+    return written.ballot
 
 
 def _power_of_retraction(voter: Voter, locked: Locked) -> int:

@@ -1,4 +1,5 @@
-"""Publishing tallies: refreshed about once a second while a poll is open, final at its close.
+"""Publishing tallies: refreshed about once a second while a poll is open (from the running
+totals, `tally_totals`), final at its close (counted from the ballots).
 
 A `PollTally` save writes its `voting.tally` event in the same transaction (the outbox), so the
 number of events is the number of saves: one per second per open poll at most, and none while
@@ -18,6 +19,7 @@ from ..models import PollReplica, PollStatus, PollTally
 from ..selectors.power import power_summary
 from ..selectors.tallies import TallyResult, tally_compute, tally_recount
 from .locks import poll_lock_shared
+from .tally_totals import tally_totals_advance
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,14 @@ def _store(tally: PollTally | None, poll: PollReplica, result: TallyResult) -> P
 
 
 def tally_refresh(*, poll_id: uuid.UUID) -> bool:
-    """Publish the poll's live tally if it takes ballots and the counts changed since the last
-    one.
+    """Count the revisions since the last pass, then publish the poll's live tally if it takes
+    ballots and the counts changed since the last one.
     Returns whether a tally was published."""
+    tally_totals_advance()
+    return _publish_if_changed(poll_id)
+
+
+def _publish_if_changed(poll_id: uuid.UUID) -> bool:
     try:
         with transaction.atomic():
             # Shared, like a ballot: ballots go on beside this, but the close waits for it and
@@ -79,16 +86,17 @@ def tally_refresh(*, poll_id: uuid.UUID) -> bool:
 
 
 def tallies_refresh_open() -> int:
-    """The beat task's work: every poll that takes ballots (open or closing), each in its own
-    short transaction so one poll's locks never wait on another's count. Returns how many
-    tallies were published."""
+    """The beat task's work: count the revisions since the last pass into the running totals,
+    then every poll that takes ballots (open or closing), each in its own short transaction so
+    one poll's locks never wait on another's count. Returns how many tallies were published."""
+    tally_totals_advance()
     published = 0
     poll_ids = PollReplica.objects.filter(
         status__in=(PollStatus.OPEN, PollStatus.CLOSING), is_deleted=False
     ).values_list("pk", flat=True)
     for poll_id in list(poll_ids):
         try:
-            published += tally_refresh(poll_id=poll_id)
+            published += _publish_if_changed(poll_id)
         except Exception:
             # One poll's trouble must not starve the others; the next tick retries it.
             log.exception("refreshing the tally of poll %s failed", poll_id)

@@ -3,7 +3,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from accounts.selectors import account_get, account_list
+from accounts.models import Account
+from accounts.selectors import account_get, account_list, accrual_last_epoch
 from accounts.services import account_register_with_wallet, account_set_active
 from shared_events.kit.errors import NotFound
 
@@ -29,3 +30,16 @@ def test_the_list_filters_by_role_activity_and_search_oldest_first(delegator, op
     assert list(account_list(is_active=True, role="delegator")) == [delegator]
     assert list(account_list(search="DEE@")) == [delegator]
     assert list(account_list(search=STAKE[-12:])) == [staked]
+
+
+def test_the_accrual_epoch_is_the_one_every_active_delegator_is_credited_through(
+    delegator, operator
+):
+    assert accrual_last_epoch() == delegator.accrued_through_epoch  # set at registration
+    behind = account_register_with_wallet(stake_address=STAKE, verified_at=timezone.now())
+    Account.objects.filter(pk=delegator.pk).update(accrued_through_epoch=512)
+    Account.objects.filter(pk=behind.pk).update(accrued_through_epoch=509)
+    Account.objects.filter(pk=operator.pk).update(accrued_through_epoch=1)  # earns nothing
+    assert accrual_last_epoch() == 509
+    account_set_active(account=Account.objects.get(pk=behind.pk), is_active=False)
+    assert accrual_last_epoch() == 512

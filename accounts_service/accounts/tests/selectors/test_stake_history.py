@@ -7,8 +7,14 @@ import pytest
 
 from accounts.chain.sources import StakeRow
 from accounts.models import ChainSyncState
-from accounts.selectors import chain_status, epoch_stake_distribution, epoch_stake_newest
+from accounts.selectors import (
+    chain_source_staleness,
+    chain_status,
+    epoch_stake_distribution,
+    epoch_stake_newest,
+)
 from accounts.services import epoch_stake_import
+from shared_events.kit.epochs import epoch_start
 
 from ..chain.remotes import POOL, stake_addresses
 
@@ -58,3 +64,27 @@ def test_stale_counts_only_for_a_polled_source(settings):
     # Switched to files: the old source's failures are no longer a problem.
     settings.CHAIN_SOURCE = "file"
     assert (chain_status()["stale_since"], chain_status()["problems"]) == (None, [])
+
+
+def test_staleness_counts_from_when_the_next_epoch_was_due(settings):
+    settings.CHAIN_SOURCE = "koios"
+    settings.CHAIN_EPOCH_SETTLE_SECONDS = 3600
+    epoch_stake_import(epoch=512, pool_id=POOL, rows=[StakeRow(A, 7)], source="koios")
+    due = epoch_start(513) + timedelta(hours=1)  # 513 settled: the sync wants it from then
+    assert chain_source_staleness(now=due - timedelta(seconds=1)) == (512, 0.0)
+    assert chain_source_staleness(now=due + timedelta(minutes=5)) == (512, 300.0)
+    epoch_stake_import(epoch=513, pool_id=POOL, rows=[StakeRow(A, 7)], source="koios")
+    assert chain_source_staleness(now=due + timedelta(minutes=5)) == (513, 0.0)
+    # Files come when an operator brings them: never stale.
+    settings.CHAIN_SOURCE = "file"
+    assert chain_source_staleness(now=due + timedelta(days=30)) == (513, 0.0)
+
+
+def test_staleness_with_nothing_stored_counts_from_the_first_failure(settings):
+    settings.CHAIN_SOURCE = "blockfrost"
+    now = datetime.now(UTC)
+    assert chain_source_staleness(now=now) == (None, 0.0)
+    ChainSyncState.objects.create(
+        id=1, source="blockfrost", failing_since=now - timedelta(minutes=2), last_error="503"
+    )
+    assert chain_source_staleness(now=now) == (None, 120.0)

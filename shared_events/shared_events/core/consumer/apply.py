@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .. import conf
+from .. import conf, metrics
 from ..schemas import Event, EventDecodeError, decode
 from .inbox import inbox_record, inbox_seen
 from .models import DeadLetter, ProcessedEvent
@@ -62,6 +63,7 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
     rolled back and the batch is applied again one event at a time, each under its own
     savepoint, so only the failing events are retried or dead-lettered and the rest commit.
     """
+    started = time.monotonic()
     max_deliveries = conf.get("CONSUMER_MAX_DELIVERIES")
     decoded: list[Event | EventDecodeError] = []
     for msg in messages:
@@ -111,7 +113,30 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
             now=timezone.now(),
         )
     assert all(o is not None for o in outcomes)
+    _record_metrics(messages, applied, outcomes, started)  # type: ignore[arg-type]
     return outcomes  # type: ignore[return-value]
+
+
+def _record_metrics(
+    messages: Sequence[IncomingMessage],
+    applied: list[Planned],
+    outcomes: list[Outcome],
+    started: float,
+) -> None:
+    """The batch's counters and histograms, per stream (the runner's batches have one)."""
+    seconds = time.monotonic() - started
+    applied_at = timezone.now()
+    streams: dict[str, metrics.ConsumerBatch] = {}
+    for msg, outcome in zip(messages, outcomes, strict=True):
+        batch = streams.get(msg.stream)
+        if batch is None:
+            batch = streams[msg.stream] = metrics.ConsumerBatch(msg.stream)
+        batch.redelivered += msg.num_delivered > 1
+        batch.dead_lettered += outcome.action is Action.TERM
+    for _i, msg, event in applied:
+        streams[msg.stream].occurred.append(event.envelope.occurred_at)
+    for batch in streams.values():
+        metrics.consumer_batch_applied(batch, seconds=seconds, applied_at=applied_at)
 
 
 Planned = tuple[int, IncomingMessage, Event]

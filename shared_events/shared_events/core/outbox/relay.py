@@ -20,7 +20,7 @@ from django.db import connection, connections, router
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .. import conf
+from .. import conf, metrics
 from ..db_connections import on_fresh_connection
 from ..transport.connection import TransportError
 from ..transport.publisher import OutgoingMessage, Publisher, PublishingBatch
@@ -101,6 +101,7 @@ class _InFlight:
     superseded: list[int]
     publishing: PublishingBatch | None
     error: BaseException | None = None
+    started: float = dataclasses.field(default_factory=time.monotonic)  # handed to the publisher
 
 
 def _claim_and_send(limit: int) -> _InFlight | None:
@@ -136,6 +137,7 @@ def _finish(batch: _InFlight) -> RelayResult:
         outcomes = [exc] * len(send)
 
     ok = [row.seq for row, err in zip(send, outcomes, strict=True) if err is None]
+    publish_seconds = time.monotonic() - batch.started
     if ok:
         _after_publish(router.db_for_write(OutboxEvent))
     failed = [(row, err) for row, err in zip(send, outcomes, strict=True) if err is not None]
@@ -147,6 +149,7 @@ def _finish(batch: _InFlight) -> RelayResult:
         what="relay marking",
         alias=router.db_for_write(OutboxEvent),
     )
+    metrics.relay_batch_published(published=len(ok), failed=len(failed), seconds=publish_seconds)
     if failed:
         log.warning("relay: %d events not published yet: %s", len(failed), failed[0][1])
     return RelayResult(

@@ -7,6 +7,7 @@ import signal
 from django.core.management.base import BaseCommand
 
 from shared_events.core.consumer.runner import ConsumerRunner
+from shared_events.core.metrics_port import serve_metrics_port
 
 
 class Command(BaseCommand):
@@ -17,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        serve_metrics_port()  # METRICS_PORT: applied, apply latency, replication lag
         asyncio.run(self._run())
 
     async def _run(self) -> None:
