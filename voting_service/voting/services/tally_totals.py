@@ -15,8 +15,10 @@ under the watermark row's lock (one pass at a time). Revision ids come from a se
 transaction may commit an id below one already counted; an id missing below the highest
 counted is kept `pending` and looked for again on each pass until no transaction that began
 before it was seen missing is still open (`pg_stat_activity`; the services' one database role
-sees its own sessions), after which it can only have rolled back. SQLite has one writer at a
-time, whose ids are above every committed one, so nothing is pending there.
+sees its own sessions), after which it can only have rolled back. A session left idle in a
+transaction keeps such ids pending longer: looked for again on each pass, never lost. SQLite
+has one writer at a time, whose ids are above every committed one, so nothing is pending
+there.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.utils.dateparse import parse_datetime
 
 from ..models import Ballot, BallotRevision, PollTallyTotals, TallyWatermark
 
@@ -112,7 +113,7 @@ def tally_totals_advance(*, batch: int = BATCH) -> int:
             pending = {
                 i: seen
                 for i, seen in pending.items()
-                if oldest is not None and oldest <= parse_datetime(seen)
+                if oldest is not None and oldest <= datetime.fromisoformat(seen)
             }
         with connection.cursor() as cursor:
             cursor.execute(
