@@ -69,6 +69,15 @@ class PlatformConfig(NamedTuple):
     def redis_socket(self) -> Path:
         return self.var_dir / "redis.sock"
 
+    @property
+    def nats_admin_url(self) -> str:
+        """The NATS URL with the embedded server's `admin` user in it (every subject: for
+        people and tests); NATS_URL as given when NATS is not embedded."""
+        if self.nats_port is None:
+            return self.nats_url
+        password = embedded_nats_passwords(self.var_dir)["admin"]
+        return f"nats://admin:{password}@127.0.0.1:{self.nats_port}"
+
 
 def say(message: str) -> None:
     print(f"manage_all: {message}", flush=True)
@@ -136,6 +145,15 @@ def service_env(config: PlatformConfig, service: str) -> dict[str, str]:
         env["DATABASE_URL"] = env[f"{service.upper()}_DATABASE_URL"]
     env["VAR_DIR"] = str(config.var_dir)
     env["NATS_URL"] = config.nats_url
+    if config.nats_port is not None:  # the embedded server: the service's own NATS user
+        env["NATS_USER"] = service
+        env["NATS_PASSWORD"] = embedded_nats_passwords(config.var_dir)[service]
+    # A NATS or Redis of your own: <SERVICE>_NATS_PASSWORD and <SERVICE>_REDIS_PASSWORD become
+    # that service's NATS_PASSWORD and REDIS_PASSWORD, as <SERVICE>_DATABASE_URL does.
+    for server in ("NATS", "REDIS"):
+        own = env.get(f"{service.upper()}_{server}_PASSWORD")
+        if own and not (server == "NATS" and config.nats_port is not None):
+            env[f"{server}_PASSWORD"] = own
     env["PYTHONUNBUFFERED"] = "1"
     # `migrate`, run before anything starts, ran Django's system checks: the Celery worker
     # skips them (the consumer does too), a quarter second of CPU at each start.
@@ -145,6 +163,49 @@ def service_env(config: PlatformConfig, service: str) -> dict[str, str]:
         if not env.get(f"{other.upper()}_PUBLIC_URL"):
             env[f"{other.upper()}_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     return env
+
+
+def embedded_nats_passwords(var_dir: Path) -> dict[str, str]:
+    """A password per NATS user of the embedded server (each service's, and `admin`), made
+    on first use under var/nats-auth/ and kept: processes started later must match."""
+    import secrets
+
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    auth_dir = var_dir / "nats-auth"
+    auth_dir.mkdir(mode=0o700, exist_ok=True)
+    passwords = {}
+    for user in (*SERVICES, "admin"):
+        path = auth_dir / f"{user}.password"
+        try:  # O_EXCL: two processes starting at once keep the same password
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        passwords[user] = path.read_text().strip()
+    return passwords
+
+
+def write_embedded_nats_config(var_dir: Path) -> Path:
+    """The embedded server's configuration: the users and their permissions
+    (shared_events/core/transport/permissions.py), rewritten at every start so it follows the
+    code; the passwords stay."""
+    # Loaded from its file, not imported: `up` loads no package of the services (honcho forks
+    # it per process), and this module imports nothing but the standard library.
+    module_path = ROOT / "shared_events" / "shared_events" / "core" / "transport" / "permissions.py"
+    spec = importlib.util.spec_from_file_location("nats_permissions", module_path)
+    assert spec is not None and spec.loader is not None
+    permissions = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = permissions  # dataclasses look their module up while defining
+    spec.loader.exec_module(permissions)
+
+    path = var_dir / "nats-auth" / "nats.conf"
+    text = permissions.authorization_block(embedded_nats_passwords(var_dir))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
 
 
 def metrics_env(config: PlatformConfig, env: dict[str, str], process: str) -> dict[str, str]:
@@ -181,6 +242,8 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                 "nats",
                 [
                     scripts_binary("nats-server"),
+                    "-c",
+                    str(write_embedded_nats_config(config.var_dir)),
                     "-a",
                     "127.0.0.1",
                     "-p",
@@ -243,8 +306,6 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                     "--worker-class",
                     "gthread",
                     "--no-control-socket",
-                    "--access-logfile",
-                    "-",
                     "--graceful-timeout",
                     str(WEB_GRACEFUL_TIMEOUT),
                     "--config",
@@ -460,7 +521,12 @@ def banner(config: PlatformConfig) -> str:
     lines += [f"   {'':<9} {name:<17} {url}" for name, url in metrics_urls(config).items()]
     lines += [
         "",
-        f"   NATS      {config.nats_url}" + (" (embedded)" if config.nats_port is not None else ""),
+        f"   NATS      {config.nats_url}"
+        + (
+            f" (embedded; a user per service, in {config.var_dir / 'nats-auth'})"
+            if config.nats_port is not None
+            else ""
+        ),
         "   broker    "
         + (
             f"redis on {config.redis_socket} (embedded)"

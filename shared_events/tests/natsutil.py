@@ -7,7 +7,8 @@ import nats
 
 
 def stream_messages(url: str, stream: str) -> list[dict]:
-    """Every message in the stream: subject, Nats-Msg-Id header and decoded envelope."""
+    """Every message in the stream: subject, Nats-Msg-Id header, all headers and decoded
+    envelope."""
 
     async def read() -> list[dict]:
         nc = await nats.connect(url)
@@ -24,6 +25,7 @@ def stream_messages(url: str, stream: str) -> list[dict]:
                     {
                         "subject": msg.subject,
                         "msg_id": (msg.headers or {}).get("Nats-Msg-Id"),
+                        "headers": dict(msg.headers or {}),
                         "envelope": json.loads(msg.data),
                     }
                 )

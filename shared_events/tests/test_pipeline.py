@@ -9,9 +9,9 @@ from shared_events.core.consumer import registry
 from shared_events.core.consumer.models import DeadLetter, ProcessedEvent
 from shared_events.core.consumer.rebuild import rebuild_replicas
 from shared_events.core.consumer.registry import subscriptions
-from shared_events.core.consumer.runner import durable_name
 from shared_events.core.outbox.models import OutboxEvent
 from shared_events.core.outbox.relay import relay_pending
+from shared_events.core.partitions import durable_name
 from shared_events.core.testing import wait_until
 from tests.natsutil import publish_raw, stream_messages
 from tests.runner_thread import RunnerThread

@@ -193,6 +193,8 @@ class BenchPlatform(Platform):
         for service in SERVICES:
             env[f"{service.upper()}_PORT"] = str(free_port())
             env[f"{service.upper()}_DATABASE_URL"] = self.databases.url(service)
+        for variable, _default in manage_all.metrics_port_variables().values():
+            env[variable] = str(free_port())
         env["CELERY_BROKER_URL"] = self.bench_config.redis_url
         env["CACHE_URL"] = self.bench_config.redis_url
         env["CELERY_QUEUE_PREFIX"] = f"bench-{self.run_id}-"

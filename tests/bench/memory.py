@@ -50,6 +50,8 @@ def idle_embedded(workdir: Path, idle_seconds: float) -> dict[str, Any]:
     for service in manage_all.SERVICES:
         ports[service] = free_port()
         env[f"{service.upper()}_PORT"] = str(ports[service])
+    for variable, _default in manage_all.metrics_port_variables().values():
+        env[variable] = str(free_port())
     log = open(workdir / "embedded-up.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, str(manage_all.ROOT / "manage_all.py"), "up"],

@@ -39,7 +39,19 @@ from typing import Any
 
 from shared_events.core.testing import NatsServer
 
-from . import accrual, ballots, catchup, chain, consumer, lag, memory, pages, relay, scale
+from . import (
+    accrual,
+    ballots,
+    catchup,
+    chain,
+    consumer,
+    lag,
+    memory,
+    pages,
+    relay,
+    scale,
+    scaleout,
+)
 from .infra import (
     BenchConfig,
     BenchPlatform,
@@ -59,6 +71,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = [
     "relay",
     "consumer",
+    "consumer_scaleout",
     "stake_import",
     "power_freeze",
     "ballots",
@@ -72,6 +85,7 @@ SCENARIOS = [
 @dataclasses.dataclass(frozen=True)
 class Params:
     relay_rows: int = 50_000
+    scaleout_events: int = 20_000
     delegators: int = 2_000
     probe_accounts: int = 20
     causes: int = 10
@@ -93,6 +107,7 @@ class Params:
 
 QUICK = Params(
     relay_rows=2_000,
+    scaleout_events=1_000,
     delegators=200,
     probe_accounts=5,
     ballot_seconds=2.0,
@@ -203,6 +218,53 @@ def phase_components(
                 said=_per_second("consumer_per_second"),
                 figures=consumer.figures,
             )
+    finally:
+        nats.close()
+
+
+def phase_scaleout(
+    report: dict[str, Any], params: Params, config: BenchConfig, dbs: Databases, workdir: Path
+) -> None:
+    say("\n== consumer scale-out: 1 and 2 consumer processes on a partitioned stream ==")
+    nats = NatsServer(store_dir=workdir / "nats-scaleout").start()
+    try:
+        partitioned = {"NATS_STREAM_PARTITIONS": str(scaleout.PARTITIONS)}
+        n = params.scaleout_events
+
+        def env(scenario: str, service: str) -> dict[str, str]:
+            return _migrated_envs(
+                {scenario: service},
+                config,
+                dbs,
+                nats_url=nats.url,
+                var_dir=workdir / "var-scaleout",
+                extra=partitioned,
+            )[service]
+
+        bar = Progress(f"relay {n:,} events to a stream of 2 partitions", n)
+        run_agent(
+            "accounts",
+            "relay.agent_relay",
+            {"n": n},
+            env=env("scaleout_relay", "accounts"),
+            log_dir=workdir / "logs",
+            progress=bar,
+        )
+        bar.finish("done")
+        result: dict[str, Any] = {}
+        for key, processes in (("one", 1), ("two", 2)):
+            bar = Progress(f"consume {n:,} events with {processes} process(es)", n)
+            result[key] = run_agent(
+                "voting",
+                "scaleout.agent_scaleout",
+                {"n": n, "processes": processes, "log_dir": str(workdir / "logs")},
+                env=env(f"scaleout_{key}", "voting"),
+                log_dir=workdir / "logs",
+                progress=bar,
+            )
+            bar.finish(f"{result[key]['per_second']:,}/s")
+        report["scenarios"]["consumer_scaleout"] = result
+        report["figures"] += scaleout.figures(result)
     finally:
         nats.close()
 
@@ -576,9 +638,9 @@ def main(argv: list[str]) -> int:
         # Each phase adds its figures to a list of its own; they are joined in this order.
         parts: dict[str, dict[str, Any]] = {
             name: {"scenarios": report["scenarios"], "errors": report["errors"], "figures": []}
-            for name in ("components", "chain", "platform")
+            for name in ("components", "scaleout", "chain", "platform")
         }
-        components = chain_ = platform_ = idle = None
+        components = scaleout_ = chain_ = platform_ = idle = None
         if {"relay", "consumer"} & set(selected):
 
             def components() -> None:
@@ -588,6 +650,15 @@ def main(argv: list[str]) -> int:
                     lambda: phase_components(
                         parts["components"], selected, params, config, dbs, workdir
                     ),
+                )
+
+        if "consumer_scaleout" in selected:
+
+            def scaleout_() -> None:
+                _guarded(
+                    report,
+                    "consumer_scaleout",
+                    lambda: phase_scaleout(parts["scaleout"], params, config, dbs, workdir),
                 )
 
         if {"stake_import", "power_freeze"} & set(selected):
@@ -619,17 +690,23 @@ def main(argv: list[str]) -> int:
             # Figures mean nothing here (a smoke test), so the phases overlap, which keeps
             # `--quick` under a minute: the platform's in this thread, the others beside it.
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
-                beside = [pool.submit(phase) for phase in (components, chain_, idle) if phase]
+                beside = [
+                    # The scale-out last: the others keep the places they had before it.
+                    pool.submit(phase)
+                    for phase in (components, chain_, idle, scaleout_)
+                    if phase
+                ]
                 if platform_:
                     platform_()
                 for future in beside:
                     future.result()
         else:
-            for phase in (components, chain_, platform_, idle):
+            for phase in (components, scaleout_, chain_, platform_, idle):
                 if phase:
                     phase()
         report["figures"] = (
             parts["components"]["figures"]
+            + parts["scaleout"]["figures"]
             + parts["chain"]["figures"]
             + parts["platform"]["figures"]
         )

@@ -24,6 +24,13 @@ KUSTOMIZE = ROOT / "kustomize"
 OVERLAYS = ("dev", "prod")
 SERVICES = ("accounts", "polls", "voting")
 ROLES = ("web", "worker", "beat", "consumer")
+
+
+def workload_kind(role: str) -> str:
+    """The consumer is a StatefulSet (an ordinal per replica picks its partitions)."""
+    return "StatefulSet" if role == "consumer" else "Deployment"
+
+
 # The Kubernetes versions these manifests support, and are validated against.
 KUBERNETES_VERSIONS = ("1.31", "1.32")
 PLATFORM_IMAGE = "charity-vote"

@@ -149,6 +149,9 @@ def external_secrets_from_dev() -> dict[str, dict[str, str]]:
     return found
 
 
+CONSUMER_OWN = ("CONSUMER_REPLICAS", "CONSUMER_REPLICA_INDEX")
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_starts_with_the_environment_its_pods_get(overlay, service, tmp_path):
     """Settings load with EMBEDDED_DEFAULTS=0 and exactly the overlay's variables: `manage.py
@@ -160,6 +163,10 @@ def test_each_service_starts_with_the_environment_its_pods_get(overlay, service,
         for p in pods
         for c in p.all_containers
     ]
+    # Beside them the consumer's replicas get which partitions they own (its manifest's test).
+    for e in envs:
+        for name in CONSUMER_OWN:
+            e.pop(name, None)
     assert all(e == envs[0] for e in envs), f"{service}: the containers' environments differ"
     env = dict(envs[0])
     unresolved = [k for k, v in env.items() if isinstance(v, manifests.Unresolved)]
@@ -566,6 +573,7 @@ def test_the_readme_says_what_prod_needs(prod):
     assert re.search(r"\*\*beat\*\*: always one", scale), (
         "the README's Scale subsection: beat, always one"
     )
-    assert re.search(r"\*\*consumer\*\*: one per service", scale), (
-        "the README's Scale subsection: consumer, one per service"
-    )
+    said = re.search(r"\*\*consumer\*\*: a StatefulSet of (\d+) replicas", scale)
+    assert said, "the README's Scale subsection: consumer, a StatefulSet of N replicas"
+    consumer = manifests.app_pod(prod, "voting", "consumer")
+    assert int(said.group(1)) == consumer.replicas, "the README's consumer replicas"

@@ -340,7 +340,7 @@ def test_each_service_runs_web_worker_beat_and_consumer(overlay):
     roles = defaultdict(set)
     for pod in manifests.app_pods(overlay):
         roles[pod.service].add(pod.role)
-        assert pod.owner.startswith("Deployment/"), pod.owner
+        assert pod.owner.startswith(f"{manifests.workload_kind(pod.role)}/"), pod.owner
         c = manifests.main_container(pod)
         assert c["workingDir"] == f"/app/{pod.service}_service", pod.owner
         assert c["image"].split("@")[0].split(":")[0].endswith(manifests.PLATFORM_IMAGE)
@@ -370,14 +370,42 @@ def test_beat_is_one_replica_never_two(overlay):
         assert pod.workload["spec"]["strategy"] == {"type": "Recreate"}
 
 
-def test_the_consumer_is_one_replica_that_stops_gracefully(overlay):
+def test_the_consumer_replicas_each_own_their_partitions_and_stop_gracefully(overlay):
     for service in SERVICES:
         pod = manifests.app_pod(overlay, service, "consumer")
-        assert pod.replicas == 1
-        assert pod.workload["spec"]["strategy"] == {"type": "Recreate"}
+        spec = pod.workload["spec"]
+        # A StatefulSet: one pod per ordinal at a time, replaced with the same ordinal, and on
+        # an update stopped before its successor starts; all replicas start together.
+        assert spec["podManagementPolicy"] == "Parallel", pod.owner
+        assert spec.get("updateStrategy", {"type": "RollingUpdate"}) == {"type": "RollingUpdate"}
+        for c in pod.all_containers:
+            env = manifests.container_env(overlay, c)
+            where = f"{pod.owner}/{c['name']}"
+            # As many replicas as the settings say, each owning at least one partition.
+            assert int(env["CONSUMER_REPLICAS"]) == pod.replicas >= 2, where
+            assert pod.replicas <= int(env["NATS_STREAM_PARTITIONS"]), where
+            index = [v for v in c["env"] if v["name"] == "CONSUMER_REPLICA_INDEX"]
+            assert index == [
+                {
+                    "name": "CONSUMER_REPLICA_INDEX",
+                    "valueFrom": {
+                        "fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}
+                    },
+                }
+            ], where
         # It finishes and acks its batch on SIGTERM: time for that (ack wait is 30 s).
         assert pod.spec["terminationGracePeriodSeconds"] >= 30
         assert "lifecycle" not in manifests.main_container(pod)
+
+
+def test_every_process_declares_the_streams_with_the_same_partitions(overlay):
+    # Relays and consumers of every service all declare the streams: one value for all.
+    values = {
+        manifests.container_env(overlay, c).get("NATS_STREAM_PARTITIONS")
+        for pod in manifests.app_pods(overlay)
+        for c in pod.all_containers
+    }
+    assert len(values) == 1 and int(values.pop()) >= 1
 
 
 def test_every_process_serves_its_metrics_where_the_scraper_looks(overlay):
@@ -450,8 +478,9 @@ def test_prod_sets_its_host_and_tls(prod):
 def known_settings_variables() -> tuple[set[str], list[re.Pattern]]:
     """The environment variables the services' code reads: literal names, and patterns for
     names built with an f-string (e.g. f"{name.upper()}_PUBLIC_URL")."""
-    # Read by Python and by Celery's Django fixup (celery/fixups/django.py) themselves.
-    names = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CELERY_SKIP_CHECKS"}
+    # Read by Python and by Celery's Django fixup (celery/fixups/django.py) themselves, and by
+    # Celery's command line (its options from CELERY_<OPTION>: --quiet).
+    names = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CELERY_SKIP_CHECKS", "CELERY_QUIET"}
     patterns: list[re.Pattern] = []
     call = re.compile(
         r"""\b(env|env_bool|env_count|env_list|_from_env|environ\.get|getenv)\(\s*
@@ -495,7 +524,9 @@ def test_every_variable_given_to_a_service_is_one_it_reads(overlay):
 
 # ---------------------------------------------------------------- secrets and the network --
 
-SHARED_SECRETS = {"jwt-public-keys"}
+# nats-tls: the app pods mount its ca.crt alone (test_credentials.py).
+SHARED_SECRETS = {"jwt-public-keys", "nats-tls"}
+SERVER_SECRETS = {"StatefulSet/nats": {"nats-tls", "nats-admin"}, "Deployment/redis": set()}
 
 
 def secret_owner(name: str) -> str | None:
@@ -515,18 +546,27 @@ def test_each_service_s_credentials_reach_only_that_service(overlay):
                     assert secret_owner(name) == pod.service, (
                         f"{pod.owner} ({pod.service}) uses the Secret {name}"
                     )
+            elif pod.owner in SERVER_SECRETS:
+                # NATS and Redis read each service's password for them (tests/deploy/
+                # test_credentials.py checks it is that key alone), and their own Secrets.
+                assert name in SERVER_SECRETS[pod.owner] or secret_owner(name), (
+                    f"{pod.owner} uses the Secret {name}"
+                )
             else:
                 # A database's own pods use its credentials, nothing else's.
                 instance = pod.labels.get("app.kubernetes.io/instance", "")
                 assert secret_owner(name) and instance == f"{secret_owner(name)}-db", (
                     f"{pod.owner} uses the Secret {name}"
                 )
-    # Each service's pods do use their own database and key.
+    # Each service's pods do use their own database and key, and the NATS CA.
     for pod in manifests.app_pods(overlay):
         names = {manifests.base_name(overlay, "Secret", n) for n in manifests.secret_refs(pod)}
-        assert names == {f"{pod.service}-db-app", f"{pod.service}-secrets", "jwt-public-keys"}, (
-            f"{pod.owner}: {names}"
-        )
+        assert names == {
+            f"{pod.service}-db-app",
+            f"{pod.service}-secrets",
+            "jwt-public-keys",
+            "nats-tls",
+        }, f"{pod.owner}: {names}"
 
 
 def test_only_accounts_holds_the_jwt_signing_key(dev):
@@ -726,9 +766,10 @@ def test_each_database_accepts_only_its_own_service(overlay):
         for groups, _ports in allowed_peers(overlay, db, "ingress"):
             assert "anywhere" not in groups, f"{db.owner} accepts anyone"
             platform = {g for g in groups if g not in ("external", db.owner)}
-            assert platform <= {f"Deployment/{service}-{role}" for role in manifests.ROLES}, (
-                f"{db.owner} accepts {sorted(platform)}"
-            )
+            assert platform <= {
+                f"{'StatefulSet' if role == 'consumer' else 'Deployment'}/{service}-{role}"
+                for role in manifests.ROLES
+            }, f"{db.owner} accepts {sorted(platform)}"
         sources = set().union(*(g for g, _ in allowed_peers(overlay, db, "ingress")))
         assert f"Deployment/{service}-web" in sources
 
@@ -883,6 +924,9 @@ def infrastructure_writes(overlay, pod: manifests.Pod, container: dict) -> dict[
             if value:
                 writes[key] = value if key.endswith("_dir") else value.rsplit("/", 1)[0]
         return writes
+    if image == "redis" and container["name"] == "acl":  # writes the ACL file, then exits
+        script = command(container)[-1]
+        return {"the ACL file": re.findall(r">\s*(\S+)\s*$", script)[0].rsplit("/", 1)[0]}
     if image == "redis":
         argv = command(container)
         assert "--dir" in argv, f"{where}: without --dir Redis writes where it starts"
@@ -963,13 +1007,21 @@ def test_the_nats_configuration_is_valid(overlay, tmp_path):
         for v in nats["spec"]["template"]["spec"]["volumes"]
         if v["name"] == "config"
     )
+    # Its files as the pod sees them: the ConfigMap's (nats.conf includes auth.conf), the
+    # certificate (dev's example one; cert-manager makes prod's) and the users' passwords.
+    for filename, text in manifests.configmap_data(overlay, name).items():
+        (tmp_path / filename).write_text(text.replace("/etc/nats-tls/", f"{tmp_path}/"))
+    example = manifests.KUSTOMIZE / "components" / "example-secrets"
+    for target, source in (("tls.crt", "nats-tls.crt"), ("tls.key", "nats-tls.key")):
+        (tmp_path / target).write_bytes((example / source).read_bytes())
+    (tmp_path / "ca.crt").write_bytes((example / "nats-ca.crt").read_bytes())
+    passwords = {f"{u.upper()}_NATS_PASSWORD": "x" for u in ("accounts", "polls", "voting")}
     conf = tmp_path / "nats.conf"
-    conf.write_text(manifests.configmap_data(overlay, name)["nats.conf"])
     proc = subprocess.run(
         [exe, "-t", "-c", str(conf)],
         capture_output=True,
         text=True,
-        env={**os.environ, "POD_NAME": "nats-0"},
+        env={**os.environ, "POD_NAME": "nats-0", "ADMIN_NATS_PASSWORD": "x", **passwords},
         timeout=30,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

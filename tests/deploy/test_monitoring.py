@@ -378,7 +378,9 @@ def metrics_port(pod: manifests.Pod, endpoint: dict) -> int:
 def test_every_role_of_every_service_nats_and_the_databases_are_scraped(prod):
     found = scraped(prod)
     owners = {pod.owner for pod, _, _ in found}
-    wanted = {f"Deployment/{s}-{role}" for s in SERVICES for role in manifests.ROLES}
+    wanted = {
+        f"{manifests.workload_kind(role)}/{s}-{role}" for s in SERVICES for role in manifests.ROLES
+    }
     wanted |= {"StatefulSet/nats"} | {f"Cluster/{s}-db" for s in SERVICES}
     assert owners == wanted
     for pod, monitor, endpoint in found:

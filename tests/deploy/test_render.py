@@ -27,6 +27,8 @@ CUSTOM_RESOURCES = {
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): SCHEMAS
     / "postgresql.cnpg.io_v1_ScheduledBackup.json",
     ("barmancloud.cnpg.io/v1", "ObjectStore"): SCHEMAS / "barmancloud.cnpg.io_v1_ObjectStore.json",
+    ("cert-manager.io/v1", "Certificate"): SCHEMAS / "cert-manager.io_v1_Certificate.json",
+    ("cert-manager.io/v1", "Issuer"): SCHEMAS / "cert-manager.io_v1_Issuer.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): SCHEMAS
     / "monitoring.coreos.com_v1_PodMonitor.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): SCHEMAS
@@ -113,6 +115,28 @@ def test_vendored_schemas_are_valid_and_reject_mistakes(prod):
         broken = copy.deepcopy(clusters[0])
         mutate(broken["spec"])
         assert not validator.is_valid(broken), f"the Cluster schema accepts: {what}"
+
+
+def test_the_cert_manager_schemas_reject_mistakes(prod):
+    certificate = prod.get("Certificate", "nats-tls")
+    issuer = prod.get("Issuer", "nats-ca")
+    mistakes = {
+        "unknown field": (certificate, lambda s: s.update(dnsName=["nats"])),
+        "no secret": (certificate, lambda s: s.pop("secretName")),
+        "bad usage": (certificate, lambda s: s.update(usages=["server-auth"])),
+        "bad key algorithm": (certificate, lambda s: s["privateKey"].update(algorithm="EC")),
+        "bad duration": (certificate, lambda s: s.update(duration="90d")),
+        "issuer without a name": (certificate, lambda s: s["issuerRef"].pop("name")),
+        "two issuer types": (issuer, lambda s: s.update(selfSigned={})),
+        "ca without its secret": (issuer, lambda s: s["ca"].pop("secretName")),
+    }
+    for what, (obj, mutate) in mistakes.items():
+        assert jsonschema.Draft202012Validator(custom_schema(obj)).is_valid(obj)
+        broken = copy.deepcopy(obj)
+        mutate(broken["spec"])
+        assert not jsonschema.Draft202012Validator(custom_schema(obj)).is_valid(broken), (
+            f"the {obj['kind']} schema accepts: {what}"
+        )
 
 
 def test_no_placeholder_is_left(overlay):

@@ -1,7 +1,9 @@
 """The system-test harness: the real platform, started from `manage_all.platform_processes`
 (exactly what `manage_all.py up` runs), on free ports, in a throwaway VAR_DIR.
 
-- NATS: always a server of the run's own, from the wheel, so a test may kill and restart it.
+- NATS: always a server of the run's own, from the wheel, so a test may kill and restart it;
+  with the users `up` generates, so every process signs in as its own service and holds only
+  its permissions. Tests look at NATS as `admin` (`platform.config.nats_admin_url`).
 - Broker: the CELERY_BROKER_URL of the environment if set (CI: Redis), with a queue prefix of
   the run's own; otherwise the embedded redis-server on a socket in the run's VAR_DIR.
 - Databases: fresh `systest_<service>_<run>` databases on the server of <SERVICE>_DATABASE_URL

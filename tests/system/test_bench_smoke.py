@@ -53,6 +53,7 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     for name in (
         "relay",
         "consumer",
+        "consumer_scaleout",
         "stake_import",
         "power_freeze",
         "ballots",
@@ -65,9 +66,9 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     ):
         assert name in report["scenarios"], name
     figures = report["figures"]
-    # catch-up and the stake import have two rows, ballots four (rate, p50, p99, CPU per
-    # request), pages three
-    assert len(figures) == 19, [f["scenario"] for f in figures]
+    # catch-up, the stake import and the consumer scale-out (1 and 2 processes) have two rows,
+    # ballots four (rate, p50, p99, CPU per request), pages three
+    assert len(figures) == 21, [f["scenario"] for f in figures]
     for figure in figures:
         assert isinstance(figure["value"], int | float | str) and figure["value"] not in (
             None,

@@ -68,7 +68,7 @@ def stays_alive(proc: subprocess.Popen, *, seconds: float, why: str) -> None:
 
 
 def test_sigterm_lets_the_consumer_finish_and_ack_the_batch_in_hand(platform: Platform, capsys):
-    url = platform.config.nats_url
+    url = platform.config.nats_admin_url
     operator = create_operator(platform)
     voter = new_delegator(platform)
     wait_until(
@@ -179,7 +179,7 @@ def dead_letters(platform: Platform, service: str) -> list[dict]:
 
 
 def test_hostile_messages_are_dead_lettered_and_never_stop_a_consumer(platform: Platform, capsys):
-    url = platform.config.nats_url
+    url = platform.config.nats_admin_url
     account_id = str(uuid.uuid4())
     account = {
         "id": account_id,

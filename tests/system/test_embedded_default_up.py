@@ -304,3 +304,42 @@ def test_the_runner_of_up_loads_none_of_the_services_packages():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_every_process_of_up_signs_in_to_nats_as_its_own_service(tmp_path):
+    """`up` writes the embedded server's users once (owner-only) and gives each process its
+    own service's; with a NATS of your own, <SERVICE>_NATS_PASSWORD is that service's."""
+    import stat
+
+    var_dir = tmp_path / "var"
+    config = manage_all.platform_config({"VAR_DIR": str(var_dir)})
+    specs = {s.name: s for s in manage_all.platform_processes(config)}
+    nats_argv = specs["nats"].argv
+    conf = Path(nats_argv[nats_argv.index("-c") + 1])
+    passwords = {}
+    for user in (*manage_all.SERVICES, "admin"):
+        path = var_dir / "nats-auth" / f"{user}.password"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        passwords[user] = path.read_text()
+        assert f'user: "{user}"\n      password: "{passwords[user]}"' in conf.read_text()
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+    assert len(set(passwords.values())) == len(passwords)
+    for name, spec in specs.items():
+        service = name.split("-")[0]
+        if service in manage_all.SERVICES:
+            assert (spec.env["NATS_USER"], spec.env["NATS_PASSWORD"]) == (
+                service,
+                passwords[service],
+            ), name
+    # Started again, the same passwords: processes started later must match the server.
+    again = manage_all.platform_processes(manage_all.platform_config({"VAR_DIR": str(var_dir)}))
+    assert {s.env.get("NATS_PASSWORD") for s in again} - {None} == {
+        passwords[s] for s in manage_all.SERVICES
+    }
+    assert f"admin:{passwords['admin']}@" in config.nats_admin_url
+
+    own = manage_all.platform_config(
+        {"VAR_DIR": str(var_dir), "NATS_URL": "nats://n:4222", "POLLS_NATS_PASSWORD": "p1"}
+    )
+    assert manage_all.service_env(own, "polls")["NATS_PASSWORD"] == "p1"
+    assert "NATS_PASSWORD" not in manage_all.service_env(own, "voting")

@@ -135,7 +135,7 @@ def test_1_voting_consumer_killed_mid_stream(platform: Platform, writer: Writer,
     writes_for(writer, 2)
     platform.kill("voting-consumer")  # SIGKILL: no chance to finish its batch
     writes_for(writer, 4)
-    backlog = natsctl.consumer_info(platform.config.nats_url, "ACCOUNTS", "voting-accounts")
+    backlog = natsctl.consumer_info(platform.config.nats_admin_url, "ACCOUNTS", "voting-accounts")
     # accounts kept taking writes; they wait in the stream, not in accounts.
     assert backlog["num_pending"] + backlog["num_ack_pending"] > 0, backlog
     platform.restart("voting-consumer")
@@ -191,7 +191,7 @@ def test_3_relay_killed_after_publish_before_marking(platform: Platform, writer:
     which follows the ack within milliseconds.) Its rows stay leased for
     RELAY_LEASE_SECONDS (30 s), then a healthy worker sends them again, and JetStream drops
     them as duplicates (same Nats-Msg-Id)."""
-    url = platform.config.nats_url
+    url = platform.config.nats_admin_url
     platform.stop("accounts-worker")  # nothing publishes while the counts are taken
     before = snapshot(platform)["accounts"]["outbox_published"]
     seq_before = natsctl.stream_info(url, "ACCOUNTS")["last_seq"]
@@ -358,7 +358,7 @@ def test_5_poison_message_dead_lettered_then_replayed_from_the_admin(
 def test_7_duplicates_and_stale_versions_injected_into_nats(
     platform: Platform, writer: Writer, voters: list[Voter], round_: Round, capsys
 ):
-    url = platform.config.nats_url
+    url = platform.config.nats_admin_url
     writes_for(writer, 1.5)
     subject = f"accounts.account.{voters[0].id}"
     data, headers = natsctl.last_message(url, "ACCOUNTS", subject)
@@ -487,9 +487,11 @@ def test_6_voting_rebuilds_every_replica_from_the_streams(platform: Platform, ca
     )
     wait_until(
         lambda: (
-            natsctl.consumer_info(platform.config.nats_url, "VOTING", "polls-voting")["num_pending"]
+            natsctl.consumer_info(platform.config.nats_admin_url, "VOTING", "polls-voting")[
+                "num_pending"
+            ]
             == 0
-            and natsctl.consumer_info(platform.config.nats_url, "VOTING", "polls-voting")[
+            and natsctl.consumer_info(platform.config.nats_admin_url, "VOTING", "polls-voting")[
                 "num_ack_pending"
             ]
             == 0

@@ -119,7 +119,7 @@ def voting_events(platform: Platform) -> dict[str, Any]:
 
 
 def test_status_shows_a_dead_letter_and_a_stopped_consumers_lag(platform: Platform, capsys):
-    url = platform.config.nats_url
+    url = platform.config.nats_admin_url
     shown: list[dict[str, Any]] = []
 
     def status_shows(condition) -> bool:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
+
+from .log_context import bound, current_request_id
+
+# The Celery message header that carries the request id of the request that sent a task.
+TASK_REQUEST_ID_HEADER = "request_id"
 
 from .celery_liveness import install as install_liveness
 
@@ -29,3 +36,30 @@ def make_celery_app(service: str, settings_module: str = "config.settings") -> C
     app.autodiscover_tasks()
     install_liveness(app)
     return app
+
+
+@signals.before_task_publish.connect(dispatch_uid="shared_events.request_id.send")
+def _send_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    """A task sent while handling a request carries its id (one header, nothing to look up)."""
+    request_id = current_request_id()
+    if request_id and headers is not None:
+        headers.setdefault(TASK_REQUEST_ID_HEADER, request_id)
+
+
+_task_ids: dict[str, contextlib.ExitStack] = {}
+
+
+@signals.task_prerun.connect(dispatch_uid="shared_events.request_id.bind")
+def _bind_request_id(task_id: str = "", task: Any = None, **_: Any) -> None:
+    request_id = task.request.get(TASK_REQUEST_ID_HEADER) if task is not None else None
+    if request_id:
+        stack = contextlib.ExitStack()
+        stack.enter_context(bound(request_id=str(request_id)))
+        _task_ids[task_id] = stack
+
+
+@signals.task_postrun.connect(dispatch_uid="shared_events.request_id.unbind")
+def _unbind_request_id(task_id: str = "", **_: Any) -> None:
+    stack = _task_ids.pop(task_id, None)
+    if stack is not None:
+        stack.close()

@@ -9,11 +9,19 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     "SERVICE": None,  # "accounts" | "polls" | "voting": names durable consumers and queues
     "NATS_URL": "nats://127.0.0.1:4222",
+    # Credentials and TLS (transport/connection.py); NATS_USER defaults to SERVICE.
+    "NATS_USER": None,
+    "NATS_PASSWORD": None,
+    "NATS_TLS_CA_FILE": None,
+    "NATS_TLS_CERT_FILE": None,
+    "NATS_TLS_KEY_FILE": None,
     "PRODUCES": (),  # producers whose streams this service publishes to, e.g. ("accounts",)
     # Streams: every service declares them identically, so any of them can create them.
     "STREAM_REPLICAS": 1,
     "STREAM_MAX_MSGS_PER_SUBJECT": 5,
     "STREAM_DUPLICATE_WINDOW_SECONDS": 20 * 60,
+    # Partitions of the aggregates in every stream (`partitions.py`); 1: none, as before.
+    "STREAM_PARTITIONS": 1,
     # Relay
     "RELAY_BATCH_SIZE": 1000,
     "RELAY_LEASE_SECONDS": 30,
@@ -39,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     "CONSUMER_BACKOFF_BASE_SECONDS": 1.0,
     "CONSUMER_BACKOFF_CAP_SECONDS": 60.0,
     "CONSUMER_ACK_WAIT_SECONDS": 30.0,
+    # How many consumer processes share the partitions, and which one this is (0-based; None:
+    # from the host name's StatefulSet ordinal, see partitions.replica_index).
+    "CONSUMER_REPLICAS": 1,
+    "CONSUMER_REPLICA_INDEX": None,
     "INBOX_RETENTION_HOURS": 24 * 14,
     # Metrics: dotted paths of functions the beat runs when scraped, to set the service's own
     # gauges read from its database (the pipeline's are core.metrics_scrape's).

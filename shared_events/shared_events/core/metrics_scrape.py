@@ -13,8 +13,8 @@ from django.utils import timezone
 from . import conf, metrics
 from .consumer.models import DeadLetter
 from .consumer.registry import subscriptions
-from .consumer.runner import durable_name
 from .outbox.models import OutboxEvent
+from .partitions import consumer_slots, stream_partitions
 from .transport.connection import close_bounded, connect
 
 # A scrape must answer within Prometheus' timeout (10 s by default) even when NATS hangs.
@@ -66,19 +66,23 @@ def _forget_lag(service: str, stream: str) -> None:
 
 
 async def _consumer_lag(service: str, streams: list[str]) -> dict[str, int]:
-    """Per followed stream, the messages its durable consumer has not been delivered yet."""
+    """Per followed stream, the messages its durable consumers (one, or one per partition and
+    the unpartitioned one, `partitions.py`) have not been delivered yet."""
+    partitions = stream_partitions()
+    plan = {stream: subjects for stream, subjects in subscriptions().items() if stream in streams}
+    slots = consumer_slots(service, plan, partitions=partitions, owned=list(range(partitions)))
     nc = await connect(conf.get("NATS_URL"), name=f"{service}-metrics")
     try:
         js = nc.jetstream()
-        lag = {}
-        for stream in streams:
+        lag: dict[str, int] = {}
+        for slot in slots:
             try:
-                info = await js.consumer_info(stream, durable_name(service, stream))
+                info = await js.consumer_info(slot.stream, slot.durable)
             except Exception as exc:
                 if getattr(exc, "code", None) == 404:  # nats-py's NotFoundError
                     continue
                 raise
-            lag[stream] = info.num_pending
+            lag[slot.stream] = lag.get(slot.stream, 0) + info.num_pending
         return lag
     finally:
         await close_bounded(nc)

@@ -13,8 +13,8 @@ from django.utils import timezone
 from . import conf
 from .consumer.models import DeadLetter
 from .consumer.registry import subscriptions
-from .consumer.runner import durable_name
 from .outbox.models import OutboxEvent
+from .partitions import ConsumerSlot, consumer_slots, stream_partitions
 from .transport.connection import TransportError, close_bounded, connect
 
 # How long NATS may take to answer a ping before status says it does not answer.
@@ -49,9 +49,9 @@ def dead_letter_status() -> dict[str, int]:
     return {"dead": DeadLetter.objects.filter(status=DeadLetter.Status.DEAD).count()}
 
 
-async def _lag_sample(js: Any, stream: str) -> dict[str, Any]:
+async def _lag_sample(js: Any, slot: ConsumerSlot) -> dict[str, Any]:
     try:
-        info = await js.consumer_info(stream, durable_name(conf.service_name(), stream))
+        info = await js.consumer_info(slot.stream, slot.durable)
     except Exception as exc:  # not created yet: the consumer has never started
         return {"error": f"{type(exc).__name__}: {exc}"}
     return {
@@ -78,9 +78,14 @@ def _progress(first: dict[str, Any], second: dict[str, Any]) -> bool | None:
 
 
 async def _nats_and_consumers(sample_seconds: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Whether NATS answers a ping, and per followed stream the lag of this service's durable
-    consumer, sampled twice `sample_seconds` apart when it has something to do."""
-    plan = subscriptions()
+    """Whether NATS answers a ping, and per durable consumer of this service (one per followed
+    stream, and one per partition of it: every replica's) its lag, sampled twice
+    `sample_seconds` apart when it has something to do."""
+    partitions = stream_partitions()
+    slots = consumer_slots(
+        conf.service_name(), subscriptions(), partitions=partitions, owned=list(range(partitions))
+    )
+    plan = [slot.label for slot in slots]
     try:
         nc = await connect(conf.get("NATS_URL"), name=f"{conf.service_name()}-status")
     except TransportError as exc:
@@ -93,10 +98,10 @@ async def _nats_and_consumers(sample_seconds: float) -> tuple[dict[str, Any], di
             error = f"NATS did not answer a ping in {_PING_TIMEOUT_SECONDS} s ({exc!r})"
             return {"answers": False, "error": error}, {s: {"error": error} for s in plan}
         js = nc.jetstream()
-        first = {stream: await _lag_sample(js, stream) for stream in plan}
+        first = {slot.label: await _lag_sample(js, slot) for slot in slots}
         if any(_has_work(sample) for sample in first.values()):
             await asyncio.sleep(sample_seconds)
-            second = {stream: await _lag_sample(js, stream) for stream in plan}
+            second = {slot.label: await _lag_sample(js, slot) for slot in slots}
         else:
             second = first
         lag: dict[str, Any] = {}

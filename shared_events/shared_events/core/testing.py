@@ -79,7 +79,10 @@ class NatsServer:
     """A JetStream server of the test's own, on a free port, that can be killed and restarted
     on the same port and storage."""
 
-    def __init__(self, store_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, store_dir: Path | None = None, port: int | None = None, config: Path | None = None
+    ) -> None:
+        self.config = config  # a configuration file (users, TLS); the flags below win over it
         self._port_chosen_here = port is None
         self.port = port or free_port()
         self._own_dir = store_dir is None
@@ -117,6 +120,7 @@ class NatsServer:
             self.proc = subprocess.Popen(
                 [
                     nats_server_binary(),
+                    *(["-c", str(self.config)] if self.config else []),
                     "-a",
                     "127.0.0.1",
                     "-p",

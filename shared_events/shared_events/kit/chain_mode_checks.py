@@ -74,7 +74,8 @@ class ChainModeChecks:
         self, tmp_path: Path, settings_: dict[str, str], said: str
     ) -> None:
         [line] = web_start_log(tmp_path, **self.chain_settings, **settings_)
-        assert line.startswith(said.format(service=self.service)), line
+        level, message = said.format(service=self.service).split(" ", 1)
+        assert f" {level} " in line and message in line, line
 
     def test_a_process_that_is_not_the_web_does_not_repeat_it(self, tmp_path: Path) -> None:
         env = {**os.environ, "VAR_DIR": str(tmp_path), "CHAIN_SOURCE": "none"}

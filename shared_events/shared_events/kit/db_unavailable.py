@@ -52,7 +52,8 @@ def unavailable_response() -> JsonResponse:
 
 
 class DatabaseUnavailableMiddleware:
-    """First in MIDDLEWARE, so that it sees every other middleware's answer."""
+    """Under only the metrics and the request id in MIDDLEWARE, so that it sees every other
+    middleware's answer (and they see its 503)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -1,6 +1,7 @@
-"""gunicorn's hooks for prometheus-client's multiprocess mode (`--config
-python:shared_events.kit.gunicorn_conf`): each worker writes its metrics to files in
-PROMETHEUS_MULTIPROC_DIR, and /<service>/metrics sums them (`metrics_web`).
+"""gunicorn's settings (`--config python:shared_events.kit.gunicorn_conf`): its own log lines
+through the service's logging (`logs`), and the hooks for prometheus-client's multiprocess
+mode: each worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR, and
+/<service>/metrics sums them (`metrics_web`).
 
 The files of a previous start are removed before the workers start, so a restarted server's
 counters begin at zero, as Prometheus expects of a new process, instead of adding to the last
@@ -16,6 +17,12 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from .logs import gunicorn_logconfig
+
+# gunicorn's own lines (start, workers, timeouts) as the service's: one JSON object per line
+# with LOG_FORMAT=json. gunicorn runs in the service's folder (`up`, the pods' workingDir).
+logconfig_dict = gunicorn_logconfig(Path.cwd().name.removesuffix("_service"))
 
 # gunicorn sets these in its master before anything imports prometheus-client, which reads the
 # variable once, at import.

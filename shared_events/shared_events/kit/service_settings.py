@@ -19,6 +19,7 @@ import dj_database_url
 from ..core.celery_app import beat_schedule
 from .chain_mode import checked_chain_source
 from .identity.keys import load_public_keys, write_once
+from .logs import logging_config
 from .owner_only import owner_only_dir, owner_only_sqlite
 
 EMBEDDED_NATS_PORT = 14222  # not 4222: a machine may run its own NATS there
@@ -136,6 +137,33 @@ def persistent_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def redis_credentials(service: str) -> dict[str, str]:
+    """REDIS_PASSWORD, with REDIS_USERNAME (by default the service's own ACL user; `default` for
+    a Redis with one `requirepass`), as redis-py options. Given apart from CELERY_BROKER_URL:
+    Celery reads that variable itself and would drop credentials written into the setting."""
+    password = env("REDIS_PASSWORD")
+    if not password:
+        return {}
+    return {"username": env("REDIS_USERNAME", service), "password": password}
+
+
+def broker_transport_options(queue: str) -> dict[str, Any]:
+    return {
+        "socket_timeout": 5,
+        "socket_connect_timeout": 2,
+        # Every key and channel of the service under one prefix, as the cache's (its
+        # KEY_PREFIX is the queue's name): a Redis ACL user per service is given only its own
+        # (redis_acl_rule).
+        "global_keyprefix": f"{queue}:",
+    }
+
+
+def redis_acl_rule(service: str) -> str:
+    """What a service's Redis ACL user may do (after `user <name> on >password`): its own keys
+    and channels, no command that could reach beyond them or stop the server."""
+    return f"resetchannels ~{service}:* &{service}:* +@all -@dangerous"
+
+
 def redis_url_for_clients(broker_url: str, db: int) -> str | None:
     """The cache reaches the broker's Redis too; kombu's socket form becomes redis-py's."""
     if broker_url.startswith("redis+socket://"):
@@ -203,6 +231,8 @@ def configure(
     ns["MIDDLEWARE"] = [
         # Outermost: counts and times every answer, a 503 from the one below included.
         "shared_events.kit.metrics_web.HttpMetricsMiddleware",
+        # Then: every line of the request carries its id, and the response the header.
+        "shared_events.kit.request_id.RequestIdMiddleware",
         # Then: a lost database connection anywhere below is a 503, not a 500.
         "shared_events.kit.db_unavailable.DatabaseUnavailableMiddleware",
         "django.middleware.security.SecurityMiddleware",
@@ -259,6 +289,7 @@ def configure(
     ns["LOGIN_URL"] = f"{prefix}admin/login/"
 
     broker_url = env("CELERY_BROKER_URL") or f"redis+socket://{var / 'redis.sock'}"
+    credentials = redis_credentials(service)
     cache_url = env("CACHE_URL") or redis_url_for_clients(broker_url, db=1)
     queue = f"{env('CELERY_QUEUE_PREFIX', '')}{service}"
     ns["CACHES"] = {
@@ -268,18 +299,24 @@ def configure(
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": cache_url,
             "KEY_PREFIX": queue,
-            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0, **credentials},
         }
         if cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
 
     ns["CELERY_BROKER_URL"] = broker_url
+    # kombu takes these where the URL has none (CELERY_BROKER_URL may be the bare host).
+    ns["CELERY_BROKER_USER"] = credentials.get("username")
+    ns["CELERY_BROKER_PASSWORD"] = credentials.get("password")
     ns["CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP"] = True
     # A worker whose Redis is away waits for it however long it takes, as the outbox does.
     ns["CELERY_BROKER_CONNECTION_MAX_RETRIES"] = None
     ns["CELERY_BROKER_CONNECTION_TIMEOUT"] = 2.0
-    ns["CELERY_BROKER_TRANSPORT_OPTIONS"] = {"socket_timeout": 5, "socket_connect_timeout": 2}
+    ns["CELERY_BROKER_TRANSPORT_OPTIONS"] = broker_transport_options(queue)
+    # Remote control (`celery inspect`, broadcast shutdown) is unused, and its pattern
+    # subscription is one a per-service Redis ACL cannot grant.
+    ns["CELERY_WORKER_ENABLE_REMOTE_CONTROL"] = False
     ns["CELERY_TASK_DEFAULT_QUEUE"] = queue
     ns["CELERY_TASK_IGNORE_RESULT"] = True
     ns["CELERY_RESULT_BACKEND"] = None
@@ -292,8 +329,21 @@ def configure(
     ns["SHARED_EVENTS"] = {
         "SERVICE": service,
         "NATS_URL": env("NATS_URL", f"nats://127.0.0.1:{EMBEDDED_NATS_PORT}"),
+        # The service's own NATS user (the user defaults to the service's name) and TLS.
+        "NATS_USER": env("NATS_USER"),
+        "NATS_PASSWORD": env("NATS_PASSWORD"),
+        "NATS_TLS_CA_FILE": env("NATS_TLS_CA_FILE"),
+        "NATS_TLS_CERT_FILE": env("NATS_TLS_CERT_FILE"),
+        "NATS_TLS_KEY_FILE": env("NATS_TLS_KEY_FILE"),
         "PRODUCES": produces,
         "STREAM_REPLICAS": int(env("NATS_STREAM_REPLICAS", "1")),
+        # Every process declares the streams: the same partitions in every service's settings.
+        "STREAM_PARTITIONS": env_count("NATS_STREAM_PARTITIONS", 1),
+        "CONSUMER_REPLICAS": env_count("CONSUMER_REPLICAS", 1),
+        # Empty where the cluster lacks the pod-index label: the host name's ordinal then.
+        "CONSUMER_REPLICA_INDEX": env_count("CONSUMER_REPLICA_INDEX", 0)
+        if env("CONSUMER_REPLICA_INDEX")
+        else None,
         "OUTBOX_STALE_AFTER_SECONDS": float(env("OUTBOX_STALE_AFTER_SECONDS", "60")),
         # Only the system tests set it, to a fault of shared_events.core.testing.
         "RELAY_AFTER_PUBLISH": env("SHARED_EVENTS_RELAY_AFTER_PUBLISH"),
@@ -362,18 +412,17 @@ def configure(
         "COMPONENT_SPLIT_REQUEST": True,
     }
 
-    ns["LOGGING"] = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-        "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-        "loggers": {
-            "django.db.backends": {"level": "INFO"},
-            # The relay and tally sweeps run every second: their "received", "succeeded" and
-            # "sending due task" lines would bury everything else.
-            "celery.app.trace": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
-            "celery.worker.strategy": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
-            "celery.beat": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
-        },
+    ns["LOGGING"] = logging_config(
+        service=service, level=env("LOG_LEVEL", "INFO"), log_format=env("LOG_FORMAT", "text")
+    )
+    ns["LOGGING"]["loggers"] = {
+        "django.db.backends": {"level": "INFO"},
+        # The relay and tally sweeps run every second: their "received", "succeeded" and
+        # "sending due task" lines would bury everything else.
+        "celery.app.trace": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        "celery.worker.strategy": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        "celery.beat": {"level": env("CELERY_TASK_LOG_LEVEL", "WARNING")},
+        # The request id middleware writes a line per request, with its ids: Django's own
+        # line about a 4xx or 5xx would say it again without them.
+        "django.request": {"level": "ERROR"},
     }

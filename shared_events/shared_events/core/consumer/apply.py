@@ -14,13 +14,14 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from .. import conf, metrics
+from ..log_context import REQUEST_ID_HEADER, bound, event_log_ids
 from ..schemas import Event, EventDecodeError, decode
 from .inbox import inbox_record, inbox_seen
 from .models import DeadLetter, ProcessedEvent
@@ -112,6 +113,7 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
             ],
             now=timezone.now(),
         )
+    _log_applied(applied)
     assert all(o is not None for o in outcomes)
     _record_metrics(messages, applied, outcomes, started)  # type: ignore[arg-type]
     return outcomes  # type: ignore[return-value]
@@ -159,7 +161,7 @@ def _apply_together(todo: list[Planned]) -> list[Planned] | None:
                 if many is None:
                     handler = handler_for(event.type)
                     assert handler is not None
-                    handler(event)
+                    _handle(handler, event)
                     run = []
             if run_handler is not None:
                 run_handler(run)
@@ -185,7 +187,7 @@ def _apply_one_by_one(
         assert handler is not None
         try:
             with transaction.atomic():
-                handler(event)
+                _handle(handler, event)
         except Exception as exc:
             error = "".join(traceback.format_exception(exc, limit=8))
             if msg.num_delivered >= max_deliveries:
@@ -208,6 +210,39 @@ def _apply_one_by_one(
             continue
         applied.append((i, msg, event))
     return applied
+
+
+def _handle(handler: Callable[[Event], None], event: Event) -> None:
+    """Run a one-event handler with the event's request id bound, so the events it records
+    carry it on (and the event's id on the handler's own lines). An event of no request (most
+    of a backlog) costs one attribute check."""
+    headers = event.envelope.headers
+    if not headers or REQUEST_ID_HEADER not in headers:
+        handler(event)
+        return
+    with bound(request_id=headers[REQUEST_ID_HEADER], event_id=str(event.envelope.id)):
+        handler(event)
+
+
+def _log_applied(applied: list[Planned]) -> None:
+    """After the commit: a line per applied event that a request caused, with its ids, so
+    `grep <request id>` finds where it landed. Events of no request come in bulk: no line."""
+    for _i, _msg, event in applied:
+        envelope = event.envelope
+        if envelope.headers and REQUEST_ID_HEADER in envelope.headers:
+            event_id = str(envelope.id)
+            log.info(
+                "applied %s %s v%d",
+                envelope.type,
+                event_id,
+                envelope.version,
+                extra=event_log_ids(
+                    envelope.headers[REQUEST_ID_HEADER],
+                    event_id,
+                    envelope.type,
+                    envelope.aggregate_id,
+                ),
+            )
 
 
 def _dead_letter(msg: IncomingMessage, event: Event | None, error: str) -> None:

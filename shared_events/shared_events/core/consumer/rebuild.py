@@ -7,7 +7,9 @@ import asyncio
 import dataclasses
 
 from .. import conf
+from ..partitions import replay_filters
 from ..transport.connection import connect
+from ..transport.permissions import replay_consumer_name
 from ..transport.pull import read_stream
 from .apply import Action, IncomingMessage, apply_batch
 from .registry import subscriptions
@@ -29,7 +31,10 @@ async def _rebuild(nats_url: str, batch_size: int, streams: set[str] | None) -> 
             if streams and stream not in streams:
                 continue
             pending: list[IncomingMessage] = []
-            async for seq, subject, data in read_stream(js, stream, subjects, batch=batch_size):
+            name = replay_consumer_name(conf.service_name(), stream)
+            async for seq, subject, data in read_stream(
+                js, stream, replay_filters(subjects), name=name, batch=batch_size
+            ):
                 report.read += 1
                 pending.append(IncomingMessage(stream, seq, subject, data))
                 if len(pending) >= batch_size:

@@ -1,5 +1,6 @@
-"""The long-running consumer: one durable pull consumer per followed stream, batches applied in
-a single database thread, acks only after commit, and a clean stop on SIGTERM.
+"""The long-running consumer: one durable pull consumer per followed stream (per partition of it
+that this process owns, `partitions.py`), batches applied in a single database thread, acks
+only after commit, and a clean stop on SIGTERM.
 
 Pipelined: while the database thread applies one batch, the event loop fetches the next (and
 acks the one before), so NATS round trips and database work overlap. Batches still apply one
@@ -22,20 +23,18 @@ from django.db import close_old_connections
 from .. import conf
 from ..db_connections import on_fresh_connection
 from ..heartbeat import Heartbeat
-from ..transport.connection import TransportError, close_bounded, connect
+from ..partitions import ConsumerSlot, consumer_slots, stream_partitions, this_process_partitions
+from ..transport.connection import Client, TransportError, close_bounded, connect
 from ..transport.pull import Delivery, PullSource
-from ..transport.streams import ensure_stream, stream_spec
+from ..transport.streams import ensure_stream, stream_exists, stream_spec
 from .apply import Action, IncomingMessage, Outcome, apply_batch
 from .registry import subscriptions
 
 log = logging.getLogger(__name__)
 
 
-def durable_name(service: str, stream: str) -> str:
-    return f"{service}-{stream.lower()}"
-
-
 _CONNECTION_CHECK_SECONDS = 1.0
+_STREAM_WAIT_SECONDS = 1.0
 _db_state = threading.local()
 
 
@@ -96,7 +95,8 @@ class ConsumerRunner:
             log.info("no event handlers in this service; nothing to consume")
             await stop.wait()
             return
-        log.info("consuming %s", ", ".join(f"{s} {subj}" for s, subj in plan.items()))
+        slots = self._slots(plan)
+        log.info("consuming %s", ", ".join(f"{s.durable} {s.subjects}" for s in slots))
         failures = 0
         while not stop.is_set():
             try:
@@ -108,19 +108,18 @@ class ConsumerRunner:
                 continue
             try:
                 js = nc.jetstream()
-                sources = []
-                for stream, subjects in plan.items():
-                    await ensure_stream(js, stream_spec(stream.lower()))
-                    source = PullSource(nc, stream, durable_name(self.service, stream), subjects)
-                    await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
-                    sources.append(source)
+                # Its own streams it makes; another producer's only that producer may (its NATS
+                # user's permissions): each stream is followed once it exists, the others
+                # meanwhile (a producer that never started holds up only its own stream).
+                for producer in conf.get("PRODUCES"):
+                    await ensure_stream(js, stream_spec(producer))
                 failures = 0
                 log.info("consumer ready")
                 # A TaskGroup: when one stream's pump fails (connection lost), the others stop
                 # too, and the whole set reconnects together.
                 async with asyncio.TaskGroup() as group:
-                    for source in sources:
-                        group.create_task(self._pump(source, stop))
+                    for stream, subjects in plan.items():
+                        group.create_task(self._follow(nc, stream, subjects, stop))
             except* Exception as exc_group:
                 first = exc_group.exceptions[0]
                 failures += 1
@@ -131,6 +130,28 @@ class ConsumerRunner:
                 await close_bounded(nc)
         self._db.shutdown(wait=True)
         log.info("consumer stopped after applying %d messages", self.applied)
+
+    def _slots(self, plan: dict[str, list[str]]) -> list[ConsumerSlot]:
+        """The durable consumers of the partitions this process owns (`partitions.py`)."""
+        return consumer_slots(
+            self.service, plan, partitions=stream_partitions(), owned=this_process_partitions()
+        )
+
+    async def _follow(self, nc: Client, slot: ConsumerSlot, stop: asyncio.Event) -> None:
+        """Wait for the slot's stream to exist, then open its durable consumer and pump it
+        until `stop`."""
+        js = nc.jetstream()
+        waiting_said = False
+        while not await stream_exists(js, slot.stream):
+            if not waiting_said:
+                log.info("waiting for stream %s (its producer makes it)", slot.stream)
+                waiting_said = True
+            await _sleep_or_stop(stop, _STREAM_WAIT_SECONDS)
+            if stop.is_set():
+                return
+        source = PullSource(nc, slot.stream, slot.durable, slot.subjects)
+        await source.open(ack_wait=self.ack_wait, max_ack_pending=self.batch_size * 4)
+        await self._pump(source, stop)
 
     async def _pump(self, source: PullSource, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()

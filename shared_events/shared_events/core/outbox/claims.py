@@ -18,7 +18,7 @@ from django.db.models import Field
 from .models import OutboxEvent
 
 Claimed = namedtuple(
-    "Claimed", "seq event_id event_type subject aggregate_version payload attempts"
+    "Claimed", "seq event_id event_type subject aggregate_version payload attempts request_id"
 )
 
 _META = OutboxEvent._meta
@@ -61,7 +61,7 @@ def claim_due(
             f" AND ({c('claimed_until')} IS NULL OR {c('claimed_until')} < %s)"
             f" ORDER BY {c('next_attempt_at')}, {c('seq')} LIMIT %s{lock})"
             f" RETURNING {c('seq')}, {c('event_id')}, {c('event_type')}, {c('subject')},"
-            f" {c('aggregate_version')}, {c('payload')}, {c('attempts')}",
+            f" {c('aggregate_version')}, {c('payload')}, {c('attempts')}, {c('request_id')}",
             [token_value, prep(lease_until), prep(now), prep(now), limit],
         )
         rows = cursor.fetchall()
@@ -69,8 +69,8 @@ def claim_due(
             cursor.execute("SET LOCAL enable_sort TO DEFAULT")  # the caller's transaction goes on
     event_id = _META.get_field("event_id")
     claimed = [
-        Claimed(seq, event_id.to_python(eid), etype, subject, version, bytes(payload), attempts)
-        for seq, eid, etype, subject, version, payload, attempts in rows
+        Claimed(seq, event_id.to_python(eid), etype, subj, version, bytes(payload), tries, rid)
+        for seq, eid, etype, subj, version, payload, tries, rid in rows
     ]
     claimed.sort(key=lambda r: r.seq)
     return claimed

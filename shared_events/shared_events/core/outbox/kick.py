@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connections, transaction
 
 from .. import conf
+from ..log_context import bound
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,9 @@ def kick_relay() -> None:
             return
         from .tasks import relay_outbox
 
-        relay_outbox.apply_async(retry=False, expires=30)
+        # Not the request's task: it relays every request's events, each logged with its own.
+        with bound(request_id=None):
+            relay_outbox.apply_async(retry=False, expires=30)
     except Exception as exc:  # never fail a request because the broker is away
         log.warning("could not kick the outbox relay (the beat sweep will): %s", exc)
 

@@ -20,6 +20,9 @@ class OutboxEvent(models.Model):
     aggregate_version = models.BigIntegerField()
     subject = models.CharField(max_length=255)
     payload = models.BinaryField()
+    # The envelope's request id again, so the relay can send it as a NATS header and log it
+    # without parsing the payload. Empty for events no request caused (beat tasks, commands).
+    request_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     # True when a newer state of the same aggregate was sent instead of this one.

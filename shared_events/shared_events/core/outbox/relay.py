@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 
 from .. import conf, metrics
 from ..db_connections import on_fresh_connection
+from ..log_context import event_log_ids
 from ..transport.connection import TransportError
 from ..transport.publisher import OutgoingMessage, Publisher, PublishingBatch
 from ..transport.streams import stream_spec
@@ -110,7 +111,10 @@ def _claim_and_send(limit: int) -> _InFlight | None:
     if not rows:
         return None
     send, superseded = _newest_per_aggregate(rows)
-    messages = [OutgoingMessage(r.subject, r.payload, str(r.event_id), r.event_type) for r in send]
+    messages = [
+        OutgoingMessage(r.subject, r.payload, str(r.event_id), r.event_type, r.request_id)
+        for r in send
+    ]
     batch = _InFlight(token, len(rows), send, superseded, None)
     try:
         batch.publishing = get_publisher().publish_batch_start(
@@ -140,6 +144,7 @@ def _finish(batch: _InFlight) -> RelayResult:
     publish_seconds = time.monotonic() - batch.started
     if ok:
         _after_publish(router.db_for_write(OutboxEvent))
+        _log_published(send, outcomes)
     failed = [(row, err) for row, err in zip(send, outcomes, strict=True) if err is not None]
     now = timezone.now()
     # JetStream has the events: a lost connection must not leave the rows to wait out their
@@ -155,6 +160,22 @@ def _finish(batch: _InFlight) -> RelayResult:
     return RelayResult(
         claimed=batch.claimed, published=len(ok), superseded=len(superseded), failed=len(failed)
     )
+
+
+def _log_published(send: list[Claimed], outcomes: list[BaseException | None]) -> None:
+    """A line per published event that a request caused, with its ids, so `grep <request id>`
+    finds it. Events of no request (sweeps, accrual, imports) get none: they come in bulk."""
+    for row, err in zip(send, outcomes, strict=True):
+        if err is None and row.request_id:
+            event_id = str(row.event_id)
+            log.info(
+                "published %s %s",
+                row.event_type,
+                event_id,
+                extra=event_log_ids(
+                    row.request_id, event_id, row.event_type, row.subject.split(".", 2)[-1]
+                ),
+            )
 
 
 def _mark(

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connections, transaction
 from django.utils import timezone
 
+from ..log_context import REQUEST_ID_HEADER, envelope_headers
 from ..schemas import Envelope, EventData, get_event_type, subject_for
 from .kick import kick_relay_on_commit
 from .models import OutboxEvent
@@ -42,6 +43,8 @@ def record_events(events: Sequence[PendingEvent], *, using: str = "default") -> 
 def outbox_rows(events: Sequence[PendingEvent]) -> list[OutboxEvent]:
     """The outbox rows of `events`, unsaved: each with its new event id and its envelope."""
     now = timezone.now()
+    headers = envelope_headers()  # the request in play, carried by each event it causes
+    request_id = headers[REQUEST_ID_HEADER] if headers else ""
     rows = []
     for pending in events:
         event_type = get_event_type(pending.event_type)
@@ -59,6 +62,7 @@ def outbox_rows(events: Sequence[PendingEvent]) -> list[OutboxEvent]:
             version=pending.version,
             occurred_at=now,
             data=pending.data.to_dict(),
+            headers=headers,
         )
         rows.append(
             OutboxEvent(
@@ -68,6 +72,7 @@ def outbox_rows(events: Sequence[PendingEvent]) -> list[OutboxEvent]:
                 aggregate_version=pending.version,
                 subject=subject_for(event_type.aggregate, pending.aggregate_id),
                 payload=envelope.to_json(),
+                request_id=request_id,
                 created_at=now,
                 next_attempt_at=now,
             )
@@ -75,7 +80,7 @@ def outbox_rows(events: Sequence[PendingEvent]) -> list[OutboxEvent]:
     return rows
 
 
-_INSERT_CHUNK = 200  # rows per statement: 13 parameters each, inside SQLite's limit
+_INSERT_CHUNK = 200  # rows per statement: 14 parameters each, inside SQLite's limit
 
 
 def _insert(rows: list[OutboxEvent], *, using: str) -> None:

@@ -22,22 +22,28 @@ class Envelope:
     version: int
     occurred_at: datetime
     data: dict[str, Any]
+    # Optional since the start: what travels beside the event, not in it (the request id of the
+    # call that caused it). Events written before it existed have none and decode the same.
+    headers: dict[str, str] | None = None
 
     @property
     def producer(self) -> str:
         return self.type.split(".", 1)[0]
 
     def to_json(self) -> bytes:
+        doc = {
+            "id": str(self.id),
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "aggregate_id": self.aggregate_id,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+        if self.headers:
+            doc["headers"] = self.headers
         return json.dumps(
-            {
-                "id": str(self.id),
-                "type": self.type,
-                "schema_version": self.schema_version,
-                "aggregate_id": self.aggregate_id,
-                "version": self.version,
-                "occurred_at": self.occurred_at.isoformat(),
-                "data": self.data,
-            },
+            doc,
             separators=(",", ":"),
             sort_keys=True,
         ).encode()
@@ -61,6 +67,7 @@ class Envelope:
                 version=_int(doc["version"], "version"),
                 occurred_at=datetime.fromisoformat(_str(doc["occurred_at"], "occurred_at")),
                 data=doc["data"],
+                headers=_headers(doc.get("headers")),
             )
         except KeyError as exc:
             raise EventDecodeError(f"envelope is missing {exc.args[0]!r}") from None
@@ -71,6 +78,15 @@ class Envelope:
         if envelope.version < 1 or envelope.schema_version < 1:
             raise EventDecodeError("version and schema_version start at 1")
         return envelope
+
+
+def _headers(value: Any) -> dict[str, str] | None:
+    """Headers only ever help to follow an event, so a malformed one is dropped rather than
+    making the event a poison message."""
+    if not isinstance(value, dict):
+        return None
+    kept = {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+    return kept or None
 
 
 def _str(value: Any, name: str) -> str:

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from typing import Any
 
 from nats.aio.client import Client
+
+from .. import conf
+from .permissions import inbox_prefix
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,7 @@ async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Clien
             nc.connect(
                 servers=[url],
                 name=name,
+                **client_options(),
                 # nats-py annotates its timeouts int; they are seconds, fractions too.
                 connect_timeout=connect_timeout,  # type: ignore[arg-type]
                 allow_reconnect=False,
@@ -48,6 +54,25 @@ async def connect(url: str, *, name: str, connect_timeout: float = 2.0) -> Clien
         await close_bounded(nc)
         reason = str(exc) or type(exc).__name__
         raise TransportError(f"cannot connect to NATS at {url}: {reason}") from exc
+
+
+def client_options() -> dict[str, Any]:
+    """Credentials, TLS and the inbox prefix from settings.SHARED_EVENTS: each service signs in
+    as its own user, whose permissions allow replies only on its own inbox prefix."""
+    options: dict[str, Any] = {}
+    service = conf.get("SERVICE")
+    if service:
+        options["inbox_prefix"] = inbox_prefix(service)
+    if conf.get("NATS_PASSWORD"):
+        options["user"] = conf.get("NATS_USER") or service
+        options["password"] = conf.get("NATS_PASSWORD")
+    ca_file, cert_file = conf.get("NATS_TLS_CA_FILE"), conf.get("NATS_TLS_CERT_FILE")
+    if ca_file or cert_file:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file or None)
+        if cert_file:  # a client certificate, for a server that verifies its clients
+            context.load_cert_chain(cert_file, conf.get("NATS_TLS_KEY_FILE") or None)
+        options["tls"] = context
+    return options
 
 
 # Closing flushes what is buffered, which a server that hangs never takes.

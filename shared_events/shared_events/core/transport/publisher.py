@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 EVENT_TYPE_HEADER = "Event-Type"
+REQUEST_ID_HEADER = "X-Request-ID"  # the request that caused the event, where one did
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +32,7 @@ class OutgoingMessage:
     payload: bytes
     msg_id: str
     event_type: str
+    request_id: str = ""
 
 
 class PublishingBatch:
@@ -209,11 +211,11 @@ class Publisher:
         try:
             for i, m in enumerate(messages):
                 self._awaiting[first + i] = (batch, i)
+                headers = {MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type}
+                if m.request_id:
+                    headers[REQUEST_ID_HEADER] = m.request_id
                 await nc.publish(
-                    m.subject,
-                    m.payload,
-                    reply=f"{prefix}.{first + i}",
-                    headers={MSG_ID_HEADER: m.msg_id, EVENT_TYPE_HEADER: m.event_type},
+                    m.subject, m.payload, reply=f"{prefix}.{first + i}", headers=headers
                 )
             # nats-py annotates the timeout int; it is seconds, fractions too.
             await nc.flush(timeout=max(timeout, 0.1))  # type: ignore[arg-type]

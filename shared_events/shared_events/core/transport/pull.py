@@ -1,9 +1,10 @@
-"""Consuming: the durable pull consumer the runner fetches from (`PullSource`), and an
-ephemeral one that reads a stream whole for a rebuild (`read_stream`)."""
+"""Consuming: the durable pull consumer the runner fetches from (`PullSource`), and a
+named one that reads a stream whole for a rebuild (`read_stream`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 from collections.abc import Sequence
@@ -200,20 +201,25 @@ class PullSource:
 
 
 async def read_stream(
-    js: JetStreamContext, stream: str, subjects: Sequence[str], *, batch: int = 500
+    js: JetStreamContext, stream: str, subjects: Sequence[str], *, name: str, batch: int = 500
 ) -> Any:
-    """Yield every message of a stream from the start, for rebuilding replicas. An ephemeral
-    ordered consumer: nothing is left behind on the server."""
+    """Yield every message of a stream from the start, for rebuilding replicas, through a
+    consumer of this name (the reader's NATS user may use only consumers it can name), made
+    afresh and deleted after: nothing is left behind on the server."""
     last = (await js.stream_info(stream)).state.last_seq
     if last == 0:
         return
     config = ConsumerConfig(
+        name=name,
         ack_policy=AckPolicy.NONE,
         deliver_policy=DeliverPolicy.ALL,
         filter_subjects=list(subjects),
         inactive_threshold=30.0,
     )
-    sub = await js.pull_subscribe("", stream=stream, config=config)
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await js.delete_consumer(stream, name)  # a replay that died: its position is not ours
+    await js.add_consumer(stream, config)
+    sub = await js.pull_subscribe_bind(consumer=name, stream=stream)
     try:
         while True:
             try:
@@ -228,3 +234,5 @@ async def read_stream(
                 return
     finally:
         await sub.unsubscribe()
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            await js.delete_consumer(stream, name)

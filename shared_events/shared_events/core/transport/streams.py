@@ -1,5 +1,6 @@
 """The JetStream streams, one per producer, declared in one place for every service, and made
-so on the server (`ensure_stream`) by whichever process gets there first."""
+so on the server (`ensure_stream`) by the producer's processes (its relay and its consumer);
+no other service's NATS user may create or change them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 import nats.js.errors
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, SubjectTransform
 
 from .. import conf
+from ..partitions import stream_partitions, subject_transform
 from ..schemas import stream_for_producer
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ class StreamSpec:
     replicas: int
     max_msgs_per_subject: int
     duplicate_window_seconds: float
+    # (source, destination) storing each message under its partition; None: one partition.
+    transform: tuple[str, str] | None = None
 
 
 def stream_spec(producer: str) -> StreamSpec:
@@ -37,6 +41,7 @@ def stream_spec(producer: str) -> StreamSpec:
         replicas=conf.get("STREAM_REPLICAS"),
         max_msgs_per_subject=conf.get("STREAM_MAX_MSGS_PER_SUBJECT"),
         duplicate_window_seconds=conf.get("STREAM_DUPLICATE_WINDOW_SECONDS"),
+        transform=subject_transform(producer, stream_partitions()),
     )
 
 
@@ -54,7 +59,15 @@ def _stream_config(spec: StreamSpec) -> StreamConfig:
         num_replicas=spec.replicas,
         max_msgs_per_subject=spec.max_msgs_per_subject,
         duplicate_window=spec.duplicate_window_seconds,
+        subject_transform=SubjectTransform(src=spec.transform[0], dest=spec.transform[1])
+        if spec.transform
+        else None,
     )
+
+
+def _transform_of(config: StreamConfig) -> tuple[str, str] | None:
+    transform = config.subject_transform
+    return (transform.src, transform.dest) if transform else None
 
 
 async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
@@ -75,11 +88,21 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
         or have.max_msgs_per_subject != wanted.max_msgs_per_subject
         or abs((have.duplicate_window or 0) - wanted.duplicate_window) > 0.001
         or (have.num_replicas or 1) != wanted.num_replicas
+        or _transform_of(have) != spec.transform
     ):
-        # Storage type cannot change in place; everything compared above can.
+        # Storage type cannot change in place; everything compared above can (a transform
+        # added, changed or dropped applies to the messages stored from then on).
         wanted.storage = have.storage
         await js.update_stream(wanted)
         log.info("updated stream %s", spec.name)
+
+
+async def stream_exists(js: JetStreamContext, name: str) -> bool:
+    try:
+        await js.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        return False
+    return True
 
 
 async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
@@ -93,4 +116,5 @@ async def stream_state(js: JetStreamContext, name: str) -> dict[str, Any]:
         "max_msgs_per_subject": cfg.max_msgs_per_subject,
         "replicas": cfg.num_replicas,
         "subjects": list(cfg.subjects or []),
+        "transform": _transform_of(cfg),
     }

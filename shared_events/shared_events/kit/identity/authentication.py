@@ -10,6 +10,7 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from ...core.log_context import bind
 from .standing import OPERATOR, Standing, account_standing
 from .tokens import InvalidToken, TokenClaims, verify_token
 
@@ -75,7 +76,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
             claims = verify_token(parts[1].decode("ascii", errors="replace"))
         except InvalidToken as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
-        return self.user_for(claims), claims
+        return self._signed_in(claims), claims
 
     def _from_cookie(self, request: Request) -> tuple[Any, TokenClaims] | None:
         token = request.COOKIES.get(settings.BROWSER_TOKEN_COOKIE)
@@ -85,11 +86,16 @@ class JWTAuthentication(authentication.BaseAuthentication):
             claims = verify_token(token)
         except InvalidToken:
             return None  # an expired browser sign-in: anonymous, so the page offers "Log in"
-        user = self.user_for(claims)
+        user = self._signed_in(claims)
         # The cookie comes with every request the browser sends: the same CSRF check as DRF's
         # session cookie.
         authentication.SessionAuthentication().enforce_csrf(request)
         return user, claims
+
+    def _signed_in(self, claims: TokenClaims) -> Any:
+        user = self.user_for(claims)
+        bind(account_id=str(claims.subject))  # on the request's log lines from here on
+        return user
 
     def user_for(self, claims: TokenClaims) -> Any:
         return TokenUser(claims)

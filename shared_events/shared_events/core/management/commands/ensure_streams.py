@@ -1,4 +1,5 @@
-"""`manage.py ensure_streams`: create or update every JetStream stream (idempotent)."""
+"""`manage.py ensure_streams`: create or update the JetStream streams this service produces
+(idempotent). Another producer's stream is that producer's to make (its NATS permissions)."""
 
 import asyncio
 
@@ -6,11 +7,11 @@ from django.core.management.base import BaseCommand
 
 from shared_events.core import conf
 from shared_events.core.transport.connection import connect
-from shared_events.core.transport.streams import all_stream_specs, ensure_stream, stream_state
+from shared_events.core.transport.streams import ensure_stream, stream_spec, stream_state
 
 
 class Command(BaseCommand):
-    help = "Create the JetStream streams if missing, and bring their limits in line."
+    help = "Create this service's JetStream streams if missing, and bring their limits in line."
 
     def handle(self, *args, **options):
         asyncio.run(self._run())
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         nc = await connect(conf.get("NATS_URL"), name="ensure-streams")
         try:
             js = nc.jetstream()
-            for spec in all_stream_specs():
+            for spec in [stream_spec(p) for p in conf.get("PRODUCES")]:
                 await ensure_stream(js, spec)
                 state = await stream_state(js, spec.name)
                 self.stdout.write(f"{spec.name}: {state}")
