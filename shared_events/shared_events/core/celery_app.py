@@ -8,12 +8,11 @@ from typing import Any
 
 from celery import Celery, signals
 
+from .celery_liveness import install as install_liveness
 from .log_context import bound, current_request_id
 
 # The Celery message header that carries the request id of the request that sent a task.
 TASK_REQUEST_ID_HEADER = "request_id"
-
-from .celery_liveness import install as install_liveness
 
 
 def beat_schedule() -> dict[str, dict]:
