@@ -118,8 +118,8 @@ class ConsumerRunner:
                 # A TaskGroup: when one stream's pump fails (connection lost), the others stop
                 # too, and the whole set reconnects together.
                 async with asyncio.TaskGroup() as group:
-                    for stream, subjects in plan.items():
-                        group.create_task(self._follow(nc, stream, subjects, stop))
+                    for slot in slots:
+                        group.create_task(self._follow(nc, slot, stop))
             except* Exception as exc_group:
                 first = exc_group.exceptions[0]
                 failures += 1
