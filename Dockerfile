@@ -12,18 +12,23 @@
 #   migrate    python manage.py migrate --noinput    (the web pods' init container)
 #
 # Build: docker build -t charity-vote:dev .
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The base by digest (a multi-platform index): a rebuild gets these bytes, not whatever the tag
+# points to that day. README "Deploy on Kubernetes", "The image", says how to refresh it.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# Only the run-time dependencies (not local.txt's embedded NATS and Redis, nor dev.txt's tools).
-COPY requirements/base.txt /src/requirements/base.txt
-RUN pip install -r /src/requirements/base.txt
+# Only the run-time dependencies (not local.txt's embedded NATS and Redis, nor dev.txt's tools),
+# exactly as requirements/lock.txt pins them (compiled from base.txt; README "Libraries"): every
+# file checked against its hash, none unpinned.
+COPY requirements/lock.txt /src/requirements/lock.txt
+RUN pip install --require-hashes --no-deps -r /src/requirements/lock.txt
 # shared_events as a regular (non-editable) install: the image carries no source checkout of it.
+# Its dependencies and its build backend (setuptools) are the lock's: nothing unhashed comes in.
 COPY shared_events /src/shared_events
-RUN pip install /src/shared_events
+RUN pip install --no-deps --no-build-isolation /src/shared_events
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

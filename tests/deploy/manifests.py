@@ -81,6 +81,7 @@ TEST_SITE = {
     "host": "vote.test.example",
     "image": "registry.test.example/charity-vote@sha256:" + "4f" * 32,
     "gatewayClassName": "test-gateway-class",
+    "backup-destination": "s3://test-backups/charity-vote",
 }
 
 

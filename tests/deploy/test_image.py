@@ -182,6 +182,15 @@ def test_each_service_starts_with_the_environment_its_pods_get(overlay, service,
         ["python", "manage.py", "check", "--fail-level", "ERROR"],
         [*web["command"], "--check-config"],
         ["python", "-m", "celery", "-A", "config", "report"],
+        # The heartbeat the worker's and beat's liveness probes read is installed (a
+        # CELERY_BEAT_SCHEDULER setting would replace beat's, and the probe would restart it).
+        [
+            "python",
+            "-c",
+            "from config import celery_app as app; from shared_events.core import celery_liveness"
+            " as live; assert app.conf.beat_scheduler == live.BEAT_SCHEDULER,"
+            " app.conf.beat_scheduler; assert live.PoolHeartbeat in app.steps['worker']",
+        ],
     ):
         proc = run_in_service(service, argv, env)
         assert proc.returncode == 0, f"{' '.join(argv)}:\n{proc.stdout}\n{proc.stderr}"
@@ -209,10 +218,23 @@ def dockerfile_copies() -> dict[str, str]:
 
 def test_the_dockerfile_builds_what_the_manifests_need(dev):
     text = DOCKERFILE.read_text()
-    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
-    assert "pip install -r /src/requirements/base.txt" in text
-    # shared_events installed as a package (not editable), so no source checkout is needed.
-    assert re.search(r"^RUN pip install /src/shared_events$", text, re.M)
+    # The base pinned by digest, and every stage built on it.
+    assert re.search(
+        r"^ARG PYTHON_IMAGE=python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}$", text, re.M
+    )
+    stages = re.findall(r"^FROM (\S+)", text, re.M)
+    assert stages and all(s == "${PYTHON_IMAGE}" for s in stages), stages
+    # The dependencies from the lock, each file checked against its hash.
+    assert re.search(
+        r"^RUN pip install --require-hashes --no-deps -r /src/requirements/lock\.txt$", text, re.M
+    )
+    instructions = "\n".join(x for x in text.splitlines() if not x.lstrip().startswith("#"))
+    assert "requirements/base.txt" not in instructions, "the image installs the lock, not base.txt"
+    # shared_events installed as a package (not editable), so no source checkout is needed; its
+    # dependencies and build backend come from the lock (no unhashed download).
+    assert re.search(
+        r"^RUN pip install --no-deps --no-build-isolation /src/shared_events$", text, re.M
+    )
     assert "ENV PATH=/opt/venv/bin:$PATH" in text  # `python` in the pods is the venv's
     assert re.search(rf"^USER {manifests.APP_UID}:{manifests.APP_UID}$", text, re.M)
     assert re.search(r"for service in accounts polls voting;", text)
@@ -223,6 +245,82 @@ def test_the_dockerfile_builds_what_the_manifests_need(dev):
     ignored = (ROOT / ".dockerignore").read_text().split()
     for needed in ("requirements", "shared_events", *(f"{s}_service" for s in SERVICES)):
         assert needed not in ignored, f".dockerignore leaves out {needed}"
+
+
+LOCK = ROOT / "requirements" / "lock.txt"
+
+
+def lock_pins() -> dict[str, tuple[str, list[str]]]:
+    """requirements/lock.txt: name -> (version, hashes)."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    text = LOCK.read_text().replace("\\\n", " ")
+    for line in text.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(
+            r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})*)", line
+        )
+        assert m, f"requirements/lock.txt: not an exact pin with hashes: {line!r}"
+        hashes = re.findall(r"sha256:([0-9a-f]{64})", m[4])
+        pins[canonical(m[1])] = (m[3], hashes)
+    return pins
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_lock_pins_every_requirement_of_base_txt_with_hashes():
+    """The image installs requirements/lock.txt alone: it must satisfy base.txt (and
+    shared_events' own dependencies), and every pin must carry its files' hashes. After a change
+    to base.txt, compile the lock again (the command is the lock's header; README "Libraries")."""
+    from packaging.requirements import Requirement
+
+    pins = lock_pins()
+    assert pins, "requirements/lock.txt pins nothing"
+    unhashed = sorted(name for name, (_, hashes) in pins.items() if not hashes)
+    assert not unhashed, f"pinned without a hash: {unhashed}"
+    wanted = [
+        line.split("#")[0].strip()
+        for line in (ROOT / "requirements" / "base.txt").read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
+    import tomllib
+
+    project = tomllib.loads((ROOT / "shared_events" / "pyproject.toml").read_text())
+    wanted += project["project"]["dependencies"] + project["build-system"]["requires"]
+    problems = []
+    for spec in wanted:
+        req = Requirement(spec)
+        pinned = pins.get(canonical(req.name))
+        if pinned is None:
+            problems.append(f"{spec}: not in the lock")
+        elif not req.specifier.contains(pinned[0], prereleases=True):
+            problems.append(f"{spec}: the lock has {pinned[0]}")
+    assert not problems, "requirements/lock.txt is stale:\n" + "\n".join(problems)
+    header = LOCK.read_text().splitlines()[:3]
+    assert any("--generate-hashes" in line and "requirements/base.txt" in line for line in header)
+
+
+def test_the_lock_check_catches_a_stale_lock(tmp_path, monkeypatch):
+    """Not a vacuous pass: a lock that misses a package, or pins one outside base.txt's range,
+    or drops a hash, fails the check above."""
+    original = LOCK.read_text()
+    cases = {
+        "missing": re.sub(r"(?ms)^celery==.*?(?=^\S)", "", original),
+        "out of range": re.sub(r"(?m)^django==\S+", "django==4.2.0", original),
+        "no hash": re.sub(
+            r"(?m)^(whitenoise==\S+) \\\n(\s+--hash=\S+ \\\n)*\s+--hash=\S+", r"\1", original
+        ),
+    }
+    for what, text in cases.items():
+        assert text != original, what
+        stale = tmp_path / f"{what}.txt"
+        stale.write_text(text)
+        monkeypatch.setattr(sys.modules[__name__], "LOCK", stale)
+        with pytest.raises(AssertionError):
+            test_the_lock_pins_every_requirement_of_base_txt_with_hashes()
 
 
 def test_the_image_s_shared_events_carries_the_kit_s_templates_and_static_files(tmp_path):
@@ -287,6 +385,66 @@ def test_the_ci_workflow_runs_the_tests_and_builds_the_image():
     assert "secrets.REGISTRY_PASSWORD != ''" in job_env
 
 
+def uses_of(workflow: dict) -> list[str]:
+    return [s["uses"] for j in workflow["jobs"].values() for s in j["steps"] if "uses" in s]
+
+
+def test_every_action_is_pinned_by_commit():
+    """A tag can be moved to other code; a commit cannot (the version in a comment beside it)."""
+    workflow = manifests.load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
+    floating = [u for u in uses_of(workflow) if not re.fullmatch(r"[\w.\-/]+@[0-9a-f]{40}", u)]
+    assert not floating, f"actions not pinned by a commit SHA: {floating}"
+    text = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    for line in text.splitlines():
+        if re.search(r"uses: \S+@[0-9a-f]{40}", line):
+            assert re.search(r"# v\d", line), f"say which release the commit is: {line.strip()}"
+
+
+def test_the_image_job_pushes_the_image_it_tested_once_the_tests_passed():
+    workflow = manifests.load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
+    jobs = workflow["jobs"]
+    (test_job,) = [
+        name
+        for name, j in jobs.items()
+        if any("bash .ci/run" in str(s.get("run", "")) for s in j["steps"])
+    ]
+    (image_name,) = [
+        name
+        for name, j in jobs.items()
+        if any(s.get("uses", "").startswith("docker/build-push-action@") for s in j["steps"])
+    ]
+    job = jobs[image_name]
+    needs = job.get("needs", [])
+    assert test_job in ([needs] if isinstance(needs, str) else needs), (
+        "the image waits for the tests"
+    )
+    steps = job["steps"]
+    builds = [s for s in steps if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert len(builds) == 1, "the image is built once"
+    build = builds[0]["with"]
+    assert build.get("load") is True and build.get("push", False) is False, build
+    tag = build["tags"]
+    index = {id(s): i for i, s in enumerate(steps)}
+    smoke = next(s for s in steps if "docker run" in str(s.get("run", "")))
+    sbom = next(s for s in steps if s.get("uses", "").startswith("anchore/sbom-action@"))
+    push = next(s for s in steps if s.get("id") == "push")
+    # Build, smoke-test, SBOM of that image, then push it.
+    assert index[id(builds[0])] < index[id(smoke)] < index[id(push)]
+    assert sbom["with"]["image"] == tag and sbom["with"].get("format") in (
+        "spdx-json",
+        "cyclonedx-json",
+    )
+    assert "env.PUSH == 'true'" in push.get("if", "")
+    script = push["run"]
+    assert f"docker tag {tag} " in script and "docker push" in script, "pushes the loaded image"
+    # The pushed tag is the tested image (same image ID), and its digest is kept.
+    assert "TESTED_ID" in script and "steps.tested.outputs.id" in str(push.get("env", {}))
+    assert "GITHUB_OUTPUT" in script and "digest=" in script
+    assert "push.outputs.digest" in str(job.get("outputs", {}))
+    kept = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert kept and any("digest" in str(s["with"].get("path", "")) for s in kept)
+
+
 def smoke_test_script() -> tuple[dict, str, list[str]]:
     """The image job's smoke step, the `docker run` line and the script it runs in the image."""
     workflow = manifests.load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
@@ -349,6 +507,15 @@ def test_the_ci_smoke_test_runs_every_container_command_s_code_in_the_image(dev)
             f"the CI smoke test does not run {command!r} in the image"
         )
     assert gunicorn_apps == {"config.wsgi:application"}
+    # The exec probes' commands (worker, beat and consumer's heartbeat) run in the image too.
+    for pod in manifests.app_pods(dev):
+        for c in pod.containers:
+            for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+                argv = c.get(kind, {}).get("exec", {}).get("command")
+                if argv:
+                    assert any(line.startswith(" ".join(argv[:-1])) for line in lines), (
+                        f"the CI smoke test does not run {pod.owner}'s {kind}: {argv}"
+                    )
     for app in gunicorn_apps:
         assert any(
             line.startswith(f"python -m gunicorn {app} ")

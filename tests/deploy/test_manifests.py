@@ -229,16 +229,52 @@ def test_web_probes_use_the_health_endpoints_with_an_allowed_host(overlay):
             assert headers.get("host") in allowed, f"{service} {kind}: Host {headers}"
 
 
-def test_the_platform_services_have_probes(overlay):
+def test_every_role_has_a_liveness_probe_and_a_readiness_or_startup_probe(overlay):
     for pod in manifests.pods(overlay):
-        if pod.spec is None or pod.service and pod.role != "web":
-            continue  # workers, beat and consumers have no port to probe
+        if pod.spec is None:
+            continue  # CloudNativePG's pods: the operator probes them
         main = manifests.main_container(pod)
         for c in pod.containers:
-            # A sidecar (NATS's exporter) is probed for liveness only: the pod's readiness is
-            # its main container's.
-            wanted = {"livenessProbe", "readinessProbe"} if c is main else {"livenessProbe"}
-            assert wanted <= set(probes(c)), f"{pod.owner}/{c['name']}"
+            found = set(probes(c))
+            assert "livenessProbe" in found, f"{pod.owner}/{c['name']}: no liveness probe"
+            if c is not main:
+                continue  # a sidecar (NATS's exporter): the pod's readiness is its main one's
+            assert found & {"readinessProbe", "startupProbe"}, (
+                f"{pod.owner}/{c['name']}: no readiness or startup probe"
+            )
+            if not pod.service or pod.role == "web":
+                assert "readinessProbe" in found, f"{pod.owner}/{c['name']}: serves, not ready"
+
+
+HEARTBEAT_PROBE = ["python", "-m", "shared_events.core.heartbeat", "--max-age"]
+
+
+def test_workers_beat_and_consumers_are_probed_on_the_heartbeat_their_loop_writes(overlay):
+    """No port to probe: the probes run shared_events/core/heartbeat.py, which fails when the
+    file the role's loop touches (HEARTBEAT_FILE, on a writable volume) is too old."""
+    for service in SERVICES:
+        for role in ("worker", "beat", "consumer"):
+            pod = manifests.app_pod(overlay, service, role)
+            c = manifests.main_container(pod)
+            where = f"{pod.owner}/{c['name']}"
+            env = manifests.container_env(overlay, c)
+            path = env.get("HEARTBEAT_FILE")
+            assert path, f"{where}: no HEARTBEAT_FILE, so no heartbeat"
+            mount = manifests.mount_for(pod, c, path)
+            assert mount and "emptyDir" in mount[1], f"{where}: {path} is not on an emptyDir"
+            interval = float(env.get("HEARTBEAT_INTERVAL_SECONDS", "5"))
+            found = probes(c)
+            for kind in ("livenessProbe", "startupProbe"):
+                argv = found[kind]["exec"]["command"]
+                assert argv[:-1] == HEARTBEAT_PROBE, f"{where} {kind}: {argv}"
+                # Several beats fit in the allowed age: one late write is no restart.
+                assert float(argv[-1]) >= 6 * interval, f"{where} {kind}: --max-age {argv[-1]}"
+                # A Python start-up on a busy node: not the default one second.
+                assert found[kind].get("timeoutSeconds", 1) >= 3, f"{where} {kind}"
+            # Time to start (the first beat comes before NATS or Redis answers), then a
+            # restart only after the heartbeat stayed stale for a while.
+            startup = found["startupProbe"]
+            assert startup["periodSeconds"] * startup["failureThreshold"] >= 120, where
 
 
 # ----------------------------------------------------------------------- pod security etc. --

@@ -31,6 +31,9 @@ CUSTOM_RESOURCES = {
     / "gateway.networking.k8s.io_v1_Gateway.json",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): SCHEMAS
     / "gateway.networking.k8s.io_v1_HTTPRoute.json",
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"): SCHEMAS
+    / "postgresql.cnpg.io_v1_ScheduledBackup.json",
+    ("barmancloud.cnpg.io/v1", "ObjectStore"): SCHEMAS / "barmancloud.cnpg.io_v1_ObjectStore.json",
     ("cert-manager.io/v1", "Certificate"): SCHEMAS / "cert-manager.io_v1_Certificate.json",
     ("cert-manager.io/v1", "Issuer"): SCHEMAS / "cert-manager.io_v1_Issuer.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): SCHEMAS
@@ -144,10 +147,10 @@ def test_the_cert_manager_schemas_reject_mistakes(prod):
 
 
 def test_no_placeholder_is_left(overlay):
-    """The template's SERVICE and prod's HOST and GATEWAY_CLASS are all replaced (kustomize
-    replacements)."""
+    """The template's SERVICE and prod's HOST, GATEWAY_CLASS and BACKUP_DESTINATION are all
+    replaced (kustomize replacements)."""
     text = yaml.safe_dump_all(overlay.objects)
-    left = sorted(set(re.findall(r"\b(?:SERVICE|HOST|GATEWAY_CLASS)\b", text)))
+    left = sorted(set(re.findall(r"\b(?:SERVICE|HOST|GATEWAY_CLASS|BACKUP_DESTINATION)\b", text)))
     assert not left, f"{overlay.target}: placeholders left: {left}"
 
 

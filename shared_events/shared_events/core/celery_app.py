@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from .celery_liveness import install as install_liveness
 from .log_context import bound, current_request_id
 
 # The Celery message header that carries the request id of the request that sent a task.
@@ -32,6 +33,7 @@ def make_celery_app(service: str, settings_module: str = "config.settings") -> C
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
+    install_liveness(app)
     return app
 
 

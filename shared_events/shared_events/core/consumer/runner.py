@@ -22,6 +22,7 @@ from django.db import close_old_connections
 
 from .. import conf
 from ..db_connections import on_fresh_connection
+from ..heartbeat import Heartbeat
 from ..partitions import ConsumerSlot, consumer_slots, stream_partitions, this_process_partitions
 from ..transport.connection import Client, TransportError, close_bounded, connect
 from ..transport.pull import Delivery, PullSource
@@ -65,8 +66,30 @@ class ConsumerRunner:
         # One thread for all database work: batches apply in order, on one connection.
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         self.applied = 0
+        self.heartbeat = Heartbeat.from_environment()
 
     async def run(self, stop: asyncio.Event) -> None:
+        beating = asyncio.create_task(self._beat_while_responsive(stop))
+        try:
+            await self._consume(stop)
+        finally:
+            beating.cancel()
+
+    async def _beat_while_responsive(self, stop: asyncio.Event) -> None:
+        """The liveness heartbeat (shared_events.core.heartbeat): beats while the event loop
+        runs and the database thread takes work, whether events come or not and whether NATS
+        answers or not (the reconnect loop retries meanwhile). A no-op queued behind the
+        batches in the database thread: one stuck there (a lock that never comes, a hung
+        connection) stops the beats, and the probe restarts the pod."""
+        if not self.heartbeat.enabled:
+            return
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            await loop.run_in_executor(self._db, _nothing)
+            self.heartbeat.beat()
+            await _sleep_or_stop(stop, self.heartbeat.interval)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
         plan = subscriptions()
         if not plan:
             log.info("no event handlers in this service; nothing to consume")
@@ -212,6 +235,10 @@ async def _settle(deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]) -
             await delivery.term()
         else:
             await delivery.nak(delay=outcome.delay)
+
+
+def _nothing() -> None:
+    pass
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
