@@ -82,6 +82,7 @@ TEST_SITE = {
     "image": "registry.test.example/charity-vote@sha256:" + "4f" * 32,
     "gatewayClassName": "test-gateway-class",
     "backup-destination": "s3://test-backups/charity-vote",
+    "nats-exporter-image": "natsio/prometheus-nats-exporter:0.17.3@sha256:" + "5e" * 32,
 }
 
 

@@ -954,6 +954,7 @@ def test_throttles_trust_the_one_proxy_in_front_of_the_web_pods(overlay):
 def test_prod_images_are_pinned_by_digest(prod):
     for where, image in manifests.iter_images(prod):
         assert re.search(r"@sha256:[0-9a-f]{64}$", image), f"{where}: {image} is not pinned"
+        assert not image.endswith("0" * 64), f"{where}: {image} is a placeholder"
 
 
 def test_no_image_floats(overlay):
