@@ -55,7 +55,9 @@ def test_every_process_serves_its_metrics(platform: Platform):
     assert (
         metric(platform, "polls-beat", "polls_unfinalized_past_close", service="polls") is not None
     )
-    assert metric(platform, "voting-beat", "consumer_dead_letter_events", service="voting") == 0
+    # Present (the platform is shared: earlier tests may have stored dead letters).
+    stored = metric(platform, "voting-beat", "consumer_dead_letter_events", service="voting")
+    assert stored is not None and stored >= 0
 
 
 def test_the_web_metrics_never_answer_through_the_gateway(platform: Platform):
@@ -167,7 +169,7 @@ def test_a_dead_letter_shows(platform: Platform):
     # A message no handler can read, straight into a subject voting follows.
     subject = f"accounts.account.{uuid.uuid4()}"
     ack = natsctl.publish(
-        platform.config.nats_url,
+        platform.config.nats_admin_url,
         subject,
         json.dumps({"not": "an envelope"}).encode(),
         {"Nats-Msg-Id": uuid.uuid4().hex},

@@ -11,6 +11,7 @@ import logging
 import ssl
 from typing import Any
 
+from django.conf import settings
 from nats.aio.client import Client
 
 from .. import conf
@@ -60,6 +61,8 @@ def client_options() -> dict[str, Any]:
     """Credentials, TLS and the inbox prefix from settings.SHARED_EVENTS: each service signs in
     as its own user, whose permissions allow replies only on its own inbox prefix."""
     options: dict[str, Any] = {}
+    if not settings.configured:
+        return options  # a tool or test outside any service: the URL says it all
     service = conf.get("SERVICE")
     if service:
         options["inbox_prefix"] = inbox_prefix(service)
