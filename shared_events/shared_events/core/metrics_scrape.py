@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
-from django.db.models import Count, Min, Q
-from django.utils import timezone
-
 from . import conf, metrics
-from .consumer.models import DeadLetter
 from .consumer.registry import subscriptions
-from .outbox.models import OutboxEvent
-from .partitions import consumer_slots, stream_partitions
+from .partitions import every_slot
+from .status import dead_letter_status, outbox_status
 from .transport.connection import close_bounded, connect
 
 # A scrape must answer within Prometheus' timeout (10 s by default) even when NATS hangs.
@@ -24,18 +20,12 @@ _JETSTREAM_TIMEOUT_SECONDS = 3.0
 def refresh_pipeline_gauges() -> None:
     """Set the outbox, dead-letter, lag and jetstream_up gauges of this service."""
     service = conf.service_name()
-    backlog = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
-        pending=Count("seq"),
-        failing=Count("seq", filter=Q(attempts__gt=0)),
-        oldest=Min("created_at"),
-    )
-    metrics.OUTBOX_PENDING.labels(service).set(backlog["pending"])
-    metrics.OUTBOX_FAILING.labels(service).set(backlog["failing"])
-    oldest = backlog["oldest"]
-    age = (timezone.now() - oldest).total_seconds() if oldest is not None else 0.0
+    outbox = outbox_status()  # what `events_status` reads, the same way
+    metrics.OUTBOX_PENDING.labels(service).set(outbox["pending"])
+    metrics.OUTBOX_FAILING.labels(service).set(outbox["failing"])
+    age = outbox["oldest_pending_age_seconds"] or 0.0
     metrics.OUTBOX_OLDEST_PENDING_AGE.labels(service).set(max(0.0, age))
-    dead = DeadLetter.objects.filter(status=DeadLetter.Status.DEAD).count()
-    metrics.CONSUMER_DEAD_LETTER_ROWS.labels(service).set(dead)
+    metrics.CONSUMER_DEAD_LETTER_ROWS.labels(service).set(dead_letter_status()["dead"])
     refresh_jetstream_gauges(service)
 
 
@@ -68,9 +58,8 @@ def _forget_lag(service: str, stream: str) -> None:
 async def _consumer_lag(service: str, streams: list[str]) -> dict[str, int]:
     """Per followed stream, the messages its durable consumers (one, or one per partition and
     the unpartitioned one, `partitions.py`) have not been delivered yet."""
-    partitions = stream_partitions()
     plan = {stream: subjects for stream, subjects in subscriptions().items() if stream in streams}
-    slots = consumer_slots(service, plan, partitions=partitions, owned=list(range(partitions)))
+    slots = every_slot(service, plan)
     nc = await connect(conf.get("NATS_URL"), name=f"{service}-metrics")
     try:
         js = nc.jetstream()

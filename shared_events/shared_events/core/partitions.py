@@ -158,3 +158,9 @@ def consumer_slots(
                 )
             )
     return slots
+
+
+def every_slot(service: str, plan: dict[str, list[str]]) -> list[ConsumerSlot]:
+    """Every durable consumer of the service, whichever process owns it (status, metrics)."""
+    partitions = stream_partitions()
+    return consumer_slots(service, plan, partitions=partitions, owned=list(range(partitions)))

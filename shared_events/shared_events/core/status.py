@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from . import conf
 from .consumer.models import DeadLetter
 from .consumer.registry import subscriptions
 from .outbox.models import OutboxEvent
-from .partitions import ConsumerSlot, consumer_slots, stream_partitions
+from .partitions import ConsumerSlot, every_slot
 from .transport.connection import TransportError, close_bounded, connect
 
 # How long NATS may take to answer a ping before status says it does not answer.
@@ -22,14 +22,17 @@ _PING_TIMEOUT_SECONDS = 2.0
 
 
 def outbox_status() -> dict[str, Any]:
-    pending = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
-        count=Count("seq"), oldest=Min("created_at")
+    unpublished = OutboxEvent.objects.filter(published_at__isnull=True)
+    backlog = unpublished.aggregate(
+        pending=Count("seq"),
+        failing=Count("seq", filter=Q(attempts__gt=0)),
+        oldest=Min("created_at"),
     )
-    failing = OutboxEvent.objects.filter(published_at__isnull=True, attempts__gt=0)
-    oldest = pending["oldest"]
+    failing = unpublished.filter(attempts__gt=0)
+    oldest = backlog["oldest"]
     status: dict[str, Any] = {
-        "pending": pending["count"],
-        "failing": failing.count(),
+        "pending": backlog["pending"],
+        "failing": backlog["failing"],
         "oldest_pending_age_seconds": round((timezone.now() - oldest).total_seconds(), 3)
         if oldest
         else None,
@@ -81,10 +84,7 @@ async def _nats_and_consumers(sample_seconds: float) -> tuple[dict[str, Any], di
     """Whether NATS answers a ping, and per durable consumer of this service (one per followed
     stream, and one per partition of it: every replica's) its lag, sampled twice
     `sample_seconds` apart when it has something to do."""
-    partitions = stream_partitions()
-    slots = consumer_slots(
-        conf.service_name(), subscriptions(), partitions=partitions, owned=list(range(partitions))
-    )
+    slots = every_slot(conf.service_name(), subscriptions())
     plan = [slot.label for slot in slots]
     try:
         nc = await connect(conf.get("NATS_URL"), name=f"{conf.service_name()}-status")
