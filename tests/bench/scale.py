@@ -111,31 +111,6 @@ def agent_epoch_now() -> dict[str, Any]:
     return {"epoch": epoch_at(timezone.now())}
 
 
-def agent_accrue_ahead(epochs_ahead: int) -> dict[str, Any]:
-    """The accrual as the beat task runs it, `epochs_ahead` epochs from now, so every delegator
-    (those credited at a smaller size too) is owed one more epoch."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Sum
-    from django.utils import timezone
-
-    from accounts.models import Account, Role
-    from accounts.services import accrue_epoch_points
-
-    then = timezone.now() + timedelta(seconds=settings.CARDANO_EPOCH_LENGTH_SECONDS * epochs_ahead)
-    started = time.time()
-    report = accrue_epoch_points(now=then)
-    finished = time.time()
-    total = Account.objects.filter(role=Role.DELEGATOR).aggregate(s=Sum("points"))["s"]
-    return {
-        "started": started,
-        "finished": finished,
-        "accounts": report.accounts,
-        "points_sum": int(total),
-    }
-
-
 def agent_tokens(ids: list[str]) -> dict[str, Any]:
     from accounts.models import Account
     from accounts.services import browser_token_issue
@@ -253,7 +228,7 @@ def seed_to(run: Run, n: int) -> dict[str, Any]:
 
 def accrual(run: Run, n: int, epochs_ahead: int) -> dict[str, Any]:
     bar = Progress(f"accrual for {n:,} delegators, until voting shows it", 1)
-    accrued = run.agent("accounts", "agent_accrue_ahead", {"epochs_ahead": epochs_ahead})
+    accrued = run.agent("accounts", "accrual.agent_accrue", {"epochs_ahead": epochs_ahead})
     voting = connect(run.platform.db_url("voting"))
     total = "SELECT coalesce(sum(points), 0) FROM voting_voter WHERE role = 'delegator'"
     try:

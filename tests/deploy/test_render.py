@@ -284,25 +284,23 @@ def test_applying_the_committed_prod_stops_before_the_cluster(tmp_path):
             }
         )
     )
-    proc = subprocess.run(
-        [manifests.kubectl(), "apply", "-k", str(tree / "overlays" / "prod")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig), "NO_COLOR": "1"},
-    )
+
+    def apply() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [manifests.kubectl(), "apply", "-k", str(tree / "overlays" / "prod")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "KUBECONFIG": str(kubeconfig), "NO_COLOR": "1"},
+        )
+
+    proc = apply()
     assert proc.returncode != 0
     assert "data.host" in proc.stderr, proc.stderr
     assert "127.0.0.1:9" not in proc.stderr, proc.stderr
     # ... and the same apply with the site's values set does try the cluster.
     manifests.write_site(tree, manifests.TEST_SITE)
-    proc = subprocess.run(
-        [manifests.kubectl(), "apply", "-k", str(tree / "overlays" / "prod")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig), "NO_COLOR": "1"},
-    )
+    proc = apply()
     assert proc.returncode != 0 and "127.0.0.1:9" in proc.stderr, proc.stderr
 
 

@@ -94,19 +94,7 @@ def test_quick_bench_reports_every_scenario_and_cleans_up(tmp_path: Path):
     imported, frozen = report["scenarios"]["stake_import"], report["scenarios"]["power_freeze"]
     assert imported["stored"] == imported["delegators"] and imported["parts_sent"] >= 1, imported
     assert frozen["frozen_rows"] == frozen["voters"] and frozen["capped_rows"] == 3, frozen
-    # Nothing left behind: its databases are dropped.
-    import psycopg2
-
-    conn = psycopg2.connect(env["BENCH_POSTGRES_URL"])
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                [f"bench\\_%\\_{report['run_id']}"],
-            )
-            assert cursor.fetchall() == []
-    finally:
-        conn.close()
+    assert bench_databases_left(env, report["run_id"]) == []
 
 
 def test_scale_bench_reports_every_figure_per_size_and_the_growth(tmp_path: Path):
@@ -157,6 +145,11 @@ def test_scale_bench_reports_every_figure_per_size_and_the_growth(tmp_path: Path
         assert size["replay"]["voters_rebuilt"] == n, size["replay"]
         assert size["sizes"]["jetstream_bytes"] > 0, size["sizes"]
     assert "| figure | unit | 40 | 80 |" in report["markdown"]
+    assert bench_databases_left(env, report["run_id"]) == []
+
+
+def bench_databases_left(env: dict[str, str], run_id: str) -> list[str]:
+    """The run's databases still there (a run drops its own when it ends)."""
     import psycopg2
 
     conn = psycopg2.connect(env["BENCH_POSTGRES_URL"])
@@ -164,8 +157,8 @@ def test_scale_bench_reports_every_figure_per_size_and_the_growth(tmp_path: Path
         with conn.cursor() as cursor:
             cursor.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                [f"bench\\_%\\_{report['run_id']}"],
+                [f"bench\\_%\\_{run_id}"],
             )
-            assert cursor.fetchall() == []
+            return [name for (name,) in cursor.fetchall()]
     finally:
         conn.close()

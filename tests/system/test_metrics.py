@@ -81,18 +81,13 @@ def test_a_registration_moves_published_and_applied(platform: Platform):
     voting = {"service": "voting", "stream": "accounts"}
     before_applied = metric(platform, "voting-consumer", applied, **voting) or 0
     before_lag = metric(platform, "voting-consumer", lag, **voting) or 0
-    before_201 = (
-        metric(
-            platform,
-            "accounts-web",
-            "http_requests_total",
-            service="accounts",
-            route="accounts/api/register/",
-            method="POST",
-            status="201",
-        )
-        or 0
-    )
+    created = {
+        "service": "accounts",
+        "route": "accounts/api/register/",
+        "method": "POST",
+        "status": "201",
+    }
+    before_201 = metric(platform, "accounts-web", "http_requests_total", **created) or 0
 
     new_delegator(platform)
 
@@ -110,16 +105,7 @@ def test_a_registration_moves_published_and_applied(platform: Platform):
         message="voting's consumer to count the account applied",
     )
     assert (metric(platform, "voting-consumer", lag, **voting) or 0) > before_lag
-    registered = metric(
-        platform,
-        "accounts-web",
-        "http_requests_total",
-        service="accounts",
-        route="accounts/api/register/",
-        method="POST",
-        status="201",
-    )
-    assert registered == before_201 + 1
+    assert metric(platform, "accounts-web", "http_requests_total", **created) == before_201 + 1
 
 
 def test_a_stopped_consumer_shows_its_lag_growing(platform: Platform):
