@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import queue
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -31,8 +31,8 @@ VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 SERVICES = {"accounts": 8001, "polls": 8002, "voting": 8003}
 # The services' default as well (shared_events.kit.service_settings; a test keeps them equal).
-# Not imported from there: `up` loads none of the services' packages, because honcho forks this
-# runner once per process to read its output, and each fork maps what the runner has loaded.
+# Not imported from there: the runner of `up` loads none of the services' packages (it stays
+# small for the whole time the platform runs).
 EMBEDDED_NATS_PORT = 14222
 # The metrics port of each process that serves no HTTP of its own (the web's are
 # /<service>/metrics on its port): <SERVICE>_<ROLE>_METRICS_PORT, by default 9101-9103 for
@@ -40,11 +40,11 @@ EMBEDDED_NATS_PORT = 14222
 METRICS_ROLES = ("worker", "beat", "consumer")
 METRICS_PORT_BASE = 9101
 READY_TIMEOUT = 120.0
-# Once one process of `up` stops, honcho gives the others 5 s before SIGKILL: gunicorn's
+# Once one process of `up` stops, the others get 5 s before SIGKILL (ProcessGroup): gunicorn's
 # in-flight requests get less than that, so a web server stops by itself.
 WEB_GRACEFUL_TIMEOUT = 4
 # Each runner module needed by some command; if one is missing we are not in the venv.
-REQUIRED_MODULES = ("django", "celery", "gunicorn", "honcho", "shared_events", "pytest")
+REQUIRED_MODULES = ("django", "celery", "gunicorn", "shared_events", "pytest")
 
 
 class ProcessSpec(NamedTuple):
@@ -191,8 +191,8 @@ def write_embedded_nats_config(var_dir: Path) -> Path:
     """The embedded server's configuration: the users and their permissions
     (shared_events/core/transport/permissions.py), rewritten at every start so it follows the
     code; the passwords stay."""
-    # Loaded from its file, not imported: `up` loads no package of the services (honcho forks
-    # it per process), and this module imports nothing but the standard library.
+    # Loaded from its file, not imported: `up` loads no package of the services, and this
+    # module imports nothing but the standard library.
     module_path = ROOT / "shared_events" / "shared_events" / "core" / "transport" / "permissions.py"
     spec = importlib.util.spec_from_file_location("nats_permissions", module_path)
     assert spec is not None and spec.loader is not None
@@ -567,31 +567,116 @@ def wait_ready_then_announce(config: PlatformConfig, stopped: threading.Event) -
         print(banner(config), flush=True)
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    from honcho.manager import Manager
+class ProcessGroup:
+    """Runs the platform's processes together: each in a session of its own, its output
+    relayed line by line with its name in front (`12:00:00 accounts-web | ...`). When one
+    stops, or on Ctrl-C or SIGTERM, every other gets SIGTERM, and whatever is still running
+    KILL_WAIT seconds later gets SIGKILL.
 
+    A thread per process reads its output: a forked reader (as honcho's) would map all this
+    runner has loaded, some 19 MiB RSS each, 14 times."""
+
+    KILL_WAIT = 5.0
+
+    def __init__(self, specs: list[ProcessSpec]) -> None:
+        self.specs = specs
+        self.width = max(len("system"), *(len(spec.name) for spec in specs))
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.returncode: int | None = None
+        self.stopped = threading.Event()  # set once any process stopped or a signal came
+        self._print_lock = threading.Lock()
+        self._done: queue.Queue[str] = queue.Queue()
+
+    def print(self, name: str, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        with self._print_lock:
+            print(f"{stamp} {name.ljust(self.width)} | {line}", flush=True)
+
+    def _relay(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        for raw in iter(proc.stdout.readline, b""):
+            self.print(name, raw.decode("utf-8", "replace").rstrip("\r\n"))
+        proc.stdout.close()
+        proc.wait()
+        self.print("system", f"{name} stopped (rc={proc.returncode})")
+        self._done.put(name)
+
+    def _signal_all(self, sig: int) -> None:
+        for name, proc in self.running.items():
+            if proc.poll() is None:
+                self.print(
+                    "system", f"sending {signal.Signals(sig).name} to {name} (pid {proc.pid})"
+                )
+                try:
+                    os.killpg(proc.pid, sig)  # the process and whatever it started
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def run(self) -> int:
+        codes = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+        def on_signal(signum: int, _frame: object) -> None:
+            self.print("system", f"{signal.Signals(signum).name} received")
+            if self.returncode is None:
+                self.returncode = codes[signum]
+            self.stopped.set()
+
+        for sig in codes:
+            signal.signal(sig, on_signal)
+        for spec in self.specs:
+            if self.stopped.is_set():
+                break
+            proc = subprocess.Popen(
+                spec.argv,
+                cwd=spec.cwd,
+                env=spec.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: a Ctrl-C at the terminal reaches us only
+            )
+            self.running[spec.name] = proc
+            self.print("system", f"{spec.name} started (pid={proc.pid})")
+            threading.Thread(
+                target=self._relay,
+                args=(spec.name, proc),
+                name=f"output of {spec.name}",
+                daemon=True,
+            ).start()
+        finished: set[str] = set()
+        while not self.stopped.is_set():
+            try:
+                name = self._done.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            finished.add(name)
+            if self.returncode is None:
+                self.returncode = self.running[name].returncode
+            self.stopped.set()
+        self._signal_all(signal.SIGTERM)
+        deadline = time.monotonic() + self.KILL_WAIT
+        killed = False
+        while len(finished) < len(self.running):
+            try:
+                finished.add(self._done.get(timeout=0.1))
+            except queue.Empty:
+                if not killed and time.monotonic() > deadline:
+                    self._signal_all(signal.SIGKILL)
+                    killed = True
+        return self.returncode or 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
     config = platform_config()
     preflight(config)
     migrate(config)
     specs = platform_processes(config)
-    manager = Manager()
-    for spec in specs:
-        # `exec`: the process itself, not a shell, is the group leader honcho signals.
-        manager.add_process(
-            spec.name, "exec " + shlex.join(spec.argv), env=spec.env, cwd=str(spec.cwd)
-        )
-    stopped = threading.Event()
-    # Started before honcho forks its output readers, which inherit no lock from it: while they
-    # fork it is polling over HTTP (it prints only once every service is ready).
+    group = ProcessGroup(specs)
     threading.Thread(
-        target=wait_ready_then_announce, args=(config, stopped), name="readiness", daemon=True
+        target=wait_ready_then_announce, args=(config, group.stopped), name="readiness", daemon=True
     ).start()
     say(f"starting {len(specs)} processes (runner pid {os.getpid()})")
-    try:
-        manager.loop()
-    finally:
-        stopped.set()
-    code = manager.returncode or 0
+    code = group.run()
     code = 128 - code if code < 0 else code  # a child killed by signal N: exit 128 + N
     say(f"every process stopped (exit code {code})")
     return code
@@ -930,7 +1015,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # SIGTERM before honcho takes over (during migrations, say) exits like Ctrl-C would.
+    # SIGTERM before ProcessGroup takes over (during migrations, say) exits like Ctrl-C would.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         sys.exit(main())

@@ -25,7 +25,7 @@ from shared_events.core.testing import free_port, wait_until
 from tests.system.harness import ROOT, RunningCommand, http
 
 START_TIMEOUT = 120.0
-# honcho SIGKILLs what is left 5 s after the first process stops; the rest is room for a busy
+# `up` SIGKILLs what is left 5 s after the first process stops; the rest is room for a busy
 # machine.
 STOP_TIMEOUT = 20.0
 PASSWORD = "a-long-enough-passphrase-42"
@@ -93,7 +93,7 @@ class Runner(RunningCommand):
         super().__init__([bare_python(), "manage_all.py", "up"], env=env, new_session=True)
 
     def child_pgids(self) -> set[int]:
-        # honcho starts each process in a session of its own and logs "<name> started (pid=N)".
+        # `up` starts each process in a session of its own and logs "<name> started (pid=N)".
         return {int(pid) for pid in re.findall(r"started \(pid=(\d+)\)", self.output)}
 
     def force_stop(self) -> None:
@@ -285,12 +285,11 @@ def test_up_runs_nats_where_a_service_looks_for_it_by_default():
 
 
 def test_the_runner_of_up_loads_none_of_the_services_packages():
-    """honcho forks the runner once per process to read its output: each fork maps all the
-    runner has loaded, so `up` must not import Django, Celery or shared_events itself."""
+    """The runner stays up as long as the platform: it must not import Django, Celery or
+    shared_events itself (tens of MiB, for nothing)."""
     probe = (
         "import sys, manage_all\n"
         "manage_all.platform_processes(manage_all.platform_config())\n"
-        "import honcho.manager\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'shared_events', 'django',"
         " 'celery', 'kombu', 'rest_framework', 'cryptography', 'nats'}))"
     )
