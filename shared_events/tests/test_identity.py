@@ -86,3 +86,31 @@ def test_a_token_signed_by_accounts_is_accepted():
 def test_tokens_accounts_did_not_issue_are_rejected(token, reason):
     with pytest.raises(InvalidToken, match=reason):
         verify_token(token())
+
+
+def test_a_key_id_is_the_digest_of_the_keys_der_as_cryptography_encodes_it():
+    """key_id reads the PEM without cryptography (most processes never load it); the id must
+    stay the one a token's `kid` names: the SHA-256 of the key's DER SubjectPublicKeyInfo."""
+    import base64
+    import hashlib
+
+    for public_pem in (SIGNER_PUBLIC, STRANGER_PUBLIC):
+        der = serialization.load_pem_public_key(public_pem.encode()).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        expected = base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode()
+        assert key_id(public_pem) == expected.rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "pem",
+    [
+        "-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----",
+        "-----BEGIN PUBLIC KEY-----\naGVsbG8=\n-----END PUBLIC KEY-----",  # "hello": no DER
+    ],
+)
+def test_a_public_key_that_is_no_pem_key_stops_the_settings(pem):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured):
+        key_id(pem)

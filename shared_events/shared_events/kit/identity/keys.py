@@ -8,14 +8,17 @@ default generates one pair under var/jwt/ the first time any service starts.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import re
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ImproperlyConfigured
+
+# cryptography is imported only where a key is made or a private key read: settings load the
+# public keys in every process, and most (consumers, workers, beats) never verify a token;
+# cryptography costs each about 10 MiB RSS.
 
 _PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 
@@ -38,15 +41,25 @@ def write_once(path: Path, content: bytes, mode: int = 0o600) -> bool:
 
 
 def key_id(public_pem: str) -> str:
-    key = serialization.load_pem_public_key(public_pem.encode())
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    """The first 12 bytes of the SHA-256 of the key's DER SubjectPublicKeyInfo, which is what a
+    `BEGIN PUBLIC KEY` PEM block holds, base64-encoded."""
+    body = re.sub(r"-----[A-Z ]+-----|\s", "", public_pem)
+    try:
+        der = base64.b64decode(body, validate=True)
+    except binascii.Error:
+        raise ImproperlyConfigured("a JWT public key is not valid PEM (bad base64)") from None
+    if der[:1] != b"\x30":  # a DER SEQUENCE, as every SubjectPublicKeyInfo is
+        raise ImproperlyConfigured("a JWT public key is not a DER SubjectPublicKeyInfo")
     return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode().rstrip("=")
 
 
 def embedded_keypair(var: Path) -> tuple[Path, Path]:
     private_path, public_path = var / "jwt" / "private.pem", var / "jwt" / "public.pem"
+    if private_path.exists() and public_path.exists():
+        return private_path, public_path
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     if not private_path.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         private_pem = key.private_bytes(
@@ -97,6 +110,8 @@ def load_private_key(var: Path) -> tuple[str, str]:
         if not _embedded_allowed():
             raise ImproperlyConfigured("set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE")
         text = embedded_keypair(var)[0].read_text()
+    from cryptography.hazmat.primitives import serialization
+
     private = serialization.load_pem_private_key(text.encode(), password=None)
     public_pem = (
         private.public_key()
