@@ -573,8 +573,8 @@ class ProcessGroup:
     stops, or on Ctrl-C or SIGTERM, every other gets SIGTERM, and whatever is still running
     KILL_WAIT seconds later gets SIGKILL.
 
-    A thread per process reads its output: a forked reader (as honcho's) would map all this
-    runner has loaded, some 19 MiB RSS each, 14 times."""
+    A thread per process reads its output: a forked reader per process (as honcho's) would
+    each map all this runner has loaded, for as long as the platform runs (README, Memory)."""
 
     KILL_WAIT = 5.0
 
@@ -584,7 +584,8 @@ class ProcessGroup:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.returncode: int | None = None
         self.stopped = threading.Event()  # set once any process stopped or a signal came
-        self._print_lock = threading.Lock()
+        # Reentrant: a signal's handler prints, and may run while the main thread prints.
+        self._print_lock = threading.RLock()
         self._done: queue.Queue[str] = queue.Queue()
 
     def print(self, name: str, line: str) -> None:
@@ -626,15 +627,21 @@ class ProcessGroup:
         for spec in self.specs:
             if self.stopped.is_set():
                 break
-            proc = subprocess.Popen(
-                spec.argv,
-                cwd=spec.cwd,
-                env=spec.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: a Ctrl-C at the terminal reaches us only
-            )
+            try:
+                proc = subprocess.Popen(
+                    spec.argv,
+                    cwd=spec.cwd,
+                    env=spec.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own group: a terminal's Ctrl-C reaches us only
+                )
+            except OSError as exc:  # stop those already started, as if it had exited at once
+                self.print("system", f"{spec.name} cannot start: {exc}")
+                self.returncode = 127
+                self.stopped.set()
+                break
             self.running[spec.name] = proc
             self.print("system", f"{spec.name} started (pid={proc.pid})")
             threading.Thread(
