@@ -622,8 +622,14 @@ class ProcessGroup:
                 self.returncode = codes[signum]
             self.stopped.set()
 
-        for sig in codes:
-            signal.signal(sig, on_signal)
+        previous = {sig: signal.signal(sig, on_signal) for sig in codes}
+        try:
+            return self._run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _run(self) -> int:
         for spec in self.specs:
             if self.stopped.is_set():
                 break

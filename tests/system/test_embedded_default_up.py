@@ -342,3 +342,27 @@ def test_every_process_of_up_signs_in_to_nats_as_its_own_service(tmp_path):
     )
     assert manage_all.service_env(own, "polls")["NATS_PASSWORD"] == "p1"
     assert "NATS_PASSWORD" not in manage_all.service_env(own, "voting")
+
+
+def _spec(name: str, argv: list[str]) -> manage_all.ProcessSpec:
+    return manage_all.ProcessSpec(name, argv, ROOT, dict(os.environ))
+
+
+def test_when_one_process_of_up_stops_the_others_are_stopped_with_its_exit_code(capsys):
+    sleeper = _spec("sleeper", ["sleep", "600"])
+    quitter = _spec("quitter", [sys.executable, "-c", "print('done here'); raise SystemExit(3)"])
+    group = manage_all.ProcessGroup([sleeper, quitter])
+    assert group.run() == 3
+    out = capsys.readouterr().out
+    assert re.search(r"^\d\d:\d\d:\d\d quitter +\| done here$", out, re.M), out
+    assert "sending SIGTERM to sleeper" in out and "sleeper stopped (rc=-15)" in out, out
+    assert all(proc.poll() is not None for proc in group.running.values())
+
+
+def test_a_process_of_up_that_cannot_start_stops_those_already_started(capsys):
+    sleeper = _spec("sleeper", ["sleep", "600"])
+    missing = _spec("missing", ["/nonexistent/server"])
+    group = manage_all.ProcessGroup([sleeper, missing])
+    assert group.run() == 127
+    out = capsys.readouterr().out
+    assert "missing cannot start" in out and "sleeper stopped (rc=-15)" in out, out
