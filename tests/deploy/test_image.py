@@ -107,7 +107,7 @@ def test_every_container_command_exists_in_the_image_s_code(overlay):
 
 def normalized(argv: list[str]) -> list[str]:
     """Only the bind address, the number of gunicorn workers and its graceful timeout may
-    differ from `up` (honcho stops `up`'s processes 5 s after the first one, a pod has longer)."""
+    differ from `up` (`up` stops its processes 5 s after the first one, a pod has longer)."""
     out = list(argv)
     for option in ("--bind", "--workers", "--graceful-timeout"):
         if option in out:
