@@ -3,11 +3,13 @@
 starts over when its listening connection is killed."""
 
 import select
+from types import SimpleNamespace
 
 import psycopg2
 import pytest
 from django.db import connection, connections, transaction
 
+from shared_events.core.celery_app import RelayLoopStep
 from shared_events.core.outbox.listen import CHANNEL, RelayLoop
 from shared_events.core.outbox.models import OutboxEvent
 from shared_events.core.testing import wait_until
@@ -109,3 +111,18 @@ def test_the_loop_starts_over_when_its_listening_connection_is_killed(loop):
     )
     widget = Widget.objects.create(name="after the kill")
     wait_until(lambda: _published(widget), timeout=10, message="the loop to publish it")
+
+
+def test_the_celery_worker_runs_the_loop_unless_listen_is_off(fresh_streams, settings):
+    step = RelayLoopStep(SimpleNamespace())
+    step.start(None)
+    try:
+        assert step.loop is not None
+        wait_until(lambda: step.loop.listener_pid, timeout=10, message="the loop to listen")
+        widget = Widget.objects.create(name="by the worker's loop")
+        wait_until(lambda: _published(widget), timeout=10, message="the loop to publish it")
+    finally:
+        step.stop(None)
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_LISTEN": False}
+    step.start(None)
+    assert step.loop is None
