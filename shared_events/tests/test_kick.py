@@ -1,4 +1,6 @@
-"""The on-commit kick: one relay task per burst of commits, none for a rollback."""
+"""The on-commit kick of a Celery relay task (the embedded SQLite's way, and PostgreSQL's with
+RELAY_LISTEN off): one relay task per burst of commits, none for a rollback. The PostgreSQL
+relay loop that commits notify is tested in test_relay_loop.py."""
 
 import subprocess
 import sysconfig
@@ -38,7 +40,7 @@ def broker(tmp_path, settings, monkeypatch):
     client = redis.Redis(unix_socket_path=str(sock))
     wait_until(lambda: sock.exists() and client.ping(), timeout=10, message="redis")
     settings.CELERY_BROKER_URL = f"redis+socket://{sock}"
-    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_KICK": True}
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_KICK": True, "RELAY_LISTEN": False}
     app = Celery("kick-test", broker=settings.CELERY_BROKER_URL, set_as_current=True)
     app.conf.task_default_queue = "testsvc"
     kick._redis_clients.clear()
@@ -82,7 +84,7 @@ def test_one_transaction_registers_one_callback(broker, django_capture_on_commit
 def test_a_broker_that_is_down_does_not_fail_the_write(settings, monkeypatch):
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_KICK": True}
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "RELAY_KICK": True, "RELAY_LISTEN": False}
     Celery("down", broker=settings.CELERY_BROKER_URL, set_as_current=True)
     kick._redis_clients.clear()
     Widget.objects.create(name="still saved")

@@ -6,7 +6,7 @@ import contextlib
 import os
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 
 from .celery_liveness import install as install_liveness
 from .log_context import bound, current_request_id
@@ -34,7 +34,31 @@ def make_celery_app(service: str, settings_module: str = "config.settings") -> C
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
     install_liveness(app)
+    app.steps["worker"].add(RelayLoopStep)
     return app
+
+
+class RelayLoopStep(bootsteps.StartStopStep):
+    """The worker runs the relay loop that commits wake (`outbox/listen.py`), on PostgreSQL.
+    Elsewhere, and with `RELAY_LISTEN` off, commits kick relay tasks instead."""
+
+    label = "relay loop"
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self.loop: Any = None
+
+    def start(self, worker: Any) -> None:
+        from . import conf
+        from .outbox.listen import RelayLoop, listening, outbox_alias
+
+        if conf.get("PRODUCES") and listening(outbox_alias()):
+            self.loop = RelayLoop().start()
+
+    def stop(self, worker: Any) -> None:
+        if self.loop is not None:
+            self.loop.stop()
+            self.loop = None
 
 
 @signals.before_task_publish.connect(dispatch_uid="shared_events.request_id.send")

@@ -29,7 +29,12 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_TIME_BUDGET_SECONDS": 10.0,
     "RELAY_BACKOFF_BASE_SECONDS": 0.5,
     "RELAY_BACKOFF_CAP_SECONDS": 10.0,
+    # Whether a commit wakes the relay: on PostgreSQL by NOTIFY, to the loop the Celery
+    # worker runs while RELAY_LISTEN is on (outbox/listen.py); else by a Celery task (kick.py).
     "RELAY_KICK": True,
+    "RELAY_LISTEN": True,
+    # How often that loop relays without being woken (the beat sweep runs beside it).
+    "RELAY_LISTEN_SWEEP_SECONDS": 1.0,
     # A dotted path to a function(alias) run between JetStream's ack and marking the rows;
     # only tests set one (shared_events.core.testing).
     "RELAY_AFTER_PUBLISH": None,

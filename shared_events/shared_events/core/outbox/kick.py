@@ -1,6 +1,8 @@
 """Waking the relay right after a commit, without a task per commit.
 
-A Redis key marks "a relay task is queued and has not started yet". A commit enqueues a task
+On PostgreSQL the transaction itself notifies the Celery worker's relay loop (`listen.py`).
+Elsewhere (the embedded SQLite), and with `RELAY_LISTEN` off, the commit kicks a Celery task:
+a Redis key marks "a relay task is queued and has not started yet". A commit enqueues a task
 only if it could set that key; the relay deletes the key as it starts, so any commit after that
 point enqueues a fresh task, and any commit before it is seen by the queued one. A burst of
 commits therefore costs one task, and the beat sweep (about 1 s) catches anything a kick missed
@@ -17,6 +19,7 @@ from django.db import connections, transaction
 
 from .. import conf
 from ..log_context import bound
+from .listen import listening, notify
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,9 @@ def _redis() -> Any | None:
 
 def kick_relay_on_commit(*, using: str) -> None:
     if not conf.get("RELAY_KICK"):
+        return
+    if listening(using):
+        notify(using)  # in the transaction: delivered at its commit, to the worker's relay loop
         return
     connection = connections[using]
     # One callback per transaction is enough, however many events it records.
