@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
-import json
+import functools
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
@@ -56,8 +57,9 @@ def replica_apply(
         return bool(manager.filter(pk=pk, source_version__lt=version).update(**values))
 
 
-@dataclasses.dataclass(frozen=True)
-class ReplicaState:
+class ReplicaState(NamedTuple):
+    """One state to store (a tuple: made once per event, a frozen dataclass cost more)."""
+
     pk: Any
     version: int
     deleted: bool
@@ -74,9 +76,10 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     (PostgreSQL; SQLite 3.35+ too). Returns the primary keys whose state was stored. Rows are
     written in primary-key order, so two of these running at once cannot deadlock."""
     pk_field = model._meta.pk
+    to_key = pk_field.to_python
     newest: dict[Any, ReplicaState] = {}
     for state in states:
-        key = pk_field.to_python(state.pk)
+        key = to_key(state.pk)
         kept = newest.get(key)
         if kept is None or state.version > kept.version:
             newest[key] = state
@@ -91,7 +94,8 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
             if replica_apply(model, pk=key, version=s.version, deleted=s.deleted, fields=s.fields)
         }
     names = sorted(next(iter(newest.values())).fields)
-    keys = sorted(newest)
+    # UUIDs sort as their canonical text does, which is cheaper to compare.
+    keys = sorted(newest, key=str) if isinstance(pk_field, models.UUIDField) else sorted(newest)
     for key in keys:
         if newest[key].fields.keys() != set(names):
             raise ValueError("every state given to replica_apply_many must have the same fields")
@@ -208,10 +212,10 @@ def _upsert_as_json(
                     state.version,
                     state.deleted,
                     None,
-                    *(
+                    *[
                         values[n] if prep is None else prep(values[n], connection)
                         for n, prep in preps
-                    ),
+                    ],
                 ]
             )
         cursor.execute(
@@ -219,7 +223,7 @@ def _upsert_as_json(
             + f"SELECT {', '.join(selected)} FROM json_array_elements(%s::json) AS r "
             + plan.tail
             + f"RETURNING {returning}",
-            [plan.now, *plan.defaults, json.dumps(rows, default=_json_default)],
+            [plan.now, *plan.defaults, _json_text(rows)],
         )
         stored.update(
             by_text[r[0]] if text_pk else pk_field.to_python(r[0]) for r in cursor.fetchall()
@@ -279,7 +283,26 @@ def _cast_type(field: models.Field, connection: Any) -> str:
 def _json_prep(field: models.Field) -> Any:
     # A JSON field's value is JSON already; the database adapter get_db_prep_save would make
     # of it is not.
-    return None if field.get_internal_type() in _AS_THEY_ARE else field.get_db_prep_save
+    if field.get_internal_type() in _AS_THEY_ARE:
+        return None
+    if field.get_internal_type() == "DateTimeField":
+        return functools.partial(_aware_as_it_is, field.get_db_prep_save)
+    return field.get_db_prep_save
+
+
+def _aware_as_it_is(prep: Any, value: Any, connection: Any) -> Any:
+    """A datetime with its offset goes as it is (the field's preparation would return it
+    unchanged, after checking settings per row: most of a row's cost); any other through it
+    (a naive one is made aware, with its warning)."""
+    if type(value) is datetime.datetime and value.utcoffset() is not None:
+        return value
+    return prep(value, connection)
+
+
+def _json_text(rows: list[list[Any]]) -> str:
+    """The rows as JSON text (orjson writes UUIDs and datetimes itself, as their canonical
+    text and ISO 8601, in a tenth of the standard library's time)."""
+    return orjson.dumps(rows, default=_json_default).decode()
 
 
 def _json_default(value: Any) -> str:
