@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import decimal
 import functools
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -76,7 +77,8 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     (PostgreSQL; SQLite 3.35+ too). Returns the primary keys whose state was stored. Rows are
     written in primary-key order, so two of these running at once cannot deadlock."""
     pk_field = model._meta.pk
-    to_key = pk_field.to_python
+    to_key = _uuid_text_maker(pk_field) if isinstance(pk_field, models.UUIDField) else None
+    to_key = to_key or pk_field.to_python
     newest: dict[Any, ReplicaState] = {}
     for state in states:
         key = to_key(state.pk)
@@ -89,13 +91,12 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return {
-            key
+            pk_field.to_python(key)
             for key, s in newest.items()
             if replica_apply(model, pk=key, version=s.version, deleted=s.deleted, fields=s.fields)
         }
     names = sorted(next(iter(newest.values())).fields)
-    # UUIDs sort as their canonical text does, which is cheaper to compare.
-    keys = sorted(newest, key=str) if isinstance(pk_field, models.UUIDField) else sorted(newest)
+    keys = sorted(newest)  # a UUID's canonical text sorts as PostgreSQL sorts the UUID
     for key in keys:
         if newest[key].fields.keys() != set(names):
             raise ValueError("every state given to replica_apply_many must have the same fields")
@@ -196,9 +197,8 @@ def _upsert_as_json(
     # row keeps a null in the replication time's place, so its indexes match `fields`).
     selected[3] = "%s"
     selected += [f"CAST(%s AS {_cast_type(f, connection)})" for f in plan.local]
-    text_pk = isinstance(pk_field, models.UUIDField)
+    text_pk = isinstance(pk_field, models.UUIDField)  # its keys are their canonical text
     returning = f"{plan.pk_column}::text" if text_pk else plan.pk_column
-    by_text = {str(key): key for key in keys} if text_pk else {}
     preps = [(n, _json_prep(f)) for n, f in zip(plan.names, plan.fields[4:], strict=True)]
     stored: set[Any] = set()
     for start in range(0, len(keys), _JSON_CHUNK):
@@ -226,7 +226,7 @@ def _upsert_as_json(
             [plan.now, *plan.defaults, _json_text(rows)],
         )
         stored.update(
-            by_text[r[0]] if text_pk else pk_field.to_python(r[0]) for r in cursor.fetchall()
+            uuid.UUID(r[0]) if text_pk else pk_field.to_python(r[0]) for r in cursor.fetchall()
         )
     return stored
 
@@ -297,6 +297,21 @@ def _aware_as_it_is(prep: Any, value: Any, connection: Any) -> Any:
     if type(value) is datetime.datetime and value.utcoffset() is not None:
         return value
     return prep(value, connection)
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid_text_maker(pk_field: models.Field) -> Any:
+    """A UUID key as its canonical text: what events carry, kept as it is (a uuid.UUID for
+    every state, hashed, sorted and written back as text, was a tenth of a batch)."""
+
+    def uuid_text(value: Any) -> str:
+        if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+            return value
+        return str(pk_field.to_python(value))  # any other spelling, or the field's error
+
+    return uuid_text
 
 
 def _json_text(rows: list[list[Any]]) -> str:
