@@ -56,9 +56,9 @@ class Envelope:
             raise EventDecodeError(f"event is {len(raw)} bytes, more than {MAX_EVENT_BYTES}")
         try:
             # orjson: a consumer decodes every event of a backlog, and the standard library's
-            # parser was a fifth of applying one. It refuses what JSON does not allow (NaN,
-            # invalid UTF-8) and reads an integer past 64 bits as a float, which no integer
-            # field accepts: an undecodable event either way.
+            # parser was much of applying one (README, Performance). It refuses what JSON does
+            # not allow (NaN, invalid UTF-8) and reads an integer past 64 bits as a float,
+            # which no integer field accepts: an undecodable event either way.
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise EventDecodeError(f"not JSON: {exc}") from None
