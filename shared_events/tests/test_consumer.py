@@ -239,3 +239,46 @@ def test_replica_apply_many_refuses_a_value_too_long_for_its_column_instead_of_c
     with pytest.raises(DataError), transaction.atomic():
         replica_apply_many(WidgetReplica, [long])
     assert not WidgetReplica.objects.exists()
+
+
+def test_the_inbox_row_commits_with_the_change_or_neither_does(monkeypatch):
+    from shared_events.core.consumer import apply
+
+    def inbox_lost(*args, **kwargs):
+        raise DataError("the inbox insert failed")
+
+    monkeypatch.setattr(apply, "inbox_record", inbox_lost)
+    with pytest.raises(DataError):
+        apply_batch([msg(widget_event(1, verb="created"))])
+    # The change went with the inbox row: applying the redelivery is not a no-op.
+    assert not WidgetReplica.objects.exists() and not ProcessedEvent.objects.exists()
+    monkeypatch.undo()
+    raw = widget_event(2, color="blue")
+    assert [o.action for o in apply_batch([msg(raw)])] == [Action.ACK]
+    assert [o.note for o in apply_batch([msg(raw)])] == ["duplicate"]
+    replica = WidgetReplica.objects.get()
+    assert (replica.color, replica.source_version) == ("blue", 2)
+    assert ProcessedEvent.objects.count() == 1
+
+
+def test_a_decoded_event_is_the_same_as_one_made_in_code():
+    """The decoder builds events without their dataclasses' __init__: they must still compare,
+    hash, refuse changes and fill defaults as ones made in code, and the payload's own checks
+    still run."""
+    import dataclasses
+
+    from shared_events.core.schemas import decode
+    from shared_events.core.schemas.accounts import EpochStakePart
+    from shared_events.core.schemas.base import EventDecodeError
+    from tests.testapp.events import WidgetState
+
+    event = decode(widget_event(4, color="blue"))
+    assert event.envelope == dataclasses.replace(event.envelope)
+    made = WidgetState(id=WIDGET, name="gear", color="blue")
+    assert event.data == made and hash(event.data) == hash(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.data.color = "red"  # type: ignore[misc]
+    without_default = WidgetState.from_dict({"id": WIDGET, "name": "gear", "color": "blue"})
+    assert without_default == made and without_default.deleted is False
+    with pytest.raises(EventDecodeError, match="part 3 of 2"):
+        EpochStakePart.from_dict({"epoch": 1, "part": 3, "parts": 2, "pool_id": "p", "rows": []})

@@ -183,3 +183,30 @@ def test_status_shows_backlog_lag_and_dead_letters(fresh_streams):
     assert status["outbox"] == {"pending": 0, "failing": 0, "oldest_pending_age_seconds": None}
     assert status["consumers"]["TESTING"]["pending"] == 0
     assert status["dead_letters"] == {"dead": 0}
+
+
+def test_a_batch_whose_commit_is_lost_is_not_acked_and_comes_again(fresh_streams, monkeypatch):
+    """Ack only after commit: the first batch is applied, then its transaction rolled back
+    as a lost commit would leave it. Acked anyway, it would never come again."""
+    from django.db import transaction
+
+    from shared_events.core.consumer import runner
+
+    lost: list[int] = []
+
+    def commit_lost_once(messages):
+        if lost:
+            return runner_apply(messages)
+        with transaction.atomic():
+            runner_apply(messages)
+            lost.append(len(messages))
+            raise RuntimeError("the commit was lost")
+
+    runner_apply = runner.apply_batch
+    monkeypatch.setattr(runner, "apply_batch", commit_lost_once)
+    widgets = [Widget.objects.create(name=f"w{i}") for i in range(20)]
+    relay_pending()
+    with RunnerThread():
+        wait_until(replicas_match_sources, timeout=20, message="the batch applied after all")
+    assert lost and lost[0] > 0
+    assert ProcessedEvent.objects.count() == len(widgets)

@@ -5,11 +5,11 @@ psycopg2 quoting five parameters a row."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
 from django.db import connections, router
 
 from .models import ProcessedEvent
@@ -67,12 +67,7 @@ def inbox_record(rows: Sequence[tuple[uuid.UUID, str, str, int]], *, now: dateti
                 " r->>2, (r->>3)::bigint, %s FROM json_array_elements(%s::json) AS r",
                 [
                     processed_at,
-                    json.dumps(
-                        [
-                            [str(id_), event_type, stream, stream_seq]
-                            for id_, event_type, stream, stream_seq in rows
-                        ]
-                    ),
+                    orjson.dumps(rows).decode(),  # a UUID as its canonical text
                 ],
             )
             return

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
-import json
+import functools
+import re
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
@@ -56,8 +58,9 @@ def replica_apply(
         return bool(manager.filter(pk=pk, source_version__lt=version).update(**values))
 
 
-@dataclasses.dataclass(frozen=True)
-class ReplicaState:
+class ReplicaState(NamedTuple):
+    """One state to store (a tuple: made once per event, a frozen dataclass cost more)."""
+
     pk: Any
     version: int
     deleted: bool
@@ -74,9 +77,11 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     (PostgreSQL; SQLite 3.35+ too). Returns the primary keys whose state was stored. Rows are
     written in primary-key order, so two of these running at once cannot deadlock."""
     pk_field = model._meta.pk
+    to_key = _uuid_text_maker(pk_field) if isinstance(pk_field, models.UUIDField) else None
+    to_key = to_key or pk_field.to_python
     newest: dict[Any, ReplicaState] = {}
     for state in states:
-        key = pk_field.to_python(state.pk)
+        key = to_key(state.pk)
         kept = newest.get(key)
         if kept is None or state.version > kept.version:
             newest[key] = state
@@ -86,12 +91,12 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return {
-            key
+            pk_field.to_python(key)
             for key, s in newest.items()
             if replica_apply(model, pk=key, version=s.version, deleted=s.deleted, fields=s.fields)
         }
     names = sorted(next(iter(newest.values())).fields)
-    keys = sorted(newest)
+    keys = sorted(newest)  # a UUID's canonical text sorts as PostgreSQL sorts the UUID
     for key in keys:
         if newest[key].fields.keys() != set(names):
             raise ValueError("every state given to replica_apply_many must have the same fields")
@@ -192,9 +197,8 @@ def _upsert_as_json(
     # row keeps a null in the replication time's place, so its indexes match `fields`).
     selected[3] = "%s"
     selected += [f"CAST(%s AS {_cast_type(f, connection)})" for f in plan.local]
-    text_pk = isinstance(pk_field, models.UUIDField)
+    text_pk = isinstance(pk_field, models.UUIDField)  # its keys are their canonical text
     returning = f"{plan.pk_column}::text" if text_pk else plan.pk_column
-    by_text = {str(key): key for key in keys} if text_pk else {}
     preps = [(n, _json_prep(f)) for n, f in zip(plan.names, plan.fields[4:], strict=True)]
     stored: set[Any] = set()
     for start in range(0, len(keys), _JSON_CHUNK):
@@ -208,10 +212,10 @@ def _upsert_as_json(
                     state.version,
                     state.deleted,
                     None,
-                    *(
+                    *[
                         values[n] if prep is None else prep(values[n], connection)
                         for n, prep in preps
-                    ),
+                    ],
                 ]
             )
         cursor.execute(
@@ -219,10 +223,10 @@ def _upsert_as_json(
             + f"SELECT {', '.join(selected)} FROM json_array_elements(%s::json) AS r "
             + plan.tail
             + f"RETURNING {returning}",
-            [plan.now, *plan.defaults, json.dumps(rows, default=_json_default)],
+            [plan.now, *plan.defaults, _json_text(rows)],
         )
         stored.update(
-            by_text[r[0]] if text_pk else pk_field.to_python(r[0]) for r in cursor.fetchall()
+            uuid.UUID(r[0]) if text_pk else pk_field.to_python(r[0]) for r in cursor.fetchall()
         )
     return stored
 
@@ -279,7 +283,41 @@ def _cast_type(field: models.Field, connection: Any) -> str:
 def _json_prep(field: models.Field) -> Any:
     # A JSON field's value is JSON already; the database adapter get_db_prep_save would make
     # of it is not.
-    return None if field.get_internal_type() in _AS_THEY_ARE else field.get_db_prep_save
+    if field.get_internal_type() in _AS_THEY_ARE:
+        return None
+    if field.get_internal_type() == "DateTimeField":
+        return functools.partial(_aware_as_it_is, field.get_db_prep_save)
+    return field.get_db_prep_save
+
+
+def _aware_as_it_is(prep: Any, value: Any, connection: Any) -> Any:
+    """A datetime with its offset goes as it is (the field's preparation would return it
+    unchanged, after checking settings per row: most of a row's cost); any other through it
+    (a naive one is made aware, with its warning)."""
+    if type(value) is datetime.datetime and value.utcoffset() is not None:
+        return value
+    return prep(value, connection)
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid_text_maker(pk_field: models.Field) -> Any:
+    """A UUID key as its canonical text: what events carry, kept as it is (a uuid.UUID for
+    every state, hashed, sorted and written back as text, was a tenth of a batch)."""
+
+    def uuid_text(value: Any) -> str:
+        if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+            return value
+        return str(pk_field.to_python(value))  # any other spelling, or the field's error
+
+    return uuid_text
+
+
+def _json_text(rows: list[list[Any]]) -> str:
+    """The rows as JSON text (orjson writes UUIDs and datetimes itself, as their canonical
+    text and ISO 8601, in a tenth of the standard library's time)."""
+    return orjson.dumps(rows, default=_json_default).decode()
 
 
 def _json_default(value: Any) -> str:
