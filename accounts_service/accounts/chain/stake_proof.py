@@ -6,6 +6,9 @@ The cryptography is pycardano's (`pycardano.cip.cip8.verify`). What this module 
 function leaves to its caller: the address must be a reward address on the expected network, the
 payload must be exactly the issued challenge, and every way a client's input can be wrong is a
 `StakeProofError` naming the problem, never an exception from cbor2, cose or pycardano.
+
+pycardano is imported where a proof is checked, not at module load: it takes seconds of CPU to
+import, and every process of accounts (the admin, `events_status`) loads this module.
 """
 
 from __future__ import annotations
@@ -14,17 +17,15 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import cbor2
-from pycardano import Address, AddressType, Network, StakeVerificationKey
-from pycardano.cip import cip8
 
-# preprod and preview are both testnets: their addresses carry network id 0 (CIP-19).
-NETWORKS: dict[str, Network] = {
-    "mainnet": Network.MAINNET,
-    "preprod": Network.TESTNET,
-    "preview": Network.TESTNET,
-}
+if TYPE_CHECKING:
+    from pycardano import Address
+
+# CIP-19's network id of each network's addresses: preprod and preview are both testnets (0).
+NETWORKS: dict[str, int] = {"mainnet": 1, "preprod": 0, "preview": 0}
 
 # Far above what a wallet returns for a challenge of a few hundred bytes; bounds the work a
 # client can make the decoder do.
@@ -180,6 +181,9 @@ def verify_stake_proof(
             "The signed message is not this challenge: sign exactly its payload_hex.",
         )
 
+    from pycardano import StakeVerificationKey
+    from pycardano.cip import cip8
+
     try:
         result = cip8.verify(
             {"signature": cose_sign1.hex(), "key": cose_key.hex()}, attach_cose_key=True
@@ -209,6 +213,8 @@ def check_signing_address(stake_address: str, *, network: str) -> None:
     """Refuse, before anything is signed, a bech32 stake address that cannot prove itself here:
     a script's (no key to sign with) or another network's. A StakeProofError on field
     `stake_address`."""
+    from pycardano import Address
+
     try:
         address = Address.decode(stake_address)
     except Exception:  # pycardano raises several types for a string that is no address
@@ -305,6 +311,8 @@ def _read_cose_key(raw: bytes) -> bytes:
 
 
 def _read_reward_address(raw: bytes) -> Address:
+    from pycardano import Address
+
     try:
         address = Address.from_primitive(raw)
     except Exception:  # pycardano raises IndexError, AssertionError, ValueError, ...
@@ -320,6 +328,8 @@ def _read_reward_address(raw: bytes) -> Address:
 
 
 def _refuse_unless_reward_address(address: Address, *, field: str) -> None:
+    from pycardano import AddressType
+
     if address.address_type == AddressType.NONE_KEY:
         return
     if address.address_type == AddressType.NONE_SCRIPT:
@@ -334,9 +344,9 @@ def _refuse_unless_reward_address(address: Address, *, field: str) -> None:
 
 
 def _refuse_other_network(address: Address, *, network: str, field: str) -> None:
-    if address.network != NETWORKS[network]:
+    if address.network.value != NETWORKS[network]:
         raise WrongNetwork(
             field,
-            f"{address} is a {'mainnet' if address.network == Network.MAINNET else 'testnet'} "
+            f"{address} is a {'mainnet' if address.network.value == 1 else 'testnet'} "
             f"stake address; this platform runs on {network}.",
         )
