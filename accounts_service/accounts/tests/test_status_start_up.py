@@ -1,6 +1,7 @@
-"""`manage.py events_status` starts without pycardano and without the URLconf: importing them
-took seconds of a loaded machine's CPU (`manage_all.py status` runs it for every service at
-once), and the command reads two tables and JetStream, nothing of a stake proof or a view."""
+"""What `manage_all.py status` runs in accounts, `manage.py events_status` and `chain_status`,
+starts without pycardano and without the URLconf: importing them took seconds of a loaded
+machine's CPU (status runs every service's at once), and the commands read a few tables and
+JetStream, nothing of a stake proof or a view."""
 
 import subprocess
 import sys
@@ -25,9 +26,10 @@ def database_url() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_events_status_imports_neither_pycardano_nor_the_views(tmp_path):
+@pytest.mark.parametrize("command", ["events_status", "chain_status"])
+def test_the_status_commands_import_neither_pycardano_nor_the_views(command, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "manage.py", "events_status", "--json"],
+        [sys.executable, "-X", "importtime", "manage.py", command, "--json"],
         cwd=SERVICE_DIR,
         env={
             "PATH": "/usr/bin:/bin",
@@ -39,12 +41,12 @@ def test_events_status_imports_neither_pycardano_nor_the_views(tmp_path):
         text=True,
         timeout=120,
     )
-    assert '"outbox"' in done.stdout, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.startswith("{"), done.stdout[-2000:] + done.stderr[-3000:]
     imported = {
         line.rsplit("|", 1)[1].strip()
         for line in done.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "shared_events.core.status" in imported  # the measure works
+    assert "django.core.management" in imported  # the measure works
     assert not {m for m in imported if m.split(".")[0] == "pycardano"}
     assert "accounts.urls" not in imported
