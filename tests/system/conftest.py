@@ -29,7 +29,7 @@ def _on_the_session_platform(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Whole modules move (a stable sort), so each module's own fixtures are set up once.
-    shared = {item.module for item in items if _on_the_session_platform(item)}  # type: ignore[attr-defined]
+    shared = {getattr(item, "module", None) for item in items if _on_the_session_platform(item)}
     items.sort(key=lambda item: getattr(item, "module", None) in shared)
 
 
