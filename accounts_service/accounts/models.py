@@ -7,7 +7,7 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.db.models.signals import pre_delete
 from django.utils import timezone
 
@@ -18,6 +18,11 @@ from shared_events.core.schemas.accounts import AccountState
 class Role(models.TextChoices):
     OPERATOR = "operator", "operator"
     DELEGATOR = "delegator", "delegator"
+
+
+# The last epoch an account has its points for, -1 before any (`accrued_through_epoch` NULL):
+# what accrual orders and bounds its scan of the accounts owed an epoch by (`account_owed_idx`).
+ACCRUED_THROUGH = Coalesce("accrued_through_epoch", models.Value(-1))
 
 
 class AccountManager(BaseUserManager.from_queryset(PublishedQuerySet)):  # type: ignore[misc]
@@ -67,6 +72,16 @@ class Account(AbstractBaseUser, PublishedModel):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="account_email_ci_unique"),
             models.CheckConstraint(condition=models.Q(points__gte=0), name="account_points_gte_0"),
+        ]
+        indexes = [
+            # Accrual's scan of the accounts owed an epoch (services.accrual): it reads owed
+            # accounts only, so a chunk costs the same however many are already credited.
+            models.Index(
+                ACCRUED_THROUGH,
+                models.F("id"),
+                condition=models.Q(role=Role.DELEGATOR, is_active=True),
+                name="account_owed_idx",
+            ),
         ]
         ordering = ["date_joined"]
 

@@ -8,7 +8,8 @@ credits it once the sync (or a file) has stored it. An epoch older than the wind
 stored will never be (the sync does not look that far back), so it earns nothing and is passed.
 
 Each epoch is credited to an account once: a ledger entry unique per (account, epoch) is the
-hard guarantee, and `accrued_through_epoch` makes finding who is owed one indexed query.
+hard guarantee, and `accrued_through_epoch` makes finding who is owed a scan of the owed
+accounts alone (`models.ACCRUED_THROUGH`, index `account_owed_idx`).
 Accounts are processed in chunks locked with SKIP LOCKED, so two workers running at once split
 the work instead of colliding, and a run that dies mid-way leaves whole chunks done or undone.
 Missed epochs (the task did not run for a while) are caught up entry by entry.
@@ -22,13 +23,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from shared_events.kit.chain_mode import open_eligibility
 from shared_events.kit.epochs import epoch_at
 
-from ..models import Account, EpochStake, EpochStakeImport, LedgerEntry, Role
+from ..models import ACCRUED_THROUGH, Account, EpochStake, EpochStakeImport, LedgerEntry, Role
 from ..selectors.stake_history import loyalty_window_start
 
 
@@ -40,8 +40,13 @@ class AccrualReport:
 
 
 def _owed(current: int):
-    return Account.objects.filter(role=Role.DELEGATOR, is_active=True).filter(
-        Q(accrued_through_epoch__lt=current) | Q(accrued_through_epoch__isnull=True)
+    """Active delegators not credited through `current`, in the order of `account_owed_idx`:
+    a scan of the owed accounts alone, never of those credited already."""
+    return (
+        Account.objects.filter(role=Role.DELEGATOR, is_active=True)
+        .alias(accrued_through=ACCRUED_THROUGH)
+        .filter(accrued_through__lt=current)
+        .order_by("accrued_through", "pk")
     )
 
 
@@ -55,7 +60,7 @@ def _first_owed(account: Account) -> int:
 
 def _credit_chunk(current: int, per_epoch: int, chunk: int) -> tuple[int, int]:
     with transaction.atomic():
-        accounts = list(_owed(current).order_by("pk").select_for_update(skip_locked=True)[:chunk])
+        accounts = list(_owed(current).select_for_update(skip_locked=True)[:chunk])
         if not accounts:
             return 0, 0
         entries = []
@@ -100,7 +105,7 @@ def _stored_through(current: int) -> int:
 def _credit_chunk_from_chain(through: int, per_epoch: int, chunk: int) -> tuple[int, int, int]:
     """(accounts processed, accounts credited, entries)."""
     with transaction.atomic():
-        accounts = list(_owed(through).order_by("pk").select_for_update(skip_locked=True)[:chunk])
+        accounts = list(_owed(through).select_for_update(skip_locked=True)[:chunk])
         if not accounts:
             return 0, 0, 0
         first = {account.pk: _first_owed(account) for account in accounts}
