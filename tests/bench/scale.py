@@ -228,7 +228,9 @@ def seed_to(run: Run, n: int) -> dict[str, Any]:
 
 def accrual(run: Run, n: int, epochs_ahead: int) -> dict[str, Any]:
     bar = Progress(f"accrual for {n:,} delegators, until voting shows it", 1)
-    accrued = run.agent("accounts", "accrual.agent_accrue", {"epochs_ahead": epochs_ahead})
+    accrued = run.agent(
+        "accounts", "accrual.agent_accrue", {"epochs_ahead": epochs_ahead}, timeout=_limit(n)
+    )
     voting = connect(run.platform.db_url("voting"))
     total = "SELECT coalesce(sum(points), 0) FROM voting_voter WHERE role = 'delegator'"
     try:
@@ -539,7 +541,7 @@ def close_and_pay(run: Run, n: int, poll: str, cast: int) -> dict[str, Any]:
     with voting.cursor() as cursor:  # the live tally, from the running totals
         cursor.execute(counts, [poll])
         live = cursor.fetchone()
-    closed = run.agent("polls", "agent_close_poll", {"poll": poll})
+    closed = run.agent("polls", "agent_close_poll", {"poll": poll}, timeout=_limit(n))
     polls = connect(run.platform.db_url("polls"))
     marks: dict[str, float] = {}
 
@@ -640,7 +642,9 @@ def one_size(run: Run, n: int, index: int) -> dict[str, Any]:
     poll = open_poll(run, n)
     voters = random.Random(n).sample(run.ids, max(1, round(n * run.params.vote_share)))
     bar = Progress(f"sign {len(voters):,} access tokens", len(voters))
-    tokens = run.agent("accounts", "agent_tokens", {"ids": voters}, progress=bar)["tokens"]
+    tokens = run.agent(
+        "accounts", "agent_tokens", {"ids": voters}, progress=bar, timeout=_limit(len(voters))
+    )["tokens"]
     bar.finish()
     ballots = cast_and_read(run, poll, tokens)
     ballots["tally_caught_up_seconds"] = tally_caught_up(run, poll["poll"], ballots["cast"])
