@@ -17,6 +17,7 @@ from shared_events.core import metrics
 from shared_events.core.consumer.apply import Action, IncomingMessage, apply_batch
 from shared_events.core.metrics_port import RefreshedRegistry, serve_metrics_port
 from shared_events.core.metrics_scrape import refresh_jetstream_gauges, refresh_pipeline_gauges
+from shared_events.core.outbox import relay
 from shared_events.core.outbox.models import OutboxEvent
 from shared_events.core.outbox.relay import relay_batch, relay_pending
 from shared_events.core.testing import free_port, wait_until
@@ -180,6 +181,46 @@ def test_the_lag_is_what_the_durable_consumer_has_not_been_delivered(fresh_strea
     assert relay_pending()[0].published == 4
     refresh_jetstream_gauges("testsvc")
     assert value("consumer_lag_events", STREAM) == 4
+
+
+def samples_of(name: str) -> dict[frozenset, float]:
+    """Every sample of one metric in this process's registry: {its labels: value}."""
+    return {
+        frozenset(sample.labels.items()): sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partitioned_stream_is_one_series_per_stream_not_per_partition(fresh_streams, settings):
+    """With the stream cut into partitions, the metrics stay labelled by stream, as the
+    alerts and the dashboard group them: the lag is summed over every durable consumer of the
+    stream (each partition's and the one of before), the applied events counted under the
+    stream's name, never a partition-suffixed subject or durable name."""
+    settings.SHARED_EVENTS = {**settings.SHARED_EVENTS, "STREAM_PARTITIONS": 2}
+    relay._publisher = None  # the next relay declares the stream with its partitions
+    Widget.objects.create(name="first")
+    relay_pending()
+    applied = value("consumer_events_applied_total", STREAM)
+    with RunnerThread():  # the durables of both partitions and the one of before
+        wait_until(
+            lambda: value("consumer_events_applied_total", STREAM) == applied + 1,
+            timeout=15,
+            message="the first widget applied",
+        )
+    # Stopped: what is published now waits, spread over both partitions.
+    for i in range(12):
+        Widget.objects.create(name=f"w{i}")
+    assert relay_pending()[0].published == 12
+    refresh_jetstream_gauges("testsvc")
+    lags = {k: v for k, v in samples_of("consumer_lag_events").items() if SERVICE.items() <= k}
+    assert lags == {frozenset(STREAM.items()): 12}, lags
+    for name in ("consumer_events_applied_total", "consumer_apply_duration_seconds_count"):
+        streams = {dict(k).get("stream") for k in samples_of(name) if SERVICE.items() <= k}
+        assert streams == {"testing"}, (name, streams)
+    relay._publisher = None
 
 
 # --- the port ---

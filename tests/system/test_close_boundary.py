@@ -15,7 +15,6 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -23,18 +22,11 @@ import pytest
 from shared_events.core.testing import wait_until
 from tests.system.actors import Operator, Round, create_operator, open_round
 from tests.system.convergence import Voter, new_delegator
-from tests.system.harness import Platform, http, started_platform
+from tests.system.harness import Platform, http
 
 CLIENTS = 20
 POINTS = 100  # a new delegator's voting power
 DEADLINE = 120.0
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[Platform]:
-    # Of its own: the scenarios stop and restart workers.
-    with started_platform() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

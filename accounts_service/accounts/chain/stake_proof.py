@@ -6,6 +6,10 @@ The cryptography is pycardano's (`pycardano.cip.cip8.verify`). What this module 
 function leaves to its caller: the address must be a reward address on the expected network, the
 payload must be exactly the issued challenge, and every way a client's input can be wrong is a
 `StakeProofError` naming the problem, never an exception from cbor2, cose or pycardano.
+
+pycardano is imported where a proof is checked, not at module load: it takes seconds of CPU and
+some 35 MiB (with pydantic, ogmios and blockfrost) to import, and every process of accounts (the
+admin, the worker, `events_status`) loads this module.
 """
 
 from __future__ import annotations
@@ -21,11 +25,7 @@ import cbor2
 if TYPE_CHECKING:
     from pycardano import Address
 
-# pycardano is imported where a proof is checked, not here: it loads pydantic, ogmios and
-# blockfrost, some 35 MiB in each process of accounts, and only the web's proof checks use it.
-
-# The network id each network's addresses carry (CIP-19; pycardano's Network values):
-# preprod and preview are both testnets, id 0.
+# CIP-19's network id of each network's addresses: preprod and preview are both testnets (0).
 NETWORKS: dict[str, int] = {"mainnet": 1, "preprod": 0, "preview": 0}
 
 # Far above what a wallet returns for a challenge of a few hundred bytes; bounds the work a

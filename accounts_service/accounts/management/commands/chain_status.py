@@ -10,6 +10,9 @@ from accounts.selectors import chain_status
 
 
 class Command(BaseCommand):
+    # No system checks: they import the URLconf and every view, seconds of start-up on a
+    # loaded machine; `manage_all.py status` runs this beside every service's events_status.
+    requires_system_checks: list[str] = []
     help = (
         "Show the chain source, the newest stored epoch and whether the source is stale; "
         "exit 1 when it is."

@@ -10,6 +10,9 @@ from shared_events.core.status import events_status
 
 
 class Command(BaseCommand):
+    # No system checks: they import the URLconf, every view and what the views import, seconds
+    # of start-up on a loaded machine, for a command that reads two tables and JetStream.
+    requires_system_checks: list[str] = []
     help = (
         "Show this service's outbox backlog, consumer lag per stream, dead letters and "
         "whether NATS answers; exit 1 with the problems when the pipeline is not healthy."
