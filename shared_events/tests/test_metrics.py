@@ -175,12 +175,16 @@ def test_the_lag_is_what_the_durable_consumer_has_not_been_delivered(fresh_strea
             timeout=10,
             message="the durable consumer",
         )
-    # Stopped: what is published now waits for it.
-    for i in range(4):
-        Widget.objects.create(name=f"w{i}")
-    assert relay_pending()[0].published == 4
-    refresh_jetstream_gauges("testsvc")
+    publish_while_stopped(4)  # waits for it now
     assert value("consumer_lag_events", STREAM) == 4
+
+
+def publish_while_stopped(count: int) -> None:
+    """Widgets made and published with no consumer running, then the gauges refreshed."""
+    for i in range(count):
+        Widget.objects.create(name=f"w{i}")
+    assert relay_pending()[0].published == count
+    refresh_jetstream_gauges("testsvc")
 
 
 def samples_of(name: str) -> dict[frozenset, float]:
@@ -210,11 +214,7 @@ def test_a_partitioned_stream_is_one_series_per_stream_not_per_partition(fresh_s
             timeout=15,
             message="the first widget applied",
         )
-    # Stopped: what is published now waits, spread over both partitions.
-    for i in range(12):
-        Widget.objects.create(name=f"w{i}")
-    assert relay_pending()[0].published == 12
-    refresh_jetstream_gauges("testsvc")
+    publish_while_stopped(12)  # waits now, spread over both partitions
     lags = {k: v for k, v in samples_of("consumer_lag_events").items() if SERVICE.items() <= k}
     assert lags == {frozenset(STREAM.items()): 12}, lags
     for name in ("consumer_events_applied_total", "consumer_apply_duration_seconds_count"):

@@ -5,7 +5,6 @@ starts over when its listening connection is killed."""
 import select
 from types import SimpleNamespace
 
-import psycopg2
 import pytest
 from django.db import connection, connections, transaction
 
@@ -29,14 +28,10 @@ def _postgresql_only(settings):
 
 
 def _admin():
-    params = connections["default"].settings_dict
-    admin = psycopg2.connect(
-        dbname=params["NAME"],
-        user=params["USER"] or None,
-        password=params["PASSWORD"] or None,
-        host=params["HOST"] or None,
-        port=params["PORT"] or None,
-    )
+    """A connection of the test's own to the test database, autocommit (as the loop opens its
+    listening one)."""
+    wrapper = connections["default"]
+    admin = wrapper.get_new_connection(wrapper.get_connection_params())
     admin.autocommit = True
     return admin
 

@@ -77,8 +77,9 @@ def replica_apply_many(model: type[ReplicaModel], states: Iterable[ReplicaState]
     (PostgreSQL; SQLite 3.35+ too). Returns the primary keys whose state was stored. Rows are
     written in primary-key order, so two of these running at once cannot deadlock."""
     pk_field = model._meta.pk
-    to_key = _uuid_text_maker(pk_field) if isinstance(pk_field, models.UUIDField) else None
-    to_key = to_key or pk_field.to_python
+    to_key = (
+        _uuid_text_maker(pk_field) if isinstance(pk_field, models.UUIDField) else pk_field.to_python
+    )
     newest: dict[Any, ReplicaState] = {}
     for state in states:
         key = to_key(state.pk)
