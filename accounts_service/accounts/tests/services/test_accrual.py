@@ -1,6 +1,7 @@
 """Points per Cardano epoch: once per account and epoch, however often or wherever it runs."""
 
 import os
+import re
 import runpy
 import threading
 from datetime import UTC, datetime, timedelta
@@ -157,3 +158,30 @@ def test_the_task_credits_the_current_epoch_through_the_service(joined, settings
     # Again: nothing more is owed.
     assert tasks.accrue_epoch_points_task.apply().get() == 0
     assert credited_epochs(account) == [current]
+
+
+@pytest.mark.django_db
+def test_the_scan_for_owed_accounts_reads_them_by_the_owed_index(joined):
+    """Each chunk reads the owed accounts alone (`account_owed_idx`), never those credited
+    already: a scan by primary key with a filter, as before, made a run grow with the square
+    of the delegators. The plan, with sequential scans priced out as on a large table."""
+    from django.db import transaction
+
+    from accounts.services.accrual import _owed
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan checked is PostgreSQL's")
+    _account, joined_in = joined
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = (
+            _owed(joined_in + 1).select_for_update(skip_locked=True)[:1000].query.sql_with_params()
+        )
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row for (row,) in cursor.fetchall())
+    # The index bounds the scan (not a filter over every row it holds) and gives the order.
+    assert re.search(
+        r"Index Scan using account_owed_idx .*\n\s+Index Cond: \(COALESCE\(accrued_through_epoch",
+        plan,
+    ), plan
+    assert "Sort" not in plan, plan
