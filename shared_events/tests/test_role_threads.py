@@ -26,7 +26,15 @@ PROJECT = Path(__file__).resolve().parents[1]  # shared_events/, where `tests` i
 
 
 class Worker:
-    def __init__(self, *, broker_url: str, nats_url: str, tmp: Path, **shared_events) -> None:
+    def __init__(
+        self,
+        *,
+        broker_url: str,
+        nats_url: str,
+        tmp: Path,
+        extra_argv: tuple[str, ...] = (),
+        **shared_events,
+    ) -> None:
         self.log = tmp / "worker.log"
         self.metrics_port = free_port()
         options = {
@@ -43,7 +51,7 @@ class Worker:
                     sys.executable, "-m", "celery", "-A", "tests.worker_process", "worker",
                     "--pool", "threads", "--concurrency", "2", "--loglevel", "INFO",
                     "--without-gossip", "--without-mingle",
-                    "--beat-thread", "--consumer-thread",
+                    "--beat-thread", "--consumer-thread", *extra_argv,
                 ],
                 cwd=PROJECT,
                 stdout=log,
@@ -149,3 +157,21 @@ def test_a_worker_whose_consumer_thread_ends_stops_with_exit_code_1(
     assert code == 1, worker.text()[-3000:]
     text = worker.text()
     assert "the consumer thread ended" in text and "CONSUMER_REPLICA_INDEX 5" in text, text[-3000:]
+
+
+def test_a_worker_whose_beat_thread_ends_stops_with_exit_code_1(broker, fresh_streams, tmp_path):
+    broker_url, _ = broker
+    # A scheduler that cannot be loaded: the beat cannot run, as a beat process cannot.
+    worker = Worker(
+        broker_url=broker_url,
+        nats_url=fresh_streams,
+        tmp=tmp_path,
+        extra_argv=("--scheduler", "tests.no_such_module:Scheduler"),
+    )
+    try:
+        code = worker.proc.wait(60)
+    finally:
+        worker.stop()
+    assert code == 1, worker.text()[-3000:]
+    text = worker.text()
+    assert "the beat thread ended" in text and "no_such_module" in text, text[-3000:]
