@@ -552,7 +552,7 @@ def banner(config: PlatformConfig) -> str:
             f"   pages     {base_url(config, 'voting')}  (delegators: polls, ballot, results)",
             f"   {'':<9} {base_url(config, 'accounts')}signin/  (sign in: email or wallet)",
         ]
-    lines += ["", "   metrics   Prometheus, per process (a request through a proxy gets 404):"]
+    lines += ["", "   metrics   Prometheus, per role (a request through a proxy gets 404):"]
     lines += [f"   {'':<9} {name:<17} {url}" for name, url in metrics_urls(config).items()]
     if config.combined_roles:
         lines.append(f"   {'':<9} (beat and consumer run in each worker: COMBINE_ROLES=1)")
