@@ -110,10 +110,12 @@ class BeatThread(bootsteps.StartStopStep):
             scheduler_cls=worker.scheduler,
         )
         self.service.start()
-        threading.Thread(target=self._watch, name="beat watch", daemon=True).start()
+        threading.Thread(
+            target=self._watch, args=(self.service,), name="beat watch", daemon=True
+        ).start()
 
-    def _watch(self) -> None:
-        self.service.join()
+    def _watch(self, service: Any) -> None:
+        service.join()
         self.watched.ended()
 
     def stop(self, worker: Any) -> None:
