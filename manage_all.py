@@ -38,6 +38,9 @@ EMBEDDED_NATS_PORT = 14222
 # /<service>/metrics on its port): <SERVICE>_<ROLE>_METRICS_PORT, by default 9101-9103 for
 # accounts' worker, beat and consumer, 9111-9113 for polls', 9121-9123 for voting's.
 METRICS_ROLES = ("worker", "beat", "consumer")
+# The roles the worker runs as threads of its own process when roles are combined
+# (COMBINE_ROLES; shared_events/core/role_threads.py), by the worker's option for each.
+WORKER_THREAD_ROLES = {"beat": "--beat-thread", "consumer": "--consumer-thread"}
 METRICS_PORT_BASE = 9101
 READY_TIMEOUT = 120.0
 # Once one process of `up` stops, the others get 5 s before SIGKILL (ProcessGroup): gunicorn's
@@ -64,6 +67,8 @@ class PlatformConfig(NamedTuple):
     embedded_broker: bool
     web_workers: int
     metrics_ports: dict[str, int]  # process name (accounts-worker) -> its metrics port
+    # Each service's beat and consumer run in its worker's process (COMBINE_ROLES).
+    combined_roles: bool
 
     @property
     def redis_socket(self) -> Path:
@@ -107,6 +112,17 @@ def metrics_port_variables() -> dict[str, tuple[str, int]]:
     }
 
 
+def _combine_roles(environ: dict[str, str], embedded: bool) -> bool:
+    """COMBINE_ROLES=1 or 0; unset: combined on the embedded default (NATS and Redis run by
+    `up`), the laptop, where memory matters more than a process per role."""
+    value = environ.get("COMBINE_ROLES", "").strip()
+    if not value:
+        return embedded
+    if value not in ("0", "1"):
+        fail(f"COMBINE_ROLES={value!r}: 1 (beat and consumer in the worker) or 0")
+    return value == "1"
+
+
 def platform_config(
     environ: dict[str, str] | None = None, *, web_workers: int | None = None
 ) -> PlatformConfig:
@@ -118,6 +134,7 @@ def platform_config(
     if not nats_url:
         nats_port = _int_env(environ, "EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT)
         nats_url = f"nats://127.0.0.1:{nats_port}"
+    embedded_broker = not environ.get("CELERY_BROKER_URL")
     return PlatformConfig(
         environ=environ,
         var_dir=var_dir,
@@ -127,12 +144,13 @@ def platform_config(
         },
         nats_port=nats_port,
         nats_url=nats_url,
-        embedded_broker=not environ.get("CELERY_BROKER_URL"),
+        embedded_broker=embedded_broker,
         web_workers=web_workers or _int_env(environ, "WEB_WORKERS", 1),
         metrics_ports={
             name: _int_env(environ, var, default)
             for name, (var, default) in metrics_port_variables().items()
         },
+        combined_roles=_combine_roles(environ, nats_port is not None and embedded_broker),
     )
 
 
@@ -214,13 +232,22 @@ def metrics_env(config: PlatformConfig, env: dict[str, str], process: str) -> di
     return {**env, "METRICS_PORT": str(port), "METRICS_ADDRESS": "127.0.0.1"}
 
 
+def role_process(config: PlatformConfig, service: str, role: str) -> str:
+    """The process that runs one role of a service: its own, or the worker's when roles are
+    combined."""
+    if config.combined_roles and role in WORKER_THREAD_ROLES:
+        return f"{service}-worker"
+    return f"{service}-{role}"
+
+
 def metrics_urls(config: PlatformConfig) -> dict[str, str]:
-    """Where each process of the platform serves its metrics, by process name."""
+    """Where each role of the platform serves its metrics, by role (accounts-beat): its own
+    process's port, or its worker's when roles are combined (one port serves them all)."""
     urls = {}
     for service in config.ports:
         urls[f"{service}-web"] = base_url(config, service) + "metrics"
         for role in METRICS_ROLES:
-            port = config.metrics_ports[f"{service}-{role}"]
+            port = config.metrics_ports[role_process(config, service, role)]
             urls[f"{service}-{role}"] = f"http://127.0.0.1:{port}/metrics"
     return urls
 
@@ -333,20 +360,27 @@ def platform_processes(config: PlatformConfig) -> list[ProcessSpec]:
                     f"{service}@%h",
                     "--without-gossip",
                     "--without-mingle",
+                    *(WORKER_THREAD_ROLES.values() if config.combined_roles else ()),
                 ],
                 cwd,
                 roles["worker"],
             ),
-            ProcessSpec(
-                f"{service}-beat",
-                [py, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
-                cwd,
-                roles["beat"],
-            ),
-            ProcessSpec(
-                f"{service}-consumer", [py, "manage.py", "consume_events"], cwd, roles["consumer"]
-            ),
         ]
+        if not config.combined_roles:
+            specs += [
+                ProcessSpec(
+                    f"{service}-beat",
+                    [py, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
+                    cwd,
+                    roles["beat"],
+                ),
+                ProcessSpec(
+                    f"{service}-consumer",
+                    [py, "manage.py", "consume_events"],
+                    cwd,
+                    roles["consumer"],
+                ),
+            ]
     return specs
 
 
@@ -397,6 +431,7 @@ def preflight(config: PlatformConfig) -> None:
         (port, f"{name} metrics", variables[name][0])
         for name, port in config.metrics_ports.items()
         if name.split("-")[0] in config.ports
+        and role_process(config, *name.split("-")) == name  # not a role in its worker
     ]
     if config.nats_port is not None:
         wanted.append(
@@ -517,8 +552,10 @@ def banner(config: PlatformConfig) -> str:
             f"   pages     {base_url(config, 'voting')}  (delegators: polls, ballot, results)",
             f"   {'':<9} {base_url(config, 'accounts')}signin/  (sign in: email or wallet)",
         ]
-    lines += ["", "   metrics   Prometheus, per process (a request through a proxy gets 404):"]
+    lines += ["", "   metrics   Prometheus, per role (a request through a proxy gets 404):"]
     lines += [f"   {'':<9} {name:<17} {url}" for name, url in metrics_urls(config).items()]
+    if config.combined_roles:
+        lines.append(f"   {'':<9} (beat and consumer run in each worker: COMBINE_ROLES=1)")
     lines += [
         "",
         f"   NATS      {config.nats_url}"

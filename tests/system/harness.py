@@ -6,6 +6,8 @@
   its permissions. Tests look at NATS as `admin` (`platform.config.nats_admin_url`).
 - Broker: the CELERY_BROKER_URL of the environment if set (CI: Redis), with a queue prefix of
   the run's own; otherwise the embedded redis-server on a socket in the run's VAR_DIR.
+- Roles: each in a process of its own (`COMBINE_ROLES=0`), as in the pods, also where `up`
+  would run beat and consumer in the worker.
 - Databases: fresh `systest_<service>_<run>` databases on the server of <SERVICE>_DATABASE_URL
   if set (CI: PostgreSQL), dropped afterwards; otherwise the embedded SQLite files.
 
@@ -156,6 +158,9 @@ class Platform:
         env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
         env["VAR_DIR"] = str(self.var_dir)
         env["EMBEDDED_NATS_PORT"] = str(free_port())
+        # A process per role, as in the pods, whatever the broker: tests stop, kill and scrape
+        # a beat or a consumer on its own (README, "Roles in one process").
+        env["COMBINE_ROLES"] = "0"
         for service in SERVICES:
             env[f"{service.upper()}_PORT"] = str(free_port())
         for variable, _default in manage_all.metrics_port_variables().values():

@@ -5,6 +5,7 @@ port in use stops it before it starts anything."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ from urllib.parse import urlencode, urlparse
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 import manage_all
 from shared_events.core.testing import free_port, wait_until
@@ -105,6 +107,17 @@ class Runner(RunningCommand):
                 pass
         if self.proc.poll() is None:
             self.proc.wait(10)
+
+
+def sample(url: str, name: str, **labels: str) -> float | None:
+    """One series of a metrics port (None when it is not there)."""
+    answer = http("GET", url, accept="text/plain")
+    assert answer.status == 200, (url, answer.status)
+    for family in text_string_to_metric_families(str(answer.body)):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    return None
 
 
 def sign_in_to_the_admin(admin: str, email: str, password: str) -> None:
@@ -205,6 +218,63 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         wait_until(lambda: any("-" * 79 in m for m in mails()), timeout=30, message="a mail")
         (mail,) = mails()
         assert f"To: {email}" in mail and "/api/me/notifications/confirm/?token=" in mail, mail
+
+        # 3c. Two processes per service, web and worker: the worker runs the beat and the
+        #     consumer as threads (the registration reached voting through its worker's
+        #     consumer). A task only the beat sends ran, and the worker's port serves every
+        #     role's metrics: the consumer's counters, the gauges the beat reads when scraped.
+        config = manage_all.platform_config(new_user_environment(var_dir, ports))
+        assert config.combined_roles
+        started = set(re.findall(r"\| (\S+) started \(pid=", runner.output))
+        assert started == {"nats", "redis"} | {
+            f"{s}-{role}" for s in manage_all.SERVICES for role in ("web", "worker")
+        }, started
+        urls = manage_all.metrics_urls(config)
+        for service in manage_all.SERVICES:
+            assert (
+                urls[f"{service}-beat"] == urls[f"{service}-consumer"] == urls[f"{service}-worker"]
+            )
+        wait_until(
+            lambda: (
+                (
+                    sample(
+                        urls["polls-beat"],
+                        "celery_tasks_total",
+                        task="polls.open_and_close_due",
+                        state="succeeded",
+                    )
+                    or 0
+                )
+                >= 1
+            ),
+            timeout=30,
+            message="polls' beat to run its periodic task",
+        )
+        assert sample(
+            urls["voting-consumer"],
+            "consumer_events_applied_total",
+            service="voting",
+            stream="accounts",
+        )
+        assert (
+            sample(urls["accounts-beat"], "outbox_pending_events", service="accounts") is not None
+        )
+        # `status` finds every role of every service answering.
+        shown = subprocess.run(
+            [bare_python(), "manage_all.py", "status", "--json"],
+            cwd=ROOT,
+            env=new_user_environment(var_dir, ports),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        report = json.loads(shown.stdout)["services"]
+        for service in manage_all.SERVICES:
+            assert report[service]["metrics"] == {
+                role: {"url": urls[f"{service}-{role}"], "answers": True}
+                for role in ("web", "worker", "beat", "consumer")
+            }, (service, shown.stdout)
 
         # 4. An operator, made with the README's command while `up` runs, signs in to the
         #    accounts admin.
@@ -366,3 +436,36 @@ def test_a_process_of_up_that_cannot_start_stops_those_already_started(capsys):
     assert group.run() == 127
     out = capsys.readouterr().out
     assert "missing cannot start" in out and "sleeper stopped (rc=-15)" in out, out
+
+
+def test_beat_and_consumer_run_in_the_worker_on_the_embedded_default_only(tmp_path):
+    """COMBINE_ROLES: unset, combined where `up` runs NATS and Redis itself (the laptop);
+    separate on a NATS and broker of your own (the system tests' platform), as in the pods."""
+
+    def roles(**environ: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+        config = manage_all.platform_config({"VAR_DIR": str(tmp_path / "var"), **environ})
+        specs = manage_all.platform_processes(config)
+        return {s.name: s.argv for s in specs}, manage_all.metrics_urls(config)
+
+    options = ["--beat-thread", "--consumer-thread"]
+    own = {"NATS_URL": "nats://127.0.0.1:4222", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    for environ, combined in (
+        ({}, True),
+        ({"COMBINE_ROLES": "0"}, False),
+        (own, False),
+        ({**own, "COMBINE_ROLES": "1"}, True),
+    ):
+        argv, urls = roles(**environ)
+        for service in manage_all.SERVICES:
+            worker = argv[f"{service}-worker"]
+            assert (worker[-2:] == options) is combined, (environ, worker)
+            assert (f"{service}-beat" in argv) is not combined, environ
+            assert (f"{service}-consumer" in argv) is not combined, environ
+            shared = urls[f"{service}-beat"] == urls[f"{service}-worker"]
+            assert (
+                shared is combined
+                and (urls[f"{service}-consumer"] == urls[f"{service}-worker"]) is combined
+            )
+        assert len(argv) == (8 if combined else 14) - (0 if "NATS_URL" not in environ else 2)
+    with pytest.raises(SystemExit):
+        roles(COMBINE_ROLES="yes")

@@ -10,6 +10,7 @@ from celery import Celery, bootsteps, signals
 
 from .celery_liveness import install as install_liveness
 from .log_context import bound, current_request_id
+from .role_threads import install as install_role_threads
 
 # The Celery message header that carries the request id of the request that sent a task.
 TASK_REQUEST_ID_HEADER = "request_id"
@@ -35,6 +36,7 @@ def make_celery_app(service: str, settings_module: str = "config.settings") -> C
     app.autodiscover_tasks()
     install_liveness(app)
     app.steps["worker"].add(RelayLoopStep)
+    install_role_threads(app)  # --beat-thread, --consumer-thread
     return app
 
 

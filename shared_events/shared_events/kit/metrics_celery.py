@@ -12,12 +12,15 @@ from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 
 from ..core import conf
 from ..core.metrics_port import scrape_time_refreshers, serve_metrics_port
+from ..core.role_threads import hosts_beat
 from .metrics import CELERY_TASK_DURATION, CELERY_TASKS
 
 # Celery's final states, as the metric's `state` label says them.
 _STATES = {"SUCCESS": "succeeded", "FAILURE": "failed", "RETRY": "retried"}
 # Start times by task id; a worker's threads each add and remove their own.
 _started: dict[str, float] = {}
+# Whether this process serves its metrics port already: one port per process.
+_served = False
 
 
 def _task_started(task_id: str | None = None, **_: Any) -> None:
@@ -37,12 +40,20 @@ def _task_finished(
         CELERY_TASKS.labels(service, name, _STATES[state]).inc()
 
 
-def _serve_worker_metrics(**_: Any) -> None:
-    serve_metrics_port()
+def _serve_worker_metrics(sender: Any = None, **_: Any) -> None:
+    global _served
+    # A worker that runs the beat in a thread serves the beat's gauges too (role_threads.py).
+    _served = True
+    if hosts_beat(sender):
+        serve_metrics_port(refreshers=scrape_time_refreshers())
+    else:
+        serve_metrics_port()
 
 
 def _serve_beat_metrics(**_: Any) -> None:
-    serve_metrics_port(refreshers=scrape_time_refreshers())
+    # A beat thread's worker already serves this process's port, with the beat's gauges.
+    if not _served:
+        serve_metrics_port(refreshers=scrape_time_refreshers())
 
 
 def record_celery_metrics() -> None:
