@@ -138,6 +138,13 @@ def _counters(conn: Any) -> dict[str, float]:
     return dict(zip(names, [float(v) for v in (*db, *wal, *cp, *lsn)], strict=True))
 
 
+def _multixact(conn: Any) -> float:
+    """MultiXact ids made so far (the poll row's FOR SHARE by concurrent ballots makes them)."""
+    return float(
+        _rows(conn, "SELECT next_multixact_id::text::bigint FROM pg_control_checkpoint()")[0][0]
+    )
+
+
 def _statements(conn: Any) -> list[dict[str, Any]] | None:
     try:
         rows = _rows(
@@ -173,7 +180,7 @@ def _batch(
     conn = _connect(url)
     _rows(conn, "CHECKPOINT")
     has_statements = _reset_statements(conn)
-    before = _counters(conn)
+    before = _counters(conn) | {"multixacts": _multixact(conn)}
     start_at = time.time() + 3.0  # after the workers' Django start-up
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +217,8 @@ def _batch(
             results.append(json.loads(out.read_text()))
     seconds = max(r["ended"] for r in results) - start_at
     after = _counters(conn)
+    _rows(conn, "CHECKPOINT")  # pg_control_checkpoint() is as of the last checkpoint
+    after["multixacts"] = _multixact(conn)
     statements = _statements(conn) if has_statements else None
     (sizes,) = _rows(
         conn,
