@@ -48,6 +48,10 @@ def agent_cast(voters: list[str], poll: str, causes: list[str], start_at: float)
     from voting import services
 
     connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    cpu_before = _cpu_seconds(backend)
     rng = random.Random(voters[0])
     while time.time() < start_at:
         time.sleep(0.005)
@@ -60,8 +64,29 @@ def agent_cast(voters: list[str], poll: str, causes: list[str], start_at: float)
             voter_id=uuid.UUID(voter), poll_id=uuid.UUID(poll), allocations=allocations
         )
         latencies.append(time.perf_counter() - began)
+    ended = time.time()
+    backend_cpu = None if cpu_before is None else (_cpu_seconds(backend) or 0.0) - cpu_before
+    with connection.cursor() as cursor:  # a custom plan is planned again at each execution
+        cursor.execute("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements")
+        plans = cursor.fetchall()
     connection.close()
-    return {"latencies": latencies, "ended": time.time()}
+    return {
+        "latencies": latencies,
+        "ended": ended,
+        "plans": plans,
+        "backend": backend,
+        "backend_cpu": backend_cpu,
+    }
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU of a process of this machine (a PostgreSQL backend when the server
+    runs here), None when it is not readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -230,6 +255,11 @@ def _batch(
     conn.close()
     n = len(voters)
     latencies = [x for r in results for x in r["latencies"]]
+    plans: dict[str, list[int]] = {}
+    for r in results:
+        for name, generic, custom in r["plans"]:
+            total = plans.setdefault(name, [0, 0])
+            total[0], total[1] = total[0] + generic, total[1] + custom
     per = {k: (after[k] - before[k]) / n for k in after}
     report = {
         "ballots": n,
@@ -241,6 +271,11 @@ def _batch(
             "p99": round(1000 * _percentile(latencies, 0.99), 2),
         },
         "per_ballot": {k: round(v, 2) for k, v in per.items()},
+        "plans_generic_custom": plans,
+        "backends": [r["backend"] for r in results],
+        "backend_cpu_ms_per_ballot": None
+        if any(r["backend_cpu"] is None for r in results)
+        else round(1000 * sum(r["backend_cpu"] for r in results) / n, 3),
         "bytes": dict(
             zip(("voters", "power", "ballots_and_outbox", "database"), sizes, strict=True)
         ),

@@ -59,6 +59,7 @@ def test_a_cast_prepares_its_statements_once_and_again_on_a_new_connection():
     first = _prepared_at()
     prepared = set(first)
     assert {
+        "voting_cast_lock_voter",
         "voting_cast_read",
         "voting_cast_insert_ballot",
         "voting_cast_update_ballot",
