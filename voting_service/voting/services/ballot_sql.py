@@ -154,9 +154,9 @@ def _write_in_two_round_trips(
     row it read may still be a moment old where another lock decides (chain mode's address
     row, read with the snapshot its statement started with): then the writes break a unique
     constraint instead of overwriting anything, and it reads again, as after a migration that
-    made the connection's prepared statements stale. None, with nothing
-    written, when the voter or the poll is not here (the serialized path says which) or
-    when it still raced after three tries (the serialized path cannot)."""
+    made the connection's prepared statements stale. None, with nothing written, when the voter
+    or the poll is not here (the serialized path says which) or when it still raced after three
+    tries (the serialized path cannot)."""
     for _attempt in range(3):
         committed = False
         try:
