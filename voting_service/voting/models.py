@@ -201,8 +201,16 @@ class Ballot(models.Model):
     poll = models.ForeignKey(
         PollReplica, on_delete=models.PROTECT, related_name="ballots", db_index=False
     )  # one_ballot_per_voter_and_poll
+    # No database constraint: its check at a ballot's commit locks the voter's row FOR KEY
+    # SHARE, a write of the row's page on every first cast (`services.ballot_sql`). A ballot is
+    # written only for a voter its locked read found, and voters are never deleted (a deleted
+    # account stays as a replica with is_deleted).
     voter = models.ForeignKey(
-        Voter, on_delete=models.PROTECT, related_name="ballots", db_index=False
+        Voter,
+        on_delete=models.PROTECT,
+        related_name="ballots",
+        db_index=False,
+        db_constraint=False,
     )  # ballot_voter_idx
     revision = models.PositiveIntegerField(default=0)  # the latest revision's number
     retracted_at = models.DateTimeField(null=True, blank=True)

@@ -7,10 +7,18 @@ refuses; all in one transaction.
 Raw SQL because a ballot is the hottest write (README, Performance). The two locks, always in
 this order:
 
-1. The voter's replica row, FOR UPDATE. Two ballots of one voter (a double click, two devices)
-   serialize here, so there is exactly one ballot and its allocations are one revision's, never
-   a mix. The lock is per voter, not per poll: a poll row locked for update by every ballot
-   would be one hot row that all voters queue on.
+1. The voter's, a transaction-scoped advisory lock keyed by the voter's id (`voter_lock_key`),
+   exclusive. Two ballots of one voter (a double click, two devices) serialize here, so there
+   is exactly one ballot and its allocations are one revision's, never a mix. The lock is per
+   voter, not per poll: a poll row locked for update by every ballot would be one hot row that
+   all voters queue on. Not the voter's row FOR UPDATE: a row lock writes the row's page (its
+   xmax), so every ballot would dirty a page of the voter table, one new page per voter, each
+   a full-page image in the WAL after a checkpoint: a cost growing with the number of voters
+   (README, The cost curve). So nothing of a ballot writes the voter's row, the ballot's
+   foreign key to it included (`Ballot.voter`, no database constraint). The voter's row is
+   read, not locked: an account event the consumer applies while a ballot is in flight orders
+   after that ballot, as if it had arrived a moment later (the replica is a moment behind
+   accounts anyway).
 2. The poll's replica row, FOR SHARE. Ballots of different voters do not block one another, but
    whatever closes the poll here (the consumer applying its close, or the tally task closing a
    `closing` poll at its closes_at, see `services.closing`) locks the row FOR UPDATE, so it
@@ -18,16 +26,19 @@ this order:
    final tally, computed in that same transaction, counts every accepted ballot, and no ballot
    commits after it.
 
-No deadlock with the consumer: it applies one stream per transaction, so it never holds a voter
-row (ACCOUNTS) and a poll row (POLLS) at once. A locking read returns a row as it is once the
-lock is granted (PostgreSQL reads again a row changed meanwhile), so the rules see the state
-that holds until the transaction ends. SQLite takes no row locks: a write transaction there
-(BEGIN IMMEDIATE) already excludes every other writer.
+No deadlock with the consumer: it applies one stream per transaction and takes no voter lock,
+and a ballot takes one voter's lock before the poll's. A locking read returns a row as it is
+once the lock is granted (PostgreSQL reads again a row changed meanwhile), so the rules see the
+poll's state that holds until the transaction ends; the voter's lock is taken in a statement of
+its own before the read, so the read's snapshot already sees the voter's previous ballot.
+SQLite takes no row locks: a write transaction there (BEGIN IMMEDIATE) already excludes every
+other writer.
 
 On PostgreSQL outside a transaction of the caller's a write is two round trips of statements
-prepared once per connection (`BEGIN` with the locking read, then the writes with `COMMIT`), so
-the web needs a direct or session-mode connection, never a transaction-mode pooler (PgBouncer's
-`pool_mode = transaction`). Everywhere else the same steps run in `transaction.atomic()`.
+prepared once per connection (`BEGIN`, the voter's lock and the locking read, then the writes
+with `COMMIT`), so the web needs a direct or session-mode connection, never a transaction-mode
+pooler (PgBouncer's `pool_mode = transaction`). Everywhere else the same steps run in
+`transaction.atomic()`.
 """
 
 from __future__ import annotations
@@ -136,16 +147,16 @@ def _may_run_own_transaction() -> bool:
 def _write_in_two_round_trips(
     *, voter_id: uuid.UUID, poll_id: uuid.UUID, plan: Callable[[Locked], BallotWrite]
 ) -> BallotWrite | None:
-    """`BEGIN` and one locking read of voter, poll and ballot together, then the writes and
-    `COMMIT` together.
+    """`BEGIN`, the voter's lock and one locking read of voter, poll and ballot together, then
+    the writes and `COMMIT` together.
 
-    The ballot is read in the locking statement, so with the snapshot it started with: if
-    another write of this voter committed while this one waited for the voter's lock, what it
-    read is a moment old, and the writes break a unique constraint (the ballot, or the
-    revision number) instead of overwriting anything. Then it reads again, as after a
-    migration that made the connection's prepared statements stale. None, with nothing
-    written, when the voter or the poll is not here (the serialized path says which) or
-    when it still raced after three tries (the serialized path cannot)."""
+    The read runs once the voter's lock is granted, so it sees the voter's previous writes. A
+    row it read may still be a moment old where another lock decides (chain mode's address
+    row, read with the snapshot its statement started with): then the writes break a unique
+    constraint instead of overwriting anything, and it reads again, as after a migration that
+    made the connection's prepared statements stale. None, with nothing written, when the voter
+    or the poll is not here (the serialized path says which) or when it still raced after three
+    tries (the serialized path cannot)."""
     for _attempt in range(3):
         committed = False
         try:
@@ -233,14 +244,18 @@ def _columns(alias: str, names: Sequence[str]) -> str:
 
 
 def begin_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked | None:
-    """`BEGIN`, then lock the voter's row (FOR UPDATE) and the poll's (FOR SHARE) and read them
-    with the ballot, in one statement: one round trip. None when the voter or the poll is not
-    here. The transaction stays open for `write_and_commit` (or `rollback`)."""
+    """`BEGIN`, lock the voter (`voter_lock_key`), then lock the poll's row (FOR SHARE) and
+    read it with the voter's and the ballot: one round trip. None when the voter or the poll is
+    not here. The transaction stays open for `write_and_commit` (or `rollback`)."""
     with connection.cursor() as cursor:
         prepare_on_this_connection(cursor, _PREPARED)
         # Chain mode's read runs unprepared: the open mode's ballots are the ones in bulk.
         read = _READ_OPEN.execute if open_eligibility() else _READ_CHAIN.sql
-        execute_prepared(cursor, f"BEGIN; {read}", [voter_id, poll_id])
+        execute_prepared(
+            cursor,
+            f"BEGIN; {_LOCK_VOTER.execute}; {read}",
+            [voter_lock_key(voter_id), voter_id, poll_id],
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -274,14 +289,16 @@ def rollback() -> None:
 
 
 def lock_and_read(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Locked:
-    """Inside a transaction: lock the voter's row, then the poll's, each read alone so that
-    either may be missing, then read the ballot in a statement of its own, after the locks: it
-    sees whatever the voter's previous write committed while this one waited."""
+    """Inside a transaction: lock the voter (`voter_lock_key`), read the voter's row, lock and
+    read the poll's, each read alone so that either may be missing, then read the ballot in a
+    statement of its own, after the locks: it sees whatever the voter's previous write
+    committed while this one waited."""
     postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
+        if postgresql:
+            cursor.execute(_LOCK_VOTER.sql, [voter_lock_key(voter_id)])
         cursor.execute(
-            f"SELECT {', '.join(_VOTER_COLUMNS)} FROM {_VOTER} WHERE id = %s"
-            + (" FOR UPDATE" if postgresql else ""),
+            f"SELECT {', '.join(_VOTER_COLUMNS)} FROM {_VOTER} WHERE id = %s",
             [sql_uuid(voter_id)],
         )
         row = cursor.fetchone()
@@ -423,6 +440,15 @@ def _ballot(voter: Voter, poll: PollReplica, row: Sequence[Any]) -> Ballot:
     )
     ballot._state.adding = False
     return ballot
+
+
+def voter_lock_key(voter_id: uuid.UUID) -> int:
+    """The key of the voter's advisory lock: the id's two halves XORed (every bit counts, so
+    ids sharing a prefix, time-ordered ones, still differ), signed as PostgreSQL's bigint. Two
+    voters sharing a key would only queue on each other. The voting database takes no other
+    advisory lock."""
+    high, low = voter_id.int >> 64, voter_id.int & (1 << 64) - 1
+    return int.from_bytes((high ^ low).to_bytes(8, "big"), "big", signed=True)
 
 
 def sql_uuid(value: uuid.UUID) -> uuid.UUID | str:
@@ -589,8 +615,13 @@ def _read(name: str, power_select: str) -> Statement:
         f" {_columns('b', _BALLOT_COLUMNS)}, {power_select}"
         f" FROM {_VOTER} v CROSS JOIN {_POLL} p"
         f" LEFT JOIN {_BALLOT} b ON b.poll_id = p.id AND b.voter_id = v.id"
-        " WHERE v.id = %s AND p.id = %s FOR UPDATE OF v FOR SHARE OF p",
+        " WHERE v.id = %s AND p.id = %s FOR SHARE OF p",
     )
+
+
+# The voter's lock (see the module's docstring), in a statement of its own before the read: the
+# read's snapshot is taken once the lock is granted.
+_LOCK_VOTER = Statement("voting_cast_lock_voter", ("bigint",), "SELECT pg_advisory_xact_lock(%s)")
 
 
 # One per mode (a setting, read on every write); the open mode's is prepared.
@@ -654,6 +685,7 @@ _HOLD_ADDRESS_POWER = Statement(
     " WHERE poll_id = %s AND stake_address = %s AND voter_id IS NULL",
 )
 _PREPARED = (
+    _LOCK_VOTER,
     _READ_OPEN,
     _INSERT_BALLOT,
     _CLEAR_ALLOCATIONS,

@@ -28,3 +28,11 @@ def test_each_foreign_key_has_one_index_leading_with_it(model):
 
 def test_the_migrations_state_equals_the_models():
     call_command("makemigrations", "voting", check=True, dry_run=True, verbosity=0)
+
+
+def test_a_receipt_has_one_index_the_unique_one():
+    """Receipts are looked up whole: no pattern index beside the unique one (migration 0015)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "voting_ballotrevision")
+    on_receipt = [c for c in constraints.values() if c["columns"] == ["receipt"]]
+    assert len(on_receipt) == 1 and on_receipt[0]["unique"], on_receipt

@@ -14,7 +14,7 @@ from django.db import connection
 from shared_events.core.consumer.apply import Action, apply_batch
 from shared_events.core.testing import wait_until
 from voting import services
-from voting.models import Ballot, PollTally
+from voting.models import Ballot, PollPower, PollTally
 from voting.selectors import tally_compute, tally_recount
 from voting.services import ballot_sql
 from voting.services import replicas as replica_services
@@ -242,13 +242,25 @@ def test_concurrent_refreshers_publish_each_change_once():
     assert (tally.version, tally.total_points) == (3, 9)
 
 
+def _waiting_on_the_voters_lock() -> bool:
+    """A cast waits on an advisory lock (the voter's, see `ballot_sql`), not on a row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND wait_event = 'advisory' AND query ILIKE %s",
+            [f"%{CAST_READ}%"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
 @postgres_only
 @pytest.mark.parametrize("first_is_a_revote", [False, True])
-def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_revote):
-    """The second of two ballots of one voter waits for the voter's lock with a snapshot taken
-    before the first committed: what it read of the ballot is a moment old. Its writes break a
-    unique constraint (the ballot when it thought it was first, the revision number when it
-    re-voted), it rolls back and reads again: one ballot, every revision, no mix."""
+def test_a_second_ballot_of_a_voter_waits_for_the_first_and_reads_it(
+    monkeypatch, first_is_a_revote
+):
+    """The second of two ballots of one voter waits for the voter's lock, held by the first
+    until it commits; its read, after the lock, sees the first's ballot: it reads once, and
+    writes the next revision. One ballot, every revision, no mix."""
     poll = make_poll(causes=2)
     voter = make_voter(points=50)
     if first_is_a_revote:
@@ -285,14 +297,14 @@ def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_rev
         assert first_holds.wait(20)
         second = pool.submit(cast, 9)
         wait_until(
-            lambda: _waiting_on_a_lock(CAST_READ),
+            _waiting_on_the_voters_lock,
             timeout=20,
             message="the second ballot to wait for the voter's lock",
         )
         release.set()
         first.result(20), second.result(20)
 
-    assert sorted(reads.values()) == [1, 2]  # the second read again, once
+    assert sorted(reads.values()) == [1, 1]  # the second read after the first committed
     ballot = Ballot.objects.get(poll=poll, voter=voter)
     numbers = list(ballot.revisions.order_by("number").values_list("number", flat=True))
     assert numbers == ([1, 2, 3] if first_is_a_revote else [1, 2])
@@ -302,3 +314,65 @@ def test_a_ballot_that_read_a_moment_old_reads_again(monkeypatch, first_is_a_rev
     assert [(str(a.cause_id), a.points) for a in ballot.allocations.all()] == [(poll.causes[1], 9)]
     services.tally_totals_advance()
     assert tally_compute(poll=poll).causes == tally_recount(poll=poll).causes
+
+
+@postgres_only
+def test_a_power_query_waits_for_a_ballot_of_its_voter(monkeypatch):
+    """The power query's read (`lock_and_read`, a first need that may freeze the power) takes
+    the same voter's lock: it waits for a ballot in flight and then sees its frozen power."""
+    poll = make_poll(causes=2)
+    voter = make_voter(points=40)
+    holds, release = threading.Event(), threading.Event()
+    original_write = ballot_sql.write_and_commit
+
+    def write(*args, **kwargs):
+        holds.set()
+        assert release.wait(20)
+        return original_write(*args, **kwargs)
+
+    monkeypatch.setattr(ballot_sql, "write_and_commit", write)
+
+    @in_thread
+    def cast():
+        return services.ballot_cast(
+            voter_id=voter.pk, poll_id=poll.pk, allocations=[{"cause": poll.causes[0], "points": 3}]
+        )
+
+    @in_thread
+    def power():
+        return services.voter_power_in_poll(voter_id=voter.pk, poll_id=poll.pk)
+
+    with ThreadPoolExecutor(2) as pool:
+        ballot_future = pool.submit(cast)
+        assert holds.wait(20)
+        power_future = pool.submit(power)
+        wait_until(
+            lambda: _waiting_on_a_lock("pg_advisory_xact_lock"),
+            timeout=20,
+            message="the power query to wait for the voter's lock",
+        )
+        assert not power_future.done()
+        release.set()
+        ballot_future.result(20)
+        answer = power_future.result(20)
+
+    assert (answer.eligible, answer.power) == (True, 40)
+    assert PollPower.objects.filter(poll=poll, voter_id=voter.pk).count() == 1
+
+
+@postgres_only
+def test_a_ballot_writes_nothing_to_the_voters_row():
+    """Neither the voter's lock nor the ballot's reference to the voter writes the voter's row
+    (a row lock would set its xmax: a write of its page on every ballot)."""
+    poll = make_poll(causes=2)
+    voter = make_voter(points=10)
+    for points in (3, 4):  # a first cast and a re-vote
+        services.ballot_cast(
+            voter_id=voter.pk,
+            poll_id=poll.pk,
+            allocations=[{"cause": poll.causes[0], "points": points}],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmax::text FROM voting_voter WHERE id = %s", [voter.pk])
+        assert cursor.fetchone()[0] == "0"
+    assert Ballot.objects.get(poll=poll, voter=voter).revision == 2

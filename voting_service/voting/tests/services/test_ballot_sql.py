@@ -3,6 +3,8 @@ database connection. These follow them across what a connection lives through: a
 a reconnect by the health check that opens a request's first cursor, a rolled-back
 transaction."""
 
+import uuid
+
 import pytest
 from django.db import connection, connections, transaction
 
@@ -59,6 +61,7 @@ def test_a_cast_prepares_its_statements_once_and_again_on_a_new_connection():
     first = _prepared_at()
     prepared = set(first)
     assert {
+        "voting_cast_lock_voter",
         "voting_cast_read",
         "voting_cast_insert_ballot",
         "voting_cast_update_ballot",
@@ -156,3 +159,14 @@ def test_a_migration_that_changes_a_column_the_read_returns_does_not_break_open_
         with other.cursor() as cursor:
             cursor.execute("ALTER TABLE voting_ballot ALTER COLUMN receipt TYPE varchar(64)")
         other.close()
+
+
+def test_the_voters_lock_key_uses_every_bit_of_the_id():
+    """Ids sharing their first half (time-ordered ones made in the same millisecond do) still
+    get keys of their own, each a PostgreSQL bigint."""
+    from voting.services.ballot_sql import voter_lock_key
+
+    a = uuid.UUID("01a2532e-db70-7892-a0bb-259ea8046bbb")
+    b = uuid.UUID("01a2532e-db70-7892-807c-3a3f2c6a220a")
+    keys = {voter_lock_key(v) for v in (a, b, uuid.UUID(int=(1 << 128) - 2))}
+    assert len(keys) == 3 and all(-(2**63) <= k < 2**63 for k in keys)

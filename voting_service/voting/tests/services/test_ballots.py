@@ -3,6 +3,7 @@ and the same rows and refusals whether a write runs its own transaction (Postgre
 trips) or in one of the caller's (SQLite's way, and any caller inside `transaction.atomic()`)."""
 
 import contextlib
+import time
 import uuid
 
 import pytest
@@ -143,3 +144,21 @@ def test_a_refused_write_leaves_no_transaction_open_on_the_connection():
         assert connection.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE
     cast(voter.pk, poll, 10)
     assert connection.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE
+
+
+def test_ballot_ids_are_time_ordered():
+    """New ballots' ids grow with time (UUID version 7): the indexes leading with a ballot's id
+    take them at their right edge (`services.ballots.new_ballot_id`)."""
+    poll = make_poll(causes=2)
+    ids = []
+    for _ in range(3):
+        voter = make_voter(points=10)
+        services.ballot_cast(
+            voter_id=voter.pk, poll_id=poll.pk, allocations=[{"cause": poll.causes[0], "points": 1}]
+        )
+        ballot = Ballot.objects.get(poll=poll, voter=voter)
+        ids.append(ballot.pk)
+        time.sleep(0.002)  # ordered by the millisecond
+    assert [i.version for i in ids] == [7, 7, 7]
+    assert ids == sorted(ids)
+    assert list(Ballot.objects.filter(poll=poll).order_by("id").values_list("id", flat=True)) == ids
