@@ -1,19 +1,19 @@
 """Casting, replacing and retracting ballots.
 
-Each write is one pass through `ballot_sql.ballot_write`: it locks the voter's and the poll's
-rows and reads them with the voter's ballot; the rules (`voting.eligibility`) then refuse it,
-worded from those rows, or it writes the ballot's next revision, in the same transaction.
+Each write is one pass through `ballot_sql.ballot_write`: it locks the voter (an advisory
+lock) and the poll's row and reads them with the voter's ballot; the rules
+(`voting.eligibility`) then refuse it, worded from those rows, or it writes the ballot's next
+revision, in the same transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+import uuid6
 from django.utils import timezone
 
 from .. import eligibility, metrics
@@ -83,17 +83,13 @@ def ballot_retract(*, voter_id: uuid.UUID, poll_id: uuid.UUID) -> Ballot:
 
 
 def new_ballot_id() -> uuid.UUID:
-    """A time-ordered UUID (version 7, RFC 9562: 48 bits of Unix milliseconds, then 74 random
-    bits). The indexes that lead with a ballot's id (the ballot's own, its revisions' and its
-    allocations') then take new ballots at their right edge, a few pages, not at a random page
-    each: with random ids every ballot dirtied pages spread over the whole index, more of them
-    as ballots accumulate, each a full-page image in the WAL after a checkpoint. The id is
-    never shown to a voter (receipts do not carry it)."""
-    millis = time.time_ns() // 1_000_000 & (1 << 48) - 1
-    value = millis << 80 | int.from_bytes(os.urandom(10), "big")
-    value = value & ~(0xF << 76) | 0x7 << 76  # the version
-    value = value & ~(0x3 << 62) | 0x2 << 62  # the variant (RFC 9562)
-    return uuid.UUID(int=value)
+    """A time-ordered UUID (version 7, RFC 9562, from the uuid6 library: Unix milliseconds,
+    then random bits). The indexes that lead with a ballot's id (the ballot's own, its
+    revisions' and its allocations') then take new ballots at their right edge, a few pages,
+    not at a random page each: with random ids every ballot dirtied pages spread over the whole
+    index, more of them as ballots accumulate, each a full-page image in the WAL after a
+    checkpoint. The id is never shown to a voter (receipts do not carry it)."""
+    return uuid.UUID(int=uuid6.uuid7().int)  # the standard class, as every other id here
 
 
 def _power_of_retraction(voter: Voter, locked: Locked) -> int:
