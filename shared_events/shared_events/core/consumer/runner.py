@@ -28,7 +28,7 @@ from ..partitions import ConsumerSlot, consumer_slots, stream_partitions, this_p
 from ..transport.connection import Client, TransportError, close_bounded, connect
 from ..transport.pull import Delivery, PullSource
 from ..transport.streams import ensure_stream, stream_exists, stream_spec
-from .apply import Action, IncomingMessage, Outcome, apply_batch
+from .apply import Action, IncomingMessage, Outcome, apply_batch, decoded
 from .registry import subscriptions
 
 log = logging.getLogger(__name__)
@@ -182,9 +182,16 @@ class ConsumerRunner:
                     deliveries = fetching.result()  # a lost connection raises here
                     fetching = None
                     if deliveries:
+                        # Decoded here, while the database thread applies the batch before
+                        # (waiting on the database most of the time): parsing overlaps it.
                         messages = [
                             IncomingMessage(
-                                d.stream, d.stream_seq, d.subject, d.data, d.num_delivered
+                                d.stream,
+                                d.stream_seq,
+                                d.subject,
+                                d.data,
+                                d.num_delivered,
+                                decoded(d.data),
                             )
                             for d in deliveries
                         ]
