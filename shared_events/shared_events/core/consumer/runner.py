@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections, router
 
 from .. import conf
 from ..db_connections import on_fresh_connection
@@ -29,6 +29,7 @@ from ..transport.connection import Client, TransportError, close_bounded, connec
 from ..transport.pull import Delivery, PullSource
 from ..transport.streams import ensure_stream, stream_exists, stream_spec
 from .apply import Action, IncomingMessage, Outcome, apply_batch, decoded
+from .models import ProcessedEvent
 from .registry import subscriptions
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ class ConsumerRunner:
             return
         slots = self._slots(plan)
         log.info("consuming %s", ", ".join(f"{s.durable} {s.subjects}" for s in slots))
+        # The database connection opens while NATS connects and the durables open, not in
+        # front of the first batch (a catch-up's first batch waited for it).
+        asyncio.get_running_loop().run_in_executor(self._db, _connect_database)
         failures = 0
         while not stop.is_set():
             try:
@@ -248,6 +252,16 @@ async def _settle(deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]) -
 
 def _nothing() -> None:
     pass
+
+
+def _connect_database() -> None:
+    """In the database thread: its connection, opened now; a failure only logs (the first
+    batch tries again, and says why if it cannot)."""
+    try:
+        connections[router.db_for_write(ProcessedEvent)].ensure_connection()
+        _db_state.checked = time.monotonic()
+    except Exception as exc:
+        log.warning("could not connect to the database yet (%s)", exc)
 
 
 _boot_heap_frozen = False
