@@ -2,8 +2,8 @@
 that this process owns, `partitions.py`), batches applied in a single database thread, acks
 only after commit, and a clean stop on SIGTERM.
 
-Pipelined: while the database thread applies one batch, the event loop fetches the next (and
-acks the one before), so NATS round trips and database work overlap. Batches still apply one
+Pipelined: while the database thread applies one batch, the event loop fetches and decodes
+the next (and acks the one before), so NATS round trips, parsing and database work overlap. Batches still apply one
 after another in fetch order, on one connection, and a message is acked only after the
 transaction that applied it committed.
 """
