@@ -3,9 +3,9 @@ that this process owns, `partitions.py`), batches applied in a single database t
 only after commit, and a clean stop on SIGTERM.
 
 Pipelined: while the database thread applies one batch, the event loop fetches and decodes
-the next (and acks the one before), so NATS round trips, parsing and database work overlap. Batches still apply one
-after another in fetch order, on one connection, and a message is acked only after the
-transaction that applied it committed.
+the next (and acks the one before), so NATS round trips, parsing and database work overlap.
+Batches still apply one after another in fetch order, on one connection, and a message is
+acked only after the transaction that applied it committed.
 """
 
 from __future__ import annotations
