@@ -260,16 +260,16 @@ def widget_message(widget: str, version: int, name: str) -> IncomingMessage:
 
 def test_the_consumer_applies_a_batch_again_on_a_new_connection(monkeypatch):
     widget = str(uuid.uuid4())
-    real_inbox_seen = apply.inbox_seen
+    real_inbox_claim = apply.inbox_claim
     lost: list[bool] = []
 
-    def inbox_seen_losing_the_connection_once(ids):
+    def inbox_claim_losing_the_connection_once(rows, **kwargs):
         if not lost:
             lost.append(True)
             terminate_own_backend()  # in the middle of the batch's transaction
-        return real_inbox_seen(ids)
+        return real_inbox_claim(rows, **kwargs)
 
-    monkeypatch.setattr(apply, "inbox_seen", inbox_seen_losing_the_connection_once)
+    monkeypatch.setattr(apply, "inbox_claim", inbox_claim_losing_the_connection_once)
     runner._db_state.checked = time.monotonic()  # no start-of-batch check to hide the loss
     outcomes = runner._apply_in_db_thread(
         [widget_message(widget, 1, "gear"), widget_message(widget, 2, "cog")]

@@ -1,6 +1,7 @@
 """Consumer guarantees: applying, deduplicating, version-guarding and dead-lettering."""
 
 import json
+import random
 import uuid
 from datetime import UTC, datetime
 
@@ -192,6 +193,40 @@ def test_a_batch_applies_many_aggregates_and_the_newest_state_of_each():
     assert ProcessedEvent.objects.count() == 9
 
 
+def test_superseded_states_in_shuffled_batches_with_copies_converge_and_every_id_is_kept():
+    """A catch-up's backlog: several states of each widget, in batches where one state of a
+    widget supersedes another, shuffled, with copies of some events in the same batch and in
+    later ones, and some events again after they committed (a lost ack). Each replica ends on
+    its newest state, every event id is in the inbox once, and every copy is a duplicate."""
+    rng = random.Random(20)
+    widgets = [str(uuid.uuid4()) for _ in range(30)]
+    states = {
+        (w, v): widget_event(v, name=f"v{v}", color=f"c{i}", widget=w, event_id=str(uuid.uuid4()))
+        for i, w in enumerate(widgets)
+        for v in (1, 2, 3)
+    }
+    backlog = list(states.values())
+    rng.shuffle(backlog)
+    backlog += rng.sample(backlog, 25)  # copies, some in the same batch as their first
+    rng.shuffle(backlog)
+    applied = duplicates = 0
+    for start in range(0, len(backlog), 40):
+        for outcome in apply_batch([msg(raw) for raw in backlog[start : start + 40]]):
+            assert outcome.action is Action.ACK
+            applied += outcome.note == ""
+            duplicates += outcome.note == "duplicate"
+    again = apply_batch([msg(raw) for raw in rng.sample(backlog, 30)])
+    assert (applied, duplicates) == (len(states), 25)
+    assert {o.note for o in again} == {"duplicate"}
+    replicas = {str(r.pk): r for r in WidgetReplica.objects.all()}
+    assert {w: (r.source_version, r.name) for w, r in replicas.items()} == {
+        w: (3, "v3") for w in widgets
+    }
+    assert sorted(str(i) for i in ProcessedEvent.objects.values_list("event_id", flat=True)) == (
+        sorted(json.loads(raw)["id"] for raw in states.values())
+    )
+
+
 def test_a_poison_message_in_a_batch_fails_alone_and_its_duplicate_with_it():
     consumers.FAILING_NAMES.add("bad")
     good, bad = widget_event(1, widget=str(uuid.uuid4())), widget_event(1, name="bad")
@@ -247,6 +282,8 @@ def test_the_inbox_row_commits_with_the_change_or_neither_does(monkeypatch):
     def inbox_lost(*args, **kwargs):
         raise DataError("the inbox insert failed")
 
+    # Both ways the inbox is written: with the change (claiming, PostgreSQL) and after it.
+    monkeypatch.setattr(apply, "inbox_claim", inbox_lost)
     monkeypatch.setattr(apply, "inbox_record", inbox_lost)
     with pytest.raises(DataError):
         apply_batch([msg(widget_event(1, verb="created"))])

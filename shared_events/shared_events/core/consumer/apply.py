@@ -23,7 +23,7 @@ from django.utils import timezone
 from .. import conf, metrics
 from ..log_context import REQUEST_ID_HEADER, bound, event_log_ids
 from ..schemas import Event, EventDecodeError, decode
-from .inbox import inbox_record, inbox_seen
+from .inbox import inbox_can_claim, inbox_claim, inbox_record, inbox_seen
 from .models import DeadLetter, ProcessedEvent
 from .registry import BatchHandler, batch_handler_for, handler_for
 
@@ -43,6 +43,17 @@ class IncomingMessage:
     subject: str
     data: bytes
     num_delivered: int = 1
+    # `data` decoded already (`decoded`): the runner decodes a batch on its event loop while
+    # the database thread still applies the one before; None decodes it here.
+    event: Event | EventDecodeError | None = None
+
+
+def decoded(data: bytes) -> Event | EventDecodeError:
+    """The event these bytes hold, or why they hold none (a poison message)."""
+    try:
+        return decode(data)
+    except EventDecodeError as exc:
+        return exc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,64 +70,98 @@ def apply_batch(messages: Sequence[IncomingMessage]) -> list[Outcome]:
     """Apply a fetched batch in one transaction, with its inbox rows; returns what to tell
     JetStream about each message (ack only once this has returned, i.e. committed).
 
-    Fast path: every new event of the batch under one savepoint, consecutive events of a list
-    handler (`@handles(..., many=True)`) in one call. If anything in it fails, that savepoint is
-    rolled back and the batch is applied again one event at a time, each under its own
-    savepoint, so only the failing events are retried or dead-lettered and the rest commit.
+    Fast path: every new event of the batch at once, consecutive events of a list handler
+    (`@handles(..., many=True)`) in one call. On PostgreSQL it is a transaction of its own
+    without a savepoint: the inbox rows first, as one insert that skips the ids it holds
+    already and says which it took (`inbox_claim`), then the events whose rows were new;
+    elsewhere under one savepoint, with a lookup before and an insert after. If anything in it
+    fails, it is rolled back (its inbox rows with it) and the batch is applied again one event
+    at a time, each under its own savepoint, so only the failing events are retried or
+    dead-lettered and the rest commit.
     """
     started = time.monotonic()
-    max_deliveries = conf.get("CONSUMER_MAX_DELIVERIES")
-    decoded: list[Event | EventDecodeError] = []
-    for msg in messages:
+    events = [decoded(msg.data) if msg.event is None else msg.event for msg in messages]
+    claiming = inbox_can_claim()
+    result: _Sorted | None = None
+    if claiming:
         try:
-            decoded.append(decode(msg.data))
-        except EventDecodeError as exc:
-            decoded.append(exc)
-    ids = [e.envelope.id for e in decoded if isinstance(e, Event)]
-    outcomes: list[Outcome | None] = [None] * len(messages)
-    with transaction.atomic():
-        seen = inbox_seen(ids)
-        todo: list[tuple[int, IncomingMessage, Event]] = []
-        first_copy: dict[uuid.UUID, int] = {}
-        repeats: list[tuple[int, int]] = []  # (index, index of the first copy in this batch)
-        for i, (msg, event) in enumerate(zip(messages, decoded, strict=True)):
-            if isinstance(event, EventDecodeError):
-                # Retrying cannot make unreadable bytes readable: dead-letter at once.
-                _dead_letter(msg, None, f"undecodable: {event}")
-                outcomes[i] = Outcome(Action.TERM, note=str(event))
-                continue
-            event_id = event.envelope.id
-            handler = handler_for(event.type)
-            if event_id in seen or handler is None:
-                outcomes[i] = Outcome(Action.ACK, note="duplicate" if handler else "no handler")
-            elif event_id in first_copy:
-                repeats.append((i, first_copy[event_id]))
-            else:
-                first_copy[event_id] = i
-                todo.append((i, msg, event))
-        applied = _apply_together(todo) if todo else []
-        if applied is None:
-            applied = _apply_one_by_one(todo, outcomes, max_deliveries)
-        for i, _msg, _event in applied:
-            outcomes[i] = _APPLIED
-        for i, first in repeats:
-            # The same event twice in one batch: one effect; this copy shares the first's fate.
-            done = outcomes[first]
-            assert done is not None
-            outcomes[i] = (
-                Outcome(Action.ACK, note="duplicate") if (done.action is Action.ACK) else done
+            with transaction.atomic():
+                result = _sorted_out(messages, events)
+                result.applied = _claim_and_apply(result.todo)
+        except Exception as exc:
+            _log_failed_as_a_whole(len(messages), exc)
+            result = None
+    if result is None:
+        with transaction.atomic():
+            result = _sorted_out(messages, events)
+            seen = inbox_seen([event.envelope.id for _i, _msg, event in result.todo])
+            fresh = [planned for planned in result.todo if planned[2].envelope.id not in seen]
+            # A batch that failed as a whole while claiming goes one by one at once.
+            applied = None if claiming or not fresh else _apply_together(fresh)
+            if applied is None:
+                applied = _apply_one_by_one(
+                    fresh, result.outcomes, conf.get("CONSUMER_MAX_DELIVERIES")
+                )
+            inbox_record(
+                [
+                    (event.envelope.id, event.type, msg.stream, msg.stream_seq)
+                    for _i, msg, event in applied
+                ],
+                now=timezone.now(),
             )
-        inbox_record(
-            [
-                (event.envelope.id, event.type, msg.stream, msg.stream_seq)
-                for _i, msg, event in applied
-            ],
-            now=timezone.now(),
-        )
+            result.applied = applied
+    outcomes, applied = result.outcomes, result.applied
+    for i, _msg, _event in applied:
+        outcomes[i] = _APPLIED
+    for i, _msg, _event in result.todo:
+        if outcomes[i] is None:  # in the inbox already: applied before
+            outcomes[i] = Outcome(Action.ACK, note="duplicate")
+    for i, first in result.repeats:
+        # The same event twice in one batch: one effect; this copy shares the first's fate.
+        done = outcomes[first]
+        assert done is not None
+        outcomes[i] = Outcome(Action.ACK, note="duplicate") if (done.action is Action.ACK) else done
     _log_applied(applied)
     assert all(o is not None for o in outcomes)
     _record_metrics(messages, applied, outcomes, started)  # type: ignore[arg-type]
     return outcomes  # type: ignore[return-value]
+
+
+Planned = tuple[int, IncomingMessage, Event]
+
+
+@dataclasses.dataclass
+class _Sorted:
+    """A batch sorted out: what is settled already, what to apply, the copies in it."""
+
+    outcomes: list[Outcome | None]
+    todo: list[Planned]
+    repeats: list[tuple[int, int]]  # (index, index of the first copy in this batch)
+    applied: list[Planned] = dataclasses.field(default_factory=list)
+
+
+def _sorted_out(
+    messages: Sequence[IncomingMessage], events: Sequence[Event | EventDecodeError]
+) -> _Sorted:
+    """In the batch's transaction: undecodable messages dead-lettered, events of no handler
+    settled, copies of an event set aside, the rest to apply."""
+    result = _Sorted([None] * len(messages), [], [])
+    first_copy: dict[uuid.UUID, int] = {}
+    for i, (msg, event) in enumerate(zip(messages, events, strict=True)):
+        if isinstance(event, EventDecodeError):
+            # Retrying cannot make unreadable bytes readable: dead-letter at once.
+            _dead_letter(msg, None, f"undecodable: {event}")
+            result.outcomes[i] = Outcome(Action.TERM, note=str(event))
+            continue
+        event_id = event.envelope.id
+        if handler_for(event.type) is None:
+            result.outcomes[i] = Outcome(Action.ACK, note="no handler")
+        elif event_id in first_copy:
+            result.repeats.append((i, first_copy[event_id]))
+        else:
+            first_copy[event_id] = i
+            result.todo.append((i, msg, event))
+    return result
 
 
 def _record_metrics(
@@ -141,39 +186,59 @@ def _record_metrics(
         metrics.consumer_batch_applied(batch, seconds=seconds, applied_at=applied_at)
 
 
-Planned = tuple[int, IncomingMessage, Event]
+def _claim_and_apply(todo: list[Planned]) -> list[Planned]:
+    """The inbox rows of them all, then the events whose rows were new, which are returned
+    (the others were applied before). Raises if anything failed."""
+    if not todo:
+        return []
+    claimed = inbox_claim(
+        [(event.envelope.id, event.type, msg.stream, msg.stream_seq) for _i, msg, event in todo],
+        now=timezone.now(),
+    )
+    fresh = [planned for planned in todo if planned[2].envelope.id in claimed]
+    _run_handlers(fresh)
+    return fresh
 
 
 def _apply_together(todo: list[Planned]) -> list[Planned] | None:
     """All of them under one savepoint; None (and nothing applied) if anything failed."""
     try:
         with transaction.atomic():
-            run: list[Event] = []
-            run_handler: BatchHandler | None = None
-            for _i, _msg, event in todo:
-                many = batch_handler_for(event.type)
-                if many is not None and many is run_handler:
-                    run.append(event)
-                    continue
-                if run_handler is not None:
-                    run_handler(run)
-                run, run_handler = [event], many
-                if many is None:
-                    handler = handler_for(event.type)
-                    assert handler is not None
-                    _handle(handler, event)
-                    run = []
-            if run_handler is not None:
-                run_handler(run)
+            _run_handlers(todo)
     except Exception as exc:
-        log.info(
-            "a batch of %d events failed as a whole (%s: %s); applying them one by one",
-            len(todo),
-            type(exc).__name__,
-            exc,
-        )
+        _log_failed_as_a_whole(len(todo), exc)
         return None
     return todo
+
+
+def _run_handlers(todo: list[Planned]) -> None:
+    """Each event's handler in order, consecutive events of a list handler in one call."""
+    run: list[Event] = []
+    run_handler: BatchHandler | None = None
+    for _i, _msg, event in todo:
+        many = batch_handler_for(event.type)
+        if many is not None and many is run_handler:
+            run.append(event)
+            continue
+        if run_handler is not None:
+            run_handler(run)
+        run, run_handler = [event], many
+        if many is None:
+            handler = handler_for(event.type)
+            assert handler is not None
+            _handle(handler, event)
+            run = []
+    if run_handler is not None:
+        run_handler(run)
+
+
+def _log_failed_as_a_whole(count: int, exc: Exception) -> None:
+    log.info(
+        "a batch of %d events failed as a whole (%s: %s); applying them one by one",
+        count,
+        type(exc).__name__,
+        exc,
+    )
 
 
 def _apply_one_by_one(

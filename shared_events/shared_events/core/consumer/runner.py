@@ -2,10 +2,10 @@
 that this process owns, `partitions.py`), batches applied in a single database thread, acks
 only after commit, and a clean stop on SIGTERM.
 
-Pipelined: while the database thread applies one batch, the event loop fetches the next (and
-acks the one before), so NATS round trips and database work overlap. Batches still apply one
-after another in fetch order, on one connection, and a message is acked only after the
-transaction that applied it committed.
+Pipelined: while the database thread applies one batch, the event loop fetches and decodes
+the next (and acks the one before), so NATS round trips, parsing and database work overlap.
+Batches still apply one after another in fetch order, on one connection, and a message is
+acked only after the transaction that applied it committed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections, router
 
 from .. import conf
 from ..db_connections import on_fresh_connection
@@ -28,7 +28,8 @@ from ..partitions import ConsumerSlot, consumer_slots, stream_partitions, this_p
 from ..transport.connection import Client, TransportError, close_bounded, connect
 from ..transport.pull import Delivery, PullSource
 from ..transport.streams import ensure_stream, stream_exists, stream_spec
-from .apply import Action, IncomingMessage, Outcome, apply_batch
+from .apply import Action, IncomingMessage, Outcome, apply_batch, decoded
+from .models import ProcessedEvent
 from .registry import subscriptions
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ class ConsumerRunner:
             return
         slots = self._slots(plan)
         log.info("consuming %s", ", ".join(f"{s.durable} {s.subjects}" for s in slots))
+        # The database connection opens while NATS connects and the durables open, not in
+        # front of the first batch (a catch-up's first batch waited for it).
+        asyncio.get_running_loop().run_in_executor(self._db, _connect_database)
         failures = 0
         while not stop.is_set():
             try:
@@ -182,9 +186,16 @@ class ConsumerRunner:
                     deliveries = fetching.result()  # a lost connection raises here
                     fetching = None
                     if deliveries:
+                        # Decoded here, while the database thread applies the batch before
+                        # (waiting on the database most of the time): parsing overlaps it.
                         messages = [
                             IncomingMessage(
-                                d.stream, d.stream_seq, d.subject, d.data, d.num_delivered
+                                d.stream,
+                                d.stream_seq,
+                                d.subject,
+                                d.data,
+                                d.num_delivered,
+                                decoded(d.data),
                             )
                             for d in deliveries
                         ]
@@ -241,6 +252,16 @@ async def _settle(deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]) -
 
 def _nothing() -> None:
     pass
+
+
+def _connect_database() -> None:
+    """In the database thread: its connection, opened now; a failure only logs (the first
+    batch tries again, and says why if it cannot)."""
+    try:
+        connections[router.db_for_write(ProcessedEvent)].ensure_connection()
+        _db_state.checked = time.monotonic()
+    except Exception as exc:
+        log.warning("could not connect to the database yet (%s)", exc)
 
 
 _boot_heap_frozen = False
