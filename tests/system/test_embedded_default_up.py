@@ -49,6 +49,21 @@ def new_user_environment(var_dir: Path, ports: dict[str, int]) -> dict[str, str]
     return env
 
 
+def manage_all_beside_up(
+    var_dir: Path, ports: dict[str, int], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """A `manage_all.py` command run by the same new user while `up` runs."""
+    return subprocess.run(
+        [bare_python(), "manage_all.py", *args],
+        cwd=ROOT,
+        env=new_user_environment(var_dir, ports),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def default_or_free_ports() -> dict[str, int]:
     ports = {f"{s.upper()}_PORT": p for s, p in manage_all.SERVICES.items()}
     ports["EMBEDDED_NATS_PORT"] = manage_all.EMBEDDED_NATS_PORT
@@ -260,15 +275,7 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
             sample(urls["accounts-beat"], "outbox_pending_events", service="accounts") is not None
         )
         # `status` finds every role of every service answering.
-        shown = subprocess.run(
-            [bare_python(), "manage_all.py", "status", "--json"],
-            cwd=ROOT,
-            env=new_user_environment(var_dir, ports),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+        shown = manage_all_beside_up(var_dir, ports, "status", "--json")
         report = json.loads(shown.stdout)["services"]
         for service in manage_all.SERVICES:
             assert report[service]["metrics"] == {
@@ -280,22 +287,8 @@ def test_up_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(var_dir:
         #    accounts admin.
         admin = f"http://127.0.0.1:{ports['ACCOUNTS_PORT']}/accounts/admin/"
         operator_email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
-        created = subprocess.run(
-            [
-                bare_python(),
-                "manage_all.py",
-                "createoperator",
-                "--email",
-                operator_email,
-                "--password",
-                PASSWORD,
-            ],
-            cwd=ROOT,
-            env=new_user_environment(var_dir, ports),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
+        created = manage_all_beside_up(
+            var_dir, ports, "createoperator", "--email", operator_email, "--password", PASSWORD
         )
         assert created.returncode == 0, created.stdout + created.stderr
         sign_in_to_the_admin(admin, operator_email, PASSWORD)

@@ -18,13 +18,14 @@ from .models import ProcessedEvent
 _CHUNK = 500  # ids or rows per statement, well inside SQLite's limit on parameters
 
 
-def _connection():
+def inbox_connection():
+    """The connection the inbox is written on (the one a batch's transaction uses)."""
     return connections[router.db_for_write(ProcessedEvent)]
 
 
 def inbox_seen(event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """The ids among these that the inbox holds already."""
-    connection = _connection()
+    connection = inbox_connection()
     field = ProcessedEvent._meta.get_field("event_id")
     table = connection.ops.quote_name(ProcessedEvent._meta.db_table)
     seen: set[uuid.UUID] = set()
@@ -49,7 +50,7 @@ def inbox_seen(event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
 
 def inbox_can_claim() -> bool:
     """Whether `inbox_claim` runs on this database (PostgreSQL)."""
-    return _connection().vendor == "postgresql"
+    return inbox_connection().vendor == "postgresql"
 
 
 def inbox_claim(
@@ -58,20 +59,31 @@ def inbox_claim(
     """Insert (event id, event type, stream, stream seq) rows, processed at `now`, skipping
     the ids the inbox holds already; returns the ids inserted now (PostgreSQL). A row another
     transaction is inserting waits for it: taken if that one rolls back, skipped if it commits."""
-    connection = _connection()
-    meta = ProcessedEvent._meta
-    processed_at = meta.get_field("processed_at").get_db_prep_save(now, connection)
-    quote = connection.ops.quote_name
-    event_id = quote(meta.get_field("event_id").column)
+    connection = inbox_connection()
+    event_id = connection.ops.quote_name(ProcessedEvent._meta.get_field("event_id").column)
     by_text = {str(row[0]): row[0] for row in rows}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({_columns(connection)}) SELECT (r->>0)::uuid,"
-            " r->>1, r->>2, (r->>3)::bigint, %s FROM json_array_elements(%s::json) AS r"
-            f" ON CONFLICT ({event_id}) DO NOTHING RETURNING {event_id}::text",
-            [processed_at, orjson.dumps(rows).decode()],
+            _insert_from_json(connection)
+            + f" ON CONFLICT ({event_id}) DO NOTHING RETURNING {event_id}::text",
+            _json_params(connection, rows, now),
         )
         return {by_text[row[0]] for row in cursor.fetchall()}
+
+
+def _insert_from_json(connection) -> str:
+    """PostgreSQL: insert inbox rows given as one JSON array of (event id, event type, stream,
+    stream seq), with the processed time as the first parameter (`_json_params`)."""
+    table = connection.ops.quote_name(ProcessedEvent._meta.db_table)
+    return (
+        f"INSERT INTO {table} ({_columns(connection)}) SELECT (r->>0)::uuid, r->>1, r->>2,"
+        " (r->>3)::bigint, %s FROM json_array_elements(%s::json) AS r"
+    )
+
+
+def _json_params(connection, rows: Sequence[tuple[uuid.UUID, str, str, int]], now: datetime):
+    processed_at = ProcessedEvent._meta.get_field("processed_at").get_db_prep_save(now, connection)
+    return [processed_at, orjson.dumps(rows).decode()]  # a UUID as its canonical text
 
 
 def _columns(connection) -> str:
@@ -86,27 +98,16 @@ def inbox_record(rows: Sequence[tuple[uuid.UUID, str, str, int]], *, now: dateti
     """Insert (event id, event type, stream, stream seq) rows, processed at `now`."""
     if not rows:
         return
-    connection = _connection()
+    connection = inbox_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_from_json(connection), _json_params(connection, rows, now))
+        return
     meta = ProcessedEvent._meta
     event_id = meta.get_field("event_id")
     processed_at = meta.get_field("processed_at").get_db_prep_save(now, connection)
-    quote = connection.ops.quote_name
-    fields = {f.name: f for f in meta.concrete_fields}
-    columns = ", ".join(
-        quote(fields[n].column)
-        for n in ("event_id", "event_type", "stream", "stream_seq", "processed_at")
-    )
+    table, columns = connection.ops.quote_name(meta.db_table), _columns(connection)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT (r->>0)::uuid, r->>1,"
-                " r->>2, (r->>3)::bigint, %s FROM json_array_elements(%s::json) AS r",
-                [
-                    processed_at,
-                    orjson.dumps(rows).decode(),  # a UUID as its canonical text
-                ],
-            )
-            return
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
             params: list[object] = []
@@ -119,7 +120,7 @@ def inbox_record(rows: Sequence[tuple[uuid.UUID, str, str, int]], *, now: dateti
                     processed_at,
                 ]
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+                f"INSERT INTO {table} ({columns}) VALUES "
                 + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk)),
                 params,
             )

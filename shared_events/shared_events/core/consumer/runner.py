@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from django.db import close_old_connections, connections, router
+from django.db import close_old_connections
 
 from .. import conf
 from ..db_connections import on_fresh_connection
@@ -29,7 +29,7 @@ from ..transport.connection import Client, TransportError, close_bounded, connec
 from ..transport.pull import Delivery, PullSource
 from ..transport.streams import ensure_stream, stream_exists, stream_spec
 from .apply import Action, IncomingMessage, Outcome, apply_batch, decoded
-from .models import ProcessedEvent
+from .inbox import inbox_connection
 from .registry import subscriptions
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ def _connect_database() -> None:
     """In the database thread: its connection, opened now; a failure only logs (the first
     batch tries again, and says why if it cannot)."""
     try:
-        connections[router.db_for_write(ProcessedEvent)].ensure_connection()
+        inbox_connection().ensure_connection()
         _db_state.checked = time.monotonic()
     except Exception as exc:
         log.warning("could not connect to the database yet (%s)", exc)
