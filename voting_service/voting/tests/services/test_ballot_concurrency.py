@@ -107,12 +107,14 @@ def test_concurrent_ballots_of_many_voters_do_not_block_each_other_out():
 CAST_READ = "EXECUTE voting_cast_read("
 
 
-def _waiting_on_a_lock(fragment: str) -> bool:
+def _waiting_on_a_lock(fragment: str, kind: str = "%") -> bool:
+    """A statement containing `fragment` waits on a lock, of `kind` if given (PostgreSQL's
+    wait_event: `tuple`, `advisory`, ...)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query ILIKE %s",
-            [f"%{fragment}%"],
+            "AND wait_event LIKE %s AND query ILIKE %s",
+            [kind, f"%{fragment}%"],
         )
         return cursor.fetchone()[0] > 0
 
@@ -242,17 +244,6 @@ def test_concurrent_refreshers_publish_each_change_once():
     assert (tally.version, tally.total_points) == (3, 9)
 
 
-def _waiting_on_the_voters_lock() -> bool:
-    """A cast waits on an advisory lock (the voter's, see `ballot_sql`), not on a row."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND wait_event = 'advisory' AND query ILIKE %s",
-            [f"%{CAST_READ}%"],
-        )
-        return cursor.fetchone()[0] > 0
-
-
 @postgres_only
 @pytest.mark.parametrize("first_is_a_revote", [False, True])
 def test_a_second_ballot_of_a_voter_waits_for_the_first_and_reads_it(
@@ -297,7 +288,8 @@ def test_a_second_ballot_of_a_voter_waits_for_the_first_and_reads_it(
         assert first_holds.wait(20)
         second = pool.submit(cast, 9)
         wait_until(
-            _waiting_on_the_voters_lock,
+            # The voter's advisory lock (`ballot_sql`), not a row lock.
+            lambda: _waiting_on_a_lock(CAST_READ, kind="advisory"),
             timeout=20,
             message="the second ballot to wait for the voter's lock",
         )
